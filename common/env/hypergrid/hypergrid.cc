@@ -1,0 +1,233 @@
+#include "common/env/hypergrid/hypergrid.h"
+
+#include <cmath>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/env/environment_registry.h"
+#include "common/util/status_macros.h"
+
+namespace epgfn {
+namespace {
+
+// Above this many grid points exact enumeration is refused.
+constexpr int64_t kMaxEnumeratedStates = 4'000'000;
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<HypergridEnvironment>>
+HypergridEnvironment::Create(const EnvironmentConfig& config) {
+  RETURN_IF_ERROR(config.params.CheckKeys({"dim", "side"}));
+  ASSIGN_OR_RETURN(const int64_t dim, config.params.GetInt("dim", 2, 1, 64));
+  ASSIGN_OR_RETURN(const int64_t side,
+                   config.params.GetInt("side", 8, 2, 1024));
+  EnvironmentConfig canonical{"hypergrid", {}};
+  canonical.params.Set("dim", std::to_string(dim));
+  canonical.params.Set("side", std::to_string(side));
+  return std::unique_ptr<HypergridEnvironment>(
+      new HypergridEnvironment(std::move(canonical), dim, side));
+}
+
+at::Tensor HypergridEnvironment::InitialStates(int64_t batch,
+                                               c10::Device device) const {
+  return torch::zeros({batch, dim_}, torch::dtype(torch::kInt64).device(device));
+}
+
+at::Tensor HypergridEnvironment::Encode(const at::Tensor& states) const {
+  // One-hot per coordinate, concatenated: [B, D * H].
+  return torch::one_hot(states, side_).reshape({states.size(0), dim_ * side_})
+      .to(torch::kFloat32);
+}
+
+at::Tensor HypergridEnvironment::ForwardMask(const at::Tensor& states) const {
+  at::Tensor can_increment = states < (side_ - 1);
+  at::Tensor can_exit = torch::ones({states.size(0), 1},
+                                    can_increment.options());
+  return torch::cat({can_increment, can_exit}, 1);
+}
+
+at::Tensor HypergridEnvironment::BackwardMask(const at::Tensor& states) const {
+  return states > 0;
+}
+
+at::Tensor HypergridEnvironment::Step(const at::Tensor& states,
+                                      const at::Tensor& actions) const {
+  return states + torch::one_hot(actions, dim_);
+}
+
+at::Tensor HypergridEnvironment::BackwardStep(
+    const at::Tensor& states, const at::Tensor& backward_actions) const {
+  return states - torch::one_hot(backward_actions, dim_);
+}
+
+at::Tensor HypergridEnvironment::BackwardActionOf(
+    const at::Tensor& next_states, const at::Tensor& forward_actions) const {
+  return forward_actions;
+}
+
+at::Tensor HypergridEnvironment::ForwardActionOf(
+    const at::Tensor& states, const at::Tensor& backward_actions) const {
+  return backward_actions;
+}
+
+absl::StatusOr<at::Tensor> HypergridEnvironment::EnumerateTerminalStates()
+    const {
+  const double count = std::pow(static_cast<double>(side_), dim_);
+  if (count > kMaxEnumeratedStates) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "hypergrid with ", count, " points is too large to enumerate (limit ",
+        kMaxEnumeratedStates, ")"));
+  }
+  // Mixed-radix decoding of 0..H^D-1.
+  at::Tensor index = torch::arange(static_cast<int64_t>(count), torch::kInt64);
+  std::vector<at::Tensor> coordinates;
+  for (int64_t d = 0; d < dim_; ++d) {
+    coordinates.push_back(index.remainder(side_));
+    index = index.div(side_, "floor");
+  }
+  return torch::stack(coordinates, 1);
+}
+
+std::string HypergridEnvironment::Describe(const at::Tensor& state) const {
+  at::Tensor cpu = state.to(torch::kCPU).contiguous();
+  std::vector<int64_t> values(cpu.data_ptr<int64_t>(),
+                              cpu.data_ptr<int64_t>() + cpu.numel());
+  return absl::StrCat("(", absl::StrJoin(values, ","), ")");
+}
+
+namespace {
+
+struct StandardRewardParams {
+  double r0 = 0.1;
+  double r1 = 0.5;
+  double r2 = 2.0;
+};
+
+absl::StatusOr<StandardRewardParams> ReadStandardParams(const ParamMap& params) {
+  StandardRewardParams standard;
+  ASSIGN_OR_RETURN(standard.r0, params.GetDouble("r0", 0.1, 1e-12, 1e12));
+  ASSIGN_OR_RETURN(standard.r1, params.GetDouble("r1", 0.5, 0.0, 1e12));
+  ASSIGN_OR_RETURN(standard.r2, params.GetDouble("r2", 2.0, 0.0, 1e12));
+  return standard;
+}
+
+// Coordinates scaled to [0, 1].
+at::Tensor Normalised(const at::Tensor& states, int64_t side) {
+  return states.to(torch::kFloat64) / static_cast<double>(side - 1);
+}
+
+at::Tensor StandardLogReward(const at::Tensor& states, int64_t side,
+                             const StandardRewardParams& p) {
+  at::Tensor distance = (Normalised(states, side) - 0.5).abs();
+  at::Tensor outer = (distance > 0.25).all(1).to(torch::kFloat64);
+  at::Tensor ring =
+      ((distance > 0.3) & (distance < 0.4)).all(1).to(torch::kFloat64);
+  return (p.r0 + p.r1 * outer + p.r2 * ring).log();
+}
+
+class StandardReward : public LogReward {
+ public:
+  StandardReward(int64_t side, StandardRewardParams params)
+      : side_(side), params_(params) {}
+  at::Tensor operator()(const at::Tensor& states) const override {
+    return StandardLogReward(states, side_, params_).to(torch::kFloat32);
+  }
+  std::string Describe() const override {
+    return absl::StrCat("hypergrid standard reward (r0=", params_.r0,
+                        ", r1=", params_.r1, ", r2=", params_.r2, ")");
+  }
+
+ private:
+  int64_t side_;
+  StandardRewardParams params_;
+};
+
+class ClientReward : public LogReward {
+ public:
+  ClientReward(int64_t dim, int64_t side, int64_t index, int64_t count,
+               double scale, StandardRewardParams params)
+      : side_(side), index_(index), count_(count), scale_(scale),
+        params_(params) {
+    // Client i peaks at the corner whose bits are i (mod 2^D).
+    std::vector<double> corner(dim);
+    for (int64_t d = 0; d < dim; ++d) corner[d] = ((index >> (d % 62)) & 1);
+    center_ = torch::tensor(corner, torch::kFloat64);
+  }
+  at::Tensor operator()(const at::Tensor& states) const override {
+    at::Tensor prior = StandardLogReward(states, side_, params_) / count_;
+    at::Tensor z = Normalised(states, side_);
+    at::Tensor likelihood =
+        -scale_ * (z - center_.to(z.device())).pow(2).sum(1);
+    return (prior + likelihood).to(torch::kFloat32);
+  }
+  std::string Describe() const override {
+    return absl::StrCat("hypergrid client reward ", index_, " of ", count_,
+                        " (scale ", scale_, ")");
+  }
+
+ private:
+  int64_t side_;
+  int64_t index_;
+  int64_t count_;
+  double scale_;
+  StandardRewardParams params_;
+  at::Tensor center_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<LogReward>> MakeHypergridReward(
+    const HypergridEnvironment& environment, const RewardConfig& config) {
+  const ParamMap& params = config.params;
+  if (config.kind == "standard") {
+    RETURN_IF_ERROR(params.CheckKeys({"r0", "r1", "r2"}));
+    ASSIGN_OR_RETURN(StandardRewardParams standard, ReadStandardParams(params));
+    return std::unique_ptr<LogReward>(
+        new StandardReward(environment.side(), standard));
+  }
+  if (config.kind == "client") {
+    RETURN_IF_ERROR(
+        params.CheckKeys({"index", "count", "scale", "r0", "r1", "r2"}));
+    ASSIGN_OR_RETURN(const int64_t count,
+                     params.GetInt("count", 1, 1, 1 << 20));
+    ASSIGN_OR_RETURN(const int64_t index,
+                     params.GetInt("index", 0, 0, count - 1));
+    ASSIGN_OR_RETURN(const double scale,
+                     params.GetDouble("scale", 1.0, 0.0, 1e6));
+    ASSIGN_OR_RETURN(StandardRewardParams standard, ReadStandardParams(params));
+    return std::unique_ptr<LogReward>(
+        new ClientReward(environment.dim(), environment.side(), index, count,
+                         scale, standard));
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "unknown hypergrid reward kind '", config.kind,
+      "'; expected 'standard' or 'client'"));
+}
+
+namespace {
+
+EnvironmentFactory HypergridFactory() {
+  EnvironmentFactory factory;
+  factory.help =
+      "hypergrid:dim=D,side=H. Rewards: standard[:r0,r1,r2], "
+      "client:index=i,count=N[,scale]";
+  factory.make_environment = [](const EnvironmentConfig& config)
+      -> absl::StatusOr<std::unique_ptr<Environment>> {
+    ASSIGN_OR_RETURN(auto environment, HypergridEnvironment::Create(config));
+    return std::unique_ptr<Environment>(std::move(environment));
+  };
+  factory.make_reward = [](const Environment& environment,
+                           const RewardConfig& config) {
+    return MakeHypergridReward(
+        static_cast<const HypergridEnvironment&>(environment), config);
+  };
+  return factory;
+}
+
+EPGFN_REGISTER_ENVIRONMENT("hypergrid", HypergridFactory());
+
+}  // namespace
+}  // namespace epgfn

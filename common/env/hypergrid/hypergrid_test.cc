@@ -1,0 +1,96 @@
+#include "common/env/hypergrid/hypergrid.h"
+
+#include <cmath>
+
+#include <torch/torch.h>
+
+#include "common/env/environment_testing.h"
+#include "gtest/gtest.h"
+
+namespace epgfn {
+namespace {
+
+std::unique_ptr<HypergridEnvironment> MakeGrid(const std::string& params) {
+  auto config = EnvironmentConfig::Parse("hypergrid:" + params);
+  EXPECT_TRUE(config.ok());
+  auto grid = HypergridEnvironment::Create(*config);
+  EXPECT_TRUE(grid.ok()) << grid.status();
+  return std::move(grid).value();
+}
+
+TEST(HypergridTest, StateGraphMatchesClosedForms) {
+  for (auto [dim, side] : {std::pair<int, int>{2, 8}, {3, 4}, {1, 5}}) {
+    auto grid = MakeGrid("dim=" + std::to_string(dim) +
+                         ",side=" + std::to_string(side));
+    StateGraphCounts counts = CheckStateGraph(*grid);
+    const int64_t points = std::pow(side, dim);
+    EXPECT_EQ(counts.states, points);
+    EXPECT_EQ(counts.terminals, points);
+    // Each point has one edge per coordinate below the top.
+    EXPECT_EQ(counts.edges, dim * (side - 1) * points / side);
+  }
+}
+
+TEST(HypergridTest, MaskForbidsLeavingTheGrid) {
+  auto grid = MakeGrid("dim=2,side=4");
+  torch::Tensor states = torch::tensor({{3, 0}, {3, 3}, {0, 3}}, torch::kInt64);
+  torch::Tensor mask = grid->ForwardMask(states);
+  EXPECT_TRUE(mask.equal(torch::tensor(
+      {{false, true, true}, {false, false, true}, {true, false, true}})));
+}
+
+TEST(HypergridTest, StandardRewardHasItsThreeLevels) {
+  auto grid = MakeGrid("dim=2,side=8");
+  auto reward = MakeHypergridReward(*grid, {"standard", {}});
+  ASSERT_TRUE(reward.ok());
+  // (0,0): outer region, not ring -> 0.1 + 0.5; (3,3): centre -> 0.1;
+  // (1,1): z = 1/7, |z - .5| = .357 in the ring -> 0.1 + 0.5 + 2.
+  torch::Tensor log_r =
+      (**reward)(torch::tensor({{0, 0}, {3, 3}, {1, 1}}, torch::kInt64));
+  EXPECT_NEAR(log_r[0].item<float>(), std::log(0.6), 1e-6);
+  EXPECT_NEAR(log_r[1].item<float>(), std::log(0.1), 1e-6);
+  EXPECT_NEAR(log_r[2].item<float>(), std::log(2.6), 1e-6);
+}
+
+TEST(HypergridTest, ClientRewardsMultiplyToStandardTimesBump) {
+  auto grid = MakeGrid("dim=2,side=8");
+  torch::Tensor states = *grid->EnumerateTerminalStates();
+  torch::Tensor total = torch::zeros({states.size(0)});
+  for (int i = 0; i < 4; ++i) {
+    RewardConfig config{"client", {}};
+    config.params.Set("index", std::to_string(i));
+    config.params.Set("count", "4");
+    auto reward = MakeHypergridReward(*grid, config);
+    ASSERT_TRUE(reward.ok()) << reward.status();
+    total = total + (**reward)(states);
+  }
+  auto standard = MakeHypergridReward(*grid, {"standard", {}});
+  torch::Tensor z = states.to(torch::kFloat64) / 7.0;
+  // Corners (0,0), (1,0), (0,1), (1,1): sum_i |z - c_i|^2.
+  torch::Tensor bump = torch::zeros({states.size(0)}, torch::kFloat64);
+  for (auto [cx, cy] : {std::pair<double, double>{0, 0}, {1, 0}, {0, 1}, {1, 1}}) {
+    bump = bump + (z.select(1, 0) - cx).pow(2) + (z.select(1, 1) - cy).pow(2);
+  }
+  torch::Tensor expected = (**standard)(states).to(torch::kFloat64) - bump;
+  EXPECT_TRUE(torch::allclose(total.to(torch::kFloat64), expected, 1e-5, 1e-5));
+}
+
+TEST(HypergridTest, BadParametersAreRefusedWithTheirName) {
+  auto config = EnvironmentConfig::Parse("hypergrid:dim=2,side=1");
+  auto grid = HypergridEnvironment::Create(*config);
+  ASSERT_FALSE(grid.ok());
+  EXPECT_NE(grid.status().message().find("side"), std::string::npos);
+  auto typo = HypergridEnvironment::Create(
+      *EnvironmentConfig::Parse("hypergrid:dims=2"));
+  ASSERT_FALSE(typo.ok());
+  EXPECT_NE(typo.status().message().find("dims"), std::string::npos);
+  auto env = MakeGrid("dim=2,side=4");
+  RewardConfig bad_index{"client", {}};
+  bad_index.params.Set("index", "4");
+  bad_index.params.Set("count", "4");
+  EXPECT_FALSE(MakeHypergridReward(*env, bad_index).ok());
+  EXPECT_FALSE(MakeHypergridReward(*env, {"nope", {}}).ok());
+}
+
+}  // namespace
+}  // namespace epgfn

@@ -1,0 +1,102 @@
+#include "common/policy/policy_net.h"
+
+#include <mutex>
+
+#include "absl/strings/str_cat.h"
+
+namespace epgfn {
+namespace {
+
+constexpr float kMaskedLogit = -1e9f;
+
+std::mutex& InitialisationMutex() {
+  static std::mutex* mutex = new std::mutex;
+  return *mutex;
+}
+
+}  // namespace
+
+std::string PolicyArchitecture::ToString() const {
+  return absl::StrCat("mlp(width=", hidden_width, ",layers=", hidden_layers,
+                      ",learned_backward=", learned_backward ? 1 : 0,
+                      ",state_flow=", state_flow ? 1 : 0, ")");
+}
+
+absl::Status PolicyArchitecture::Validate() const {
+  if (hidden_width < 1 || hidden_width > 65536) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "hidden_width must lie in [1, 65536], got ", hidden_width));
+  }
+  if (hidden_layers < 1 || hidden_layers > 64) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "hidden_layers must lie in [1, 64], got ", hidden_layers));
+  }
+  return absl::OkStatus();
+}
+
+PolicyNetImpl::PolicyNetImpl(int64_t encoding_dim, int64_t num_forward_actions,
+                             int64_t num_backward_actions,
+                             PolicyArchitecture architecture)
+    : architecture_(architecture),
+      encoding_dim_(encoding_dim),
+      num_forward_actions_(num_forward_actions),
+      num_backward_actions_(num_backward_actions) {
+  reset();
+}
+
+void PolicyNetImpl::reset() {
+  torso_ = torch::nn::Sequential();
+  int64_t width = encoding_dim_;
+  for (int64_t layer = 0; layer < architecture_.hidden_layers; ++layer) {
+    torso_->push_back(torch::nn::Linear(width, architecture_.hidden_width));
+    torso_->push_back(torch::nn::LeakyReLU());
+    width = architecture_.hidden_width;
+  }
+  torso_ = register_module("torso", torso_);
+  forward_head_ = register_module(
+      "forward_head", torch::nn::Linear(width, num_forward_actions_));
+  if (architecture_.learned_backward) {
+    backward_head_ = register_module(
+        "backward_head", torch::nn::Linear(width, num_backward_actions_));
+  }
+  if (architecture_.state_flow) {
+    flow_head_ = register_module("flow_head", torch::nn::Linear(width, 1));
+  }
+  log_z_ = register_parameter("log_z", torch::zeros({1}));
+}
+
+PolicyNetImpl::Output PolicyNetImpl::forward(
+    const torch::Tensor& encoded_states) {
+  torch::Tensor hidden = torso_->forward(encoded_states);
+  Output output;
+  output.forward_logits = forward_head_->forward(hidden);
+  if (backward_head_) output.backward_logits = backward_head_->forward(hidden);
+  if (flow_head_) output.log_flow = flow_head_->forward(hidden).squeeze(-1);
+  return output;
+}
+
+absl::StatusOr<PolicyNet> MakePolicy(const Environment& environment,
+                                     const PolicyArchitecture& architecture,
+                                     uint64_t seed, torch::Device device) {
+  if (absl::Status status = architecture.Validate(); !status.ok()) {
+    return status;
+  }
+  std::lock_guard<std::mutex> lock(InitialisationMutex());
+  torch::manual_seed(seed);
+  PolicyNet policy(environment.encoding_dim(),
+                   environment.num_forward_actions(),
+                   environment.num_backward_actions(), architecture);
+  policy->to(device);
+  return policy;
+}
+
+PolicyNet ClonePolicy(const PolicyNet& policy) {
+  return std::dynamic_pointer_cast<PolicyNetImpl>(policy->clone());
+}
+
+torch::Tensor MaskedLogSoftmax(const torch::Tensor& logits,
+                               const torch::Tensor& mask) {
+  return logits.masked_fill(mask.logical_not(), kMaskedLogit).log_softmax(-1);
+}
+
+}  // namespace epgfn

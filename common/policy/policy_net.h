@@ -1,0 +1,94 @@
+#ifndef EPGFN_COMMON_POLICY_POLICY_NET_H_
+#define EPGFN_COMMON_POLICY_POLICY_NET_H_
+
+#include <cstdint>
+#include <string>
+
+#include <torch/torch.h>
+
+#include "absl/status/statusor.h"
+#include "common/env/environment.h"
+
+namespace epgfn {
+
+// The shape of a GFlowNet's networks. Together with the environment it fixes
+// every parameter name and shape, which is what model import checks.
+struct PolicyArchitecture {
+  int64_t hidden_width = 256;
+  int64_t hidden_layers = 2;
+  // Learned p_B (a second head); otherwise p_B is uniform over the parents.
+  bool learned_backward = false;
+  // A log state-flow head, needed by detailed balance.
+  bool state_flow = false;
+
+  std::string ToString() const;
+  bool operator==(const PolicyArchitecture& other) const {
+    return hidden_width == other.hidden_width &&
+           hidden_layers == other.hidden_layers &&
+           learned_backward == other.learned_backward &&
+           state_flow == other.state_flow;
+  }
+  bool operator!=(const PolicyArchitecture& other) const {
+    return !(*this == other);
+  }
+  absl::Status Validate() const;
+};
+
+// An MLP torso shared by a forward-logit head, an optional backward-logit head
+// and an optional log-flow head, plus a scalar log Z (used by trajectory
+// balance only; kept in every model so all models have one layout).
+class PolicyNetImpl : public torch::nn::Cloneable<PolicyNetImpl> {
+ public:
+  struct Output {
+    torch::Tensor forward_logits;   // [B, num_forward_actions]
+    torch::Tensor backward_logits;  // [B, num_backward_actions] or undefined
+    torch::Tensor log_flow;         // [B] or undefined
+  };
+
+  PolicyNetImpl(int64_t encoding_dim, int64_t num_forward_actions,
+                int64_t num_backward_actions, PolicyArchitecture architecture);
+
+  // Builds (or rebuilds, for clone()) every submodule and parameter.
+  void reset() override;
+
+  Output forward(const torch::Tensor& encoded_states);
+
+  const PolicyArchitecture& architecture() const { return architecture_; }
+  int64_t encoding_dim() const { return encoding_dim_; }
+  int64_t num_forward_actions() const { return num_forward_actions_; }
+  int64_t num_backward_actions() const { return num_backward_actions_; }
+  torch::Tensor log_z() const { return log_z_; }
+  torch::Device device() const { return log_z_.device(); }
+
+ private:
+  PolicyArchitecture architecture_;
+  int64_t encoding_dim_;
+  int64_t num_forward_actions_;
+  int64_t num_backward_actions_;
+  torch::nn::Sequential torso_{nullptr};
+  torch::nn::Linear forward_head_{nullptr};
+  torch::nn::Linear backward_head_{nullptr};
+  torch::nn::Linear flow_head_{nullptr};
+  torch::Tensor log_z_;
+};
+TORCH_MODULE(PolicyNet);
+
+// Builds a policy for `environment` with weights drawn from `seed`, on
+// `device`. Deterministic for a given seed even when called from several
+// threads (initialisation uses the global generator under a lock).
+absl::StatusOr<PolicyNet> MakePolicy(const Environment& environment,
+                                     const PolicyArchitecture& architecture,
+                                     uint64_t seed, torch::Device device);
+
+// A deep copy on the same device (for snapshots served while training goes on).
+PolicyNet ClonePolicy(const PolicyNet& policy);
+
+// Log-softmax over the allowed entries; disallowed entries get a large
+// negative finite value (never -inf, so rows with nothing allowed stay finite
+// and cannot poison gradients).
+torch::Tensor MaskedLogSoftmax(const torch::Tensor& logits,
+                               const torch::Tensor& mask);
+
+}  // namespace epgfn
+
+#endif  // EPGFN_COMMON_POLICY_POLICY_NET_H_

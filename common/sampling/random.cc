@@ -1,0 +1,32 @@
+#include "common/sampling/random.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/torch.h>
+
+namespace epgfn {
+
+RandomSource::RandomSource(uint64_t seed)
+    : generator_(at::detail::createCPUGenerator(seed)) {}
+
+at::Tensor RandomSource::Uniform(at::IntArrayRef shape, c10::Device device) {
+  at::Tensor uniform = at::rand(shape, generator_, torch::kFloat32);
+  return device.is_cpu() ? uniform : uniform.to(device);
+}
+
+at::Tensor RandomSource::Categorical(const at::Tensor& probabilities) {
+  at::Tensor cumulative = probabilities.cumsum(-1);
+  at::Tensor total = cumulative.narrow(-1, cumulative.size(-1) - 1, 1);
+  at::Tensor threshold =
+      Uniform({probabilities.size(0), 1}, probabilities.device()) * total;
+  // The chosen index i has cumulative[i-1] < threshold <= cumulative[i], so
+  // its probability is positive; the clamp only guards rounding at the end.
+  return (cumulative < threshold)
+      .sum(-1)
+      .clamp_max(probabilities.size(-1) - 1);
+}
+
+at::Tensor RandomSource::Integers(int64_t high, at::IntArrayRef shape) {
+  return at::randint(high, shape, generator_, torch::kInt64);
+}
+
+}  // namespace epgfn

@@ -1,0 +1,35 @@
+#ifndef EPGFN_COMMON_SAMPLING_RANDOM_H_
+#define EPGFN_COMMON_SAMPLING_RANDOM_H_
+
+#include <cstdint>
+
+#include <ATen/core/Generator.h>
+#include <ATen/core/Tensor.h>
+
+namespace epgfn {
+
+// A seeded random source owned by one sampler or trainer. Uniforms are drawn
+// on the CPU from a private generator and then moved to the target device, so
+// results depend only on the seed (not on threads or on the device's
+// generator) and several trainers can run side by side in one process.
+class RandomSource {
+ public:
+  explicit RandomSource(uint64_t seed);
+
+  // Uniform(0, 1) float32 of `shape`, on `device`.
+  at::Tensor Uniform(at::IntArrayRef shape, c10::Device device);
+
+  // One category per row of `probabilities` ([B, K], non-negative, rows not
+  // all zero) by inverse-CDF; never returns a zero-probability category.
+  at::Tensor Categorical(const at::Tensor& probabilities);
+
+  // Uniform integers in [0, high).
+  at::Tensor Integers(int64_t high, at::IntArrayRef shape);
+
+ private:
+  at::Generator generator_;
+};
+
+}  // namespace epgfn
+
+#endif  // EPGFN_COMMON_SAMPLING_RANDOM_H_

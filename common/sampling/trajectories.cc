@@ -1,0 +1,209 @@
+#include "common/sampling/trajectories.h"
+
+#include <vector>
+
+namespace epgfn {
+namespace {
+
+// Applies `step` to the rows selected by `rows` and leaves the others as they
+// are, so environments only ever see allowed actions.
+template <typename StepFn>
+torch::Tensor StepSelectedRows(const torch::Tensor& states,
+                               const torch::Tensor& rows,
+                               const torch::Tensor& actions, StepFn step) {
+  torch::Tensor index = rows.nonzero().squeeze(1);
+  if (index.numel() == 0) return states;
+  return states.index_put(
+      {index}, step(states.index_select(0, index), actions.index_select(0, index)));
+}
+
+}  // namespace
+
+Trajectories SampleTrajectories(PolicyNet& policy,
+                                const Environment& environment, int64_t batch,
+                                const ExplorationOptions& exploration,
+                                RandomSource& random) {
+  torch::NoGradGuard no_grad;
+  const torch::Device device = policy->device();
+  const int64_t exit_action = environment.exit_action();
+  torch::Tensor states = environment.InitialStates(batch, device);
+  torch::Tensor done = torch::zeros({batch}, torch::dtype(torch::kBool).device(device));
+  torch::Tensor lengths = torch::zeros({batch}, torch::dtype(torch::kInt64).device(device));
+  std::vector<torch::Tensor> all_states = {states};
+  std::vector<torch::Tensor> all_actions;
+  std::vector<torch::Tensor> all_step_masks;
+
+  for (int64_t t = 0; t < environment.max_trajectory_length(); ++t) {
+    torch::Tensor logits =
+        policy->forward(environment.Encode(states)).forward_logits;
+    if (exploration.temperature != 1.0) logits = logits / exploration.temperature;
+    torch::Tensor mask = environment.ForwardMask(states);
+    torch::Tensor probabilities = MaskedLogSoftmax(logits, mask).exp();
+    if (exploration.epsilon > 0.0) {
+      torch::Tensor allowed = mask.to(torch::kFloat32);
+      probabilities = (1.0 - exploration.epsilon) * probabilities +
+                      exploration.epsilon * allowed / allowed.sum(-1, true);
+    }
+    torch::Tensor active = done.logical_not();
+    torch::Tensor actions =
+        random.Categorical(probabilities).masked_fill(done, 0);
+    torch::Tensor exits = active & (actions == exit_action);
+    torch::Tensor moves = active & exits.logical_not();
+    states = StepSelectedRows(
+        states, moves, actions,
+        [&](const torch::Tensor& s, const torch::Tensor& a) {
+          return environment.Step(s, a);
+        });
+    lengths = lengths + active.to(torch::kInt64);
+    done = done | exits;
+    all_states.push_back(states);
+    all_actions.push_back(actions);
+    all_step_masks.push_back(active);
+    if (done.all().item<bool>()) break;
+  }
+  Trajectories trajectories;
+  trajectories.states = torch::stack(all_states);
+  trajectories.actions = torch::stack(all_actions);
+  trajectories.step_mask = torch::stack(all_step_masks);
+  trajectories.lengths = lengths;
+  trajectories.terminal_states = states;
+  return trajectories;
+}
+
+Trajectories SampleBackwardTrajectories(PolicyNet& policy,
+                                        const Environment& environment,
+                                        const torch::Tensor& terminal_states,
+                                        RandomSource& random) {
+  torch::NoGradGuard no_grad;
+  const int64_t batch = terminal_states.size(0);
+  const torch::Device device = terminal_states.device();
+  const bool learned = policy->architecture().learned_backward;
+  torch::Tensor states = terminal_states;
+  torch::Tensor steps_back =
+      torch::zeros({batch}, torch::dtype(torch::kInt64).device(device));
+  std::vector<torch::Tensor> backward_states = {states};
+  std::vector<torch::Tensor> forward_actions;
+
+  for (int64_t t = 0; t + 1 < environment.max_trajectory_length(); ++t) {
+    torch::Tensor mask = environment.BackwardMask(states);
+    torch::Tensor moving = mask.any(-1);
+    if (!moving.any().item<bool>()) break;
+    torch::Tensor probabilities =
+        learned ? MaskedLogSoftmax(
+                      policy->forward(environment.Encode(states)).backward_logits,
+                      mask)
+                      .exp()
+                : mask.to(torch::kFloat32);
+    // Rows already at s0 draw from a dummy distribution; they do not move.
+    probabilities = torch::where(moving.unsqueeze(1), probabilities,
+                                 torch::ones_like(probabilities));
+    torch::Tensor backward_actions = random.Categorical(probabilities);
+    torch::Tensor actions_forward = torch::zeros_like(backward_actions);
+    torch::Tensor index = moving.nonzero().squeeze(1);
+    torch::Tensor moving_states = states.index_select(0, index);
+    torch::Tensor moving_actions = backward_actions.index_select(0, index);
+    actions_forward = actions_forward.index_put(
+        {index}, environment.ForwardActionOf(moving_states, moving_actions));
+    states = states.index_put(
+        {index}, environment.BackwardStep(moving_states, moving_actions));
+    steps_back = steps_back + moving.to(torch::kInt64);
+    backward_states.push_back(states);
+    forward_actions.push_back(actions_forward);
+  }
+
+  // Reverse each row: forward state t is backward state (K_b - t), forward
+  // action t < K_b is the one recorded at backward step K_b - 1 - t, then exit.
+  const int64_t max_back = static_cast<int64_t>(forward_actions.size());
+  const int64_t num_steps = max_back + 1;
+  torch::Tensor stacked_states = torch::stack(backward_states);  // [K+1,B,D]
+  torch::Tensor stacked_actions =
+      max_back > 0 ? torch::stack(forward_actions)
+                   : torch::zeros({1, batch}, steps_back.options());
+  torch::Tensor time = torch::arange(num_steps + 1, steps_back.options())
+                           .unsqueeze(1);  // [T+1, 1]
+  torch::Tensor state_source = (steps_back.unsqueeze(0) - time).clamp_min(0);
+  torch::Tensor states_forward = stacked_states.gather(
+      0, state_source.unsqueeze(2).expand(
+             {num_steps + 1, batch, stacked_states.size(2)}));
+  torch::Tensor step_time = time.narrow(0, 0, num_steps);  // [T, 1]
+  torch::Tensor action_source =
+      (steps_back.unsqueeze(0) - 1 - step_time).clamp_min(0);
+  torch::Tensor actions = stacked_actions.gather(
+      0, action_source.clamp_max(std::max<int64_t>(max_back - 1, 0)));
+  torch::Tensor is_exit_step = step_time == steps_back.unsqueeze(0);
+  torch::Tensor step_mask = step_time <= steps_back.unsqueeze(0);
+  actions = torch::where(is_exit_step,
+                         torch::full_like(actions, environment.exit_action()),
+                         actions)
+                .masked_fill(step_mask.logical_not(), 0);
+
+  Trajectories trajectories;
+  trajectories.states = states_forward;
+  trajectories.actions = actions;
+  trajectories.step_mask = step_mask;
+  trajectories.lengths = steps_back + 1;
+  trajectories.terminal_states = terminal_states;
+  return trajectories;
+}
+
+TrajectoryLogProbs ComputeTrajectoryLogProbs(PolicyNet& policy,
+                                             const Environment& environment,
+                                             const Trajectories& trajectories) {
+  const int64_t num_steps = trajectories.max_steps();
+  const int64_t batch = trajectories.batch_size();
+  const int64_t flat = num_steps * batch;
+  const auto float_options =
+      torch::dtype(torch::kFloat32).device(trajectories.states.device());
+  torch::Tensor flat_states = trajectories.states.narrow(0, 0, num_steps)
+                                  .reshape({flat, environment.raw_state_dim()});
+  torch::Tensor flat_actions = trajectories.actions.reshape({flat});
+
+  // One forward pass over the states where an action was taken: s_0..s_{L-1}.
+  torch::Tensor valid = trajectories.step_mask.reshape({flat}).nonzero().squeeze(1);
+  torch::Tensor rows = flat_states.index_select(0, valid);
+  PolicyNetImpl::Output output = policy->forward(environment.Encode(rows));
+  torch::Tensor log_pf_rows =
+      MaskedLogSoftmax(output.forward_logits, environment.ForwardMask(rows))
+          .gather(1, flat_actions.index_select(0, valid).unsqueeze(1))
+          .squeeze(1);
+
+  TrajectoryLogProbs result;
+  result.log_pf = torch::zeros({flat}, float_options)
+                      .index_put({valid}, log_pf_rows)
+                      .reshape({num_steps, batch});
+  if (output.log_flow.defined()) {
+    result.log_flow = torch::zeros({flat}, float_options)
+                          .index_put({valid}, output.log_flow)
+                          .reshape({num_steps, batch});
+  }
+
+  // p_B(s_t | s_{t+1}) for every non-exit step, read at the child s_{t+1},
+  // which is itself a visited state (flat index + batch).
+  torch::Tensor moves = (trajectories.step_mask &
+                         (trajectories.actions != environment.exit_action()))
+                            .reshape({flat})
+                            .nonzero()
+                            .squeeze(1);
+  torch::Tensor children = flat_states.index_select(0, moves + batch);
+  torch::Tensor backward_mask = environment.BackwardMask(children);
+  torch::Tensor log_pb_rows;
+  if (output.backward_logits.defined()) {
+    torch::Tensor row_of_flat = torch::full({flat}, -1, valid.options())
+                                    .index_put({valid}, torch::arange(valid.size(0), valid.options()));
+    torch::Tensor backward_logits =
+        output.backward_logits.index_select(0, row_of_flat.index_select(0, moves + batch));
+    torch::Tensor backward_actions = environment.BackwardActionOf(
+        children, flat_actions.index_select(0, moves));
+    log_pb_rows = MaskedLogSoftmax(backward_logits, backward_mask)
+                      .gather(1, backward_actions.unsqueeze(1))
+                      .squeeze(1);
+  } else {
+    log_pb_rows = -backward_mask.sum(-1).clamp_min(1).to(torch::kFloat32).log();
+  }
+  result.log_pb = torch::zeros({flat}, float_options)
+                      .index_put({moves}, log_pb_rows)
+                      .reshape({num_steps, batch});
+  return result;
+}
+
+}  // namespace epgfn

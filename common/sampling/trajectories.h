@@ -1,0 +1,66 @@
+#ifndef EPGFN_COMMON_SAMPLING_TRAJECTORIES_H_
+#define EPGFN_COMMON_SAMPLING_TRAJECTORIES_H_
+
+#include <torch/torch.h>
+
+#include "common/env/environment.h"
+#include "common/policy/policy_net.h"
+#include "common/sampling/random.h"
+
+namespace epgfn {
+
+// A batch of complete trajectories, time-major. Trajectory b takes
+// lengths[b] actions; its last one is exit. Steps at or past lengths[b] are
+// padding (step_mask false, action 0, state repeated).
+struct Trajectories {
+  torch::Tensor states;           // [T + 1, B, raw_state_dim] int64
+  torch::Tensor actions;          // [T, B] int64
+  torch::Tensor step_mask;        // [T, B] bool
+  torch::Tensor lengths;          // [B] int64
+  torch::Tensor terminal_states;  // [B, raw_state_dim] int64
+
+  int64_t batch_size() const { return lengths.size(0); }
+  int64_t max_steps() const { return actions.size(0); }
+};
+
+// How the behaviour policy departs from p_F while sampling training data.
+struct ExplorationOptions {
+  // With probability epsilon an action is drawn uniformly among the allowed.
+  double epsilon = 0.0;
+  // Logits are divided by temperature before the softmax.
+  double temperature = 1.0;
+};
+
+// Rolls out `batch` trajectories from s0 together (one policy forward pass
+// per step for the whole batch), without gradients.
+Trajectories SampleTrajectories(PolicyNet& policy,
+                                const Environment& environment, int64_t batch,
+                                const ExplorationOptions& exploration,
+                                RandomSource& random);
+
+// Rolls back from each terminal state to s0 under p_B (uniform or learned)
+// and returns the trajectories in forward order, ending with exit.
+Trajectories SampleBackwardTrajectories(PolicyNet& policy,
+                                        const Environment& environment,
+                                        const torch::Tensor& terminal_states,
+                                        RandomSource& random);
+
+// Per-step log-probabilities of trajectories under a policy; zero at padding.
+struct TrajectoryLogProbs {
+  torch::Tensor log_pf;    // [T, B]: log p_F(s_{t+1} | s_t), exit included
+  torch::Tensor log_pb;    // [T, B]: log p_B(s_t | s_{t+1}); zero for exit
+  torch::Tensor log_flow;  // [T, B] log F(s_t), when the policy has the head
+
+  torch::Tensor SumLogPf() const { return log_pf.sum(0); }
+  torch::Tensor SumLogPb() const { return log_pb.sum(0); }
+};
+
+// One batched forward pass over every visited state. Gradients flow when the
+// caller has autograd enabled.
+TrajectoryLogProbs ComputeTrajectoryLogProbs(PolicyNet& policy,
+                                             const Environment& environment,
+                                             const Trajectories& trajectories);
+
+}  // namespace epgfn
+
+#endif  // EPGFN_COMMON_SAMPLING_TRAJECTORIES_H_

@@ -1,0 +1,129 @@
+#include "common/train/trainer.h"
+
+#include <chrono>
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+
+namespace epgfn {
+
+absl::Status TrainingOptions::Validate() const {
+  if (iterations < 0) {
+    return absl::InvalidArgumentError("iterations must be >= 0");
+  }
+  if (batch_size < 2) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("batch_size must be >= 2, got ", batch_size));
+  }
+  if (!(learning_rate > 0) || !(log_z_learning_rate > 0)) {
+    return absl::InvalidArgumentError("learning rates must be > 0");
+  }
+  if (!(exploration.epsilon >= 0 && exploration.epsilon <= 1)) {
+    return absl::InvalidArgumentError("epsilon must lie in [0, 1]");
+  }
+  if (!(exploration.temperature > 0)) {
+    return absl::InvalidArgumentError("temperature must be > 0");
+  }
+  if (progress_every < 1) {
+    return absl::InvalidArgumentError("progress_every must be >= 1");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(
+    const Environment* environment, PolicyNet policy, TrajectoryTarget* target,
+    const TrainingOptions& options) {
+  if (absl::Status status = options.Validate(); !status.ok()) return status;
+  if (policy->encoding_dim() != environment->encoding_dim() ||
+      policy->num_forward_actions() != environment->num_forward_actions() ||
+      policy->num_backward_actions() != environment->num_backward_actions()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "policy does not fit environment ", environment->config().ToString()));
+  }
+  if (options.loss == LossKind::kDetailedBalance &&
+      !policy->architecture().state_flow) {
+    return absl::InvalidArgumentError(
+        "detailed balance needs a policy built with state_flow = true");
+  }
+  return std::unique_ptr<Trainer>(
+      new Trainer(environment, std::move(policy), target, options));
+}
+
+Trainer::Trainer(const Environment* environment, PolicyNet policy,
+                 TrajectoryTarget* target, const TrainingOptions& options)
+    : environment_(environment),
+      policy_(std::move(policy)),
+      target_(target),
+      options_(options),
+      loss_(MakeBalanceLoss(options.loss)),
+      random_(options.seed) {
+  std::vector<torch::Tensor> weights;
+  for (const auto& item : policy_->named_parameters()) {
+    if (item.key() != "log_z") weights.push_back(item.value());
+  }
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(weights, std::make_unique<torch::optim::AdamOptions>(
+                                   options.learning_rate));
+  if (options.loss == LossKind::kTrajectoryBalance) {
+    groups.emplace_back(
+        std::vector<torch::Tensor>{policy_->log_z()},
+        std::make_unique<torch::optim::AdamOptions>(options.log_z_learning_rate));
+  }
+  optimizer_ = std::make_unique<torch::optim::Adam>(
+      groups, torch::optim::AdamOptions(options.learning_rate));
+}
+
+absl::StatusOr<double> Trainer::Step() {
+  Trajectories trajectories =
+      SampleTrajectories(policy_, *environment_, options_.batch_size,
+                         options_.exploration, random_);
+  torch::Tensor log_target = target_->LogTarget(trajectories);
+  TrajectoryLogProbs log_probs =
+      ComputeTrajectoryLogProbs(policy_, *environment_, trajectories);
+  BalanceInputs inputs{&trajectories, &log_probs, log_target, policy_->log_z()};
+  torch::Tensor loss = loss_->Compute(inputs);
+  const double value = loss.item<double>();
+  if (!std::isfinite(value)) {
+    return absl::InternalError(absl::StrCat(
+        "loss became non-finite (", value, ") training on ",
+        target_->Describe()));
+  }
+  optimizer_->zero_grad();
+  loss.backward();
+  optimizer_->step();
+  return value;
+}
+
+absl::Status Trainer::Run(const ProgressCallback& on_progress) {
+  const auto start = std::chrono::steady_clock::now();
+  double loss_sum = 0.0;
+  int64_t loss_count = 0;
+  for (int64_t iteration = 1; iteration <= options_.iterations; ++iteration) {
+    absl::StatusOr<double> loss = Step();
+    if (!loss.ok()) {
+      return absl::Status(loss.status().code(),
+                          absl::StrCat("iteration ", iteration, ": ",
+                                       loss.status().message()));
+    }
+    loss_sum += *loss;
+    ++loss_count;
+    if (on_progress && (iteration % options_.progress_every == 0 ||
+                        iteration == options_.iterations)) {
+      TrainingProgress progress;
+      progress.iteration = iteration;
+      progress.total_iterations = options_.iterations;
+      progress.loss = loss_sum / loss_count;
+      progress.log_z = policy_->log_z().item<double>();
+      progress.elapsed_seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+              .count();
+      progress.trajectories = iteration * options_.batch_size;
+      on_progress(progress);
+      loss_sum = 0.0;
+      loss_count = 0;
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace epgfn

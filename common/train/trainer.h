@@ -1,0 +1,83 @@
+#ifndef EPGFN_COMMON_TRAIN_TRAINER_H_
+#define EPGFN_COMMON_TRAIN_TRAINER_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+#include <torch/torch.h>
+
+#include "absl/status/statusor.h"
+#include "common/env/environment.h"
+#include "common/loss/balance_loss.h"
+#include "common/policy/policy_net.h"
+#include "common/sampling/random.h"
+#include "common/sampling/trajectories.h"
+#include "common/train/trajectory_target.h"
+
+namespace epgfn {
+
+struct TrainingOptions {
+  LossKind loss = LossKind::kContrastiveBalance;
+  int64_t iterations = 2000;
+  int64_t batch_size = 128;
+  double learning_rate = 1e-3;
+  // log Z moves much further than the weights; the usual practice is a
+  // larger step for it (trajectory balance only).
+  double log_z_learning_rate = 1e-1;
+  ExplorationOptions exploration;
+  uint64_t seed = 0;
+  // Progress is reported every this many iterations (and at the last).
+  int64_t progress_every = 100;
+
+  absl::Status Validate() const;
+};
+
+struct TrainingProgress {
+  int64_t iteration = 0;  // 1-based, iterations done so far
+  int64_t total_iterations = 0;
+  double loss = 0.0;  // mean over the iterations since the last report
+  double log_z = 0.0;
+  double elapsed_seconds = 0.0;
+  int64_t trajectories = 0;  // sampled so far
+};
+
+using ProgressCallback = std::function<void(const TrainingProgress&)>;
+
+// Trains a policy so that p_F(t)/p_B(t|x) matches a TrajectoryTarget:
+// sample a batch with exploration, evaluate the balance loss, take an Adam
+// step. Local training (target log R) and aggregation (target from the local
+// models) are both this loop.
+class Trainer {
+ public:
+  // `environment` and `target` must outlive the trainer; the policy is
+  // trained in place.
+  static absl::StatusOr<std::unique_ptr<Trainer>> Create(
+      const Environment* environment, PolicyNet policy,
+      TrajectoryTarget* target, const TrainingOptions& options);
+
+  // Runs options.iterations steps. Returns Internal if the loss becomes
+  // non-finite (with the iteration), never crashes on it.
+  absl::Status Run(const ProgressCallback& on_progress = nullptr);
+
+  // One step on one batch; returns the loss.
+  absl::StatusOr<double> Step();
+
+  PolicyNet policy() const { return policy_; }
+
+ private:
+  Trainer(const Environment* environment, PolicyNet policy,
+          TrajectoryTarget* target, const TrainingOptions& options);
+
+  const Environment* environment_;
+  PolicyNet policy_;
+  TrajectoryTarget* target_;
+  TrainingOptions options_;
+  std::unique_ptr<BalanceLoss> loss_;
+  std::unique_ptr<torch::optim::Adam> optimizer_;
+  RandomSource random_;
+};
+
+}  // namespace epgfn
+
+#endif  // EPGFN_COMMON_TRAIN_TRAINER_H_
