@@ -70,12 +70,14 @@ absl::StatusOr<torch::Tensor> ExactLearnedProbabilities(
       const int64_t rows = std::min(kChunkRows, frontier.size(0) - begin);
       torch::Tensor states = frontier.narrow(0, begin, rows).to(device);
       torch::Tensor mask = environment.ForwardMask(states);
+      // Softmax in float64 so that the distribution sums to 1 to ~1e-15.
       torch::Tensor probabilities =
-          MaskedLogSoftmax(
-              policy->forward(environment.Encode(states)).forward_logits, mask)
+          MaskedLogSoftmax(policy->forward(environment.Encode(states))
+                               .forward_logits.to(torch::kFloat64),
+                           mask)
               .exp()
               .masked_fill(mask.logical_not(), 0.0)
-              .to(torch::kCPU, torch::kFloat64);
+              .to(torch::kCPU);
       torch::Tensor states_cpu = states.to(torch::kCPU);
       std::vector<StateKey> keys = KeysOf(states_cpu);
       auto p = probabilities.accessor<double, 2>();

@@ -1,0 +1,266 @@
+#include "common/env/sequence/sequence.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/env/environment_registry.h"
+#include "common/util/status_macros.h"
+
+namespace epgfn {
+namespace {
+
+// Above this many terminal states (or int64 values in all of them) exact
+// enumeration is refused.
+constexpr int64_t kMaxEnumeratedStates = 4'000'000;
+constexpr int64_t kMaxEnumeratedValues = 64'000'000;
+
+constexpr double kPi = 3.14159265358979323846;
+
+// `n` standard normal draws determined by (seed, stream): a std::mt19937_64
+// seeded through std::seed_seq (both fully specified by the standard) and the
+// Box-Muller transform, rather than std::normal_distribution, whose algorithm
+// each standard library chooses.
+std::vector<double> StandardNormals(int64_t n, int64_t seed, uint64_t stream) {
+  const uint64_t key = static_cast<uint64_t>(seed);
+  std::seed_seq sequence{
+      static_cast<uint32_t>(key), static_cast<uint32_t>(key >> 32),
+      static_cast<uint32_t>(stream), static_cast<uint32_t>(stream >> 32)};
+  std::mt19937_64 engine(sequence);
+  // 53 random bits -> [0, 1).
+  auto uniform = [&engine] {
+    return static_cast<double>(engine() >> 11) * 0x1.0p-53;
+  };
+  std::vector<double> values(n);
+  for (double& value : values) {
+    const double u1 = 1.0 - uniform();  // (0, 1], so the log is finite.
+    const double u2 = uniform();
+    value = std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * kPi * u2);
+  }
+  return values;
+}
+
+at::Tensor ScaledNormalTable(int64_t rows, int64_t columns, int64_t seed,
+                             uint64_t stream, double scale) {
+  return torch::tensor(StandardNormals(rows * columns, seed, stream),
+                       torch::kFloat64)
+             .reshape({rows, columns}) *
+         scale;
+}
+
+// Number of tokens in each state: [B, 1] int64.
+at::Tensor Lengths(const at::Tensor& states) {
+  return (states != SequenceEnvironment::kEmpty).sum(1, /*keepdim=*/true);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<SequenceEnvironment>>
+SequenceEnvironment::Create(const EnvironmentConfig& config) {
+  RETURN_IF_ERROR(config.params.CheckKeys({"length", "vocab"}));
+  ASSIGN_OR_RETURN(const int64_t length,
+                   config.params.GetInt("length", 4, 1, 256));
+  ASSIGN_OR_RETURN(const int64_t vocab,
+                   config.params.GetInt("vocab", 4, 1, 1024));
+  EnvironmentConfig canonical{"sequence", {}};
+  canonical.params.Set("length", std::to_string(length));
+  canonical.params.Set("vocab", std::to_string(vocab));
+  return std::unique_ptr<SequenceEnvironment>(
+      new SequenceEnvironment(std::move(canonical), length, vocab));
+}
+
+at::Tensor SequenceEnvironment::InitialStates(int64_t batch,
+                                              c10::Device device) const {
+  return torch::full({batch, length_}, kEmpty,
+                     torch::dtype(torch::kInt64).device(device));
+}
+
+at::Tensor SequenceEnvironment::Encode(const at::Tensor& states) const {
+  // Empty positions become symbol V; one-hot per position, concatenated:
+  // [B, L * (V + 1)].
+  return torch::one_hot(states.masked_fill(states == kEmpty, vocab_),
+                        vocab_ + 1)
+      .reshape({states.size(0), length_ * (vocab_ + 1)})
+      .to(torch::kFloat32);
+}
+
+at::Tensor SequenceEnvironment::ForwardMask(const at::Tensor& states) const {
+  at::Tensor lengths = Lengths(states);
+  at::Tensor can_append = (lengths < length_).expand({states.size(0), vocab_});
+  at::Tensor can_exit = lengths == length_;
+  return torch::cat({can_append, can_exit}, 1);
+}
+
+at::Tensor SequenceEnvironment::BackwardMask(const at::Tensor& states) const {
+  return Lengths(states) > 0;
+}
+
+at::Tensor SequenceEnvironment::Step(const at::Tensor& states,
+                                     const at::Tensor& actions) const {
+  return states.scatter(1, Lengths(states), actions.unsqueeze(1));
+}
+
+at::Tensor SequenceEnvironment::BackwardStep(
+    const at::Tensor& states, const at::Tensor& backward_actions) const {
+  return states.scatter(1, (Lengths(states) - 1).clamp_min(0), kEmpty);
+}
+
+at::Tensor SequenceEnvironment::BackwardActionOf(
+    const at::Tensor& next_states, const at::Tensor& forward_actions) const {
+  return torch::zeros_like(forward_actions);
+}
+
+at::Tensor SequenceEnvironment::ForwardActionOf(
+    const at::Tensor& states, const at::Tensor& backward_actions) const {
+  return states.gather(1, (Lengths(states) - 1).clamp_min(0)).squeeze(1);
+}
+
+absl::StatusOr<at::Tensor> SequenceEnvironment::EnumerateTerminalStates()
+    const {
+  const double count = std::pow(static_cast<double>(vocab_), length_);
+  if (count > kMaxEnumeratedStates ||
+      count * static_cast<double>(length_) > kMaxEnumeratedValues) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "sequence space with ", count, " sequences of length ", length_,
+        " is too large to enumerate (limits ", kMaxEnumeratedStates,
+        " sequences, ", kMaxEnumeratedValues, " values)"));
+  }
+  // Base-V digits of 0..V^L-1, the last position least significant.
+  at::Tensor index = torch::arange(static_cast<int64_t>(count), torch::kInt64);
+  std::vector<at::Tensor> positions(length_);
+  for (int64_t p = length_ - 1; p >= 0; --p) {
+    positions[p] = index.remainder(vocab_);
+    index = index.div(vocab_, "floor");
+  }
+  return torch::stack(positions, 1);
+}
+
+std::string SequenceEnvironment::Describe(const at::Tensor& state) const {
+  at::Tensor cpu = state.to(torch::kCPU).contiguous();
+  const int64_t* tokens = cpu.data_ptr<int64_t>();
+  if (vocab_ <= 26) {
+    std::string letters;
+    for (int64_t p = 0; p < cpu.numel(); ++p) {
+      letters += tokens[p] == kEmpty ? '.' : static_cast<char>('A' + tokens[p]);
+    }
+    return letters;
+  }
+  std::vector<std::string> parts;
+  for (int64_t p = 0; p < cpu.numel(); ++p) {
+    parts.push_back(tokens[p] == kEmpty ? "." : std::to_string(tokens[p]));
+  }
+  return absl::StrCat("[", absl::StrJoin(parts, ","), "]");
+}
+
+at::Tensor SequenceUtilities(int64_t length, int64_t vocab, int64_t seed,
+                             double scale) {
+  return ScaledNormalTable(length, vocab, seed, /*stream=*/0, scale);
+}
+
+at::Tensor SequenceClientUtilities(int64_t length, int64_t vocab, int64_t seed,
+                                   int64_t index, double scale) {
+  return ScaledNormalTable(length, vocab, seed,
+                           static_cast<uint64_t>(index) + 1, scale);
+}
+
+namespace {
+
+// log R(x) = sum_p u[p][x_p] for a fixed [L, V] table u; empty positions
+// (only in partial states) contribute nothing.
+class PositionUtilityReward : public LogReward {
+ public:
+  PositionUtilityReward(at::Tensor utilities, std::string description)
+      : utilities_(std::move(utilities)),
+        description_(std::move(description)) {}
+  at::Tensor operator()(const at::Tensor& states) const override {
+    at::Tensor filled = states != SequenceEnvironment::kEmpty;
+    // [L, B]: entry (p, b) is u[p][token of row b at p].
+    at::Tensor picked = utilities_.to(states.device())
+                            .gather(1, states.clamp_min(0).t().contiguous());
+    return (picked.t() * filled).sum(1).to(torch::kFloat32);
+  }
+  std::string Describe() const override { return description_; }
+
+ private:
+  at::Tensor utilities_;  // [length, vocab] float64
+  std::string description_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<LogReward>> MakeSequenceReward(
+    const SequenceEnvironment& environment, const RewardConfig& config) {
+  const ParamMap& params = config.params;
+  if (config.kind == "utility") {
+    RETURN_IF_ERROR(params.CheckKeys({"seed", "scale"}));
+    ASSIGN_OR_RETURN(
+        const int64_t seed,
+        params.GetInt("seed", 0, 0, std::numeric_limits<int64_t>::max()));
+    ASSIGN_OR_RETURN(const double scale,
+                     params.GetDouble("scale", 1.0, 0.0, 1e6));
+    return std::unique_ptr<LogReward>(new PositionUtilityReward(
+        SequenceUtilities(environment.length(), environment.vocab(), seed,
+                          scale),
+        absl::StrCat("sequence utility reward (seed ", seed, ", scale ", scale,
+                     ")")));
+  }
+  if (config.kind == "client") {
+    RETURN_IF_ERROR(params.CheckKeys({"index", "count", "seed", "scale"}));
+    ASSIGN_OR_RETURN(const int64_t count,
+                     params.GetInt("count", 1, 1, 1 << 20));
+    ASSIGN_OR_RETURN(const int64_t index,
+                     params.GetInt("index", 0, 0, count - 1));
+    ASSIGN_OR_RETURN(
+        const int64_t seed,
+        params.GetInt("seed", 0, 0, std::numeric_limits<int64_t>::max()));
+    ASSIGN_OR_RETURN(const double scale,
+                     params.GetDouble("scale", 1.0, 0.0, 1e6));
+    return std::unique_ptr<LogReward>(new PositionUtilityReward(
+        SequenceClientUtilities(environment.length(), environment.vocab(), seed,
+                                index, scale),
+        absl::StrCat("sequence client reward ", index, " of ", count, " (seed ",
+                     seed, ", scale ", scale, ")")));
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown sequence reward kind '", config.kind,
+                   "'; expected 'utility' or 'client'"));
+}
+
+namespace {
+
+EnvironmentFactory SequenceFactory() {
+  EnvironmentFactory factory;
+  factory.help =
+      "sequence:length=L,vocab=V. Rewards: utility[:seed,scale], "
+      "client:index=i,count=N[,seed,scale]";
+  factory.make_environment = [](const EnvironmentConfig& config)
+      -> absl::StatusOr<std::unique_ptr<Environment>> {
+    ASSIGN_OR_RETURN(auto environment, SequenceEnvironment::Create(config));
+    return std::unique_ptr<Environment>(std::move(environment));
+  };
+  factory.make_reward = [](const Environment& environment,
+                           const RewardConfig& config)
+      -> absl::StatusOr<std::unique_ptr<LogReward>> {
+    const auto* sequence =
+        dynamic_cast<const SequenceEnvironment*>(&environment);
+    if (sequence == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("sequence reward '", config.ToString(),
+                       "' requested for a non-sequence environment '",
+                       environment.config().ToString(), "'"));
+    }
+    return MakeSequenceReward(*sequence, config);
+  };
+  return factory;
+}
+
+EPGFN_REGISTER_ENVIRONMENT("sequence", SequenceFactory());
+
+}  // namespace
+}  // namespace epgfn

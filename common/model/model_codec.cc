@@ -1,0 +1,403 @@
+#include "common/model/model_codec.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <map>
+#include <new>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/string_view.h"
+#include "common/util/status_macros.h"
+
+namespace epgfn {
+namespace {
+
+// TensorData.data is little-endian IEEE 754 binary32, which is the host's
+// own layout on every platform this builds for; copying bytes is then exact.
+#if defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__)
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+              "model_codec copies float32 bytes as they are and needs a "
+              "little-endian host");
+#else
+#error "model_codec cannot tell the host's byte order"
+#endif
+static_assert(sizeof(float) == 4 && std::numeric_limits<float>::is_iec559,
+              "model_codec needs IEEE 754 binary32 floats");
+
+using ::epgfn::v1::DType;
+using ::epgfn::v1::ModelWeights;
+using ::epgfn::v1::TensorData;
+
+constexpr int64_t kBytesPerFloat = 4;
+// Untrusted strings are clipped to this many bytes in error messages.
+constexpr size_t kMaxQuotedBytes = 80;
+// Untrusted shapes are clipped to this many dimensions in error messages.
+constexpr int kMaxFormattedDims = 8;
+
+// `text` from an untrusted message, quoted, escaped and clipped, for errors.
+std::string Quoted(absl::string_view text) {
+  const bool clipped = text.size() > kMaxQuotedBytes;
+  return absl::StrCat("'", absl::CHexEscape(text.substr(0, kMaxQuotedBytes)),
+                      clipped ? "...'" : "'");
+}
+
+template <typename Dims>
+std::string FormatShape(const Dims& dims) {
+  const int size = static_cast<int>(dims.size());
+  std::vector<int64_t> shown(dims.begin(),
+                             dims.begin() + std::min(size, kMaxFormattedDims));
+  return absl::StrCat("[", absl::StrJoin(shown, ", "),
+                      size > kMaxFormattedDims ? ", ...]" : "]");
+}
+
+std::string DTypeName(int dtype) {
+  return v1::DType_IsValid(dtype) ? v1::DType_Name(static_cast<DType>(dtype))
+                                  : absl::StrCat("<unknown dtype ", dtype, ">");
+}
+
+// Parameters, then buffers, in registration order. Undefined tensors (a
+// module may register a placeholder) carry no data and are left out.
+std::vector<std::pair<std::string, torch::Tensor>> NamedTensors(
+    const PolicyNetImpl& policy) {
+  std::vector<std::pair<std::string, torch::Tensor>> tensors;
+  for (const auto& item : policy.named_parameters(/*recurse=*/true)) {
+    if (item.value().defined()) tensors.emplace_back(item.key(), item.value());
+  }
+  for (const auto& item : policy.named_buffers(/*recurse=*/true)) {
+    if (item.value().defined()) tensors.emplace_back(item.key(), item.value());
+  }
+  return tensors;
+}
+
+// A lower bound of the number of float32 values in a policy of `architecture`
+// on `environment`: the weight matrices of the torso and the forward head
+// (biases and the optional heads come on top). Import refuses an architecture
+// that needs more data than the message carries before allocating anything,
+// so a small hostile message cannot make the server allocate a huge policy.
+// Cannot overflow: Validate() bounds width by 2^16 and layers by 64.
+int64_t MinimumFloatCount(const PolicyArchitecture& architecture,
+                          const Environment& environment) {
+  const int64_t width = architecture.hidden_width;
+  return environment.encoding_dim() * width +
+         (architecture.hidden_layers - 1) * width * width +
+         width * environment.num_forward_actions();
+}
+
+absl::Status CheckDimension(const char* field, int64_t value, int64_t expected,
+                            const EnvironmentConfig& config) {
+  if (value == expected) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("model ", field, " is ", value, " but environment ",
+                   config.ToString(), " has ", expected));
+}
+
+// Checks `data` against `expected` (a parameter or buffer of a fresh policy)
+// and returns it as a float32 CPU tensor of the same shape.
+absl::StatusOr<torch::Tensor> DecodeTensor(const TensorData& data,
+                                           const torch::Tensor& expected) {
+  const std::string name = Quoted(data.name());
+  if (data.dtype() != v1::DTYPE_FLOAT32) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("tensor ", name, " has dtype ", DTypeName(data.dtype()),
+                     ", expected DTYPE_FLOAT32"));
+  }
+  const torch::IntArrayRef sizes = expected.sizes();
+  if (data.shape_size() != static_cast<int>(sizes.size()) ||
+      !std::equal(sizes.begin(), sizes.end(), data.shape().begin())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("tensor ", name, " has shape ", FormatShape(data.shape()),
+                     ", expected ", FormatShape(sizes)));
+  }
+  const int64_t numel = expected.numel();
+  if (data.data().size() != static_cast<size_t>(numel * kBytesPerFloat)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "tensor ", name, " carries ", data.data().size(), " bytes, expected ",
+        numel * kBytesPerFloat, " (", numel, " float32 values)"));
+  }
+  torch::Tensor host = torch::empty(sizes, torch::kFloat32);
+  if (numel > 0) {
+    std::memcpy(host.data_ptr<float>(), data.data().data(), data.data().size());
+  }
+  const float* values = host.data_ptr<float>();
+  for (int64_t i = 0; i < numel; ++i) {
+    if (!std::isfinite(values[i])) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("tensor ", name, " holds a non-finite value (",
+                       values[i], ") at flat index ", i));
+    }
+  }
+  return host;
+}
+
+absl::StatusOr<PolicyNet> ImportModelOrThrow(const ModelWeights& weights,
+                                             const Environment& environment,
+                                             torch::Device device) {
+  // The state graph.
+  const EnvironmentConfig& config = environment.config();
+  const v1::EnvironmentSpec& spec = weights.environment();
+  EnvironmentConfig model_config{
+      spec.kind(), ParamMap(std::map<std::string, std::string>(
+                       spec.params().begin(), spec.params().end()))};
+  if (model_config != config) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "model was built for ",
+        model_config.kind.empty() ? "no environment"
+                                  : Quoted(model_config.ToString()),
+        ", this federation uses '", config.ToString(), "'"));
+  }
+  RETURN_IF_ERROR(CheckDimension("encoding_dim", weights.encoding_dim(),
+                                 environment.encoding_dim(), config));
+  RETURN_IF_ERROR(CheckDimension("num_forward_actions",
+                                 weights.num_forward_actions(),
+                                 environment.num_forward_actions(), config));
+  RETURN_IF_ERROR(CheckDimension("num_backward_actions",
+                                 weights.num_backward_actions(),
+                                 environment.num_backward_actions(), config));
+
+  // The architecture.
+  PolicyArchitecture architecture;
+  architecture.hidden_width = weights.architecture().hidden_width();
+  architecture.hidden_layers = weights.architecture().hidden_layers();
+  architecture.learned_backward = weights.architecture().learned_backward();
+  architecture.state_flow = weights.architecture().state_flow();
+  if (absl::Status status = architecture.Validate(); !status.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("model architecture: ", status.message()));
+  }
+  size_t data_bytes = 0;
+  for (const TensorData& tensor : weights.tensors()) {
+    data_bytes += tensor.data().size();
+  }
+  const int64_t minimum_floats = MinimumFloatCount(architecture, environment);
+  if (static_cast<uint64_t>(minimum_floats) * kBytesPerFloat > data_bytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "model architecture ", architecture.ToString(), " needs at least ",
+        minimum_floats, " float32 values but the tensors carry only ",
+        data_bytes, " bytes"));
+  }
+
+  // The tensors: exactly the fresh policy's names, each once.
+  ASSIGN_OR_RETURN(PolicyNet policy,
+                   MakePolicy(environment, architecture, /*seed=*/0, device));
+  const std::vector<std::pair<std::string, torch::Tensor>> expected =
+      NamedTensors(*policy);
+  std::unordered_map<std::string, const TensorData*> by_name;
+  for (const auto& [name, tensor] : expected) by_name.emplace(name, nullptr);
+  for (const TensorData& tensor : weights.tensors()) {
+    auto it = by_name.find(tensor.name());
+    if (it == by_name.end()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "unknown tensor ", Quoted(tensor.name()),
+          " (not a parameter or buffer of ", architecture.ToString(), ")"));
+    }
+    if (it->second != nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "tensor ", Quoted(tensor.name()), " appears more than once"));
+    }
+    it->second = &tensor;
+  }
+  std::vector<torch::Tensor> decoded;
+  decoded.reserve(expected.size());
+  for (const auto& [name, tensor] : expected) {
+    const TensorData* data = by_name.at(name);
+    if (data == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("missing tensor '", name, "' (needed by ",
+                       architecture.ToString(), ")"));
+    }
+    ASSIGN_OR_RETURN(torch::Tensor host, DecodeTensor(*data, tensor));
+    decoded.push_back(std::move(host));
+  }
+
+  // Everything checked: only now touch the policy's weights.
+  torch::NoGradGuard no_grad;
+  for (size_t i = 0; i < expected.size(); ++i) {
+    torch::Tensor target = expected[i].second;
+    target.copy_(decoded[i]);
+  }
+  return policy;
+}
+
+absl::Status ErrnoError(int error_number, absl::string_view what,
+                        absl::string_view path) {
+  return absl::ErrnoToStatus(error_number, absl::StrCat(what, " '", path, "'"));
+}
+
+absl::Status WriteAll(int fd, absl::string_view bytes, absl::string_view path) {
+  while (!bytes.empty()) {
+    const ssize_t written = ::write(fd, bytes.data(), bytes.size());
+    if (written < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoError(errno, "cannot write", path);
+    }
+    bytes.remove_prefix(static_cast<size_t>(written));
+  }
+  return absl::OkStatus();
+}
+
+// Writes `bytes` to a new file `path` and flushes it to disk.
+absl::Status WriteAndSync(const std::string& path, absl::string_view bytes) {
+  const int fd =
+      ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return ErrnoError(errno, "cannot create", path);
+  absl::Status status = WriteAll(fd, bytes, path);
+  if (status.ok() && ::fsync(fd) != 0) {
+    status = ErrnoError(errno, "cannot sync", path);
+  }
+  if (::close(fd) != 0 && status.ok()) {
+    status = ErrnoError(errno, "cannot close", path);
+  }
+  return status;
+}
+
+std::string DirectoryOf(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+// Makes a rename in `directory` durable.
+absl::Status SyncDirectory(const std::string& directory) {
+  const int fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return ErrnoError(errno, "cannot open directory", directory);
+  absl::Status status;
+  if (::fsync(fd) != 0) status = ErrnoError(errno, "cannot sync", directory);
+  ::close(fd);
+  return status;
+}
+
+}  // namespace
+
+v1::ModelWeights ExportModel(const Environment& environment,
+                             PolicyNet& policy) {
+  ModelWeights weights;
+  const EnvironmentConfig& config = environment.config();
+  v1::EnvironmentSpec* spec = weights.mutable_environment();
+  spec->set_kind(config.kind);
+  for (const auto& [key, value] : config.params.values()) {
+    (*spec->mutable_params())[key] = value;
+  }
+  const PolicyArchitecture& architecture = policy->architecture();
+  v1::PolicyArchitecture* out_architecture = weights.mutable_architecture();
+  out_architecture->set_hidden_width(architecture.hidden_width);
+  out_architecture->set_hidden_layers(architecture.hidden_layers);
+  out_architecture->set_learned_backward(architecture.learned_backward);
+  out_architecture->set_state_flow(architecture.state_flow);
+  // The policy's own dimensions, which its tensors follow; ImportModel checks
+  // them against the importing environment.
+  weights.set_encoding_dim(policy->encoding_dim());
+  weights.set_num_forward_actions(policy->num_forward_actions());
+  weights.set_num_backward_actions(policy->num_backward_actions());
+
+  torch::NoGradGuard no_grad;
+  for (const auto& [name, tensor] : NamedTensors(*policy)) {
+    const torch::Tensor host =
+        tensor.detach().to(torch::kCPU, torch::kFloat32).contiguous();
+    TensorData* data = weights.add_tensors();
+    data->set_name(name);
+    for (const int64_t size : host.sizes()) data->add_shape(size);
+    data->set_dtype(v1::DTYPE_FLOAT32);
+    if (host.numel() > 0) {
+      data->set_data(host.data_ptr<float>(), host.numel() * kBytesPerFloat);
+    }
+  }
+  return weights;
+}
+
+absl::StatusOr<PolicyNet> ImportModel(const v1::ModelWeights& weights,
+                                      const Environment& environment,
+                                      torch::Device device) {
+  // Every check on the message returns a status; what can still throw is
+  // LibTorch itself (no memory, an unusable device). Nothing escapes.
+  try {
+    return ImportModelOrThrow(weights, environment, device);
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError(
+        "out of memory while importing a model");
+  } catch (const std::exception& error) {
+    return absl::InternalError(
+        absl::StrCat("cannot import model: ", error.what()));
+  }
+}
+
+absl::Status WriteModelFile(const std::string& path,
+                            const v1::ModelWeights& weights) {
+  std::string bytes;
+  if (!weights.SerializeToString(&bytes)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot serialize model for '", path,
+                     "' (larger than the 2 GiB protobuf limit?)"));
+  }
+  const std::string temporary = path + ".tmp";
+  if (absl::Status status = WriteAndSync(temporary, bytes); !status.ok()) {
+    ::unlink(temporary.c_str());
+    return status;
+  }
+  if (::rename(temporary.c_str(), path.c_str()) != 0) {
+    const int error_number = errno;
+    ::unlink(temporary.c_str());
+    return ErrnoError(error_number, "cannot rename temporary file onto", path);
+  }
+  return SyncDirectory(DirectoryOf(path));
+}
+
+absl::StatusOr<v1::ModelWeights> ReadModelFile(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoError(errno, "cannot open", path);
+  std::string bytes;
+  absl::Status status;
+  struct stat info;
+  if (::fstat(fd, &info) != 0) {
+    status = ErrnoError(errno, "cannot stat", path);
+  } else if (info.st_size > INT_MAX) {
+    status = absl::DataLossError(
+        absl::StrCat("'", path, "' is larger than the 2 GiB protobuf limit"));
+  } else {
+    bytes.reserve(static_cast<size_t>(info.st_size));
+    char buffer[1 << 16];
+    while (true) {
+      const ssize_t got = ::read(fd, buffer, sizeof(buffer));
+      if (got < 0) {
+        if (errno == EINTR) continue;
+        status = ErrnoError(errno, "cannot read", path);
+        break;
+      }
+      if (got == 0) break;
+      bytes.append(buffer, static_cast<size_t>(got));
+      if (bytes.size() > INT_MAX) {
+        status = absl::DataLossError(absl::StrCat(
+            "'", path, "' is larger than the 2 GiB protobuf limit"));
+        break;
+      }
+    }
+  }
+  ::close(fd);
+  RETURN_IF_ERROR(status);
+  if (bytes.empty()) {
+    return absl::DataLossError(absl::StrCat("'", path, "' is empty"));
+  }
+  v1::ModelWeights weights;
+  if (!weights.ParseFromString(bytes)) {
+    return absl::DataLossError(absl::StrCat(
+        "'", path, "' does not parse as an epgfn.v1.ModelWeights"));
+  }
+  return weights;
+}
+
+}  // namespace epgfn
