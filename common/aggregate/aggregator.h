@@ -1,0 +1,87 @@
+#ifndef EPGFN_COMMON_AGGREGATE_AGGREGATOR_H_
+#define EPGFN_COMMON_AGGREGATE_AGGREGATOR_H_
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/aggregate/aggregating_balance_target.h"
+#include "common/aggregate/local_model.h"
+#include "common/env/environment.h"
+#include "common/eval/exact_distribution.h"
+#include "common/policy/policy_net.h"
+#include "common/train/trainer.h"
+
+namespace epgfn {
+
+struct AggregationOptions {
+  // Architecture of the global model.
+  PolicyArchitecture architecture;
+  // Iterations, batch, learning rate, exploration and seed of the global
+  // training. The loss must be contrastive (the aggregating balance loss
+  // proper) or trajectory balance (the same target with a learned log Z).
+  TrainingOptions training;
+  torch::Device device = torch::kCPU;
+  // On enumerable instances, report the exact TV between the global model and
+  // the normalised product of the local models' terminal distributions (the
+  // distribution aggregation can at best reach; no reward is evaluated).
+  bool evaluate_exact = true;
+};
+
+struct AggregationProgress {
+  TrainingProgress training;
+  std::optional<double> total_variation_to_local_product;
+};
+
+using AggregationProgressCallback =
+    std::function<void(const AggregationProgress&)>;
+
+// EP-GFlowNets' aggregation step, in process and without RPC: trains a global
+// GFlowNet whose p_F(t)/p_B(t|x) matches prod_i p_F^i(t)/p_B^i(t|x), so that it
+// samples in proportion to prod_i R_i. Never evaluates a reward.
+class Aggregator {
+ public:
+  // Refuses (InvalidArgument / FailedPrecondition, naming the client) local
+  // models built for another environment or encoding, duplicate or empty
+  // client ids, and a warm start of another architecture. `environment` must
+  // outlive the aggregator.
+  static absl::StatusOr<std::unique_ptr<Aggregator>> Create(
+      const Environment* environment, std::vector<LocalModel> local_models,
+      const AggregationOptions& options,
+      std::optional<PolicyNet> warm_start = std::nullopt);
+
+  absl::Status Run(const AggregationProgressCallback& on_progress = nullptr);
+
+  PolicyNet global_policy() const { return global_; }
+  // sum_i log((1 + beta_i)/(1 - alpha_i)) when every local model carries
+  // diagnostics.
+  std::optional<double> jeffrey_bound() const { return jeffrey_bound_; }
+  // The normalised product of the local terminal distributions, when
+  // evaluate_exact is set and the instance is enumerable.
+  const std::optional<TerminalDistribution>& local_product() const {
+    return local_product_;
+  }
+
+ private:
+  Aggregator() = default;
+
+  const Environment* environment_ = nullptr;
+  std::vector<LocalModel> local_models_;
+  AggregationOptions options_;
+  PolicyNet global_{nullptr};
+  std::unique_ptr<AggregatingBalanceTarget> target_;
+  std::unique_ptr<Trainer> trainer_;
+  std::optional<double> jeffrey_bound_;
+  std::optional<TerminalDistribution> local_product_;
+};
+
+// The normalised product prod_i p_T^i(x) of the local models' exact terminal
+// distributions over the enumerated terminal states.
+absl::StatusOr<TerminalDistribution> ExactProductOfLocalModels(
+    const Environment& environment, std::vector<PolicyNet>& local_policies);
+
+}  // namespace epgfn
+
+#endif  // EPGFN_COMMON_AGGREGATE_AGGREGATOR_H_

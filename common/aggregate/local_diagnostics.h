@@ -1,0 +1,31 @@
+#ifndef EPGFN_COMMON_AGGREGATE_LOCAL_DIAGNOSTICS_H_
+#define EPGFN_COMMON_AGGREGATE_LOCAL_DIAGNOSTICS_H_
+
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/aggregate/local_model.h"
+#include "common/env/environment.h"
+#include "common/policy/policy_net.h"
+#include "common/sampling/random.h"
+
+namespace epgfn {
+
+// Estimates a client's (alpha, beta) on `num_trajectories` on-policy
+// trajectories. Z is estimated by importance sampling,
+// Z_hat = mean_t R(x) p_B(t|x) / p_F(t), so the ratios are centred on 1 and
+// alpha, beta measure only how unevenly the policy matches its reward.
+absl::StatusOr<LocalDiagnostics> EstimateLocalDiagnostics(
+    PolicyNet& policy, const Environment& environment,
+    const LogReward& log_reward, int64_t num_trajectories,
+    RandomSource& random);
+
+// The paper's bound on the Jeffrey divergence between the aggregate's and the
+// true product distribution, sum_i log((1 + beta_i) / (1 - alpha_i)).
+// InvalidArgument if some alpha_i >= 1 (the bound is then infinite).
+absl::StatusOr<double> JeffreyDivergenceBound(
+    const std::vector<LocalDiagnostics>& diagnostics);
+
+}  // namespace epgfn
+
+#endif  // EPGFN_COMMON_AGGREGATE_LOCAL_DIAGNOSTICS_H_

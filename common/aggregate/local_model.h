@@ -1,0 +1,33 @@
+#ifndef EPGFN_COMMON_AGGREGATE_LOCAL_MODEL_H_
+#define EPGFN_COMMON_AGGREGATE_LOCAL_MODEL_H_
+
+#include <optional>
+#include <string>
+
+#include "common/env/environment_config.h"
+#include "common/policy/policy_net.h"
+
+namespace epgfn {
+
+// A client's self-assessment (EP-GFlowNets, Theorem 4.3): over its sampled
+// trajectories, 1 - alpha <= p_F(t) / (p_B(t|x) R(x) / Z_hat) <= 1 + beta.
+// Reported with the upload; the server cannot check it (it never sees R).
+struct LocalDiagnostics {
+  double alpha = 0.0;  // in [0, 1)
+  double beta = 0.0;   // >= 0
+  double log_z_estimate = 0.0;
+  int64_t num_trajectories = 0;
+};
+
+// One client's trained GFlowNet as the aggregator receives it.
+struct LocalModel {
+  std::string client_id;
+  // The state graph the client trained on; must equal the federation's.
+  EnvironmentConfig environment;
+  PolicyNet policy{nullptr};
+  std::optional<LocalDiagnostics> diagnostics;
+};
+
+}  // namespace epgfn
+
+#endif  // EPGFN_COMMON_AGGREGATE_LOCAL_MODEL_H_
