@@ -1,0 +1,30 @@
+#ifndef EPGFN_COMMON_UTIL_FILE_IO_H_
+#define EPGFN_COMMON_UTIL_FILE_IO_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace epgfn {
+
+// Writes `bytes` to `path` so that a crash at any moment leaves either the old
+// file or the complete new one: the bytes go to `path` + ".tmp", which is
+// fsynced and renamed over `path`, and then the directory is fsynced.
+// Concurrent writers to one path must be serialized by the caller.
+absl::Status WriteFileAtomically(const std::string& path,
+                                 absl::string_view bytes);
+
+// The whole file. NotFound when it does not exist; DataLoss when it is larger
+// than `max_bytes`.
+absl::StatusOr<std::string> ReadFileToString(const std::string& path,
+                                             int64_t max_bytes);
+
+// Creates `path` and its missing parents (mode 0700 for new ones).
+absl::Status MakeDirectories(const std::string& path);
+
+}  // namespace epgfn
+
+#endif  // EPGFN_COMMON_UTIL_FILE_IO_H_
