@@ -1,0 +1,304 @@
+#include "common/env/dag/bge.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "common/env/dag/dag.h"
+#include "common/env/dag/data.h"
+#include "common/env/environment_registry.h"
+#include "common/util/file_io.h"
+#include "gtest/gtest.h"
+
+namespace epgfn {
+namespace {
+
+std::unique_ptr<DagEnvironment> MakeDag(int nodes) {
+  auto dag = DagEnvironment::Create(
+      *EnvironmentConfig::Parse("dag:nodes=" + std::to_string(nodes)));
+  EXPECT_TRUE(dag.ok()) << dag.status();
+  return std::move(dag).value();
+}
+
+std::unique_ptr<LogReward> MakeReward(const DagEnvironment& dag,
+                                      const std::string& text) {
+  auto config = RewardConfig::Parse(text);
+  EXPECT_TRUE(config.ok()) << config.status();
+  auto reward = MakeDagReward(dag, *config);
+  EXPECT_TRUE(reward.ok()) << text << ": " << reward.status();
+  return std::move(reward).value();
+}
+
+// Row-major adjacency from an edge list.
+std::vector<int64_t> Graph(int d, std::vector<std::pair<int, int>> edges) {
+  std::vector<int64_t> adjacency(d * d, 0);
+  for (auto [i, j] : edges) adjacency[i * d + j] = 1;
+  return adjacency;
+}
+
+Dataset Synthetic(int d, int rows, int seed) {
+  return SampleLinearGaussianNetwork(d, 0.6, rows, seed).value().data;
+}
+
+// log p(D^Y) for a 2-node dataset written out from Kuipers et al. (2014)
+// directly, with the multivariate gamma expanded by hand:
+// Gamma_1(x) = Gamma(x), Gamma_2(x) = sqrt(pi) Gamma(x) Gamma(x - 1/2).
+struct TwoNodeMarginals {
+  double x0, x1, both;
+};
+
+TwoNodeMarginals HandComputed(const std::vector<double>& a,
+                              const std::vector<double>& b) {
+  const double n = a.size();
+  const double d = 2, am = 1, aw = d + 2;
+  const double t = am * (aw - d - 1) / (am + 1);  // = 0.5
+  double ma = 0, mb = 0;
+  for (size_t r = 0; r < a.size(); ++r) ma += a[r] / n, mb += b[r] / n;
+  double saa = 0, sab = 0, sbb = 0;
+  for (size_t r = 0; r < a.size(); ++r) {
+    saa += (a[r] - ma) * (a[r] - ma);
+    sab += (a[r] - ma) * (b[r] - mb);
+    sbb += (b[r] - mb) * (b[r] - mb);
+  }
+  const double k = n * am / (n + am);
+  const double raa = t + saa + k * ma * ma;
+  const double rab = sab + k * ma * mb;
+  const double rbb = t + sbb + k * mb * mb;
+  const double pi = std::acos(-1.0);
+  auto one = [&](double r) {  // |Y| = 1
+    return 0.5 * std::log(am / (n + am)) + std::lgamma((n + aw - d + 1) / 2) -
+           std::lgamma((aw - d + 1) / 2) - 0.5 * n * std::log(pi) +
+           0.5 * (aw - d + 1) * std::log(t) -
+           0.5 * (n + aw - d + 1) * std::log(r);
+  };
+  auto gamma2 = [&](double x) {
+    return 0.5 * std::log(pi) + std::lgamma(x) + std::lgamma(x - 0.5);
+  };
+  const double both = std::log(am / (n + am)) + gamma2((n + aw) / 2) -
+                      gamma2(aw / 2) - n * std::log(pi) +
+                      0.5 * aw * std::log(t * t) -
+                      0.5 * (n + aw) * std::log(raa * rbb - rab * rab);
+  return {one(raa), one(rbb), both};
+}
+
+TEST(BGeTest, MatchesHandComputedTwoNodeValues) {
+  const std::vector<double> a = {1.0, -0.5, 2.0, 0.2, -1.3, 0.7};
+  const std::vector<double> b = {2.0, 0.3, 1.5, -1.0, -0.4, 1.1};
+  Dataset data;
+  data.names = {"a", "b"};
+  data.rows = a.size();
+  for (size_t r = 0; r < a.size(); ++r) {
+    data.values.push_back(a[r]);
+    data.values.push_back(b[r]);
+  }
+  auto score = BGeScore::Create(data, 1.0, 0.0);
+  ASSERT_TRUE(score.ok()) << score.status();
+  EXPECT_EQ(score->alpha_w(), 4.0);
+  const TwoNodeMarginals expected = HandComputed(a, b);
+  // Empty graph: p(D^{0}) p(D^{1}); either edge: p(D^{0,1}).
+  EXPECT_NEAR(score->LogScore(Graph(2, {})), expected.x0 + expected.x1, 1e-9);
+  EXPECT_NEAR(score->LogScore(Graph(2, {{0, 1}})), expected.both, 1e-9);
+  EXPECT_NEAR(score->LogScore(Graph(2, {{1, 0}})), expected.both, 1e-9);
+  EXPECT_NEAR(score->LocalScore(1, 0b01), expected.both - expected.x0, 1e-9);
+  // And through the reward, on states (float32).
+  auto dag = MakeDag(2);
+  // The reward draws its own data; check the table route with a CSV instead.
+  const std::string dir =
+      std::getenv("TEST_TMPDIR") ? std::getenv("TEST_TMPDIR") : "/tmp";
+  const std::string path = dir + "/two_nodes.csv";
+  std::string csv = "a,b\n";
+  for (size_t r = 0; r < a.size(); ++r) {
+    csv += std::to_string(a[r]) + "," + std::to_string(b[r]) + "\n";
+  }
+  ASSERT_TRUE(WriteFileAtomically(path, csv).ok());
+  auto reward = MakeReward(*dag, "bge:data=" + path);
+  torch::Tensor states = dag->StatesFromAdjacency(
+      torch::tensor({{0, 0, 0, 0}, {0, 1, 0, 0}, {0, 0, 1, 0}}, torch::kInt64));
+  torch::Tensor log_r = (*reward)(states);
+  ASSERT_EQ(log_r.scalar_type(), torch::kFloat32);
+  EXPECT_NEAR(log_r[0].item<double>(), expected.x0 + expected.x1, 1e-4);
+  EXPECT_NEAR(log_r[1].item<double>(), expected.both, 1e-4);
+  EXPECT_NEAR(log_r[2].item<double>(), expected.both, 1e-4);
+}
+
+void ExpectSameScore(double x, double y) {
+  EXPECT_NEAR(x, y, 1e-6 * std::abs(x)) << x << " vs " << y;
+}
+
+TEST(BGeTest, MarkovEquivalentGraphsScoreTheSame) {
+  for (int seed : {1, 2, 3}) {
+    auto score = BGeScore::Create(Synthetic(3, 50, seed), 1.0, 0.0);
+    ASSERT_TRUE(score.ok());
+    ExpectSameScore(score->LogScore(Graph(3, {{0, 1}})),
+                    score->LogScore(Graph(3, {{1, 0}})));
+    const double chain = score->LogScore(Graph(3, {{0, 1}, {1, 2}}));
+    ExpectSameScore(chain, score->LogScore(Graph(3, {{2, 1}, {1, 0}})));
+    ExpectSameScore(chain, score->LogScore(Graph(3, {{1, 0}, {1, 2}})));
+    // The v-structure 0 -> 1 <- 2 is its own class.
+    const double collider = score->LogScore(Graph(3, {{0, 1}, {2, 1}}));
+    EXPECT_GT(std::abs(collider - chain), 1e-3 * std::abs(chain));
+    // All 6 orderings of the complete graph are equivalent.
+    ExpectSameScore(score->LogScore(Graph(3, {{0, 1}, {0, 2}, {1, 2}})),
+                    score->LogScore(Graph(3, {{2, 1}, {2, 0}, {1, 0}})));
+  }
+}
+
+TEST(BGeTest, RecoversTheGeneratingClassFromManyRows) {
+  auto network = SampleLinearGaussianNetwork(3, 0.6, 5000, 4);
+  ASSERT_TRUE(network.ok());
+  auto score = BGeScore::Create(network->data, 1.0, 0.0);
+  ASSERT_TRUE(score.ok());
+  auto dag = MakeDag(3);
+  torch::Tensor all = *dag->EnumerateTerminalStates();
+  double best = -INFINITY;
+  for (int64_t k = 0; k < all.size(0); ++k) {
+    torch::Tensor row = all[k].narrow(0, 0, 9).contiguous();
+    std::vector<int64_t> adjacency(row.data_ptr<int64_t>(),
+                                   row.data_ptr<int64_t>() + 9);
+    best = std::max(best, score->LogScore(adjacency));
+  }
+  ExpectSameScore(score->LogScore(network->adjacency), best);
+}
+
+TEST(BGeTest, RewardIsTheTableScoreWithPriorAndTemperature) {
+  auto dag = MakeDag(4);
+  torch::Tensor states = *dag->EnumerateTerminalStates();
+  ASSERT_EQ(states.size(0), 543);
+  const std::string base = "bge:synthetic=1,samples=80,data_seed=3";
+  torch::Tensor plain = (*MakeReward(*dag, base))(states);
+  auto score = BGeScore::Create(
+      SampleLinearGaussianNetwork(4, 0.5, 80, 3)->data, 1.0, 0.0);
+  ASSERT_TRUE(score.ok());
+  torch::Tensor edges = states.narrow(1, 0, 16).sum(1).to(torch::kFloat64);
+  for (int64_t k = 0; k < states.size(0); ++k) {
+    torch::Tensor row = states[k].narrow(0, 0, 16).contiguous();
+    std::vector<int64_t> adjacency(row.data_ptr<int64_t>(),
+                                   row.data_ptr<int64_t>() + 16);
+    const double expected = score->LogScore(adjacency);
+    ASSERT_NEAR(plain[k].item<double>(), expected, 1e-6 * std::abs(expected))
+        << dag->Describe(states[k]);
+  }
+  torch::Tensor penalised =
+      (*MakeReward(*dag, base + ",prior=edges,edge_penalty=2"))(states);
+  EXPECT_TRUE(torch::allclose(penalised.to(torch::kFloat64),
+                              plain.to(torch::kFloat64) - 2.0 * edges, 0,
+                              1e-3));
+  torch::Tensor tempered = (*MakeReward(*dag, base + ",temperature=4"))(states);
+  EXPECT_TRUE(torch::allclose(tempered, plain / 4, 1e-5, 1e-4));
+  // Hyper-parameters matter.
+  torch::Tensor other =
+      (*MakeReward(*dag, base + ",alpha_mu=3,alpha_w=9"))(states);
+  EXPECT_FALSE(torch::allclose(other, plain));
+}
+
+TEST(BGeTest, ClientRewardsUseTheirRowsAndShareThePrior) {
+  auto dag = MakeDag(3);
+  torch::Tensor states = *dag->EnumerateTerminalStates();
+  const std::string base = "bge:synthetic=1,samples=60,data_seed=5,count=3";
+  Dataset data = SampleLinearGaussianNetwork(3, 0.5, 60, 5)->data;
+  for (int index = 0; index < 3; ++index) {
+    const std::string text = base + ",index=" + std::to_string(index);
+    torch::Tensor log_r = (*MakeReward(*dag, text))(states);
+    std::vector<int64_t> rows;
+    for (int r = index * 20; r < (index + 1) * 20; ++r) rows.push_back(r);
+    auto score = BGeScore::Create(data.Subset(rows), 1.0, 0.0);
+    ASSERT_TRUE(score.ok());
+    // The single edge 0 -> 1 (row-major index 1).
+    torch::Tensor one_edge = dag->StatesFromAdjacency(
+        torch::tensor({{0, 1, 0, 0, 0, 0, 0, 0, 0}}, torch::kInt64));
+    const double expected = score->LogScore(Graph(3, {{0, 1}}));
+    EXPECT_NEAR((*MakeReward(*dag, text))(one_edge)[0].item<double>(), expected,
+                1e-6 * std::abs(expected));
+    // Each client carries prior^(1/3).
+    torch::Tensor penalised =
+        (*MakeReward(*dag, text + ",prior=edges,edge_penalty=3"))(states);
+    torch::Tensor edges = states.narrow(1, 0, 9).sum(1).to(torch::kFloat32);
+    EXPECT_TRUE(torch::allclose(penalised, log_r - edges, 0, 1e-3));
+  }
+  // A random split differs from the contiguous one.
+  EXPECT_FALSE(torch::allclose(
+      (*MakeReward(*dag, base + ",index=0"))(states),
+      (*MakeReward(*dag, base + ",index=0,split=random,seed=1"))(states)));
+}
+
+// BGe integrates the parameters out, so prod_i p(D_i | G) is not p(D | G):
+// the product of the client posteriors is a different (but perfectly valid)
+// distribution over DAGs from the full-data posterior. Federated training
+// targets the product; this test documents that the two are not the same.
+TEST(BGeTest, ProductOfClientPosteriorsIsNotTheFullDataPosterior) {
+  auto dag = MakeDag(3);
+  torch::Tensor states = *dag->EnumerateTerminalStates();
+  const std::string base = "bge:synthetic=1,samples=60,data_seed=5";
+  torch::Tensor product = torch::zeros({states.size(0)}, torch::kFloat64);
+  for (int index = 0; index < 3; ++index) {
+    product += (*MakeReward(
+        *dag, base + ",count=3,index=" + std::to_string(index)))(states)
+                   .to(torch::kFloat64);
+  }
+  torch::Tensor full = (*MakeReward(*dag, base))(states).to(torch::kFloat64);
+  torch::Tensor p = torch::softmax(product, 0);
+  torch::Tensor q = torch::softmax(full, 0);
+  for (const torch::Tensor& dist : {p, q}) {
+    EXPECT_TRUE(torch::isfinite(dist).all().item<bool>());
+    EXPECT_TRUE((dist >= 0).all().item<bool>());
+    EXPECT_NEAR(dist.sum().item<double>(), 1.0, 1e-9);
+  }
+  const double tv = 0.5 * (p - q).abs().sum().item<double>();
+  std::printf(
+      "TV(product of 3 client posteriors, full-data posterior) = %.4f\n", tv);
+  EXPECT_GT(tv, 0.01);
+}
+
+void ExpectRewardRefused(const std::string& text, const std::string& name) {
+  auto dag = MakeDag(3);
+  auto reward = MakeDagReward(*dag, *RewardConfig::Parse(text));
+  ASSERT_FALSE(reward.ok()) << text;
+  EXPECT_EQ(reward.status().code(), absl::StatusCode::kInvalidArgument) << text;
+  EXPECT_NE(reward.status().message().find(name), std::string::npos)
+      << reward.status();
+}
+
+TEST(BGeTest, BadRewardParametersAreRefusedWithTheirName) {
+  ExpectRewardRefused("bge", "data");
+  ExpectRewardRefused("bge:synthetic=1,data=/tmp/x.csv", "data");
+  ExpectRewardRefused("bge:samples=10", "samples");
+  ExpectRewardRefused("bge:synthetic=2", "synthetic");
+  ExpectRewardRefused("bge:synthetic=1,alpha_w=3.5", "alpha_w");
+  ExpectRewardRefused("bge:synthetic=1,alpha_mu=0", "alpha_mu");
+  ExpectRewardRefused("bge:synthetic=1,prior=flat", "flat");
+  ExpectRewardRefused("bge:synthetic=1,edge_penalty=2", "edge_penalty");
+  ExpectRewardRefused("bge:synthetic=1,count=3,index=3", "index");
+  ExpectRewardRefused("bge:synthetic=1,count=3,split=striped", "striped");
+  ExpectRewardRefused("bge:synthetic=1,samples=2,count=3", "clients");
+  ExpectRewardRefused("bge:synthetic=1,temprature=2", "temprature");
+  ExpectRewardRefused("standard", "standard");
+  auto dag = MakeDag(3);
+  auto missing = MakeDagReward(
+      *dag, *RewardConfig::Parse("bge:data=/nonexistent/epgfn.csv"));
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  // Columns must match the nodes.
+  const std::string dir =
+      std::getenv("TEST_TMPDIR") ? std::getenv("TEST_TMPDIR") : "/tmp";
+  ASSERT_TRUE(WriteFileAtomically(dir + "/two.csv", "a,b\n1,2\n3,5\n").ok());
+  ExpectRewardRefused("bge:data=" + dir + "/two.csv", "columns");
+}
+
+TEST(BGeTest, RegisteredAndDescribed) {
+  auto environment = MakeEnvironment(*EnvironmentConfig::Parse("dag:nodes=3"));
+  ASSERT_TRUE(environment.ok()) << environment.status();
+  auto reward = MakeLogReward(
+      **environment,
+      *RewardConfig::Parse("bge:synthetic=1,samples=30,count=2,index=1"));
+  ASSERT_TRUE(reward.ok()) << reward.status();
+  EXPECT_NE((*reward)->Describe().find("client 1 of 2"), std::string::npos)
+      << (*reward)->Describe();
+  EXPECT_NE((*reward)->Describe().find("15 of 30 rows"), std::string::npos)
+      << (*reward)->Describe();
+}
+
+}  // namespace
+}  // namespace epgfn

@@ -1,0 +1,216 @@
+#include "common/env/dag/data.h"
+
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "common/util/file_io.h"
+#include "common/util/status_macros.h"
+
+namespace epgfn {
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
+// Refuse absurd inputs before reading them whole into memory.
+constexpr int64_t kMaxCsvBytes = int64_t{1} << 30;
+
+// Uniform and normal draws from a std::mt19937_64, with transforms written
+// here so the stream is the same under every standard library.
+class Random {
+ public:
+  explicit Random(int64_t seed) {
+    const uint64_t key = static_cast<uint64_t>(seed);
+    std::seed_seq sequence{static_cast<uint32_t>(key),
+                           static_cast<uint32_t>(key >> 32)};
+    engine_.seed(sequence);
+  }
+  // 53 random bits -> [0, 1).
+  double Uniform() { return static_cast<double>(engine_() >> 11) * 0x1.0p-53; }
+  // Box-Muller; one of the pair is discarded to keep the stream simple.
+  double Normal() {
+    const double u1 = 1.0 - Uniform();  // (0, 1], so the log is finite
+    const double u2 = Uniform();
+    return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * kPi * u2);
+  }
+  // Uniform integer in [0, n), by rejection so there is no modulo bias.
+  int64_t Below(int64_t n) {
+    const uint64_t range = static_cast<uint64_t>(n);
+    const uint64_t limit = UINT64_MAX - UINT64_MAX % range;
+    uint64_t draw;
+    do {
+      draw = engine_();
+    } while (draw >= limit);
+    return static_cast<int64_t>(draw % range);
+  }
+
+ private:
+  std::mt19937_64 engine_;
+};
+
+}  // namespace
+
+Dataset Dataset::Subset(const std::vector<int64_t>& row_indices) const {
+  Dataset subset;
+  subset.names = names;
+  subset.rows = static_cast<int64_t>(row_indices.size());
+  subset.values.reserve(subset.rows * columns());
+  for (int64_t row : row_indices) {
+    for (int64_t c = 0; c < columns(); ++c) {
+      subset.values.push_back(at(row, c));
+    }
+  }
+  return subset;
+}
+
+absl::StatusOr<Dataset> ParseCsv(absl::string_view text,
+                                 absl::string_view source) {
+  Dataset data;
+  bool have_header = false;
+  int64_t line_number = 0;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    ++line_number;
+    absl::ConsumeSuffix(&line, "\r");
+    if (absl::StripAsciiWhitespace(line).empty()) continue;
+    std::vector<absl::string_view> fields = absl::StrSplit(line, ',');
+    if (!have_header) {
+      for (absl::string_view field : fields) {
+        field = absl::StripAsciiWhitespace(field);
+        if (field.empty()) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              source, " line ", line_number, ", column ", data.names.size() + 1,
+              ": empty column name in the header"));
+        }
+        data.names.emplace_back(field);
+      }
+      have_header = true;
+      continue;
+    }
+    if (static_cast<int64_t>(fields.size()) != data.columns()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          source, " line ", line_number, ": expected ", data.columns(),
+          " fields (as in the header), found ", fields.size()));
+    }
+    for (size_t c = 0; c < fields.size(); ++c) {
+      const absl::string_view field = absl::StripAsciiWhitespace(fields[c]);
+      double value;
+      if (!absl::SimpleAtod(field, &value) || !std::isfinite(value)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            source, " line ", line_number, ", column ", c + 1, " (",
+            data.names[c], "): '", field, "' is not a finite number"));
+      }
+      data.values.push_back(value);
+    }
+    ++data.rows;
+  }
+  if (!have_header) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(source, " is empty; expected a header row and data"));
+  }
+  if (data.rows < 2) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(source, " has ", data.rows,
+                     " data row(s) after the header; at least 2 are needed"));
+  }
+  return data;
+}
+
+absl::StatusOr<Dataset> ReadCsv(const std::string& path) {
+  ASSIGN_OR_RETURN(const std::string text,
+                   ReadFileToString(path, kMaxCsvBytes));
+  return ParseCsv(text, path);
+}
+
+absl::StatusOr<LinearGaussianNetwork> SampleLinearGaussianNetwork(
+    int64_t nodes, double edge_probability, int64_t samples, int64_t seed) {
+  if (nodes < 1 || nodes > 64) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("nodes must be in [1, 64], got ", nodes));
+  }
+  if (!(edge_probability >= 0.0 && edge_probability <= 1.0)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "edge probability must be in [0, 1], got ", edge_probability));
+  }
+  if (samples < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("samples must be positive, got ", samples));
+  }
+  Random random(seed);
+  // Fisher-Yates: order[k] is the k-th node in a topological order.
+  std::vector<int64_t> order(nodes);
+  for (int64_t k = 0; k < nodes; ++k) order[k] = k;
+  for (int64_t k = nodes - 1; k > 0; --k) {
+    std::swap(order[k], order[random.Below(k + 1)]);
+  }
+  LinearGaussianNetwork network;
+  network.nodes = nodes;
+  network.adjacency.assign(nodes * nodes, 0);
+  network.weights.assign(nodes * nodes, 0.0);
+  for (int64_t a = 0; a < nodes; ++a) {
+    for (int64_t b = a + 1; b < nodes; ++b) {
+      if (random.Uniform() >= edge_probability) continue;
+      const int64_t from = order[a];
+      const int64_t to = order[b];
+      const double magnitude = 0.5 + 1.5 * random.Uniform();
+      const double sign = random.Uniform() < 0.5 ? -1.0 : 1.0;
+      network.adjacency[from * nodes + to] = 1;
+      network.weights[from * nodes + to] = sign * magnitude;
+    }
+  }
+  Dataset& data = network.data;
+  for (int64_t j = 0; j < nodes; ++j)
+    data.names.push_back(absl::StrCat("x", j));
+  data.rows = samples;
+  data.values.assign(samples * nodes, 0.0);
+  for (int64_t r = 0; r < samples; ++r) {
+    double* row = &data.values[r * nodes];
+    // Ancestral sampling: parents come earlier in `order`.
+    for (int64_t k = 0; k < nodes; ++k) {
+      const int64_t j = order[k];
+      double value = random.Normal();
+      for (int64_t i = 0; i < nodes; ++i) {
+        value += network.weights[i * nodes + j] * row[i];
+      }
+      row[j] = value;
+    }
+  }
+  return network;
+}
+
+absl::StatusOr<std::vector<int64_t>> ClientRows(int64_t rows, int64_t index,
+                                                int64_t count,
+                                                const std::string& split,
+                                                int64_t seed) {
+  if (count < 1 || index < 0 || index >= count) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "client index ", index, " out of range for count ", count));
+  }
+  if (rows < count) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot split ", rows, " data rows among ", count,
+                     " clients: each needs at least one"));
+  }
+  std::vector<int64_t> order(rows);
+  for (int64_t r = 0; r < rows; ++r) order[r] = r;
+  if (split == "random") {
+    Random random(seed);
+    for (int64_t k = rows - 1; k > 0; --k) {
+      std::swap(order[k], order[random.Below(k + 1)]);
+    }
+  } else if (split != "contiguous") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unknown split '", split, "'; expected 'contiguous' or 'random'"));
+  }
+  const int64_t begin = index * rows / count;
+  const int64_t end = (index + 1) * rows / count;
+  return std::vector<int64_t>(order.begin() + begin, order.begin() + end);
+}
+
+}  // namespace epgfn
