@@ -1,0 +1,93 @@
+#ifndef EPGFN_SERVER_CORE_COORDINATOR_H_
+#define EPGFN_SERVER_CORE_COORDINATOR_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "server/core/federation_config.h"
+#include "server/core/model_store.h"
+#include "server/core/upload_store.h"
+
+namespace epgfn {
+
+struct CoordinatorOptions {
+  torch::Device device = torch::kCPU;
+  // Report the exact TV to the product of the local models (enumerable
+  // instances only).
+  bool evaluate_exact = true;
+  // Iterations between progress reports (and chances to stop on shutdown).
+  int64_t progress_every = 50;
+  // How often the trigger is re-evaluated without an upload (deadlines).
+  absl::Duration poll_interval = absl::Milliseconds(250);
+
+  static absl::StatusOr<CoordinatorOptions> Create(torch::Device device,
+                                                   bool evaluate_exact,
+                                                   int64_t progress_every);
+};
+
+// What GetStatus reports about aggregation.
+struct AggregationState {
+  // "idle", "waiting_for_uploads", "running" or "failed".
+  std::string state = "waiting_for_uploads";
+  int64_t iteration = 0;
+  int64_t total_iterations = 0;
+  double loss = 0.0;
+  // -1 when not evaluated.
+  double total_variation_to_local_product = -1.0;
+  std::string last_error;
+};
+
+// Decides when to aggregate (DecideAggregation), runs the Aggregator on a
+// background thread warm-started from the latest version, and publishes the
+// result to the model store (which wakes watchers). A failed aggregation
+// leaves the state "failed" and is not retried until the uploads change.
+class Coordinator {
+ public:
+  Coordinator(std::shared_ptr<const FederationConfig> config,
+              UploadStore* uploads, ModelStore* models,
+              CoordinatorOptions options);
+  ~Coordinator();
+  Coordinator(const Coordinator&) = delete;
+  Coordinator& operator=(const Coordinator&) = delete;
+
+  void Start();
+  // Stops the thread; a running aggregation is abandoned at its next
+  // progress report and nothing is published.
+  void Shutdown();
+
+  // Re-evaluates the trigger now rather than at the next poll.
+  void NotifyUploadAccepted();
+
+  AggregationState state() const;
+
+ private:
+  void Loop();
+  // Aggregates `uploads` and publishes; Cancelled when shut down meanwhile.
+  absl::Status AggregateAndPublish(const UploadMap& uploads,
+                                   const GlobalVersionPtr& latest);
+
+  const std::shared_ptr<const FederationConfig> config_;
+  UploadStore* const uploads_;
+  ModelStore* const models_;
+  const CoordinatorOptions options_;
+
+  mutable absl::Mutex mutex_;
+  bool stop_ ABSL_GUARDED_BY(mutex_) = false;
+  bool wake_ ABSL_GUARDED_BY(mutex_) = false;
+  absl::Time round_opened_ ABSL_GUARDED_BY(mutex_);
+  // Client -> round of the uploads whose aggregation last failed.
+  std::map<std::string, int64_t> failed_rounds_ ABSL_GUARDED_BY(mutex_);
+  AggregationState state_ ABSL_GUARDED_BY(mutex_);
+  std::thread thread_;
+};
+
+}  // namespace epgfn
+
+#endif  // EPGFN_SERVER_CORE_COORDINATOR_H_

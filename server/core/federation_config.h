@@ -1,0 +1,49 @@
+#ifndef EPGFN_SERVER_CORE_FEDERATION_CONFIG_H_
+#define EPGFN_SERVER_CORE_FEDERATION_CONFIG_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "common/env/environment.h"
+#include "common/policy/policy_net.h"
+#include "common/train/trainer.h"
+#include "proto/federation_spec.pb.h"
+
+namespace epgfn {
+
+// A validated federation: the spec as loaded, plus everything derived from
+// it once at start-up so that no request has to re-parse or re-check it.
+struct FederationConfig {
+  v1::FederationSpec spec;
+  // FederationSpecDigest(spec): what every upload must quote.
+  std::string spec_digest;
+  std::shared_ptr<const Environment> environment;
+  PolicyArchitecture local_architecture;
+  PolicyArchitecture global_architecture;
+  TrainingOptions local_training;
+  TrainingOptions aggregation;
+  // Effective quorum in [1, number of clients] (the spec's 0 resolved).
+  int quorum = 0;
+  int64_t upload_deadline_seconds = 0;
+
+  int num_clients() const { return spec.client_ids_size(); }
+  bool IsClient(const std::string& client_id) const;
+};
+
+// Validates `spec`. Every error names the offending field.
+absl::StatusOr<std::shared_ptr<const FederationConfig>>
+FederationConfigFromSpec(const v1::FederationSpec& spec);
+
+// Parses the textproto at `path` and validates it; errors name the file.
+absl::StatusOr<std::shared_ptr<const FederationConfig>> LoadFederationConfig(
+    const std::string& path);
+
+// Client ids become file names under the state directory, so they are
+// restricted to [A-Za-z0-9._-]+ (and may not be "." or "..").
+bool IsValidClientId(const std::string& client_id);
+
+}  // namespace epgfn
+
+#endif  // EPGFN_SERVER_CORE_FEDERATION_CONFIG_H_

@@ -1,0 +1,102 @@
+#include "server/core/federation_config.h"
+
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/testing/test_federation.h"
+
+namespace epgfn {
+namespace {
+
+using ::testing::HasSubstr;
+
+absl::Status ErrorOf(const v1::FederationSpec& spec) {
+  return FederationConfigFromSpec(spec).status();
+}
+
+TEST(FederationConfigTest, AcceptsSmallSpecAndResolvesQuorum) {
+  auto config = FederationConfigFromSpec(testing::SmallHypergridSpec(3));
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ((*config)->quorum, 3);
+  EXPECT_EQ((*config)->spec_digest.size(), 64u);
+  EXPECT_EQ((*config)->environment->config().kind, "hypergrid");
+  EXPECT_EQ((*config)->global_architecture.hidden_width, 64);
+  EXPECT_TRUE((*config)->IsClient("client-2"));
+  EXPECT_FALSE((*config)->IsClient("client-3"));
+}
+
+TEST(FederationConfigTest, LoadsTheDemoConfig) {
+  auto config = LoadFederationConfig("deploy/configs/hypergrid_demo.textproto");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ((*config)->num_clients(), 4);
+  EXPECT_EQ((*config)->aggregation.iterations, 1000);
+  EXPECT_EQ((*config)->local_training.exploration.epsilon, 0.05);
+}
+
+TEST(FederationConfigTest, RefusesEachInvalidFieldByName) {
+  struct Case {
+    std::function<void(v1::FederationSpec&)> mutate;
+    std::string field;
+  };
+  const std::vector<Case> cases = {
+      {[](auto& s) { s.mutable_environment()->set_kind("nope"); },
+       "environment"},
+      {[](auto& s) { s.mutable_environment()->clear_kind(); }, "environment"},
+      {[](auto& s) {
+         (*s.mutable_environment()->mutable_params())["side"] = "1";
+       },
+       "environment"},
+      {[](auto& s) { s.mutable_local_architecture()->set_hidden_width(0); },
+       "local_architecture"},
+      {[](auto& s) { s.mutable_global_architecture()->set_hidden_layers(-1); },
+       "global_architecture"},
+      {[](auto& s) { s.clear_client_ids(); }, "client_ids"},
+      {[](auto& s) { s.add_client_ids("client-0"); }, "client_ids[3]"},
+      {[](auto& s) { s.add_client_ids("bad/id"); }, "client_ids[3]"},
+      {[](auto& s) { s.add_client_ids(""); }, "client_ids[3]"},
+      {[](auto& s) { s.set_quorum(4); }, "quorum"},
+      {[](auto& s) { s.set_quorum(-1); }, "quorum"},
+      {[](auto& s) { s.set_upload_deadline_seconds(-5); },
+       "upload_deadline_seconds"},
+      {[](auto& s) { s.mutable_local_training()->set_loss("xyz"); },
+       "local_training"},
+      {[](auto& s) { s.mutable_aggregation()->set_batch_size(-3); },
+       "aggregation"},
+      {[](auto& s) { s.mutable_aggregation()->set_loss("db"); },
+       "aggregation.loss"},
+  };
+  for (const Case& c : cases) {
+    v1::FederationSpec spec = testing::SmallHypergridSpec(3);
+    c.mutate(spec);
+    absl::Status status = ErrorOf(spec);
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument)
+        << c.field << ": " << status;
+    EXPECT_THAT(std::string(status.message()), HasSubstr(c.field)) << status;
+  }
+}
+
+TEST(FederationConfigTest, ReportsTextprotoSyntaxErrorsWithThePath) {
+  const std::string path =
+      testing::FreshDirectory("config") + "/broken.textproto";
+  std::ofstream(path) << "name: \"x\"\nenvironment { kind: }\n";
+  absl::Status status = LoadFederationConfig(path).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(status.message()), HasSubstr(path));
+  EXPECT_THAT(std::string(status.message()), HasSubstr("2:"));
+  EXPECT_EQ(LoadFederationConfig(path + ".missing").status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST(FederationConfigTest, ValidatesClientIds) {
+  EXPECT_TRUE(IsValidClientId("client-0"));
+  EXPECT_TRUE(IsValidClientId("A.b_c-9"));
+  EXPECT_FALSE(IsValidClientId(""));
+  EXPECT_FALSE(IsValidClientId(".."));
+  EXPECT_FALSE(IsValidClientId("a b"));
+  EXPECT_FALSE(IsValidClientId("a/b"));
+}
+
+}  // namespace
+}  // namespace epgfn

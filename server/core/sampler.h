@@ -1,0 +1,71 @@
+#ifndef EPGFN_SERVER_CORE_SAMPLER_H_
+#define EPGFN_SERVER_CORE_SAMPLER_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "server/core/federation_config.h"
+#include "server/core/model_store.h"
+
+namespace epgfn {
+
+struct SamplerOptions {
+  int64_t max_samples_per_request = 100000;
+  // Objects per rollout (and per streamed batch).
+  int64_t batch_size = 1024;
+  int32_t max_log_probability_samples = 1024;
+
+  static absl::StatusOr<SamplerOptions> Create(int64_t max_samples_per_request,
+                                               int64_t batch_size);
+};
+
+struct SampleQuery {
+  int64_t num_samples = 0;
+  // 0: the latest.
+  int64_t model_version = 0;
+  std::optional<uint64_t> seed;
+  // Backward trajectories per object for the log p_T estimate; 0: none.
+  int32_t log_probability_samples = 0;
+};
+
+struct SampledObject {
+  std::vector<int64_t> state;
+  std::string description;
+  // NaN when not requested.
+  double log_probability = 0.0;
+};
+
+// Receives one batch; returning false stops sampling (the caller went away).
+using SampleBatchCallback =
+    std::function<bool(int64_t version, std::vector<SampledObject> batch)>;
+
+// Draws objects from a published global model. Requests run concurrently
+// with each other and with aggregation: each uses an immutable version and
+// its own seeded RandomSource.
+class Sampler {
+ public:
+  Sampler(std::shared_ptr<const FederationConfig> config,
+          const ModelStore* models, SamplerOptions options);
+
+  // InvalidArgument for a bad query (num_samples outside [1, cap], ...),
+  // NotFound when the version does not exist (or none is published yet),
+  // Cancelled when `on_batch` returned false.
+  absl::Status Sample(const SampleQuery& query,
+                      const SampleBatchCallback& on_batch);
+
+ private:
+  const std::shared_ptr<const FederationConfig> config_;
+  const ModelStore* const models_;
+  const SamplerOptions options_;
+  std::atomic<uint64_t> next_seed_;
+};
+
+}  // namespace epgfn
+
+#endif  // EPGFN_SERVER_CORE_SAMPLER_H_

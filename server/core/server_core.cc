@@ -1,0 +1,110 @@
+#include "server/core/server_core.h"
+
+#include <glog/logging.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/util/status_macros.h"
+
+namespace epgfn {
+
+absl::StatusOr<ServerCoreOptions> ServerCoreOptions::Create(
+    const std::string& state_dir, torch::Device device,
+    int64_t max_samples_per_request) {
+  if (state_dir.empty()) {
+    return absl::InvalidArgumentError("a state directory is required");
+  }
+  ServerCoreOptions options;
+  options.state_dir = state_dir;
+  options.device = device;
+  ASSIGN_OR_RETURN(options.sampler,
+                   SamplerOptions::Create(max_samples_per_request,
+                                          SamplerOptions().batch_size));
+  options.coordinator.device = device;
+  return options;
+}
+
+absl::StatusOr<std::unique_ptr<ServerCore>> ServerCore::Create(
+    std::shared_ptr<const FederationConfig> config,
+    const ServerCoreOptions& options) {
+  std::unique_ptr<ServerCore> core(new ServerCore);
+  core->config_ = config;
+  ASSIGN_OR_RETURN(
+      core->uploads_,
+      UploadStore::Create(config, options.state_dir, options.device));
+  ASSIGN_OR_RETURN(core->models_, ModelStore::Create(config, options.state_dir,
+                                                     options.device));
+  core->sampler_ =
+      std::make_unique<Sampler>(config, core->models_.get(), options.sampler);
+  CoordinatorOptions coordinator_options = options.coordinator;
+  coordinator_options.device = options.device;
+  core->coordinator_ = std::make_unique<Coordinator>(
+      config, core->uploads_.get(), core->models_.get(), coordinator_options);
+  core->coordinator_->Start();
+  return core;
+}
+
+ServerCore::~ServerCore() { BeginShutdown(); }
+
+absl::Status ServerCore::CheckUploadHeader(const std::string& client_id,
+                                           const std::string& spec_digest,
+                                           int64_t round) {
+  absl::Status status = uploads_->CheckHeader(client_id, spec_digest, round);
+  if (!status.ok()) {
+    LOG(WARNING) << "upload refused: client '" << client_id << "' round "
+                 << round << ": " << status;
+  }
+  return status;
+}
+
+absl::StatusOr<std::shared_ptr<const AcceptedUpload>> ServerCore::SubmitUpload(
+    const UploadRequest& request) {
+  absl::StatusOr<std::shared_ptr<const AcceptedUpload>> accepted =
+      uploads_->Submit(request);
+  if (!accepted.ok()) {
+    LOG(WARNING) << "upload refused: client '" << request.client_id
+                 << "' round " << request.round << ": " << accepted.status();
+    return accepted;
+  }
+  LOG(INFO) << "upload accepted: client '" << request.client_id << "' round "
+            << request.round << " (" << (*accepted)->payload_bytes
+            << " bytes, sha256 " << (*accepted)->payload_sha256 << ")";
+  coordinator_->NotifyUploadAccepted();
+  return accepted;
+}
+
+void ServerCore::RecordRefusedUpload(const std::string& client_id,
+                                     const std::string& reason,
+                                     const absl::Status& status) {
+  uploads_->RecordRefusal(reason);
+  LOG(WARNING) << "upload refused (" << reason << "): client '" << client_id
+               << "': " << status;
+}
+
+FederationStatus ServerCore::Status() const {
+  FederationStatus status;
+  status.federation = config_->spec.name();
+  status.spec_digest = config_->spec_digest;
+  const UploadMap accepted = uploads_->Accepted();
+  for (const std::string& client_id : config_->spec.client_ids()) {
+    ClientState client;
+    client.client_id = client_id;
+    auto it = accepted.find(client_id);
+    if (it != accepted.end()) {
+      client.accepted_round = it->second->round;
+      client.diagnostics = it->second->diagnostics;
+    }
+    status.clients.push_back(std::move(client));
+  }
+  status.aggregation = coordinator_->state();
+  GlobalVersionPtr latest = models_->Latest();
+  status.current_version = latest == nullptr ? 0 : latest->version;
+  status.refused_uploads = uploads_->RefusalCounts();
+  return status;
+}
+
+void ServerCore::BeginShutdown() {
+  if (models_) models_->Close();
+  if (coordinator_) coordinator_->Shutdown();
+}
+
+}  // namespace epgfn

@@ -1,0 +1,95 @@
+#ifndef EPGFN_SERVER_CORE_SERVER_CORE_H_
+#define EPGFN_SERVER_CORE_SERVER_CORE_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "server/core/coordinator.h"
+#include "server/core/federation_config.h"
+#include "server/core/model_store.h"
+#include "server/core/sampler.h"
+#include "server/core/upload_store.h"
+
+namespace epgfn {
+
+struct ServerCoreOptions {
+  // Uploads and published versions live here; created when missing.
+  std::string state_dir;
+  torch::Device device = torch::kCPU;
+  SamplerOptions sampler;
+  CoordinatorOptions coordinator;
+
+  static absl::StatusOr<ServerCoreOptions> Create(
+      const std::string& state_dir, torch::Device device,
+      int64_t max_samples_per_request);
+};
+
+struct ClientState {
+  std::string client_id;
+  int64_t accepted_round = 0;  // 0: none
+  std::optional<LocalDiagnostics> diagnostics;
+};
+
+struct FederationStatus {
+  std::string federation;
+  std::string spec_digest;
+  std::vector<ClientState> clients;
+  AggregationState aggregation;
+  int64_t current_version = 0;
+  std::map<std::string, int64_t> refused_uploads;
+};
+
+// The aggregation server without any RPC (as TensorFlow Serving's
+// ServerCore): the federation's config, the upload and model stores, the
+// aggregation coordinator and the sampler. The RPC handlers are thin
+// translations onto these methods; tests drive it in-process.
+class ServerCore {
+ public:
+  // Recovers the state directory and starts the coordinator.
+  static absl::StatusOr<std::unique_ptr<ServerCore>> Create(
+      std::shared_ptr<const FederationConfig> config,
+      const ServerCoreOptions& options);
+  ~ServerCore();
+
+  const FederationConfig& config() const { return *config_; }
+
+  // See UploadStore::CheckHeader / Submit; logs the outcome and wakes the
+  // coordinator on acceptance.
+  absl::Status CheckUploadHeader(const std::string& client_id,
+                                 const std::string& spec_digest, int64_t round);
+  absl::StatusOr<std::shared_ptr<const AcceptedUpload>> SubmitUpload(
+      const UploadRequest& request);
+  // Counts and logs an upload refused before it reached the store.
+  void RecordRefusedUpload(const std::string& client_id,
+                           const std::string& reason,
+                           const absl::Status& status);
+
+  FederationStatus Status() const;
+
+  const ModelStore& models() const { return *models_; }
+  Sampler& sampler() { return *sampler_; }
+
+  // Wakes and ends every watcher and stops aggregation; the stores stay
+  // readable until destruction.
+  void BeginShutdown();
+  bool shutting_down() const { return models_->closed(); }
+
+ private:
+  ServerCore() = default;
+
+  std::shared_ptr<const FederationConfig> config_;
+  std::unique_ptr<UploadStore> uploads_;
+  std::unique_ptr<ModelStore> models_;
+  std::unique_ptr<Coordinator> coordinator_;
+  std::unique_ptr<Sampler> sampler_;
+};
+
+}  // namespace epgfn
+
+#endif  // EPGFN_SERVER_CORE_SERVER_CORE_H_

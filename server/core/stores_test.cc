@@ -1,0 +1,221 @@
+// Upload validation and persistence, and the published-version store.
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "common/model/model_codec.h"
+#include "common/util/file_io.h"
+#include "common/util/sha256.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/core/model_store.h"
+#include "server/core/upload_store.h"
+#include "server/testing/test_federation.h"
+
+namespace epgfn {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::Pair;
+
+std::string FileSha(const std::string& path) {
+  auto bytes = ReadFileToString(path, int64_t{1} << 30);
+  return bytes.ok() ? Sha256Hex(*bytes) : "missing";
+}
+
+class UploadStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    config_ = testing::SmallHypergridConfig(3);
+    state_dir_ = testing::FreshDirectory("uploads");
+    store_ = *UploadStore::Create(config_, state_dir_);
+    payload_ = testing::LocalModelPayload(*config_, 0, 3, 0);
+  }
+
+  UploadRequest Request(const std::string& client_id, int64_t round,
+                        std::string payload) {
+    UploadRequest request;
+    request.client_id = client_id;
+    request.spec_digest = config_->spec_digest;
+    request.round = round;
+    request.payload = std::move(payload);
+    request.diagnostics = LocalDiagnostics{0.1, 0.2, 1.5, 128};
+    return request;
+  }
+
+  // The refusal leaves memory and disk as they were.
+  void ExpectRefused(const UploadRequest& request, absl::StatusCode code) {
+    const std::string model = state_dir_ + "/uploads/client-0.model";
+    const std::string meta = state_dir_ + "/uploads/client-0.meta";
+    const std::string model_sha = FileSha(model);
+    const std::string meta_sha = FileSha(meta);
+    const UploadMap before = store_->Accepted();
+    auto result = store_->Submit(request);
+    EXPECT_EQ(result.status().code(), code) << result.status();
+    EXPECT_EQ(store_->Accepted(), before);
+    EXPECT_EQ(FileSha(model), model_sha);
+    EXPECT_EQ(FileSha(meta), meta_sha);
+    EXPECT_FALSE(
+        std::filesystem::exists(state_dir_ + "/uploads/client-1.model"));
+  }
+
+  std::shared_ptr<const FederationConfig> config_;
+  std::string state_dir_;
+  std::unique_ptr<UploadStore> store_;
+  std::string payload_;
+};
+
+TEST_F(UploadStoreTest, AcceptsAValidUploadAndPersistsIt) {
+  auto accepted = store_->Submit(Request("client-0", 1, payload_));
+  ASSERT_TRUE(accepted.ok()) << accepted.status();
+  EXPECT_EQ((*accepted)->payload_sha256, Sha256Hex(payload_));
+  EXPECT_EQ(FileSha(state_dir_ + "/uploads/client-0.model"),
+            Sha256Hex(payload_));
+  EXPECT_TRUE(std::filesystem::exists(state_dir_ + "/uploads/client-0.meta"));
+  EXPECT_EQ(store_->Accepted().size(), 1u);
+}
+
+TEST_F(UploadStoreTest, RefusesEachBadUploadWithItsCodeAndNoChange) {
+  ASSERT_TRUE(store_->Submit(Request("client-0", 1, payload_)).ok());
+
+  ExpectRefused(Request("client-9", 1, payload_),
+                absl::StatusCode::kPermissionDenied);
+  UploadRequest wrong_digest = Request("client-1", 1, payload_);
+  wrong_digest.spec_digest = std::string(64, 'a');
+  ExpectRefused(wrong_digest, absl::StatusCode::kFailedPrecondition);
+  ExpectRefused(Request("client-0", 1, payload_),
+                absl::StatusCode::kAlreadyExists);
+  ExpectRefused(
+      Request("client-0", 1, testing::LocalModelPayload(*config_, 1, 3, 0)),
+      absl::StatusCode::kFailedPrecondition);
+  ExpectRefused(Request("client-1", 0, payload_),
+                absl::StatusCode::kInvalidArgument);
+  ExpectRefused(Request("client-1", 1, "not a model"),
+                absl::StatusCode::kInvalidArgument);
+
+  // Another environment (side 5) and another architecture.
+  v1::FederationSpec other = testing::SmallHypergridSpec(3);
+  (*other.mutable_environment()->mutable_params())["side"] = "5";
+  auto other_config = *FederationConfigFromSpec(other);
+  ExpectRefused(Request("client-1", 1,
+                        testing::LocalModelPayload(*other_config, 1, 3, 0)),
+                absl::StatusCode::kInvalidArgument);
+  other = testing::SmallHypergridSpec(3);
+  other.mutable_local_architecture()->set_hidden_width(16);
+  other_config = *FederationConfigFromSpec(other);
+  ExpectRefused(Request("client-1", 1,
+                        testing::LocalModelPayload(*other_config, 1, 3, 0)),
+                absl::StatusCode::kInvalidArgument);
+
+  // A NaN weight (ImportModel refuses it).
+  v1::ModelWeights weights;
+  ASSERT_TRUE(weights.ParseFromString(payload_));
+  std::string* data = weights.mutable_tensors(0)->mutable_data();
+  const float nan = std::nanf("");
+  std::memcpy(data->data(), &nan, sizeof(nan));
+  ExpectRefused(Request("client-1", 1, weights.SerializeAsString()),
+                absl::StatusCode::kInvalidArgument);
+
+  // Finite but huge weights: the outputs overflow.
+  ASSERT_TRUE(weights.ParseFromString(payload_));
+  for (v1::TensorData& tensor : *weights.mutable_tensors()) {
+    std::string& bytes = *tensor.mutable_data();
+    const float huge = 3e38f;
+    for (size_t i = 0; i + 4 <= bytes.size(); i += 4) {
+      std::memcpy(bytes.data() + i, &huge, 4);
+    }
+  }
+  ExpectRefused(Request("client-1", 1, weights.SerializeAsString()),
+                absl::StatusCode::kInvalidArgument);
+
+  UploadRequest bad_diagnostics = Request("client-1", 1, payload_);
+  bad_diagnostics.diagnostics->beta = std::nan("");
+  ExpectRefused(bad_diagnostics, absl::StatusCode::kInvalidArgument);
+
+  EXPECT_EQ(store_->CheckHeader("client-0", config_->spec_digest, 1).code(),
+            absl::StatusCode::kOk);  // maybe a replay: only Submit can tell
+  EXPECT_EQ(store_->CheckHeader("client-0", config_->spec_digest, 0).code(),
+            absl::StatusCode::kInvalidArgument);
+
+  const auto counts = store_->RefusalCounts();
+  EXPECT_EQ(counts.at(kRefusedUnknownClient), 1);
+  EXPECT_EQ(counts.at(kRefusedDigestMismatch), 1);
+  EXPECT_EQ(counts.at(kRefusedReplay), 1);
+  EXPECT_EQ(counts.at(kRefusedStaleRound), 3);
+  EXPECT_EQ(counts.at(kRefusedInvalidModel), 5);
+  EXPECT_EQ(counts.at(kRefusedNonFiniteOutputs), 1);
+
+  // A newer round replaces the accepted one.
+  const std::string newer = testing::LocalModelPayload(*config_, 1, 3, 0);
+  ASSERT_TRUE(store_->Submit(Request("client-0", 2, newer)).ok());
+  EXPECT_EQ(store_->Accepted().at("client-0")->round, 2);
+  EXPECT_EQ(FileSha(state_dir_ + "/uploads/client-0.model"), Sha256Hex(newer));
+}
+
+TEST_F(UploadStoreTest, RecoversAcceptedUploadsAfterRestart) {
+  ASSERT_TRUE(store_->Submit(Request("client-0", 3, payload_)).ok());
+  ASSERT_TRUE(store_->Submit(Request("client-2", 1, payload_)).ok());
+  std::ofstream(state_dir_ + "/uploads/client-1.model.tmp") << "partial";
+  store_.reset();
+
+  auto restarted = UploadStore::Create(config_, state_dir_);
+  ASSERT_TRUE(restarted.ok()) << restarted.status();
+  const UploadMap uploads = (*restarted)->Accepted();
+  ASSERT_EQ(uploads.size(), 2u);
+  EXPECT_EQ(uploads.at("client-0")->round, 3);
+  ASSERT_TRUE(uploads.at("client-0")->diagnostics.has_value());
+  EXPECT_DOUBLE_EQ(uploads.at("client-0")->diagnostics->beta, 0.2);
+  EXPECT_EQ(
+      (*restarted)->Submit(Request("client-0", 3, payload_)).status().code(),
+      absl::StatusCode::kAlreadyExists);
+
+  // Another spec ignores these uploads.
+  auto other = *FederationConfigFromSpec(testing::SmallHypergridSpec(4));
+  EXPECT_TRUE((*UploadStore::Create(other, state_dir_))->Accepted().empty());
+}
+
+TEST(ModelStoreTest, PublishesRecoversAndSkipsDebris) {
+  auto config = testing::SmallHypergridConfig(2);
+  const std::string state_dir = testing::FreshDirectory("models");
+  auto store = *ModelStore::Create(config, state_dir);
+  EXPECT_EQ(store->Latest(), nullptr);
+  EXPECT_EQ(store->WaitForNewer(0, absl::Milliseconds(10)), nullptr);
+
+  PolicyNet policy = *MakePolicy(*config->environment,
+                                 config->global_architecture, 1, torch::kCPU);
+  auto v1 = store->Publish(policy, {"client-0", "client-1"}, {1, 1});
+  ASSERT_TRUE(v1.ok()) << v1.status();
+  EXPECT_EQ((*v1)->version, 1);
+  auto v2 = store->Publish(policy, {"client-0", "client-1"}, {1, 2});
+  ASSERT_TRUE(v2.ok()) << v2.status();
+  EXPECT_EQ((*v2)->version, 2);
+  EXPECT_EQ(store->WaitForNewer(1, absl::Milliseconds(10)), *v2);
+  EXPECT_EQ(store->Get(1), *v1);
+  EXPECT_EQ(store->Get(0), *v2);
+  EXPECT_EQ(store->Get(7), nullptr);
+  EXPECT_EQ(Sha256Hex((*v2)->payload), (*v2)->payload_sha256);
+
+  // Debris of a crash and a corrupted version.
+  std::ofstream(state_dir + "/global/v3.model.tmp") << "partial";
+  std::ofstream(state_dir + "/global/v4.model") << "garbage";
+  std::ofstream(state_dir + "/global/v4.meta") << "version: 4";
+  std::ofstream(state_dir + "/global/v5.model") << "no record";
+  store.reset();
+
+  auto restarted = ModelStore::Create(config, state_dir);
+  ASSERT_TRUE(restarted.ok()) << restarted.status();
+  auto versions = (*restarted)->List();
+  ASSERT_EQ(versions.size(), 2u);
+  EXPECT_EQ(versions[1]->version, 2);
+  EXPECT_EQ(versions[1]->payload_sha256, (*v2)->payload_sha256);
+  EXPECT_THAT(versions[1]->client_rounds, ElementsAre(1, 2));
+  auto v3 = (*restarted)->Publish(policy, {"client-0"}, {1});
+  ASSERT_TRUE(v3.ok()) << v3.status();
+  EXPECT_EQ((*v3)->version, 3);
+
+  (*restarted)->Close();
+  EXPECT_EQ((*restarted)->WaitForNewer(0, absl::Seconds(5)), nullptr);
+}
+
+}  // namespace
+}  // namespace epgfn

@@ -1,0 +1,294 @@
+#include "server/core/upload_store.h"
+
+#include <glog/logging.h>
+
+#include <cmath>
+#include <functional>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/model/model_codec.h"
+#include "common/model/spec_conversion.h"
+#include "common/util/file_io.h"
+#include "common/util/sha256.h"
+#include "common/util/status_macros.h"
+#include "server/core/model_probe.h"
+#include "server/core/record_io.h"
+#include "server/core/server_state.pb.h"
+
+namespace epgfn {
+namespace {
+
+// Recovery reads files this server wrote itself; the bound only guards
+// against a corrupted directory.
+constexpr int64_t kMaxStoredModelBytes = int64_t{4} << 30;
+
+bool DiagnosticsFinite(const LocalDiagnostics& d) {
+  return std::isfinite(d.alpha) && std::isfinite(d.beta) &&
+         std::isfinite(d.log_z_estimate) && d.num_trajectories >= 0;
+}
+
+}  // namespace
+
+UploadStore::UploadStore(std::shared_ptr<const FederationConfig> config,
+                         std::string directory, torch::Device device)
+    : config_(std::move(config)),
+      directory_(std::move(directory)),
+      device_(device) {}
+
+absl::StatusOr<std::unique_ptr<UploadStore>> UploadStore::Create(
+    std::shared_ptr<const FederationConfig> config,
+    const std::string& state_dir, torch::Device device) {
+  const std::string directory = state_dir + "/uploads";
+  RETURN_IF_ERROR(MakeDirectories(directory));
+  std::unique_ptr<UploadStore> store(
+      new UploadStore(std::move(config), directory, device));
+  store->Recover();
+  return store;
+}
+
+std::string UploadStore::ModelPath(const std::string& client_id) const {
+  return absl::StrCat(directory_, "/", client_id, ".model");
+}
+
+std::string UploadStore::RecordPath(const std::string& client_id) const {
+  return absl::StrCat(directory_, "/", client_id, ".meta");
+}
+
+void UploadStore::Recover() {
+  for (const std::string& client_id : config_->spec.client_ids()) {
+    server::v1::UploadRecord record;
+    absl::Status status = ReadTextProtoFile(RecordPath(client_id), &record);
+    if (absl::IsNotFound(status)) continue;
+    if (!status.ok()) {
+      LOG(WARNING) << "skipping stored upload of " << client_id << ": "
+                   << status;
+      continue;
+    }
+    if (record.spec_digest() != config_->spec_digest ||
+        record.client_id() != client_id) {
+      LOG(WARNING) << "skipping stored upload of " << client_id
+                   << ": it belongs to another federation spec";
+      continue;
+    }
+    absl::StatusOr<std::string> payload =
+        ReadFileToString(ModelPath(client_id), kMaxStoredModelBytes);
+    if (!payload.ok() || Sha256Hex(*payload) != record.payload_sha256()) {
+      LOG(WARNING) << "skipping stored upload of " << client_id
+                   << ": model file missing or does not match its record";
+      continue;
+    }
+    std::string reason;
+    absl::StatusOr<PolicyNet> policy = ValidateModel(*payload, &reason);
+    if (!policy.ok()) {
+      LOG(WARNING) << "skipping stored upload of " << client_id << ": "
+                   << policy.status();
+      continue;
+    }
+    auto upload = std::make_shared<AcceptedUpload>();
+    upload->client_id = client_id;
+    upload->round = record.round();
+    upload->payload_sha256 = record.payload_sha256();
+    upload->payload_bytes = static_cast<int64_t>(payload->size());
+    if (record.has_diagnostics()) {
+      upload->diagnostics = DiagnosticsFromProto(record.diagnostics());
+    }
+    upload->accepted_unix_seconds = record.accepted_unix_seconds();
+    upload->policy = *policy;
+    absl::MutexLock lock(&mutex_);
+    accepted_[client_id] = std::move(upload);
+    LOG(INFO) << "recovered upload of " << client_id << " round "
+              << record.round();
+  }
+}
+
+absl::Status UploadStore::CheckHeaderLocked(const std::string& client_id,
+                                            const std::string& spec_digest,
+                                            int64_t round,
+                                            const std::string* payload_sha256,
+                                            std::string* reason) const {
+  if (!config_->IsClient(client_id)) {
+    *reason = kRefusedUnknownClient;
+    return absl::PermissionDeniedError(
+        absl::StrCat("client '", client_id, "' is not a member of federation '",
+                     config_->spec.name(), "'"));
+  }
+  if (spec_digest != config_->spec_digest) {
+    *reason = kRefusedDigestMismatch;
+    return absl::FailedPreconditionError(absl::StrCat(
+        "spec digest '", spec_digest, "' differs from the federation's '",
+        config_->spec_digest, "'; fetch the spec again (GetSpec)"));
+  }
+  if (round < 1) {
+    *reason = kRefusedStaleRound;
+    return absl::InvalidArgumentError(
+        absl::StrCat("round must be >= 1, got ", round));
+  }
+  auto it = accepted_.find(client_id);
+  if (it == accepted_.end() || round > it->second->round) {
+    return absl::OkStatus();
+  }
+  if (payload_sha256 != nullptr && round == it->second->round &&
+      *payload_sha256 == it->second->payload_sha256) {
+    *reason = kRefusedReplay;
+    return absl::AlreadyExistsError(
+        absl::StrCat("round ", round, " of client '", client_id,
+                     "' was already accepted with these bytes"));
+  }
+  if (payload_sha256 == nullptr && round == it->second->round) {
+    // The bytes may be an identical replay; only Submit can tell.
+    return absl::OkStatus();
+  }
+  *reason = kRefusedStaleRound;
+  return absl::FailedPreconditionError(absl::StrCat(
+      "round ", round, " of client '", client_id,
+      "' is not newer than its accepted round ", it->second->round));
+}
+
+absl::Status UploadStore::CheckHeader(const std::string& client_id,
+                                      const std::string& spec_digest,
+                                      int64_t round) {
+  absl::MutexLock lock(&mutex_);
+  std::string reason;
+  absl::Status status =
+      CheckHeaderLocked(client_id, spec_digest, round, nullptr, &reason);
+  if (!status.ok()) ++refusals_[reason];
+  return status;
+}
+
+absl::StatusOr<PolicyNet> UploadStore::ValidateModel(
+    const std::string& payload, std::string* reason) const {
+  *reason = kRefusedInvalidModel;
+  v1::ModelWeights weights;
+  if (payload.empty() || !weights.ParseFromString(payload)) {
+    return absl::InvalidArgumentError(
+        "the payload does not parse as a ModelWeights message");
+  }
+  absl::StatusOr<PolicyNet> policy;
+  try {
+    policy = ImportModel(weights, *config_->environment, device_);
+  } catch (const std::exception& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the model could not be imported: ", e.what()));
+  }
+  if (!policy.ok()) {
+    // Whatever ImportModel's own code, the bytes are what is wrong.
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the model does not fit the federation: ", policy.status().message()));
+  }
+  if ((*policy)->architecture() != config_->local_architecture) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the model is ", (*policy)->architecture().ToString(),
+                     " but the federation's local_architecture is ",
+                     config_->local_architecture.ToString()));
+  }
+  absl::Status finite;
+  try {
+    finite =
+        CheckOutputsFinite(*policy, *config_->environment,
+                           std::hash<std::string>()(payload.substr(0, 64)));
+  } catch (const std::exception& e) {
+    finite = absl::InvalidArgumentError(
+        absl::StrCat("evaluating the model failed: ", e.what()));
+  }
+  if (!finite.ok()) {
+    *reason = kRefusedNonFiniteOutputs;
+    return finite;
+  }
+  return policy;
+}
+
+absl::StatusOr<std::shared_ptr<const AcceptedUpload>> UploadStore::Submit(
+    const UploadRequest& request) {
+  const std::string sha256 = Sha256Hex(request.payload);
+  std::string reason;
+  auto refuse = [&](absl::Status status) {
+    absl::MutexLock lock(&mutex_);
+    ++refusals_[reason];
+    return status;
+  };
+  {
+    absl::MutexLock lock(&mutex_);
+    absl::Status status =
+        CheckHeaderLocked(request.client_id, request.spec_digest, request.round,
+                          &sha256, &reason);
+    if (!status.ok()) {
+      ++refusals_[reason];
+      return status;
+    }
+  }
+  if (request.diagnostics && !DiagnosticsFinite(*request.diagnostics)) {
+    reason = kRefusedInvalidModel;
+    return refuse(absl::InvalidArgumentError(
+        "diagnostics must be finite with num_trajectories >= 0"));
+  }
+  absl::StatusOr<PolicyNet> policy = ValidateModel(request.payload, &reason);
+  if (!policy.ok()) return refuse(policy.status());
+
+  auto upload = std::make_shared<AcceptedUpload>();
+  upload->client_id = request.client_id;
+  upload->round = request.round;
+  upload->payload_sha256 = sha256;
+  upload->payload_bytes = static_cast<int64_t>(request.payload.size());
+  upload->diagnostics = request.diagnostics;
+  upload->accepted_unix_seconds = absl::ToUnixSeconds(absl::Now());
+  upload->policy = *policy;
+
+  absl::MutexLock commit(&commit_mutex_);
+  {
+    // Another upload of this client may have been accepted meanwhile.
+    absl::MutexLock lock(&mutex_);
+    absl::Status status =
+        CheckHeaderLocked(request.client_id, request.spec_digest, request.round,
+                          &sha256, &reason);
+    if (!status.ok()) {
+      ++refusals_[reason];
+      return status;
+    }
+  }
+  server::v1::UploadRecord record;
+  record.set_client_id(upload->client_id);
+  record.set_spec_digest(config_->spec_digest);
+  record.set_round(upload->round);
+  record.set_payload_sha256(sha256);
+  record.set_payload_bytes(upload->payload_bytes);
+  if (upload->diagnostics) {
+    *record.mutable_diagnostics() = DiagnosticsToProto(*upload->diagnostics);
+  }
+  record.set_accepted_unix_seconds(upload->accepted_unix_seconds);
+  // Model first, record second: recovery trusts a model only when the
+  // record's digest matches it, so a crash in between loses this upload but
+  // never pairs a record with the wrong bytes.
+  absl::Status written =
+      WriteFileAtomically(ModelPath(request.client_id), request.payload);
+  if (written.ok()) {
+    written = WriteTextProtoFile(RecordPath(request.client_id), record);
+  }
+  if (!written.ok()) {
+    reason = kRefusedStorage;
+    LOG(ERROR) << "cannot store upload of " << request.client_id << ": "
+               << written;
+    return refuse(absl::UnavailableError(absl::StrCat(
+        "the server could not store the upload: ", written.message())));
+  }
+  absl::MutexLock lock(&mutex_);
+  accepted_[request.client_id] = upload;
+  return std::shared_ptr<const AcceptedUpload>(upload);
+}
+
+void UploadStore::RecordRefusal(const std::string& reason) {
+  absl::MutexLock lock(&mutex_);
+  ++refusals_[reason];
+}
+
+UploadMap UploadStore::Accepted() const {
+  absl::ReaderMutexLock lock(&mutex_);
+  return accepted_;
+}
+
+std::map<std::string, int64_t> UploadStore::RefusalCounts() const {
+  absl::ReaderMutexLock lock(&mutex_);
+  return refusals_;
+}
+
+}  // namespace epgfn

@@ -1,0 +1,119 @@
+#ifndef EPGFN_SERVER_CORE_UPLOAD_STORE_H_
+#define EPGFN_SERVER_CORE_UPLOAD_STORE_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "common/aggregate/local_model.h"
+#include "common/policy/policy_net.h"
+#include "server/core/federation_config.h"
+
+namespace epgfn {
+
+// One upload whose bytes have been assembled and checked against the digest
+// the client announced (the transfer layer's job).
+struct UploadRequest {
+  std::string client_id;
+  std::string spec_digest;
+  int64_t round = 0;
+  // A serialized v1::ModelWeights.
+  std::string payload;
+  std::optional<LocalDiagnostics> diagnostics;
+};
+
+// An accepted upload, immutable once published by the store.
+struct AcceptedUpload {
+  std::string client_id;
+  int64_t round = 0;
+  std::string payload_sha256;
+  int64_t payload_bytes = 0;
+  std::optional<LocalDiagnostics> diagnostics;
+  int64_t accepted_unix_seconds = 0;
+  // Imported on the server's device; only ever read (forward passes).
+  PolicyNet policy{nullptr};
+};
+
+using UploadMap = std::map<std::string, std::shared_ptr<const AcceptedUpload>>;
+
+// Reasons under which refusals are counted (GetStatus.refused_uploads).
+inline constexpr char kRefusedUnknownClient[] = "unknown_client";
+inline constexpr char kRefusedIdentityMismatch[] = "identity_mismatch";
+inline constexpr char kRefusedDigestMismatch[] = "digest_mismatch";
+inline constexpr char kRefusedStaleRound[] = "stale_round";
+inline constexpr char kRefusedReplay[] = "replay";
+inline constexpr char kRefusedInvalidModel[] = "invalid_model";
+inline constexpr char kRefusedNonFiniteOutputs[] = "non_finite_outputs";
+inline constexpr char kRefusedTransfer[] = "transfer_error";
+inline constexpr char kRefusedStorage[] = "storage_error";
+
+// The latest accepted upload of each client, validated and kept under
+// <state_dir>/uploads/<client_id>.model (+ .meta, a textproto UploadRecord).
+// A refused upload leaves memory and disk unchanged.
+class UploadStore {
+ public:
+  // Creates the directory and recovers uploads accepted under the same spec
+  // digest by an earlier run (invalid or foreign ones are logged and
+  // skipped).
+  static absl::StatusOr<std::unique_ptr<UploadStore>> Create(
+      std::shared_ptr<const FederationConfig> config,
+      const std::string& state_dir, torch::Device device = torch::kCPU);
+
+  // Cheap checks on what an upload's header claims, so that a doomed upload
+  // is refused before its bytes are received: PermissionDenied for an
+  // unknown client, FailedPrecondition for another spec's digest or a round
+  // not newer than the accepted one, InvalidArgument for a round < 1.
+  // Counts the refusal.
+  absl::Status CheckHeader(const std::string& client_id,
+                           const std::string& spec_digest, int64_t round);
+
+  // The header checks again (the state may have moved on), AlreadyExists for
+  // a byte-identical replay of the accepted round, InvalidArgument for a
+  // payload that is not a valid model of the federation's environment and
+  // local architecture or whose outputs are not finite, then persists it.
+  absl::StatusOr<std::shared_ptr<const AcceptedUpload>> Submit(
+      const UploadRequest& request);
+
+  // Counts a refusal detected outside the store (transfer, identity).
+  void RecordRefusal(const std::string& reason);
+
+  UploadMap Accepted() const;
+  std::map<std::string, int64_t> RefusalCounts() const;
+
+ private:
+  UploadStore(std::shared_ptr<const FederationConfig> config,
+              std::string directory, torch::Device device);
+
+  void Recover();
+  // Header checks against `accepted_` without counting.
+  absl::Status CheckHeaderLocked(const std::string& client_id,
+                                 const std::string& spec_digest, int64_t round,
+                                 const std::string* payload_sha256,
+                                 std::string* reason) const
+      ABSL_SHARED_LOCKS_REQUIRED(mutex_);
+  absl::StatusOr<PolicyNet> ValidateModel(const std::string& payload,
+                                          std::string* reason) const;
+  std::string ModelPath(const std::string& client_id) const;
+  std::string RecordPath(const std::string& client_id) const;
+
+  const std::shared_ptr<const FederationConfig> config_;
+  const std::string directory_;
+  const torch::Device device_;
+
+  // Serializes commits (file writes + map update) so that two uploads of
+  // one client cannot interleave their files.
+  absl::Mutex commit_mutex_;
+  mutable absl::Mutex mutex_;
+  UploadMap accepted_ ABSL_GUARDED_BY(mutex_);
+  std::map<std::string, int64_t> refusals_ ABSL_GUARDED_BY(mutex_);
+};
+
+}  // namespace epgfn
+
+#endif  // EPGFN_SERVER_CORE_UPLOAD_STORE_H_

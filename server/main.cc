@@ -1,0 +1,159 @@
+// epgfn_server: the federation's aggregation server, e.g.
+//
+//   epgfn_server --config=deploy/configs/hypergrid_demo.textproto
+//     --state_dir=/var/lib/epgfn --tls_cert=server.pem --tls_key=server.key
+//     --tls_client_ca=ca.pem
+#include <glog/logging.h>
+#include <pthread.h>
+#include <torch/torch.h>
+
+#include <csignal>
+#include <cstdint>
+#include <iostream>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "server/core/federation_config.h"
+#include "server/core/server_core.h"
+#include "server/rpc/rpc_server.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
+          "Address to serve on, host:port (port 0 picks a free port).");
+ABSL_FLAG(std::string, state_dir, "",
+          "Directory for accepted uploads and published global models "
+          "(created if missing; recovered on restart). Required.");
+ABSL_FLAG(std::string, config, "",
+          "FederationSpec textproto (e.g. "
+          "deploy/configs/hypergrid_demo.textproto). Required.");
+ABSL_FLAG(std::string, tls_cert, "", "Server certificate chain (PEM).");
+ABSL_FLAG(std::string, tls_key, "", "Server private key (PEM).");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "CA certificate (PEM) that client certificates must chain to; "
+          "enables mutual TLS, and uploads must then come from the client "
+          "named by the certificate's common name.");
+ABSL_FLAG(bool, insecure, false,
+          "Serve plaintext without TLS (local testing only).");
+ABSL_FLAG(int32_t, threads, 0,
+          "LibTorch intra-op threads (0: keep LibTorch's default).");
+ABSL_FLAG(std::string, device, "cpu",
+          "Device for aggregation and sampling: cpu or cuda.");
+ABSL_FLAG(int64_t, max_samples_per_request, 100000,
+          "Largest num_samples a Sample request may ask for.");
+ABSL_FLAG(int64_t, max_upload_bytes, int64_t{256} << 20,
+          "Largest model payload an upload may announce, in bytes.");
+ABSL_FLAG(int32_t, shutdown_grace_seconds, 10,
+          "On SIGTERM/SIGINT, how long in-flight calls may take to finish.");
+
+namespace epgfn {
+namespace {
+
+absl::StatusOr<torch::Device> ParseDevice(const std::string& name) {
+  if (name == "cpu") return torch::Device(torch::kCPU);
+  if (name == "cuda") {
+    if (!torch::cuda::is_available()) {
+      return absl::FailedPreconditionError(
+          "--device=cuda, but LibTorch sees no CUDA device (this LibTorch "
+          "may be a CPU-only build)");
+    }
+    return torch::Device(torch::kCUDA);
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("--device must be cpu or cuda, got '", name, "'"));
+}
+
+int Fail(const absl::Status& status) {
+  LOG(ERROR) << status;
+  std::cerr << "epgfn_server: " << status.message() << std::endl;
+  return 1;
+}
+
+int Run() {
+  // Blocked before any thread starts, so every thread inherits the mask and
+  // the signals are only ever taken by sigwait below.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  if (absl::GetFlag(FLAGS_config).empty()) {
+    return Fail(absl::InvalidArgumentError("--config is required"));
+  }
+  absl::StatusOr<torch::Device> device =
+      ParseDevice(absl::GetFlag(FLAGS_device));
+  if (!device.ok()) return Fail(device.status());
+  if (absl::GetFlag(FLAGS_threads) < 0) {
+    return Fail(absl::InvalidArgumentError("--threads must be >= 0"));
+  }
+  if (absl::GetFlag(FLAGS_threads) > 0) {
+    at::set_num_threads(absl::GetFlag(FLAGS_threads));
+  }
+  absl::StatusOr<RpcServerOptions> rpc_options = RpcServerOptions::Create(
+      absl::GetFlag(FLAGS_listen), absl::GetFlag(FLAGS_tls_cert),
+      absl::GetFlag(FLAGS_tls_key), absl::GetFlag(FLAGS_tls_client_ca),
+      absl::GetFlag(FLAGS_insecure), absl::GetFlag(FLAGS_max_upload_bytes));
+  if (!rpc_options.ok()) return Fail(rpc_options.status());
+  absl::StatusOr<ServerCoreOptions> core_options =
+      ServerCoreOptions::Create(absl::GetFlag(FLAGS_state_dir), *device,
+                                absl::GetFlag(FLAGS_max_samples_per_request));
+  if (!core_options.ok()) return Fail(core_options.status());
+
+  absl::StatusOr<std::shared_ptr<const FederationConfig>> config =
+      LoadFederationConfig(absl::GetFlag(FLAGS_config));
+  if (!config.ok()) return Fail(config.status());
+  LOG(INFO) << "federation '" << (*config)->spec.name()
+            << "': " << (*config)->num_clients() << " clients, environment "
+            << (*config)->environment->config().ToString() << ", spec digest "
+            << (*config)->spec_digest;
+
+  absl::StatusOr<std::unique_ptr<ServerCore>> core =
+      ServerCore::Create(*config, *core_options);
+  if (!core.ok()) return Fail(core.status());
+  absl::StatusOr<std::unique_ptr<RpcServer>> server =
+      RpcServer::Start(core->get(), *rpc_options);
+  if (!server.ok()) return Fail(server.status());
+
+  if (rpc_options->insecure) {
+    LOG(WARNING) << "*** WARNING: serving WITHOUT TLS (--insecure): uploads, "
+                    "models and client ids travel in plaintext and anyone "
+                    "who can reach the port can upload as any client. ***";
+  } else if (!rpc_options->mutual_tls()) {
+    LOG(WARNING) << "TLS without client certificates (no --tls_client_ca): "
+                    "clients are not authenticated.";
+  }
+  std::string address = rpc_options->listen_address;
+  const size_t colon = address.rfind(':');
+  if (colon != std::string::npos) {
+    address = absl::StrCat(address.substr(0, colon + 1), (*server)->port());
+  }
+  LOG(INFO) << "listening on " << address;
+  std::cout << "listening on " << address << std::endl;
+
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  LOG(INFO) << "received " << (signal_number == SIGTERM ? "SIGTERM" : "SIGINT")
+            << ", shutting down";
+  (*server)->Shutdown(
+      absl::Seconds(absl::GetFlag(FLAGS_shutdown_grace_seconds)));
+  server->reset();
+  core->reset();
+  LOG(INFO) << "shut down";
+  return 0;
+}
+
+}  // namespace
+}  // namespace epgfn
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "The EP-GFlowNet federation's aggregation server: accepts local models "
+      "from the federation's clients, aggregates them into a global model and "
+      "serves it (Federation and Sampler gRPC services).");
+  absl::ParseCommandLine(argc, argv);
+  FLAGS_logtostderr = true;
+  google::InitGoogleLogging(argv[0]);
+  return epgfn::Run();
+}

@@ -1,0 +1,59 @@
+#ifndef EPGFN_SERVER_RPC_FEDERATION_SERVICE_H_
+#define EPGFN_SERVER_RPC_FEDERATION_SERVICE_H_
+
+#include <cstdint>
+
+#include "absl/status/statusor.h"
+#include "proto/federation.grpc.pb.h"
+#include "server/core/server_core.h"
+
+namespace epgfn {
+
+struct FederationServiceOptions {
+  // Largest upload payload accepted (announced total_bytes).
+  int64_t max_upload_bytes = int64_t{256} << 20;
+  // mTLS: the peer certificate's common name must equal the upload's
+  // client_id.
+  bool require_peer_identity = false;
+  // How often a watcher re-checks for cancellation while no version comes.
+  int64_t watch_poll_milliseconds = 500;
+
+  static absl::StatusOr<FederationServiceOptions> Create(
+      int64_t max_upload_bytes, bool require_peer_identity);
+};
+
+// Thin handlers of epgfn.v1.Federation over a ServerCore.
+class FederationService final : public v1::Federation::Service {
+ public:
+  FederationService(ServerCore* core, FederationServiceOptions options)
+      : core_(core), options_(options) {}
+
+  grpc::Status GetSpec(grpc::ServerContext* context,
+                       const v1::GetSpecRequest* request,
+                       v1::GetSpecResponse* response) override;
+  grpc::Status UploadModel(grpc::ServerContext* context,
+                           grpc::ServerReader<v1::UploadChunk>* reader,
+                           v1::UploadResponse* response) override;
+  grpc::Status WatchGlobalModel(
+      grpc::ServerContext* context, const v1::WatchRequest* request,
+      grpc::ServerWriter<v1::GlobalModelAnnouncement>* writer) override;
+  grpc::Status DownloadGlobalModel(
+      grpc::ServerContext* context, const v1::DownloadRequest* request,
+      grpc::ServerWriter<v1::DownloadChunk>* writer) override;
+  grpc::Status GetStatus(grpc::ServerContext* context,
+                         const v1::GetStatusRequest* request,
+                         v1::GetStatusResponse* response) override;
+
+ private:
+  // Reads the header and chunks of an upload into a request for the core.
+  absl::StatusOr<UploadRequest> ReceiveUpload(
+      grpc::ServerContext* context,
+      grpc::ServerReader<v1::UploadChunk>* reader);
+
+  ServerCore* const core_;
+  const FederationServiceOptions options_;
+};
+
+}  // namespace epgfn
+
+#endif  // EPGFN_SERVER_RPC_FEDERATION_SERVICE_H_

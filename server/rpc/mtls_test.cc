@@ -1,0 +1,134 @@
+// Mutual TLS with certificates from deploy/gen_certs.sh: only clients with a
+// certificate from the federation's CA get in, and each may upload only as
+// the client its certificate names.
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+#include "common/util/file_io.h"
+#include "gtest/gtest.h"
+#include "proto/federation.grpc.pb.h"
+#include "server/core/server_core.h"
+#include "server/rpc/rpc_server.h"
+#include "server/testing/rpc_client.h"
+#include "server/testing/test_federation.h"
+
+namespace epgfn {
+namespace {
+
+std::string Read(const std::string& path) {
+  auto bytes = ReadFileToString(path, 1 << 20);
+  EXPECT_TRUE(bytes.ok()) << bytes.status();
+  return bytes.ok() ? *bytes : "";
+}
+
+class MutualTlsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    certs_ = new std::string(testing::FreshDirectory("certs"));
+    const std::string command = absl::StrCat(
+        "bash deploy/gen_certs.sh ", *certs_, " client-0 client-1 >/dev/null");
+    ASSERT_EQ(std::system(command.c_str()), 0) << command;
+  }
+
+  void SetUp() override {
+    config_ = testing::SmallHypergridConfig(2);
+    core_ = *ServerCore::Create(
+        config_, *ServerCoreOptions::Create(testing::FreshDirectory("mtls"),
+                                            torch::kCPU, 100));
+    auto options = RpcServerOptions::Create(
+        "127.0.0.1:0", *certs_ + "/server.pem", *certs_ + "/server.key",
+        *certs_ + "/ca.pem", false, 64 << 20);
+    ASSERT_TRUE(options.ok()) << options.status();
+    auto server = RpcServer::Start(core_.get(), *options);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(server).value();
+  }
+
+  void TearDown() override {
+    server_->Shutdown(absl::Seconds(2));
+    server_.reset();
+    core_.reset();
+  }
+
+  // A stub over TLS that trusts the federation's CA and presents the
+  // certificate of `client_id` (none when empty).
+  std::unique_ptr<v1::Federation::Stub> Stub(const std::string& client_id) {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = Read(*certs_ + "/ca.pem");
+    if (!client_id.empty()) {
+      ssl.pem_private_key = Read(*certs_ + "/" + client_id + ".key");
+      ssl.pem_cert_chain = Read(*certs_ + "/" + client_id + ".pem");
+    }
+    return StubOver(grpc::SslCredentials(ssl));
+  }
+
+  std::unique_ptr<v1::Federation::Stub> StubOver(
+      std::shared_ptr<grpc::ChannelCredentials> credentials) {
+    grpc::ChannelArguments arguments;
+    // The server certificate is issued for "localhost".
+    arguments.SetSslTargetNameOverride("localhost");
+    return v1::Federation::NewStub(grpc::CreateCustomChannel(
+        absl::StrCat("127.0.0.1:", server_->port()), credentials, arguments));
+  }
+
+  static grpc::Status GetSpec(v1::Federation::Stub& stub) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(10));
+    v1::GetSpecResponse response;
+    return stub.GetSpec(&context, {}, &response);
+  }
+
+  static std::string* certs_;
+  std::shared_ptr<const FederationConfig> config_;
+  std::unique_ptr<ServerCore> core_;
+  std::unique_ptr<RpcServer> server_;
+};
+
+std::string* MutualTlsTest::certs_ = nullptr;
+
+TEST_F(MutualTlsTest, ClientWithCertificateCanCall) {
+  EXPECT_TRUE(GetSpec(*Stub("client-0")).ok());
+}
+
+TEST_F(MutualTlsTest, ChannelWithoutClientCertificateCannotCall) {
+  grpc::Status status = GetSpec(*Stub(""));
+  EXPECT_FALSE(status.ok());
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE)
+      << status.error_message();
+  EXPECT_FALSE(GetSpec(*StubOver(grpc::InsecureChannelCredentials())).ok());
+}
+
+TEST_F(MutualTlsTest, UploadsOnlyAsTheCertificatesClient) {
+  const std::string payload = testing::LocalModelPayload(*config_, 0, 2, 0);
+  auto stub = Stub("client-0");
+  testing::UploadOutcome outcome =
+      testing::Upload(*stub, "client-1", config_->spec_digest, 1, payload);
+  EXPECT_EQ(outcome.status.error_code(), grpc::StatusCode::PERMISSION_DENIED)
+      << outcome.status.error_message();
+  EXPECT_EQ(core_->Status().refused_uploads.at("identity_mismatch"), 1);
+  outcome =
+      testing::Upload(*stub, "client-0", config_->spec_digest, 1, payload);
+  EXPECT_TRUE(outcome.status.ok()) << outcome.status.error_message();
+  EXPECT_EQ(core_->Status().clients[0].accepted_round, 1);
+  EXPECT_EQ(core_->Status().clients[1].accepted_round, 0);
+}
+
+TEST(RpcServerOptionsTest, RequiresTlsOrInsecure) {
+  EXPECT_FALSE(
+      RpcServerOptions::Create("127.0.0.1:0", "", "", "", false, 1).ok());
+  EXPECT_FALSE(
+      RpcServerOptions::Create("127.0.0.1:0", "c", "k", "", true, 1).ok());
+  EXPECT_FALSE(
+      RpcServerOptions::Create("127.0.0.1:0", "c", "", "", false, 1).ok());
+  EXPECT_TRUE(
+      RpcServerOptions::Create("127.0.0.1:0", "c", "k", "", false, 1).ok());
+  EXPECT_TRUE(
+      RpcServerOptions::Create("127.0.0.1:0", "", "", "", true, 1).ok());
+}
+
+}  // namespace
+}  // namespace epgfn

@@ -1,0 +1,131 @@
+#include "server/rpc/rpc_server.h"
+
+#include <glog/logging.h>
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server_builder.h>
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/transfer/payload.h"
+#include "common/util/file_io.h"
+#include "common/util/status_macros.h"
+
+namespace epgfn {
+namespace {
+
+constexpr int64_t kMaxPemBytes = 1 << 20;
+// Streamed chunks are at most 1 MiB; the limit leaves room for a few and
+// for the other messages, while refusing anything absurd up front.
+constexpr int kMaxMessageBytes = 4 * kMaxChunkBytes + (64 << 10);
+
+absl::StatusOr<std::string> ReadPem(const std::string& path,
+                                    const std::string& what) {
+  absl::StatusOr<std::string> pem = ReadFileToString(path, kMaxPemBytes);
+  if (!pem.ok()) {
+    return absl::Status(pem.status().code(),
+                        absl::StrCat("cannot read ", what, " ", path, ": ",
+                                     pem.status().message()));
+  }
+  return pem;
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeCredentials(
+    const RpcServerOptions& options) {
+  if (options.insecure) return grpc::InsecureServerCredentials();
+  grpc::SslServerCredentialsOptions ssl(
+      options.mutual_tls()
+          ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+          : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+  ASSIGN_OR_RETURN(pair.private_key, ReadPem(options.tls_key_file, "TLS key"));
+  ASSIGN_OR_RETURN(pair.cert_chain,
+                   ReadPem(options.tls_cert_file, "TLS certificate"));
+  ssl.pem_key_cert_pairs.push_back(std::move(pair));
+  if (options.mutual_tls()) {
+    ASSIGN_OR_RETURN(ssl.pem_root_certs,
+                     ReadPem(options.tls_client_ca_file, "client CA"));
+  }
+  return grpc::SslServerCredentials(ssl);
+}
+
+}  // namespace
+
+absl::StatusOr<RpcServerOptions> RpcServerOptions::Create(
+    std::string listen_address, std::string tls_cert_file,
+    std::string tls_key_file, std::string tls_client_ca_file, bool insecure,
+    int64_t max_upload_bytes) {
+  if (listen_address.empty()) {
+    return absl::InvalidArgumentError("a listen address is required");
+  }
+  const bool any_tls = !tls_cert_file.empty() || !tls_key_file.empty() ||
+                       !tls_client_ca_file.empty();
+  if (insecure && any_tls) {
+    return absl::InvalidArgumentError(
+        "--insecure and the TLS files exclude each other");
+  }
+  if (!insecure && (tls_cert_file.empty() || tls_key_file.empty())) {
+    return absl::InvalidArgumentError(
+        "TLS needs both a certificate and a key (--tls_cert, --tls_key); "
+        "plaintext must be asked for with --insecure");
+  }
+  if (max_upload_bytes < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_upload_bytes must be >= 1, got ", max_upload_bytes));
+  }
+  RpcServerOptions options;
+  options.listen_address = std::move(listen_address);
+  options.tls_cert_file = std::move(tls_cert_file);
+  options.tls_key_file = std::move(tls_key_file);
+  options.tls_client_ca_file = std::move(tls_client_ca_file);
+  options.insecure = insecure;
+  options.max_upload_bytes = max_upload_bytes;
+  return options;
+}
+
+absl::StatusOr<std::unique_ptr<RpcServer>> RpcServer::Start(
+    ServerCore* core, const RpcServerOptions& options) {
+  ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
+                   MakeCredentials(options));
+  ASSIGN_OR_RETURN(FederationServiceOptions service_options,
+                   FederationServiceOptions::Create(options.max_upload_bytes,
+                                                    options.mutual_tls()));
+  std::unique_ptr<RpcServer> server(new RpcServer);
+  server->core_ = core;
+  server->federation_ =
+      std::make_unique<FederationService>(core, service_options);
+  server->sampler_ = std::make_unique<SamplerService>(core);
+
+  // Both are process-wide switches that take effect for servers built
+  // afterwards.
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options.listen_address, credentials, &server->port_);
+  builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
+  builder.SetMaxSendMessageSize(kMaxMessageBytes);
+  builder.RegisterService(server->federation_.get());
+  builder.RegisterService(server->sampler_.get());
+  server->server_ = builder.BuildAndStart();
+  if (server->server_ == nullptr || server->port_ == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", options.listen_address));
+  }
+  return server;
+}
+
+RpcServer::~RpcServer() { Shutdown(absl::Seconds(5)); }
+
+void RpcServer::Shutdown(absl::Duration grace) {
+  if (shut_down_ || server_ == nullptr) return;
+  shut_down_ = true;
+  // Watch streams otherwise only end at the deadline.
+  core_->BeginShutdown();
+  server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+  server_->Wait();
+}
+
+}  // namespace epgfn

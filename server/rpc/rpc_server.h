@@ -1,0 +1,68 @@
+#ifndef EPGFN_SERVER_RPC_RPC_SERVER_H_
+#define EPGFN_SERVER_RPC_RPC_SERVER_H_
+
+#include <grpcpp/server.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "server/core/server_core.h"
+#include "server/rpc/federation_service.h"
+#include "server/rpc/sampler_service.h"
+
+namespace epgfn {
+
+struct RpcServerOptions {
+  // host:port; port 0 picks a free one (see RpcServer::port()).
+  std::string listen_address = "127.0.0.1:50051";
+  // PEM files. Certificate and key enable TLS; a client CA additionally
+  // requires and verifies client certificates (mTLS).
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_client_ca_file;
+  // Plaintext; must be asked for explicitly and excludes the TLS files.
+  bool insecure = false;
+  int64_t max_upload_bytes = int64_t{256} << 20;
+
+  bool mutual_tls() const { return !tls_client_ca_file.empty(); }
+
+  static absl::StatusOr<RpcServerOptions> Create(std::string listen_address,
+                                                 std::string tls_cert_file,
+                                                 std::string tls_key_file,
+                                                 std::string tls_client_ca_file,
+                                                 bool insecure,
+                                                 int64_t max_upload_bytes);
+};
+
+// The gRPC server: Federation and Sampler services over one ServerCore, plus
+// the standard health and reflection services.
+class RpcServer {
+ public:
+  // Listening when this returns. `core` must outlive the server.
+  static absl::StatusOr<std::unique_ptr<RpcServer>> Start(
+      ServerCore* core, const RpcServerOptions& options);
+  ~RpcServer();
+
+  // The bound port (useful when listening on port 0).
+  int port() const { return port_; }
+  // Ends watch streams, then lets in-flight calls finish for up to
+  // `grace` before cancelling them. Idempotent.
+  void Shutdown(absl::Duration grace);
+
+ private:
+  RpcServer() = default;
+
+  ServerCore* core_ = nullptr;
+  std::unique_ptr<FederationService> federation_;
+  std::unique_ptr<SamplerService> sampler_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  bool shut_down_ = false;
+};
+
+}  // namespace epgfn
+
+#endif  // EPGFN_SERVER_RPC_RPC_SERVER_H_

@@ -1,0 +1,47 @@
+#include "server/rpc/sampler_service.h"
+
+#include <utility>
+#include <vector>
+
+#include "server/rpc/grpc_status.h"
+
+namespace epgfn {
+
+grpc::Status SamplerService::Sample(
+    grpc::ServerContext* context, const v1::SampleRequest* request,
+    grpc::ServerWriter<v1::SampleBatch>* writer) {
+  SampleQuery query;
+  query.num_samples = request->num_samples();
+  query.model_version = request->model_version();
+  if (request->use_seed()) query.seed = request->seed();
+  query.log_probability_samples = request->log_probability_samples();
+  absl::Status status = core_->sampler().Sample(
+      query, [&](int64_t version, std::vector<SampledObject> objects) {
+        if (context->IsCancelled()) return false;
+        v1::SampleBatch batch;
+        batch.set_model_version(version);
+        for (SampledObject& object : objects) {
+          v1::SampledObject* out = batch.add_objects();
+          out->mutable_state()->Add(object.state.begin(), object.state.end());
+          out->set_description(std::move(object.description));
+          out->set_log_probability(object.log_probability);
+        }
+        return writer->Write(batch);
+      });
+  return ToGrpcStatus(status);
+}
+
+grpc::Status SamplerService::ListModels(grpc::ServerContext* context,
+                                        const v1::ListModelsRequest* request,
+                                        v1::ListModelsResponse* response) {
+  response->set_environment(core_->config().environment->config().ToString());
+  for (const GlobalVersionPtr& version : core_->models().List()) {
+    v1::ModelVersionInfo* info = response->add_versions();
+    info->set_version(version->version);
+    for (const std::string& id : version->client_ids) info->add_client_ids(id);
+    info->set_published_unix_seconds(version->published_unix_seconds);
+  }
+  return grpc::Status::OK;
+}
+
+}  // namespace epgfn

@@ -1,0 +1,181 @@
+// The epgfn_server binary end to end: mTLS with certificates from
+// deploy/gen_certs.sh, a round over the wire, SIGTERM with a watcher still
+// connected (exit 0), and recovery of the state directory on restart.
+#include <grpcpp/grpcpp.h>
+#include <signal.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/util/file_io.h"
+#include "common/util/sha256.h"
+#include "gtest/gtest.h"
+#include "proto/federation.grpc.pb.h"
+#include "server/testing/rpc_client.h"
+#include "server/testing/test_federation.h"
+
+namespace epgfn {
+namespace {
+
+constexpr char kConfig[] = R"pb(
+  name: "binary-test"
+  environment {
+    kind: "hypergrid"
+    params { key: "dim" value: "2" }
+    params { key: "side" value: "4" }
+  }
+  local_architecture { hidden_width: 32 hidden_layers: 1 }
+  global_architecture { hidden_width: 32 hidden_layers: 1 }
+  client_ids: "client-0"
+  client_ids: "client-1"
+  aggregation { loss: "cb" iterations: 40 batch_size: 32 }
+)pb";
+
+std::string Read(const std::string& path) {
+  auto bytes = ReadFileToString(path, 1 << 20);
+  EXPECT_TRUE(bytes.ok()) << bytes.status();
+  return bytes.ok() ? *bytes : "";
+}
+
+// A running server process and the address it announced.
+struct ServerProcess {
+  pid_t pid = -1;
+  std::string address;
+};
+
+ServerProcess StartServer(const std::vector<std::string>& flags) {
+  int out[2];
+  EXPECT_EQ(pipe(out), 0);
+  ServerProcess process;
+  process.pid = fork();
+  if (process.pid == 0) {
+    dup2(out[1], STDOUT_FILENO);
+    close(out[0]);
+    close(out[1]);
+    std::vector<char*> argv;
+    static char binary[] = "server/epgfn_server";
+    argv.push_back(binary);
+    for (const std::string& flag : flags) {
+      argv.push_back(const_cast<char*>(flag.c_str()));
+    }
+    argv.push_back(nullptr);
+    execv(binary, argv.data());
+    _exit(127);
+  }
+  close(out[1]);
+  FILE* stream = fdopen(out[0], "r");
+  char line[512];
+  while (fgets(line, sizeof(line), stream) != nullptr) {
+    std::string text(line);
+    if (absl::StartsWith(text, "listening on ")) {
+      process.address = text.substr(13, text.find_last_not_of("\n") - 12);
+      break;
+    }
+  }
+  fclose(stream);
+  return process;
+}
+
+// Sends `signal` and returns the exit status, or -1 when the process did not
+// exit within `seconds`.
+int StopServer(const ServerProcess& process, int signal, int seconds) {
+  kill(process.pid, signal);
+  for (int i = 0; i < seconds * 10; ++i) {
+    int status = 0;
+    if (waitpid(process.pid, &status, WNOHANG) == process.pid) {
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  kill(process.pid, SIGKILL);
+  waitpid(process.pid, nullptr, 0);
+  return -1;
+}
+
+TEST(ServerBinaryTest, RoundOverMutualTlsThenGracefulShutdownAndRecovery) {
+  const std::string root = testing::FreshDirectory("binary");
+  const std::string certs = root + "/certs";
+  ASSERT_EQ(std::system(absl::StrCat("bash deploy/gen_certs.sh ", certs,
+                                     " client-0 client-1 >/dev/null")
+                            .c_str()),
+            0);
+  const std::string config_path = root + "/federation.textproto";
+  std::ofstream(config_path) << kConfig;
+  const std::vector<std::string> flags = {
+      "--config=" + config_path,
+      "--state_dir=" + root + "/state",
+      "--listen=127.0.0.1:0",
+      "--tls_cert=" + certs + "/server.pem",
+      "--tls_key=" + certs + "/server.key",
+      "--tls_client_ca=" + certs + "/ca.pem",
+      "--threads=1"};
+
+  ServerProcess server = StartServer(flags);
+  ASSERT_FALSE(server.address.empty()) << "server did not announce itself";
+  auto stub_for = [&](const std::string& address, const std::string& client) {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = Read(certs + "/ca.pem");
+    ssl.pem_private_key = Read(certs + "/" + client + ".key");
+    ssl.pem_cert_chain = Read(certs + "/" + client + ".pem");
+    grpc::ChannelArguments arguments;
+    arguments.SetSslTargetNameOverride("localhost");
+    return v1::Federation::NewStub(grpc::CreateCustomChannel(
+        address, grpc::SslCredentials(ssl), arguments));
+  };
+
+  auto stub0 = stub_for(server.address, "client-0");
+  grpc::ClientContext spec_context;
+  v1::GetSpecResponse spec;
+  ASSERT_TRUE(stub0->GetSpec(&spec_context, {}, &spec).ok());
+  auto config = FederationConfigFromSpec(spec.spec());
+  ASSERT_TRUE(config.ok()) << config.status();
+
+  grpc::ClientContext watch_context;
+  auto watch = stub0->WatchGlobalModel(&watch_context, {});
+  for (int i = 0; i < 2; ++i) {
+    const std::string client = absl::StrCat("client-", i);
+    auto outcome = testing::Upload(
+        *stub_for(server.address, client), client, spec.spec_digest(), 1,
+        testing::LocalModelPayload(**config, i, 2, 0));
+    ASSERT_TRUE(outcome.status.ok()) << outcome.status.error_message();
+  }
+  v1::GlobalModelAnnouncement announcement;
+  ASSERT_TRUE(watch->Read(&announcement));
+  EXPECT_EQ(announcement.version(), 1);
+  testing::Download download = testing::DownloadModel(*stub0, 1);
+  ASSERT_TRUE(download.status.ok()) << download.status.error_message();
+  EXPECT_EQ(Sha256Hex(download.payload), announcement.payload_sha256());
+
+  // The watcher is still connected when the server is told to stop.
+  EXPECT_EQ(StopServer(server, SIGTERM, 20), 0);
+  EXPECT_FALSE(watch->Read(&announcement));
+  watch->Finish();
+
+  // A restarted server serves what the first one published.
+  ServerProcess restarted = StartServer(flags);
+  ASSERT_FALSE(restarted.address.empty());
+  auto stub = stub_for(restarted.address, "client-1");
+  grpc::ClientContext status_context;
+  v1::GetStatusResponse status;
+  ASSERT_TRUE(stub->GetStatus(&status_context, {}, &status).ok());
+  EXPECT_EQ(status.current_version(), 1);
+  ASSERT_EQ(status.clients_size(), 2);
+  EXPECT_EQ(status.clients(0).accepted_round(), 1);
+  EXPECT_EQ(status.clients(1).accepted_round(), 1);
+  EXPECT_EQ(status.aggregation().state(), "idle");
+  download = testing::DownloadModel(*stub, 0);
+  ASSERT_TRUE(download.status.ok());
+  EXPECT_EQ(Sha256Hex(download.payload), announcement.payload_sha256());
+  EXPECT_EQ(StopServer(restarted, SIGINT, 20), 0);
+}
+
+}  // namespace
+}  // namespace epgfn
