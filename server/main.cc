@@ -16,6 +16,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "common/util/device.h"
 #include "server/core/federation_config.h"
 #include "server/core/server_core.h"
 #include "server/rpc/rpc_server.h"
@@ -37,9 +38,9 @@ ABSL_FLAG(std::string, tls_client_ca, "",
 ABSL_FLAG(bool, insecure, false,
           "Serve plaintext without TLS (local testing only).");
 ABSL_FLAG(int32_t, threads, 0,
-          "LibTorch intra-op threads (0: keep LibTorch's default).");
+          "LibTorch intra-op threads (0: keep LibTorch's default, 1 here).");
 ABSL_FLAG(std::string, device, "cpu",
-          "Device for aggregation and sampling: cpu or cuda.");
+          "Device for aggregation and sampling: cpu, cuda or cuda:N.");
 ABSL_FLAG(int64_t, max_samples_per_request, 100000,
           "Largest num_samples a Sample request may ask for.");
 ABSL_FLAG(int64_t, max_upload_bytes, int64_t{256} << 20,
@@ -49,20 +50,6 @@ ABSL_FLAG(int32_t, shutdown_grace_seconds, 10,
 
 namespace epgfn {
 namespace {
-
-absl::StatusOr<torch::Device> ParseDevice(const std::string& name) {
-  if (name == "cpu") return torch::Device(torch::kCPU);
-  if (name == "cuda") {
-    if (!torch::cuda::is_available()) {
-      return absl::FailedPreconditionError(
-          "--device=cuda, but LibTorch sees no CUDA device (this LibTorch "
-          "may be a CPU-only build)");
-    }
-    return torch::Device(torch::kCUDA);
-  }
-  return absl::InvalidArgumentError(
-      absl::StrCat("--device must be cpu or cuda, got '", name, "'"));
-}
 
 int Fail(const absl::Status& status) {
   LOG(ERROR) << status;
@@ -85,11 +72,11 @@ int Run() {
   absl::StatusOr<torch::Device> device =
       ParseDevice(absl::GetFlag(FLAGS_device));
   if (!device.ok()) return Fail(device.status());
-  if (absl::GetFlag(FLAGS_threads) < 0) {
-    return Fail(absl::InvalidArgumentError("--threads must be >= 0"));
-  }
-  if (absl::GetFlag(FLAGS_threads) > 0) {
-    at::set_num_threads(absl::GetFlag(FLAGS_threads));
+  if (absl::GetFlag(FLAGS_threads) != 0) {
+    if (absl::Status status = SetIntraOpThreads(absl::GetFlag(FLAGS_threads));
+        !status.ok()) {
+      return Fail(status);
+    }
   }
   absl::StatusOr<RpcServerOptions> rpc_options = RpcServerOptions::Create(
       absl::GetFlag(FLAGS_listen), absl::GetFlag(FLAGS_tls_cert),
