@@ -1,0 +1,231 @@
+// FederationClient against an in-process fake Federation service on a
+// loopback port: chunked upload with digest, download reassembly and digest
+// check, retries of transient failures, watching for a version.
+#include "client/core/federation_client.h"
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server.h>
+#include <grpcpp/server_builder.h>
+#include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "common/util/sha256.h"
+
+namespace epgfn {
+namespace {
+
+// A model whose payload spans several 1 MiB chunks.
+v1::ModelWeights BigModel() {
+  v1::ModelWeights weights;
+  weights.mutable_environment()->set_kind("hypergrid");
+  weights.set_encoding_dim(16);
+  v1::TensorData* tensor = weights.add_tensors();
+  tensor->set_name("torso.0.weight");
+  tensor->add_shape(700'000);
+  tensor->set_dtype(v1::DTYPE_FLOAT32);
+  std::string data(700'000 * 4, '\0');
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 31);
+  tensor->set_data(data);
+  return weights;
+}
+
+class FakeFederation final : public v1::Federation::Service {
+ public:
+  grpc::Status GetSpec(grpc::ServerContext*, const v1::GetSpecRequest* request,
+                       v1::GetSpecResponse* response) override {
+    if (unavailable_get_spec_.fetch_sub(1) > 0) {
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "warming up");
+    }
+    response->mutable_spec()->set_name(absl::StrCat("for ", request->client_id()));
+    response->set_spec_digest(std::string(64, 'a'));
+    return grpc::Status::OK;
+  }
+
+  grpc::Status UploadModel(grpc::ServerContext*,
+                           grpc::ServerReader<v1::UploadChunk>* reader,
+                           v1::UploadResponse* response) override {
+    v1::UploadChunk chunk;
+    if (!reader->Read(&chunk) || !chunk.has_header()) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no header");
+    }
+    absl::MutexLock lock(&mutex_);
+    header_ = chunk.header();
+    payload_.clear();
+    chunk_sizes_.clear();
+    while (reader->Read(&chunk)) {
+      chunk_sizes_.push_back(static_cast<int64_t>(chunk.data().size()));
+      payload_ += chunk.data();
+    }
+    response->set_client_id(header_.client_id());
+    response->set_round(header_.round());
+    response->set_received_bytes(static_cast<int64_t>(payload_.size()));
+    response->set_payload_sha256(Sha256Hex(payload_));
+    return grpc::Status::OK;
+  }
+
+  grpc::Status WatchGlobalModel(
+      grpc::ServerContext*, const v1::WatchRequest* request,
+      grpc::ServerWriter<v1::GlobalModelAnnouncement>* writer) override {
+    for (int64_t version = 1; version <= 3; ++version) {
+      if (version <= request->after_version()) continue;
+      v1::GlobalModelAnnouncement announcement;
+      announcement.set_version(version);
+      announcement.add_client_ids("client-0");
+      if (version >= 2) announcement.add_client_ids("client-1");
+      writer->Write(announcement);
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status DownloadGlobalModel(
+      grpc::ServerContext*, const v1::DownloadRequest* request,
+      grpc::ServerWriter<v1::DownloadChunk>* writer) override {
+    std::string payload;
+    BigModel().SerializeToString(&payload);
+    v1::DownloadChunk chunk;
+    chunk.mutable_header()->set_version(request->version() == 0 ? 3
+                                                                : request->version());
+    chunk.mutable_header()->set_total_bytes(static_cast<int64_t>(payload.size()));
+    chunk.mutable_header()->set_payload_sha256(Sha256Hex(payload));
+    writer->Write(chunk);
+    if (corrupt_download_) payload[payload.size() / 2] ^= 1;
+    for (size_t offset = 0; offset < payload.size(); offset += 1 << 20) {
+      chunk.set_data(payload.substr(offset, 1 << 20));
+      writer->Write(chunk);
+    }
+    return grpc::Status::OK;
+  }
+
+  std::atomic<int> unavailable_get_spec_{0};
+  std::atomic<bool> corrupt_download_{false};
+  absl::Mutex mutex_;
+  v1::UploadHeader header_;
+  std::string payload_;
+  std::vector<int64_t> chunk_sizes_;
+};
+
+class FederationClientTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                             &port);
+    builder.RegisterService(&service_);
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+    ASSERT_GT(port, 0);
+    FederationClientOptions options;
+    options.retry.max_attempts = 4;
+    options.sleep = [this](absl::Duration) { ++sleeps_; };
+    client_ = std::make_unique<FederationClient>(
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
+                            grpc::InsecureChannelCredentials()),
+        options);
+  }
+
+  void TearDown() override { server_->Shutdown(); }
+
+  FakeFederation service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<FederationClient> client_;
+  int sleeps_ = 0;
+};
+
+TEST_F(FederationClientTest, GetSpecRetriesUnavailable) {
+  service_.unavailable_get_spec_ = 2;
+  absl::StatusOr<SpecResult> spec = client_->GetSpec("client-7");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->spec.name(), "for client-7");
+  EXPECT_EQ(sleeps_, 2);
+}
+
+TEST_F(FederationClientTest, GetSpecGivesUpAfterMaxAttempts) {
+  service_.unavailable_get_spec_ = 100;
+  absl::StatusOr<SpecResult> spec = client_->GetSpec("client-7");
+  EXPECT_EQ(spec.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(sleeps_, 3);
+}
+
+TEST_F(FederationClientTest, UploadStreamsChunksWithDigest) {
+  const v1::ModelWeights weights = BigModel();
+  v1::LocalDiagnostics diagnostics;
+  diagnostics.set_alpha(0.1);
+  absl::StatusOr<UploadResult> result =
+      client_->UploadModel(weights, "client-1", std::string(64, 'a'), 3,
+                           diagnostics);
+  ASSERT_TRUE(result.ok()) << result.status();
+  std::string expected;
+  weights.SerializeToString(&expected);
+  absl::MutexLock lock(&service_.mutex_);
+  EXPECT_EQ(service_.payload_, expected);
+  EXPECT_EQ(service_.header_.client_id(), "client-1");
+  EXPECT_EQ(service_.header_.round(), 3);
+  EXPECT_EQ(service_.header_.total_bytes(), static_cast<int64_t>(expected.size()));
+  EXPECT_EQ(service_.header_.payload_sha256(), Sha256Hex(expected));
+  EXPECT_DOUBLE_EQ(service_.header_.diagnostics().alpha(), 0.1);
+  ASSERT_GE(service_.chunk_sizes_.size(), 3u);
+  for (int64_t size : service_.chunk_sizes_) EXPECT_LE(size, 1 << 20);
+  EXPECT_EQ(result->payload_bytes, static_cast<int64_t>(expected.size()));
+  EXPECT_EQ(result->chunks, static_cast<int64_t>(service_.chunk_sizes_.size()));
+}
+
+TEST_F(FederationClientTest, DownloadReassemblesAndVerifies) {
+  absl::StatusOr<DownloadResult> result = client_->DownloadGlobalModel(0);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->version, 3);
+  EXPECT_EQ(result->weights.SerializeAsString(), BigModel().SerializeAsString());
+}
+
+TEST_F(FederationClientTest, DownloadRefusesCorruptedPayload) {
+  service_.corrupt_download_ = true;
+  absl::StatusOr<DownloadResult> result = client_->DownloadGlobalModel(2);
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kDataLoss)
+      << result.status();
+}
+
+TEST_F(FederationClientTest, WaitForVersionSkipsVersionsWithoutThisClient) {
+  absl::StatusOr<v1::GlobalModelAnnouncement> announcement =
+      client_->WaitForVersion(
+          0, absl::Now() + absl::Seconds(20),
+          [](const v1::GlobalModelAnnouncement& a) {
+            for (const std::string& id : a.client_ids()) {
+              if (id == "client-1") return true;
+            }
+            return false;
+          });
+  ASSERT_TRUE(announcement.ok()) << announcement.status();
+  EXPECT_EQ(announcement->version(), 2);
+}
+
+TEST_F(FederationClientTest, WaitForVersionTimesOut) {
+  absl::StatusOr<v1::GlobalModelAnnouncement> announcement =
+      client_->WaitForVersion(3, absl::Now() + absl::Milliseconds(300));
+  EXPECT_EQ(announcement.status().code(), absl::StatusCode::kDeadlineExceeded);
+}
+
+TEST(FederationClientUnreachableTest, ConnectFailureIsRetriedThenUnavailable) {
+  FederationClientOptions options;
+  options.retry.max_attempts = 3;
+  options.connect_timeout = absl::Milliseconds(200);
+  int sleeps = 0;
+  options.sleep = [&](absl::Duration) { ++sleeps; };
+  // Port 1 on loopback: nothing listens there.
+  FederationClient client(grpc::CreateChannel("127.0.0.1:1",
+                                              grpc::InsecureChannelCredentials()),
+                          options);
+  absl::StatusOr<SpecResult> spec = client.GetSpec("client-0");
+  EXPECT_EQ(spec.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(sleeps, 2);
+}
+
+}  // namespace
+}  // namespace epgfn

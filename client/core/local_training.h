@@ -1,0 +1,62 @@
+#ifndef EPGFN_CLIENT_CORE_LOCAL_TRAINING_H_
+#define EPGFN_CLIENT_CORE_LOCAL_TRAINING_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "common/train/trainer.h"
+#include "proto/federation_spec.pb.h"
+#include "proto/model.pb.h"
+
+namespace epgfn {
+
+struct LocalTrainingOptions {
+  // The client's private reward, e.g. "client:index=2,count=4". It is used
+  // here only; nothing derived from it leaves the client except the trained
+  // weights and the diagnostics.
+  std::string reward;
+  // Where the trained model and its record are kept; empty: nowhere (always
+  // train).
+  std::string state_dir;
+  // Overrides of the spec's suggested local training; 0 keeps the spec's.
+  int64_t iterations = 0;
+  int64_t batch_size = 0;
+  torch::Device device = torch::kCPU;
+  // On-policy trajectories for the (alpha, beta) diagnostics.
+  int64_t diagnostics_trajectories = 4096;
+  // Progress callback period in iterations; 0: the trainer's default.
+  int64_t progress_every = 0;
+};
+
+struct LocalTrainingResult {
+  v1::ModelWeights weights;
+  v1::LocalDiagnostics diagnostics;
+  // The client's model round: 1 for the first model trained for a spec, one
+  // more each time the client retrains for the same spec.
+  int64_t round = 0;
+  // True when a model persisted by an earlier run was reused.
+  bool reused = false;
+  double training_seconds = 0.0;
+  // Where the model is kept (empty without a state dir).
+  std::string model_path;
+};
+
+// Trains the client's local model for `spec` on its private reward, or
+// reuses the one an earlier run persisted under options.state_dir when that
+// one was trained for the same spec digest, reward and options (and the file
+// is intact). Builds the environment from the registry and the policy from
+// spec.local_architecture; training options come from spec.local_training
+// with the overrides applied. A fresh model is persisted before returning.
+absl::StatusOr<LocalTrainingResult> TrainOrReuseLocalModel(
+    const v1::FederationSpec& spec, const std::string& spec_digest,
+    const LocalTrainingOptions& options,
+    const ProgressCallback& on_progress = nullptr);
+
+// File names under the state dir.
+std::string LocalModelPath(const std::string& state_dir);
+std::string LocalRecordPath(const std::string& state_dir);
+
+}  // namespace epgfn
+
+#endif  // EPGFN_CLIENT_CORE_LOCAL_TRAINING_H_

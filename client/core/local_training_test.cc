@@ -1,0 +1,122 @@
+#include "client/core/local_training.h"
+
+#include <cstdlib>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "common/model/spec_conversion.h"
+
+namespace epgfn {
+namespace {
+
+v1::FederationSpec SmallSpec() {
+  v1::FederationSpec spec;
+  spec.set_name("test");
+  spec.mutable_environment()->set_kind("hypergrid");
+  (*spec.mutable_environment()->mutable_params())["dim"] = "2";
+  (*spec.mutable_environment()->mutable_params())["side"] = "4";
+  spec.mutable_local_architecture()->set_hidden_width(16);
+  spec.mutable_local_architecture()->set_hidden_layers(1);
+  *spec.mutable_global_architecture() = spec.local_architecture();
+  spec.add_client_ids("client-0");
+  spec.mutable_local_training()->set_iterations(5);
+  spec.mutable_local_training()->set_batch_size(16);
+  spec.mutable_local_training()->set_seed(3);
+  return spec;
+}
+
+std::string TempDir(const std::string& name) {
+  const char* root = std::getenv("TEST_TMPDIR");
+  return std::string(root != nullptr ? root : "/tmp") + "/" + name;
+}
+
+LocalTrainingOptions Options(const std::string& state_dir) {
+  LocalTrainingOptions options;
+  options.reward = "client:index=1,count=2";
+  options.state_dir = state_dir;
+  options.diagnostics_trajectories = 64;
+  return options;
+}
+
+TEST(LocalTrainingTest, TrainsPersistsAndReusesOnRestart) {
+  const v1::FederationSpec spec = SmallSpec();
+  const std::string digest = FederationSpecDigest(spec);
+  const std::string dir = TempDir("reuse");
+  int progress_calls = 0;
+  absl::StatusOr<LocalTrainingResult> first = TrainOrReuseLocalModel(
+      spec, digest, Options(dir),
+      [&](const TrainingProgress&) { ++progress_calls; });
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_FALSE(first->reused);
+  EXPECT_EQ(first->round, 1);
+  EXPECT_GT(progress_calls, 0);
+  EXPECT_EQ(first->diagnostics.num_trajectories(), 64);
+  EXPECT_EQ(first->model_path, LocalModelPath(dir));
+  EXPECT_GT(first->weights.tensors_size(), 0);
+
+  // A restarted client: same spec, reward and options -> no training.
+  progress_calls = 0;
+  absl::StatusOr<LocalTrainingResult> second = TrainOrReuseLocalModel(
+      spec, digest, Options(dir),
+      [&](const TrainingProgress&) { ++progress_calls; });
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_TRUE(second->reused);
+  EXPECT_EQ(progress_calls, 0);
+  EXPECT_EQ(second->round, 1);
+  EXPECT_EQ(second->weights.SerializeAsString(),
+            first->weights.SerializeAsString());
+  EXPECT_EQ(second->diagnostics.SerializeAsString(),
+            first->diagnostics.SerializeAsString());
+}
+
+TEST(LocalTrainingTest, RetrainsForAnotherSpecOrReward) {
+  v1::FederationSpec spec = SmallSpec();
+  const std::string dir = TempDir("retrain");
+  ASSERT_TRUE(
+      TrainOrReuseLocalModel(spec, FederationSpecDigest(spec), Options(dir))
+          .ok());
+
+  // Another reward for the same federation: a new, newer round.
+  LocalTrainingOptions other_reward = Options(dir);
+  other_reward.reward = "client:index=0,count=2";
+  absl::StatusOr<LocalTrainingResult> retrained = TrainOrReuseLocalModel(
+      spec, FederationSpecDigest(spec), other_reward);
+  ASSERT_TRUE(retrained.ok()) << retrained.status();
+  EXPECT_FALSE(retrained->reused);
+  EXPECT_EQ(retrained->round, 2);
+
+  // Another federation: round numbering starts over.
+  spec.set_name("another federation");
+  absl::StatusOr<LocalTrainingResult> fresh = TrainOrReuseLocalModel(
+      spec, FederationSpecDigest(spec), other_reward);
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  EXPECT_FALSE(fresh->reused);
+  EXPECT_EQ(fresh->round, 1);
+}
+
+TEST(LocalTrainingTest, DoesNotTrustATamperedModelFile) {
+  const v1::FederationSpec spec = SmallSpec();
+  const std::string digest = FederationSpecDigest(spec);
+  const std::string dir = TempDir("tampered");
+  ASSERT_TRUE(TrainOrReuseLocalModel(spec, digest, Options(dir)).ok());
+  FILE* file = std::fopen(LocalModelPath(dir).c_str(), "ab");
+  ASSERT_NE(file, nullptr);
+  std::fputs("junk", file);
+  std::fclose(file);
+  absl::StatusOr<LocalTrainingResult> again =
+      TrainOrReuseLocalModel(spec, digest, Options(dir));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_FALSE(again->reused);
+}
+
+TEST(LocalTrainingTest, RefusesAnUnknownReward) {
+  const v1::FederationSpec spec = SmallSpec();
+  LocalTrainingOptions options = Options("");
+  options.reward = "no_such_reward";
+  EXPECT_FALSE(
+      TrainOrReuseLocalModel(spec, FederationSpecDigest(spec), options).ok());
+}
+
+}  // namespace
+}  // namespace epgfn

@@ -1,0 +1,49 @@
+#ifndef EPGFN_CLIENT_CORE_SAMPLER_CLIENT_H_
+#define EPGFN_CLIENT_CORE_SAMPLER_CLIENT_H_
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include <grpcpp/channel.h>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "client/core/retry.h"
+#include "proto/sampler.grpc.pb.h"
+
+namespace epgfn {
+
+struct SamplerClientOptions {
+  RetryOptions retry;
+  absl::Duration connect_timeout = absl::Seconds(5);
+  // Deadline of one Sample stream.
+  absl::Duration sample_timeout = absl::Minutes(5);
+  SleepFunction sleep;
+};
+
+struct SampleResult {
+  int64_t model_version = 0;
+  std::vector<v1::SampledObject> objects;
+};
+
+// Draws objects from a published global model through the Sampler service.
+// A request is retried as a whole when it fails transiently (sampling has no
+// side effects, so that is safe).
+class SamplerClient {
+ public:
+  SamplerClient(std::shared_ptr<grpc::Channel> channel,
+                SamplerClientOptions options);
+
+  absl::StatusOr<SampleResult> Sample(const v1::SampleRequest& request);
+  absl::StatusOr<v1::ListModelsResponse> ListModels();
+
+ private:
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::Sampler::Stub> stub_;
+  SamplerClientOptions options_;
+};
+
+}  // namespace epgfn
+
+#endif  // EPGFN_CLIENT_CORE_SAMPLER_CLIENT_H_

@@ -1,0 +1,290 @@
+// epgfn_client: the daemon a data-holding institution runs. It fetches the
+// federation's spec, trains a local GFlowNet on its private reward, uploads
+// only the weights and the (alpha, beta) diagnostics, then waits for the
+// global model that aggregates its upload, downloads and verifies it, and
+// keeps it under --state_dir.
+//
+//   epgfn_client --server=host:port --client_id=client-2
+//     --tls_ca=ca.pem --tls_cert=client-2.pem --tls_key=client-2.key
+//     --state_dir=/var/lib/epgfn/client-2 --reward=client:index=2,count=4
+#include <cstdio>
+#include <string>
+
+#include <torch/cuda.h>
+#include <torch/torch.h>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/time.h"
+#include "client/core/channel.h"
+#include "client/core/federation_client.h"
+#include "client/core/local_training.h"
+#include "common/env/environment_registry.h"
+#include "common/model/model_codec.h"
+#include "common/model/spec_conversion.h"
+#include "common/util/file_io.h"
+#include "common/util/status_macros.h"
+
+ABSL_FLAG(std::string, server, "127.0.0.1:50051",
+          "Address (host:port) of the federation server.");
+ABSL_FLAG(std::string, client_id, "",
+          "This client's id; must be listed in the federation spec and, with "
+          "mutual TLS, be the common name of --tls_cert.");
+ABSL_FLAG(std::string, tls_ca, "",
+          "PEM file of the CA that signed the server's certificate.");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM file of this client's certificate (mutual TLS).");
+ABSL_FLAG(std::string, tls_key, "",
+          "PEM file of this client's private key (mutual TLS).");
+ABSL_FLAG(std::string, tls_server_name, "",
+          "Name to check the server certificate against, when it differs "
+          "from the host in --server.");
+ABSL_FLAG(bool, insecure, false,
+          "Use a plaintext channel (testing only); excludes the --tls_* "
+          "flags.");
+ABSL_FLAG(std::string, state_dir, "",
+          "Directory for the trained local model (reused on restart) and the "
+          "downloaded global models.");
+ABSL_FLAG(std::string, reward, "",
+          "This client's private reward on the federation's environment, "
+          "e.g. 'client:index=2,count=4'. Never sent to the server.");
+ABSL_FLAG(std::string, device, "cpu", "Training device: cpu or cuda.");
+ABSL_FLAG(int32_t, threads, 1,
+          "Intra-op threads for LibTorch (set explicitly; the default is 1).");
+ABSL_FLAG(int64_t, iterations, 0,
+          "Overrides the spec's local training iterations (0: the spec's).");
+ABSL_FLAG(int64_t, batch_size, 0,
+          "Overrides the spec's local training batch size (0: the spec's).");
+ABSL_FLAG(int64_t, diagnostics_trajectories, 4096,
+          "On-policy trajectories for the (alpha, beta) diagnostics.");
+ABSL_FLAG(int64_t, wait_seconds, 1800,
+          "How long to wait for a global model that includes this client's "
+          "upload.");
+ABSL_FLAG(int32_t, rpc_attempts, 6,
+          "Attempts per RPC when the server is unreachable (exponential "
+          "backoff with jitter between attempts).");
+ABSL_FLAG(double, connect_timeout_seconds, 5.0,
+          "How long one attempt waits for the connection and TLS handshake.");
+
+namespace epgfn {
+namespace {
+
+absl::StatusOr<torch::Device> ParseDevice(const std::string& name) {
+  if (name == "cpu") return torch::Device(torch::kCPU);
+  if (name == "cuda") {
+    if (!torch::cuda::is_available()) {
+      return absl::FailedPreconditionError(
+          "--device=cuda, but CUDA is not available (this LibTorch build has "
+          "no CUDA support or no GPU is visible); use --device=cpu");
+    }
+    return torch::Device(torch::kCUDA);
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("--device must be cpu or cuda, not '", name, "'"));
+}
+
+bool Includes(const v1::GlobalModelAnnouncement& announcement,
+              const std::string& client_id) {
+  for (const std::string& id : announcement.client_ids()) {
+    if (id == client_id) return true;
+  }
+  return false;
+}
+
+double MegabytesPerSecond(int64_t bytes, double seconds) {
+  return seconds > 0 ? bytes / 1e6 / seconds : 0.0;
+}
+
+absl::Status Run() {
+  const std::string client_id = absl::GetFlag(FLAGS_client_id);
+  const std::string state_dir = absl::GetFlag(FLAGS_state_dir);
+  const std::string reward = absl::GetFlag(FLAGS_reward);
+  if (client_id.empty() || state_dir.empty() || reward.empty()) {
+    return absl::InvalidArgumentError(
+        "--client_id, --state_dir and --reward are required");
+  }
+  if (absl::GetFlag(FLAGS_threads) < 1) {
+    return absl::InvalidArgumentError("--threads must be >= 1");
+  }
+  ASSIGN_OR_RETURN(const torch::Device device,
+                   ParseDevice(absl::GetFlag(FLAGS_device)));
+  at::set_num_threads(absl::GetFlag(FLAGS_threads));
+  RETURN_IF_ERROR(MakeDirectories(state_dir));
+
+  ChannelOptions channel_options;
+  channel_options.target = absl::GetFlag(FLAGS_server);
+  channel_options.insecure = absl::GetFlag(FLAGS_insecure);
+  channel_options.ca_pem_path = absl::GetFlag(FLAGS_tls_ca);
+  channel_options.cert_pem_path = absl::GetFlag(FLAGS_tls_cert);
+  channel_options.key_pem_path = absl::GetFlag(FLAGS_tls_key);
+  channel_options.tls_server_name = absl::GetFlag(FLAGS_tls_server_name);
+  ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel,
+                   MakeChannel(channel_options));
+  FederationClientOptions client_options;
+  client_options.retry.max_attempts = absl::GetFlag(FLAGS_rpc_attempts);
+  client_options.connect_timeout =
+      absl::Seconds(absl::GetFlag(FLAGS_connect_timeout_seconds));
+  FederationClient client(channel, client_options);
+  const auto log = [&](const std::string& line) {
+    std::printf("[%s] %s\n", client_id.c_str(), line.c_str());
+    std::fflush(stdout);
+  };
+
+  // 1. The federation's spec.
+  ASSIGN_OR_RETURN(SpecResult spec, client.GetSpec(client_id));
+  log(absl::StrFormat(
+      "federation '%s' (spec %s): environment %s, local architecture %s",
+      spec.spec.name(), spec.spec_digest.substr(0, 12),
+      EnvironmentConfigFromProto(spec.spec.environment()).ToString(),
+      spec.spec.local_architecture().ShortDebugString()));
+  if (FederationSpecDigest(spec.spec) != spec.spec_digest) {
+    log("warning: the server's spec digest differs from the one computed "
+        "here; uploads quote the server's");
+  }
+  bool listed = false;
+  for (const std::string& id : spec.spec.client_ids()) listed |= id == client_id;
+  if (!listed) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "client id '", client_id, "' is not a member of federation '",
+        spec.spec.name(), "'"));
+  }
+
+  // 2. Local training on the private reward (or the model a previous run
+  // left).
+  LocalTrainingOptions training_options;
+  training_options.reward = reward;
+  training_options.state_dir = state_dir;
+  training_options.iterations = absl::GetFlag(FLAGS_iterations);
+  training_options.batch_size = absl::GetFlag(FLAGS_batch_size);
+  training_options.device = device;
+  training_options.diagnostics_trajectories =
+      absl::GetFlag(FLAGS_diagnostics_trajectories);
+  ASSIGN_OR_RETURN(
+      LocalTrainingResult trained,
+      TrainOrReuseLocalModel(
+          spec.spec, spec.spec_digest, training_options,
+          [&](const TrainingProgress& progress) {
+            log(absl::StrFormat(
+                "train %d/%d loss %.4f log Z %.3f (%.1f s, %d trajectories)",
+                progress.iteration, progress.total_iterations, progress.loss,
+                progress.log_z, progress.elapsed_seconds,
+                progress.trajectories));
+          }));
+  if (trained.reused) {
+    log(absl::StrFormat(
+        "reusing the local model of round %d trained earlier (%s)",
+        trained.round, trained.model_path));
+  } else {
+    log(absl::StrFormat("trained round %d in %.1f s, kept at %s",
+                        trained.round, trained.training_seconds,
+                        trained.model_path));
+  }
+  log(absl::StrFormat(
+      "diagnostics: alpha %.4f beta %.4f log Z_hat %.4f (%d trajectories)",
+      trained.diagnostics.alpha(), trained.diagnostics.beta(),
+      trained.diagnostics.log_z_estimate(),
+      trained.diagnostics.num_trajectories()));
+
+  // 3. Upload, unless the server already holds this round (a restart after
+  // a successful upload).
+  bool already_accepted = false;
+  if (absl::StatusOr<v1::GetStatusResponse> status = client.GetStatus();
+      status.ok()) {
+    for (const v1::ClientStatus& entry : status->clients()) {
+      if (entry.client_id() == client_id &&
+          entry.accepted_round() >= trained.round) {
+        already_accepted = true;
+      }
+    }
+  }
+  int64_t upload_bytes = 0;
+  double upload_seconds = 0.0;
+  if (already_accepted) {
+    log(absl::StrFormat("the server already holds round %d; not uploading",
+                        trained.round));
+  } else {
+    ASSIGN_OR_RETURN(UploadResult upload,
+                     client.UploadModel(trained.weights, client_id,
+                                        spec.spec_digest, trained.round,
+                                        trained.diagnostics));
+    upload_bytes = upload.payload_bytes;
+    upload_seconds = upload.seconds;
+    log(absl::StrFormat(
+        "uploaded round %d: %d bytes in %d chunk(s), %.3f s (%.1f MB/s)",
+        trained.round, upload.payload_bytes, upload.chunks, upload.seconds,
+        MegabytesPerSecond(upload.payload_bytes, upload.seconds)));
+  }
+
+  // 4. Wait for a global model that aggregates this client's upload.
+  const absl::Time wait_start = absl::Now();
+  log("waiting for the global model");
+  ASSIGN_OR_RETURN(
+      v1::GlobalModelAnnouncement announcement,
+      client.WaitForVersion(
+          0, wait_start + absl::Seconds(absl::GetFlag(FLAGS_wait_seconds)),
+          [&](const v1::GlobalModelAnnouncement& a) {
+            return Includes(a, client_id);
+          }));
+  const double wait_seconds = absl::ToDoubleSeconds(absl::Now() - wait_start);
+  log(absl::StrFormat("global model version %d published (%d clients) after "
+                      "%.1f s",
+                      announcement.version(), announcement.client_ids_size(),
+                      wait_seconds));
+
+  // 5. Download, verify (digest, then that it builds on this state graph),
+  // keep.
+  ASSIGN_OR_RETURN(DownloadResult download,
+                   client.DownloadGlobalModel(announcement.version()));
+  if (!announcement.payload_sha256().empty() &&
+      download.payload_sha256 != announcement.payload_sha256()) {
+    return absl::DataLossError(
+        "the downloaded model is not the one announced (digest differs)");
+  }
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<Environment> environment,
+      MakeEnvironment(EnvironmentConfigFromProto(spec.spec.environment())));
+  RETURN_IF_ERROR(ImportModel(download.weights, *environment, torch::kCPU)
+                      .status());
+  const std::string global_path =
+      absl::StrCat(state_dir, "/global_v", download.version, ".model");
+  RETURN_IF_ERROR(WriteModelFile(global_path, download.weights));
+  log(absl::StrFormat(
+      "downloaded version %d: %d bytes in %.3f s (%.1f MB/s), sha256 %s..., "
+      "written to %s",
+      download.version, download.payload_bytes, download.seconds,
+      MegabytesPerSecond(download.payload_bytes, download.seconds),
+      download.payload_sha256.substr(0, 12), global_path));
+  // One machine-readable line for scripts (deploy/run_demo.sh).
+  std::printf(
+      "SUMMARY client=%s round=%lld reused=%d train_s=%.3f upload_bytes=%lld "
+      "upload_s=%.4f wait_s=%.3f version=%lld download_bytes=%lld "
+      "download_s=%.4f model=%s\n",
+      client_id.c_str(), static_cast<long long>(trained.round),
+      trained.reused ? 1 : 0, trained.reused ? 0.0 : trained.training_seconds,
+      static_cast<long long>(upload_bytes), upload_seconds, wait_seconds,
+      static_cast<long long>(download.version),
+      static_cast<long long>(download.payload_bytes), download.seconds,
+      global_path.c_str());
+  std::fflush(stdout);
+  return absl::OkStatus();
+}
+
+}  // namespace
+}  // namespace epgfn
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "Federated GFlowNet client: trains locally on a private reward, "
+      "uploads the weights, downloads the aggregated global model.");
+  absl::ParseCommandLine(argc, argv);
+  const absl::Status status = epgfn::Run();
+  if (!status.ok()) {
+    std::fprintf(stderr, "epgfn_client: %s\n", status.ToString().c_str());
+    return 1;
+  }
+  return 0;
+}

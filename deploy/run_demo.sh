@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# The end-to-end demo: one federation server and four clients on this
+# machine, mutual TLS, a 4-client hypergrid federation (8x8), then sampling
+# and an exact evaluation with heatmaps. A few minutes on two cores.
+#
+#   bash deploy/run_demo.sh
+#
+# Environment (optional):
+#   EPGFN_BAZEL_STARTUP  Bazel startup options, e.g. "--output_base=/tmp/ob"
+#   EPGFN_BAZEL_FLAGS    extra build flags
+#   DEMO_OUT             output directory (default out/demo)
+#   DEMO_THREADS         LibTorch threads per process (default 1)
+#   DEMO_SAMPLES         objects to draw (default 10000)
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "${repo}"
+out="${DEMO_OUT:-out/demo}"
+threads="${DEMO_THREADS:-1}"
+num_samples="${DEMO_SAMPLES:-10000}"
+config="deploy/configs/hypergrid_demo.textproto"
+clients=(client-0 client-1 client-2 client-3)
+# shellcheck disable=SC2206
+bazel_startup=(${EPGFN_BAZEL_STARTUP:-})
+# shellcheck disable=SC2206
+bazel_flags=(-c opt ${EPGFN_BAZEL_FLAGS:-})
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+step() { echo; echo "==> $*"; }
+
+demo_start=$(now)
+step "Installing Debian packages (if missing)"
+bash deploy/setup.sh
+
+step "Building the server, client, sampler and evaluator (bazel -c opt)"
+build_start=$(now)
+targets=(//server:epgfn_server //client:epgfn_client //client:epgfn_sample
+         //tests/demo:evaluate)
+bazel "${bazel_startup[@]}" build "${bazel_flags[@]}" "${targets[@]}"
+bin="$(bazel "${bazel_startup[@]}" info "${bazel_flags[@]}" bazel-bin 2>/dev/null)"
+build_s=$(elapsed "${build_start}" "$(now)")
+server_bin="${bin}/server/epgfn_server"
+client_bin="${bin}/client/epgfn_client"
+sample_bin="${bin}/client/epgfn_sample"
+evaluate_bin="${bin}/tests/demo/evaluate"
+
+rm -rf "${out}"
+mkdir -p "${out}/logs"
+logs="${out}/logs"
+
+step "Generating a CA, the server certificate and one per client"
+bash deploy/gen_certs.sh "${out}/certs" "${clients[@]}"
+certs="${out}/certs"
+
+server_pid=""
+client_pids=()
+cleanup() {
+  for pid in "${client_pids[@]}" ${server_pid}; do
+    kill "${pid}" 2>/dev/null || true
+  done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+
+fail() {
+  echo >&2
+  echo "demo FAILED: $*" >&2
+  exit 1
+}
+show_tail() {  # log file
+  echo "---- last lines of $1" >&2
+  tail -n 30 "$1" >&2 || true
+}
+
+step "Starting the federation server (mTLS, 127.0.0.1)"
+# Port 0: the server binds a free port and prints "listening on <address>".
+"${server_bin}" --listen=127.0.0.1:0 --state_dir="${out}/server" \
+  --config="${config}" --tls_cert="${certs}/server.pem" \
+  --tls_key="${certs}/server.key" --tls_client_ca="${certs}/ca.pem" \
+  --threads="${threads}" >"${logs}/server.log" 2>&1 &
+server_pid=$!
+address=""
+for _ in $(seq 1 600); do
+  address=$(awk '/^listening on /{ print $3; exit }' "${logs}/server.log")
+  [[ -n "${address}" ]] && break
+  kill -0 "${server_pid}" 2>/dev/null || break
+  sleep 0.1
+done
+if [[ -z "${address}" ]]; then
+  show_tail "${logs}/server.log"
+  fail "the server did not start"
+fi
+echo "  server pid ${server_pid} listening on ${address}, log ${logs}/server.log"
+
+step "Starting ${#clients[@]} clients (each trains on its own private reward)"
+clients_start=$(now)
+for i in "${!clients[@]}"; do
+  id="${clients[$i]}"
+  "${client_bin}" --server="${address}" --client_id="${id}" \
+    --tls_ca="${certs}/ca.pem" --tls_cert="${certs}/${id}.pem" \
+    --tls_key="${certs}/${id}.key" --state_dir="${out}/${id}" \
+    --reward="client:index=${i},count=${#clients[@]}" \
+    --threads="${threads}" >"${logs}/${id}.log" 2>&1 &
+  client_pids+=($!)
+  echo "  ${id}: pid $!, reward client:index=${i},count=${#clients[@]}, log ${logs}/${id}.log"
+done
+failed=()
+for i in "${!clients[@]}"; do
+  if ! wait "${client_pids[$i]}"; then
+    failed+=("${clients[$i]}")
+  fi
+done
+client_pids=()
+clients_s=$(elapsed "${clients_start}" "$(now)")
+if ((${#failed[@]} > 0)); then
+  for id in "${failed[@]}"; do show_tail "${logs}/${id}.log"; done
+  show_tail "${logs}/server.log"
+  fail "client(s) ${failed[*]} failed"
+fi
+for id in "${clients[@]}"; do grep "^\[${id}\] \(uploaded\|downloaded\)" "${logs}/${id}.log"; done
+
+global_model=$(awk '/^SUMMARY client=client-0 /{ for (i = 1; i <= NF; i++) if ($i ~ /^model=/) print substr($i, 7) }' "${logs}/client-0.log")
+[[ -f "${global_model}" ]] || fail "client-0 reported no global model file"
+
+step "Sampling ${num_samples} objects from the global model"
+sample_start=$(now)
+if ! "${sample_bin}" --server="${address}" --tls_ca="${certs}/ca.pem" \
+    --tls_cert="${certs}/client-0.pem" --tls_key="${certs}/client-0.key" \
+    --num_samples="${num_samples}" --seed=1 --output="${out}/samples.tsv" \
+    >"${logs}/sample.log" 2>&1; then
+  show_tail "${logs}/sample.log"
+  show_tail "${logs}/server.log"
+  fail "the sampler failed"
+fi
+sample_s=$(elapsed "${sample_start}" "$(now)")
+cat "${logs}/sample.log"
+
+step "Exact evaluation"
+client_models=$(printf "${out}/%s/local.model," "${clients[@]}")
+if ! "${evaluate_bin}" --config="${config}" --num_clients="${#clients[@]}" \
+    --model="${global_model}" --samples="${out}/samples.tsv" \
+    --client_models="${client_models%,}" --png_dir="${out}/png" \
+    --threads="${threads}" >"${logs}/evaluate.log" 2>&1; then
+  show_tail "${logs}/evaluate.log"
+  fail "the evaluation failed"
+fi
+cat "${logs}/evaluate.log"
+
+# The summary, from the clients' SUMMARY lines and the evaluator's RESULT.
+field() {  # log, key
+  awk -v key="$2" '/^(SUMMARY|RESULT) /{ for (i = 2; i <= NF; i++) {
+    split($i, kv, "="); if (kv[1] == key) print substr($i, length(key) + 2) } }' "$1"
+}
+max_of() { sort -g | tail -n 1; }
+min_of() { sort -g | head -n 1; }
+train_max=$(for id in "${clients[@]}"; do field "${logs}/${id}.log" train_s; done | max_of)
+upload_max=$(for id in "${clients[@]}"; do field "${logs}/${id}.log" upload_s; done | max_of)
+# The last client to upload waits exactly for the aggregation.
+aggregation=$(for id in "${clients[@]}"; do field "${logs}/${id}.log" wait_s; done | min_of)
+
+echo
+echo "================ epgfn demo summary ================"
+echo "federation: ${config} (${#clients[@]} clients, mTLS on ${address})"
+printf "TV(global model, exact product of rewards)   = %s\n" "$(field "${logs}/evaluate.log" tv_learned)"
+printf "TV(%s samples, exact product of rewards)  = %s\n" "${num_samples}" "$(field "${logs}/evaluate.log" tv_empirical)"
+echo "uploads:"
+for id in "${clients[@]}"; do
+  bytes=$(field "${logs}/${id}.log" upload_bytes)
+  secs=$(field "${logs}/${id}.log" upload_s)
+  printf "  %-9s %9s bytes in %s s (%s MB/s); local training %s s\n" "${id}" \
+    "${bytes}" "${secs}" \
+    "$(awk -v b="${bytes}" -v s="${secs}" 'BEGIN { printf "%.1f", (s > 0 ? b / 1e6 / s : 0) }')" \
+    "$(field "${logs}/${id}.log" train_s)"
+done
+echo "phases (wall-clock seconds):"
+printf "  %-40s %s\n" "build (bazel -c opt)" "${build_s}"
+printf "  %-40s %s\n" "local training (slowest client)" "${train_max}"
+printf "  %-40s %s\n" "upload (slowest client)" "${upload_max}"
+printf "  %-40s %s\n" "aggregation (last upload -> published)" "${aggregation}"
+printf "  %-40s %s\n" "clients, start to global model on disk" "${clients_s}"
+printf "  %-40s %s\n" "sampling (${num_samples} objects)" "${sample_s}"
+printf "  %-40s %s\n" "whole demo" "$(elapsed "${demo_start}" "$(now)")"
+echo "heatmaps: ${out}/png/overview.png (and one PNG per panel in ${out}/png)"
+echo "logs: ${logs}"

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# End to end over real processes and mutual TLS: a server, three clients on a
+# 4x4 hypergrid, then the sampler. Checks that every client exits 0 with the
+# global model on disk, that the sampler returns the requested number of valid
+# objects, and that a client without a certificate cannot connect.
+set -euo pipefail
+
+runfiles="${TEST_SRCDIR:?}/${TEST_WORKSPACE:-epgfn}"
+server_bin="${runfiles}/server/epgfn_server"
+client_bin="${runfiles}/client/epgfn_client"
+sample_bin="${runfiles}/client/epgfn_sample"
+gen_certs="${runfiles}/deploy/gen_certs.sh"
+config="${runfiles}/tests/e2e/hypergrid_small.textproto"
+work="${TEST_TMPDIR:?}/e2e"
+rm -rf "${work}"
+mkdir -p "${work}"
+clients=(client-0 client-1 client-2)
+
+fail() {
+  echo "FAIL: $*" >&2
+  for log in "${work}"/*.log; do
+    [[ -f "${log}" ]] || continue
+    echo "---- tail of ${log}" >&2
+    tail -n 25 "${log}" >&2
+  done
+  exit 1
+}
+
+server_pid=""
+client_pids=()
+cleanup() {
+  for pid in "${client_pids[@]}" ${server_pid}; do
+    kill "${pid}" 2>/dev/null || true
+  done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+
+bash "${gen_certs}" "${work}/certs" "${clients[@]}" >/dev/null
+certs="${work}/certs"
+
+# A free loopback port: probe, then let the server's bind be the final word
+# (another process may take the port in between; then try the next one).
+# Port 0: the server binds a free port and prints "listening on <address>".
+"${server_bin}" --listen=127.0.0.1:0 --state_dir="${work}/server" \
+  --config="${config}" --tls_cert="${certs}/server.pem" \
+  --tls_key="${certs}/server.key" --tls_client_ca="${certs}/ca.pem" \
+  --threads=1 >"${work}/server.log" 2>&1 &
+server_pid=$!
+address=""
+for _ in $(seq 1 600); do
+  address=$(awk '/^listening on /{ print $3; exit }' "${work}/server.log")
+  [[ -n "${address}" ]] && break
+  kill -0 "${server_pid}" 2>/dev/null || break
+  sleep 0.1
+done
+[[ -n "${address}" ]] || fail "the server did not start"
+
+# A client without a certificate is refused at the TLS handshake.
+if "${client_bin}" --server="${address}" --client_id=client-0 \
+    --tls_ca="${certs}/ca.pem" --state_dir="${work}/nocert" \
+    --reward=client:index=0,count=3 --rpc_attempts=2 \
+    --connect_timeout_seconds=2 >"${work}/nocert.log" 2>&1; then
+  fail "a client without a certificate was let in"
+fi
+grep -Eq "UNAVAILABLE|UNAUTHENTICATED" "${work}/nocert.log" ||
+  fail "the certificate-less client failed for another reason"
+! compgen -G "${work}/nocert/global_v*.model" >/dev/null ||
+  fail "the certificate-less client got a global model"
+
+for i in "${!clients[@]}"; do
+  id="${clients[$i]}"
+  "${client_bin}" --server="${address}" --client_id="${id}" \
+    --tls_ca="${certs}/ca.pem" --tls_cert="${certs}/${id}.pem" \
+    --tls_key="${certs}/${id}.key" --state_dir="${work}/${id}" \
+    --reward="client:index=${i},count=${#clients[@]}" --threads=1 \
+    --diagnostics_trajectories=256 --wait_seconds=600 \
+    >"${work}/${id}.log" 2>&1 &
+  client_pids+=($!)
+done
+for i in "${!clients[@]}"; do
+  id="${clients[$i]}"
+  wait "${client_pids[$i]}" || fail "${id} exited with status $?"
+  compgen -G "${work}/${id}/global_v*.model" >/dev/null ||
+    fail "${id} has no global model on disk"
+  grep -q "^SUMMARY client=${id} " "${work}/${id}.log" ||
+    fail "${id} printed no summary"
+done
+client_pids=()
+echo "all ${#clients[@]} clients finished with a global model"
+
+# A restarted client reuses its trained model (no retraining), sees that the
+# server already holds its upload, and fetches the global model again.
+"${client_bin}" --server="${address}" --client_id=client-0 \
+  --tls_ca="${certs}/ca.pem" --tls_cert="${certs}/client-0.pem" \
+  --tls_key="${certs}/client-0.key" --state_dir="${work}/client-0" \
+  --reward="client:index=0,count=${#clients[@]}" --threads=1 \
+  --wait_seconds=60 >"${work}/restart.log" 2>&1 ||
+  fail "the restarted client failed"
+grep -q "reusing the local model" "${work}/restart.log" ||
+  fail "the restarted client retrained instead of reusing its model"
+grep -q "already holds round 1" "${work}/restart.log" ||
+  fail "the restarted client uploaded its model again"
+grep -q " train " "${work}/restart.log" &&
+  fail "the restarted client reported training progress"
+
+num_samples=300
+"${sample_bin}" --server="${address}" --tls_ca="${certs}/ca.pem" \
+  --tls_cert="${certs}/client-0.pem" --tls_key="${certs}/client-0.key" \
+  --num_samples="${num_samples}" --seed=5 --output="${work}/samples.tsv" \
+  >"${work}/sample.log" 2>&1 || fail "the sampler failed"
+lines=$(wc -l <"${work}/samples.tsv")
+[[ "${lines}" -eq "${num_samples}" ]] ||
+  fail "asked for ${num_samples} samples, got ${lines}"
+# Every object is a point of {0..3}^2.
+if awk -F'\t' '{ n = split($1, s, " "); if (n != 2) exit 1;
+                 for (i = 1; i <= 2; i++) if (s[i] !~ /^[0-3]$/) exit 1 }' \
+    "${work}/samples.tsv"; then
+  :
+else
+  fail "the sampler returned objects outside the 4x4 grid"
+fi
+grep -q "objects" "${work}/sample.log" || fail "the sampler printed no summary"
+
+# The logs, for reading in test.log (the work dir is deleted after the test).
+if [[ -n "${TEST_UNDECLARED_OUTPUTS_DIR:-}" ]]; then
+  cp "${work}"/*.log "${TEST_UNDECLARED_OUTPUTS_DIR}/" 2>/dev/null || true
+fi
+echo "---- client-0.log"
+cat "${work}/client-0.log"
+echo "---- sample.log"
+cat "${work}/sample.log"
+echo "PASS"
