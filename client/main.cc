@@ -10,7 +10,6 @@
 #include <cstdio>
 #include <string>
 
-#include <torch/cuda.h>
 #include <torch/torch.h>
 
 #include "absl/flags/flag.h"
@@ -26,6 +25,7 @@
 #include "common/env/environment_registry.h"
 #include "common/model/model_codec.h"
 #include "common/model/spec_conversion.h"
+#include "common/util/device.h"
 #include "common/util/file_io.h"
 #include "common/util/status_macros.h"
 
@@ -73,20 +73,6 @@ ABSL_FLAG(double, connect_timeout_seconds, 5.0,
 namespace epgfn {
 namespace {
 
-absl::StatusOr<torch::Device> ParseDevice(const std::string& name) {
-  if (name == "cpu") return torch::Device(torch::kCPU);
-  if (name == "cuda") {
-    if (!torch::cuda::is_available()) {
-      return absl::FailedPreconditionError(
-          "--device=cuda, but CUDA is not available (this LibTorch build has "
-          "no CUDA support or no GPU is visible); use --device=cpu");
-    }
-    return torch::Device(torch::kCUDA);
-  }
-  return absl::InvalidArgumentError(
-      absl::StrCat("--device must be cpu or cuda, not '", name, "'"));
-}
-
 bool Includes(const v1::GlobalModelAnnouncement& announcement,
               const std::string& client_id) {
   for (const std::string& id : announcement.client_ids()) {
@@ -107,12 +93,9 @@ absl::Status Run() {
     return absl::InvalidArgumentError(
         "--client_id, --state_dir and --reward are required");
   }
-  if (absl::GetFlag(FLAGS_threads) < 1) {
-    return absl::InvalidArgumentError("--threads must be >= 1");
-  }
   ASSIGN_OR_RETURN(const torch::Device device,
                    ParseDevice(absl::GetFlag(FLAGS_device)));
-  at::set_num_threads(absl::GetFlag(FLAGS_threads));
+  RETURN_IF_ERROR(SetIntraOpThreads(absl::GetFlag(FLAGS_threads)));
   RETURN_IF_ERROR(MakeDirectories(state_dir));
 
   ChannelOptions channel_options;
