@@ -3,21 +3,6 @@
 #include <vector>
 
 namespace epgfn {
-namespace {
-
-// Applies `step` to the rows selected by `rows` and leaves the others as they
-// are, so environments only ever see allowed actions.
-template <typename StepFn>
-torch::Tensor StepSelectedRows(const torch::Tensor& states,
-                               const torch::Tensor& rows,
-                               const torch::Tensor& actions, StepFn step) {
-  torch::Tensor index = rows.nonzero().squeeze(1);
-  if (index.numel() == 0) return states;
-  return states.index_put(
-      {index}, step(states.index_select(0, index), actions.index_select(0, index)));
-}
-
-}  // namespace
 
 Trajectories SampleTrajectories(PolicyNet& policy,
                                 const Environment& environment, int64_t batch,
@@ -26,46 +11,60 @@ Trajectories SampleTrajectories(PolicyNet& policy,
   torch::NoGradGuard no_grad;
   const torch::Device device = policy->device();
   const int64_t exit_action = environment.exit_action();
+  const auto index_options = torch::dtype(torch::kInt64).device(device);
+  // `states` holds every row (finished rows keep their terminal state);
+  // `active_rows` (ascending) and `active_states` are the rows still running.
+  // Only those go through the policy and the environment: trajectories end
+  // at very different times, so running the whole batch to the longest one
+  // spent most of the rollout's matmuls on finished rows.
   torch::Tensor states = environment.InitialStates(batch, device);
-  torch::Tensor done = torch::zeros({batch}, torch::dtype(torch::kBool).device(device));
-  torch::Tensor lengths = torch::zeros({batch}, torch::dtype(torch::kInt64).device(device));
+  torch::Tensor active_rows = torch::arange(batch, index_options);
+  torch::Tensor active_states = states;
   std::vector<torch::Tensor> all_states = {states};
   std::vector<torch::Tensor> all_actions;
   std::vector<torch::Tensor> all_step_masks;
 
   for (int64_t t = 0; t < environment.max_trajectory_length(); ++t) {
+    // (At least one step, even for an empty batch, as before.)
+    if (t > 0 && active_rows.size(0) == 0) break;
     torch::Tensor logits =
-        policy->forward(environment.Encode(states)).forward_logits;
+        policy->forward(environment.Encode(active_states)).forward_logits;
     if (exploration.temperature != 1.0) logits = logits / exploration.temperature;
-    torch::Tensor mask = environment.ForwardMask(states);
+    torch::Tensor mask = environment.ForwardMask(active_states);
     torch::Tensor probabilities = MaskedLogSoftmax(logits, mask).exp();
     if (exploration.epsilon > 0.0) {
       torch::Tensor allowed = mask.to(torch::kFloat32);
       probabilities = (1.0 - exploration.epsilon) * probabilities +
                       exploration.epsilon * allowed / allowed.sum(-1, true);
     }
-    torch::Tensor active = done.logical_not();
+    // Draw for the whole batch (finished rows get a dummy distribution) so
+    // that the random stream, and hence every sample for a given seed, is
+    // the same as when all rows were rolled out each step.
     torch::Tensor actions =
-        random.Categorical(probabilities).masked_fill(done, 0);
-    torch::Tensor exits = active & (actions == exit_action);
-    torch::Tensor moves = active & exits.logical_not();
-    states = StepSelectedRows(
-        states, moves, actions,
-        [&](const torch::Tensor& s, const torch::Tensor& a) {
-          return environment.Step(s, a);
-        });
-    lengths = lengths + active.to(torch::kInt64);
-    done = done | exits;
+        random
+            .Categorical(torch::ones({batch, probabilities.size(1)},
+                                     probabilities.options())
+                             .index_copy_(0, active_rows, probabilities))
+            .index_select(0, active_rows);
+    all_actions.push_back(
+        torch::zeros({batch}, index_options).index_copy_(0, active_rows, actions));
+    all_step_masks.push_back(
+        torch::zeros({batch}, torch::dtype(torch::kBool).device(device))
+            .index_fill_(0, active_rows, true));
+    torch::Tensor moving = (actions != exit_action).nonzero().squeeze(1);
+    active_rows = active_rows.index_select(0, moving);
+    if (moving.size(0) > 0) {
+      active_states = environment.Step(active_states.index_select(0, moving),
+                                       actions.index_select(0, moving));
+      states = states.index_copy(0, active_rows, active_states);
+    }
     all_states.push_back(states);
-    all_actions.push_back(actions);
-    all_step_masks.push_back(active);
-    if (done.all().item<bool>()) break;
   }
   Trajectories trajectories;
   trajectories.states = torch::stack(all_states);
   trajectories.actions = torch::stack(all_actions);
   trajectories.step_mask = torch::stack(all_step_masks);
-  trajectories.lengths = lengths;
+  trajectories.lengths = trajectories.step_mask.sum(0);
   trajectories.terminal_states = states;
   return trajectories;
 }

@@ -65,6 +65,10 @@ class Trainer {
 
   PolicyNet policy() const { return policy_; }
 
+  // States visited by the last Step()'s batch (sum of trajectory lengths,
+  // i.e. the rows its forward/backward pass ran over); 0 before any step.
+  int64_t last_batch_states() const;
+
  private:
   Trainer(const Environment* environment, PolicyNet policy,
           TrajectoryTarget* target, const TrainingOptions& options);
@@ -76,6 +80,7 @@ class Trainer {
   std::unique_ptr<BalanceLoss> loss_;
   std::unique_ptr<torch::optim::Adam> optimizer_;
   RandomSource random_;
+  torch::Tensor last_lengths_;  // [B] lengths of the last sampled batch
 };
 
 }  // namespace epgfn

@@ -41,8 +41,10 @@ ABSL_FLAG(int64_t, batch_size, 64, "Trajectories per iteration, all phases.");
 ABSL_FLAG(int64_t, hidden_width, 128, "MLP width of every model.");
 ABSL_FLAG(double, learning_rate, 1e-3, "Adam learning rate, all phases.");
 ABSL_FLAG(uint64_t, seed, 0, "Seed of rewards, initialisation and sampling.");
-ABSL_FLAG(int, parallel_clients, 2,
-          "Clients trained at once (threads); each uses one intra-op thread.");
+ABSL_FLAG(int, parallel_clients, 1,
+          "Clients trained at once (threads; each uses one intra-op thread). "
+          "1 gives clean per-client timings: in a federation each client has "
+          "its own machine.");
 ABSL_FLAG(int64_t, evaluation_samples, 4096,
           "Samples per method for FCS, top-k and modes.");
 

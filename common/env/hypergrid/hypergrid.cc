@@ -37,9 +37,14 @@ at::Tensor HypergridEnvironment::InitialStates(int64_t batch,
 }
 
 at::Tensor HypergridEnvironment::Encode(const at::Tensor& states) const {
-  // One-hot per coordinate, concatenated: [B, D * H].
-  return torch::one_hot(states, side_).reshape({states.size(0), dim_ * side_})
-      .to(torch::kFloat32);
+  // One-hot per coordinate, concatenated: [B, D * H]. Written straight into
+  // float32 with scatter_ (which still rejects coordinates outside [0, H)):
+  // torch::one_hot builds an int64 tensor to convert and checks its range
+  // with two reductions and two host syncs, per call, in the rollout loop.
+  return torch::zeros({states.size(0), dim_, side_},
+                      states.options().dtype(torch::kFloat32))
+      .scatter_(2, states.unsqueeze(2), 1.0)
+      .reshape({states.size(0), dim_ * side_});
 }
 
 at::Tensor HypergridEnvironment::ForwardMask(const at::Tensor& states) const {
@@ -55,12 +60,17 @@ at::Tensor HypergridEnvironment::BackwardMask(const at::Tensor& states) const {
 
 at::Tensor HypergridEnvironment::Step(const at::Tensor& states,
                                       const at::Tensor& actions) const {
-  return states + torch::one_hot(actions, dim_);
+  // states + one_hot(actions, D) without one_hot's range reductions and
+  // syncs; scatter_add still rejects actions outside [0, D) (e.g. exit).
+  return states.scatter_add(1, actions.unsqueeze(1),
+                            torch::ones_like(actions).unsqueeze(1));
 }
 
 at::Tensor HypergridEnvironment::BackwardStep(
     const at::Tensor& states, const at::Tensor& backward_actions) const {
-  return states - torch::one_hot(backward_actions, dim_);
+  // As in Step: states - one_hot(backward_actions, D).
+  return states.scatter_add(1, backward_actions.unsqueeze(1),
+                            torch::full_like(backward_actions, -1).unsqueeze(1));
 }
 
 at::Tensor HypergridEnvironment::BackwardActionOf(
