@@ -19,10 +19,41 @@ struct EnvironmentFactory {
   std::function<absl::StatusOr<std::unique_ptr<Environment>>(
       const EnvironmentConfig&)>
       make_environment;
-  std::function<absl::StatusOr<std::unique_ptr<LogReward>>(
-      const Environment&, const RewardConfig&)>
+  std::function<absl::StatusOr<std::unique_ptr<LogReward>>(const Environment&,
+                                                           const RewardConfig&)>
       make_reward;
 };
+
+// The factory of an environment class `Env` that has
+//   static absl::StatusOr<std::unique_ptr<Env>> Create(const
+//   EnvironmentConfig&)
+// and a reward maker callable as make_reward(const Env&, const RewardConfig&).
+// Rewards are only ever made for an environment of the same kind; the check
+// guards against an Environment from elsewhere that reuses the kind's name.
+template <typename Env, typename MakeReward>
+EnvironmentFactory TypedEnvironmentFactory(std::string help,
+                                           MakeReward make_reward) {
+  EnvironmentFactory factory;
+  factory.help = std::move(help);
+  factory.make_environment = [](const EnvironmentConfig& config)
+      -> absl::StatusOr<std::unique_ptr<Environment>> {
+    absl::StatusOr<std::unique_ptr<Env>> environment = Env::Create(config);
+    if (!environment.ok()) return environment.status();
+    return std::unique_ptr<Environment>(std::move(environment).value());
+  };
+  factory.make_reward = [make_reward](const Environment& environment,
+                                      const RewardConfig& config)
+      -> absl::StatusOr<std::unique_ptr<LogReward>> {
+    const auto* typed = dynamic_cast<const Env*>(&environment);
+    if (typed == nullptr) {
+      return absl::InvalidArgumentError(
+          "reward '" + config.ToString() + "' requested for environment '" +
+          environment.config().ToString() + "', which is of another class");
+    }
+    return make_reward(*typed, config);
+  };
+  return factory;
+}
 
 // Registers `factory` under `kind`; used through EPGFN_REGISTER_ENVIRONMENT.
 bool RegisterEnvironment(const std::string& kind, EnvironmentFactory factory);
@@ -41,7 +72,7 @@ std::string EnvironmentHelp();
 // Adds an environment to the registry at static-initialisation time. The
 // folder's cc_library must set alwayslink = True and be listed in
 // //common/env:all_environments (the one registry line).
-#define EPGFN_REGISTER_ENVIRONMENT(kind, factory)      \
+#define EPGFN_REGISTER_ENVIRONMENT(kind, factory)   \
   static const bool epgfn_registered_environment_ = \
       ::epgfn::RegisterEnvironment(kind, factory)
 

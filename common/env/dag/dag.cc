@@ -341,33 +341,13 @@ absl::StatusOr<std::unique_ptr<LogReward>> MakeDagReward(
 
 namespace {
 
-EnvironmentFactory DagFactory() {
-  EnvironmentFactory factory;
-  factory.help =
-      "dag:nodes=d (2..8). Rewards: bge:data=PATH|synthetic=1[,samples,"
-      "edge_prob,data_seed,alpha_mu,alpha_w,prior=uniform|edges,edge_penalty,"
-      "index,count,split=contiguous|random,seed,temperature]";
-  factory.make_environment = [](const EnvironmentConfig& config)
-      -> absl::StatusOr<std::unique_ptr<Environment>> {
-    ASSIGN_OR_RETURN(auto environment, DagEnvironment::Create(config));
-    return std::unique_ptr<Environment>(std::move(environment));
-  };
-  factory.make_reward = [](const Environment& environment,
-                           const RewardConfig& config)
-      -> absl::StatusOr<std::unique_ptr<LogReward>> {
-    const auto* dag = dynamic_cast<const DagEnvironment*>(&environment);
-    if (dag == nullptr) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("dag reward '", config.ToString(),
-                       "' requested for a non-dag environment '",
-                       environment.config().ToString(), "'"));
-    }
-    return MakeDagReward(*dag, config);
-  };
-  return factory;
-}
-
-EPGFN_REGISTER_ENVIRONMENT("dag", DagFactory());
+EPGFN_REGISTER_ENVIRONMENT(
+    "dag",
+    TypedEnvironmentFactory<DagEnvironment>(
+        "dag:nodes=d (2..8). Rewards: bge:data=PATH|synthetic=1[,samples,"
+        "edge_prob,data_seed,alpha_mu,alpha_w,prior=uniform|edges,edge_penalty,"
+        "index,count,split=contiguous|random,seed,temperature]",
+        &MakeDagReward));
 
 }  // namespace
 }  // namespace epgfn

@@ -13,47 +13,14 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/util/file_io.h"
+#include "common/util/portable_random.h"
 #include "common/util/status_macros.h"
 
 namespace epgfn {
 namespace {
 
-constexpr double kPi = 3.14159265358979323846;
 // Refuse absurd inputs before reading them whole into memory.
 constexpr int64_t kMaxCsvBytes = int64_t{1} << 30;
-
-// Uniform and normal draws from a std::mt19937_64, with transforms written
-// here so the stream is the same under every standard library.
-class Random {
- public:
-  explicit Random(int64_t seed) {
-    const uint64_t key = static_cast<uint64_t>(seed);
-    std::seed_seq sequence{static_cast<uint32_t>(key),
-                           static_cast<uint32_t>(key >> 32)};
-    engine_.seed(sequence);
-  }
-  // 53 random bits -> [0, 1).
-  double Uniform() { return static_cast<double>(engine_() >> 11) * 0x1.0p-53; }
-  // Box-Muller; one of the pair is discarded to keep the stream simple.
-  double Normal() {
-    const double u1 = 1.0 - Uniform();  // (0, 1], so the log is finite
-    const double u2 = Uniform();
-    return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * kPi * u2);
-  }
-  // Uniform integer in [0, n), by rejection so there is no modulo bias.
-  int64_t Below(int64_t n) {
-    const uint64_t range = static_cast<uint64_t>(n);
-    const uint64_t limit = UINT64_MAX - UINT64_MAX % range;
-    uint64_t draw;
-    do {
-      draw = engine_();
-    } while (draw >= limit);
-    return static_cast<int64_t>(draw % range);
-  }
-
- private:
-  std::mt19937_64 engine_;
-};
 
 }  // namespace
 
@@ -142,7 +109,7 @@ absl::StatusOr<LinearGaussianNetwork> SampleLinearGaussianNetwork(
     return absl::InvalidArgumentError(
         absl::StrCat("samples must be positive, got ", samples));
   }
-  Random random(seed);
+  PortableRandom random(seed);
   // Fisher-Yates: order[k] is the k-th node in a topological order.
   std::vector<int64_t> order(nodes);
   for (int64_t k = 0; k < nodes; ++k) order[k] = k;
@@ -200,7 +167,7 @@ absl::StatusOr<std::vector<int64_t>> ClientRows(int64_t rows, int64_t index,
   std::vector<int64_t> order(rows);
   for (int64_t r = 0; r < rows; ++r) order[r] = r;
   if (split == "random") {
-    Random random(seed);
+    PortableRandom random(seed);
     for (int64_t k = rows - 1; k > 0; --k) {
       std::swap(order[k], order[random.Below(k + 1)]);
     }

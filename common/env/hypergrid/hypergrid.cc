@@ -1,9 +1,9 @@
 #include "common/env/hypergrid/hypergrid.h"
 
+#include <torch/torch.h>
+
 #include <cmath>
 #include <vector>
-
-#include <torch/torch.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -33,7 +33,8 @@ HypergridEnvironment::Create(const EnvironmentConfig& config) {
 
 at::Tensor HypergridEnvironment::InitialStates(int64_t batch,
                                                c10::Device device) const {
-  return torch::zeros({batch, dim_}, torch::dtype(torch::kInt64).device(device));
+  return torch::zeros({batch, dim_},
+                      torch::dtype(torch::kInt64).device(device));
 }
 
 at::Tensor HypergridEnvironment::Encode(const at::Tensor& states) const {
@@ -49,8 +50,8 @@ at::Tensor HypergridEnvironment::Encode(const at::Tensor& states) const {
 
 at::Tensor HypergridEnvironment::ForwardMask(const at::Tensor& states) const {
   at::Tensor can_increment = states < (side_ - 1);
-  at::Tensor can_exit = torch::ones({states.size(0), 1},
-                                    can_increment.options());
+  at::Tensor can_exit =
+      torch::ones({states.size(0), 1}, can_increment.options());
   return torch::cat({can_increment, can_exit}, 1);
 }
 
@@ -69,8 +70,9 @@ at::Tensor HypergridEnvironment::Step(const at::Tensor& states,
 at::Tensor HypergridEnvironment::BackwardStep(
     const at::Tensor& states, const at::Tensor& backward_actions) const {
   // As in Step: states - one_hot(backward_actions, D).
-  return states.scatter_add(1, backward_actions.unsqueeze(1),
-                            torch::full_like(backward_actions, -1).unsqueeze(1));
+  return states.scatter_add(
+      1, backward_actions.unsqueeze(1),
+      torch::full_like(backward_actions, -1).unsqueeze(1));
 }
 
 at::Tensor HypergridEnvironment::BackwardActionOf(
@@ -116,7 +118,8 @@ struct StandardRewardParams {
   double r2 = 2.0;
 };
 
-absl::StatusOr<StandardRewardParams> ReadStandardParams(const ParamMap& params) {
+absl::StatusOr<StandardRewardParams> ReadStandardParams(
+    const ParamMap& params) {
   StandardRewardParams standard;
   ASSIGN_OR_RETURN(standard.r0, params.GetDouble("r0", 0.1, 1e-12, 1e12));
   ASSIGN_OR_RETURN(standard.r1, params.GetDouble("r1", 0.5, 0.0, 1e12));
@@ -159,7 +162,10 @@ class ClientReward : public LogReward {
  public:
   ClientReward(int64_t dim, int64_t side, int64_t index, int64_t count,
                double scale, StandardRewardParams params)
-      : side_(side), index_(index), count_(count), scale_(scale),
+      : side_(side),
+        index_(index),
+        count_(count),
+        scale_(scale),
         params_(params) {
     // Client i peaks at the corner whose bits are i (mod 2^D).
     std::vector<double> corner(dim);
@@ -208,36 +214,21 @@ absl::StatusOr<std::unique_ptr<LogReward>> MakeHypergridReward(
     ASSIGN_OR_RETURN(const double scale,
                      params.GetDouble("scale", 1.0, 0.0, 1e6));
     ASSIGN_OR_RETURN(StandardRewardParams standard, ReadStandardParams(params));
-    return std::unique_ptr<LogReward>(
-        new ClientReward(environment.dim(), environment.side(), index, count,
-                         scale, standard));
+    return std::unique_ptr<LogReward>(new ClientReward(
+        environment.dim(), environment.side(), index, count, scale, standard));
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "unknown hypergrid reward kind '", config.kind,
-      "'; expected 'standard' or 'client'"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown hypergrid reward kind '", config.kind,
+                   "'; expected 'standard' or 'client'"));
 }
 
 namespace {
 
-EnvironmentFactory HypergridFactory() {
-  EnvironmentFactory factory;
-  factory.help =
-      "hypergrid:dim=D,side=H. Rewards: standard[:r0,r1,r2], "
-      "client:index=i,count=N[,scale]";
-  factory.make_environment = [](const EnvironmentConfig& config)
-      -> absl::StatusOr<std::unique_ptr<Environment>> {
-    ASSIGN_OR_RETURN(auto environment, HypergridEnvironment::Create(config));
-    return std::unique_ptr<Environment>(std::move(environment));
-  };
-  factory.make_reward = [](const Environment& environment,
-                           const RewardConfig& config) {
-    return MakeHypergridReward(
-        static_cast<const HypergridEnvironment&>(environment), config);
-  };
-  return factory;
-}
-
-EPGFN_REGISTER_ENVIRONMENT("hypergrid", HypergridFactory());
+EPGFN_REGISTER_ENVIRONMENT(
+    "hypergrid", TypedEnvironmentFactory<HypergridEnvironment>(
+                     "hypergrid:dim=D,side=H. Rewards: standard[:r0,r1,r2], "
+                     "client:index=i,count=N[,scale]",
+                     &MakeHypergridReward));
 
 }  // namespace
 }  // namespace epgfn

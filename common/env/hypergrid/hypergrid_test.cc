@@ -1,8 +1,8 @@
 #include "common/env/hypergrid/hypergrid.h"
 
-#include <cmath>
-
 #include <torch/torch.h>
+
+#include <cmath>
 
 #include "common/env/environment_testing.h"
 #include "gtest/gtest.h"
@@ -68,7 +68,8 @@ TEST(HypergridTest, ClientRewardsMultiplyToStandardTimesBump) {
   torch::Tensor z = states.to(torch::kFloat64) / 7.0;
   // Corners (0,0), (1,0), (0,1), (1,1): sum_i |z - c_i|^2.
   torch::Tensor bump = torch::zeros({states.size(0)}, torch::kFloat64);
-  for (auto [cx, cy] : {std::pair<double, double>{0, 0}, {1, 0}, {0, 1}, {1, 1}}) {
+  for (auto [cx, cy] :
+       {std::pair<double, double>{0, 0}, {1, 0}, {0, 1}, {1, 1}}) {
     bump = bump + (z.select(1, 0) - cx).pow(2) + (z.select(1, 1) - cy).pow(2);
   }
   torch::Tensor expected = (**standard)(states).to(torch::kFloat64) - bump;

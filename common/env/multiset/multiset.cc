@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/env/environment_registry.h"
+#include "common/util/portable_random.h"
 #include "common/util/status_macros.h"
 
 namespace epgfn {
@@ -22,8 +23,6 @@ namespace {
 constexpr int64_t kMaxEnumeratedStates = 4'000'000;
 constexpr int64_t kMaxEnumeratedValues = 64'000'000;
 
-constexpr double kPi = 3.14159265358979323846;
-
 // C(n + s - 1, s), the number of multisets of s items over n types, as a
 // double (exact while below 2^53, which covers every enumerable case).
 double MultisetCount(int64_t n, int64_t s) {
@@ -32,29 +31,6 @@ double MultisetCount(int64_t n, int64_t s) {
     count = count * static_cast<double>(n - 1 + j) / static_cast<double>(j);
   }
   return std::round(count);
-}
-
-// `n` standard normal draws determined by (seed, stream): a std::mt19937_64
-// seeded through std::seed_seq (both fully specified by the standard) and the
-// Box-Muller transform, rather than std::normal_distribution, whose algorithm
-// each standard library chooses.
-std::vector<double> StandardNormals(int64_t n, int64_t seed, uint64_t stream) {
-  const uint64_t key = static_cast<uint64_t>(seed);
-  std::seed_seq sequence{
-      static_cast<uint32_t>(key), static_cast<uint32_t>(key >> 32),
-      static_cast<uint32_t>(stream), static_cast<uint32_t>(stream >> 32)};
-  std::mt19937_64 engine(sequence);
-  // 53 random bits -> [0, 1).
-  auto uniform = [&engine] {
-    return static_cast<double>(engine() >> 11) * 0x1.0p-53;
-  };
-  std::vector<double> values(n);
-  for (double& value : values) {
-    const double u1 = 1.0 - uniform();  // (0, 1], so the log is finite.
-    const double u2 = uniform();
-    value = std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * kPi * u2);
-  }
-  return values;
 }
 
 at::Tensor ScaledNormals(int64_t n, int64_t seed, uint64_t stream,
@@ -233,33 +209,11 @@ absl::StatusOr<std::unique_ptr<LogReward>> MakeMultisetReward(
 
 namespace {
 
-EnvironmentFactory MultisetFactory() {
-  EnvironmentFactory factory;
-  factory.help =
-      "multiset:items=n,size=S. Rewards: utility[:seed,scale], "
-      "client:index=i,count=N[,seed,scale]";
-  factory.make_environment = [](const EnvironmentConfig& config)
-      -> absl::StatusOr<std::unique_ptr<Environment>> {
-    ASSIGN_OR_RETURN(auto environment, MultisetEnvironment::Create(config));
-    return std::unique_ptr<Environment>(std::move(environment));
-  };
-  factory.make_reward = [](const Environment& environment,
-                           const RewardConfig& config)
-      -> absl::StatusOr<std::unique_ptr<LogReward>> {
-    const auto* multiset =
-        dynamic_cast<const MultisetEnvironment*>(&environment);
-    if (multiset == nullptr) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("multiset reward '", config.ToString(),
-                       "' requested for a non-multiset environment '",
-                       environment.config().ToString(), "'"));
-    }
-    return MakeMultisetReward(*multiset, config);
-  };
-  return factory;
-}
-
-EPGFN_REGISTER_ENVIRONMENT("multiset", MultisetFactory());
+EPGFN_REGISTER_ENVIRONMENT(
+    "multiset", TypedEnvironmentFactory<MultisetEnvironment>(
+                    "multiset:items=n,size=S. Rewards: utility[:seed,scale], "
+                    "client:index=i,count=N[,seed,scale]",
+                    &MakeMultisetReward));
 
 }  // namespace
 }  // namespace epgfn

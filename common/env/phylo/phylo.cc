@@ -591,33 +591,13 @@ absl::StatusOr<std::unique_ptr<LogReward>> MakePhyloReward(
 
 namespace {
 
-EnvironmentFactory PhyloFactory() {
-  EnvironmentFactory factory;
-  factory.help =
-      "phylo:alignment=path,taxa=a;b;c|num_taxa=k[,sites=first-last]. "
-      "Rewards: jc69[:branch_length,index,count,split=contiguous|random,seed,"
-      "temperature], parsimony[:lambda,index,count,split,seed]";
-  factory.make_environment = [](const EnvironmentConfig& config)
-      -> absl::StatusOr<std::unique_ptr<Environment>> {
-    ASSIGN_OR_RETURN(auto environment, PhyloEnvironment::Create(config));
-    return std::unique_ptr<Environment>(std::move(environment));
-  };
-  factory.make_reward = [](const Environment& environment,
-                           const RewardConfig& config)
-      -> absl::StatusOr<std::unique_ptr<LogReward>> {
-    const auto* phylo = dynamic_cast<const PhyloEnvironment*>(&environment);
-    if (phylo == nullptr) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("phylo reward '", config.ToString(),
-                       "' requested for a non-phylo environment '",
-                       environment.config().ToString(), "'"));
-    }
-    return MakePhyloReward(*phylo, config);
-  };
-  return factory;
-}
-
-EPGFN_REGISTER_ENVIRONMENT("phylo", PhyloFactory());
+EPGFN_REGISTER_ENVIRONMENT(
+    "phylo",
+    TypedEnvironmentFactory<PhyloEnvironment>(
+        "phylo:alignment=path,taxa=a;b;c|num_taxa=k[,sites=first-last]. "
+        "Rewards: jc69[:branch_length,index,count,split=contiguous|random,seed,"
+        "temperature], parsimony[:lambda,index,count,split,seed]",
+        &MakePhyloReward));
 
 }  // namespace
 }  // namespace epgfn

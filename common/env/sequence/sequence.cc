@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/env/environment_registry.h"
+#include "common/util/portable_random.h"
 #include "common/util/status_macros.h"
 
 namespace epgfn {
@@ -20,31 +21,6 @@ namespace {
 // enumeration is refused.
 constexpr int64_t kMaxEnumeratedStates = 4'000'000;
 constexpr int64_t kMaxEnumeratedValues = 64'000'000;
-
-constexpr double kPi = 3.14159265358979323846;
-
-// `n` standard normal draws determined by (seed, stream): a std::mt19937_64
-// seeded through std::seed_seq (both fully specified by the standard) and the
-// Box-Muller transform, rather than std::normal_distribution, whose algorithm
-// each standard library chooses.
-std::vector<double> StandardNormals(int64_t n, int64_t seed, uint64_t stream) {
-  const uint64_t key = static_cast<uint64_t>(seed);
-  std::seed_seq sequence{
-      static_cast<uint32_t>(key), static_cast<uint32_t>(key >> 32),
-      static_cast<uint32_t>(stream), static_cast<uint32_t>(stream >> 32)};
-  std::mt19937_64 engine(sequence);
-  // 53 random bits -> [0, 1).
-  auto uniform = [&engine] {
-    return static_cast<double>(engine() >> 11) * 0x1.0p-53;
-  };
-  std::vector<double> values(n);
-  for (double& value : values) {
-    const double u1 = 1.0 - uniform();  // (0, 1], so the log is finite.
-    const double u2 = uniform();
-    value = std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * kPi * u2);
-  }
-  return values;
-}
 
 at::Tensor ScaledNormalTable(int64_t rows, int64_t columns, int64_t seed,
                              uint64_t stream, double scale) {
@@ -234,33 +210,11 @@ absl::StatusOr<std::unique_ptr<LogReward>> MakeSequenceReward(
 
 namespace {
 
-EnvironmentFactory SequenceFactory() {
-  EnvironmentFactory factory;
-  factory.help =
-      "sequence:length=L,vocab=V. Rewards: utility[:seed,scale], "
-      "client:index=i,count=N[,seed,scale]";
-  factory.make_environment = [](const EnvironmentConfig& config)
-      -> absl::StatusOr<std::unique_ptr<Environment>> {
-    ASSIGN_OR_RETURN(auto environment, SequenceEnvironment::Create(config));
-    return std::unique_ptr<Environment>(std::move(environment));
-  };
-  factory.make_reward = [](const Environment& environment,
-                           const RewardConfig& config)
-      -> absl::StatusOr<std::unique_ptr<LogReward>> {
-    const auto* sequence =
-        dynamic_cast<const SequenceEnvironment*>(&environment);
-    if (sequence == nullptr) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("sequence reward '", config.ToString(),
-                       "' requested for a non-sequence environment '",
-                       environment.config().ToString(), "'"));
-    }
-    return MakeSequenceReward(*sequence, config);
-  };
-  return factory;
-}
-
-EPGFN_REGISTER_ENVIRONMENT("sequence", SequenceFactory());
+EPGFN_REGISTER_ENVIRONMENT(
+    "sequence", TypedEnvironmentFactory<SequenceEnvironment>(
+                    "sequence:length=L,vocab=V. Rewards: utility[:seed,scale], "
+                    "client:index=i,count=N[,seed,scale]",
+                    &MakeSequenceReward));
 
 }  // namespace
 }  // namespace epgfn
