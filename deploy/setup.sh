@@ -14,6 +14,8 @@ PACKAGES=(
   libtorch-dev
   libabsl-dev
   libssl-dev
+  # The demo writes PNG heatmaps with its own encoder over zlib.
+  zlib1g-dev
   openssl
   libgtest-dev
   libgmock-dev
