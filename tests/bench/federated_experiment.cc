@@ -5,8 +5,8 @@
 // baseline. Every method is scored exactly against the enumerated product
 // target.
 //
-//   bazel run -c opt //tests/bench:federated_experiment -- --env=hypergrid \
-//       --clients=4
+// Run as (flags after --):
+//   bazel run -c opt //tests/bench:federated_experiment -- --clients=4
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
