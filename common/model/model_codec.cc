@@ -1,6 +1,5 @@
 #include "common/model/model_codec.h"
 
-
 #include <algorithm>
 #include <climits>
 #include <cmath>
