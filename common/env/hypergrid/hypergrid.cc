@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/env/client_share.h"
 #include "common/env/environment_registry.h"
 #include "common/util/status_macros.h"
 
@@ -207,15 +208,13 @@ absl::StatusOr<std::unique_ptr<LogReward>> MakeHypergridReward(
   if (config.kind == "client") {
     RETURN_IF_ERROR(
         params.CheckKeys({"index", "count", "scale", "r0", "r1", "r2"}));
-    ASSIGN_OR_RETURN(const int64_t count,
-                     params.GetInt("count", 1, 1, 1 << 20));
-    ASSIGN_OR_RETURN(const int64_t index,
-                     params.GetInt("index", 0, 0, count - 1));
+    ASSIGN_OR_RETURN(const ClientShare share, ReadClientShare(params));
     ASSIGN_OR_RETURN(const double scale,
                      params.GetDouble("scale", 1.0, 0.0, 1e6));
     ASSIGN_OR_RETURN(StandardRewardParams standard, ReadStandardParams(params));
-    return std::unique_ptr<LogReward>(new ClientReward(
-        environment.dim(), environment.side(), index, count, scale, standard));
+    return std::unique_ptr<LogReward>(
+        new ClientReward(environment.dim(), environment.side(), share.index,
+                         share.count, scale, standard));
   }
   return absl::InvalidArgumentError(
       absl::StrCat("unknown hypergrid reward kind '", config.kind,

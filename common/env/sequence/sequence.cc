@@ -4,12 +4,12 @@
 
 #include <cmath>
 #include <cstdint>
-#include <limits>
 #include <random>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/env/client_share.h"
 #include "common/env/environment_registry.h"
 #include "common/util/portable_random.h"
 #include "common/util/status_macros.h"
@@ -175,9 +175,7 @@ absl::StatusOr<std::unique_ptr<LogReward>> MakeSequenceReward(
   const ParamMap& params = config.params;
   if (config.kind == "utility") {
     RETURN_IF_ERROR(params.CheckKeys({"seed", "scale"}));
-    ASSIGN_OR_RETURN(
-        const int64_t seed,
-        params.GetInt("seed", 0, 0, std::numeric_limits<int64_t>::max()));
+    ASSIGN_OR_RETURN(const int64_t seed, ReadRewardSeed(params));
     ASSIGN_OR_RETURN(const double scale,
                      params.GetDouble("scale", 1.0, 0.0, 1e6));
     return std::unique_ptr<LogReward>(new PositionUtilityReward(
@@ -188,20 +186,15 @@ absl::StatusOr<std::unique_ptr<LogReward>> MakeSequenceReward(
   }
   if (config.kind == "client") {
     RETURN_IF_ERROR(params.CheckKeys({"index", "count", "seed", "scale"}));
-    ASSIGN_OR_RETURN(const int64_t count,
-                     params.GetInt("count", 1, 1, 1 << 20));
-    ASSIGN_OR_RETURN(const int64_t index,
-                     params.GetInt("index", 0, 0, count - 1));
-    ASSIGN_OR_RETURN(
-        const int64_t seed,
-        params.GetInt("seed", 0, 0, std::numeric_limits<int64_t>::max()));
+    ASSIGN_OR_RETURN(const ClientShare share, ReadClientShare(params));
+    ASSIGN_OR_RETURN(const int64_t seed, ReadRewardSeed(params));
     ASSIGN_OR_RETURN(const double scale,
                      params.GetDouble("scale", 1.0, 0.0, 1e6));
     return std::unique_ptr<LogReward>(new PositionUtilityReward(
         SequenceClientUtilities(environment.length(), environment.vocab(), seed,
-                                index, scale),
-        absl::StrCat("sequence client reward ", index, " of ", count, " (seed ",
-                     seed, ", scale ", scale, ")")));
+                                share.index, scale),
+        absl::StrCat("sequence client reward ", share.index, " of ",
+                     share.count, " (seed ", seed, ", scale ", scale, ")")));
   }
   return absl::InvalidArgumentError(
       absl::StrCat("unknown sequence reward kind '", config.kind,
