@@ -1,7 +1,7 @@
 // epgfn_health_probe: asks a server's grpc.health.v1 service whether it is
 // SERVING, for container health checks and Kubernetes exec probes.
 //
-//   epgfn_health_probe --server=127.0.0.1:50051 --tls_ca=ca.pem \
+//   epgfn_health_probe --server=127.0.0.1:50051 --tls_ca=ca.pem
 //     --tls_cert=server.pem --tls_key=server.key --tls_server_name=fed.org
 //
 // Exit status: 0 SERVING, 1 reachable but not serving (or unknown service),
