@@ -81,14 +81,14 @@ pki_issue() {  # key_path, cert_path, common name, ext_file, ca_pem, ca_key, wor
   local csr
   csr="$(mktemp "${work}/csr.XXXXXX")"
   pki_new_key "${key}" || return 1
-  openssl req -new -key "${key}" -subj "/CN=${cn}" -out "${csr}" \
-    2>/dev/null &&
-    openssl x509 -req -in "${csr}" -CA "${ca_pem}" -CAkey "${ca_key}" \
+  if ! openssl req -new -key "${key}" -subj "/CN=${cn}" -out "${csr}" \
+      2>/dev/null ||
+    ! openssl x509 -req -in "${csr}" -CA "${ca_pem}" -CAkey "${ca_key}" \
       -CAcreateserial -CAserial "${work}/ca.srl" -days "${PKI_DAYS}" \
-      -sha256 -extfile "${ext}" -out "${cert}" 2>/dev/null || {
+      -sha256 -extfile "${ext}" -out "${cert}" 2>/dev/null; then
     echo "cannot issue the certificate ${cert} (CN=${cn})" >&2
     return 1
-  }
+  fi
   chmod 644 "${cert}"
   rm -f "${csr}"
 }

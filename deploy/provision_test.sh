@@ -42,6 +42,7 @@ expect_mode 600 "${kit}/ca/ca.key" "${kit}/server/server.key" \
 expect_mode 644 "${kit}/ca/ca.pem" "${kit}/server/server.pem" \
   "${kit}/server/federation.textproto" "${kit}"/*/ca.pem \
   "${kit}"/client-*/client.pem "${kit}"/sampler-*/sampler.pem
+# shellcheck disable=SC2012  # the names are ours and plain
 [[ "$(ls "${kit}" | tr '\n' ' ')" == \
   "ca client-c3 client-hospital-a client-lab.b sampler-alice sampler-bob server " ]] ||
   fail "unexpected top-level entries: $(ls -A "${kit}")"
@@ -122,11 +123,11 @@ grep -q '^EPGFN_SERVER=fed.example.org:50051$' \
 output="${work}/stdout ${work}/stderr"
 # shellcheck disable=SC2086
 if grep -q "PRIVATE KEY" ${output}; then fail "a key was printed"; fi
-for key in $(find "${kit}" -name '*.key'); do
+while IFS= read -r key; do
   body=$(sed -n 2p "${key}")
   # shellcheck disable=SC2086
   if grep -qF "${body}" ${output}; then fail "${key} was printed"; fi
-done
+done < <(find "${kit}" -name '*.key')
 for token_file in "${kit}"/sampler-*/sampler_token; do
   # shellcheck disable=SC2086
   if grep -qF "$(cat "${token_file}")" ${output}; then
