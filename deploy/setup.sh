@@ -23,7 +23,17 @@ PACKAGES=(
   # LibTorch is linked against the generic libblas.so.3; without OpenBLAS that
   # resolves to the reference BLAS, which is 15-30x slower.
   libopenblas0-openmp
+  # deploy/ tests: the Kubernetes render test parses YAML; the multi-host
+  # test uses ip netns; the systemd test runs systemd-analyze verify.
+  python3-yaml
+  iproute2
+  systemd
 )
+# kubectl with kustomize built in renders deploy/k8s offline. Any kubectl
+# will do; Debian's package would conflict with one already installed.
+if ! command -v kubectl >/dev/null; then
+  PACKAGES+=(kubernetes-client)
+fi
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
