@@ -23,6 +23,10 @@ PACKAGES=(
   # LibTorch is linked against the generic libblas.so.3; without OpenBLAS that
   # resolves to the reference BLAS, which is 15-30x slower.
   libopenblas0-openmp
+  # The Python sampler client (client/python) and its test, with the system
+  # /usr/bin/python3.
+  python3-grpcio
+  python3-protobuf
 )
 
 missing=()
