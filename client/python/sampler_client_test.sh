@@ -96,13 +96,19 @@ PYTHONPATH="${python_dir}" "${python}" -m epgfn_sampler.example \
   $([[ "${token_file}" != "-" ]] && echo "--token_file=${token_file}") \
   --num_samples=12 --seed=4 --log_probability_samples=4 \
   >"${work}/example.log" 2>&1 || fail "the example failed"
-objects=$(grep -c $'^[0-3] [0-3]\t([0-3],[0-3])\t-\?[0-9.e-]*$' "${work}/example.log" || true)
+# Object lines: "x y<TAB>(x,y)<TAB>log p" on the 4x4 grid, log p < 0.
+objects=$(awk -F'\t' 'NF == 3 && $1 ~ /^[0-3] [0-3]$/ &&
+    $2 == "(" substr($1, 1, 1) "," substr($1, 3, 1) ")" &&
+    $3 ~ /^-[0-9.e+-]+$/ { n++ } END { print n + 0 }' "${work}/example.log")
 [[ "${objects}" -eq 12 ]] || fail "the example printed ${objects} objects, not 12"
 grep -q "^# model version 1: 12 objects" "${work}/example.log" ||
   fail "the example printed no summary"
 
+# Run from a copy: Python puts the script's real folder (the source tree,
+# through the runfiles symlink) first on sys.path, which has no stubs.
+cp "${python_dir}/sampler_client_check.py" "${work}/"
 PYTHONPATH="${python_dir}" "${python}" \
-  "${python_dir}/sampler_client_check.py" "${address}" "${certs}/ca.pem" \
+  "${work}/sampler_client_check.py" "${address}" "${certs}/ca.pem" \
   "${certs}/client-0.pem" "${certs}/client-0.key" "${token_file}" \
   "${metrics}" >"${work}/check.log" 2>&1 || fail "the client checks failed"
 
