@@ -113,6 +113,7 @@ absl::Status Run() {
   client_options.connect_timeout =
       absl::Seconds(absl::GetFlag(FLAGS_connect_timeout_seconds));
   FederationClient client(channel, client_options);
+
   // 1. The federation's spec.
   ASSIGN_OR_RETURN(SpecResult spec, client.GetSpec(client_id));
   // Every event line names the federation and this client.
