@@ -134,9 +134,11 @@ Histogram::Histogram(std::vector<double> upper_bounds)
 
 void Histogram::Observe(double value) {
   // NaN lands in the +Inf bucket, as in the Prometheus client libraries.
-  const size_t bucket =
-      std::lower_bound(upper_bounds_.begin(), upper_bounds_.end(), value) -
-      upper_bounds_.begin();
+  const size_t bucket = std::isnan(value)
+                            ? upper_bounds_.size()
+                            : std::lower_bound(upper_bounds_.begin(),
+                                               upper_bounds_.end(), value) -
+                                  upper_bounds_.begin();
   buckets_[bucket].fetch_add(1, std::memory_order_relaxed);
   AtomicAdd(sum_, value);
 }

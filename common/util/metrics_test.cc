@@ -114,10 +114,11 @@ TEST(MetricsTest, HistogramCountsEveryObservation) {
   histogram.Observe(1);
   histogram.Observe(1.5);
   histogram.Observe(std::numeric_limits<double>::infinity());
+  histogram.Observe(std::nan(""));
   const Histogram::Snapshot snapshot = histogram.snapshot();
   EXPECT_EQ(snapshot.upper_bounds, (std::vector<double>{1, 2}));
-  EXPECT_EQ(snapshot.cumulative_counts, (std::vector<uint64_t>{2, 3, 4}));
-  EXPECT_EQ(snapshot.count, 4u);
+  EXPECT_EQ(snapshot.cumulative_counts, (std::vector<uint64_t>{2, 3, 5}));
+  EXPECT_EQ(snapshot.count, 5u);
 }
 
 TEST(MetricsTest, ConcurrentUpdatesAreNotLost) {
