@@ -7,17 +7,17 @@
 //   epgfn_client --server=host:port --client_id=client-2
 //     --tls_ca=ca.pem --tls_cert=client-2.pem --tls_key=client-2.key
 //     --state_dir=/var/lib/epgfn/client-2 --reward=client:index=2,count=4
+#include <glog/logging.h>
+#include <torch/torch.h>
+
 #include <cstdio>
 #include <string>
-
-#include <torch/torch.h>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "client/core/channel.h"
 #include "client/core/federation_client.h"
@@ -26,6 +26,7 @@
 #include "common/model/model_codec.h"
 #include "common/model/spec_conversion.h"
 #include "common/util/device.h"
+#include "common/util/event_log.h"
 #include "common/util/file_io.h"
 #include "common/util/status_macros.h"
 
@@ -112,24 +113,31 @@ absl::Status Run() {
   client_options.connect_timeout =
       absl::Seconds(absl::GetFlag(FLAGS_connect_timeout_seconds));
   FederationClient client(channel, client_options);
-  const auto log = [&](const std::string& line) {
-    std::printf("[%s] %s\n", client_id.c_str(), line.c_str());
-    std::fflush(stdout);
-  };
 
   // 1. The federation's spec.
   ASSIGN_OR_RETURN(SpecResult spec, client.GetSpec(client_id));
-  log(absl::StrFormat(
-      "federation '%s' (spec %s): environment %s, local architecture %s",
-      spec.spec.name(), spec.spec_digest.substr(0, 12),
-      EnvironmentConfigFromProto(spec.spec.environment()).ToString(),
-      spec.spec.local_architecture().ShortDebugString()));
+  // Every event line names the federation and this client.
+  const auto event = [&](absl::string_view name) {
+    Event line(name);
+    line.With("federation", spec.spec.name()).With("client", client_id);
+    return line;
+  };
+  LOG(INFO) << event("spec_received")
+                   .With("spec", spec.spec_digest.substr(0, 12))
+                   .With("environment",
+                         EnvironmentConfigFromProto(spec.spec.environment())
+                             .ToString())
+                   .With("local_architecture",
+                         spec.spec.local_architecture().ShortDebugString());
   if (FederationSpecDigest(spec.spec) != spec.spec_digest) {
-    log("warning: the server's spec digest differs from the one computed "
-        "here; uploads quote the server's");
+    LOG(WARNING) << event("spec_digest_differs")
+                        .With("detail",
+                              "the server's spec digest differs from the one "
+                              "computed here; uploads quote the server's");
   }
   bool listed = false;
-  for (const std::string& id : spec.spec.client_ids()) listed |= id == client_id;
+  for (const std::string& id : spec.spec.client_ids())
+    listed |= id == client_id;
   if (!listed) {
     return absl::FailedPreconditionError(absl::StrCat(
         "client id '", client_id, "' is not a member of federation '",
@@ -151,26 +159,32 @@ absl::Status Run() {
       TrainOrReuseLocalModel(
           spec.spec, spec.spec_digest, training_options,
           [&](const TrainingProgress& progress) {
-            log(absl::StrFormat(
-                "train %d/%d loss %.4f log Z %.3f (%.1f s, %d trajectories)",
-                progress.iteration, progress.total_iterations, progress.loss,
-                progress.log_z, progress.elapsed_seconds,
-                progress.trajectories));
+            LOG(INFO) << event("training_progress")
+                             .With("iteration", progress.iteration)
+                             .With("total_iterations",
+                                   progress.total_iterations)
+                             .With("loss", progress.loss)
+                             .With("log_z", progress.log_z)
+                             .With("seconds", progress.elapsed_seconds)
+                             .With("trajectories", progress.trajectories);
           }));
   if (trained.reused) {
-    log(absl::StrFormat(
-        "reusing the local model of round %d trained earlier (%s)",
-        trained.round, trained.model_path));
+    LOG(INFO) << event("local_model_reused")
+                     .With("round", trained.round)
+                     .With("path", trained.model_path);
   } else {
-    log(absl::StrFormat("trained round %d in %.1f s, kept at %s",
-                        trained.round, trained.training_seconds,
-                        trained.model_path));
+    LOG(INFO) << event("local_model_trained")
+                     .With("round", trained.round)
+                     .With("seconds", trained.training_seconds)
+                     .With("path", trained.model_path);
   }
-  log(absl::StrFormat(
-      "diagnostics: alpha %.4f beta %.4f log Z_hat %.4f (%d trajectories)",
-      trained.diagnostics.alpha(), trained.diagnostics.beta(),
-      trained.diagnostics.log_z_estimate(),
-      trained.diagnostics.num_trajectories()));
+  LOG(INFO) << event("diagnostics")
+                   .With("round", trained.round)
+                   .With("alpha", trained.diagnostics.alpha())
+                   .With("beta", trained.diagnostics.beta())
+                   .With("log_z_hat", trained.diagnostics.log_z_estimate())
+                   .With("trajectories",
+                         trained.diagnostics.num_trajectories());
 
   // 3. Upload, unless the server already holds this round (a restart after
   // a successful upload).
@@ -187,24 +201,28 @@ absl::Status Run() {
   int64_t upload_bytes = 0;
   double upload_seconds = 0.0;
   if (already_accepted) {
-    log(absl::StrFormat("the server already holds round %d; not uploading",
-                        trained.round));
+    LOG(INFO) << event("upload_skipped")
+                     .With("round", trained.round)
+                     .With("reason", "the server already holds this round");
   } else {
-    ASSIGN_OR_RETURN(UploadResult upload,
-                     client.UploadModel(trained.weights, client_id,
-                                        spec.spec_digest, trained.round,
-                                        trained.diagnostics));
+    ASSIGN_OR_RETURN(
+        UploadResult upload,
+        client.UploadModel(trained.weights, client_id, spec.spec_digest,
+                           trained.round, trained.diagnostics));
     upload_bytes = upload.payload_bytes;
     upload_seconds = upload.seconds;
-    log(absl::StrFormat(
-        "uploaded round %d: %d bytes in %d chunk(s), %.3f s (%.1f MB/s)",
-        trained.round, upload.payload_bytes, upload.chunks, upload.seconds,
-        MegabytesPerSecond(upload.payload_bytes, upload.seconds)));
+    LOG(INFO) << event("uploaded")
+                     .With("round", trained.round)
+                     .With("bytes", upload.payload_bytes)
+                     .With("chunks", upload.chunks)
+                     .With("seconds", upload.seconds)
+                     .With("mb_per_s", MegabytesPerSecond(upload.payload_bytes,
+                                                          upload.seconds));
   }
 
   // 4. Wait for a global model that aggregates this client's upload.
   const absl::Time wait_start = absl::Now();
-  log("waiting for the global model");
+  LOG(INFO) << event("waiting_for_global_model").With("round", trained.round);
   ASSIGN_OR_RETURN(
       v1::GlobalModelAnnouncement announcement,
       client.WaitForVersion(
@@ -213,10 +231,10 @@ absl::Status Run() {
             return Includes(a, client_id);
           }));
   const double wait_seconds = absl::ToDoubleSeconds(absl::Now() - wait_start);
-  log(absl::StrFormat("global model version %d published (%d clients) after "
-                      "%.1f s",
-                      announcement.version(), announcement.client_ids_size(),
-                      wait_seconds));
+  LOG(INFO) << event("global_model_announced")
+                   .With("version", announcement.version())
+                   .With("clients", announcement.client_ids_size())
+                   .With("waited_seconds", wait_seconds);
 
   // 5. Download, verify (digest, then that it builds on this state graph),
   // keep.
@@ -230,17 +248,19 @@ absl::Status Run() {
   ASSIGN_OR_RETURN(
       std::unique_ptr<Environment> environment,
       MakeEnvironment(EnvironmentConfigFromProto(spec.spec.environment())));
-  RETURN_IF_ERROR(ImportModel(download.weights, *environment, torch::kCPU)
-                      .status());
+  RETURN_IF_ERROR(
+      ImportModel(download.weights, *environment, torch::kCPU).status());
   const std::string global_path =
       absl::StrCat(state_dir, "/global_v", download.version, ".model");
   RETURN_IF_ERROR(WriteModelFile(global_path, download.weights));
-  log(absl::StrFormat(
-      "downloaded version %d: %d bytes in %.3f s (%.1f MB/s), sha256 %s..., "
-      "written to %s",
-      download.version, download.payload_bytes, download.seconds,
-      MegabytesPerSecond(download.payload_bytes, download.seconds),
-      download.payload_sha256.substr(0, 12), global_path));
+  LOG(INFO) << event("downloaded")
+                   .With("version", download.version)
+                   .With("bytes", download.payload_bytes)
+                   .With("seconds", download.seconds)
+                   .With("mb_per_s", MegabytesPerSecond(download.payload_bytes,
+                                                        download.seconds))
+                   .With("sha256", download.payload_sha256)
+                   .With("path", global_path);
   // One machine-readable line for scripts (deploy/run_demo.sh).
   std::printf(
       "SUMMARY client=%s round=%lld reused=%d train_s=%.3f upload_bytes=%lld "
@@ -264,6 +284,8 @@ int main(int argc, char** argv) {
       "Federated GFlowNet client: trains locally on a private reward, "
       "uploads the weights, downloads the aggregated global model.");
   absl::ParseCommandLine(argc, argv);
+  FLAGS_logtostderr = true;
+  google::InitGoogleLogging(argv[0]);
   const absl::Status status = epgfn::Run();
   if (!status.ok()) {
     std::fprintf(stderr, "epgfn_client: %s\n", status.ToString().c_str());

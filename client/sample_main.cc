@@ -7,6 +7,8 @@
 // --output holds one object per line, tab-separated: the raw state integers
 // (space-separated), the description, and the log p_T estimate ("nan" unless
 // --log_probability_samples > 0).
+#include <glog/logging.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -163,6 +165,9 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Draws objects from the federation's published global model.");
   absl::ParseCommandLine(argc, argv);
+  // Retries are logged (event=rpc_retry) on stderr.
+  FLAGS_logtostderr = true;
+  google::InitGoogleLogging(argv[0]);
   const absl::Status status = epgfn::Run();
   if (!status.ok()) {
     std::fprintf(stderr, "epgfn_sample: %s\n", status.ToString().c_str());

@@ -118,7 +118,7 @@ if ((${#failed[@]} > 0)); then
   show_tail "${logs}/server.log"
   fail "client(s) ${failed[*]} failed"
 fi
-for id in "${clients[@]}"; do grep "^\[${id}\] \(uploaded\|downloaded\)" "${logs}/${id}.log"; done
+for id in "${clients[@]}"; do grep "event=\(uploaded\|downloaded\) " "${logs}/${id}.log"; done
 
 global_model=$(awk '/^SUMMARY client=client-0 /{ for (i = 1; i <= NF; i++) if ($i ~ /^model=/) print substr($i, 7) }' "${logs}/client-0.log")
 [[ -f "${global_model}" ]] || fail "client-0 reported no global model file"

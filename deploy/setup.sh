@@ -28,6 +28,10 @@ PACKAGES=(
   python3-yaml
   iproute2
   systemd
+  # The Python sampler client (client/python) and its test, with the system
+  # /usr/bin/python3.
+  python3-grpcio
+  python3-protobuf
 )
 # kubectl with kustomize built in renders deploy/k8s offline. Any kubectl
 # will do; Debian's package would conflict with one already installed.

@@ -17,6 +17,8 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "common/util/device.h"
+#include "common/util/metrics.h"
+#include "common/util/metrics_http_server.h"
 #include "server/core/federation_config.h"
 #include "server/core/server_core.h"
 #include "server/rpc/rpc_server.h"
@@ -45,6 +47,11 @@ ABSL_FLAG(int64_t, max_samples_per_request, 100000,
           "Largest num_samples a Sample request may ask for.");
 ABSL_FLAG(int64_t, max_upload_bytes, int64_t{256} << 20,
           "Largest model payload an upload may announce, in bytes.");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "Address (host:port) for Prometheus metrics in the text format "
+          "over plain HTTP at /metrics; empty (the default): no metrics "
+          "endpoint. Unauthenticated: bind to an address only the "
+          "monitoring system reaches.");
 ABSL_FLAG(int32_t, shutdown_grace_seconds, 10,
           "On SIGTERM/SIGINT, how long in-flight calls may take to finish.");
 
@@ -116,6 +123,21 @@ int Run() {
   if (colon != std::string::npos) {
     address = absl::StrCat(address.substr(0, colon + 1), (*server)->port());
   }
+  std::unique_ptr<MetricsHttpServer> metrics_server;
+  if (const std::string metrics_address = absl::GetFlag(FLAGS_metrics_listen);
+      !metrics_address.empty()) {
+    absl::StatusOr<std::unique_ptr<MetricsHttpServer>> started =
+        MetricsHttpServer::Start(metrics_address, [] {
+          return MetricsRegistry::Default().TextFormat();
+        });
+    if (!started.ok()) return Fail(started.status());
+    metrics_server = std::move(*started);
+    const std::string bound =
+        absl::StrCat(metrics_address.substr(0, metrics_address.rfind(':') + 1),
+                     metrics_server->port());
+    LOG(INFO) << "metrics on http://" << bound << "/metrics";
+    std::cout << "metrics listening on " << bound << std::endl;
+  }
   LOG(INFO) << "listening on " << address;
   std::cout << "listening on " << address << std::endl;
 
@@ -126,6 +148,7 @@ int Run() {
   (*server)->Shutdown(
       absl::Seconds(absl::GetFlag(FLAGS_shutdown_grace_seconds)));
   server->reset();
+  if (metrics_server != nullptr) metrics_server->Shutdown();
   core->reset();
   LOG(INFO) << "shut down";
   return 0;

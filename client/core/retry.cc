@@ -1,9 +1,12 @@
 #include "client/core/retry.h"
 
+#include <glog/logging.h>
+
 #include <algorithm>
 #include <random>
 
 #include "absl/strings/str_cat.h"
+#include "common/util/event_log.h"
 
 namespace epgfn {
 
@@ -50,6 +53,11 @@ absl::Status RetryWithBackoff(
         absl::ToDoubleSeconds(BackoffCeiling(options, attempt));
     std::uniform_real_distribution<double> jitter(ceiling / 2, ceiling);
     const absl::Duration pause = absl::Seconds(jitter(random));
+    LOG(WARNING) << Event("rpc_retry")
+                        .With("attempt", attempt)
+                        .With("max_attempts", options.max_attempts)
+                        .With("backoff_seconds", absl::ToDoubleSeconds(pause))
+                        .WithStatus(status);
     if (sleep) {
       sleep(pause);
     } else {

@@ -11,8 +11,10 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "common/aggregate/aggregator.h"
+#include "common/util/event_log.h"
 #include "common/util/status_macros.h"
 #include "server/core/aggregation_trigger.h"
+#include "server/core/server_metrics.h"
 
 namespace epgfn {
 namespace {
@@ -112,6 +114,7 @@ void Coordinator::Loop() {
       state_.loss = 0.0;
       state_.total_variation_to_local_product = -1.0;
       mutex_.Unlock();
+      GetServerMetrics().aggregation_running.Set(1);
       absl::Status status;
       try {
         status = AggregateAndPublish(uploads, latest);
@@ -122,17 +125,31 @@ void Coordinator::Loop() {
             absl::InternalError(absl::StrCat("aggregation threw: ", e.what()));
       }
       mutex_.Lock();
+      GetServerMetrics().aggregation_running.Set(0);
+      GetServerMetrics()
+          .aggregation_runs
+          .Labels({status.ok()                          ? "published"
+                   : absl::IsCancelled(status) && stop_ ? "abandoned"
+                                                        : "failed"})
+          .Increment();
       if (status.ok()) {
         state_.state = "idle";
         failed_rounds_.clear();
         round_opened_ = absl::Now();
       } else if (absl::IsCancelled(status) && stop_) {
-        LOG(INFO) << "aggregation abandoned: server shutting down";
+        LOG(INFO) << Event("aggregation_abandoned")
+                         .With("federation", config_->spec.name())
+                         .With("reason", "server shutting down");
       } else {
         state_.state = "failed";
         state_.last_error = std::string(status.message());
         failed_rounds_ = rounds;
-        LOG(ERROR) << "aggregation failed: " << status;
+        LOG(ERROR) << Event("aggregation_failed")
+                          .With("federation", config_->spec.name())
+                          .With("clients",
+                                absl::StrJoin(rounds, ",",
+                                              absl::PairFormatter(":")))
+                          .WithStatus(status);
       }
       continue;
     }
@@ -168,12 +185,16 @@ absl::Status Coordinator::AggregateAndPublish(const UploadMap& uploads,
   std::optional<PolicyNet> warm_start;
   if (latest != nullptr) warm_start = latest->policy;
 
-  LOG(INFO) << "aggregation started: " << client_ids.size() << " uploads ("
-            << absl::StrJoin(client_ids, ", ") << "), "
-            << options.training.iterations << " iterations"
-            << (latest != nullptr
-                    ? absl::StrCat(", warm start from v", latest->version)
-                    : std::string());
+  LOG(INFO) << Event("aggregation_started")
+                   .With("federation", config_->spec.name())
+                   .With("uploads", client_ids.size())
+                   .With("clients", absl::StrJoin(client_ids, ","))
+                   .With("iterations", options.training.iterations)
+                   .With("warm_start_version",
+                         latest != nullptr ? latest->version : 0);
+  GetServerMetrics().aggregation_iteration.Set(0);
+  GetServerMetrics().aggregation_total_iterations.Set(
+      static_cast<double>(options.training.iterations));
   ASSIGN_OR_RETURN(std::unique_ptr<Aggregator> aggregator,
                    Aggregator::Create(config_->environment.get(),
                                       std::move(locals), options, warm_start));
@@ -185,12 +206,19 @@ absl::Status Coordinator::AggregateAndPublish(const UploadMap& uploads,
     state_.loss = progress.training.loss;
     state_.total_variation_to_local_product =
         progress.total_variation_to_local_product.value_or(-1.0);
-    LOG(INFO) << "aggregation progress: iteration " << state_.iteration << "/"
-              << state_.total_iterations << " loss " << state_.loss
-              << (progress.total_variation_to_local_product
-                      ? absl::StrCat(" tv_to_local_product ",
-                                     *progress.total_variation_to_local_product)
-                      : std::string());
+    Event event("aggregation_progress");
+    event.With("federation", config_->spec.name())
+        .With("iteration", state_.iteration)
+        .With("total_iterations", state_.total_iterations)
+        .With("loss", state_.loss);
+    if (progress.total_variation_to_local_product) {
+      event.With("tv_to_local_product",
+                 *progress.total_variation_to_local_product);
+    }
+    LOG(INFO) << event;
+    GetServerMetrics().aggregation_iteration.Set(
+        static_cast<double>(state_.iteration));
+    GetServerMetrics().aggregation_loss.Set(state_.loss);
   }));
   // Published and marked idle in one critical section, so that a client
   // woken by the new version never reads a stale "running" from GetStatus.
@@ -201,10 +229,14 @@ absl::Status Coordinator::AggregateAndPublish(const UploadMap& uploads,
   state_.state = "idle";
   failed_rounds_.clear();
   round_opened_ = absl::Now();
-  LOG(INFO) << "version published: v" << published->version << " ("
-            << published->payload.size() << " bytes, sha256 "
-            << published->payload_sha256 << ", clients "
-            << absl::StrJoin(client_ids, ", ") << ")";
+  LOG(INFO) << Event("version_published")
+                   .With("federation", config_->spec.name())
+                   .With("version", published->version)
+                   .With("clients", absl::StrJoin(client_ids, ","))
+                   .With("bytes", published->payload.size())
+                   .With("sha256", published->payload_sha256);
+  GetServerMetrics().published_version.Set(
+      static_cast<double>(published->version));
   return absl::OkStatus();
 }
 

@@ -1,5 +1,6 @@
 #include "server/core/sampler.h"
 
+#include <glog/logging.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -11,6 +12,8 @@
 #include "common/eval/terminal_probability.h"
 #include "common/sampling/random.h"
 #include "common/sampling/trajectories.h"
+#include "common/util/event_log.h"
+#include "server/core/server_metrics.h"
 
 namespace epgfn {
 
@@ -97,8 +100,15 @@ absl::Status Sampler::Sample(const SampleQuery& query,
     if (!on_batch(version->version, std::move(objects))) {
       return absl::CancelledError("the caller stopped reading samples");
     }
+    GetServerMetrics().samples_served.Increment(static_cast<double>(batch));
     remaining -= batch;
   }
+  VLOG(1) << Event("samples_served")
+                 .With("federation", config_->spec.name())
+                 .With("version", version->version)
+                 .With("objects", query.num_samples)
+                 .With("log_probability_samples", query.log_probability_samples)
+                 .With("seeded", query.seed.has_value());
   return absl::OkStatus();
 }
 

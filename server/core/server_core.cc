@@ -3,7 +3,9 @@
 #include <glog/logging.h>
 
 #include "absl/strings/str_cat.h"
+#include "common/util/event_log.h"
 #include "common/util/status_macros.h"
+#include "server/core/server_metrics.h"
 
 namespace epgfn {
 
@@ -39,6 +41,9 @@ absl::StatusOr<std::unique_ptr<ServerCore>> ServerCore::Create(
   coordinator_options.device = options.device;
   core->coordinator_ = std::make_unique<Coordinator>(
       config, core->uploads_.get(), core->models_.get(), coordinator_options);
+  GlobalVersionPtr latest = core->models_->Latest();
+  GetServerMetrics().published_version.Set(
+      latest == nullptr ? 0.0 : static_cast<double>(latest->version));
   core->coordinator_->Start();
   return core;
 }
@@ -50,8 +55,11 @@ absl::Status ServerCore::CheckUploadHeader(const std::string& client_id,
                                            int64_t round) {
   absl::Status status = uploads_->CheckHeader(client_id, spec_digest, round);
   if (!status.ok()) {
-    LOG(WARNING) << "upload refused: client '" << client_id << "' round "
-                 << round << ": " << status;
+    LOG(WARNING) << Event("upload_refused")
+                        .With("federation", config_->spec.name())
+                        .With("client", client_id)
+                        .With("round", round)
+                        .WithStatus(status);
   }
   return status;
 }
@@ -61,13 +69,20 @@ absl::StatusOr<std::shared_ptr<const AcceptedUpload>> ServerCore::SubmitUpload(
   absl::StatusOr<std::shared_ptr<const AcceptedUpload>> accepted =
       uploads_->Submit(request);
   if (!accepted.ok()) {
-    LOG(WARNING) << "upload refused: client '" << request.client_id
-                 << "' round " << request.round << ": " << accepted.status();
+    LOG(WARNING) << Event("upload_refused")
+                        .With("federation", config_->spec.name())
+                        .With("client", request.client_id)
+                        .With("round", request.round)
+                        .WithStatus(accepted.status());
     return accepted;
   }
-  LOG(INFO) << "upload accepted: client '" << request.client_id << "' round "
-            << request.round << " (" << (*accepted)->payload_bytes
-            << " bytes, sha256 " << (*accepted)->payload_sha256 << ")";
+  LOG(INFO) << Event("upload_accepted")
+                   .With("federation", config_->spec.name())
+                   .With("client", request.client_id)
+                   .With("round", request.round)
+                   .With("bytes", (*accepted)->payload_bytes)
+                   .With("sha256", (*accepted)->payload_sha256);
+  GetServerMetrics().uploads_accepted.Labels({request.client_id}).Increment();
   coordinator_->NotifyUploadAccepted();
   return accepted;
 }
@@ -76,8 +91,11 @@ void ServerCore::RecordRefusedUpload(const std::string& client_id,
                                      const std::string& reason,
                                      const absl::Status& status) {
   uploads_->RecordRefusal(reason);
-  LOG(WARNING) << "upload refused (" << reason << "): client '" << client_id
-               << "': " << status;
+  LOG(WARNING) << Event("upload_refused")
+                      .With("federation", config_->spec.name())
+                      .With("client", client_id)
+                      .With("reason", reason)
+                      .WithStatus(status);
 }
 
 FederationStatus ServerCore::Status() const {

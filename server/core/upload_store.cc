@@ -14,10 +14,18 @@
 #include "common/util/status_macros.h"
 #include "server/core/model_probe.h"
 #include "server/core/record_io.h"
+#include "server/core/server_metrics.h"
 #include "server/core/server_state.pb.h"
 
 namespace epgfn {
 namespace {
+
+// The per-reason tally that GetStatus reports, mirrored in the metrics.
+void CountRefusal(std::map<std::string, int64_t>& refusals,
+                  const std::string& reason) {
+  ++refusals[reason];
+  GetServerMetrics().uploads_refused.Labels({reason}).Increment();
+}
 
 // Recovery reads files this server wrote itself; the bound only guards
 // against a corrupted directory.
@@ -152,7 +160,7 @@ absl::Status UploadStore::CheckHeader(const std::string& client_id,
   std::string reason;
   absl::Status status =
       CheckHeaderLocked(client_id, spec_digest, round, nullptr, &reason);
-  if (!status.ok()) ++refusals_[reason];
+  if (!status.ok()) CountRefusal(refusals_, reason);
   return status;
 }
 
@@ -204,7 +212,7 @@ absl::StatusOr<std::shared_ptr<const AcceptedUpload>> UploadStore::Submit(
   std::string reason;
   auto refuse = [&](absl::Status status) {
     absl::MutexLock lock(&mutex_);
-    ++refusals_[reason];
+    CountRefusal(refusals_, reason);
     return status;
   };
   {
@@ -213,7 +221,7 @@ absl::StatusOr<std::shared_ptr<const AcceptedUpload>> UploadStore::Submit(
         CheckHeaderLocked(request.client_id, request.spec_digest, request.round,
                           &sha256, &reason);
     if (!status.ok()) {
-      ++refusals_[reason];
+      CountRefusal(refusals_, reason);
       return status;
     }
   }
@@ -242,7 +250,7 @@ absl::StatusOr<std::shared_ptr<const AcceptedUpload>> UploadStore::Submit(
         CheckHeaderLocked(request.client_id, request.spec_digest, request.round,
                           &sha256, &reason);
     if (!status.ok()) {
-      ++refusals_[reason];
+      CountRefusal(refusals_, reason);
       return status;
     }
   }
@@ -278,7 +286,7 @@ absl::StatusOr<std::shared_ptr<const AcceptedUpload>> UploadStore::Submit(
 
 void UploadStore::RecordRefusal(const std::string& reason) {
   absl::MutexLock lock(&mutex_);
-  ++refusals_[reason];
+  CountRefusal(refusals_, reason);
 }
 
 UploadMap UploadStore::Accepted() const {

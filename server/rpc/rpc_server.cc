@@ -7,12 +7,15 @@
 #include <grpcpp/server_builder.h>
 
 #include <chrono>
+#include <memory>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/transfer/payload.h"
 #include "common/util/file_io.h"
 #include "common/util/status_macros.h"
+#include "server/rpc/metrics_interceptor.h"
 
 namespace epgfn {
 namespace {
@@ -109,6 +112,11 @@ absl::StatusOr<std::unique_ptr<RpcServer>> RpcServer::Start(
   builder.SetMaxSendMessageSize(kMaxMessageBytes);
   builder.RegisterService(server->federation_.get());
   builder.RegisterService(server->sampler_.get());
+  std::vector<
+      std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+      interceptors;
+  interceptors.push_back(MakeMetricsInterceptorFactory());
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError(

@@ -97,11 +97,11 @@ echo "all ${#clients[@]} clients finished with a global model"
   --reward="client:index=0,count=${#clients[@]}" --threads=1 \
   --wait_seconds=60 >"${work}/restart.log" 2>&1 ||
   fail "the restarted client failed"
-grep -q "reusing the local model" "${work}/restart.log" ||
+grep -q "event=local_model_reused .*round=1" "${work}/restart.log" ||
   fail "the restarted client retrained instead of reusing its model"
-grep -q "already holds round 1" "${work}/restart.log" ||
+grep -q "event=upload_skipped .*round=1" "${work}/restart.log" ||
   fail "the restarted client uploaded its model again"
-grep -q " train " "${work}/restart.log" &&
+grep -q "event=training_progress" "${work}/restart.log" &&
   fail "the restarted client reported training progress"
 
 num_samples=300

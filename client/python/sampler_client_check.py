@@ -1,0 +1,149 @@
+"""Checks epgfn_sampler against a live server that has published a model of
+the 4x4 hypergrid (run by sampler_client_test.sh):
+
+    sampler_client_check.py SERVER CA CERT KEY TOKEN_FILE|- METRICS_ADDRESS|-
+"""
+
+import math
+import os
+import re
+import sys
+import tempfile
+import unittest
+import urllib.request
+
+from epgfn_sampler import (SamplerAuthError, SamplerClient,
+                           SamplerConfigError, SamplerRequestError,
+                           SamplerUnavailableError)
+
+SERVER, CA, CERT, KEY, TOKEN_FILE, METRICS = sys.argv[1:7]
+TOKEN_FILE = None if TOKEN_FILE == "-" else TOKEN_FILE
+METRICS = None if METRICS == "-" else METRICS
+SIDE = 4
+
+
+def connect(**overrides):
+    arguments = dict(ca_file=CA, cert_file=CERT, key_file=KEY,
+                     token_file=TOKEN_FILE)
+    arguments.update(overrides)
+    return SamplerClient.connect(SERVER, **arguments)
+
+
+class SamplerClientTest(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sampler = connect()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sampler.close()
+
+    def test_list_models(self):
+        models = self.sampler.list_models()
+        self.assertIn("hypergrid", models.environment)
+        self.assertEqual([v.version for v in models.versions], [1])
+        self.assertEqual(models.versions[0].client_ids, ("client-0",))
+        self.assertGreater(models.versions[0].published_unix_seconds, 0)
+
+    def test_samples_are_grid_points_with_log_probabilities(self):
+        result = self.sampler.sample(200, seed=11, log_probability_samples=8)
+        self.assertEqual(result.model_version, 1)
+        self.assertEqual(len(result.objects), 200)
+        estimates = {}
+        for obj in result.objects:
+            self.assertEqual(len(obj.state), 2)
+            for coordinate in obj.state:
+                self.assertTrue(0 <= coordinate < SIDE, obj)
+            self.assertEqual(obj.description,
+                             "(%d,%d)" % (obj.state[0], obj.state[1]))
+            self.assertTrue(math.isfinite(obj.log_probability), obj)
+            self.assertLess(obj.log_probability, 0.5, obj)
+            estimates[obj.state] = obj.log_probability
+        # A probability estimate per distinct object: over at most 16 grid
+        # points they cannot add up to much more than 1.
+        self.assertLess(sum(math.exp(lp) for lp in estimates.values()), 1.5)
+        self.assertEqual(result.log_probabilities,
+                         [obj.log_probability for obj in result.objects])
+
+    def test_without_log_probabilities_they_are_nan(self):
+        result = self.sampler.sample(5)
+        self.assertEqual(len(result.objects), 5)
+        self.assertTrue(all(math.isnan(lp) for lp in result.log_probabilities))
+
+    def test_a_seed_repeats_the_objects(self):
+        first = self.sampler.sample(50, seed=3)
+        second = self.sampler.sample(50, seed=3, model_version=1)
+        self.assertEqual(first.objects, second.objects)
+
+    def test_refused_requests_raise_request_errors(self):
+        with self.assertRaises(SamplerRequestError) as refused:
+            self.sampler.sample(1, model_version=99)
+        self.assertEqual(refused.exception.code.name, "NOT_FOUND")
+        with self.assertRaises(SamplerRequestError) as refused:
+            self.sampler.sample(10**9)
+        self.assertEqual(refused.exception.code.name, "INVALID_ARGUMENT")
+        with self.assertRaises(SamplerConfigError):
+            self.sampler.sample(0)
+
+    def test_bad_configuration_is_refused_before_connecting(self):
+        with self.assertRaises(SamplerConfigError):
+            connect(ca_file="/nonexistent/ca.pem")
+        with self.assertRaises(SamplerConfigError):
+            connect(key_file=None)
+        with self.assertRaises(SamplerConfigError):
+            SamplerClient.connect("no-port")
+
+    def test_a_server_nobody_listens_on_is_unavailable(self):
+        with self.assertRaises(SamplerUnavailableError):
+            SamplerClient.connect("127.0.0.1:1", ca_file=CA, cert_file=CERT,
+                                  key_file=KEY, connect_timeout_seconds=2)
+
+    @unittest.skipUnless(TOKEN_FILE, "the server has no sampler token auth")
+    def test_a_wrong_token_is_refused(self):
+        with tempfile.NamedTemporaryFile("w", delete=False) as wrong:
+            wrong.write("not-the-token\n")
+        try:
+            with connect(token_file=wrong.name) as sampler:
+                with self.assertRaises(SamplerAuthError):
+                    sampler.sample(1)
+        finally:
+            os.unlink(wrong.name)
+
+    @unittest.skipUnless(METRICS, "no metrics endpoint")
+    def test_metrics_count_the_federation_and_the_sampler(self):
+        self.sampler.sample(7, seed=1)
+        with self.assertRaises(SamplerRequestError):
+            self.sampler.sample(1, model_version=99)
+        with urllib.request.urlopen(f"http://{METRICS}/metrics",
+                                    timeout=10) as response:
+            self.assertEqual(response.status, 200)
+            self.assertIn("text/plain", response.headers["Content-Type"])
+            text = response.read().decode()
+
+        def value(series):
+            match = re.search("^" + re.escape(series) + r" (\S+)$", text, re.M)
+            self.assertIsNotNone(match, f"{series} missing from:\n{text}")
+            return float(match.group(1))
+
+        self.assertEqual(
+            value('epgfn_uploads_accepted_total{client="client-0"}'), 1)
+        self.assertEqual(value("epgfn_published_version"), 1)
+        self.assertEqual(
+            value('epgfn_aggregation_runs_total{result="published"}'), 1)
+        self.assertGreaterEqual(value("epgfn_samples_served_total"), 7)
+        self.assertGreaterEqual(
+            value('epgfn_rpc_requests_total{service="epgfn.v1.Sampler",'
+                  'method="Sample",code="OK"}'), 1)
+        self.assertGreaterEqual(
+            value('epgfn_rpc_requests_total{service="epgfn.v1.Sampler",'
+                  'method="Sample",code="NOT_FOUND"}'), 1)
+        self.assertGreaterEqual(
+            value('epgfn_rpc_duration_seconds_count{'
+                  'service="epgfn.v1.Sampler",method="Sample"}'), 1)
+        self.assertEqual(value("epgfn_aggregation_running"), 0)
+        self.assertGreater(value("epgfn_aggregation_iteration"), 0)
+
+
+if __name__ == "__main__":
+    unittest.main(argv=sys.argv[:1], verbosity=2)

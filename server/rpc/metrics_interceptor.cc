@@ -1,0 +1,125 @@
+#include "server/rpc/metrics_interceptor.h"
+
+#include <glog/logging.h>
+
+#include <chrono>
+#include <string>
+
+#include "common/util/event_log.h"
+#include "server/core/server_metrics.h"
+
+namespace epgfn {
+namespace {
+
+// gRPC's canonical code names, as absl and the Prometheus convention use.
+const char* CodeName(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::OK:
+      return "OK";
+    case grpc::StatusCode::CANCELLED:
+      return "CANCELLED";
+    case grpc::StatusCode::UNKNOWN:
+      return "UNKNOWN";
+    case grpc::StatusCode::INVALID_ARGUMENT:
+      return "INVALID_ARGUMENT";
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return "DEADLINE_EXCEEDED";
+    case grpc::StatusCode::NOT_FOUND:
+      return "NOT_FOUND";
+    case grpc::StatusCode::ALREADY_EXISTS:
+      return "ALREADY_EXISTS";
+    case grpc::StatusCode::PERMISSION_DENIED:
+      return "PERMISSION_DENIED";
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      return "RESOURCE_EXHAUSTED";
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      return "FAILED_PRECONDITION";
+    case grpc::StatusCode::ABORTED:
+      return "ABORTED";
+    case grpc::StatusCode::OUT_OF_RANGE:
+      return "OUT_OF_RANGE";
+    case grpc::StatusCode::UNIMPLEMENTED:
+      return "UNIMPLEMENTED";
+    case grpc::StatusCode::INTERNAL:
+      return "INTERNAL";
+    case grpc::StatusCode::UNAVAILABLE:
+      return "UNAVAILABLE";
+    case grpc::StatusCode::DATA_LOSS:
+      return "DATA_LOSS";
+    case grpc::StatusCode::UNAUTHENTICATED:
+      return "UNAUTHENTICATED";
+    default:
+      return "UNKNOWN";
+  }
+}
+
+class MetricsInterceptor : public grpc::experimental::Interceptor {
+ public:
+  explicit MetricsInterceptor(grpc::experimental::ServerRpcInfo* info)
+      : start_(std::chrono::steady_clock::now()) {
+    // "/epgfn.v1.Sampler/Sample" -> service, method.
+    const std::string full = info->method() != nullptr ? info->method() : "";
+    const size_t slash = full.rfind('/');
+    if (full.size() > 1 && full[0] == '/' && slash != 0 &&
+        slash != std::string::npos) {
+      service_ = full.substr(1, slash - 1);
+      method_ = full.substr(slash + 1);
+    } else {
+      service_ = "unknown";
+      method_ = full.empty() ? "unknown" : full;
+    }
+  }
+
+  ~MetricsInterceptor() override {
+    if (!recorded_) Record(grpc::StatusCode::CANCELLED);
+  }
+
+  void Intercept(
+      grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::PRE_SEND_STATUS)) {
+      Record(methods->GetSendStatus().error_code());
+    }
+    methods->Proceed();
+  }
+
+ private:
+  void Record(grpc::StatusCode code) {
+    recorded_ = true;
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_)
+            .count();
+    const ServerMetrics& metrics = GetServerMetrics();
+    metrics.rpc_requests.Labels({service_, method_, CodeName(code)})
+        .Increment();
+    metrics.rpc_duration_seconds.Labels({service_, method_}).Observe(seconds);
+    VLOG(1) << Event("rpc_finished")
+                   .With("service", service_)
+                   .With("method", method_)
+                   .With("code", CodeName(code))
+                   .With("seconds", seconds);
+  }
+
+  const std::chrono::steady_clock::time_point start_;
+  std::string service_;
+  std::string method_;
+  bool recorded_ = false;
+};
+
+class MetricsInterceptorFactory
+    : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo* info) override {
+    return new MetricsInterceptor(info);
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
+MakeMetricsInterceptorFactory() {
+  return std::make_unique<MetricsInterceptorFactory>();
+}
+
+}  // namespace epgfn
