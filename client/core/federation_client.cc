@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "client/core/channel.h"
 #include "client/core/grpc_status.h"
+#include "common/model/deterministic_bytes.h"
 #include "common/transfer/payload.h"
 #include "common/util/sha256.h"
 #include "common/util/status_macros.h"
@@ -73,10 +74,9 @@ absl::StatusOr<UploadResult> FederationClient::UploadModel(
     const v1::ModelWeights& weights, const std::string& client_id,
     const std::string& spec_digest, int64_t round,
     const v1::LocalDiagnostics& diagnostics) {
-  std::string payload;
-  if (!weights.SerializeToString(&payload)) {
-    return absl::InternalError("could not serialize the model");
-  }
+  // Deterministic, so a restarted client re-sends the very bytes it sent
+  // before and the server recognises a replay.
+  ASSIGN_OR_RETURN(const std::string payload, DeterministicBytes(weights));
   v1::UploadChunk header_chunk;
   v1::UploadHeader* header = header_chunk.mutable_header();
   header->set_client_id(client_id);

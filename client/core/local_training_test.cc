@@ -1,9 +1,10 @@
 #include "client/core/local_training.h"
 
+#include <google/protobuf/util/message_differencer.h>
+#include <gtest/gtest.h>
+
 #include <cstdlib>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "common/model/spec_conversion.h"
 
@@ -64,10 +65,12 @@ TEST(LocalTrainingTest, TrainsPersistsAndReusesOnRestart) {
   EXPECT_TRUE(second->reused);
   EXPECT_EQ(progress_calls, 0);
   EXPECT_EQ(second->round, 1);
-  EXPECT_EQ(second->weights.SerializeAsString(),
-            first->weights.SerializeAsString());
-  EXPECT_EQ(second->diagnostics.SerializeAsString(),
-            first->diagnostics.SerializeAsString());
+  // Field-wise: map fields (the environment's params) have no canonical
+  // serialized order.
+  using google::protobuf::util::MessageDifferencer;
+  EXPECT_TRUE(MessageDifferencer::Equals(second->weights, first->weights));
+  EXPECT_TRUE(
+      MessageDifferencer::Equals(second->diagnostics, first->diagnostics));
 }
 
 TEST(LocalTrainingTest, RetrainsForAnotherSpecOrReward) {
@@ -80,16 +83,16 @@ TEST(LocalTrainingTest, RetrainsForAnotherSpecOrReward) {
   // Another reward for the same federation: a new, newer round.
   LocalTrainingOptions other_reward = Options(dir);
   other_reward.reward = "client:index=0,count=2";
-  absl::StatusOr<LocalTrainingResult> retrained = TrainOrReuseLocalModel(
-      spec, FederationSpecDigest(spec), other_reward);
+  absl::StatusOr<LocalTrainingResult> retrained =
+      TrainOrReuseLocalModel(spec, FederationSpecDigest(spec), other_reward);
   ASSERT_TRUE(retrained.ok()) << retrained.status();
   EXPECT_FALSE(retrained->reused);
   EXPECT_EQ(retrained->round, 2);
 
   // Another federation: round numbering starts over.
   spec.set_name("another federation");
-  absl::StatusOr<LocalTrainingResult> fresh = TrainOrReuseLocalModel(
-      spec, FederationSpecDigest(spec), other_reward);
+  absl::StatusOr<LocalTrainingResult> fresh =
+      TrainOrReuseLocalModel(spec, FederationSpecDigest(spec), other_reward);
   ASSERT_TRUE(fresh.ok()) << fresh.status();
   EXPECT_FALSE(fresh->reused);
   EXPECT_EQ(fresh->round, 1);

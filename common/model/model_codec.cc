@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
+#include "common/model/deterministic_bytes.h"
 #include "common/util/file_io.h"
 #include "common/util/status_macros.h"
 
@@ -285,13 +286,12 @@ absl::StatusOr<PolicyNet> ImportModel(const v1::ModelWeights& weights,
 
 absl::Status WriteModelFile(const std::string& path,
                             const v1::ModelWeights& weights) {
-  std::string bytes;
-  if (!weights.SerializeToString(&bytes)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("cannot serialize model for '", path,
-                     "' (larger than the 2 GiB protobuf limit?)"));
+  absl::StatusOr<std::string> bytes = DeterministicBytes(weights);
+  if (!bytes.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cannot serialize model for '", path, "': ", bytes.status().message()));
   }
-  return WriteFileAtomically(path, bytes);
+  return WriteFileAtomically(path, *bytes);
 }
 
 absl::StatusOr<v1::ModelWeights> ReadModelFile(const std::string& path) {

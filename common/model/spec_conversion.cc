@@ -1,8 +1,6 @@
 #include "common/model/spec_conversion.h"
 
-#include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
-
+#include "common/model/deterministic_bytes.h"
 #include "common/util/sha256.h"
 #include "common/util/status_macros.h"
 
@@ -79,16 +77,10 @@ v1::LocalDiagnostics DiagnosticsToProto(const LocalDiagnostics& diagnostics) {
 }
 
 std::string FederationSpecDigest(const v1::FederationSpec& spec) {
-  // Deterministic serialization orders map entries, so equal specs hash
-  // equally on every party.
-  std::string bytes;
-  {
-    google::protobuf::io::StringOutputStream stream(&bytes);
-    google::protobuf::io::CodedOutputStream coded(&stream);
-    coded.SetSerializationDeterministic(true);
-    spec.SerializeToCodedStream(&coded);
-  }
-  return Sha256Hex(bytes);
+  // Equal specs must hash equally on every party, whatever their map order.
+  // A spec never approaches the 2 GiB limit (the config loader caps it).
+  absl::StatusOr<std::string> bytes = DeterministicBytes(spec);
+  return Sha256Hex(bytes.ok() ? *bytes : std::string());
 }
 
 }  // namespace epgfn
