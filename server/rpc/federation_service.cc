@@ -62,7 +62,7 @@ absl::StatusOr<UploadRequest> FederationService::ReceiveUpload(
   }
   const v1::UploadHeader header = chunk.header();
   if (options_.require_peer_identity) {
-    absl::StatusOr<std::string> peer = PeerCommonName(*context);
+    absl::StatusOr<std::string> peer = PeerIdentity(*context);
     if (!peer.ok() || *peer != header.client_id()) {
       absl::Status refusal = absl::PermissionDeniedError(absl::StrCat(
           "the client certificate names '", peer.ok() ? *peer : "nobody",
@@ -201,6 +201,11 @@ grpc::Status FederationService::GetStatus(grpc::ServerContext* context,
   response->set_current_version(status.current_version);
   for (const auto& [reason, count] : status.refused_uploads) {
     (*response->mutable_refused_uploads())[reason] = count;
+  }
+  if (sampler_access_ != nullptr) {
+    for (const auto& [reason, count] : sampler_access_->RefusalCounts()) {
+      (*response->mutable_refused_sampler_calls())[reason] = count;
+    }
   }
   return grpc::Status::OK;
 }
