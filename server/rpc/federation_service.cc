@@ -52,7 +52,10 @@ absl::StatusOr<UploadRequest> FederationService::ReceiveUpload(
     grpc::ServerContext* context, grpc::ServerReader<v1::UploadChunk>* reader) {
   v1::UploadChunk chunk;
   if (!reader->Read(&chunk)) {
-    return absl::InvalidArgumentError("empty upload stream: no header");
+    absl::Status refusal =
+        absl::InvalidArgumentError("empty upload stream: no header");
+    core_->RecordRefusedUpload("?", kRefusedTransfer, refusal);
+    return refusal;
   }
   if (!chunk.has_header()) {
     core_->RecordRefusedUpload("?", kRefusedTransfer,
@@ -95,7 +98,13 @@ absl::StatusOr<UploadRequest> FederationService::ReceiveUpload(
     }
   }
   if (context->IsCancelled()) {
-    return absl::CancelledError("the client cancelled the upload");
+    // The client went away mid-upload: nothing is stored, and the refusal
+    // is counted like any other broken transfer.
+    absl::Status refusal = absl::CancelledError(absl::StrCat(
+        "the client disconnected after ", assembler->received_bytes(), " of ",
+        header.total_bytes(), " bytes"));
+    core_->RecordRefusedUpload(header.client_id(), kRefusedTransfer, refusal);
+    return refusal;
   }
   absl::StatusOr<std::string> payload = std::move(*assembler).Finish();
   if (!payload.ok()) {
