@@ -13,8 +13,8 @@ namespace epgfn {
 struct FederationServiceOptions {
   // Largest upload payload accepted (announced total_bytes).
   int64_t max_upload_bytes = int64_t{256} << 20;
-  // mTLS: the peer certificate's common name must equal the upload's
-  // client_id.
+  // mTLS: the peer certificate's identity (CertificateIdentity: its CN,
+  // else its first DNS SAN) must equal the upload's client_id.
   bool require_peer_identity = false;
   // How often a watcher re-checks for cancellation while no version comes.
   int64_t watch_poll_milliseconds = 500;

@@ -120,6 +120,9 @@ absl::StatusOr<std::unique_ptr<RpcServer>> RpcServer::Start(
         LOG(INFO) << "Sampler access: bearer token ("
                   << options.sampler_access.tokens.size() << " callers)";
       }
+      if (options.insecure) {
+        LOG(WARNING) << "sampler tokens travel in plaintext (--insecure)";
+      }
       break;
     case SamplerAuthMode::kMutualTls:
       LOG(INFO) << "Sampler access: verified client certificate";
