@@ -2,7 +2,8 @@
 // Sampler service and summarises them.
 //
 //   epgfn_sample --server=host:port --tls_ca=ca.pem --tls_cert=me.pem
-//     --tls_key=me.key --num_samples=10000 --output=samples.tsv
+//     --tls_key=me.key --sampler_token_file=token.txt --num_samples=10000
+//     --output=samples.tsv
 //
 // --output holds one object per line, tab-separated: the raw state integers
 // (space-separated), the description, and the log p_T estimate ("nan" unless
@@ -39,6 +40,9 @@ ABSL_FLAG(std::string, tls_key, "",
 ABSL_FLAG(std::string, tls_server_name, "",
           "Name to check the server certificate against, when it differs "
           "from the host in --server.");
+ABSL_FLAG(std::string, sampler_token_file, "",
+          "File holding the bearer token for a server started with "
+          "--sampler_auth=token (surrounding whitespace is ignored).");
 ABSL_FLAG(bool, insecure, false,
           "Use a plaintext channel (testing only); excludes the --tls_* "
           "flags.");
@@ -99,6 +103,11 @@ absl::Status Run() {
                    MakeChannel(channel_options));
   SamplerClientOptions options;
   options.retry.max_attempts = absl::GetFlag(FLAGS_rpc_attempts);
+  if (!absl::GetFlag(FLAGS_sampler_token_file).empty()) {
+    ASSIGN_OR_RETURN(
+        options.token,
+        ReadSamplerTokenFile(absl::GetFlag(FLAGS_sampler_token_file)));
+  }
   SamplerClient sampler(channel, options);
 
   const int64_t max_per_request = absl::GetFlag(FLAGS_max_per_request);
@@ -139,13 +148,15 @@ absl::Status Run() {
   }
   std::vector<std::pair<std::string, int64_t>> ranked(counts.begin(),
                                                       counts.end());
-  std::stable_sort(ranked.begin(), ranked.end(),
-                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  std::stable_sort(
+      ranked.begin(), ranked.end(),
+      [](const auto& a, const auto& b) { return a.second > b.second; });
   std::printf("model version %lld: %zu objects in %.3f s, %zu distinct\n",
               static_cast<long long>(result.model_version),
               result.objects.size(), seconds, counts.size());
   const size_t top = std::min<size_t>(
-      ranked.size(), static_cast<size_t>(std::max(0, absl::GetFlag(FLAGS_top))));
+      ranked.size(),
+      static_cast<size_t>(std::max(0, absl::GetFlag(FLAGS_top))));
   if (top > 0) std::printf("top %zu:\n", top);
   for (size_t i = 0; i < top; ++i) {
     std::printf("  %-24s %7lld  %.4f\n", ranked[i].first.c_str(),

@@ -52,6 +52,13 @@ logs="${out}/logs"
 step "Generating a CA, the server certificate and one per client"
 bash deploy/gen_certs.sh "${out}/certs" "${clients[@]}"
 certs="${out}/certs"
+# The Sampler needs a bearer token: the server reads "<caller>:<token>"
+# lines, epgfn_sample a file holding just the token.
+token="$(openssl rand -hex 32)"
+(umask 077
+ printf '# sampler callers\ndemo-sampler:%s\n' "${token}" >"${certs}/sampler_tokens.txt"
+ printf '%s\n' "${token}" >"${certs}/sampler_token.txt")
+unset token
 
 server_pid=""
 client_pids=()
@@ -73,11 +80,12 @@ show_tail() {  # log file
   tail -n 30 "$1" >&2 || true
 }
 
-step "Starting the federation server (mTLS, 127.0.0.1)"
+step "Starting the federation server (mTLS, sampler token, 127.0.0.1)"
 # Port 0: the server binds a free port and prints "listening on <address>".
 "${server_bin}" --listen=127.0.0.1:0 --state_dir="${out}/server" \
   --config="${config}" --tls_cert="${certs}/server.pem" \
   --tls_key="${certs}/server.key" --tls_client_ca="${certs}/ca.pem" \
+  --sampler_auth=token --sampler_tokens_file="${certs}/sampler_tokens.txt" \
   --threads="${threads}" >"${logs}/server.log" 2>&1 &
 server_pid=$!
 address=""
@@ -127,6 +135,7 @@ step "Sampling ${num_samples} objects from the global model"
 sample_start=$(now)
 if ! "${sample_bin}" --server="${address}" --tls_ca="${certs}/ca.pem" \
     --tls_cert="${certs}/client-0.pem" --tls_key="${certs}/client-0.key" \
+    --sampler_token_file="${certs}/sampler_token.txt" \
     --num_samples="${num_samples}" --seed=1 --output="${out}/samples.tsv" \
     >"${logs}/sample.log" 2>&1; then
   show_tail "${logs}/sample.log"

@@ -20,6 +20,7 @@
 #include "common/util/metrics.h"
 #include "common/util/metrics_http_server.h"
 #include "server/core/federation_config.h"
+#include "server/core/sampler_access.h"
 #include "server/core/server_core.h"
 #include "server/rpc/rpc_server.h"
 
@@ -52,6 +53,15 @@ ABSL_FLAG(std::string, metrics_listen, "",
           "over plain HTTP at /metrics; empty (the default): no metrics "
           "endpoint. Unauthenticated: bind to an address only the "
           "monitoring system reaches.");
+ABSL_FLAG(std::string, sampler_auth, "token",
+          "Who may call the Sampler service: token (a bearer token from "
+          "--sampler_tokens_file in 'authorization: Bearer <token>' "
+          "metadata), mtls (any client certificate verified by "
+          "--tls_client_ca) or open (anyone; logged as a warning).");
+ABSL_FLAG(std::string, sampler_tokens_file, "",
+          "With --sampler_auth=token: a file of '<caller-name>:<token>' "
+          "lines (tokens of >= 32 characters, e.g. `openssl rand -hex 32`; "
+          "'#' comments and blank lines ignored).");
 ABSL_FLAG(int32_t, shutdown_grace_seconds, 10,
           "On SIGTERM/SIGINT, how long in-flight calls may take to finish.");
 
@@ -90,6 +100,12 @@ int Run() {
       absl::GetFlag(FLAGS_tls_key), absl::GetFlag(FLAGS_tls_client_ca),
       absl::GetFlag(FLAGS_insecure), absl::GetFlag(FLAGS_max_upload_bytes));
   if (!rpc_options.ok()) return Fail(rpc_options.status());
+  absl::StatusOr<SamplerAccessOptions> sampler_access =
+      SamplerAccessOptions::Create(absl::GetFlag(FLAGS_sampler_auth),
+                                   absl::GetFlag(FLAGS_sampler_tokens_file),
+                                   rpc_options->mutual_tls());
+  if (!sampler_access.ok()) return Fail(sampler_access.status());
+  rpc_options->sampler_access = *std::move(sampler_access);
   absl::StatusOr<ServerCoreOptions> core_options =
       ServerCoreOptions::Create(absl::GetFlag(FLAGS_state_dir), *device,
                                 absl::GetFlag(FLAGS_max_samples_per_request));

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <thread>
+#include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -116,6 +117,7 @@ TEST(ServerBinaryTest, RoundOverMutualTlsThenGracefulShutdownAndRecovery) {
       "--tls_cert=" + certs + "/server.pem",
       "--tls_key=" + certs + "/server.key",
       "--tls_client_ca=" + certs + "/ca.pem",
+      "--sampler_auth=mtls",
       "--threads=1"};
 
   ServerProcess server = StartServer(flags);
@@ -175,6 +177,56 @@ TEST(ServerBinaryTest, RoundOverMutualTlsThenGracefulShutdownAndRecovery) {
   ASSERT_TRUE(download.status.ok());
   EXPECT_EQ(Sha256Hex(download.payload), announcement.payload_sha256());
   EXPECT_EQ(StopServer(restarted, SIGINT, 20), 0);
+}
+
+// Runs the binary to completion; returns its exit status and stderr.
+std::pair<int, std::string> RunToExit(const std::vector<std::string>& flags,
+                                      const std::string& stderr_path) {
+  std::string command = "server/epgfn_server";
+  for (const std::string& flag : flags) absl::StrAppend(&command, " ", flag);
+  absl::StrAppend(&command, " >/dev/null 2>", stderr_path);
+  const int status = std::system(command.c_str());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, Read(stderr_path)};
+}
+
+TEST(ServerBinaryTest, RefusesToStartWithIncompleteSamplerAccess) {
+  const std::string root = testing::FreshDirectory("sampler-flags");
+  const std::string certs = root + "/certs";
+  ASSERT_EQ(std::system(absl::StrCat("bash deploy/gen_certs.sh ", certs,
+                                     " client-0 >/dev/null")
+                            .c_str()),
+            0);
+  const std::string config_path = root + "/federation.textproto";
+  std::ofstream(config_path) << kConfig;
+  const std::string tokens = root + "/tokens.txt";
+  const std::string secret(40, 'k');
+  std::ofstream(tokens) << "# callers\nalice:" << secret << "\nbob " << secret
+                        << "\n";
+  const std::vector<std::string> tls = {
+      "--config=" + config_path, "--state_dir=" + root + "/state",
+      "--listen=127.0.0.1:0", "--tls_cert=" + certs + "/server.pem",
+      "--tls_key=" + certs + "/server.key"};
+  struct Case {
+    std::vector<std::string> extra;
+    std::string message;
+  };
+  const Case cases[] = {
+      {{}, "--sampler_tokens_file"},  // the default is token, not open
+      {{"--sampler_auth=token"}, "--sampler_tokens_file"},
+      {{"--sampler_auth=mtls"}, "--tls_client_ca"},
+      {{"--sampler_auth=token", "--sampler_tokens_file=" + tokens},
+       "tokens.txt line 3"},
+      {{"--sampler_auth=anyone"}, "token, mtls or open"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> flags = tls;
+    flags.insert(flags.end(), c.extra.begin(), c.extra.end());
+    auto [code, errors] = RunToExit(flags, root + "/stderr.txt");
+    EXPECT_EQ(code, 1) << errors;
+    EXPECT_NE(errors.find(c.message), std::string::npos)
+        << "expected '" << c.message << "' in: " << errors;
+    EXPECT_EQ(errors.find(secret), std::string::npos) << errors;
+  }
 }
 
 }  // namespace

@@ -1,15 +1,48 @@
 #include "client/core/sampler_client.h"
 
-#include <utility>
-
 #include <grpcpp/client_context.h>
 
+#include <utility>
+
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "client/core/channel.h"
 #include "client/core/grpc_status.h"
+#include "common/util/file_io.h"
 #include "common/util/status_macros.h"
 
 namespace epgfn {
+
+absl::StatusOr<std::string> ReadSamplerTokenFile(const std::string& path) {
+  absl::StatusOr<std::string> text = ReadFileToString(path, 64 << 10);
+  if (!text.ok()) {
+    return absl::Status(text.status().code(),
+                        absl::StrCat("cannot read the sampler token file ",
+                                     path, ": ", text.status().message()));
+  }
+  const std::string token(absl::StripAsciiWhitespace(*text));
+  if (token.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the sampler token file ", path, " is empty"));
+  }
+  for (char c : token) {
+    if (c <= ' ' || c > '~') {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the sampler token file ", path,
+          " must hold one token of printable characters without spaces"));
+    }
+  }
+  return token;
+}
+
+void SamplerClient::Prepare(grpc::ClientContext& context,
+                            absl::Duration timeout) const {
+  context.set_deadline(std::chrono::system_clock::now() +
+                       absl::ToChronoMilliseconds(timeout));
+  if (!options_.token.empty()) {
+    context.AddMetadata("authorization", "Bearer " + options_.token);
+  }
+}
 
 SamplerClient::SamplerClient(std::shared_ptr<grpc::Channel> channel,
                              SamplerClientOptions options)
@@ -26,8 +59,7 @@ absl::StatusOr<SampleResult> SamplerClient::Sample(
         RETURN_IF_ERROR(WaitForChannel(*channel_, options_.connect_timeout));
         result = SampleResult();
         grpc::ClientContext context;
-        context.set_deadline(std::chrono::system_clock::now() +
-                             absl::ToChronoMilliseconds(options_.sample_timeout));
+        Prepare(context, options_.sample_timeout);
         std::unique_ptr<grpc::ClientReader<v1::SampleBatch>> reader =
             stub_->Sample(&context, request);
         v1::SampleBatch batch;
@@ -41,9 +73,9 @@ absl::StatusOr<SampleResult> SamplerClient::Sample(
       },
       options_.sleep));
   if (static_cast<int64_t>(result.objects.size()) != request.num_samples()) {
-    return absl::DataLossError(
-        absl::StrCat("asked for ", request.num_samples(), " objects, got ",
-                     result.objects.size()));
+    return absl::DataLossError(absl::StrCat("asked for ", request.num_samples(),
+                                            " objects, got ",
+                                            result.objects.size()));
   }
   return result;
 }
@@ -55,8 +87,7 @@ absl::StatusOr<v1::ListModelsResponse> SamplerClient::ListModels() {
       [&](int /*attempt*/) -> absl::Status {
         RETURN_IF_ERROR(WaitForChannel(*channel_, options_.connect_timeout));
         grpc::ClientContext context;
-        context.set_deadline(std::chrono::system_clock::now() +
-                             std::chrono::seconds(30));
+        Prepare(context, absl::Seconds(30));
         return FromGrpcStatus(
             stub_->ListModels(&context, v1::ListModelsRequest(), &response));
       },

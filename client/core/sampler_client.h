@@ -1,11 +1,12 @@
 #ifndef EPGFN_CLIENT_CORE_SAMPLER_CLIENT_H_
 #define EPGFN_CLIENT_CORE_SAMPLER_CLIENT_H_
 
+#include <grpcpp/channel.h>
+
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
-
-#include <grpcpp/channel.h>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -20,7 +21,14 @@ struct SamplerClientOptions {
   // Deadline of one Sample stream.
   absl::Duration sample_timeout = absl::Minutes(5);
   SleepFunction sleep;
+  // Sent as "authorization: Bearer <token>" metadata on every call when not
+  // empty (servers started with --sampler_auth=token require it).
+  std::string token;
 };
+
+// The token in `path` with surrounding whitespace removed; an empty file or
+// a token with inner whitespace is an error (the message never shows it).
+absl::StatusOr<std::string> ReadSamplerTokenFile(const std::string& path);
 
 struct SampleResult {
   int64_t model_version = 0;
@@ -39,6 +47,9 @@ class SamplerClient {
   absl::StatusOr<v1::ListModelsResponse> ListModels();
 
  private:
+  // Deadline and token on a fresh context.
+  void Prepare(grpc::ClientContext& context, absl::Duration timeout) const;
+
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Sampler::Stub> stub_;
   SamplerClientOptions options_;

@@ -37,6 +37,8 @@ class FederationRpcTest : public ::testing::Test {
     core_ = *ServerCore::Create(config_, options);
     auto rpc_options =
         *RpcServerOptions::Create("127.0.0.1:0", "", "", "", true, 64 << 20);
+    // Access control has its own test (sampler_auth_test).
+    rpc_options.sampler_access = SamplerAccessOptions::Open();
     auto server = RpcServer::Start(core_.get(), rpc_options);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(server).value();

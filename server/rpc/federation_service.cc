@@ -52,7 +52,10 @@ absl::StatusOr<UploadRequest> FederationService::ReceiveUpload(
     grpc::ServerContext* context, grpc::ServerReader<v1::UploadChunk>* reader) {
   v1::UploadChunk chunk;
   if (!reader->Read(&chunk)) {
-    return absl::InvalidArgumentError("empty upload stream: no header");
+    absl::Status refusal =
+        absl::InvalidArgumentError("empty upload stream: no header");
+    core_->RecordRefusedUpload("?", kRefusedTransfer, refusal);
+    return refusal;
   }
   if (!chunk.has_header()) {
     core_->RecordRefusedUpload("?", kRefusedTransfer,
@@ -62,7 +65,7 @@ absl::StatusOr<UploadRequest> FederationService::ReceiveUpload(
   }
   const v1::UploadHeader header = chunk.header();
   if (options_.require_peer_identity) {
-    absl::StatusOr<std::string> peer = PeerCommonName(*context);
+    absl::StatusOr<std::string> peer = PeerIdentity(*context);
     if (!peer.ok() || *peer != header.client_id()) {
       absl::Status refusal = absl::PermissionDeniedError(absl::StrCat(
           "the client certificate names '", peer.ok() ? *peer : "nobody",
@@ -95,7 +98,13 @@ absl::StatusOr<UploadRequest> FederationService::ReceiveUpload(
     }
   }
   if (context->IsCancelled()) {
-    return absl::CancelledError("the client cancelled the upload");
+    // The client went away mid-upload: nothing is stored, and the refusal
+    // is counted like any other broken transfer.
+    absl::Status refusal = absl::CancelledError(absl::StrCat(
+        "the client disconnected after ", assembler->received_bytes(), " of ",
+        header.total_bytes(), " bytes"));
+    core_->RecordRefusedUpload(header.client_id(), kRefusedTransfer, refusal);
+    return refusal;
   }
   absl::StatusOr<std::string> payload = std::move(*assembler).Finish();
   if (!payload.ok()) {
@@ -201,6 +210,11 @@ grpc::Status FederationService::GetStatus(grpc::ServerContext* context,
   response->set_current_version(status.current_version);
   for (const auto& [reason, count] : status.refused_uploads) {
     (*response->mutable_refused_uploads())[reason] = count;
+  }
+  if (sampler_access_ != nullptr) {
+    for (const auto& [reason, count] : sampler_access_->RefusalCounts()) {
+      (*response->mutable_refused_sampler_calls())[reason] = count;
+    }
   }
   return grpc::Status::OK;
 }

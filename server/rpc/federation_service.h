@@ -5,6 +5,7 @@
 
 #include "absl/status/statusor.h"
 #include "proto/federation.grpc.pb.h"
+#include "server/core/sampler_access.h"
 #include "server/core/server_core.h"
 
 namespace epgfn {
@@ -12,8 +13,8 @@ namespace epgfn {
 struct FederationServiceOptions {
   // Largest upload payload accepted (announced total_bytes).
   int64_t max_upload_bytes = int64_t{256} << 20;
-  // mTLS: the peer certificate's common name must equal the upload's
-  // client_id.
+  // mTLS: the peer certificate's identity (CertificateIdentity: its CN,
+  // else its first DNS SAN) must equal the upload's client_id.
   bool require_peer_identity = false;
   // How often a watcher re-checks for cancellation while no version comes.
   int64_t watch_poll_milliseconds = 500;
@@ -25,8 +26,11 @@ struct FederationServiceOptions {
 // Thin handlers of epgfn.v1.Federation over a ServerCore.
 class FederationService final : public v1::Federation::Service {
  public:
-  FederationService(ServerCore* core, FederationServiceOptions options)
-      : core_(core), options_(options) {}
+  // `sampler_access`, when given, supplies GetStatus's refused Sampler
+  // calls; it must outlive the service.
+  FederationService(ServerCore* core, FederationServiceOptions options,
+                    const SamplerAccess* sampler_access = nullptr)
+      : core_(core), options_(options), sampler_access_(sampler_access) {}
 
   grpc::Status GetSpec(grpc::ServerContext* context,
                        const v1::GetSpecRequest* request,
@@ -52,6 +56,7 @@ class FederationService final : public v1::Federation::Service {
 
   ServerCore* const core_;
   const FederationServiceOptions options_;
+  const SamplerAccess* const sampler_access_;
 };
 
 }  // namespace epgfn

@@ -31,6 +31,20 @@ class MutualTlsTest : public ::testing::Test {
     const std::string command = absl::StrCat(
         "bash deploy/gen_certs.sh ", *certs_, " client-0 client-1 >/dev/null");
     ASSERT_EQ(std::system(command.c_str()), 0) << command;
+    // A certificate without a common name whose first DNS SAN is client-1.
+    const std::string& d = *certs_;
+    const std::string san_only = absl::StrCat(
+        "set -e; cd ", d,
+        "; openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256"
+        " -out san-only.key 2>/dev/null"
+        "; openssl req -new -key san-only.key -subj '/O=epgfn test'"
+        " -out san-only.csr 2>/dev/null"
+        "; printf 'basicConstraints=CA:FALSE\\nextendedKeyUsage=clientAuth"
+        "\\nsubjectAltName=DNS:client-1,DNS:client-0\\n' > san-only.ext"
+        "; openssl x509 -req -in san-only.csr -CA ca.pem -CAkey ca.key"
+        " -CAcreateserial -CAserial san-only.srl -days 30 -sha256"
+        " -extfile san-only.ext -out san-only.pem 2>/dev/null");
+    ASSERT_EQ(std::system(san_only.c_str()), 0) << san_only;
   }
 
   void SetUp() override {
@@ -115,6 +129,20 @@ TEST_F(MutualTlsTest, UploadsOnlyAsTheCertificatesClient) {
   EXPECT_TRUE(outcome.status.ok()) << outcome.status.error_message();
   EXPECT_EQ(core_->Status().clients[0].accepted_round, 1);
   EXPECT_EQ(core_->Status().clients[1].accepted_round, 0);
+}
+
+TEST_F(MutualTlsTest, IdentityIsTheFirstDnsNameWithoutACommonName) {
+  const std::string payload = testing::LocalModelPayload(*config_, 1, 2, 0);
+  auto stub = Stub("san-only");
+  testing::UploadOutcome outcome =
+      testing::Upload(*stub, "client-0", config_->spec_digest, 1, payload);
+  EXPECT_EQ(outcome.status.error_code(), grpc::StatusCode::PERMISSION_DENIED)
+      << outcome.status.error_message();
+  outcome =
+      testing::Upload(*stub, "client-1", config_->spec_digest, 1, payload);
+  EXPECT_TRUE(outcome.status.ok()) << outcome.status.error_message();
+  EXPECT_EQ(core_->Status().clients[1].accepted_round, 1);
+  EXPECT_EQ(core_->Status().clients[0].accepted_round, 0);
 }
 
 TEST(RpcServerOptionsTest, RequiresTlsOrInsecure) {

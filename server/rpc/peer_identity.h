@@ -4,14 +4,23 @@
 #include <grpcpp/server_context.h>
 
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
 namespace epgfn {
 
-// The common name of the verified client certificate (mTLS), which is the
-// client id it was issued for. Unauthenticated when the call carries none.
-absl::StatusOr<std::string> PeerCommonName(const grpc::ServerContext& context);
+// The identity a verified client certificate was issued for: its subject
+// common name when it has exactly one, otherwise (no CN at all) its first DNS
+// subject alternative name, in certificate order. A certificate with several
+// CNs, or with neither a CN nor a DNS SAN, has no identity.
+absl::StatusOr<std::string> CertificateIdentity(
+    const std::vector<std::string>& common_names,
+    const std::vector<std::string>& dns_names);
+
+// CertificateIdentity of the call's verified client certificate (mTLS).
+// Unauthenticated when the call carries none.
+absl::StatusOr<std::string> PeerIdentity(const grpc::ServerContext& context);
 
 }  // namespace epgfn
 

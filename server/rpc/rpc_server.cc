@@ -96,11 +96,41 @@ absl::StatusOr<std::unique_ptr<RpcServer>> RpcServer::Start(
   ASSIGN_OR_RETURN(FederationServiceOptions service_options,
                    FederationServiceOptions::Create(options.max_upload_bytes,
                                                     options.mutual_tls()));
+  const SamplerAuthMode sampler_mode = options.sampler_access.mode;
+  if (sampler_mode == SamplerAuthMode::kMutualTls && !options.mutual_tls()) {
+    return absl::InvalidArgumentError(
+        "sampler access by client certificate (mtls) needs a client CA");
+  }
   std::unique_ptr<RpcServer> server(new RpcServer);
   server->core_ = core;
-  server->federation_ =
-      std::make_unique<FederationService>(core, service_options);
-  server->sampler_ = std::make_unique<SamplerService>(core);
+  server->sampler_access_ =
+      std::make_unique<SamplerAccess>(options.sampler_access);
+  server->federation_ = std::make_unique<FederationService>(
+      core, service_options, server->sampler_access_.get());
+  server->sampler_ =
+      std::make_unique<SamplerService>(core, server->sampler_access_.get());
+  switch (sampler_mode) {
+    case SamplerAuthMode::kOpen:
+      LOG(WARNING) << "*** WARNING: the Sampler service is OPEN "
+                      "(--sampler_auth=open): anyone who can reach the port "
+                      "can draw samples from the global model. ***";
+      break;
+    case SamplerAuthMode::kToken:
+      if (options.sampler_access.tokens.empty()) {
+        LOG(WARNING) << "the Sampler service has no tokens: every Sampler "
+                        "call will be refused";
+      } else {
+        LOG(INFO) << "Sampler access: bearer token ("
+                  << options.sampler_access.tokens.size() << " callers)";
+      }
+      if (options.insecure) {
+        LOG(WARNING) << "sampler tokens travel in plaintext (--insecure)";
+      }
+      break;
+    case SamplerAuthMode::kMutualTls:
+      LOG(INFO) << "Sampler access: verified client certificate";
+      break;
+  }
 
   // Both are process-wide switches that take effect for servers built
   // afterwards.

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "server/core/sampler_access.h"
 #include "server/core/server_core.h"
 #include "server/rpc/federation_service.h"
 #include "server/rpc/sampler_service.h"
@@ -26,6 +27,10 @@ struct RpcServerOptions {
   // Plaintext; must be asked for explicitly and excludes the TLS files.
   bool insecure = false;
   int64_t max_upload_bytes = int64_t{256} << 20;
+  // Who may call the Sampler service. Left as is, token mode without tokens:
+  // every Sampler call is refused (set it from SamplerAccessOptions::Create,
+  // or SamplerAccessOptions::Open() in tests that mean it).
+  SamplerAccessOptions sampler_access;
 
   bool mutual_tls() const { return !tls_client_ca_file.empty(); }
 
@@ -48,6 +53,8 @@ class RpcServer {
 
   // The bound port (useful when listening on port 0).
   int port() const { return port_; }
+  // The Sampler's access decisions and refusal counts.
+  const SamplerAccess& sampler_access() const { return *sampler_access_; }
   // Ends watch streams, then lets in-flight calls finish for up to
   // `grace` before cancelling them. Idempotent.
   void Shutdown(absl::Duration grace);
@@ -56,6 +63,7 @@ class RpcServer {
   RpcServer() = default;
 
   ServerCore* core_ = nullptr;
+  std::unique_ptr<SamplerAccess> sampler_access_;
   std::unique_ptr<FederationService> federation_;
   std::unique_ptr<SamplerService> sampler_;
   std::unique_ptr<grpc::Server> server_;

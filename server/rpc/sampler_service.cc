@@ -4,12 +4,27 @@
 #include <vector>
 
 #include "server/rpc/grpc_status.h"
+#include "server/rpc/peer_identity.h"
 
 namespace epgfn {
+
+grpc::Status SamplerService::Authorize(const grpc::ServerContext& context) {
+  SamplerCallCredentials credentials;
+  const auto range = context.client_metadata().equal_range("authorization");
+  for (auto it = range.first; it != range.second; ++it) {
+    credentials.authorization.emplace_back(it->second.data(),
+                                           it->second.size());
+  }
+  absl::StatusOr<std::string> identity = PeerIdentity(context);
+  if (identity.ok()) credentials.certificate_identity = *std::move(identity);
+  credentials.peer_address = context.peer();
+  return ToGrpcStatus(access_->Authorize(credentials).status());
+}
 
 grpc::Status SamplerService::Sample(
     grpc::ServerContext* context, const v1::SampleRequest* request,
     grpc::ServerWriter<v1::SampleBatch>* writer) {
+  if (grpc::Status status = Authorize(*context); !status.ok()) return status;
   SampleQuery query;
   query.num_samples = request->num_samples();
   query.model_version = request->model_version();
@@ -34,6 +49,7 @@ grpc::Status SamplerService::Sample(
 grpc::Status SamplerService::ListModels(grpc::ServerContext* context,
                                         const v1::ListModelsRequest* request,
                                         v1::ListModelsResponse* response) {
+  if (grpc::Status status = Authorize(*context); !status.ok()) return status;
   response->set_environment(core_->config().environment->config().ToString());
   for (const GlobalVersionPtr& version : core_->models().List()) {
     v1::ModelVersionInfo* info = response->add_versions();

@@ -2,14 +2,18 @@
 #define EPGFN_SERVER_RPC_SAMPLER_SERVICE_H_
 
 #include "proto/sampler.grpc.pb.h"
+#include "server/core/sampler_access.h"
 #include "server/core/server_core.h"
 
 namespace epgfn {
 
-// Thin handlers of epgfn.v1.Sampler over a ServerCore.
+// Thin handlers of epgfn.v1.Sampler over a ServerCore. Every call is first
+// put to `access` (see SamplerAccess): a refusal is UNAUTHENTICATED.
 class SamplerService final : public v1::Sampler::Service {
  public:
-  explicit SamplerService(ServerCore* core) : core_(core) {}
+  // Both must outlive the service.
+  SamplerService(ServerCore* core, SamplerAccess* access)
+      : core_(core), access_(access) {}
 
   grpc::Status Sample(grpc::ServerContext* context,
                       const v1::SampleRequest* request,
@@ -19,7 +23,11 @@ class SamplerService final : public v1::Sampler::Service {
                           v1::ListModelsResponse* response) override;
 
  private:
+  // OK when `access_` lets the call in.
+  grpc::Status Authorize(const grpc::ServerContext& context);
+
   ServerCore* const core_;
+  SamplerAccess* const access_;
 };
 
 }  // namespace epgfn

@@ -82,6 +82,8 @@ absl::StatusOr<Federation> Start(const v1::FederationSpec& spec,
   auto rpc_options = RpcServerOptions::Create("127.0.0.1:0", "", "", "", true,
                                               int64_t{1} << 30);
   if (!rpc_options.ok()) return rpc_options.status();
+  // Plaintext and open: the bare RPC path (sampler_load measures TLS + token).
+  rpc_options->sampler_access = SamplerAccessOptions::Open();
   auto server = RpcServer::Start(federation.core.get(), *rpc_options);
   if (!server.ok()) return server.status();
   federation.server = std::move(server).value();

@@ -2,7 +2,8 @@
 # End to end over real processes and mutual TLS: a server, three clients on a
 # 4x4 hypergrid, then the sampler. Checks that every client exits 0 with the
 # global model on disk, that the sampler returns the requested number of valid
-# objects, and that a client without a certificate cannot connect.
+# objects, that a client without a certificate cannot connect, and that the
+# sampler needs its bearer token (--sampler_auth=token).
 set -euo pipefail
 
 runfiles="${TEST_SRCDIR:?}/${TEST_WORKSPACE:-epgfn}"
@@ -38,6 +39,12 @@ trap cleanup EXIT
 
 bash "${gen_certs}" "${work}/certs" "${clients[@]}" >/dev/null
 certs="${work}/certs"
+# The sampler's bearer token: the server reads "<caller>:<token>" lines, the
+# sampler a file with just the token.
+token="$(openssl rand -hex 32)"
+(umask 077; printf '# sampler callers\ne2e-sampler:%s\n' "${token}" \
+  >"${work}/sampler_tokens.txt"; printf '%s\n' "${token}" \
+  >"${work}/sampler_token.txt")
 
 # A free loopback port: probe, then let the server's bind be the final word
 # (another process may take the port in between; then try the next one).
@@ -45,6 +52,7 @@ certs="${work}/certs"
 "${server_bin}" --listen=127.0.0.1:0 --state_dir="${work}/server" \
   --config="${config}" --tls_cert="${certs}/server.pem" \
   --tls_key="${certs}/server.key" --tls_client_ca="${certs}/ca.pem" \
+  --sampler_auth=token --sampler_tokens_file="${work}/sampler_tokens.txt" \
   --threads=1 >"${work}/server.log" 2>&1 &
 server_pid=$!
 address=""
@@ -105,10 +113,28 @@ grep -q "event=training_progress" "${work}/restart.log" &&
   fail "the restarted client reported training progress"
 
 num_samples=300
+# Without the token, and with a wrong one of the right length, the sampler
+# is refused.
+openssl rand -hex 32 >"${work}/wrong_token.txt"
+for token_flag in "" "--sampler_token_file=${work}/wrong_token.txt"; do
+  if "${sample_bin}" --server="${address}" --tls_ca="${certs}/ca.pem" \
+      --tls_cert="${certs}/client-0.pem" --tls_key="${certs}/client-0.key" \
+      ${token_flag} --num_samples=3 >"${work}/sample_refused.log" 2>&1; then
+    fail "the sampler was served without a valid token (${token_flag:-none})"
+  fi
+  grep -q "UNAUTHENTICATED" "${work}/sample_refused.log" ||
+    fail "the sampler without a valid token failed for another reason"
+done
 "${sample_bin}" --server="${address}" --tls_ca="${certs}/ca.pem" \
   --tls_cert="${certs}/client-0.pem" --tls_key="${certs}/client-0.key" \
+  --sampler_token_file="${work}/sampler_token.txt" \
   --num_samples="${num_samples}" --seed=5 --output="${work}/samples.tsv" \
   >"${work}/sample.log" 2>&1 || fail "the sampler failed"
+grep -q "sampler call refused (missing_token)" "${work}/server.log" ||
+  fail "the server did not log the refused sampler call"
+if grep -qF "${token}" "${work}/server.log"; then
+  fail "the server logged the sampler token"
+fi
 lines=$(wc -l <"${work}/samples.tsv")
 [[ "${lines}" -eq "${num_samples}" ]] ||
   fail "asked for ${num_samples} samples, got ${lines}"
