@@ -164,8 +164,13 @@ absl::StatusOr<v1::GlobalModelAnnouncement> FederationClient::WaitForVersion(
       }
       last = FromGrpcStatus(reader->Finish());
       if (last.code() == absl::StatusCode::kDeadlineExceeded) break;
-      // The server ending the stream normally is a reason to re-subscribe.
-      if (!last.ok() && !IsTransient(last)) return last;
+      // The server ending the stream normally is a reason to re-subscribe,
+      // and so is CANCELLED: this client never cancels a watch it still
+      // needs, so it comes from a server shutting down (gRPC cancels calls
+      // that arrive during its shutdown), which a restart will follow.
+      if (!last.ok() && !IsTransient(last) && !absl::IsCancelled(last)) {
+        return last;
+      }
     } else {
       last = connected;
     }

@@ -83,6 +83,10 @@ class FakeFederation final : public v1::Federation::Service {
   grpc::Status WatchGlobalModel(
       grpc::ServerContext*, const v1::WatchRequest* request,
       grpc::ServerWriter<v1::GlobalModelAnnouncement>* writer) override {
+    if (cancelled_watches_.fetch_sub(1) > 0) {
+      // What a server shutting down answers a call that arrives meanwhile.
+      return grpc::Status(grpc::StatusCode::CANCELLED, "shutting down");
+    }
     for (int64_t version = 1; version <= 3; ++version) {
       if (version <= request->after_version()) continue;
       v1::GlobalModelAnnouncement announcement;
@@ -116,6 +120,7 @@ class FakeFederation final : public v1::Federation::Service {
   std::atomic<int> unavailable_get_spec_{0};
   std::atomic<bool> corrupt_download_{false};
   std::atomic<int> lost_upload_answers_{0};
+  std::atomic<int> cancelled_watches_{0};
   std::string stored_sha256_;
   absl::Mutex mutex_;
   v1::UploadHeader header_;
@@ -239,6 +244,15 @@ TEST_F(FederationClientTest, WaitForVersionSkipsVersionsWithoutThisClient) {
           });
   ASSERT_TRUE(announcement.ok()) << announcement.status();
   EXPECT_EQ(announcement->version(), 2);
+}
+
+TEST_F(FederationClientTest, WaitForVersionResubscribesAfterAServerCancel) {
+  service_.cancelled_watches_ = 2;
+  absl::StatusOr<v1::GlobalModelAnnouncement> announcement =
+      client_->WaitForVersion(0, absl::Now() + absl::Seconds(20));
+  ASSERT_TRUE(announcement.ok()) << announcement.status();
+  EXPECT_EQ(announcement->version(), 1);
+  EXPECT_EQ(sleeps_, 2);
 }
 
 TEST_F(FederationClientTest, WaitForVersionTimesOut) {

@@ -119,7 +119,7 @@ address="${listen}"
 # lands while they are still training or uploading.
 for i in "${!clients[@]}"; do
   id="${clients[$i]}"
-  iterations=$((i == 0 ? 30 : 400))
+  iterations=$((i == 0 ? 30 : 300))
   "${client_bin}" --server="${address}" --client_id="${id}" \
     --tls_ca="${certs}/ca.pem" --tls_cert="${certs}/${id}.pem" \
     --tls_key="${certs}/${id}.key" --state_dir="${work}/${id}" \
