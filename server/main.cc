@@ -62,6 +62,14 @@ ABSL_FLAG(std::string, sampler_tokens_file, "",
           "With --sampler_auth=token: a file of '<caller-name>:<token>' "
           "lines (tokens of >= 32 characters, e.g. `openssl rand -hex 32`; "
           "'#' comments and blank lines ignored).");
+ABSL_FLAG(int64_t, aggregation_checkpoint_every, 500,
+          "Write an aggregation checkpoint (under <state_dir>/aggregation/) "
+          "every this many aggregation iterations; 0: not by count. A "
+          "restarted server resumes an aggregation of the same uploads from "
+          "it.");
+ABSL_FLAG(int64_t, aggregation_checkpoint_seconds, 60,
+          "Also write one when this many seconds passed since the last; 0: "
+          "not by time.");
 ABSL_FLAG(int32_t, shutdown_grace_seconds, 10,
           "On SIGTERM/SIGINT, how long in-flight calls may take to finish.");
 
@@ -110,6 +118,14 @@ int Run() {
       ServerCoreOptions::Create(absl::GetFlag(FLAGS_state_dir), *device,
                                 absl::GetFlag(FLAGS_max_samples_per_request));
   if (!core_options.ok()) return Fail(core_options.status());
+  absl::StatusOr<CoordinatorOptions> coordinator_options =
+      CoordinatorOptions::Create(
+          *device, core_options->coordinator.evaluate_exact,
+          core_options->coordinator.progress_every,
+          absl::GetFlag(FLAGS_aggregation_checkpoint_every),
+          absl::Seconds(absl::GetFlag(FLAGS_aggregation_checkpoint_seconds)));
+  if (!coordinator_options.ok()) return Fail(coordinator_options.status());
+  core_options->coordinator = *coordinator_options;
 
   absl::StatusOr<std::shared_ptr<const FederationConfig>> config =
       LoadFederationConfig(absl::GetFlag(FLAGS_config));

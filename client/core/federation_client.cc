@@ -90,6 +90,7 @@ absl::StatusOr<UploadResult> FederationClient::UploadModel(
   UploadResult result;
   result.payload_bytes = static_cast<int64_t>(payload.size());
   result.chunks = static_cast<int64_t>(chunks.size());
+  int attempts = 0;
   RETURN_IF_ERROR(CallWithRetry([&]() -> absl::Status {
     const absl::Time start = absl::Now();
     grpc::ClientContext context;
@@ -105,7 +106,20 @@ absl::StatusOr<UploadResult> FederationClient::UploadModel(
       open = writer->Write(data_chunk);
     }
     if (open) writer->WritesDone();
-    RETURN_IF_ERROR(FromGrpcStatus(writer->Finish()));
+    absl::Status finished = FromGrpcStatus(writer->Finish());
+    ++attempts;
+    if (absl::IsAlreadyExists(finished) && attempts > 1) {
+      // An earlier attempt reached the server, which stored it and then
+      // lost the connection (or crashed) before answering: the server holds
+      // exactly this payload (ALREADY_EXISTS is its answer to an identical
+      // replay), so the upload is done.
+      response.set_client_id(client_id);
+      response.set_round(round);
+      response.set_received_bytes(result.payload_bytes);
+      response.set_payload_sha256(header->payload_sha256());
+      finished = absl::OkStatus();
+    }
+    RETURN_IF_ERROR(finished);
     result.response = std::move(response);
     result.seconds = absl::ToDoubleSeconds(absl::Now() - start);
     return absl::OkStatus();
@@ -150,8 +164,13 @@ absl::StatusOr<v1::GlobalModelAnnouncement> FederationClient::WaitForVersion(
       }
       last = FromGrpcStatus(reader->Finish());
       if (last.code() == absl::StatusCode::kDeadlineExceeded) break;
-      // The server ending the stream normally is a reason to re-subscribe.
-      if (!last.ok() && !IsTransient(last)) return last;
+      // The server ending the stream normally is a reason to re-subscribe,
+      // and so is CANCELLED: this client never cancels a watch it still
+      // needs, so it comes from a server shutting down (gRPC cancels calls
+      // that arrive during its shutdown), which a restart will follow.
+      if (!last.ok() && !IsTransient(last) && !absl::IsCancelled(last)) {
+        return last;
+      }
     } else {
       last = connected;
     }

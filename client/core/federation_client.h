@@ -68,7 +68,8 @@ class FederationClient {
 
   // Streams `weights` (serialized) as a header and chunks of at most
   // kMaxChunkBytes, quoting the payload's SHA-256 so the server can refuse a
-  // corrupted stream.
+  // corrupted stream. A retry answered ALREADY_EXISTS (the server stored an
+  // earlier attempt whose answer was lost) counts as success.
   absl::StatusOr<UploadResult> UploadModel(
       const v1::ModelWeights& weights, const std::string& client_id,
       const std::string& spec_digest, int64_t round,

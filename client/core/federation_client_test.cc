@@ -65,6 +65,15 @@ class FakeFederation final : public v1::Federation::Service {
       chunk_sizes_.push_back(static_cast<int64_t>(chunk.data().size()));
       payload_ += chunk.data();
     }
+    // As the real server: an identical replay of a stored upload.
+    if (!stored_sha256_.empty() && stored_sha256_ == Sha256Hex(payload_)) {
+      return grpc::Status(grpc::StatusCode::ALREADY_EXISTS, "replay");
+    }
+    if (lost_upload_answers_.fetch_sub(1) > 0) {
+      // Stored, but the answer never reaches the client.
+      stored_sha256_ = Sha256Hex(payload_);
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "connection lost");
+    }
     response->set_client_id(header_.client_id());
     response->set_round(header_.round());
     response->set_received_bytes(static_cast<int64_t>(payload_.size()));
@@ -75,6 +84,10 @@ class FakeFederation final : public v1::Federation::Service {
   grpc::Status WatchGlobalModel(
       grpc::ServerContext*, const v1::WatchRequest* request,
       grpc::ServerWriter<v1::GlobalModelAnnouncement>* writer) override {
+    if (cancelled_watches_.fetch_sub(1) > 0) {
+      // What a server shutting down answers a call that arrives meanwhile.
+      return grpc::Status(grpc::StatusCode::CANCELLED, "shutting down");
+    }
     for (int64_t version = 1; version <= 3; ++version) {
       if (version <= request->after_version()) continue;
       v1::GlobalModelAnnouncement announcement;
@@ -107,6 +120,9 @@ class FakeFederation final : public v1::Federation::Service {
 
   std::atomic<int> unavailable_get_spec_{0};
   std::atomic<bool> corrupt_download_{false};
+  std::atomic<int> lost_upload_answers_{0};
+  std::atomic<int> cancelled_watches_{0};
+  std::string stored_sha256_;
   absl::Mutex mutex_;
   v1::UploadHeader header_;
   std::string payload_;
@@ -179,6 +195,30 @@ TEST_F(FederationClientTest, UploadStreamsChunksWithDigest) {
   EXPECT_EQ(result->chunks, static_cast<int64_t>(service_.chunk_sizes_.size()));
 }
 
+TEST_F(FederationClientTest, UploadWhoseAnswerWasLostIsDoneOnReplay) {
+  service_.lost_upload_answers_ = 1;
+  const v1::ModelWeights weights = BigModel();
+  absl::StatusOr<UploadResult> result = client_->UploadModel(
+      weights, "client-1", std::string(64, 'a'), 3, v1::LocalDiagnostics());
+  ASSERT_TRUE(result.ok()) << result.status();
+  std::string expected;
+  weights.SerializeToString(&expected);
+  EXPECT_EQ(sleeps_, 1);
+  EXPECT_EQ(result->response.received_bytes(),
+            static_cast<int64_t>(expected.size()));
+  EXPECT_EQ(result->response.payload_sha256(), Sha256Hex(expected));
+}
+
+TEST_F(FederationClientTest, AlreadyExistsOnTheFirstAttemptIsAnError) {
+  const v1::ModelWeights weights = BigModel();
+  std::string bytes;
+  weights.SerializeToString(&bytes);
+  service_.stored_sha256_ = Sha256Hex(bytes);
+  absl::StatusOr<UploadResult> result = client_->UploadModel(
+      weights, "client-1", std::string(64, 'a'), 3, v1::LocalDiagnostics());
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kAlreadyExists);
+}
+
 TEST_F(FederationClientTest, DownloadReassemblesAndVerifies) {
   absl::StatusOr<DownloadResult> result = client_->DownloadGlobalModel(0);
   ASSERT_TRUE(result.ok()) << result.status();
@@ -206,6 +246,15 @@ TEST_F(FederationClientTest, WaitForVersionSkipsVersionsWithoutThisClient) {
           });
   ASSERT_TRUE(announcement.ok()) << announcement.status();
   EXPECT_EQ(announcement->version(), 2);
+}
+
+TEST_F(FederationClientTest, WaitForVersionResubscribesAfterAServerCancel) {
+  service_.cancelled_watches_ = 2;
+  absl::StatusOr<v1::GlobalModelAnnouncement> announcement =
+      client_->WaitForVersion(0, absl::Now() + absl::Seconds(20));
+  ASSERT_TRUE(announcement.ok()) << announcement.status();
+  EXPECT_EQ(announcement->version(), 1);
+  EXPECT_EQ(sleeps_, 2);
 }
 
 TEST_F(FederationClientTest, WaitForVersionTimesOut) {

@@ -1,9 +1,12 @@
 #include "common/aggregate/aggregator.h"
 
+#include <cstring>
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/aggregate/local_diagnostics.h"
+#include "common/model/model_codec.h"
 #include "common/util/status_macros.h"
 
 namespace epgfn {
@@ -23,6 +26,70 @@ absl::Status CheckFitsEnvironment(const PolicyNet& policy,
         "/", environment.num_backward_actions()));
   }
   return absl::OkStatus();
+}
+
+// Adam's moments are float32 like the weights they follow.
+v1::TensorData EncodeMoment(const std::string& name,
+                            const torch::Tensor& tensor) {
+  const torch::Tensor host =
+      tensor.detach().to(torch::kCPU, torch::kFloat32).contiguous();
+  v1::TensorData data;
+  data.set_name(name);
+  for (const int64_t size : host.sizes()) data.add_shape(size);
+  data.set_dtype(v1::DTYPE_FLOAT32);
+  data.set_data(host.data_ptr<float>(), host.numel() * sizeof(float));
+  return data;
+}
+
+absl::StatusOr<torch::Tensor> DecodeMoment(const v1::TensorData& data) {
+  std::vector<int64_t> shape(data.shape().begin(), data.shape().end());
+  int64_t numel = 1;
+  for (const int64_t size : shape) {
+    if (size < 0 || size > (int64_t{1} << 31)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("moment '", data.name(), "' has a bad shape"));
+    }
+    numel *= size;
+  }
+  if (data.dtype() != v1::DTYPE_FLOAT32 ||
+      data.data().size() != static_cast<size_t>(numel) * sizeof(float)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "moment '", data.name(), "' is not float32 data of its shape"));
+  }
+  torch::Tensor tensor = torch::empty(shape, torch::kFloat32);
+  if (numel > 0) {
+    std::memcpy(tensor.data_ptr<float>(), data.data().data(),
+                data.data().size());
+  }
+  return tensor;
+}
+
+// Copies every parameter and buffer of `source` into `target` in place, so
+// that the trainer's optimizer keeps pointing at `target`'s tensors.
+absl::Status CopyWeights(const PolicyNet& source, PolicyNet& target) {
+  torch::NoGradGuard no_grad;
+  auto copy =
+      [](const torch::OrderedDict<std::string, torch::Tensor>& from,
+         torch::OrderedDict<std::string, torch::Tensor>& to) -> absl::Status {
+    if (from.size() != to.size()) {
+      return absl::InvalidArgumentError(
+          "checkpoint policy has other tensors than the global policy");
+    }
+    for (auto& item : to) {
+      const torch::Tensor* value = from.find(item.key());
+      if (value == nullptr || !value->defined() || !item.value().defined() ||
+          value->sizes() != item.value().sizes()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "checkpoint policy lacks or misshapes '", item.key(), "'"));
+      }
+    }
+    for (auto& item : to) item.value().copy_(*from.find(item.key()));
+    return absl::OkStatus();
+  };
+  auto target_parameters = target->named_parameters();
+  auto target_buffers = target->named_buffers();
+  RETURN_IF_ERROR(copy(source->named_parameters(), target_parameters));
+  return copy(source->named_buffers(), target_buffers);
 }
 
 }  // namespace
@@ -106,38 +173,132 @@ absl::StatusOr<std::unique_ptr<Aggregator>> Aggregator::Create(
         ExactProductOfLocalModels(*environment, local_policies);
     if (product.ok()) {
       aggregator->local_product_ = std::move(product).value();
-    } else if (product.status().code() != absl::StatusCode::kFailedPrecondition) {
+    } else if (product.status().code() !=
+               absl::StatusCode::kFailedPrecondition) {
       return product.status();  // Enumerable, yet evaluation failed.
     }
   }
   aggregator->target_ = std::make_unique<AggregatingBalanceTarget>(
       environment, std::move(local_policies));
-  ASSIGN_OR_RETURN(aggregator->trainer_,
-                   Trainer::Create(environment, aggregator->global_,
-                                   aggregator->target_.get(), options.training));
+  ASSIGN_OR_RETURN(
+      aggregator->trainer_,
+      Trainer::Create(environment, aggregator->global_,
+                      aggregator->target_.get(), options.training));
   aggregator->local_models_ = std::move(local_models);
   return aggregator;
 }
 
 absl::Status Aggregator::Run(const AggregationProgressCallback& on_progress) {
+  return RunUntil(options_.training.iterations, on_progress);
+}
+
+absl::Status Aggregator::RunUntil(
+    int64_t iteration, const AggregationProgressCallback& on_progress) {
   absl::Status evaluation_status;
-  absl::Status status = trainer_->Run([&](const TrainingProgress& training) {
-    if (!on_progress) return;
-    AggregationProgress progress;
-    progress.training = training;
-    if (local_product_) {
-      absl::StatusOr<double> tv =
-          ExactTotalVariation(global_, *environment_, *local_product_);
-      if (tv.ok()) {
-        progress.total_variation_to_local_product = *tv;
-      } else {
-        evaluation_status.Update(tv.status());
-      }
-    }
-    on_progress(progress);
-  });
+  absl::Status status =
+      trainer_->RunUntil(iteration, [&](const TrainingProgress& training) {
+        if (!on_progress) return;
+        AggregationProgress progress;
+        progress.training = training;
+        if (local_product_) {
+          absl::StatusOr<double> tv =
+              ExactTotalVariation(global_, *environment_, *local_product_);
+          if (tv.ok()) {
+            progress.total_variation_to_local_product = *tv;
+          } else {
+            evaluation_status.Update(tv.status());
+          }
+        }
+        on_progress(progress);
+      });
   RETURN_IF_ERROR(status);
   return evaluation_status;
+}
+
+aggregate::v1::AggregatorCheckpoint Aggregator::Checkpoint() const {
+  const TrainerState state = trainer_->SaveState();
+  aggregate::v1::AggregatorCheckpoint checkpoint;
+  checkpoint.set_iteration(state.iterations_done);
+  checkpoint.set_total_iterations(options_.training.iterations);
+  checkpoint.set_seed(options_.training.seed);
+  for (const LocalModel& local : local_models_) {
+    checkpoint.add_client_ids(local.client_id);
+  }
+  PolicyNet global = global_;
+  *checkpoint.mutable_policy() = ExportModel(*environment_, global);
+  for (const TrainerState::Moments& moments : state.moments) {
+    aggregate::v1::AdamMoments* out = checkpoint.add_moments();
+    out->set_parameter(moments.parameter);
+    out->set_step(moments.step);
+    *out->mutable_exp_avg() = EncodeMoment("exp_avg", moments.exp_avg);
+    *out->mutable_exp_avg_sq() = EncodeMoment("exp_avg_sq", moments.exp_avg_sq);
+  }
+  const torch::Tensor random_state = state.random_state.contiguous();
+  checkpoint.set_random_state(random_state.data_ptr<uint8_t>(),
+                              random_state.numel());
+  checkpoint.set_loss_sum(state.loss_sum);
+  checkpoint.set_loss_count(state.loss_count);
+  return checkpoint;
+}
+
+absl::Status Aggregator::Restore(
+    const aggregate::v1::AggregatorCheckpoint& checkpoint) {
+  std::vector<std::string> client_ids;
+  for (const LocalModel& local : local_models_) {
+    client_ids.push_back(local.client_id);
+  }
+  const std::vector<std::string> checkpoint_clients(
+      checkpoint.client_ids().begin(), checkpoint.client_ids().end());
+  if (checkpoint_clients != client_ids) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "checkpoint aggregates clients [",
+        absl::StrJoin(checkpoint_clients, ", "), "], this aggregation [",
+        absl::StrJoin(client_ids, ", "), "]"));
+  }
+  if (checkpoint.seed() != options_.training.seed ||
+      checkpoint.total_iterations() != options_.training.iterations) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "checkpoint trains ", checkpoint.total_iterations(),
+        " iterations with seed ", checkpoint.seed(), ", this aggregation ",
+        options_.training.iterations, " with seed ", options_.training.seed));
+  }
+  absl::StatusOr<PolicyNet> policy =
+      ImportModel(checkpoint.policy(), *environment_, options_.device);
+  if (!policy.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("checkpoint policy: ", policy.status().message()));
+  }
+  if ((*policy)->architecture() != options_.architecture) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "checkpoint policy is ", (*policy)->architecture().ToString(),
+        ", aggregation is configured for ", options_.architecture.ToString()));
+  }
+  TrainerState state;
+  state.iterations_done = checkpoint.iteration();
+  state.random_state = torch::empty(
+      {static_cast<int64_t>(checkpoint.random_state().size())}, torch::kUInt8);
+  std::memcpy(state.random_state.data_ptr<uint8_t>(),
+              checkpoint.random_state().data(),
+              checkpoint.random_state().size());
+  state.loss_sum = checkpoint.loss_sum();
+  state.loss_count = checkpoint.loss_count();
+  for (const aggregate::v1::AdamMoments& moments : checkpoint.moments()) {
+    TrainerState::Moments decoded;
+    decoded.parameter = moments.parameter();
+    decoded.step = moments.step();
+    ASSIGN_OR_RETURN(decoded.exp_avg, DecodeMoment(moments.exp_avg()));
+    ASSIGN_OR_RETURN(decoded.exp_avg_sq, DecodeMoment(moments.exp_avg_sq()));
+    state.moments.push_back(std::move(decoded));
+  }
+  // A refused trainer state puts the previous weights back, so that a
+  // refused checkpoint leaves the aggregator as it was.
+  PolicyNet backup = ClonePolicy(global_);
+  RETURN_IF_ERROR(CopyWeights(*policy, global_));
+  if (absl::Status status = trainer_->RestoreState(state); !status.ok()) {
+    RETURN_IF_ERROR(CopyWeights(backup, global_));
+    return status;
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace epgfn

@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/aggregate/aggregating_balance_target.h"
+#include "common/aggregate/aggregator_checkpoint.pb.h"
 #include "common/aggregate/local_model.h"
 #include "common/env/environment.h"
 #include "common/eval/exact_distribution.h"
@@ -52,7 +53,27 @@ class Aggregator {
       const AggregationOptions& options,
       std::optional<PolicyNet> warm_start = std::nullopt);
 
+  // Trains up to options.training.iterations (the remaining ones after a
+  // Restore).
   absl::Status Run(const AggregationProgressCallback& on_progress = nullptr);
+  // Trains until min(iteration, total) iterations are done, so that a caller
+  // can checkpoint or stop between chunks; progress is reported at the same
+  // iterations as Run().
+  absl::Status RunUntil(
+      int64_t iteration,
+      const AggregationProgressCallback& on_progress = nullptr);
+  int64_t iterations_done() const { return trainer_->iterations_done(); }
+  int64_t total_iterations() const { return options_.training.iterations; }
+
+  // The whole training state: global weights, Adam moments, the random
+  // generator and the iteration. An Aggregator created with the same
+  // environment, local models (same client ids, same order), options and
+  // warm start that Restore()s it continues bit for bit as this one would.
+  aggregate::v1::AggregatorCheckpoint Checkpoint() const;
+  // FailedPrecondition (nothing changed) when `checkpoint` belongs to another
+  // aggregation: other clients, seed, iteration count or architecture;
+  // InvalidArgument when it is malformed.
+  absl::Status Restore(const aggregate::v1::AggregatorCheckpoint& checkpoint);
 
   PolicyNet global_policy() const { return global_; }
   // sum_i log((1 + beta_i)/(1 - alpha_i)) when every local model carries

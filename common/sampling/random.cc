@@ -20,13 +20,17 @@ at::Tensor RandomSource::Categorical(const at::Tensor& probabilities) {
       Uniform({probabilities.size(0), 1}, probabilities.device()) * total;
   // The chosen index i has cumulative[i-1] < threshold <= cumulative[i], so
   // its probability is positive; the clamp only guards rounding at the end.
-  return (cumulative < threshold)
-      .sum(-1)
-      .clamp_max(probabilities.size(-1) - 1);
+  return (cumulative < threshold).sum(-1).clamp_max(probabilities.size(-1) - 1);
 }
 
 at::Tensor RandomSource::Integers(int64_t high, at::IntArrayRef shape) {
   return at::randint(high, shape, generator_, torch::kInt64);
+}
+
+at::Tensor RandomSource::State() const { return generator_.get_state(); }
+
+void RandomSource::SetState(const at::Tensor& state) {
+  generator_.set_state(state);
 }
 
 }  // namespace epgfn

@@ -1,10 +1,10 @@
 #ifndef EPGFN_COMMON_SAMPLING_RANDOM_H_
 #define EPGFN_COMMON_SAMPLING_RANDOM_H_
 
-#include <cstdint>
-
 #include <ATen/core/Generator.h>
 #include <ATen/core/Tensor.h>
+
+#include <cstdint>
 
 namespace epgfn {
 
@@ -25,6 +25,13 @@ class RandomSource {
 
   // Uniform integers in [0, high).
   at::Tensor Integers(int64_t high, at::IntArrayRef shape);
+
+  // The generator's state as an opaque uint8 CPU tensor, so that a resumed
+  // trainer continues the very same stream of draws.
+  at::Tensor State() const;
+  // Restores a State(). Throws c10::Error (LibTorch's check) when `state` is
+  // not a CPU generator state.
+  void SetState(const at::Tensor& state);
 
  private:
   at::Generator generator_;

@@ -1,5 +1,6 @@
 #include "common/train/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <mutex>
@@ -94,9 +95,9 @@ Trainer::Trainer(const Environment* environment, PolicyNet policy,
   groups.emplace_back(weights, std::make_unique<torch::optim::AdamOptions>(
                                    options.learning_rate));
   if (options.loss == LossKind::kTrajectoryBalance) {
-    groups.emplace_back(
-        std::vector<torch::Tensor>{policy_->log_z()},
-        std::make_unique<torch::optim::AdamOptions>(options.log_z_learning_rate));
+    groups.emplace_back(std::vector<torch::Tensor>{policy_->log_z()},
+                        std::make_unique<torch::optim::AdamOptions>(
+                            options.log_z_learning_rate));
   }
   optimizer_ = std::make_unique<torch::optim::Adam>(
       groups, torch::optim::AdamOptions(options.learning_rate));
@@ -114,9 +115,9 @@ absl::StatusOr<double> Trainer::Step() {
   torch::Tensor loss = loss_->Compute(inputs);
   const double value = loss.item<double>();
   if (!std::isfinite(value)) {
-    return absl::InternalError(absl::StrCat(
-        "loss became non-finite (", value, ") training on ",
-        target_->Describe()));
+    return absl::InternalError(absl::StrCat("loss became non-finite (", value,
+                                            ") training on ",
+                                            target_->Describe()));
   }
   optimizer_->zero_grad();
   loss.backward();
@@ -129,34 +130,114 @@ int64_t Trainer::last_batch_states() const {
 }
 
 absl::Status Trainer::Run(const ProgressCallback& on_progress) {
+  return RunUntil(options_.iterations, on_progress);
+}
+
+absl::Status Trainer::RunUntil(int64_t until,
+                               const ProgressCallback& on_progress) {
   const auto start = std::chrono::steady_clock::now();
-  double loss_sum = 0.0;
-  int64_t loss_count = 0;
-  for (int64_t iteration = 1; iteration <= options_.iterations; ++iteration) {
+  const int64_t last = std::min(until, options_.iterations);
+  while (iterations_done_ < last) {
+    const int64_t iteration = iterations_done_ + 1;
     absl::StatusOr<double> loss = Step();
     if (!loss.ok()) {
-      return absl::Status(loss.status().code(),
-                          absl::StrCat("iteration ", iteration, ": ",
-                                       loss.status().message()));
+      return absl::Status(
+          loss.status().code(),
+          absl::StrCat("iteration ", iteration, ": ", loss.status().message()));
     }
-    loss_sum += *loss;
-    ++loss_count;
-    if (on_progress && (iteration % options_.progress_every == 0 ||
-                        iteration == options_.iterations)) {
+    iterations_done_ = iteration;
+    loss_sum_ += *loss;
+    ++loss_count_;
+    if (iteration % options_.progress_every == 0 ||
+        iteration == options_.iterations) {
       TrainingProgress progress;
       progress.iteration = iteration;
       progress.total_iterations = options_.iterations;
-      progress.loss = loss_sum / loss_count;
+      progress.loss = loss_sum_ / loss_count_;
       progress.log_z = policy_->log_z().item<double>();
-      progress.elapsed_seconds =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-              .count();
+      progress.elapsed_seconds = std::chrono::duration<double>(
+                                     std::chrono::steady_clock::now() - start)
+                                     .count();
       progress.trajectories = iteration * options_.batch_size;
-      on_progress(progress);
-      loss_sum = 0.0;
-      loss_count = 0;
+      // Reset before reporting, so that a state saved from the callback
+      // matches the one a trainer running straight through would have.
+      loss_sum_ = 0.0;
+      loss_count_ = 0;
+      if (on_progress) on_progress(progress);
     }
   }
+  return absl::OkStatus();
+}
+
+TrainerState Trainer::SaveState() const {
+  TrainerState state;
+  state.iterations_done = iterations_done_;
+  state.random_state = random_.State().clone();
+  state.loss_sum = loss_sum_;
+  state.loss_count = loss_count_;
+  const auto& optimizer_state = optimizer_->state();
+  for (const auto& item : policy_->named_parameters()) {
+    auto it = optimizer_state.find(
+        c10::guts::to_string(item.value().unsafeGetTensorImpl()));
+    if (it == optimizer_state.end()) continue;
+    const auto& adam =
+        static_cast<const torch::optim::AdamParamState&>(*it->second);
+    TrainerState::Moments moments;
+    moments.parameter = item.key();
+    moments.step = adam.step();
+    moments.exp_avg = adam.exp_avg().detach().to(torch::kCPU).clone();
+    moments.exp_avg_sq = adam.exp_avg_sq().detach().to(torch::kCPU).clone();
+    state.moments.push_back(std::move(moments));
+  }
+  return state;
+}
+
+absl::Status Trainer::RestoreState(const TrainerState& state) {
+  if (state.iterations_done < 0 ||
+      state.iterations_done > options_.iterations) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("checkpoint is at iteration ", state.iterations_done,
+                     ", outside [0, ", options_.iterations, "]"));
+  }
+  const torch::Tensor reference = random_.State();
+  if (!state.random_state.defined() ||
+      state.random_state.scalar_type() != torch::kUInt8 ||
+      state.random_state.numel() != reference.numel()) {
+    return absl::InvalidArgumentError(
+        "checkpoint's random generator state is malformed");
+  }
+  torch::OrderedDict<std::string, torch::Tensor> parameters =
+      policy_->named_parameters();
+  for (const TrainerState::Moments& moments : state.moments) {
+    const torch::Tensor* parameter = parameters.find(moments.parameter);
+    if (parameter == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "checkpoint has optimizer moments for unknown parameter '",
+          moments.parameter, "'"));
+    }
+    if (!moments.exp_avg.defined() || !moments.exp_avg_sq.defined() ||
+        moments.exp_avg.sizes() != parameter->sizes() ||
+        moments.exp_avg_sq.sizes() != parameter->sizes() || moments.step < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("checkpoint's optimizer moments for '",
+                       moments.parameter, "' do not fit the parameter"));
+    }
+  }
+  auto& optimizer_state = optimizer_->state();
+  optimizer_state.clear();
+  for (const TrainerState::Moments& moments : state.moments) {
+    const torch::Tensor& parameter = *parameters.find(moments.parameter);
+    auto adam = std::make_unique<torch::optim::AdamParamState>();
+    adam->step(moments.step);
+    adam->exp_avg(moments.exp_avg.to(parameter.options()).clone());
+    adam->exp_avg_sq(moments.exp_avg_sq.to(parameter.options()).clone());
+    optimizer_state[c10::guts::to_string(parameter.unsafeGetTensorImpl())] =
+        std::move(adam);
+  }
+  random_.SetState(state.random_state.contiguous());
+  iterations_done_ = state.iterations_done;
+  loss_sum_ = state.loss_sum;
+  loss_count_ = state.loss_count;
   return absl::OkStatus();
 }
 

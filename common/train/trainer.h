@@ -1,11 +1,13 @@
 #ifndef EPGFN_COMMON_TRAIN_TRAINER_H_
 #define EPGFN_COMMON_TRAIN_TRAINER_H_
 
+#include <torch/torch.h>
+
 #include <cstdint>
 #include <functional>
 #include <memory>
-
-#include <torch/torch.h>
+#include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/env/environment.h"
@@ -44,6 +46,25 @@ struct TrainingProgress {
 
 using ProgressCallback = std::function<void(const TrainingProgress&)>;
 
+// Everything besides the policy's weights that the next Step() depends on,
+// so that a trainer restored from it continues exactly where it stopped: the
+// same policy weights plus this state give bit-identical later steps.
+struct TrainerState {
+  // Adam's running moments of one parameter (absent until its first step).
+  struct Moments {
+    std::string parameter;  // the policy's parameter name
+    int64_t step = 0;
+    torch::Tensor exp_avg;
+    torch::Tensor exp_avg_sq;
+  };
+  int64_t iterations_done = 0;
+  torch::Tensor random_state;  // RandomSource::State()
+  std::vector<Moments> moments;
+  // The loss accumulated since the last progress report.
+  double loss_sum = 0.0;
+  int64_t loss_count = 0;
+};
+
 // Trains a policy so that p_F(t)/p_B(t|x) matches a TrajectoryTarget:
 // sample a batch with exploration, evaluate the balance loss, take an Adam
 // step. Local training (target log R) and aggregation (target from the local
@@ -56,9 +77,25 @@ class Trainer {
       const Environment* environment, PolicyNet policy,
       TrajectoryTarget* target, const TrainingOptions& options);
 
-  // Runs options.iterations steps. Returns Internal if the loss becomes
-  // non-finite (with the iteration), never crashes on it.
+  // Runs the steps up to options.iterations (all of them on a fresh
+  // trainer). Returns Internal if the loss becomes non-finite (with the
+  // iteration), never crashes on it.
   absl::Status Run(const ProgressCallback& on_progress = nullptr);
+  // Runs steps until min(iteration, options.iterations) are done; progress is
+  // reported at the same iterations as Run() would.
+  absl::Status RunUntil(int64_t iteration,
+                        const ProgressCallback& on_progress = nullptr);
+  int64_t iterations_done() const { return iterations_done_; }
+
+  // The optimizer's moments, the random generator and the iteration count
+  // (tensors copied to the CPU).
+  TrainerState SaveState() const;
+  // Resumes from SaveState() of a trainer with the same options on a policy
+  // of the same architecture whose weights were restored by the caller.
+  // InvalidArgument (nothing changed) when the state names an unknown
+  // parameter, a moment's shape differs, the random state is malformed or
+  // the iteration lies outside [0, options.iterations].
+  absl::Status RestoreState(const TrainerState& state);
 
   // One step on one batch; returns the loss.
   absl::StatusOr<double> Step();
@@ -80,6 +117,9 @@ class Trainer {
   std::unique_ptr<BalanceLoss> loss_;
   std::unique_ptr<torch::optim::Adam> optimizer_;
   RandomSource random_;
+  int64_t iterations_done_ = 0;
+  double loss_sum_ = 0.0;
+  int64_t loss_count_ = 0;
   torch::Tensor last_lengths_;  // [B] lengths of the last sampled batch
 };
 

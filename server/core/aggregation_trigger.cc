@@ -23,16 +23,17 @@ bool CoveredBy(const std::map<std::string, int64_t>& accepted_rounds,
 
 TriggerDecision DecideAggregation(
     int num_clients, int quorum, int64_t upload_deadline_seconds,
-    const std::map<std::string, int64_t>& accepted_rounds,
+    const std::map<std::string, int64_t>& included_rounds, int num_uploaded,
     const GlobalVersion* latest, absl::Duration since_round_opened) {
-  const int uploads = static_cast<int>(accepted_rounds.size());
+  const int uploads = static_cast<int>(included_rounds.size());
   if (latest != nullptr) {
-    if (CoveredBy(accepted_rounds, *latest)) return TriggerDecision::kIdle;
+    if (CoveredBy(included_rounds, *latest)) return TriggerDecision::kIdle;
     return uploads >= quorum ? TriggerDecision::kAggregate
                              : TriggerDecision::kWait;
   }
-  if (uploads >= num_clients) return TriggerDecision::kAggregate;
-  if (upload_deadline_seconds > 0 && uploads >= quorum &&
+  if (uploads == 0 || uploads < quorum) return TriggerDecision::kWait;
+  if (num_uploaded >= num_clients) return TriggerDecision::kAggregate;
+  if (upload_deadline_seconds > 0 &&
       since_round_opened >= absl::Seconds(upload_deadline_seconds)) {
     return TriggerDecision::kAggregate;
   }

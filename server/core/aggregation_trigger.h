@@ -18,15 +18,18 @@ enum class TriggerDecision {
 
 // When to aggregate, as a pure function of the state so it can be tested
 // without threads or clocks:
-//  - before the first version: when every client has an upload, or when the
-//    deadline (> 0) has passed since the round opened with >= quorum
-//    uploads;
-//  - afterwards: as soon as an upload is not covered by the latest version
-//    (a straggler, or a newer round of a client), given >= quorum uploads.
-// `accepted_rounds` maps client id -> accepted round.
+//  - before the first version: when every client has an upload (and >=
+//    quorum of them are aggregated), or when the deadline (> 0) has passed
+//    since the round opened with >= quorum aggregated uploads;
+//  - afterwards: as soon as an aggregated upload is not covered by the
+//    latest version (a straggler, or a newer round of a client), given >=
+//    quorum aggregated uploads.
+// `included_rounds` maps client id -> accepted round of the uploads to
+// aggregate (those the exclusion policy keeps); `num_uploaded` counts every
+// client with an accepted upload, excluded ones too.
 TriggerDecision DecideAggregation(
     int num_clients, int quorum, int64_t upload_deadline_seconds,
-    const std::map<std::string, int64_t>& accepted_rounds,
+    const std::map<std::string, int64_t>& included_rounds, int num_uploaded,
     const GlobalVersion* latest, absl::Duration since_round_opened);
 
 }  // namespace epgfn

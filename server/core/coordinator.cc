@@ -19,11 +19,6 @@
 namespace epgfn {
 namespace {
 
-// Thrown from the progress callback to abandon a running aggregation on
-// shutdown: the Trainer has no cancellation hook, and its loop only holds
-// RAII-owned tensors, so unwinding through it is safe.
-struct AggregationCancelled {};
-
 std::map<std::string, int64_t> RoundsOf(const UploadMap& uploads) {
   std::map<std::string, int64_t> rounds;
   for (const auto& [client_id, upload] : uploads)
@@ -45,15 +40,28 @@ std::optional<LocalDiagnostics> UsableDiagnostics(
 }  // namespace
 
 absl::StatusOr<CoordinatorOptions> CoordinatorOptions::Create(
-    torch::Device device, bool evaluate_exact, int64_t progress_every) {
+    torch::Device device, bool evaluate_exact, int64_t progress_every,
+    int64_t checkpoint_every_iterations, absl::Duration checkpoint_interval) {
   if (progress_every < 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("progress_every must be >= 1, got ", progress_every));
+  }
+  if (checkpoint_every_iterations < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("checkpoint_every_iterations must be >= 0, got ",
+                     checkpoint_every_iterations));
+  }
+  if (checkpoint_interval < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("checkpoint_interval must be >= 0, got ",
+                     absl::FormatDuration(checkpoint_interval)));
   }
   CoordinatorOptions options;
   options.device = device;
   options.evaluate_exact = evaluate_exact;
   options.progress_every = progress_every;
+  options.checkpoint_every_iterations = checkpoint_every_iterations;
+  options.checkpoint_interval = checkpoint_interval;
   return options;
 }
 
@@ -67,12 +75,22 @@ Coordinator::Coordinator(std::shared_ptr<const FederationConfig> config,
 
 Coordinator::~Coordinator() { Shutdown(); }
 
-void Coordinator::Start() {
+absl::Status Coordinator::Start() {
+  if (!options_.checkpoint_state_dir.empty()) {
+    ASSIGN_OR_RETURN(checkpoints_, AggregationCheckpointStore::Create(
+                                       options_.checkpoint_state_dir));
+  }
   {
     absl::MutexLock lock(&mutex_);
     round_opened_ = absl::Now();
   }
   thread_ = std::thread([this] { Loop(); });
+  return absl::OkStatus();
+}
+
+bool Coordinator::Stopping() const {
+  absl::ReaderMutexLock lock(&mutex_);
+  return stop_;
 }
 
 void Coordinator::Shutdown() {
@@ -99,12 +117,15 @@ void Coordinator::Loop() {
   while (!stop_) {
     wake_ = false;
     const UploadMap uploads = uploads_->Accepted();
-    const std::map<std::string, int64_t> rounds = RoundsOf(uploads);
+    const UploadSelection selection =
+        SelectUploads(uploads, config_->exclusion);
+    const std::map<std::string, int64_t> rounds = RoundsOf(selection.included);
     const GlobalVersionPtr latest = models_->Latest();
     TriggerDecision decision =
         DecideAggregation(config_->num_clients(), config_->quorum,
                           config_->upload_deadline_seconds, rounds,
-                          latest.get(), absl::Now() - round_opened_);
+                          static_cast<int>(uploads.size()), latest.get(),
+                          absl::Now() - round_opened_);
     const bool already_failed =
         !failed_rounds_.empty() && rounds == failed_rounds_;
     if (decision == TriggerDecision::kAggregate && !already_failed) {
@@ -113,13 +134,13 @@ void Coordinator::Loop() {
       state_.total_iterations = config_->aggregation.iterations;
       state_.loss = 0.0;
       state_.total_variation_to_local_product = -1.0;
+      state_.resumed_from_iteration = 0;
+      state_.checkpoint_iteration = 0;
       mutex_.Unlock();
       GetServerMetrics().aggregation_running.Set(1);
       absl::Status status;
       try {
-        status = AggregateAndPublish(uploads, latest);
-      } catch (const AggregationCancelled&) {
-        status = absl::CancelledError("aggregation abandoned at shutdown");
+        status = AggregateAndPublish(selection, latest);
       } catch (const std::exception& e) {
         status =
             absl::InternalError(absl::StrCat("aggregation threw: ", e.what()));
@@ -137,9 +158,10 @@ void Coordinator::Loop() {
         failed_rounds_.clear();
         round_opened_ = absl::Now();
       } else if (absl::IsCancelled(status) && stop_) {
-        LOG(INFO) << Event("aggregation_abandoned")
+        LOG(INFO) << Event("aggregation_stopped")
                          .With("federation", config_->spec.name())
-                         .With("reason", "server shutting down");
+                         .With("reason", "server shutting down")
+                         .With("detail", status.message());
       } else {
         state_.state = "failed";
         state_.last_error = std::string(status.message());
@@ -163,32 +185,46 @@ void Coordinator::Loop() {
   }
 }
 
-absl::Status Coordinator::AggregateAndPublish(const UploadMap& uploads,
+absl::Status Coordinator::AggregateAndPublish(const UploadSelection& selection,
                                               const GlobalVersionPtr& latest) {
   std::vector<LocalModel> locals;
-  std::vector<std::string> client_ids;
-  std::vector<int64_t> client_rounds;
-  for (const auto& [client_id, upload] : uploads) {
+  AggregationInputs inputs;
+  inputs.spec_digest = config_->spec_digest;
+  for (const auto& [client_id, upload] : selection.included) {
     locals.push_back(LocalModel{client_id, config_->environment->config(),
                                 upload->policy,
                                 UsableDiagnostics(upload->diagnostics)});
-    client_ids.push_back(client_id);
-    client_rounds.push_back(upload->round);
+    inputs.client_ids.push_back(client_id);
+    inputs.client_rounds.push_back(upload->round);
+    inputs.payload_sha256.push_back(upload->payload_sha256);
+  }
+  std::vector<std::string> excluded_ids;
+  std::vector<std::string> exclusion_reasons;
+  for (const ExcludedUpload& excluded : selection.excluded) {
+    excluded_ids.push_back(excluded.client_id);
+    exclusion_reasons.push_back(excluded.reason);
+    LOG(INFO) << "upload excluded from aggregation: client '"
+              << excluded.client_id << "' round " << excluded.round << " ("
+              << excluded.reason << ")";
   }
   AggregationOptions options;
   options.architecture = config_->global_architecture;
   options.training = config_->aggregation;
-  options.training.progress_every =
-      std::min(options_.progress_every, options.training.iterations);
+  options.training.progress_every = std::max<int64_t>(
+      1, std::min(options_.progress_every, options.training.iterations));
   options.device = options_.device;
   options.evaluate_exact = options_.evaluate_exact;
   std::optional<PolicyNet> warm_start;
-  if (latest != nullptr) warm_start = latest->policy;
+  if (latest != nullptr) {
+    warm_start = latest->policy;
+    inputs.warm_start_version = latest->version;
+    inputs.warm_start_sha256 = latest->payload_sha256;
+  }
 
   LOG(INFO) << Event("aggregation_started")
                    .With("federation", config_->spec.name())
-                   .With("uploads", client_ids.size())
-                   .With("clients", absl::StrJoin(client_ids, ","))
+                   .With("uploads", inputs.client_ids.size())
+                   .With("clients", absl::StrJoin(inputs.client_ids, ","))
                    .With("iterations", options.training.iterations)
                    .With("warm_start_version",
                          latest != nullptr ? latest->version : 0);
@@ -198,9 +234,30 @@ absl::Status Coordinator::AggregateAndPublish(const UploadMap& uploads,
   ASSIGN_OR_RETURN(std::unique_ptr<Aggregator> aggregator,
                    Aggregator::Create(config_->environment.get(),
                                       std::move(locals), options, warm_start));
-  RETURN_IF_ERROR(aggregator->Run([this](const AggregationProgress& progress) {
+  if (checkpoints_) {
+    absl::StatusOr<aggregate::v1::AggregatorCheckpoint> checkpoint =
+        checkpoints_->Load(inputs);
+    absl::Status restored = checkpoint.ok() ? aggregator->Restore(*checkpoint)
+                                            : checkpoint.status();
+    if (restored.ok()) {
+      LOG(INFO) << "aggregation resumed from checkpoint at iteration "
+                << aggregator->iterations_done() << "/"
+                << aggregator->total_iterations() << " ("
+                << checkpoints_->path() << ")";
+      absl::MutexLock lock(&mutex_);
+      state_.resumed_from_iteration = aggregator->iterations_done();
+      state_.checkpoint_iteration = aggregator->iterations_done();
+      state_.iteration = aggregator->iterations_done();
+    } else if (!absl::IsNotFound(restored)) {
+      LOG(INFO) << "aggregation checkpoint discarded: " << restored.message();
+      if (absl::Status removed = checkpoints_->Remove(); !removed.ok()) {
+        LOG(WARNING) << removed;
+      }
+    }
+  }
+
+  auto on_progress = [this](const AggregationProgress& progress) {
     absl::MutexLock lock(&mutex_);
-    if (stop_) throw AggregationCancelled();
     state_.iteration = progress.training.iteration;
     state_.total_iterations = progress.training.total_iterations;
     state_.loss = progress.training.loss;
@@ -219,24 +276,86 @@ absl::Status Coordinator::AggregateAndPublish(const UploadMap& uploads,
     GetServerMetrics().aggregation_iteration.Set(
         static_cast<double>(state_.iteration));
     GetServerMetrics().aggregation_loss.Set(state_.loss);
-  }));
+  };
+  auto write_checkpoint = [&](const char* why) {
+    const int64_t iteration = aggregator->iterations_done();
+    absl::Status written =
+        checkpoints_->Write(inputs, aggregator->Checkpoint());
+    if (!written.ok()) {
+      // Not fatal: the aggregation goes on, a crash would only lose more.
+      LOG(WARNING) << "aggregation checkpoint at iteration " << iteration
+                   << " not written: " << written;
+      return;
+    }
+    LOG(INFO) << "aggregation checkpoint written: iteration " << iteration
+              << "/" << aggregator->total_iterations() << " (" << why << ")";
+    absl::MutexLock lock(&mutex_);
+    state_.checkpoint_iteration = iteration;
+  };
+
+  // Runs in chunks, so that a checkpoint can be written and a shutdown
+  // noticed between them.
+  const int64_t total = aggregator->total_iterations();
+  int64_t chunk = options.training.progress_every;
+  if (options_.checkpoint_every_iterations > 0) {
+    chunk = std::min(chunk, options_.checkpoint_every_iterations);
+  }
+  int64_t last_checkpoint_iteration = aggregator->iterations_done();
+  absl::Time last_checkpoint_time = absl::Now();
+  while (aggregator->iterations_done() < total) {
+    const int64_t next =
+        std::min(total, (aggregator->iterations_done() / chunk + 1) * chunk);
+    RETURN_IF_ERROR(aggregator->RunUntil(next, on_progress));
+    const int64_t done = aggregator->iterations_done();
+    const bool stopping = Stopping();
+    if (checkpoints_ && done < total) {
+      const bool by_count = options_.checkpoint_every_iterations > 0 &&
+                            done - last_checkpoint_iteration >=
+                                options_.checkpoint_every_iterations;
+      const bool by_time =
+          options_.checkpoint_interval > absl::ZeroDuration() &&
+          absl::Now() - last_checkpoint_time >= options_.checkpoint_interval;
+      if (stopping || by_count || by_time) {
+        write_checkpoint(stopping ? "shutdown"
+                                  : (by_count ? "interval" : "timer"));
+        last_checkpoint_iteration = done;
+        last_checkpoint_time = absl::Now();
+      }
+    }
+    if (stopping && done < total) {
+      return absl::CancelledError(absl::StrCat(
+          "at iteration ", done, "/", total,
+          checkpoints_ ? ", checkpointed" : ", no checkpoint (disabled)"));
+    }
+  }
+
   // Published and marked idle in one critical section, so that a client
   // woken by the new version never reads a stale "running" from GetStatus.
   absl::MutexLock lock(&mutex_);
   ASSIGN_OR_RETURN(
       GlobalVersionPtr published,
-      models_->Publish(aggregator->global_policy(), client_ids, client_rounds));
+      models_->Publish(aggregator->global_policy(), inputs.client_ids,
+                       inputs.client_rounds, excluded_ids, exclusion_reasons));
   state_.state = "idle";
   failed_rounds_.clear();
   round_opened_ = absl::Now();
   LOG(INFO) << Event("version_published")
                    .With("federation", config_->spec.name())
                    .With("version", published->version)
-                   .With("clients", absl::StrJoin(client_ids, ","))
+                   .With("clients", absl::StrJoin(inputs.client_ids, ","))
+                   .With("excluded", absl::StrJoin(excluded_ids, ","))
                    .With("bytes", published->payload.size())
                    .With("sha256", published->payload_sha256);
   GetServerMetrics().published_version.Set(
       static_cast<double>(published->version));
+  if (checkpoints_) {
+    // The version supersedes the checkpoint; one left behind by a crash
+    // right here is discarded at the next aggregation (its warm start
+    // differs).
+    if (absl::Status removed = checkpoints_->Remove(); !removed.ok()) {
+      LOG(WARNING) << "aggregation checkpoint not removed: " << removed;
+    }
+  }
   return absl::OkStatus();
 }
 

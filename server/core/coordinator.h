@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -11,8 +12,10 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "server/core/aggregation_checkpoint.h"
 #include "server/core/federation_config.h"
 #include "server/core/model_store.h"
+#include "server/core/upload_selection.h"
 #include "server/core/upload_store.h"
 
 namespace epgfn {
@@ -26,10 +29,20 @@ struct CoordinatorOptions {
   int64_t progress_every = 50;
   // How often the trigger is re-evaluated without an upload (deadlines).
   absl::Duration poll_interval = absl::Milliseconds(250);
+  // A running aggregation writes a checkpoint under
+  // <state_dir>/aggregation/ when this many iterations (0: never by count)
+  // or this much time (zero: never by time) have passed since the last one,
+  // checked every min(progress_every, checkpoint_every_iterations)
+  // iterations, and always when stopped by Shutdown(). Empty
+  // checkpoint_state_dir: no checkpoints at all (ServerCore sets it).
+  int64_t checkpoint_every_iterations = 0;
+  absl::Duration checkpoint_interval = absl::ZeroDuration();
+  std::string checkpoint_state_dir;
 
-  static absl::StatusOr<CoordinatorOptions> Create(torch::Device device,
-                                                   bool evaluate_exact,
-                                                   int64_t progress_every);
+  static absl::StatusOr<CoordinatorOptions> Create(
+      torch::Device device, bool evaluate_exact, int64_t progress_every,
+      int64_t checkpoint_every_iterations = 0,
+      absl::Duration checkpoint_interval = absl::ZeroDuration());
 };
 
 // What GetStatus reports about aggregation.
@@ -42,12 +55,21 @@ struct AggregationState {
   // -1 when not evaluated.
   double total_variation_to_local_product = -1.0;
   std::string last_error;
+  // The running (or last) aggregation resumed from a checkpoint written at
+  // this iteration; 0 when it started afresh.
+  int64_t resumed_from_iteration = 0;
+  // Iteration of the last checkpoint the running (or last) aggregation
+  // wrote; 0 when none.
+  int64_t checkpoint_iteration = 0;
 };
 
-// Decides when to aggregate (DecideAggregation), runs the Aggregator on a
-// background thread warm-started from the latest version, and publishes the
-// result to the model store (which wakes watchers). A failed aggregation
-// leaves the state "failed" and is not retried until the uploads change.
+// Decides when to aggregate (DecideAggregation over the uploads that the
+// exclusion policy keeps), runs the Aggregator on a background thread
+// warm-started from the latest version, checkpoints it, and publishes the
+// result to the model store (which wakes watchers). An aggregation whose
+// inputs match the checkpoint on disk resumes from it; a checkpoint of other
+// inputs is discarded. A failed aggregation leaves the state "failed" and is
+// not retried until the uploads change.
 class Coordinator {
  public:
   Coordinator(std::shared_ptr<const FederationConfig> config,
@@ -57,9 +79,11 @@ class Coordinator {
   Coordinator(const Coordinator&) = delete;
   Coordinator& operator=(const Coordinator&) = delete;
 
-  void Start();
-  // Stops the thread; a running aggregation is abandoned at its next
-  // progress report and nothing is published.
+  // Fails when the checkpoint directory cannot be created.
+  absl::Status Start();
+  // Stops the thread; a running aggregation stops within progress_every
+  // iterations, writes a checkpoint (when checkpoints are on) and publishes
+  // nothing.
   void Shutdown();
 
   // Re-evaluates the trigger now rather than at the next poll.
@@ -70,13 +94,15 @@ class Coordinator {
  private:
   void Loop();
   // Aggregates `uploads` and publishes; Cancelled when shut down meanwhile.
-  absl::Status AggregateAndPublish(const UploadMap& uploads,
+  absl::Status AggregateAndPublish(const UploadSelection& selection,
                                    const GlobalVersionPtr& latest);
+  bool Stopping() const;
 
   const std::shared_ptr<const FederationConfig> config_;
   UploadStore* const uploads_;
   ModelStore* const models_;
   const CoordinatorOptions options_;
+  std::optional<AggregationCheckpointStore> checkpoints_;
 
   mutable absl::Mutex mutex_;
   bool stop_ ABSL_GUARDED_BY(mutex_) = false;

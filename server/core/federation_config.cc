@@ -3,6 +3,7 @@
 #include <google/protobuf/io/tokenizer.h>
 #include <google/protobuf/text_format.h>
 
+#include <cmath>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -117,6 +118,21 @@ FederationConfigFromSpec(const v1::FederationSpec& spec) {
                      spec.upload_deadline_seconds()));
   }
   config->upload_deadline_seconds = spec.upload_deadline_seconds();
+  // !(x >= 0) also refuses NaN.
+  if (!(spec.exclusion().max_alpha() >= 0.0) ||
+      !(spec.exclusion().max_alpha() < 1.0)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "exclusion.max_alpha must lie in [0, 1) (0 = no limit), got ",
+        spec.exclusion().max_alpha()));
+  }
+  if (!(spec.exclusion().max_beta() >= 0.0) ||
+      !std::isfinite(spec.exclusion().max_beta())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "exclusion.max_beta must be finite and >= 0 (0 = no limit), got ",
+        spec.exclusion().max_beta()));
+  }
+  config->exclusion.max_alpha = spec.exclusion().max_alpha();
+  config->exclusion.max_beta = spec.exclusion().max_beta();
 
   absl::StatusOr<TrainingOptions> local_training =
       TrainingOptionsFromProto(spec.local_training(), TrainingOptions());

@@ -13,6 +13,14 @@
 
 namespace epgfn {
 
+// FederationSpec.exclusion, validated: 0 means no limit.
+struct ExclusionLimits {
+  double max_alpha = 0.0;
+  double max_beta = 0.0;
+
+  bool any() const { return max_alpha > 0.0 || max_beta > 0.0; }
+};
+
 // A validated federation: the spec as loaded, plus everything derived from
 // it once at start-up so that no request has to re-parse or re-check it.
 struct FederationConfig {
@@ -27,6 +35,7 @@ struct FederationConfig {
   // Effective quorum in [1, number of clients] (the spec's 0 resolved).
   int quorum = 0;
   int64_t upload_deadline_seconds = 0;
+  ExclusionLimits exclusion;
 
   int num_clients() const { return spec.client_ids_size(); }
   bool IsClient(const std::string& client_id) const;

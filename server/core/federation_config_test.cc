@@ -1,5 +1,6 @@
 #include "server/core/federation_config.h"
 
+#include <cmath>
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
@@ -25,6 +26,20 @@ TEST(FederationConfigTest, AcceptsSmallSpecAndResolvesQuorum) {
   EXPECT_EQ((*config)->global_architecture.hidden_width, 64);
   EXPECT_TRUE((*config)->IsClient("client-2"));
   EXPECT_FALSE((*config)->IsClient("client-3"));
+}
+
+TEST(FederationConfigTest, ReadsTheExclusionPolicy) {
+  v1::FederationSpec spec = testing::SmallHypergridSpec(3);
+  auto unlimited = FederationConfigFromSpec(spec);
+  ASSERT_TRUE(unlimited.ok()) << unlimited.status();
+  EXPECT_FALSE((*unlimited)->exclusion.any());
+  spec.mutable_exclusion()->set_max_alpha(0.5);
+  spec.mutable_exclusion()->set_max_beta(2.0);
+  auto limited = FederationConfigFromSpec(spec);
+  ASSERT_TRUE(limited.ok()) << limited.status();
+  EXPECT_TRUE((*limited)->exclusion.any());
+  EXPECT_EQ((*limited)->exclusion.max_alpha, 0.5);
+  EXPECT_EQ((*limited)->exclusion.max_beta, 2.0);
 }
 
 TEST(FederationConfigTest, LoadsTheDemoConfig) {
@@ -66,6 +81,16 @@ TEST(FederationConfigTest, RefusesEachInvalidFieldByName) {
        "aggregation"},
       {[](auto& s) { s.mutable_aggregation()->set_loss("db"); },
        "aggregation.loss"},
+      {[](auto& s) { s.mutable_exclusion()->set_max_alpha(-0.1); },
+       "exclusion.max_alpha"},
+      {[](auto& s) { s.mutable_exclusion()->set_max_alpha(1.0); },
+       "exclusion.max_alpha"},
+      {[](auto& s) { s.mutable_exclusion()->set_max_alpha(std::nan("")); },
+       "exclusion.max_alpha"},
+      {[](auto& s) { s.mutable_exclusion()->set_max_beta(-2); },
+       "exclusion.max_beta"},
+      {[](auto& s) { s.mutable_exclusion()->set_max_beta(HUGE_VAL); },
+       "exclusion.max_beta"},
   };
   for (const Case& c : cases) {
     v1::FederationSpec spec = testing::SmallHypergridSpec(3);

@@ -74,6 +74,10 @@ absl::StatusOr<GlobalVersionPtr> ModelStore::LoadVersion(
   if (record.client_ids_size() != record.client_rounds_size()) {
     return absl::DataLossError("client ids and rounds differ in length");
   }
+  if (record.excluded_client_ids_size() != record.exclusion_reasons_size()) {
+    return absl::DataLossError(
+        "excluded client ids and reasons differ in length");
+  }
   ASSIGN_OR_RETURN(std::string payload,
                    ReadFileToString(ModelPath(version), kMaxStoredModelBytes));
   if (Sha256Hex(payload) != record.payload_sha256()) {
@@ -92,6 +96,10 @@ absl::StatusOr<GlobalVersionPtr> ModelStore::LoadVersion(
                             record.client_ids().end());
   loaded->client_rounds.assign(record.client_rounds().begin(),
                                record.client_rounds().end());
+  loaded->excluded_client_ids.assign(record.excluded_client_ids().begin(),
+                                     record.excluded_client_ids().end());
+  loaded->exclusion_reasons.assign(record.exclusion_reasons().begin(),
+                                   record.exclusion_reasons().end());
   loaded->payload = std::move(payload);
   loaded->payload_sha256 = record.payload_sha256();
   loaded->published_unix_seconds = record.published_unix_seconds();
@@ -137,7 +145,14 @@ void ModelStore::Recover() {
 
 absl::StatusOr<GlobalVersionPtr> ModelStore::Publish(
     PolicyNet policy, const std::vector<std::string>& client_ids,
-    const std::vector<int64_t>& client_rounds) {
+    const std::vector<int64_t>& client_rounds,
+    const std::vector<std::string>& excluded_client_ids,
+    const std::vector<std::string>& exclusion_reasons) {
+  if (client_ids.size() != client_rounds.size() ||
+      excluded_client_ids.size() != exclusion_reasons.size()) {
+    return absl::InvalidArgumentError(
+        "client ids and rounds (or exclusions and reasons) differ in length");
+  }
   absl::MutexLock publishing(&publish_mutex_);
   std::string payload =
       SerializeDeterministically(ExportModel(*config_->environment, policy));
@@ -157,6 +172,8 @@ absl::StatusOr<GlobalVersionPtr> ModelStore::Publish(
   }
   published->client_ids = client_ids;
   published->client_rounds = client_rounds;
+  published->excluded_client_ids = excluded_client_ids;
+  published->exclusion_reasons = exclusion_reasons;
   published->payload_sha256 = Sha256Hex(payload);
   published->payload = std::move(payload);
   published->published_unix_seconds = absl::ToUnixSeconds(absl::Now());
@@ -167,6 +184,12 @@ absl::StatusOr<GlobalVersionPtr> ModelStore::Publish(
   record.set_spec_digest(config_->spec_digest);
   for (const std::string& id : client_ids) record.add_client_ids(id);
   for (int64_t round : client_rounds) record.add_client_rounds(round);
+  for (const std::string& id : excluded_client_ids) {
+    record.add_excluded_client_ids(id);
+  }
+  for (const std::string& reason : exclusion_reasons) {
+    record.add_exclusion_reasons(reason);
+  }
   record.set_payload_sha256(published->payload_sha256);
   record.set_payload_bytes(static_cast<int64_t>(published->payload.size()));
   record.set_published_unix_seconds(published->published_unix_seconds);

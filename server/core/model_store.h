@@ -23,6 +23,10 @@ struct GlobalVersion {
   // Aggregated clients and the round of each one's upload (same order).
   std::vector<std::string> client_ids;
   std::vector<int64_t> client_rounds;
+  // Clients whose accepted uploads the exclusion policy left out, and why
+  // (same order).
+  std::vector<std::string> excluded_client_ids;
+  std::vector<std::string> exclusion_reasons;
   // The serialized v1::ModelWeights that downloads stream.
   std::string payload;
   std::string payload_sha256;
@@ -47,7 +51,9 @@ class ModelStore {
   // Exports `policy`, writes it as the next version and wakes watchers.
   absl::StatusOr<GlobalVersionPtr> Publish(
       PolicyNet policy, const std::vector<std::string>& client_ids,
-      const std::vector<int64_t>& client_rounds);
+      const std::vector<int64_t>& client_rounds,
+      const std::vector<std::string>& excluded_client_ids = {},
+      const std::vector<std::string>& exclusion_reasons = {});
 
   // nullptr when none.
   GlobalVersionPtr Latest() const;

@@ -39,12 +39,13 @@ absl::StatusOr<std::unique_ptr<ServerCore>> ServerCore::Create(
       std::make_unique<Sampler>(config, core->models_.get(), options.sampler);
   CoordinatorOptions coordinator_options = options.coordinator;
   coordinator_options.device = options.device;
+  coordinator_options.checkpoint_state_dir = options.state_dir;
   core->coordinator_ = std::make_unique<Coordinator>(
       config, core->uploads_.get(), core->models_.get(), coordinator_options);
   GlobalVersionPtr latest = core->models_->Latest();
   GetServerMetrics().published_version.Set(
       latest == nullptr ? 0.0 : static_cast<double>(latest->version));
-  core->coordinator_->Start();
+  RETURN_IF_ERROR(core->coordinator_->Start());
   return core;
 }
 
@@ -110,6 +111,11 @@ FederationStatus ServerCore::Status() const {
     if (it != accepted.end()) {
       client.accepted_round = it->second->round;
       client.diagnostics = it->second->diagnostics;
+      if (std::optional<std::string> reason =
+              ExclusionReason(client.diagnostics, config_->exclusion)) {
+        client.excluded = true;
+        client.exclusion_reason = *std::move(reason);
+      }
     }
     status.clients.push_back(std::move(client));
   }

@@ -14,6 +14,7 @@
 #include "server/core/federation_config.h"
 #include "server/core/model_store.h"
 #include "server/core/sampler.h"
+#include "server/core/upload_selection.h"
 #include "server/core/upload_store.h"
 
 namespace epgfn {
@@ -34,6 +35,9 @@ struct ClientState {
   std::string client_id;
   int64_t accepted_round = 0;  // 0: none
   std::optional<LocalDiagnostics> diagnostics;
+  // The accepted upload is left out of aggregation by the exclusion policy.
+  bool excluded = false;
+  std::string exclusion_reason;
 };
 
 struct FederationStatus {

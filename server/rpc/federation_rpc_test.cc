@@ -31,7 +31,14 @@ constexpr int kClients = 3;
 class FederationRpcTest : public ::testing::Test {
  protected:
   void StartServer(int64_t aggregation_iterations) {
-    config_ = testing::SmallHypergridConfig(kClients, aggregation_iterations);
+    StartServerWithSpec(
+        testing::SmallHypergridSpec(kClients, aggregation_iterations));
+  }
+
+  void StartServerWithSpec(const v1::FederationSpec& spec) {
+    auto config = FederationConfigFromSpec(spec);
+    ASSERT_TRUE(config.ok()) << config.status();
+    config_ = *config;
     state_dir_ = testing::FreshDirectory("rpc");
     auto options = *ServerCoreOptions::Create(state_dir_, torch::kCPU, 50000);
     core_ = *ServerCore::Create(config_, options);
@@ -197,6 +204,96 @@ TEST_F(FederationRpcTest, FullRoundWatchDownloadAndSample) {
   while (reader->Read(&batch)) {
   }
   EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+// Drop-outs and stragglers over real streams: of four clients, two upload,
+// one disconnects mid-upload and one never shows up. With quorum 2 the
+// deadline starts aggregation of exactly the two; the straggler's late upload
+// then gets a new version that includes it.
+TEST_F(FederationRpcTest, QuorumAtTheDeadlineDespiteADropOutThenAStraggler) {
+  v1::FederationSpec spec = testing::SmallHypergridSpec(4, 40);
+  spec.set_quorum(2);
+  spec.set_upload_deadline_seconds(2);
+  StartServerWithSpec(spec);
+  const std::string digest = config_->spec_digest;
+
+  grpc::ClientContext watch_context;
+  auto watch = federation_->WatchGlobalModel(&watch_context, {});
+
+  for (int i = 0; i < 2; ++i) {
+    auto outcome =
+        testing::Upload(*federation_, absl::StrCat("client-", i), digest, 1,
+                        testing::LocalModelPayload(*config_, i, 4, 0));
+    ASSERT_TRUE(outcome.status.ok()) << outcome.status.error_message();
+  }
+
+  // client-2 sends its header and half of its model, then disconnects.
+  const std::string straggler_payload =
+      testing::LocalModelPayload(*config_, 2, 4, 0);
+  {
+    grpc::ClientContext context;
+    v1::UploadResponse response;
+    auto writer = federation_->UploadModel(&context, &response);
+    v1::UploadChunk header;
+    header.mutable_header()->set_client_id("client-2");
+    header.mutable_header()->set_spec_digest(digest);
+    header.mutable_header()->set_round(1);
+    header.mutable_header()->set_total_bytes(
+        static_cast<int64_t>(straggler_payload.size()));
+    header.mutable_header()->set_payload_sha256(Sha256Hex(straggler_payload));
+    ASSERT_TRUE(writer->Write(header));
+    v1::UploadChunk half;
+    half.set_data(straggler_payload.substr(0, straggler_payload.size() / 2));
+    ASSERT_TRUE(writer->Write(half));
+    // Gives the server's handler time to receive what was sent, so that the
+    // cancellation hits it mid-stream (not a timing assertion: the count
+    // below is polled).
+    absl::SleepFor(absl::Milliseconds(300));
+    context.TryCancel();
+    EXPECT_FALSE(writer->Finish().ok());
+  }
+  // The server counts the aborted transfer once its handler has seen it.
+  v1::GetStatusResponse status;
+  int64_t transfer_errors = 0;
+  for (int attempt = 0; attempt < 1000 && transfer_errors == 0; ++attempt) {
+    status = Status();
+    auto it = status.refused_uploads().find("transfer_error");
+    if (it != status.refused_uploads().end()) transfer_errors = it->second;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_EQ(transfer_errors, 1);
+  EXPECT_EQ(status.clients(2).accepted_round(), 0);
+  EXPECT_FALSE(std::filesystem::exists(state_dir_ + "/uploads/client-2.model"));
+
+  v1::GlobalModelAnnouncement first;
+  ASSERT_TRUE(watch->Read(&first));
+  EXPECT_EQ(first.version(), 1);
+  EXPECT_THAT(first.client_ids(), ElementsAre("client-0", "client-1"));
+
+  // The straggler comes back and uploads in full: a re-aggregation (warm
+  // started from v1) publishes v2 with it; client-3 is still missing.
+  auto late =
+      testing::Upload(*federation_, "client-2", digest, 1, straggler_payload);
+  ASSERT_TRUE(late.status.ok()) << late.status.error_message();
+  v1::GlobalModelAnnouncement second;
+  ASSERT_TRUE(watch->Read(&second));
+  EXPECT_EQ(second.version(), 2);
+  EXPECT_THAT(second.client_ids(),
+              ElementsAre("client-0", "client-1", "client-2"));
+  watch_context.TryCancel();
+  watch->Finish();
+
+  status = Status();
+  EXPECT_EQ(status.current_version(), 2);
+  EXPECT_EQ(status.clients(2).accepted_round(), 1);
+  EXPECT_EQ(status.clients(3).accepted_round(), 0);
+  // The published records on disk name exactly the aggregated clients.
+  auto recovered = ModelStore::Create(config_, state_dir_);
+  ASSERT_TRUE(recovered.ok()) << recovered.status();
+  EXPECT_THAT((*recovered)->Get(1)->client_ids,
+              ElementsAre("client-0", "client-1"));
+  EXPECT_THAT((*recovered)->Get(2)->client_ids,
+              ElementsAre("client-0", "client-1", "client-2"));
 }
 
 TEST_F(FederationRpcTest, RefusesBadUploadsAndStoresNothing) {

@@ -23,6 +23,12 @@ v1::GlobalModelAnnouncement Announcement(const GlobalVersion& version) {
   announcement.set_payload_bytes(static_cast<int64_t>(version.payload.size()));
   announcement.set_payload_sha256(version.payload_sha256);
   announcement.set_published_unix_seconds(version.published_unix_seconds);
+  for (const std::string& id : version.excluded_client_ids) {
+    announcement.add_excluded_client_ids(id);
+  }
+  for (const std::string& reason : version.exclusion_reasons) {
+    announcement.add_exclusion_reasons(reason);
+  }
   return announcement;
 }
 
@@ -198,6 +204,8 @@ grpc::Status FederationService::GetStatus(grpc::ServerContext* context,
     if (state.diagnostics) {
       *client->mutable_diagnostics() = DiagnosticsToProto(*state.diagnostics);
     }
+    client->set_excluded(state.excluded);
+    client->set_exclusion_reason(state.exclusion_reason);
   }
   v1::AggregationStatus* aggregation = response->mutable_aggregation();
   aggregation->set_state(status.aggregation.state);
@@ -207,6 +215,10 @@ grpc::Status FederationService::GetStatus(grpc::ServerContext* context,
   aggregation->set_total_variation_to_local_product(
       status.aggregation.total_variation_to_local_product);
   aggregation->set_last_error(status.aggregation.last_error);
+  aggregation->set_resumed_from_iteration(
+      status.aggregation.resumed_from_iteration);
+  aggregation->set_checkpoint_iteration(
+      status.aggregation.checkpoint_iteration);
   response->set_current_version(status.current_version);
   for (const auto& [reason, count] : status.refused_uploads) {
     (*response->mutable_refused_uploads())[reason] = count;

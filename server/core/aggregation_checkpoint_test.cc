@@ -1,0 +1,89 @@
+// The aggregation checkpoint file: written atomically, loaded only for the
+// very inputs it was written for, and removed.
+#include "server/core/aggregation_checkpoint.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include "common/util/file_io.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/testing/test_federation.h"
+
+namespace epgfn {
+namespace {
+
+using ::testing::HasSubstr;
+
+AggregationInputs TwoUploads() {
+  AggregationInputs inputs;
+  inputs.spec_digest = "spec";
+  inputs.client_ids = {"client-0", "client-1"};
+  inputs.client_rounds = {1, 1};
+  inputs.payload_sha256 = {"aaaa", "bbbb"};
+  inputs.warm_start_version = 2;
+  inputs.warm_start_sha256 = "cccc";
+  return inputs;
+}
+
+aggregate::v1::AggregatorCheckpoint AtIteration(int64_t iteration) {
+  aggregate::v1::AggregatorCheckpoint checkpoint;
+  checkpoint.set_iteration(iteration);
+  checkpoint.set_total_iterations(100);
+  checkpoint.add_client_ids("client-0");
+  checkpoint.add_client_ids("client-1");
+  return checkpoint;
+}
+
+TEST(AggregationCheckpointStoreTest, LoadsOnlyForTheSameInputs) {
+  const std::string dir = testing::FreshDirectory("checkpoint");
+  auto store = AggregationCheckpointStore::Create(dir);
+  ASSERT_TRUE(store.ok()) << store.status();
+  EXPECT_EQ(store->path(), dir + "/aggregation/checkpoint.pb");
+  EXPECT_EQ(store->Load(TwoUploads()).status().code(),
+            absl::StatusCode::kNotFound);
+
+  ASSERT_TRUE(store->Write(TwoUploads(), AtIteration(30)).ok());
+  ASSERT_TRUE(store->Write(TwoUploads(), AtIteration(40)).ok());  // replaces
+  EXPECT_FALSE(std::filesystem::exists(store->path() + ".tmp"));
+  auto loaded = store->Load(TwoUploads());
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(loaded->iteration(), 40);
+
+  // Each difference in the inputs makes it another aggregation's.
+  std::vector<AggregationInputs> others(6, TwoUploads());
+  others[0].spec_digest = "other";
+  others[1].client_ids[1] = "client-2";
+  others[2].client_rounds[1] = 2;
+  others[3].payload_sha256[0] = "dddd";
+  others[4].warm_start_version = 3;
+  others[5].client_ids.pop_back();
+  for (const AggregationInputs& other : others) {
+    auto refused = store->Load(other);
+    EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition)
+        << other.Describe();
+  }
+  EXPECT_THAT(std::string(store->Load(others[2]).status().message()),
+              HasSubstr("client-1@2"));
+
+  ASSERT_TRUE(store->Remove().ok());
+  EXPECT_FALSE(std::filesystem::exists(store->path()));
+  EXPECT_TRUE(store->Remove().ok());  // nothing to remove
+}
+
+TEST(AggregationCheckpointStoreTest, ACorruptFileIsDataLoss) {
+  const std::string dir = testing::FreshDirectory("corrupt-checkpoint");
+  auto store = AggregationCheckpointStore::Create(dir);
+  ASSERT_TRUE(store.ok());
+  ASSERT_TRUE(
+      WriteFileAtomically(store->path(), std::string("\x0a\x7f", 2) + "short")
+          .ok());
+  EXPECT_EQ(store->Load(TwoUploads()).status().code(),
+            absl::StatusCode::kDataLoss);
+  ASSERT_TRUE(WriteFileAtomically(store->path(), "").ok());
+  EXPECT_EQ(store->Load(TwoUploads()).status().code(),
+            absl::StatusCode::kDataLoss);
+}
+
+}  // namespace
+}  // namespace epgfn
