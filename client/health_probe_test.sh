@@ -70,7 +70,7 @@ bash "${gen_certs}" "${work}/certs" client-0 >/dev/null
 bash "${gen_certs}" "${work}/other" client-0 >/dev/null
 certs="${work}/certs"
 
-start_server mtls --state_dir="${work}/state-mtls" \
+start_server mtls --state_dir="${work}/state-mtls" --sampler_auth=mtls \
   --tls_cert="${certs}/server.pem" --tls_key="${certs}/server.key" \
   --tls_client_ca="${certs}/ca.pem"
 mtls="--tls_ca=${certs}/ca.pem --tls_cert=${certs}/client-0.pem --tls_key=${certs}/client-0.key"
@@ -99,7 +99,7 @@ stop_server
 # shellcheck disable=SC2086
 expect 2 UNREACHABLE --server="${address}" ${mtls} --timeout_seconds=1
 
-start_server plain --state_dir="${work}/state-plain" --insecure
+start_server plain --state_dir="${work}/state-plain" --insecure --sampler_auth=open
 expect 0 SERVING --server="${address}" --insecure
 stop_server
 

@@ -6,15 +6,6 @@ import os
 import re
 import subprocess
 
-# Flags that branches merged alongside this one add (issue #7: sampler
-# authentication, metrics). While a binary lacks them they are reported as a
-# NOTE instead of an error; once the binary has them they are checked like any
-# other. Delete an entry when its branch is merged.
-PENDING_FLAGS = {
-    "epgfn_server": {"sampler_auth", "sampler_tokens_file", "metrics_listen"},
-    "epgfn_sample": {"sampler_token_file", "sampler_auth"},
-}
-
 _FLAG_LINE = re.compile(r"^\s+--([A-Za-z0-9_]+) \(")
 _cache = {}
 
@@ -42,8 +33,8 @@ def accepted_flags(binary_path):
 def check_args(binary_path, args, where, notes):
     """Errors (strings) for args that are not flags `binary_path` accepts.
 
-    `where` names the place in messages; NOTEs about pending flags are
-    appended to `notes`."""
+    `where` names the place in messages; `notes` collects remarks that
+    should be printed but do not fail the check."""
     binary = os.path.basename(binary_path)
     flags = accepted_flags(binary_path)
     errors = []
@@ -56,10 +47,6 @@ def check_args(binary_path, args, where, notes):
         if name in flags:
             continue
         if name.startswith("no") and name[2:] in flags and "=" not in arg:
-            continue
-        if name in PENDING_FLAGS.get(binary, ()):
-            notes.append("%s: --%s is not in this %s yet (pending merge)" %
-                         (where, name, binary))
             continue
         errors.append("%s: %s does not accept --%s (see %s --helpfull)" %
                       (where, binary, name, binary))

@@ -76,7 +76,7 @@ start_server() {
   "${server_bin}" --listen="${listen}" --state_dir="${state}" \
     --config="${config}" --tls_cert="${certs}/server.pem" \
     --tls_key="${certs}/server.key" --tls_client_ca="${certs}/ca.pem" \
-    --threads=1 --aggregation_checkpoint_every=100 \
+    --threads=1 --sampler_auth=mtls --aggregation_checkpoint_every=100 \
     --aggregation_checkpoint_seconds=0 >"${log}" 2>&1 &
   server_pid=$!
   local address=""

@@ -106,6 +106,7 @@ ip netns exec "${server_ns}" "${server_bin}" \
   --config="${kit}/server/federation.textproto" \
   --tls_cert="${kit}/server/server.pem" --tls_key="${kit}/server/server.key" \
   --tls_client_ca="${kit}/server/ca.pem" --threads=1 \
+  --sampler_tokens_file="${kit}/server/sampler_tokens.txt" \
   >"${work}/server.log" 2>&1 &
 pids+=($!)
 server_pid=$!
