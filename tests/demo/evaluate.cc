@@ -9,14 +9,14 @@
 //   evaluate --config=deploy/configs/hypergrid_demo.textproto --num_clients=4
 //     --model=out/demo/client-0/global_v1.model --samples=out/demo/samples.tsv
 //     --png_dir=out/demo/png
+#include <google/protobuf/text_format.h>
+#include <torch/torch.h>
+
 #include <cstdio>
 #include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <google/protobuf/text_format.h>
-#include <torch/torch.h>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -168,23 +168,25 @@ absl::Status WritePngs(const std::vector<PanelRow>& rows, int side,
   }
   const std::string overview_path = absl::StrCat(dir, "/overview.png");
   RETURN_IF_ERROR(WritePng(overview, overview_path));
-  std::printf("PNGs: %s (rows: %s; columns: target, learned, empirical; "
-              "one file per panel next to it)\n",
-              overview_path.c_str(),
-              [&] {
-                std::string names;
-                for (const PanelRow& row : rows) {
-                  absl::StrAppend(&names, names.empty() ? "" : ", ", row.name);
-                }
-                return names;
-              }().c_str());
+  std::printf(
+      "PNGs: %s (rows: %s; columns: target, learned, empirical; "
+      "one file per panel next to it)\n",
+      overview_path.c_str(),
+      [&] {
+        std::string names;
+        for (const PanelRow& row : rows) {
+          absl::StrAppend(&names, names.empty() ? "" : ", ", row.name);
+        }
+        return names;
+      }()
+          .c_str());
   return absl::OkStatus();
 }
 
 absl::Status Run() {
   const int num_clients = absl::GetFlag(FLAGS_num_clients);
-  if (absl::GetFlag(FLAGS_config).empty() || absl::GetFlag(FLAGS_model).empty() ||
-      num_clients < 1) {
+  if (absl::GetFlag(FLAGS_config).empty() ||
+      absl::GetFlag(FLAGS_model).empty() || num_clients < 1) {
     return absl::InvalidArgumentError(
         "--config, --model and --num_clients >= 1 are required");
   }
@@ -194,8 +196,9 @@ absl::Status Run() {
   at::set_num_threads(absl::GetFlag(FLAGS_threads));
   ASSIGN_OR_RETURN(const v1::FederationSpec spec,
                    ReadSpec(absl::GetFlag(FLAGS_config)));
-  ASSIGN_OR_RETURN(std::unique_ptr<Environment> environment,
-                   MakeEnvironment(EnvironmentConfigFromProto(spec.environment())));
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<Environment> environment,
+      MakeEnvironment(EnvironmentConfigFromProto(spec.environment())));
   std::vector<std::unique_ptr<LogReward>> rewards;
   std::vector<const LogReward*> factors;
   for (int i = 0; i < num_clients; ++i) {
@@ -211,14 +214,15 @@ absl::Status Run() {
   ASSIGN_OR_RETURN(TerminalDistribution target,
                    ExactTargetDistribution(*environment, product));
   const torch::Tensor& states = target.states;
-  std::printf("environment %s: %lld objects; exact target = normalized "
-              "product of %d client rewards\n",
-              environment->config().ToString().c_str(),
-              static_cast<long long>(states.size(0)), num_clients);
+  std::printf(
+      "environment %s: %lld objects; exact target = normalized "
+      "product of %d client rewards\n",
+      environment->config().ToString().c_str(),
+      static_cast<long long>(states.size(0)), num_clients);
 
-  ASSIGN_OR_RETURN(torch::Tensor learned,
-                   LearnedProbabilities(absl::GetFlag(FLAGS_model),
-                                        *environment, states));
+  ASSIGN_OR_RETURN(
+      torch::Tensor learned,
+      LearnedProbabilities(absl::GetFlag(FLAGS_model), *environment, states));
   const double tv_learned = TotalVariation(learned, target.probabilities);
   std::printf("TV(global model, exact product)      = %.6f\n", tv_learned);
 
@@ -235,15 +239,15 @@ absl::Status Run() {
     // The sampling noise floor, for reading the number above: the TV the
     // exact learned distribution itself would show with as many samples is
     // about sum_x sqrt(p(1-p)/(2 pi n)).
-    const double floor =
-        (target.probabilities * (1 - target.probabilities) /
-         (2 * M_PI * num_samples))
-            .sqrt()
-            .sum()
-            .item<double>();
-    std::printf("TV(%lld samples, exact product)    = %.6f (sampling noise "
-                "alone: ~%.4f)\n",
-                static_cast<long long>(num_samples), tv_empirical, floor);
+    const double floor = (target.probabilities * (1 - target.probabilities) /
+                          (2 * M_PI * num_samples))
+                             .sqrt()
+                             .sum()
+                             .item<double>();
+    std::printf(
+        "TV(%lld samples, exact product)    = %.6f (sampling noise "
+        "alone: ~%.4f)\n",
+        static_cast<long long>(num_samples), tv_empirical, floor);
   }
 
   std::vector<std::string> client_models;
@@ -255,28 +259,30 @@ absl::Status Run() {
     }
   }
   std::vector<PanelRow> rows;
-  const bool grid_2d =
-      environment->config().kind == "hypergrid" && environment->raw_state_dim() == 2;
-  const int side = grid_2d ? static_cast<int>(states.max().item<int64_t>()) + 1 : 0;
+  const bool grid_2d = environment->config().kind == "hypergrid" &&
+                       environment->raw_state_dim() == 2;
+  const int side =
+      grid_2d ? static_cast<int>(states.max().item<int64_t>()) + 1 : 0;
   if (grid_2d) {
-    rows.push_back({"product",
-                    {ToGrid(states, target.probabilities, side),
-                     ToGrid(states, learned, side),
-                     empirical.defined() ? ToGrid(states, empirical, side)
-                                         : Grid()}});
+    rows.push_back(
+        {"product",
+         {ToGrid(states, target.probabilities, side),
+          ToGrid(states, learned, side),
+          empirical.defined() ? ToGrid(states, empirical, side) : Grid()}});
   }
   for (int i = 0; i < num_clients; ++i) {
     const torch::Tensor client_target = NormalizedReward(*rewards[i], states);
     torch::Tensor client_learned;
     if (!client_models.empty()) {
-      ASSIGN_OR_RETURN(client_learned,
-                       LearnedProbabilities(client_models[i], *environment,
-                                            states));
+      ASSIGN_OR_RETURN(
+          client_learned,
+          LearnedProbabilities(client_models[i], *environment, states));
       std::printf("client-%d: TV(local model, own reward) = %.6f\n", i,
                   TotalVariation(client_learned, client_target));
     }
     if (grid_2d) {
-      PanelRow row{absl::StrCat("client_", i), {ToGrid(states, client_target, side)}};
+      PanelRow row{absl::StrCat("client_", i),
+                   {ToGrid(states, client_target, side)}};
       if (client_learned.defined()) {
         row.panels.push_back(ToGrid(states, client_learned, side));
       }
