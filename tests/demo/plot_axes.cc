@@ -79,7 +79,7 @@ std::vector<double> TickValues(double low, double high, int count, bool log) {
   return ticks;
 }
 
-std::string TickLabel(double value) { return absl::StrFormat("%.4g", value); }
+std::string TickLabel(double value) { return absl::StrFormat("%.6g", value); }
 
 void DrawLine(int x0, int y0, int x1, int y1, Rgb colour, RgbImage& image) {
   // Bresenham; the second pixel row makes thin slopes readable.
