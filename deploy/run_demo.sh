@@ -4,21 +4,60 @@
 # and an exact evaluation with heatmaps. A few minutes on two cores.
 #
 #   bash deploy/run_demo.sh
+#   bash deploy/run_demo.sh --task=phylo [--alignment=PATH]
+#   bash deploy/run_demo.sh --task=dag
+#
+# Tasks (config deploy/configs/<task>_demo.textproto):
+#   hypergrid  (default) 8x8 grid, client i holds one factor of the reward
+#   phylo      rooted trees of 6 primates (by name) from a real alignment
+#              (default common/env/phylo/testdata/primates.nex), the sites
+#              split over the clients, JC69 rewards
+#   dag        Bayesian network structures on 4 variables, synthetic
+#              linear-Gaussian data split by rows, BGe rewards
 #
 # Environment (optional):
 #   EPGFN_BAZEL_STARTUP  Bazel startup options, e.g. "--output_base=/tmp/ob"
 #   EPGFN_BAZEL_FLAGS    extra build flags
-#   DEMO_OUT             output directory (default out/demo)
+#   DEMO_OUT             output directory (default out/demo, out/demo-<task>
+#                        for the other tasks)
 #   DEMO_THREADS         LibTorch threads per process (default 1)
 #   DEMO_SAMPLES         objects to draw (default 10000)
 set -euo pipefail
 
+task="hypergrid"
+alignment=""
+for arg in "$@"; do
+  case "${arg}" in
+    --task=*) task="${arg#--task=}" ;;
+    --alignment=*) alignment="$(realpath -e "${arg#--alignment=}")" ||
+      { echo "run_demo.sh: no alignment file ${arg#--alignment=}" >&2; exit 2; } ;;
+    *) echo "run_demo.sh: unknown argument ${arg} (see the header)" >&2; exit 2 ;;
+  esac
+done
+# Client i's private reward is "<reward>[:|,]index=i,count=N"; the evaluator
+# rebuilds them all, and the full-data posterior from the same reward.
+case "${task}" in
+  hypergrid) reward="client"; full_data_reward="" ;;
+  phylo) reward="jc69:temperature=20"; full_data_reward="${reward}" ;;
+  dag) reward="bge:synthetic=1,samples=60,edge_prob=0.5,data_seed=2"
+       full_data_reward="${reward}" ;;
+  *) echo "run_demo.sh: --task must be hypergrid, phylo or dag" >&2; exit 2 ;;
+esac
+if [[ -n "${alignment}" && "${task}" != phylo ]]; then
+  echo "run_demo.sh: --alignment needs --task=phylo" >&2; exit 2
+fi
+[[ "${reward}" == *:* ]] && share_sep="," || share_sep=":"
+
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "${repo}"
-out="${DEMO_OUT:-out/demo}"
+if [[ "${task}" == hypergrid ]]; then
+  out="${DEMO_OUT:-out/demo}"
+else
+  out="${DEMO_OUT:-out/demo-${task}}"
+fi
 threads="${DEMO_THREADS:-1}"
 num_samples="${DEMO_SAMPLES:-10000}"
-config="deploy/configs/hypergrid_demo.textproto"
+config="deploy/configs/${task}_demo.textproto"
 clients=(client-0 client-1 client-2 client-3)
 # shellcheck disable=SC2206
 bazel_startup=(${EPGFN_BAZEL_STARTUP:-})
@@ -48,6 +87,12 @@ evaluate_bin="${bin}/tests/demo/evaluate"
 rm -rf "${out}"
 mkdir -p "${out}/logs"
 logs="${out}/logs"
+if [[ -n "${alignment}" ]]; then
+  # Same federation, another alignment: every party reads the path.
+  sed "s|key: \"alignment\" value: \"[^\"]*\"|key: \"alignment\" value: \"${alignment}\"|" \
+    "${config}" >"${out}/${task}_demo.textproto"
+  config="${out}/${task}_demo.textproto"
+fi
 
 step "Generating a CA, the server certificate and one per client"
 bash deploy/gen_certs.sh "${out}/certs" "${clients[@]}"
@@ -108,10 +153,10 @@ for i in "${!clients[@]}"; do
   "${client_bin}" --server="${address}" --client_id="${id}" \
     --tls_ca="${certs}/ca.pem" --tls_cert="${certs}/${id}.pem" \
     --tls_key="${certs}/${id}.key" --state_dir="${out}/${id}" \
-    --reward="client:index=${i},count=${#clients[@]}" \
+    --reward="${reward}${share_sep}index=${i},count=${#clients[@]}" \
     --threads="${threads}" >"${logs}/${id}.log" 2>&1 &
   client_pids+=($!)
-  echo "  ${id}: pid $!, reward client:index=${i},count=${#clients[@]}, log ${logs}/${id}.log"
+  echo "  ${id}: pid $!, reward ${reward}${share_sep}index=${i},count=${#clients[@]}, log ${logs}/${id}.log"
 done
 failed=()
 for i in "${!clients[@]}"; do
@@ -150,6 +195,7 @@ client_models=$(printf "${out}/%s/local.model," "${clients[@]}")
 if ! "${evaluate_bin}" --config="${config}" --num_clients="${#clients[@]}" \
     --model="${global_model}" --samples="${out}/samples.tsv" \
     --client_models="${client_models%,}" --png_dir="${out}/png" \
+    --client_reward="${reward}" --full_data_reward="${full_data_reward}" \
     --threads="${threads}" >"${logs}/evaluate.log" 2>&1; then
   show_tail "${logs}/evaluate.log"
   fail "the evaluation failed"
@@ -173,6 +219,10 @@ echo "================ epgfn demo summary ================"
 echo "federation: ${config} (${#clients[@]} clients, mTLS on ${address})"
 printf "TV(global model, exact product of rewards)   = %s\n" "$(field "${logs}/evaluate.log" tv_learned)"
 printf "TV(%s samples, exact product of rewards)  = %s\n" "${num_samples}" "$(field "${logs}/evaluate.log" tv_empirical)"
+if [[ -n "${full_data_reward}" ]]; then
+  printf "TV(global model, full-data posterior)        = %s\n" "$(field "${logs}/evaluate.log" tv_learned_full)"
+  printf "TV(%s samples, full-data posterior)       = %s\n" "${num_samples}" "$(field "${logs}/evaluate.log" tv_empirical_full)"
+fi
 echo "uploads:"
 for id in "${clients[@]}"; do
   bytes=$(field "${logs}/${id}.log" upload_bytes)
@@ -190,5 +240,9 @@ printf "  %-40s %s\n" "aggregation (last upload -> published)" "${aggregation}"
 printf "  %-40s %s\n" "clients, start to global model on disk" "${clients_s}"
 printf "  %-40s %s\n" "sampling (${num_samples} objects)" "${sample_s}"
 printf "  %-40s %s\n" "whole demo" "$(elapsed "${demo_start}" "$(now)")"
-echo "heatmaps: ${out}/png/overview.png (and one PNG per panel in ${out}/png)"
+if [[ "${task}" == hypergrid ]]; then
+  echo "heatmaps: ${out}/png/overview.png (and one PNG per panel in ${out}/png)"
+else
+  echo "plots: ${out}/png/top_objects.png$([[ "${task}" == phylo ]] && echo " and ${out}/png/clade_frequencies.png")"
+fi
 echo "logs: ${logs}"

@@ -5,15 +5,26 @@
 // baseline. Every method is scored exactly against the enumerated product
 // target.
 //
+// For the Bayesian workloads (--env=phylo, --env=dag) the clients' rewards are
+// JC69 on disjoint site blocks of primates.nex and BGe on disjoint row blocks
+// of one synthetic dataset, and every method is also scored against the
+// full-data posterior (the reward with count=1): for phylo it equals the
+// product target, for dag it does not (BGe integrates out the parameters).
+//
+// With --png_dir (default: out/federated_experiment in the workspace under
+// `bazel run`) it writes loss and TV curves as PNGs, plus curves.tsv.
+//
 // Run as (flags after --):
 //   bazel run -c opt //tests/bench:federated_experiment -- --clients=4
+#include <torch/torch.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <numeric>
 #include <thread>
 #include <vector>
-
-#include <torch/torch.h>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -28,10 +39,25 @@
 #include "common/eval/flow_consistency.h"
 #include "common/eval/sample_quality.h"
 #include "common/train/trainer.h"
+#include "common/util/file_io.h"
+#include "common/util/status_macros.h"
+#include "tests/demo/line_plot.h"
+#include "tests/demo/png_writer.h"
 
 ABSL_FLAG(std::string, env, "hypergrid",
-          "Environment: hypergrid, multiset or sequence (small defaults), or a "
-          "full spec such as hypergrid:dim=2,side=8.");
+          "Environment: hypergrid, multiset, sequence, phylo or dag (small "
+          "defaults), or a full spec such as hypergrid:dim=2,side=8.");
+ABSL_FLAG(std::string, reward_params, "",
+          "Extra parameters of every client's reward for phylo (jc69; default "
+          "temperature=20) and dag (bge; default synthetic=1,samples=60,"
+          "edge_prob=0.5,data_seed=2).");
+ABSL_FLAG(std::string, png_dir, "",
+          "Directory for the loss/TV curve PNGs and curves.tsv; default "
+          "out/federated_experiment in the workspace under bazel run, none "
+          "otherwise.");
+ABSL_FLAG(int, curve_points, 20,
+          "Points per training curve (each aggregation/centralized point "
+          "costs one exact evaluation, excluded from the wall-clock).");
 ABSL_FLAG(int, clients, 4, "Number of clients N.");
 ABSL_FLAG(int64_t, local_iterations, 1000, "Training iterations per client.");
 ABSL_FLAG(int64_t, aggregation_iterations, 1000, "Aggregation iterations.");
@@ -60,6 +86,7 @@ double SecondsSince(Clock::time_point start) {
 struct MethodScore {
   std::string method;
   double total_variation = 0;
+  double total_variation_full = -1;  // to the full-data posterior, if any
   double fcs = 0;
   double top_k_log_reward = 0;
   int64_t modes_found = 0;
@@ -92,18 +119,115 @@ MethodScore Score(const std::string& method, const torch::Tensor& q,
   return score;
 }
 
+// The Bayesian workloads' rewards take their data and shape from
+// --reward_params; the synthetic ones are "client" rewards with a seed.
+std::string RewardParams(const EnvironmentConfig& config) {
+  const std::string flag = absl::GetFlag(FLAGS_reward_params);
+  if (!flag.empty()) return flag;
+  if (config.kind == "phylo") return "temperature=20";
+  if (config.kind == "dag") {
+    return "synthetic=1,samples=60,edge_prob=0.5,data_seed=2";
+  }
+  return "";
+}
+
 std::string ClientRewardSpec(const EnvironmentConfig& config, int index,
                              int count, uint64_t seed) {
-  std::string spec = absl::StrCat("client:index=", index, ",count=", count);
-  if (config.kind != "hypergrid") absl::StrAppend(&spec, ",seed=", seed);
+  std::string kind = "client";
+  if (config.kind == "phylo") kind = "jc69";
+  if (config.kind == "dag") kind = "bge";
+  std::string spec = absl::StrCat(kind, ":index=", index, ",count=", count);
+  if (kind == "client" && config.kind != "hypergrid") {
+    absl::StrAppend(&spec, ",seed=", seed);
+  }
+  const std::string params = RewardParams(config);
+  if (!params.empty()) absl::StrAppend(&spec, ",", params);
   return spec;
+}
+
+bool HasFullDataReward(const EnvironmentConfig& config) {
+  return config.kind == "phylo" || config.kind == "dag";
 }
 
 std::string DefaultSpec(const std::string& kind) {
   if (kind == "hypergrid") return "hypergrid:dim=2,side=8";
   if (kind == "multiset") return "multiset:items=5,size=4";
   if (kind == "sequence") return "sequence:length=4,vocab=4";
+  if (kind == "phylo") {
+    return "phylo:alignment=common/env/phylo/testdata/primates.nex,"
+           "num_taxa=6";
+  }
+  if (kind == "dag") return "dag:nodes=4";
   return kind;
+}
+
+// A training curve: loss (mean since the previous point) and, for the
+// aggregation and the centralized run, the exact TV to the target.
+struct Curve {
+  std::string name;
+  std::vector<double> iteration;
+  std::vector<double> loss;
+  std::vector<double> total_variation;
+};
+
+std::string PngDirectory() {
+  std::string dir = absl::GetFlag(FLAGS_png_dir);
+  if (dir.empty()) {
+    const char* workspace = std::getenv("BUILD_WORKSPACE_DIRECTORY");
+    if (workspace != nullptr) {
+      dir = absl::StrCat(workspace, "/out/federated_experiment");
+    }
+  }
+  return dir;
+}
+
+absl::Status WriteCurves(const std::vector<Curve>& curves,
+                         const std::string& dir) {
+  RETURN_IF_ERROR(MakeDirectories(dir));
+  std::string tsv = "curve\titeration\tloss\ttv_to_target\n";
+  for (const Curve& curve : curves) {
+    for (size_t i = 0; i < curve.iteration.size(); ++i) {
+      absl::StrAppend(&tsv, curve.name, "\t", curve.iteration[i], "\t",
+                      curve.loss[i], "\t",
+                      i < curve.total_variation.size()
+                          ? absl::StrCat(curve.total_variation[i])
+                          : std::string("nan"),
+                      "\n");
+    }
+  }
+  RETURN_IF_ERROR(WriteFileAtomically(dir + "/curves.tsv", tsv));
+  // Clients grey, aggregation red, centralized blue.
+  auto colour = [](const std::string& name) {
+    if (name == "aggregation") return Rgb{214, 39, 40};
+    if (name == "centralized") return Rgb{31, 119, 180};
+    return Rgb{160, 160, 160};
+  };
+  std::vector<PlotSeries> loss;
+  std::vector<PlotSeries> tv;
+  for (const Curve& curve : curves) {
+    loss.push_back({curve.iteration, curve.loss, colour(curve.name)});
+    if (!curve.total_variation.empty()) {
+      tv.push_back(
+          {curve.iteration, curve.total_variation, colour(curve.name)});
+    }
+  }
+  LinePlotOptions options;
+  options.log_y = true;
+  for (const auto& [name, series] :
+       std::vector<std::pair<std::string, std::vector<PlotSeries>>>{
+           {"loss", loss}, {"tv", tv}}) {
+    if (series.empty()) continue;
+    ASSIGN_OR_RETURN(RenderedPlot plot, RenderLinePlot(series, options));
+    ASSIGN_OR_RETURN(std::string png, EncodePng(plot.image));
+    RETURN_IF_ERROR(WriteFileAtomically(dir + "/" + name + ".png", png));
+  }
+  std::printf(
+      "\ncurves: %s/loss.png (training loss vs iteration, log scale; grey: "
+      "each client, red: aggregation, blue: centralized), %s/tv.png (exact TV "
+      "to the product target vs iteration; red: aggregation, blue: "
+      "centralized), data in %s/curves.tsv\n",
+      dir.c_str(), dir.c_str(), dir.c_str());
+  return absl::OkStatus();
 }
 
 absl::Status Run() {
@@ -122,8 +246,8 @@ absl::Status Run() {
   std::vector<const LogReward*> factors;
   for (int i = 0; i < clients; ++i) {
     auto reward = MakeLogReward(
-        environment, *RewardConfig::Parse(ClientRewardSpec(
-                         environment.config(), i, clients, seed)));
+        environment, *RewardConfig::Parse(ClientRewardSpec(environment.config(),
+                                                           i, clients, seed)));
     if (!reward.ok()) return reward.status();
     factors.push_back(reward->get());
     rewards.push_back(std::move(reward).value());
@@ -134,6 +258,25 @@ absl::Status Run() {
   if (!target.ok()) return target.status();
   torch::Tensor target_log_reward = product(target->states).to(torch::kFloat64);
   torch::Tensor modes = ModeStates(*target, 0.5);
+  // The full-data posterior: one client holding every site / row.
+  std::optional<TerminalDistribution> full;
+  if (HasFullDataReward(environment.config())) {
+    auto reward =
+        MakeLogReward(environment, *RewardConfig::Parse(ClientRewardSpec(
+                                       environment.config(), 0, 1, seed)));
+    if (!reward.ok()) return reward.status();
+    auto distribution = ExactTargetDistribution(environment, **reward);
+    if (!distribution.ok()) return distribution.status();
+    if (!distribution->states.equal(target->states)) {
+      return absl::InternalError("enumerations differ between rewards");
+    }
+    full = *std::move(distribution);
+  }
+  const int curve_points = std::max(1, absl::GetFlag(FLAGS_curve_points));
+  auto every = [&](int64_t iterations) {
+    return std::max<int64_t>(1, iterations / curve_points);
+  };
+  std::vector<Curve> client_curves(clients);
 
   PolicyArchitecture architecture;
   architecture.hidden_width = absl::GetFlag(FLAGS_hidden_width);
@@ -156,27 +299,42 @@ absl::Status Run() {
   {
     std::vector<std::thread> workers;
     std::atomic<int> next{0};
-    for (int w = 0; w < std::max(1, absl::GetFlag(FLAGS_parallel_clients)); ++w) {
+    for (int w = 0; w < std::max(1, absl::GetFlag(FLAGS_parallel_clients));
+         ++w) {
       workers.emplace_back([&] {
         torch::set_num_threads(1);
         for (int i = next++; i < clients; i = next++) {
           const auto start = Clock::now();
-          absl::StatusOr<PolicyNet> policy =
-              MakePolicy(environment, architecture, seed * 1000 + i, torch::kCPU);
-          if (!policy.ok()) { client_status[i] = policy.status(); continue; }
+          absl::StatusOr<PolicyNet> policy = MakePolicy(
+              environment, architecture, seed * 1000 + i, torch::kCPU);
+          if (!policy.ok()) {
+            client_status[i] = policy.status();
+            continue;
+          }
           TrainingOptions local = options;
           local.iterations = absl::GetFlag(FLAGS_local_iterations);
           local.seed = seed * 1000 + 100 + i;
+          local.progress_every = every(local.iterations);
           RewardTarget reward_target(rewards[i].get());
-          auto trainer = Trainer::Create(&environment, *policy, &reward_target, local);
-          if (!trainer.ok()) { client_status[i] = trainer.status(); continue; }
-          client_status[i] = (*trainer)->Run();
+          auto trainer =
+              Trainer::Create(&environment, *policy, &reward_target, local);
+          if (!trainer.ok()) {
+            client_status[i] = trainer.status();
+            continue;
+          }
+          Curve& curve = client_curves[i];
+          curve.name = absl::StrCat("client-", i);
+          client_status[i] =
+              (*trainer)->Run([&curve](const TrainingProgress& progress) {
+                curve.iteration.push_back(progress.iteration);
+                curve.loss.push_back(progress.loss);
+              });
           client_seconds[i] = SecondsSince(start);
           RandomSource random(seed * 1000 + 200 + i);
-          auto diagnostics = EstimateLocalDiagnostics(*policy, environment,
-                                                      *rewards[i], 2048, random);
-          locals[i] = LocalModel{absl::StrCat("client-", i), environment.config(),
-                                 *policy, std::nullopt};
+          auto diagnostics = EstimateLocalDiagnostics(
+              *policy, environment, *rewards[i], 2048, random);
+          locals[i] = LocalModel{absl::StrCat("client-", i),
+                                 environment.config(), *policy, std::nullopt};
           if (diagnostics.ok()) locals[i].diagnostics = *diagnostics;
         }
       });
@@ -196,31 +354,53 @@ absl::Status Run() {
   aggregation.training = options;
   aggregation.training.iterations = absl::GetFlag(FLAGS_aggregation_iterations);
   aggregation.training.seed = seed * 1000 + 500;
-  aggregation.training.progress_every =
-      std::max<int64_t>(1, aggregation.training.iterations / 5);
+  aggregation.training.progress_every = every(aggregation.training.iterations);
   aggregation.evaluate_exact = false;
   auto aggregator = Aggregator::Create(&environment, locals, aggregation);
   if (!aggregator.ok()) return aggregator.status();
+  // Exact TV at each curve point; its time is taken out of the wall-clock.
+  double evaluation_seconds = 0;
+  auto track = [&](Curve& curve, PolicyNet policy,
+                   const TrainingProgress& progress) {
+    const auto start = Clock::now();
+    curve.iteration.push_back(progress.iteration);
+    curve.loss.push_back(progress.loss);
+    auto tv = ExactTotalVariation(policy, environment, *target);
+    curve.total_variation.push_back(tv.ok() ? *tv : NAN);
+    evaluation_seconds += SecondsSince(start);
+  };
+  Curve aggregation_curve{"aggregation"};
   const auto aggregation_start = Clock::now();
-  absl::Status status = (*aggregator)->Run();
+  absl::Status status =
+      (*aggregator)->Run([&](const AggregationProgress& progress) {
+        track(aggregation_curve, (*aggregator)->global_policy(),
+              progress.training);
+      });
   if (!status.ok()) return status;
-  const double aggregation_seconds = SecondsSince(aggregation_start);
+  const double aggregation_seconds =
+      SecondsSince(aggregation_start) - evaluation_seconds;
   PolicyNet global = (*aggregator)->global_policy();
 
   // Phase 3: centralized baseline on the product reward.
   const auto central_start = Clock::now();
-  PolicyNet central = *MakePolicy(environment, architecture, seed * 1000 + 700,
-                                  torch::kCPU);
+  PolicyNet central =
+      *MakePolicy(environment, architecture, seed * 1000 + 700, torch::kCPU);
   TrainingOptions central_options = options;
   central_options.iterations = absl::GetFlag(FLAGS_centralized_iterations);
   central_options.seed = seed * 1000 + 800;
+  central_options.progress_every = every(central_options.iterations);
   RewardTarget product_target(&product);
   auto central_trainer =
       Trainer::Create(&environment, central, &product_target, central_options);
   if (!central_trainer.ok()) return central_trainer.status();
-  status = (*central_trainer)->Run();
+  Curve central_curve{"centralized"};
+  evaluation_seconds = 0;
+  status = (*central_trainer)->Run([&](const TrainingProgress& progress) {
+    track(central_curve, central, progress);
+  });
   if (!status.ok()) return status;
-  const double central_seconds = SecondsSince(central_start);
+  const double central_seconds =
+      SecondsSince(central_start) - evaluation_seconds;
 
   // Phase 4: product-of-marginals baseline from samples of each local model.
   std::vector<torch::Tensor> local_samples;
@@ -228,10 +408,12 @@ absl::Status Run() {
   for (LocalModel& local : locals) {
     local_samples.push_back(
         SampleTrajectories(local.policy, environment,
-                           absl::GetFlag(FLAGS_evaluation_samples), {}, sampling)
+                           absl::GetFlag(FLAGS_evaluation_samples), {},
+                           sampling)
             .terminal_states);
   }
-  auto marginals = ProductOfMarginalsDistribution(local_samples, target->states);
+  auto marginals =
+      ProductOfMarginalsDistribution(local_samples, target->states);
   if (!marginals.ok()) return marginals.status();
 
   RandomSource evaluation(seed * 1000 + 950);
@@ -241,25 +423,53 @@ absl::Status Run() {
   };
   scores.push_back(Score("EP-GFlowNet (aggregated)", exact(global), *target,
                          target_log_reward, modes, evaluation));
-  scores.back().wall_clock = absl::StrFormat(
-      "%.1f s (slowest client %.1f + aggregation %.1f)",
-      slowest_client + aggregation_seconds, slowest_client, aggregation_seconds);
+  scores.back().wall_clock =
+      absl::StrFormat("%.1f s (slowest client %.1f + aggregation %.1f)",
+                      slowest_client + aggregation_seconds, slowest_client,
+                      aggregation_seconds);
   scores.push_back(Score("Centralized GFlowNet", exact(central), *target,
                          target_log_reward, modes, evaluation));
   scores.back().wall_clock = absl::StrFormat("%.1f s", central_seconds);
   scores.push_back(Score("Product of marginals", *marginals, *target,
                          target_log_reward, modes, evaluation));
   scores.back().wall_clock = "(from the local models' samples)";
+  if (full.has_value()) {
+    const std::vector<torch::Tensor> distributions = {
+        exact(global), exact(central), *marginals};
+    for (size_t m = 0; m < scores.size(); ++m) {
+      scores[m].total_variation_full =
+          TotalVariation(distributions[m], full->probabilities);
+    }
+  }
 
-  std::printf("\n| method | TV to exact product | FCS | top-10 mean log R | "
-              "modes found (of %lld) | wall-clock |\n|---|---|---|---|---|---|\n",
-              static_cast<long long>(modes.size(0)));
+  if (full.has_value()) {
+    std::printf(
+        "# full-data posterior (reward %s) at TV %.4f from the product "
+        "target%s\n",
+        ClientRewardSpec(environment.config(), 0, 1, seed).c_str(),
+        TotalVariation(full->probabilities, target->probabilities),
+        environment.config().kind == "dag"
+            ? ": BGe integrates out the parameters, so the product of the "
+              "clients' posteriors is not the full-data posterior (it counts "
+              "the parameter prior once per client); EP-GFlowNets target the "
+              "product"
+            : " (JC69 with fixed branch lengths factorises over sites, so "
+              "they agree)");
+  }
+  std::printf(
+      "\n| method | TV to exact product | TV to full-data posterior | "
+      "FCS | top-10 mean log R | modes found (of %lld) | wall-clock "
+      "|\n|---|---|---|---|---|---|---|\n",
+      static_cast<long long>(modes.size(0)));
   for (const MethodScore& score : scores) {
-    std::printf("| %s | %.4f | %.4f | %.3f | %lld | %s |\n",
-                score.method.c_str(), score.total_variation, score.fcs,
-                score.top_k_log_reward,
-                static_cast<long long>(score.modes_found),
-                score.wall_clock.c_str());
+    std::printf(
+        "| %s | %.4f | %s | %.4f | %.3f | %lld | %s |\n", score.method.c_str(),
+        score.total_variation,
+        score.total_variation_full < 0
+            ? "-"
+            : absl::StrFormat("%.4f", score.total_variation_full).c_str(),
+        score.fcs, score.top_k_log_reward,
+        static_cast<long long>(score.modes_found), score.wall_clock.c_str());
   }
   std::vector<LocalDiagnostics> diagnostics;
   for (const LocalModel& local : locals) {
@@ -270,8 +480,10 @@ absl::Status Run() {
       "\nphases: local training %.1f s wall for %d clients on %d threads "
       "(slowest client %.1f s, mean %.1f s); aggregation %.1f s (%.2f ms per "
       "iteration, %.0f%% of the slowest client); centralized %.1f s\n",
-      local_wall, clients, absl::GetFlag(FLAGS_parallel_clients), slowest_client,
-      std::accumulate(client_seconds.begin(), client_seconds.end(), 0.0) / clients,
+      local_wall, clients, absl::GetFlag(FLAGS_parallel_clients),
+      slowest_client,
+      std::accumulate(client_seconds.begin(), client_seconds.end(), 0.0) /
+          clients,
       aggregation_seconds,
       1000.0 * aggregation_seconds /
           std::max<int64_t>(1, aggregation.training.iterations),
@@ -279,6 +491,13 @@ absl::Status Run() {
   std::printf("Jeffrey divergence bound from client diagnostics: %s\n",
               bound.ok() ? absl::StrFormat("%.4f", *bound).c_str()
                          : std::string(bound.status().message()).c_str());
+  const std::string png_dir = PngDirectory();
+  if (!png_dir.empty()) {
+    std::vector<Curve> curves = client_curves;
+    curves.push_back(aggregation_curve);
+    curves.push_back(central_curve);
+    RETURN_IF_ERROR(WriteCurves(curves, png_dir));
+  }
   return absl::OkStatus();
 }
 
@@ -292,7 +511,8 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   absl::Status status = epgfn::Run();
   if (!status.ok()) {
-    std::fprintf(stderr, "federated_experiment: %s\n", status.ToString().c_str());
+    std::fprintf(stderr, "federated_experiment: %s\n",
+                 status.ToString().c_str());
     return 1;
   }
   return 0;

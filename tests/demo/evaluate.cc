@@ -1,22 +1,32 @@
 // Exact evaluation of the demo federation's outcome, on an instance small
 // enough to enumerate: rebuilds the environment and every client's reward
-// ("client:index=i,count=N", what the clients hold privately; only this
-// offline evaluator ever sees them together), computes the exact normalized
-// product target and the exact terminal distribution of the global model,
-// prints the total variation distances (learned and empirical vs target) and,
-// for 2-D hypergrids, writes heatmap PNGs.
+// (--client_reward plus "index=i,count=N", what the clients hold privately;
+// only this offline evaluator ever sees them together), computes the exact
+// normalized product target and the exact terminal distribution of the
+// global model, and prints the total variation distances (learned and
+// empirical vs target). With --full_data_reward it also scores both against
+// the full-data posterior. PNGs: target/learned/empirical heatmaps for 2-D
+// hypergrids; for every other environment a bar chart of the most probable
+// objects; for phylogenetics also the clade (split) frequencies.
 //
 //   evaluate --config=deploy/configs/hypergrid_demo.textproto --num_clients=4
 //     --model=out/demo/client-0/global_v1.model --samples=out/demo/samples.tsv
 //     --png_dir=out/demo/png
+//   evaluate --config=deploy/configs/dag_demo.textproto --num_clients=4
+//     --client_reward=bge:synthetic=1,samples=60,edge_prob=0.5,data_seed=2
+//     --full_data_reward=bge:synthetic=1,samples=60,edge_prob=0.5,data_seed=2
+//     --model=... --samples=... --png_dir=...
+#include <google/protobuf/text_format.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <google/protobuf/text_format.h>
-#include <torch/torch.h>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -27,6 +37,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "common/env/environment_registry.h"
+#include "common/env/phylo/phylo.h"
 #include "common/eval/exact_distribution.h"
 #include "common/model/model_codec.h"
 #include "common/model/spec_conversion.h"
@@ -34,6 +45,7 @@
 #include "common/util/file_io.h"
 #include "common/util/status_macros.h"
 #include "proto/federation_spec.pb.h"
+#include "tests/demo/bar_chart.h"
 #include "tests/demo/heatmap.h"
 #include "tests/demo/png_writer.h"
 
@@ -42,6 +54,15 @@ ABSL_FLAG(std::string, config, "",
 ABSL_FLAG(int32_t, num_clients, 0,
           "Number of clients; client i held reward "
           "'client:index=i,count=N'.");
+ABSL_FLAG(std::string, client_reward, "client",
+          "The clients' reward without index/count: client i held "
+          "'<client_reward>[:|,]index=i,count=N' (e.g. client, "
+          "jc69:temperature=20, bge:synthetic=1).");
+ABSL_FLAG(std::string, full_data_reward, "",
+          "Optional reward of one party holding all the data (e.g. the same "
+          "as --client_reward); the evaluator then also reports TVs to this "
+          "full-data posterior.");
+ABSL_FLAG(int32_t, top_k, 10, "Objects (and clades) in the bar charts.");
 ABSL_FLAG(std::string, model, "", "Global model file (a downloaded version).");
 ABSL_FLAG(std::string, samples, "",
           "Optional output file of epgfn_sample (one object per line, state "
@@ -50,7 +71,8 @@ ABSL_FLAG(std::string, client_models, "",
           "Optional comma-separated local model files of clients 0..N-1, to "
           "show each local model against its own reward.");
 ABSL_FLAG(std::string, png_dir, "",
-          "Directory for the heatmap PNGs (2-D hypergrids only); empty: none.");
+          "Directory for the PNGs (heatmaps for 2-D hypergrids, bar charts "
+          "otherwise); empty: none.");
 ABSL_FLAG(int32_t, cell_pixels, 24, "Pixels per grid cell in the PNGs.");
 ABSL_FLAG(int32_t, threads, 1,
           "Intra-op threads for LibTorch (set explicitly; the default is 1).");
@@ -168,23 +190,161 @@ absl::Status WritePngs(const std::vector<PanelRow>& rows, int side,
   }
   const std::string overview_path = absl::StrCat(dir, "/overview.png");
   RETURN_IF_ERROR(WritePng(overview, overview_path));
-  std::printf("PNGs: %s (rows: %s; columns: target, learned, empirical; "
-              "one file per panel next to it)\n",
-              overview_path.c_str(),
-              [&] {
-                std::string names;
-                for (const PanelRow& row : rows) {
-                  absl::StrAppend(&names, names.empty() ? "" : ", ", row.name);
-                }
-                return names;
-              }().c_str());
+  std::printf(
+      "PNGs: %s (rows: %s; columns: target, learned, empirical; "
+      "one file per panel next to it)\n",
+      overview_path.c_str(),
+      [&] {
+        std::string names;
+        for (const PanelRow& row : rows) {
+          absl::StrAppend(&names, names.empty() ? "" : ", ", row.name);
+        }
+        return names;
+      }()
+          .c_str());
   return absl::OkStatus();
+}
+
+// "kind" + "index=i,count=N" with the right separator.
+std::string WithShare(const std::string& reward, int index, int count) {
+  return absl::StrCat(reward, reward.find(':') == std::string::npos ? ":" : ",",
+                      "index=", index, ",count=", count);
+}
+
+constexpr Rgb kExactColour{120, 120, 120};
+constexpr Rgb kLearnedColour{214, 39, 40};
+constexpr Rgb kSampledColour{31, 119, 180};
+constexpr Rgb kFullColour{44, 160, 44};
+
+struct Bars {
+  std::vector<std::vector<double>> values;  // [series][category]
+  std::vector<Rgb> colours;
+  std::vector<std::string> series_names;
+};
+
+void AddSeries(Bars& bars, const std::string& name, Rgb colour,
+               const torch::Tensor& probabilities,
+               const std::vector<int64_t>& order) {
+  if (!probabilities.defined()) return;
+  auto p = probabilities.to(torch::kFloat64).contiguous();
+  const double* data = p.data_ptr<double>();
+  std::vector<double> values;
+  for (int64_t index : order) values.push_back(data[index]);
+  bars.values.push_back(std::move(values));
+  bars.colours.push_back(colour);
+  bars.series_names.push_back(name);
+}
+
+const char* ColourName(Rgb colour) {
+  if (colour.r == kExactColour.r) return "grey";
+  if (colour.r == kLearnedColour.r) return "red";
+  if (colour.r == kSampledColour.r) return "blue";
+  return "green";
+}
+
+// Writes the chart and prints its legend and one line per category.
+absl::Status WriteBars(const Bars& bars, const std::string& path,
+                       const std::string& what,
+                       const std::vector<std::string>& labels) {
+  BarChartOptions options;
+  options.width = std::max(480, 70 * static_cast<int>(labels.size()));
+  ASSIGN_OR_RETURN(RenderedPlot plot,
+                   RenderBarChart(bars.values, bars.colours, options));
+  RETURN_IF_ERROR(WritePng(plot.image, path));
+  std::string legend;
+  for (size_t s = 0; s < bars.series_names.size(); ++s) {
+    absl::StrAppend(&legend, s == 0 ? "" : ", ", ColourName(bars.colours[s]),
+                    ": ", bars.series_names[s]);
+  }
+  std::printf("PNG: %s (%s; bars left to right: %s)\n", path.c_str(),
+              what.c_str(), legend.c_str());
+  for (size_t i = 0; i < labels.size(); ++i) {
+    std::string row;
+    for (size_t s = 0; s < bars.values.size(); ++s) {
+      absl::StrAppend(&row, s == 0 ? "" : " ",
+                      absl::StrFormat("%.4f", bars.values[s][i]));
+    }
+    std::printf("  %2zu  %s  %s\n", i + 1, row.c_str(), labels[i].c_str());
+  }
+  return absl::OkStatus();
+}
+
+// Indices of the k largest entries of `p`, largest first.
+std::vector<int64_t> TopK(const torch::Tensor& p, int64_t k) {
+  k = std::min<int64_t>(k, p.size(0));
+  torch::Tensor indices = std::get<1>(p.topk(k)).contiguous();
+  return std::vector<int64_t>(indices.data_ptr<int64_t>(),
+                              indices.data_ptr<int64_t>() + k);
+}
+
+// Clade (split) frequencies of rooted trees: a phylo state lists the leaf
+// bitmasks of its internal nodes (phylo.h), so P(clade c) is the sum of p
+// over the trees whose state contains c.
+std::vector<double> CladeFrequencies(const torch::Tensor& states,
+                                     const torch::Tensor& probabilities,
+                                     const std::vector<int64_t>& clades) {
+  std::vector<double> frequencies(clades.size(), 0.0);
+  auto s = states.accessor<int64_t, 2>();
+  auto p = probabilities.to(torch::kFloat64).contiguous();
+  const double* data = p.data_ptr<double>();
+  for (int64_t tree = 0; tree < states.size(0); ++tree) {
+    for (int64_t j = 0; j < states.size(1); ++j) {
+      const auto found =
+          std::lower_bound(clades.begin(), clades.end(), s[tree][j]);
+      if (found != clades.end() && *found == s[tree][j]) {
+        frequencies[found - clades.begin()] += data[tree];
+      }
+    }
+  }
+  return frequencies;
+}
+
+// Bar chart of the most probable non-trivial clades (2..n-1 taxa) under the
+// exact posterior, against the global model and the samples.
+absl::Status WriteCladeChart(
+    const PhyloEnvironment& phylo, const torch::Tensor& states,
+    const std::vector<std::pair<std::string, torch::Tensor>>& distributions,
+    const std::string& dir) {
+  const int64_t n = phylo.num_taxa();
+  const int64_t root = (int64_t{1} << n) - 1;
+  std::vector<int64_t> clades;  // increasing, for the binary search
+  for (int64_t mask = 1; mask < root; ++mask) {
+    if (__builtin_popcountll(mask) >= 2) clades.push_back(mask);
+  }
+  std::vector<torch::Tensor> frequencies;
+  for (const auto& [name, p] : distributions) {
+    frequencies.push_back(
+        p.defined() ? torch::tensor(CladeFrequencies(states, p, clades),
+                                    torch::kFloat64)
+                    : torch::Tensor());
+  }
+  const std::vector<int64_t> order =
+      TopK(frequencies[0], absl::GetFlag(FLAGS_top_k));
+  const Rgb colours[] = {kExactColour, kLearnedColour, kSampledColour};
+  Bars bars;
+  for (size_t d = 0; d < distributions.size() && d < 3; ++d) {
+    AddSeries(bars, distributions[d].first, colours[d], frequencies[d], order);
+  }
+  std::vector<std::string> labels;
+  for (int64_t index : order) {
+    std::string names;
+    for (int64_t k = 0; k < n; ++k) {
+      if (clades[index] >> k & 1) {
+        absl::StrAppend(&names, names.empty() ? "" : ",", phylo.taxa()[k]);
+      }
+    }
+    labels.push_back("{" + names + "}");
+  }
+  return WriteBars(bars, dir + "/clade_frequencies.png",
+                   "clade (split) frequencies of the most probable clades "
+                   "under the exact posterior",
+                   labels);
 }
 
 absl::Status Run() {
   const int num_clients = absl::GetFlag(FLAGS_num_clients);
-  if (absl::GetFlag(FLAGS_config).empty() || absl::GetFlag(FLAGS_model).empty() ||
-      num_clients < 1) {
+  if (absl::GetFlag(FLAGS_config).empty() ||
+      absl::GetFlag(FLAGS_model).empty() || num_clients < 1) {
     return absl::InvalidArgumentError(
         "--config, --model and --num_clients >= 1 are required");
   }
@@ -194,14 +354,15 @@ absl::Status Run() {
   at::set_num_threads(absl::GetFlag(FLAGS_threads));
   ASSIGN_OR_RETURN(const v1::FederationSpec spec,
                    ReadSpec(absl::GetFlag(FLAGS_config)));
-  ASSIGN_OR_RETURN(std::unique_ptr<Environment> environment,
-                   MakeEnvironment(EnvironmentConfigFromProto(spec.environment())));
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<Environment> environment,
+      MakeEnvironment(EnvironmentConfigFromProto(spec.environment())));
   std::vector<std::unique_ptr<LogReward>> rewards;
   std::vector<const LogReward*> factors;
   for (int i = 0; i < num_clients; ++i) {
     ASSIGN_OR_RETURN(RewardConfig config,
-                     RewardConfig::Parse(absl::StrFormat(
-                         "client:index=%d,count=%d", i, num_clients)));
+                     RewardConfig::Parse(WithShare(
+                         absl::GetFlag(FLAGS_client_reward), i, num_clients)));
     ASSIGN_OR_RETURN(std::unique_ptr<LogReward> reward,
                      MakeLogReward(*environment, config));
     factors.push_back(reward.get());
@@ -211,19 +372,54 @@ absl::Status Run() {
   ASSIGN_OR_RETURN(TerminalDistribution target,
                    ExactTargetDistribution(*environment, product));
   const torch::Tensor& states = target.states;
-  std::printf("environment %s: %lld objects; exact target = normalized "
-              "product of %d client rewards\n",
-              environment->config().ToString().c_str(),
-              static_cast<long long>(states.size(0)), num_clients);
+  std::printf(
+      "environment %s: %lld objects; exact target = normalized "
+      "product of %d client rewards (client 0: %s)\n",
+      environment->config().ToString().c_str(),
+      static_cast<long long>(states.size(0)), num_clients,
+      rewards[0]->Describe().c_str());
+  {
+    const torch::Tensor& p = target.probabilities;
+    const int64_t mode = p.argmax().item<int64_t>();
+    const double perplexity =
+        std::exp(-(p * p.clamp_min(1e-300).log()).sum().item<double>());
+    std::printf("target: mode %s with p = %.4f, perplexity %.1f objects\n",
+                environment->Describe(states[mode]).c_str(),
+                p[mode].item<double>(), perplexity);
+  }
+  std::optional<TerminalDistribution> full;
+  if (!absl::GetFlag(FLAGS_full_data_reward).empty()) {
+    ASSIGN_OR_RETURN(RewardConfig config,
+                     RewardConfig::Parse(WithShare(
+                         absl::GetFlag(FLAGS_full_data_reward), 0, 1)));
+    ASSIGN_OR_RETURN(std::unique_ptr<LogReward> reward,
+                     MakeLogReward(*environment, config));
+    ASSIGN_OR_RETURN(TerminalDistribution distribution,
+                     ExactTargetDistribution(*environment, *reward));
+    if (!distribution.states.equal(states)) {
+      return absl::InternalError("the enumerations of the rewards differ");
+    }
+    full = std::move(distribution);
+    std::printf("full-data posterior (%s): TV to the product target %.6f\n",
+                reward->Describe().c_str(),
+                TotalVariation(full->probabilities, target.probabilities));
+  }
 
-  ASSIGN_OR_RETURN(torch::Tensor learned,
-                   LearnedProbabilities(absl::GetFlag(FLAGS_model),
-                                        *environment, states));
+  ASSIGN_OR_RETURN(
+      torch::Tensor learned,
+      LearnedProbabilities(absl::GetFlag(FLAGS_model), *environment, states));
   const double tv_learned = TotalVariation(learned, target.probabilities);
   std::printf("TV(global model, exact product)      = %.6f\n", tv_learned);
+  double tv_learned_full = -1;
+  if (full.has_value()) {
+    tv_learned_full = TotalVariation(learned, full->probabilities);
+    std::printf("TV(global model, full-data posterior) = %.6f\n",
+                tv_learned_full);
+  }
 
   torch::Tensor empirical;
   double tv_empirical = -1;
+  double tv_empirical_full = -1;
   int64_t num_samples = 0;
   if (!absl::GetFlag(FLAGS_samples).empty()) {
     ASSIGN_OR_RETURN(torch::Tensor samples,
@@ -235,15 +431,27 @@ absl::Status Run() {
     // The sampling noise floor, for reading the number above: the TV the
     // exact learned distribution itself would show with as many samples is
     // about sum_x sqrt(p(1-p)/(2 pi n)).
-    const double floor =
-        (target.probabilities * (1 - target.probabilities) /
-         (2 * M_PI * num_samples))
-            .sqrt()
-            .sum()
-            .item<double>();
-    std::printf("TV(%lld samples, exact product)    = %.6f (sampling noise "
-                "alone: ~%.4f)\n",
-                static_cast<long long>(num_samples), tv_empirical, floor);
+    const double floor = (target.probabilities * (1 - target.probabilities) /
+                          (2 * M_PI * num_samples))
+                             .sqrt()
+                             .sum()
+                             .item<double>();
+    std::printf(
+        "TV(%lld samples, exact product)    = %.6f (sampling noise "
+        "alone: ~%.4f)\n",
+        static_cast<long long>(num_samples), tv_empirical, floor);
+    if (full.has_value()) {
+      tv_empirical_full = TotalVariation(empirical, full->probabilities);
+      std::printf("TV(%lld samples, full-data posterior) = %.6f\n",
+                  static_cast<long long>(num_samples), tv_empirical_full);
+    }
+  }
+  if (full.has_value() && environment->config().kind == "dag") {
+    std::printf(
+        "note: BGe integrates out the network parameters, so the product of "
+        "the clients' posteriors (what EP-GFlowNets targets) is not the "
+        "full-data posterior: it counts the parameter prior once per client. "
+        "Only the TV to the product measures the federation.\n");
   }
 
   std::vector<std::string> client_models;
@@ -255,44 +463,79 @@ absl::Status Run() {
     }
   }
   std::vector<PanelRow> rows;
-  const bool grid_2d =
-      environment->config().kind == "hypergrid" && environment->raw_state_dim() == 2;
-  const int side = grid_2d ? static_cast<int>(states.max().item<int64_t>()) + 1 : 0;
+  const bool grid_2d = environment->config().kind == "hypergrid" &&
+                       environment->raw_state_dim() == 2;
+  const int side =
+      grid_2d ? static_cast<int>(states.max().item<int64_t>()) + 1 : 0;
   if (grid_2d) {
-    rows.push_back({"product",
-                    {ToGrid(states, target.probabilities, side),
-                     ToGrid(states, learned, side),
-                     empirical.defined() ? ToGrid(states, empirical, side)
-                                         : Grid()}});
+    rows.push_back(
+        {"product",
+         {ToGrid(states, target.probabilities, side),
+          ToGrid(states, learned, side),
+          empirical.defined() ? ToGrid(states, empirical, side) : Grid()}});
   }
   for (int i = 0; i < num_clients; ++i) {
     const torch::Tensor client_target = NormalizedReward(*rewards[i], states);
     torch::Tensor client_learned;
     if (!client_models.empty()) {
-      ASSIGN_OR_RETURN(client_learned,
-                       LearnedProbabilities(client_models[i], *environment,
-                                            states));
+      ASSIGN_OR_RETURN(
+          client_learned,
+          LearnedProbabilities(client_models[i], *environment, states));
       std::printf("client-%d: TV(local model, own reward) = %.6f\n", i,
                   TotalVariation(client_learned, client_target));
     }
     if (grid_2d) {
-      PanelRow row{absl::StrCat("client_", i), {ToGrid(states, client_target, side)}};
+      PanelRow row{absl::StrCat("client_", i),
+                   {ToGrid(states, client_target, side)}};
       if (client_learned.defined()) {
         row.panels.push_back(ToGrid(states, client_learned, side));
       }
       rows.push_back(std::move(row));
     }
   }
-  if (!absl::GetFlag(FLAGS_png_dir).empty()) {
+  const std::string png_dir = absl::GetFlag(FLAGS_png_dir);
+  if (!png_dir.empty()) {
     if (grid_2d) {
-      RETURN_IF_ERROR(WritePngs(rows, side, absl::GetFlag(FLAGS_png_dir)));
+      RETURN_IF_ERROR(WritePngs(rows, side, png_dir));
     } else {
-      std::printf("no PNGs: heatmaps are drawn for 2-D hypergrids only\n");
+      RETURN_IF_ERROR(MakeDirectories(png_dir));
+      const std::vector<int64_t> order =
+          TopK(target.probabilities, absl::GetFlag(FLAGS_top_k));
+      Bars bars;
+      AddSeries(bars, "exact product target", kExactColour,
+                target.probabilities, order);
+      AddSeries(bars, "global model (exact)", kLearnedColour, learned, order);
+      AddSeries(bars, "samples", kSampledColour, empirical, order);
+      if (full.has_value()) {
+        AddSeries(bars, "full-data posterior", kFullColour, full->probabilities,
+                  order);
+      }
+      std::vector<std::string> labels;
+      for (int64_t index : order) {
+        labels.push_back(environment->Describe(states[index]));
+      }
+      RETURN_IF_ERROR(WriteBars(bars, png_dir + "/top_objects.png",
+                                "probabilities of the most probable objects "
+                                "under the product target",
+                                labels));
+      if (const auto* phylo =
+              dynamic_cast<const PhyloEnvironment*>(environment.get())) {
+        RETURN_IF_ERROR(
+            WriteCladeChart(*phylo, states,
+                            {{"exact posterior", target.probabilities},
+                             {"global model (exact)", learned},
+                             {"samples", empirical}},
+                            png_dir));
+      }
     }
   }
   // One machine-readable line for scripts.
-  std::printf("RESULT tv_learned=%.6f tv_empirical=%.6f num_samples=%lld\n",
-              tv_learned, tv_empirical, static_cast<long long>(num_samples));
+  std::printf(
+      "RESULT tv_learned=%.6f tv_empirical=%.6f num_samples=%lld "
+      "tv_learned_full=%.6f tv_empirical_full=%.6f\n",
+      tv_learned, tv_empirical, static_cast<long long>(num_samples),
+      tv_learned_full, tv_empirical_full);
+
   return absl::OkStatus();
 }
 

@@ -23,8 +23,8 @@ std::array<uint8_t, 3> Colour(double t) {
   const double frac = position - low;
   std::array<uint8_t, 3> colour;
   for (int c = 0; c < 3; ++c) {
-    colour[c] = static_cast<uint8_t>(std::lround(
-        kRamp[low][c] * (1 - frac) + kRamp[low + 1][c] * frac));
+    colour[c] = static_cast<uint8_t>(
+        std::lround(kRamp[low][c] * (1 - frac) + kRamp[low + 1][c] * frac));
   }
   return colour;
 }

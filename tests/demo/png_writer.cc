@@ -20,9 +20,9 @@ void AppendChunk(const char type[4], const std::string& data,
   AppendBigEndian32(static_cast<uint32_t>(data.size()), out);
   const std::string typed = std::string(type, 4) + data;
   out += typed;
-  const uLong crc = crc32(crc32(0L, Z_NULL, 0),
-                          reinterpret_cast<const Bytef*>(typed.data()),
-                          static_cast<uInt>(typed.size()));
+  const uLong crc =
+      crc32(crc32(0L, Z_NULL, 0), reinterpret_cast<const Bytef*>(typed.data()),
+            static_cast<uInt>(typed.size()));
   AppendBigEndian32(static_cast<uint32_t>(crc), out);
 }
 
@@ -30,7 +30,8 @@ void AppendChunk(const char type[4], const std::string& data,
 
 absl::StatusOr<std::string> EncodePng(const RgbImage& image) {
   if (image.width <= 0 || image.height <= 0 ||
-      image.pixels.size() != static_cast<size_t>(image.width) * image.height * 3) {
+      image.pixels.size() !=
+          static_cast<size_t>(image.width) * image.height * 3) {
     return absl::InvalidArgumentError("EncodePng: inconsistent image size");
   }
   // Scanlines, each preceded by its filter type (0: none).
@@ -44,10 +45,10 @@ absl::StatusOr<std::string> EncodePng(const RgbImage& image) {
   }
   uLongf deflated_size = compressBound(raw.size());
   std::string deflated(deflated_size, '\0');
-  const int result = compress2(reinterpret_cast<Bytef*>(deflated.data()),
-                               &deflated_size,
-                               reinterpret_cast<const Bytef*>(raw.data()),
-                               raw.size(), Z_BEST_COMPRESSION);
+  const int result =
+      compress2(reinterpret_cast<Bytef*>(deflated.data()), &deflated_size,
+                reinterpret_cast<const Bytef*>(raw.data()), raw.size(),
+                Z_BEST_COMPRESSION);
   if (result != Z_OK) {
     return absl::InternalError(absl::StrCat("zlib compress2 failed: ", result));
   }

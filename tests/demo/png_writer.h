@@ -16,7 +16,8 @@ struct RgbImage {
   std::vector<uint8_t> pixels;  // width * height * 3
 
   RgbImage(int width, int height, uint8_t fill = 255)
-      : width(width), height(height),
+      : width(width),
+        height(height),
         pixels(static_cast<size_t>(width) * height * 3, fill) {}
 
   void Set(int x, int y, uint8_t r, uint8_t g, uint8_t b) {

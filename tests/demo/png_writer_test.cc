@@ -1,8 +1,7 @@
 #include "tests/demo/png_writer.h"
 
-#include <zlib.h>
-
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include "tests/demo/heatmap.h"
 
@@ -11,7 +10,8 @@ namespace {
 
 uint32_t ReadBigEndian32(const std::string& bytes, size_t offset) {
   return (static_cast<uint32_t>(static_cast<uint8_t>(bytes[offset])) << 24) |
-         (static_cast<uint32_t>(static_cast<uint8_t>(bytes[offset + 1])) << 16) |
+         (static_cast<uint32_t>(static_cast<uint8_t>(bytes[offset + 1]))
+          << 16) |
          (static_cast<uint32_t>(static_cast<uint8_t>(bytes[offset + 2])) << 8) |
          static_cast<uint32_t>(static_cast<uint8_t>(bytes[offset + 3]));
 }
@@ -32,9 +32,9 @@ TEST(PngWriterTest, ChunksAreWellFormedAndPixelsRoundTrip) {
     const uint32_t length = ReadBigEndian32(*png, offset);
     const std::string typed = png->substr(offset + 4, 4 + length);
     const uint32_t crc = ReadBigEndian32(*png, offset + 8 + length);
-    EXPECT_EQ(crc, crc32(crc32(0L, Z_NULL, 0),
-                         reinterpret_cast<const Bytef*>(typed.data()),
-                         typed.size()));
+    EXPECT_EQ(
+        crc, crc32(crc32(0L, Z_NULL, 0),
+                   reinterpret_cast<const Bytef*>(typed.data()), typed.size()));
     types.push_back(typed.substr(0, 4));
     if (types.back() == "IHDR") {
       EXPECT_EQ(ReadBigEndian32(typed, 4), 5u);
@@ -48,9 +48,10 @@ TEST(PngWriterTest, ChunksAreWellFormedAndPixelsRoundTrip) {
 
   std::string raw(3 * (1 + 5 * 3), '\0');
   uLongf raw_size = raw.size();
-  ASSERT_EQ(uncompress(reinterpret_cast<Bytef*>(raw.data()), &raw_size,
-                       reinterpret_cast<const Bytef*>(idat.data()), idat.size()),
-            Z_OK);
+  ASSERT_EQ(
+      uncompress(reinterpret_cast<Bytef*>(raw.data()), &raw_size,
+                 reinterpret_cast<const Bytef*>(idat.data()), idat.size()),
+      Z_OK);
   ASSERT_EQ(raw_size, raw.size());
   EXPECT_EQ(raw[0], '\0');  // filter type of row 0
   EXPECT_EQ(static_cast<uint8_t>(raw[1]), 255);

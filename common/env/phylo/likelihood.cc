@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 
 namespace epgfn {
@@ -53,35 +54,76 @@ at::Tensor Jc69SiteLogLikelihoods(
   return (partials.back() * 0.25).sum(-1).log() + log_scale;
 }
 
-at::Tensor Jc69LogLikelihoods(const at::Tensor& left, const at::Tensor& right,
-                              const at::Tensor& tip_partials,
-                              const at::Tensor& weights, double branch_length) {
+namespace {
+
+// Jc69LogLikelihoods on one block of patterns.
+at::Tensor Jc69LogLikelihoodsBlock(const at::Tensor& left,
+                                   const at::Tensor& right,
+                                   const at::Tensor& tip_partials,
+                                   const at::Tensor& weights,
+                                   double branch_length) {
   const int64_t batch = left.size(0);
   const int64_t n = tip_partials.size(0);
   const int64_t patterns = tip_partials.size(1);
-  // All node partials of all trees: [B, 2n - 1, P, 4]; each internal node is
-  // written once, after its children (the node order guarantees it).
-  at::Tensor partials =
-      torch::empty({batch, 2 * n - 1, patterns, 4}, torch::kFloat64);
-  partials.narrow(1, 0, n).copy_(
-      tip_partials.unsqueeze(0).expand({batch, n, patterns, 4}));
+  const auto [same, diff] = Jc69Probabilities(branch_length);
+  // Every node's partials are used exactly once, by its parent, after the
+  // same branch propagation, so the buffer holds propagated partials: the n
+  // tips once (shared by every tree, instead of a copy per tree), then
+  // internal node j of tree b at row n + j * batch + b. One index_select
+  // per child gathers a whole batch.
+  at::Tensor buffer =
+      torch::empty({n + (n - 2) * batch, patterns, 4}, tip_partials.options());
+  buffer.narrow(0, 0, n).copy_(Jc69Propagate(tip_partials, branch_length));
+  const at::Tensor tree = torch::arange(batch, left.options());
+  auto rows_of = [&](const at::Tensor& child) {
+    return torch::where(child < n, child, n + (child - n) * batch + tree);
+  };
   at::Tensor log_scale = torch::zeros({batch, patterns}, torch::kFloat64);
-  at::Tensor rows = torch::arange(batch, torch::kInt64);
+  at::Tensor node;
   for (int64_t j = 0; j < n - 1; ++j) {
-    at::Tensor a = partials.index({rows, left.select(1, j)});
-    at::Tensor b = partials.index({rows, right.select(1, j)});
-    at::Tensor node =
-        Jc69Propagate(a, branch_length) * Jc69Propagate(b, branch_length);
-    // The likelihood is linear in each node's partial vector, and each is
-    // used once, so dividing by its per-site maximum only moves a factor
-    // into log_scale.
-    at::Tensor scale = node.amax(-1, /*keepdim=*/true).clamp_min(1e-300);
-    log_scale += scale.squeeze(-1).log();
-    partials.select(1, n + j).copy_(node / scale);
+    node = buffer.index_select(0, rows_of(left.select(1, j)));
+    node.mul_(buffer.index_select(0, rows_of(right.select(1, j))));
+    // The likelihood is linear in each node's partial vector, so dividing
+    // by its per-site maximum only moves a factor into log_scale (and keeps
+    // deep trees and long alignments from underflowing).
+    at::Tensor scale = node.amax(-1, /*keepdim=*/true).clamp_min_(1e-300);
+    log_scale.add_(scale.squeeze(-1).log());
+    node.div_(scale);
+    if (j < n - 2) {
+      // P(t) x = diff * sum(x) + (same - diff) * x, written in place.
+      at::Tensor out = buffer.narrow(0, n + j * batch, batch);
+      at::mul_out(out, node, same - diff);
+      out.add_(node.sum(-1, /*keepdim=*/true), diff);
+    }
   }
-  at::Tensor site = (partials.select(1, 2 * n - 2) * 0.25).sum(-1).log() +
-                    log_scale;  // [B, P]
-  return (site * weights.unsqueeze(0)).sum(1);
+  // node is now the root's (unpropagated) partials: [B, P, 4].
+  at::Tensor site = node.sum(-1).mul_(0.25).log_().add_(log_scale);  // [B, P]
+  return site.matmul(weights);
+}
+
+}  // namespace
+
+at::Tensor Jc69LogLikelihoods(const at::Tensor& left, const at::Tensor& right,
+                              const at::Tensor& tip_partials,
+                              const at::Tensor& weights, double branch_length) {
+  // Blocks of patterns small enough that a node's [B, block, 4] partials
+  // (about 1 MiB) stay in cache between the dozen passes each node makes
+  // over them; one block when that covers every pattern.
+  const int64_t batch = std::max<int64_t>(1, left.size(0));
+  const int64_t patterns = tip_partials.size(1);
+  const int64_t block = std::max<int64_t>(64, (int64_t{1} << 15) / batch);
+  if (patterns <= block) {
+    return Jc69LogLikelihoodsBlock(left, right, tip_partials, weights,
+                                   branch_length);
+  }
+  at::Tensor total = torch::zeros({left.size(0)}, torch::kFloat64);
+  for (int64_t start = 0; start < patterns; start += block) {
+    const int64_t size = std::min(block, patterns - start);
+    total.add_(Jc69LogLikelihoodsBlock(
+        left, right, tip_partials.narrow(1, start, size),
+        weights.narrow(0, start, size), branch_length));
+  }
+  return total;
 }
 
 at::Tensor FitchScores(const at::Tensor& left, const at::Tensor& right,

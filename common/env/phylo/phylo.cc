@@ -541,11 +541,12 @@ absl::StatusOr<std::unique_ptr<LogReward>> MakePhyloReward(
                      "'; expected 'jc69' or 'parsimony'"));
   }
   if (jc69) {
-    RETURN_IF_ERROR(params.CheckKeys(
-        {"branch_length", "index", "count", "split", "seed", "temperature"}));
-  } else {
     RETURN_IF_ERROR(
-        params.CheckKeys({"lambda", "index", "count", "split", "seed"}));
+        params.CheckKeys({"branch_length", "index", "count", "split", "seed",
+                          "temperature", "compress"}));
+  } else {
+    RETURN_IF_ERROR(params.CheckKeys(
+        {"lambda", "index", "count", "split", "seed", "compress"}));
   }
   if (!environment.has_alignment()) {
     return absl::FailedPreconditionError(
@@ -562,8 +563,17 @@ absl::StatusOr<std::unique_ptr<LogReward>> MakePhyloReward(
   const at::Tensor& masks = environment.site_masks();
   ASSIGN_OR_RETURN(std::vector<int64_t> sites,
                    ClientSites(masks.size(1), index, count, split, seed));
+  ASSIGN_OR_RETURN(const int64_t compress, params.GetInt("compress", 1, 0, 1));
+  at::Tensor client_masks =
+      masks.index_select(1, torch::tensor(sites, torch::kInt64));
+  // compress=0 evaluates every site separately, as an implementation
+  // without pattern compression would (the sites-scaling experiment uses it
+  // so that the cost grows with the number of sites, as in the paper).
   SitePatterns patterns =
-      CompressSites(masks.index_select(1, torch::tensor(sites, torch::kInt64)));
+      compress == 1
+          ? CompressSites(client_masks)
+          : SitePatterns{client_masks.contiguous(),
+                         torch::ones({client_masks.size(1)}, torch::kFloat64)};
   const double log_prior_share =
       -LogNumRootedTopologies(environment.num_taxa()) /
       static_cast<double>(count);
@@ -596,7 +606,8 @@ EPGFN_REGISTER_ENVIRONMENT(
     TypedEnvironmentFactory<PhyloEnvironment>(
         "phylo:alignment=path,taxa=a;b;c|num_taxa=k[,sites=first-last]. "
         "Rewards: jc69[:branch_length,index,count,split=contiguous|random,seed,"
-        "temperature], parsimony[:lambda,index,count,split,seed]",
+        "temperature,compress=1|0], parsimony[:lambda,index,count,split,seed,"
+        "compress]",
         &MakePhyloReward));
 
 }  // namespace

@@ -126,6 +126,9 @@ absl::StatusOr<std::vector<int64_t>> ClientSites(int64_t num_sites,
 //    Temperature > 1 flattens posteriors that real data make very peaked.
 //  - "parsimony" (lambda = 1, index, count, split, seed): log R_i =
 //    (1/count) log prior - lambda * Fitch score of sites_i.
+// Both take compress (1, the default: identical columns are folded into one
+// weighted site pattern, so the cost is linear in distinct patterns; 0:
+// every site is evaluated on its own, linear in sites, for benchmarks).
 absl::StatusOr<std::unique_ptr<LogReward>> MakePhyloReward(
     const PhyloEnvironment& environment, const RewardConfig& config);
 

@@ -229,6 +229,27 @@ TEST(PhyloTest, RewardsNeedAnAlignmentAndValidParameters) {
   }
 }
 
+TEST(PhyloTest, UncompressedSitesGiveTheSameRewards) {
+  auto phylo = MakePhylo(std::string("alignment=") + kPrimates + ",num_taxa=5");
+  auto states = phylo->EnumerateTerminalStates();
+  ASSERT_TRUE(states.ok()) << states.status();
+  for (const std::string kind : {"jc69", "parsimony"}) {
+    auto compressed = MakePhyloReward(
+        *phylo, *RewardConfig::Parse(kind + ":index=1,count=3"));
+    auto per_site = MakePhyloReward(
+        *phylo, *RewardConfig::Parse(kind + ":index=1,count=3,compress=0"));
+    ASSERT_TRUE(compressed.ok()) << compressed.status();
+    ASSERT_TRUE(per_site.ok()) << per_site.status();
+    EXPECT_NE((*per_site)->Describe(), (*compressed)->Describe());
+    at::Tensor a = (**compressed)(*states);
+    at::Tensor b = (**per_site)(*states);
+    EXPECT_TRUE(torch::allclose(a, b, 1e-5, 1e-3)) << kind;
+    EXPECT_GT((a.max() - a.min()).item<float>(), 1.0f) << kind;
+  }
+  EXPECT_FALSE(
+      MakePhyloReward(*phylo, *RewardConfig::Parse("jc69:compress=2")).ok());
+}
+
 TEST(PhyloTest, ClientSitesPartitionTheAlignment) {
   for (const std::string split : {"contiguous", "random"}) {
     std::vector<int64_t> all;
