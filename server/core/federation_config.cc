@@ -3,6 +3,7 @@
 #include <google/protobuf/io/tokenizer.h>
 #include <google/protobuf/text_format.h>
 
+#include <algorithm>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -37,6 +38,39 @@ class CollectErrors : public google::protobuf::io::ErrorCollector {
  private:
   std::vector<std::string> errors_;
 };
+
+// Parameters of a policy of `architecture` on `environment` (see
+// PolicyNetImpl::reset), or kMaxPolicyParameters + 1 when it is larger.
+// Validate() bounds width by 2^16 and layers by 64, so with the encoding
+// dimension and action counts clamped to 2^31 no product below overflows.
+int64_t PolicyParameterCount(const PolicyArchitecture& architecture,
+                             const Environment& environment) {
+  constexpr int64_t kClamp = int64_t{1} << 31;
+  const int64_t width = architecture.hidden_width;
+  const int64_t input = std::min(environment.encoding_dim(), kClamp);
+  const int64_t forward = std::min(environment.num_forward_actions(), kClamp);
+  const int64_t backward = std::min(environment.num_backward_actions(), kClamp);
+  int64_t count = (input + 1) * width;
+  for (int64_t layer = 1; layer < architecture.hidden_layers; ++layer) {
+    count += (width + 1) * width;
+  }
+  count += (width + 1) * forward;
+  if (count > kMaxPolicyParameters) return kMaxPolicyParameters + 1;
+  if (architecture.learned_backward) count += (width + 1) * backward;
+  if (architecture.state_flow) count += width + 1;
+  return std::min(count + 1, kMaxPolicyParameters + 1);  // + log Z
+}
+
+absl::Status CheckPolicySize(const std::string& field,
+                             const PolicyArchitecture& architecture,
+                             const Environment& environment) {
+  const int64_t count = PolicyParameterCount(architecture, environment);
+  if (count <= kMaxPolicyParameters) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat(field, ": ", architecture.ToString(), " on ",
+                   environment.config().ToString(), " has more than ",
+                   kMaxPolicyParameters, " parameters (the limit)"));
+}
 
 }  // namespace
 
@@ -81,10 +115,14 @@ FederationConfigFromSpec(const v1::FederationSpec& spec) {
       ArchitectureFromProto(spec.local_architecture());
   if (!local.ok()) return Prefixed("local_architecture", local.status());
   config->local_architecture = *local;
+  RETURN_IF_ERROR(
+      CheckPolicySize("local_architecture", *local, *config->environment));
   absl::StatusOr<PolicyArchitecture> global =
       ArchitectureFromProto(spec.global_architecture());
   if (!global.ok()) return Prefixed("global_architecture", global.status());
   config->global_architecture = *global;
+  RETURN_IF_ERROR(
+      CheckPolicySize("global_architecture", *global, *config->environment));
 
   if (spec.client_ids().empty()) {
     return absl::InvalidArgumentError(
@@ -136,27 +174,34 @@ FederationConfigFromSpec(const v1::FederationSpec& spec) {
   return std::shared_ptr<const FederationConfig>(std::move(config));
 }
 
+absl::StatusOr<std::shared_ptr<const FederationConfig>> ParseFederationConfig(
+    absl::string_view text, const std::string& source) {
+  v1::FederationSpec spec;
+  google::protobuf::TextFormat::Parser parser;
+  CollectErrors errors;
+  parser.RecordErrorsTo(&errors);
+  // ParseFromString takes a std::string in protobuf 3.21.
+  if (!parser.ParseFromString(std::string(text), &spec)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("federation config ", source,
+                     " is not a FederationSpec textproto: ", errors.Joined()));
+  }
+  absl::StatusOr<std::shared_ptr<const FederationConfig>> config =
+      FederationConfigFromSpec(spec);
+  if (!config.ok()) {
+    return Prefixed(absl::StrCat("federation config ", source),
+                    config.status());
+  }
+  return config;
+}
+
 absl::StatusOr<std::shared_ptr<const FederationConfig>> LoadFederationConfig(
     const std::string& path) {
   absl::StatusOr<std::string> text = ReadFileToString(path, kMaxConfigBytes);
   if (!text.ok()) {
     return Prefixed(absl::StrCat("federation config ", path), text.status());
   }
-  v1::FederationSpec spec;
-  google::protobuf::TextFormat::Parser parser;
-  CollectErrors errors;
-  parser.RecordErrorsTo(&errors);
-  if (!parser.ParseFromString(*text, &spec)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("federation config ", path,
-                     " is not a FederationSpec textproto: ", errors.Joined()));
-  }
-  absl::StatusOr<std::shared_ptr<const FederationConfig>> config =
-      FederationConfigFromSpec(spec);
-  if (!config.ok()) {
-    return Prefixed(absl::StrCat("federation config ", path), config.status());
-  }
-  return config;
+  return ParseFederationConfig(*text, path);
 }
 
 }  // namespace epgfn

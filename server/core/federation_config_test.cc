@@ -89,6 +89,49 @@ TEST(FederationConfigTest, ReportsTextprotoSyntaxErrorsWithThePath) {
             absl::StatusCode::kNotFound);
 }
 
+TEST(FederationConfigTest, ParsesTextAndNamesTheSourceInErrors) {
+  auto config = ParseFederationConfig(
+      "name: \"t\" environment { kind: \"hypergrid\" } "
+      "local_architecture { hidden_width: 8 hidden_layers: 1 } "
+      "global_architecture { hidden_width: 8 hidden_layers: 1 } "
+      "client_ids: \"a\"",
+      "inline");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ((*config)->num_clients(), 1);
+  absl::Status status =
+      ParseFederationConfig("environment { kind: ", "my-source").status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("my-source"));
+}
+
+// Seen while writing the config fuzzer: a spec whose architecture needs
+// terabytes (hidden_width 65536 x 64 layers, or a 64x1024 hypergrid input) was
+// accepted, and the server then died allocating its global policy.
+TEST(FederationConfigTest, RefusesPoliciesAboveTheParameterLimit) {
+  v1::FederationSpec huge_width = testing::SmallHypergridSpec(3);
+  huge_width.mutable_global_architecture()->set_hidden_width(65536);
+  huge_width.mutable_global_architecture()->set_hidden_layers(64);
+  absl::Status status = ErrorOf(huge_width);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+  EXPECT_THAT(std::string(status.message()), HasSubstr("global_architecture"));
+  EXPECT_THAT(std::string(status.message()), HasSubstr("parameters"));
+
+  v1::FederationSpec huge_input = testing::SmallHypergridSpec(3);
+  auto& params = *huge_input.mutable_environment()->mutable_params();
+  params["dim"] = "64";
+  params["side"] = "1024";
+  huge_input.mutable_local_architecture()->set_hidden_width(8192);
+  status = ErrorOf(huge_input);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+  EXPECT_THAT(std::string(status.message()), HasSubstr("local_architecture"));
+
+  // Just below the limit is still accepted (nothing is allocated here).
+  v1::FederationSpec large = testing::SmallHypergridSpec(3);
+  large.mutable_global_architecture()->set_hidden_width(4096);
+  large.mutable_global_architecture()->set_hidden_layers(16);
+  EXPECT_TRUE(FederationConfigFromSpec(large).ok());
+}
+
 TEST(FederationConfigTest, ValidatesClientIds) {
   EXPECT_TRUE(IsValidClientId("client-0"));
   EXPECT_TRUE(IsValidClientId("A.b_c-9"));
