@@ -23,6 +23,10 @@ PACKAGES=(
   # LibTorch is linked against the generic libblas.so.3; without OpenBLAS that
   # resolves to the reference BLAS, which is 15-30x slower.
   libopenblas0-openmp
+  # The libFuzzer targets (tests/fuzz) build with clang + its sanitizer
+  # runtimes.
+  clang
+  libclang-rt-14-dev
 )
 
 missing=()
