@@ -16,6 +16,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
 
@@ -92,6 +94,9 @@ void BuildSmallPolicy(const PolicyArchitecture& architecture,
 void FuzzFederationConfig(absl::string_view text) {
   absl::StatusOr<std::shared_ptr<const FederationConfig>> loaded =
       ParseFederationConfig(text, "fuzz input");
+  if (getenv("EPGFN_FUZZ_VERBOSE") != nullptr) {
+    fprintf(stderr, "config: %s\n", loaded.status().ToString().c_str());
+  }
   if (!loaded.ok()) {
     FUZZ_CHECK(loaded.status().code() == absl::StatusCode::kInvalidArgument);
     return;
@@ -155,7 +160,11 @@ void FuzzEnvironmentStrings(absl::string_view text) {
   }
   absl::StatusOr<std::unique_ptr<LogReward>> log_reward =
       MakeLogReward(**environment, *reward);
-  (void)log_reward;
+  if (getenv("EPGFN_FUZZ_VERBOSE") != nullptr) {
+    fprintf(stderr, "environment %s, reward: %s\n",
+            (*environment)->config().ToString().c_str(),
+            log_reward.status().ToString().c_str());
+  }
 }
 
 }  // namespace

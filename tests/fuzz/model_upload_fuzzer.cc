@@ -137,6 +137,9 @@ absl::StatusOr<std::string> Assemble(absl::string_view payload, uint8_t flags,
     }
   }
   absl::StatusOr<std::string> assembled = std::move(*assembler).Finish();
+  if (getenv("EPGFN_FUZZ_VERBOSE") != nullptr) {
+    fprintf(stderr, "transfer: %s\n", assembled.status().ToString().c_str());
+  }
   if (all_appended && announced_size == static_cast<int64_t>(payload.size()) &&
       !(flags & 0x01)) {
     FUZZ_CHECK_OK(assembled.status());
@@ -157,6 +160,9 @@ void SubmitUpload(const std::string& payload, bool replay) {
   request.payload = payload;
   absl::StatusOr<std::shared_ptr<const AcceptedUpload>> accepted =
       fixture.store->Submit(request);
+  if (getenv("EPGFN_FUZZ_VERBOSE") != nullptr) {
+    fprintf(stderr, "submit: %s\n", accepted.status().ToString().c_str());
+  }
   if (!accepted.ok()) {
     const absl::StatusCode code = accepted.status().code();
     // A bad model is the client's fault, never an internal error.
