@@ -1,9 +1,13 @@
 #include "server/core/federation_config.h"
 
+#include <google/protobuf/descriptor.h>
 #include <google/protobuf/io/tokenizer.h>
+#include <google/protobuf/message.h>
+#include <google/protobuf/stubs/common.h>
 #include <google/protobuf/text_format.h>
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -38,6 +42,50 @@ class CollectErrors : public google::protobuf::io::ErrorCollector {
  private:
   std::vector<std::string> errors_;
 };
+
+// The path of the first string field of `message` (recursively) that is not
+// valid UTF-8, if any. Proto3 string fields must hold UTF-8: a parser refuses
+// a message with anything else, so a spec holding it would be served
+// (GetSpec) to clients that cannot read it. TextFormat accepts such bytes
+// from escapes ("\377") with only a logged error.
+std::optional<std::string> FirstNonUtf8Field(
+    const google::protobuf::Message& message, const std::string& prefix) {
+  using google::protobuf::FieldDescriptor;
+  // protobuf's own check, so a spec is refused exactly when parsers would.
+  auto valid = [](const std::string& text) {
+    return google::protobuf::internal::IsStructurallyValidUTF8(
+        text.data(), static_cast<int>(text.size()));
+  };
+  const google::protobuf::Reflection* reflection = message.GetReflection();
+  std::vector<const FieldDescriptor*> fields;
+  reflection->ListFields(message, &fields);
+  for (const FieldDescriptor* field : fields) {
+    const std::string name = prefix + field->name();
+    const int count =
+        field->is_repeated() ? reflection->FieldSize(message, field) : 1;
+    for (int i = 0; i < count; ++i) {
+      const std::string path =
+          field->is_repeated() ? absl::StrCat(name, "[", i, "]") : name;
+      if (field->type() == FieldDescriptor::TYPE_STRING) {
+        std::string scratch;
+        const std::string& value =
+            field->is_repeated()
+                ? reflection->GetRepeatedStringReference(message, field, i,
+                                                         &scratch)
+                : reflection->GetStringReference(message, field, &scratch);
+        if (!valid(value)) return path;
+      } else if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+        const google::protobuf::Message& child =
+            field->is_repeated()
+                ? reflection->GetRepeatedMessage(message, field, i)
+                : reflection->GetMessage(message, field);
+        std::optional<std::string> found = FirstNonUtf8Field(child, path + ".");
+        if (found) return found;
+      }
+    }
+  }
+  return std::nullopt;
+}
 
 // Parameters of a policy of `architecture` on `environment` (see
 // PolicyNetImpl::reset), or kMaxPolicyParameters + 1 when it is larger.
@@ -94,6 +142,10 @@ bool IsValidClientId(const std::string& client_id) {
 
 absl::StatusOr<std::shared_ptr<const FederationConfig>>
 FederationConfigFromSpec(const v1::FederationSpec& spec) {
+  if (std::optional<std::string> field = FirstNonUtf8Field(spec, "")) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(*field, ": not valid UTF-8 (string fields must be)"));
+  }
   auto config = std::make_shared<FederationConfig>();
   config->spec = spec;
   config->spec_digest = FederationSpecDigest(spec);

@@ -132,6 +132,38 @@ TEST(FederationConfigTest, RefusesPoliciesAboveTheParameterLimit) {
   EXPECT_TRUE(FederationConfigFromSpec(large).ok());
 }
 
+// Found by config_fuzzer: TextFormat accepts "\377" escapes in string fields
+// with only a logged error, the server accepted the spec, and every client's
+// parse of it (GetSpec, binary proto3) would then fail.
+TEST(FederationConfigTest, RefusesStringFieldsThatAreNotUtf8) {
+  v1::FederationSpec bad_name = testing::SmallHypergridSpec(3);
+  bad_name.set_name("hypergrid-d\x97\x92o");
+  absl::Status status = ErrorOf(bad_name);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+  EXPECT_THAT(std::string(status.message()), HasSubstr("name"));
+  EXPECT_THAT(std::string(status.message()), HasSubstr("UTF-8"));
+
+  v1::FederationSpec bad_param = testing::SmallHypergridSpec(3);
+  (*bad_param.mutable_environment()->mutable_params())["side"] = "4\xff";
+  status = ErrorOf(bad_param);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+  EXPECT_THAT(std::string(status.message()), HasSubstr("environment.params"));
+
+  // Through the text parser, as in a config file.
+  status = ParseFederationConfig(
+               "name: \"x\\377\" environment { kind: \"hypergrid\" } "
+               "client_ids: \"a\"",
+               "inline")
+               .status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+  EXPECT_THAT(std::string(status.message()), HasSubstr("UTF-8"));
+
+  // Non-ASCII UTF-8 is fine.
+  v1::FederationSpec unicode = testing::SmallHypergridSpec(3);
+  unicode.set_name("f\xc3\xb6" "deration");
+  EXPECT_TRUE(FederationConfigFromSpec(unicode).ok());
+}
+
 TEST(FederationConfigTest, ValidatesClientIds) {
   EXPECT_TRUE(IsValidClientId("client-0"));
   EXPECT_TRUE(IsValidClientId("A.b_c-9"));
