@@ -53,8 +53,8 @@ for target in "${targets[@]}"; do
     >"${work}/${name}/log" 2>&1 || rc=$?
   took=$((SECONDS - start))
   done_line="$(grep -E '^#[0-9]+\s+DONE' "${work}/${name}/log" | tail -1 || true)"
-  execs="$(grep -oE 'stat::number_of_executed_units: [0-9]+' "${work}/${name}/log" | grep -oE '[0-9]+$' || true)"
-  rate="$(grep -oE 'stat::average_exec_per_sec: [0-9]+' "${work}/${name}/log" | grep -oE '[0-9]+$' || true)"
+  execs="$(grep -oE 'stat::number_of_executed_units: +[0-9]+' "${work}/${name}/log" | grep -oE '[0-9]+$' || true)"
+  rate="$(grep -oE 'stat::average_exec_per_sec: +[0-9]+' "${work}/${name}/log" | grep -oE '[0-9]+$' || true)"
   if ((rc == 0)); then
     echo "//tests/fuzz:${target} PASSED in ${took}s (${execs:-?} runs, ${rate:-?}/s; ${done_line})"
   else
