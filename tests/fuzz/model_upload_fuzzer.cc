@@ -21,8 +21,10 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <memory>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -80,7 +82,10 @@ Fixture& GetFixture() {
     f->config = *config;
     static const std::string directory = MakeStateDirectory();
     // The store is kept on tmpfs; remove it when the fuzzer exits.
-    atexit([] { (void)!system(("rm -rf '" + directory + "'").c_str()); });
+    atexit([] {
+      std::error_code ignored;
+      std::filesystem::remove_all(directory, ignored);
+    });
     auto store = UploadStore::Create(f->config, directory);
     FUZZ_CHECK_OK(store.status());
     f->store = std::move(store).value();
