@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command: installs what is missing, then builds and runs
-# every test with Bazel. Exits non-zero if any test fails.
+# every test with Bazel, then runs each fuzz target for a bounded time
+# (EPGFN_FUZZ_SECONDS, default 30). Exits non-zero if any of them fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +11,13 @@ log="$(mktemp)"
 trap 'rm -f "${log}"' EXIT
 status=0
 bazel test //... 2>&1 | tee "${log}" || status=$?
+
+# Each libFuzzer target for a bounded time (clang build in its own output
+# base; see tests/fuzz/README.md). Its summary lines count below.
+fuzz_status=0
+bash tests/fuzz/run_fuzzers.sh "${EPGFN_FUZZ_SECONDS:-30}" 2>&1 | tee -a "${log}" ||
+  fuzz_status=$?
+if ((status == 0)); then status=${fuzz_status}; fi
 
 # One closing line in the plain "N passed, N failed" form, from Bazel's own
 # per-target summary.

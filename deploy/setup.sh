@@ -32,6 +32,10 @@ PACKAGES=(
   # /usr/bin/python3.
   python3-grpcio
   python3-protobuf
+  # The libFuzzer targets (tests/fuzz) build with clang + its sanitizer
+  # runtimes.
+  clang
+  libclang-rt-14-dev
 )
 # kubectl with kustomize built in renders deploy/k8s offline. Any kubectl
 # will do; Debian's package would conflict with one already installed.

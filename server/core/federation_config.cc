@@ -1,9 +1,14 @@
 #include "server/core/federation_config.h"
 
+#include <google/protobuf/descriptor.h>
 #include <google/protobuf/io/tokenizer.h>
+#include <google/protobuf/message.h>
+#include <google/protobuf/stubs/common.h>
 #include <google/protobuf/text_format.h>
 
+#include <algorithm>
 #include <cmath>
+#include <optional>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -39,6 +44,83 @@ class CollectErrors : public google::protobuf::io::ErrorCollector {
   std::vector<std::string> errors_;
 };
 
+// The path of the first string field of `message` (recursively) that is not
+// valid UTF-8, if any. Proto3 string fields must hold UTF-8: a parser refuses
+// a message with anything else, so a spec holding it would be served
+// (GetSpec) to clients that cannot read it. TextFormat accepts such bytes
+// from escapes ("\377") with only a logged error.
+std::optional<std::string> FirstNonUtf8Field(
+    const google::protobuf::Message& message, const std::string& prefix) {
+  using google::protobuf::FieldDescriptor;
+  // protobuf's own check, so a spec is refused exactly when parsers would.
+  auto valid = [](const std::string& text) {
+    return google::protobuf::internal::IsStructurallyValidUTF8(
+        text.data(), static_cast<int>(text.size()));
+  };
+  const google::protobuf::Reflection* reflection = message.GetReflection();
+  std::vector<const FieldDescriptor*> fields;
+  reflection->ListFields(message, &fields);
+  for (const FieldDescriptor* field : fields) {
+    const std::string name = prefix + field->name();
+    const int count =
+        field->is_repeated() ? reflection->FieldSize(message, field) : 1;
+    for (int i = 0; i < count; ++i) {
+      const std::string path =
+          field->is_repeated() ? absl::StrCat(name, "[", i, "]") : name;
+      if (field->type() == FieldDescriptor::TYPE_STRING) {
+        std::string scratch;
+        const std::string& value =
+            field->is_repeated()
+                ? reflection->GetRepeatedStringReference(message, field, i,
+                                                         &scratch)
+                : reflection->GetStringReference(message, field, &scratch);
+        if (!valid(value)) return path;
+      } else if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+        const google::protobuf::Message& child =
+            field->is_repeated()
+                ? reflection->GetRepeatedMessage(message, field, i)
+                : reflection->GetMessage(message, field);
+        std::optional<std::string> found = FirstNonUtf8Field(child, path + ".");
+        if (found) return found;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+// Parameters of a policy of `architecture` on `environment` (see
+// PolicyNetImpl::reset), or kMaxPolicyParameters + 1 when it is larger.
+// Validate() bounds width by 2^16 and layers by 64, so with the encoding
+// dimension and action counts clamped to 2^31 no product below overflows.
+int64_t PolicyParameterCount(const PolicyArchitecture& architecture,
+                             const Environment& environment) {
+  constexpr int64_t kClamp = int64_t{1} << 31;
+  const int64_t width = architecture.hidden_width;
+  const int64_t input = std::min(environment.encoding_dim(), kClamp);
+  const int64_t forward = std::min(environment.num_forward_actions(), kClamp);
+  const int64_t backward = std::min(environment.num_backward_actions(), kClamp);
+  int64_t count = (input + 1) * width;
+  for (int64_t layer = 1; layer < architecture.hidden_layers; ++layer) {
+    count += (width + 1) * width;
+  }
+  count += (width + 1) * forward;
+  if (count > kMaxPolicyParameters) return kMaxPolicyParameters + 1;
+  if (architecture.learned_backward) count += (width + 1) * backward;
+  if (architecture.state_flow) count += width + 1;
+  return std::min(count + 1, kMaxPolicyParameters + 1);  // + log Z
+}
+
+absl::Status CheckPolicySize(const std::string& field,
+                             const PolicyArchitecture& architecture,
+                             const Environment& environment) {
+  const int64_t count = PolicyParameterCount(architecture, environment);
+  if (count <= kMaxPolicyParameters) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat(field, ": ", architecture.ToString(), " on ",
+                   environment.config().ToString(), " has more than ",
+                   kMaxPolicyParameters, " parameters (the limit)"));
+}
+
 }  // namespace
 
 bool FederationConfig::IsClient(const std::string& client_id) const {
@@ -61,6 +143,10 @@ bool IsValidClientId(const std::string& client_id) {
 
 absl::StatusOr<std::shared_ptr<const FederationConfig>>
 FederationConfigFromSpec(const v1::FederationSpec& spec) {
+  if (std::optional<std::string> field = FirstNonUtf8Field(spec, "")) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(*field, ": not valid UTF-8 (string fields must be)"));
+  }
   auto config = std::make_shared<FederationConfig>();
   config->spec = spec;
   config->spec_digest = FederationSpecDigest(spec);
@@ -82,10 +168,14 @@ FederationConfigFromSpec(const v1::FederationSpec& spec) {
       ArchitectureFromProto(spec.local_architecture());
   if (!local.ok()) return Prefixed("local_architecture", local.status());
   config->local_architecture = *local;
+  RETURN_IF_ERROR(
+      CheckPolicySize("local_architecture", *local, *config->environment));
   absl::StatusOr<PolicyArchitecture> global =
       ArchitectureFromProto(spec.global_architecture());
   if (!global.ok()) return Prefixed("global_architecture", global.status());
   config->global_architecture = *global;
+  RETURN_IF_ERROR(
+      CheckPolicySize("global_architecture", *global, *config->environment));
 
   if (spec.client_ids().empty()) {
     return absl::InvalidArgumentError(
@@ -152,27 +242,34 @@ FederationConfigFromSpec(const v1::FederationSpec& spec) {
   return std::shared_ptr<const FederationConfig>(std::move(config));
 }
 
+absl::StatusOr<std::shared_ptr<const FederationConfig>> ParseFederationConfig(
+    absl::string_view text, const std::string& source) {
+  v1::FederationSpec spec;
+  google::protobuf::TextFormat::Parser parser;
+  CollectErrors errors;
+  parser.RecordErrorsTo(&errors);
+  // ParseFromString takes a std::string in protobuf 3.21.
+  if (!parser.ParseFromString(std::string(text), &spec)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("federation config ", source,
+                     " is not a FederationSpec textproto: ", errors.Joined()));
+  }
+  absl::StatusOr<std::shared_ptr<const FederationConfig>> config =
+      FederationConfigFromSpec(spec);
+  if (!config.ok()) {
+    return Prefixed(absl::StrCat("federation config ", source),
+                    config.status());
+  }
+  return config;
+}
+
 absl::StatusOr<std::shared_ptr<const FederationConfig>> LoadFederationConfig(
     const std::string& path) {
   absl::StatusOr<std::string> text = ReadFileToString(path, kMaxConfigBytes);
   if (!text.ok()) {
     return Prefixed(absl::StrCat("federation config ", path), text.status());
   }
-  v1::FederationSpec spec;
-  google::protobuf::TextFormat::Parser parser;
-  CollectErrors errors;
-  parser.RecordErrorsTo(&errors);
-  if (!parser.ParseFromString(*text, &spec)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("federation config ", path,
-                     " is not a FederationSpec textproto: ", errors.Joined()));
-  }
-  absl::StatusOr<std::shared_ptr<const FederationConfig>> config =
-      FederationConfigFromSpec(spec);
-  if (!config.ok()) {
-    return Prefixed(absl::StrCat("federation config ", path), config.status());
-  }
-  return config;
+  return ParseFederationConfig(*text, path);
 }
 
 }  // namespace epgfn

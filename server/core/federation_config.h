@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "common/env/environment.h"
 #include "common/policy/policy_net.h"
 #include "common/train/trainer.h"
@@ -45,9 +46,20 @@ struct FederationConfig {
 absl::StatusOr<std::shared_ptr<const FederationConfig>>
 FederationConfigFromSpec(const v1::FederationSpec& spec);
 
+// Parses `text` as a FederationSpec textproto and validates it; errors name
+// `source` (a file name, for messages).
+absl::StatusOr<std::shared_ptr<const FederationConfig>> ParseFederationConfig(
+    absl::string_view text, const std::string& source);
+
 // Parses the textproto at `path` and validates it; errors name the file.
 absl::StatusOr<std::shared_ptr<const FederationConfig>> LoadFederationConfig(
     const std::string& path);
+
+// The largest policy (parameters + buffers) a federation may ask for: 2^28
+// float32 values are 1 GiB, which keeps every model below protobuf's 2 GiB
+// message limit with room to spare, and a config that a typo made a
+// thousand times larger is refused instead of exhausting the server's memory.
+inline constexpr int64_t kMaxPolicyParameters = int64_t{1} << 28;
 
 // Client ids become file names under the state directory, so they are
 // restricted to [A-Za-z0-9._-]+ (and may not be "." or "..").

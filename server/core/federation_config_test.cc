@@ -114,6 +114,81 @@ TEST(FederationConfigTest, ReportsTextprotoSyntaxErrorsWithThePath) {
             absl::StatusCode::kNotFound);
 }
 
+TEST(FederationConfigTest, ParsesTextAndNamesTheSourceInErrors) {
+  auto config = ParseFederationConfig(
+      "name: \"t\" environment { kind: \"hypergrid\" } "
+      "local_architecture { hidden_width: 8 hidden_layers: 1 } "
+      "global_architecture { hidden_width: 8 hidden_layers: 1 } "
+      "client_ids: \"a\"",
+      "inline");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ((*config)->num_clients(), 1);
+  absl::Status status =
+      ParseFederationConfig("environment { kind: ", "my-source").status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("my-source"));
+}
+
+// Seen while writing the config fuzzer: a spec whose architecture needs
+// terabytes (hidden_width 65536 x 64 layers, or a 64x1024 hypergrid input) was
+// accepted, and the server then died allocating its global policy.
+TEST(FederationConfigTest, RefusesPoliciesAboveTheParameterLimit) {
+  v1::FederationSpec huge_width = testing::SmallHypergridSpec(3);
+  huge_width.mutable_global_architecture()->set_hidden_width(65536);
+  huge_width.mutable_global_architecture()->set_hidden_layers(64);
+  absl::Status status = ErrorOf(huge_width);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+  EXPECT_THAT(std::string(status.message()), HasSubstr("global_architecture"));
+  EXPECT_THAT(std::string(status.message()), HasSubstr("parameters"));
+
+  v1::FederationSpec huge_input = testing::SmallHypergridSpec(3);
+  auto& params = *huge_input.mutable_environment()->mutable_params();
+  params["dim"] = "64";
+  params["side"] = "1024";
+  huge_input.mutable_local_architecture()->set_hidden_width(8192);
+  status = ErrorOf(huge_input);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+  EXPECT_THAT(std::string(status.message()), HasSubstr("local_architecture"));
+
+  // Just below the limit is still accepted (nothing is allocated here).
+  v1::FederationSpec large = testing::SmallHypergridSpec(3);
+  large.mutable_global_architecture()->set_hidden_width(4096);
+  large.mutable_global_architecture()->set_hidden_layers(16);
+  EXPECT_TRUE(FederationConfigFromSpec(large).ok());
+}
+
+// Found by config_fuzzer: TextFormat accepts "\377" escapes in string fields
+// with only a logged error, the server accepted the spec, and every client's
+// parse of it (GetSpec, binary proto3) would then fail.
+TEST(FederationConfigTest, RefusesStringFieldsThatAreNotUtf8) {
+  v1::FederationSpec bad_name = testing::SmallHypergridSpec(3);
+  bad_name.set_name("hypergrid-d\x97\x92o");
+  absl::Status status = ErrorOf(bad_name);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+  EXPECT_THAT(std::string(status.message()), HasSubstr("name"));
+  EXPECT_THAT(std::string(status.message()), HasSubstr("UTF-8"));
+
+  v1::FederationSpec bad_param = testing::SmallHypergridSpec(3);
+  (*bad_param.mutable_environment()->mutable_params())["side"] = "4\xff";
+  status = ErrorOf(bad_param);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+  EXPECT_THAT(std::string(status.message()), HasSubstr("environment.params"));
+
+  // Through the text parser, as in a config file.
+  status = ParseFederationConfig(
+               "name: \"x\\377\" environment { kind: \"hypergrid\" } "
+               "client_ids: \"a\"",
+               "inline")
+               .status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+  EXPECT_THAT(std::string(status.message()), HasSubstr("UTF-8"));
+
+  // Non-ASCII UTF-8 is fine.
+  v1::FederationSpec unicode = testing::SmallHypergridSpec(3);
+  unicode.set_name("f\xc3\xb6" "deration");
+  EXPECT_TRUE(FederationConfigFromSpec(unicode).ok());
+}
+
 TEST(FederationConfigTest, ValidatesClientIds) {
   EXPECT_TRUE(IsValidClientId("client-0"));
   EXPECT_TRUE(IsValidClientId("A.b_c-9"));
