@@ -46,7 +46,8 @@ SPEC
 
 auth_flags=()
 token_file="-"
-if "${server_bin}" --helpfull 2>&1 | grep -q -- "--sampler_auth"; then
+# --helpfull exits 1 (and grep -q may cut it short): only grep decides.
+if { "${server_bin}" --helpfull 2>&1 || true; } | grep -q -- "--sampler_auth"; then
   e2e_write_sampler_token "${work}" python-test >/dev/null
   token_file="${work}/sampler_token.txt"
   auth_flags=(--sampler_auth=token --sampler_tokens_file="${work}/sampler_tokens.txt")

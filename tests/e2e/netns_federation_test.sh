@@ -145,11 +145,11 @@ start_client 2 19 --iterations=100000 --rpc_attempts=2 \
   --connect_timeout_seconds=2 --wait_seconds=60
 cut_pid=${pids[-1]}
 for _ in $(seq 1 300); do
-  grep -q "^\[client-2\] federation " "${work}/client-2.log" && break
+  grep -q "event=spec_received " "${work}/client-2.log" && break
   kill -0 "${cut_pid}" 2>/dev/null || fail "client-2 exited early"
   sleep 0.1
 done
-grep -q "^\[client-2\] federation " "${work}/client-2.log" ||
+grep -q "event=spec_received " "${work}/client-2.log" ||
   fail "client-2 did not get the federation's spec"
 ip -n "${bridge_ns}" link set "b${tag}c2" down
 ip -n "${prefix}-c2" link set eth0 down
@@ -167,15 +167,15 @@ for i in 0 1; do
 done
 echo "client-0 and client-1 hold the global model"
 
-published=$(grep "version published: v1 " "${work}/server.log" || true)
+published=$(grep "event=version_published .*version=1 " "${work}/server.log" || true)
 [[ -n "${published}" ]] || fail "the server published no version 1"
-[[ "${published}" == *"clients client-0, client-1)"* ]] ||
+[[ "${published}" == *" clients=client-0,client-1 "* ]] ||
   fail "version 1 does not hold exactly client-0 and client-1: ${published}"
-! grep -q "version published: v2 " "${work}/server.log" ||
+! grep -q "event=version_published .*version=2 " "${work}/server.log" ||
   fail "a second version was published"
-[[ $(grep -c "upload accepted: client " "${work}/server.log") -eq 2 ]] ||
+[[ $(grep -c "event=upload_accepted " "${work}/server.log") -eq 2 ]] ||
   fail "the server did not accept exactly two uploads"
-! grep -q "upload accepted: client 'client-2'" "${work}/server.log" ||
+! grep -q "event=upload_accepted .*client=client-2 " "${work}/server.log" ||
   fail "the server accepted an upload from client-2"
 ! compgen -G "${work}/client-2/global_v*.model" >/dev/null ||
   fail "client-2 got a global model"
