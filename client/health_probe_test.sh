@@ -13,25 +13,16 @@ server_bin="${runfiles}/server/epgfn_server"
 gen_certs="${runfiles}/deploy/gen_certs.sh"
 config="${runfiles}/deploy/configs/hypergrid_demo.textproto"
 work="${TEST_TMPDIR:?}/health_probe"
-rm -rf "${work}"
-mkdir -p "${work}"
+# shellcheck source=tests/e2e/e2e_lib.sh
+source "${runfiles}/tests/e2e/e2e_lib.sh"
+e2e_init_work "${work}"
 
 server_pid=""
 cleanup() {
-  if [[ -n "${server_pid}" ]]; then
-    kill "${server_pid}" 2>/dev/null || true
-    wait "${server_pid}" 2>/dev/null || true
-  fi
+  e2e_stop TERM "${server_pid}"
 }
 trap cleanup EXIT
-fail() {
-  echo "FAIL: $*" >&2
-  for log in "${work}"/*.log; do
-    echo "---- ${log}" >&2
-    tail -n 20 "${log}" >&2
-  done
-  exit 1
-}
+fail() { e2e_fail "$@"; }
 
 start_server() {  # log name, flags...
   local log="${work}/$1.log"
@@ -39,14 +30,8 @@ start_server() {  # log name, flags...
   "${server_bin}" --listen=127.0.0.1:0 --config="${config}" --threads=1 \
     "$@" >"${log}" 2>&1 &
   server_pid=$!
-  address=""
-  for _ in $(seq 1 600); do
-    address=$(awk '/^listening on /{ print $3; exit }' "${log}")
-    [[ -n "${address}" ]] && return 0
-    kill -0 "${server_pid}" 2>/dev/null || break
-    sleep 0.1
-  done
-  fail "the server did not start"
+  address=$(e2e_wait_for_listening "${log}" "${server_pid}") ||
+    fail "the server did not start"
 }
 stop_server() {
   kill "${server_pid}"

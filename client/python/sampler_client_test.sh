@@ -13,26 +13,18 @@ gen_certs="${runfiles}/deploy/gen_certs.sh"
 python_dir="${runfiles}/client/python"
 python=/usr/bin/python3
 work="${TEST_TMPDIR:?}/python_sampler"
-rm -rf "${work}"
-mkdir -p "${work}"
+# shellcheck source=tests/e2e/e2e_lib.sh
+source "${runfiles}/tests/e2e/e2e_lib.sh"
+e2e_init_work "${work}"
 
-fail() {
-  echo "FAIL: $*" >&2
-  for log in "${work}"/*.log; do
-    [[ -f "${log}" ]] || continue
-    echo "---- tail of ${log}" >&2
-    tail -n 30 "${log}" >&2
-  done
-  exit 1
-}
+fail() { e2e_fail "$@"; }
 
 "${python}" -c "import grpc, google.protobuf" 2>/dev/null ||
   fail "${python} lacks grpc/protobuf (Debian: python3-grpcio python3-protobuf; deploy/setup.sh installs them)"
 
 server_pid=""
 cleanup() {
-  [[ -n "${server_pid}" ]] && kill "${server_pid}" 2>/dev/null || true
-  wait 2>/dev/null || true
+  e2e_stop TERM "${server_pid}"
 }
 trap cleanup EXIT
 
@@ -54,12 +46,11 @@ SPEC
 
 auth_flags=()
 token_file="-"
-if "${server_bin}" --helpfull 2>&1 | grep -q -- "--sampler_auth"; then
-  printf 'python-test:%s\n' "s3cret-token-$$" >"${work}/sampler_tokens"
-  chmod 600 "${work}/sampler_tokens"
-  printf '%s\n' "s3cret-token-$$" >"${work}/token"
-  token_file="${work}/token"
-  auth_flags=(--sampler_auth=token --sampler_tokens_file="${work}/sampler_tokens")
+# --helpfull exits 1 (and grep -q may cut it short): only grep decides.
+if { "${server_bin}" --helpfull 2>&1 || true; } | grep -q -- "--sampler_auth"; then
+  e2e_write_sampler_token "${work}" python-test >/dev/null
+  token_file="${work}/sampler_token.txt"
+  auth_flags=(--sampler_auth=token --sampler_tokens_file="${work}/sampler_tokens.txt")
   echo "server has --sampler_auth: using a token"
 else
   echo "server has no --sampler_auth: no token"
@@ -71,14 +62,8 @@ fi
   --tls_client_ca="${certs}/ca.pem" --threads=1 "${auth_flags[@]}" \
   >"${work}/server.log" 2>&1 &
 server_pid=$!
-address=""
-for _ in $(seq 1 600); do
-  address=$(awk '/^listening on /{ print $3; exit }' "${work}/server.log")
-  [[ -n "${address}" ]] && break
-  kill -0 "${server_pid}" 2>/dev/null || break
-  sleep 0.1
-done
-[[ -n "${address}" ]] || fail "the server did not start"
+address=$(e2e_wait_for_listening "${work}/server.log" "${server_pid}") ||
+  fail "the server did not start"
 metrics=$(awk '/^metrics listening on /{ print $4; exit }' "${work}/server.log")
 [[ -n "${metrics}" ]] || fail "the server announced no metrics address"
 

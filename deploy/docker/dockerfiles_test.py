@@ -21,6 +21,7 @@ RUNFILES = os.path.join(os.environ["TEST_SRCDIR"],
                         os.environ.get("TEST_WORKSPACE", "epgfn"))
 sys.path.insert(0, os.path.join(RUNFILES, "deploy", "testing"))
 import flagcheck  # noqa: E402
+import report  # noqa: E402
 
 DOCKER = os.path.join(RUNFILES, "deploy", "docker")
 # Where each image's kit comes from (a party folder of provision.sh).
@@ -245,14 +246,7 @@ def main():
         if COMPILERS.search(package.split(":")[0]):
             errors.append("runtime_packages.sh lists %s" % package)
 
-    for note in sorted(set(notes)):
-        print("NOTE: " + note)
-    if errors:
-        for message in errors:
-            print("FAIL: " + message)
-        return 1
-    print("PASS")
-    return 0
+    return report.finish(errors, notes)
 
 
 if __name__ == "__main__":

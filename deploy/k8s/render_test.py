@@ -27,6 +27,7 @@ RUNFILES = os.path.join(os.environ["TEST_SRCDIR"],
                         os.environ.get("TEST_WORKSPACE", "epgfn"))
 sys.path.insert(0, os.path.join(RUNFILES, "deploy", "testing"))
 import flagcheck  # noqa: E402
+import report  # noqa: E402
 
 BINARIES = {
     "epgfn_server": os.path.join(RUNFILES, "server", "epgfn_server"),
@@ -345,14 +346,7 @@ def main():
             "%s/%s" % (o["kind"], o["metadata"]["name"]) for o in objects)))
         check_render("overlays/" + overlay, objects)
     check_operator_overlays(k8s, work)
-    for note in sorted(set(notes)):
-        print("NOTE: " + note)
-    if errors:
-        for message in errors:
-            print("FAIL: " + message)
-        return 1
-    print("PASS")
-    return 0
+    return report.finish(errors, notes)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ RUNFILES = os.path.join(os.environ["TEST_SRCDIR"],
                         os.environ.get("TEST_WORKSPACE", "epgfn"))
 sys.path.insert(0, os.path.join(RUNFILES, "deploy", "testing"))
 import flagcheck  # noqa: E402
+import report  # noqa: E402
 
 UNITS = os.path.join(RUNFILES, "deploy", "systemd")
 BINARIES = {
@@ -218,14 +219,7 @@ def main():
     check_unit("epgfn-server.service", kit, "")
     check_unit("epgfn-client@.service", kit, INSTANCE)
     verify(work)
-    for note in sorted(set(notes)):
-        print("NOTE: " + note)
-    if errors:
-        for message in errors:
-            print("FAIL: " + message)
-        return 1
-    print("PASS")
-    return 0
+    return report.finish(errors, notes)
 
 
 if __name__ == "__main__":

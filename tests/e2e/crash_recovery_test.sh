@@ -20,31 +20,19 @@ sample_bin="${runfiles}/client/epgfn_sample"
 gen_certs="${runfiles}/deploy/gen_certs.sh"
 config="${runfiles}/tests/e2e/crash_recovery.textproto"
 work="${TEST_TMPDIR:?}/crash"
-rm -rf "${work}"
-mkdir -p "${work}"
+# shellcheck source=tests/e2e/e2e_lib.sh
+source "${runfiles}/tests/e2e/e2e_lib.sh"
+e2e_init_work "${work}"
 state="${work}/server"
 clients=(client-0 client-1 client-2)
 
-fail() {
-  echo "FAIL: $*" >&2
-  for log in "${work}"/*.log; do
-    [[ -f "${log}" ]] || continue
-    echo "---- tail of ${log}" >&2
-    tail -n 30 "${log}" >&2
-  done
-  exit 1
-}
+fail() { e2e_fail "$@"; }
 
 server_pid=""
 client_pids=()
 cleanup() {
-  for pid in "${client_pids[@]}" ${server_pid}; do
-    kill -9 "${pid}" 2>/dev/null || true
-  done
-  wait 2>/dev/null || true
-  if [[ -n "${TEST_UNDECLARED_OUTPUTS_DIR:-}" ]]; then
-    cp "${work}"/*.log "${TEST_UNDECLARED_OUTPUTS_DIR}/" 2>/dev/null || true
-  fi
+  e2e_stop KILL "${client_pids[@]}" "${server_pid}"
+  e2e_save_logs
 }
 trap cleanup EXIT
 
@@ -79,14 +67,9 @@ start_server() {
     --threads=1 --sampler_auth=mtls --aggregation_checkpoint_every=100 \
     --aggregation_checkpoint_seconds=0 >"${log}" 2>&1 &
   server_pid=$!
-  local address=""
-  for _ in $(seq 1 600); do
-    address=$(awk '/^listening on /{ print $3; exit }' "${log}")
-    [[ -n "${address}" ]] && break
-    kill -0 "${server_pid}" 2>/dev/null || break
-    sleep 0.05
-  done
-  [[ -n "${address}" ]] || fail "the server did not start (${log})"
+  local address
+  address=$(e2e_wait_for_listening "${log}" "${server_pid}") ||
+    fail "the server did not start (${log})"
   # Every restart listens on the port the first start picked, so that the
   # clients reconnect to the address they were given.
   listen="${address}"

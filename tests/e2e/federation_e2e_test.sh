@@ -13,27 +13,17 @@ sample_bin="${runfiles}/client/epgfn_sample"
 gen_certs="${runfiles}/deploy/gen_certs.sh"
 config="${runfiles}/tests/e2e/hypergrid_small.textproto"
 work="${TEST_TMPDIR:?}/e2e"
-rm -rf "${work}"
-mkdir -p "${work}"
+# shellcheck source=tests/e2e/e2e_lib.sh
+source "${runfiles}/tests/e2e/e2e_lib.sh"
+e2e_init_work "${work}"
 clients=(client-0 client-1 client-2)
 
-fail() {
-  echo "FAIL: $*" >&2
-  for log in "${work}"/*.log; do
-    [[ -f "${log}" ]] || continue
-    echo "---- tail of ${log}" >&2
-    tail -n 25 "${log}" >&2
-  done
-  exit 1
-}
+fail() { e2e_fail "$@"; }
 
 server_pid=""
 client_pids=()
 cleanup() {
-  for pid in "${client_pids[@]}" ${server_pid}; do
-    kill "${pid}" 2>/dev/null || true
-  done
-  wait 2>/dev/null || true
+  e2e_stop TERM "${client_pids[@]}" "${server_pid}"
 }
 trap cleanup EXIT
 
@@ -41,10 +31,7 @@ bash "${gen_certs}" "${work}/certs" "${clients[@]}" >/dev/null
 certs="${work}/certs"
 # The sampler's bearer token: the server reads "<caller>:<token>" lines, the
 # sampler a file with just the token.
-token="$(openssl rand -hex 32)"
-(umask 077; printf '# sampler callers\ne2e-sampler:%s\n' "${token}" \
-  >"${work}/sampler_tokens.txt"; printf '%s\n' "${token}" \
-  >"${work}/sampler_token.txt")
+token="$(e2e_write_sampler_token "${work}" e2e-sampler)"
 
 # A free loopback port: probe, then let the server's bind be the final word
 # (another process may take the port in between; then try the next one).
@@ -55,14 +42,8 @@ token="$(openssl rand -hex 32)"
   --sampler_auth=token --sampler_tokens_file="${work}/sampler_tokens.txt" \
   --threads=1 >"${work}/server.log" 2>&1 &
 server_pid=$!
-address=""
-for _ in $(seq 1 600); do
-  address=$(awk '/^listening on /{ print $3; exit }' "${work}/server.log")
-  [[ -n "${address}" ]] && break
-  kill -0 "${server_pid}" 2>/dev/null || break
-  sleep 0.1
-done
-[[ -n "${address}" ]] || fail "the server did not start"
+address=$(e2e_wait_for_listening "${work}/server.log" "${server_pid}") ||
+  fail "the server did not start"
 
 # A client without a certificate is refused at the TLS handshake.
 if "${client_bin}" --server="${address}" --client_id=client-0 \
@@ -148,10 +129,7 @@ else
 fi
 grep -q "objects" "${work}/sample.log" || fail "the sampler printed no summary"
 
-# The logs, for reading in test.log (the work dir is deleted after the test).
-if [[ -n "${TEST_UNDECLARED_OUTPUTS_DIR:-}" ]]; then
-  cp "${work}"/*.log "${TEST_UNDECLARED_OUTPUTS_DIR}/" 2>/dev/null || true
-fi
+e2e_save_logs
 echo "---- client-0.log"
 cat "${work}/client-0.log"
 echo "---- sample.log"

@@ -20,8 +20,9 @@ probe_bin="${runfiles}/client/epgfn_health_probe"
 provision="${runfiles}/deploy/provision.sh"
 config="${runfiles}/tests/e2e/netns_federation.textproto"
 work="${TEST_TMPDIR:?}/netns"
-rm -rf "${work}"
-mkdir -p "${work}"
+# shellcheck source=tests/e2e/e2e_lib.sh
+source "${runfiles}/tests/e2e/e2e_lib.sh"
+e2e_init_work "${work}"
 
 skip() {
   echo "SKIPPED: $* (the multi-host test needs root: CAP_NET_ADMIN and" \
@@ -44,23 +45,14 @@ namespaces=()
 pids=()
 
 cleanup() {
-  local pid ns
-  for pid in "${pids[@]}"; do kill "${pid}" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "${pid}" 2>/dev/null || true; done
+  local ns
+  e2e_stop TERM "${pids[@]}"
   # Deleting a namespace deletes the veth ends inside it (and so the pairs).
   for ns in "${namespaces[@]}"; do ip netns delete "${ns}" 2>/dev/null || true; done
 }
 trap cleanup EXIT
 
-fail() {
-  echo "FAIL: $*" >&2
-  for log in "${work}"/*.log; do
-    [[ -f "${log}" ]] || continue
-    echo "---- tail of ${log}" >&2
-    tail -n 25 "${log}" >&2
-  done
-  exit 1
-}
+fail() { e2e_fail "$@"; }
 
 if ! ip netns add "${bridge_ns}" 2>"${work}/netns.err"; then
   skip "ip netns add failed: $(cat "${work}/netns.err")"
@@ -110,14 +102,10 @@ ip netns exec "${server_ns}" "${server_bin}" \
   >"${work}/server.log" 2>&1 &
 pids+=($!)
 server_pid=$!
-started=""
-for _ in $(seq 1 600); do
-  grep -q "^listening on ${server_ip}:50051" "${work}/server.log" &&
-    started=1 && break
-  kill -0 "${server_pid}" 2>/dev/null || break
-  sleep 0.1
-done
-[[ -n "${started}" ]] || fail "the server did not start in its namespace"
+address=$(e2e_wait_for_listening "${work}/server.log" "${server_pid}") ||
+  fail "the server did not start in its namespace"
+[[ "${address}" == "${server_ip}:50051" ]] ||
+  fail "the server listens on ${address}, not ${server_ip}:50051"
 
 probe() {  # client index, extra flags...
   local i="$1"
@@ -157,11 +145,11 @@ start_client 2 19 --iterations=100000 --rpc_attempts=2 \
   --connect_timeout_seconds=2 --wait_seconds=60
 cut_pid=${pids[-1]}
 for _ in $(seq 1 300); do
-  grep -q "^\[client-2\] federation " "${work}/client-2.log" && break
+  grep -q "event=spec_received " "${work}/client-2.log" && break
   kill -0 "${cut_pid}" 2>/dev/null || fail "client-2 exited early"
   sleep 0.1
 done
-grep -q "^\[client-2\] federation " "${work}/client-2.log" ||
+grep -q "event=spec_received " "${work}/client-2.log" ||
   fail "client-2 did not get the federation's spec"
 ip -n "${bridge_ns}" link set "b${tag}c2" down
 ip -n "${prefix}-c2" link set eth0 down
@@ -179,21 +167,19 @@ for i in 0 1; do
 done
 echo "client-0 and client-1 hold the global model"
 
-published=$(grep "version published: v1 " "${work}/server.log" || true)
+published=$(grep "event=version_published .*version=1 " "${work}/server.log" || true)
 [[ -n "${published}" ]] || fail "the server published no version 1"
-[[ "${published}" == *"clients client-0, client-1)"* ]] ||
+[[ "${published}" == *" clients=client-0,client-1 "* ]] ||
   fail "version 1 does not hold exactly client-0 and client-1: ${published}"
-! grep -q "version published: v2 " "${work}/server.log" ||
+! grep -q "event=version_published .*version=2 " "${work}/server.log" ||
   fail "a second version was published"
-[[ $(grep -c "upload accepted: client " "${work}/server.log") -eq 2 ]] ||
+[[ $(grep -c "event=upload_accepted " "${work}/server.log") -eq 2 ]] ||
   fail "the server did not accept exactly two uploads"
-! grep -q "upload accepted: client 'client-2'" "${work}/server.log" ||
+! grep -q "event=upload_accepted .*client=client-2 " "${work}/server.log" ||
   fail "the server accepted an upload from client-2"
 ! compgen -G "${work}/client-2/global_v*.model" >/dev/null ||
   fail "client-2 got a global model"
 
-if [[ -n "${TEST_UNDECLARED_OUTPUTS_DIR:-}" ]]; then
-  cp "${work}"/*.log "${TEST_UNDECLARED_OUTPUTS_DIR}/" 2>/dev/null || true
-fi
+e2e_save_logs
 echo "${published#*] }"
 echo "PASS"

@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/env/client_share.h"
 #include "common/env/environment_registry.h"
 #include "common/util/status_macros.h"
 
@@ -296,11 +297,11 @@ absl::StatusOr<std::unique_ptr<LogReward>> MakeDagReward(
     source = absl::StrCat("data ", path, " (", data.rows, " rows)");
   }
 
-  ASSIGN_OR_RETURN(const int64_t count, params.GetInt("count", 1, 1, 1 << 20));
-  ASSIGN_OR_RETURN(const int64_t index,
-                   params.GetInt("index", 0, 0, count - 1));
+  ASSIGN_OR_RETURN(const ClientShare client_share, ReadClientShare(params));
+  const int64_t index = client_share.index;
+  const int64_t count = client_share.count;
   const std::string split = params.GetString("split", "contiguous");
-  ASSIGN_OR_RETURN(const int64_t seed, params.GetInt("seed", 0, 0, kMaxSeed));
+  ASSIGN_OR_RETURN(const int64_t seed, ReadRewardSeed(params));
   ASSIGN_OR_RETURN(std::vector<int64_t> rows,
                    ClientRows(data.rows, index, count, split, seed));
   const Dataset share = data.Subset(rows);

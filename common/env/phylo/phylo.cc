@@ -6,7 +6,6 @@
 #include <cmath>
 #include <cstdint>
 #include <functional>
-#include <limits>
 #include <map>
 #include <random>
 #include <set>
@@ -17,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/env/client_share.h"
 #include "common/env/environment_registry.h"
 #include "common/env/phylo/alignment.h"
 #include "common/env/phylo/likelihood.h"
@@ -553,12 +553,10 @@ absl::StatusOr<std::unique_ptr<LogReward>> MakePhyloReward(
         absl::StrCat("phylo reward '", config.ToString(),
                      "' needs an environment with an 'alignment' parameter"));
   }
-  ASSIGN_OR_RETURN(const int64_t count, params.GetInt("count", 1, 1, 1 << 20));
-  ASSIGN_OR_RETURN(const int64_t index,
-                   params.GetInt("index", 0, 0, count - 1));
-  ASSIGN_OR_RETURN(
-      const int64_t seed,
-      params.GetInt("seed", 0, 0, std::numeric_limits<int64_t>::max()));
+  ASSIGN_OR_RETURN(const ClientShare share, ReadClientShare(params));
+  const int64_t index = share.index;
+  const int64_t count = share.count;
+  ASSIGN_OR_RETURN(const int64_t seed, ReadRewardSeed(params));
   const std::string split = params.GetString("split", "contiguous");
   const at::Tensor& masks = environment.site_masks();
   ASSIGN_OR_RETURN(std::vector<int64_t> sites,
