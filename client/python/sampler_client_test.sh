@@ -2,8 +2,8 @@
 # The Python sampler client against a real epgfn_server over TLS: one client
 # trains briefly on a 4x4 hypergrid and uploads, the server publishes v1, then
 # epgfn_sampler (with Debian's /usr/bin/python3) lists models, samples and
-# checks the objects, and scrapes the server's /metrics. Uses a sampler token
-# when the server has --sampler_auth.
+# checks the objects, and scrapes the server's /metrics. Sampling needs a
+# bearer token (--sampler_auth=token).
 set -euo pipefail
 
 runfiles="${TEST_SRCDIR:?}/${TEST_WORKSPACE:-epgfn}"
@@ -44,17 +44,9 @@ local_training { loss: "cb" iterations: 30 batch_size: 16 seed: 1 }
 aggregation { loss: "cb" iterations: 30 batch_size: 16 seed: 2 }
 SPEC
 
-auth_flags=()
-token_file="-"
-# --helpfull exits 1 (and grep -q may cut it short): only grep decides.
-if { "${server_bin}" --helpfull 2>&1 || true; } | grep -q -- "--sampler_auth"; then
-  e2e_write_sampler_token "${work}" python-test >/dev/null
-  token_file="${work}/sampler_token.txt"
-  auth_flags=(--sampler_auth=token --sampler_tokens_file="${work}/sampler_tokens.txt")
-  echo "server has --sampler_auth: using a token"
-else
-  echo "server has no --sampler_auth: no token"
-fi
+e2e_write_sampler_token "${work}" python-test >/dev/null
+token_file="${work}/sampler_token.txt"
+auth_flags=(--sampler_auth=token --sampler_tokens_file="${work}/sampler_tokens.txt")
 
 "${server_bin}" --listen=127.0.0.1:0 --metrics_listen=127.0.0.1:0 \
   --state_dir="${work}/server" --config="${work}/federation.textproto" \
@@ -78,7 +70,7 @@ metrics=$(awk '/^metrics listening on /{ print $4; exit }' "${work}/server.log")
 PYTHONPATH="${python_dir}" "${python}" -m epgfn_sampler.example \
   --server="${address}" --ca="${certs}/ca.pem" \
   --cert="${certs}/client-0.pem" --key="${certs}/client-0.key" \
-  $([[ "${token_file}" != "-" ]] && echo "--token_file=${token_file}") \
+  --token_file="${token_file}" \
   --num_samples=12 --seed=4 --log_probability_samples=4 \
   >"${work}/example.log" 2>&1 || fail "the example failed"
 # Object lines: "x y<TAB>(x,y)<TAB>log p" on the 4x4 grid, log p < 0.

@@ -33,8 +33,6 @@ certs="${work}/certs"
 # sampler a file with just the token.
 token="$(e2e_write_sampler_token "${work}" e2e-sampler)"
 
-# A free loopback port: probe, then let the server's bind be the final word
-# (another process may take the port in between; then try the next one).
 # Port 0: the server binds a free port and prints "listening on <address>".
 "${server_bin}" --listen=127.0.0.1:0 --state_dir="${work}/server" \
   --config="${config}" --tls_cert="${certs}/server.pem" \
