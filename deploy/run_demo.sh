@@ -72,7 +72,7 @@ demo_start=$(now)
 step "Installing Debian packages (if missing)"
 bash deploy/setup.sh
 
-step "Building the server, client, sampler and evaluator (bazel -c opt)"
+step "Building the server, client, sampler and evaluator (bazel ${bazel_flags[*]})"
 build_start=$(now)
 targets=(//server:epgfn_server //client:epgfn_client //client:epgfn_sample
          //tests/demo:evaluate)
@@ -233,7 +233,7 @@ for id in "${clients[@]}"; do
     "$(field "${logs}/${id}.log" train_s)"
 done
 echo "phases (wall-clock seconds):"
-printf "  %-40s %s\n" "build (bazel -c opt)" "${build_s}"
+printf "  %-40s %s\n" "build (bazel ${bazel_flags[*]})" "${build_s}"
 printf "  %-40s %s\n" "local training (slowest client)" "${train_max}"
 printf "  %-40s %s\n" "upload (slowest client)" "${upload_max}"
 printf "  %-40s %s\n" "aggregation (last upload -> published)" "${aggregation}"
