@@ -1,5 +1,6 @@
 #include "common/aggregate/aggregator.h"
 
+#include <cmath>
 #include <cstring>
 #include <set>
 
@@ -92,16 +93,34 @@ absl::Status CopyWeights(const PolicyNet& source, PolicyNet& target) {
   return copy(source->named_buffers(), target_buffers);
 }
 
+bool HasUnitWeights(const std::vector<LocalModel>& local_models) {
+  for (const LocalModel& local : local_models) {
+    if (local.weight != 1.0) return false;
+  }
+  return true;
+}
+
+// The weights a checkpoint records: none for the plain product, so that its
+// checkpoints are byte for byte as before exponents existed.
+std::vector<double> CheckpointedWeights(
+    const std::vector<LocalModel>& local_models) {
+  std::vector<double> weights;
+  if (HasUnitWeights(local_models)) return weights;
+  for (const LocalModel& local : local_models) weights.push_back(local.weight);
+  return weights;
+}
+
 }  // namespace
 
 absl::StatusOr<TerminalDistribution> ExactProductOfLocalModels(
-    const Environment& environment, std::vector<PolicyNet>& local_policies) {
+    const Environment& environment,
+    std::vector<WeightedPolicy>& local_policies) {
   ASSIGN_OR_RETURN(torch::Tensor states, environment.EnumerateTerminalStates());
   torch::Tensor log_product = torch::zeros({states.size(0)}, torch::kFloat64);
-  for (PolicyNet& policy : local_policies) {
-    ASSIGN_OR_RETURN(torch::Tensor p,
-                     ExactLearnedProbabilities(policy, environment, states));
-    log_product = log_product + p.log();
+  for (WeightedPolicy& local : local_policies) {
+    ASSIGN_OR_RETURN(torch::Tensor p, ExactLearnedProbabilities(
+                                          local.policy, environment, states));
+    log_product = log_product + local.weight * p.log();
   }
   return TerminalDistribution{states, torch::softmax(log_product, 0)};
 }
@@ -119,11 +138,16 @@ absl::StatusOr<std::unique_ptr<Aggregator>> Aggregator::Create(
   }
   RETURN_IF_ERROR(options.architecture.Validate());
   std::set<std::string> ids;
-  std::vector<PolicyNet> local_policies;
+  std::vector<WeightedPolicy> local_policies;
   std::vector<LocalDiagnostics> diagnostics;
   for (const LocalModel& local : local_models) {
     if (local.client_id.empty()) {
       return absl::InvalidArgumentError("a local model has no client id");
+    }
+    if (!std::isfinite(local.weight) || local.weight < 0.0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("client '", local.client_id, "' has weight ",
+                       local.weight, "; weights are finite and non-negative"));
     }
     if (!ids.insert(local.client_id).second) {
       return absl::InvalidArgumentError(
@@ -142,14 +166,23 @@ absl::StatusOr<std::unique_ptr<Aggregator>> Aggregator::Create(
     RETURN_IF_ERROR(CheckFitsEnvironment(
         local.policy, *environment,
         absl::StrCat("client '", local.client_id, "' model")));
-    local_policies.push_back(local.policy);
+    // A weight of 0 leaves the client out of the product: never evaluated.
+    if (local.weight > 0.0) {
+      local_policies.push_back(WeightedPolicy{local.policy, local.weight});
+    }
     if (local.diagnostics) diagnostics.push_back(*local.diagnostics);
+  }
+  if (local_policies.empty()) {
+    return absl::InvalidArgumentError(
+        "every local model has weight 0; at least one must be positive");
   }
 
   std::unique_ptr<Aggregator> aggregator(new Aggregator);
   aggregator->environment_ = environment;
   aggregator->options_ = options;
-  if (diagnostics.size() == local_models.size()) {
+  // The bound of Theorem 4.3 is stated for the plain product.
+  if (HasUnitWeights(local_models) &&
+      diagnostics.size() == local_models.size()) {
     ASSIGN_OR_RETURN(aggregator->jeffrey_bound_,
                      JeffreyDivergenceBound(diagnostics));
   }
@@ -224,6 +257,9 @@ aggregate::v1::AggregatorCheckpoint Aggregator::Checkpoint() const {
   for (const LocalModel& local : local_models_) {
     checkpoint.add_client_ids(local.client_id);
   }
+  for (double weight : CheckpointedWeights(local_models_)) {
+    checkpoint.add_client_weights(weight);
+  }
   PolicyNet global = global_;
   *checkpoint.mutable_policy() = ExportModel(*environment_, global);
   for (const TrainerState::Moments& moments : state.moments) {
@@ -254,6 +290,12 @@ absl::Status Aggregator::Restore(
         "checkpoint aggregates clients [",
         absl::StrJoin(checkpoint_clients, ", "), "], this aggregation [",
         absl::StrJoin(client_ids, ", "), "]"));
+  }
+  if (std::vector<double>(checkpoint.client_weights().begin(),
+                          checkpoint.client_weights().end()) !=
+      CheckpointedWeights(local_models_)) {
+    return absl::FailedPreconditionError(
+        "checkpoint aggregates the clients with other weights");
   }
   if (checkpoint.seed() != options_.training.seed ||
       checkpoint.total_iterations() != options_.training.iterations) {

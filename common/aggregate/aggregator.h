@@ -46,8 +46,10 @@ class Aggregator {
  public:
   // Refuses (InvalidArgument / FailedPrecondition, naming the client) local
   // models built for another environment or encoding, duplicate or empty
-  // client ids, and a warm start of another architecture. `environment` must
-  // outlive the aggregator.
+  // client ids, negative or non-finite weights or all weights 0, and a warm
+  // start of another architecture. The global model samples in proportion to
+  // prod_i R_i^{w_i} (LocalModel::weight). `environment` must outlive the
+  // aggregator.
   static absl::StatusOr<std::unique_ptr<Aggregator>> Create(
       const Environment* environment, std::vector<LocalModel> local_models,
       const AggregationOptions& options,
@@ -98,10 +100,11 @@ class Aggregator {
   std::optional<TerminalDistribution> local_product_;
 };
 
-// The normalised product prod_i p_T^i(x) of the local models' exact terminal
-// distributions over the enumerated terminal states.
+// The normalised weighted product prod_i p_T^i(x)^{w_i} of the local models'
+// exact terminal distributions over the enumerated terminal states.
 absl::StatusOr<TerminalDistribution> ExactProductOfLocalModels(
-    const Environment& environment, std::vector<PolicyNet>& local_policies);
+    const Environment& environment,
+    std::vector<WeightedPolicy>& local_policies);
 
 }  // namespace epgfn
 

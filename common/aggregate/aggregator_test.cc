@@ -5,6 +5,7 @@
 
 #include <cstdio>
 
+#include "common/aggregate/federation_testing.h"
 #include "common/aggregate/local_diagnostics.h"
 #include "common/env/environment_registry.h"
 #include "common/eval/exact_distribution.h"
@@ -13,108 +14,15 @@
 namespace epgfn {
 namespace {
 
-struct Federation {
-  std::unique_ptr<Environment> environment;
-  std::vector<std::unique_ptr<LogReward>> rewards;
-  std::vector<LocalModel> locals;
-  TerminalDistribution product_target;
-};
-
-PolicyArchitecture SmallArchitecture() {
-  PolicyArchitecture architecture;
-  architecture.hidden_width = 128;
-  return architecture;
-}
-
-// Trains one client's model on its own reward (CB), with its diagnostics.
-LocalModel TrainLocal(const Environment& environment, const LogReward& reward,
-                      int index, int64_t iterations) {
-  PolicyNet policy =
-      *MakePolicy(environment, SmallArchitecture(), 100 + index, torch::kCPU);
-  TrainingOptions options;
-  options.iterations = iterations;
-  options.batch_size = 64;
-  options.exploration.epsilon = 0.05;
-  options.seed = 200 + index;
-  RewardTarget target(&reward);
-  auto trainer = Trainer::Create(&environment, policy, &target, options);
-  EXPECT_TRUE(trainer.ok()) << trainer.status();
-  EXPECT_TRUE((*trainer)->Run().ok());
-  RandomSource random(300 + index);
-  auto diagnostics =
-      EstimateLocalDiagnostics(policy, environment, reward, 2048, random);
-  EXPECT_TRUE(diagnostics.ok()) << diagnostics.status();
-  return LocalModel{"client-" + std::to_string(index), environment.config(),
-                    policy, *diagnostics};
-}
-
-Federation MakeFederation(const std::string& environment_spec,
-                          const std::string& reward_params, int clients,
-                          int64_t local_iterations) {
-  Federation federation;
-  federation.environment = std::move(
-      MakeEnvironment(*EnvironmentConfig::Parse(environment_spec)).value());
-  std::vector<const LogReward*> factors;
-  for (int i = 0; i < clients; ++i) {
-    std::string spec = "client:index=" + std::to_string(i) +
-                       ",count=" + std::to_string(clients) + reward_params;
-    federation.rewards.push_back(std::move(
-        MakeSplitLogReward(*federation.environment, *RewardConfig::Parse(spec))
-            .value()));
-    factors.push_back(federation.rewards.back().get());
-    federation.locals.push_back(TrainLocal(*federation.environment,
-                                           *federation.rewards.back(), i,
-                                           local_iterations));
-  }
-  ProductOfRewards product(factors);
-  federation.product_target =
-      *ExactTargetDistribution(*federation.environment, product);
-  return federation;
-}
-
-AggregationOptions Options(int64_t iterations) {
-  AggregationOptions options;
-  options.architecture = SmallArchitecture();
-  options.training.iterations = iterations;
-  options.training.batch_size = 64;
-  options.training.exploration.epsilon = 0.05;
-  options.training.seed = 9;
-  options.training.progress_every = iterations / 4;
-  return options;
-}
-
-double AggregateAndMeasure(Federation& federation, int64_t iterations,
-                           std::optional<double>* jeffrey = nullptr) {
-  auto aggregator = Aggregator::Create(federation.environment.get(),
-                                       federation.locals, Options(iterations));
-  EXPECT_TRUE(aggregator.ok()) << aggregator.status();
-  EXPECT_TRUE((*aggregator)
-                  ->Run([](const AggregationProgress& progress) {
-                    std::printf(
-                        "aggregation iteration %lld loss %.4f TV to local "
-                        "product %.4f\n",
-                        static_cast<long long>(progress.training.iteration),
-                        progress.training.loss,
-                        progress.total_variation_to_local_product.value_or(-1));
-                  })
-                  .ok());
-  if (jeffrey) *jeffrey = (*aggregator)->jeffrey_bound();
-  PolicyNet global = (*aggregator)->global_policy();
-  auto tv = ExactTotalVariation(global, *federation.environment,
-                                federation.product_target);
-  EXPECT_TRUE(tv.ok()) << tv.status();
-  return *tv;
-}
-
 TEST(AggregatorTest, FourHypergridClientsReachTheProductTarget) {
-  Federation federation = MakeFederation("hypergrid:dim=2,side=8", "", 4, 1000);
+  SimulatedFederation federation = MakeFederation("hypergrid:dim=2,side=8", "", 4, 1000);
   const double tv = AggregateAndMeasure(federation, 1000);
   std::printf("hypergrid 4 clients: TV to exact product %.4f\n", tv);
   EXPECT_LE(tv, 0.05);
 }
 
 TEST(AggregatorTest, ThreeMultisetClientsReachTheProductTarget) {
-  Federation federation =
+  SimulatedFederation federation =
       MakeFederation("multiset:items=5,size=4", ",seed=3", 3, 1000);
   const double tv = AggregateAndMeasure(federation, 1000);
   std::printf("multiset 3 clients: TV to exact product %.4f\n", tv);
@@ -122,7 +30,7 @@ TEST(AggregatorTest, ThreeMultisetClientsReachTheProductTarget) {
 }
 
 TEST(AggregatorTest, ThreeSequenceClientsReachTheProductTarget) {
-  Federation federation =
+  SimulatedFederation federation =
       MakeFederation("sequence:length=4,vocab=4", ",seed=5", 3, 1000);
   const double tv = AggregateAndMeasure(federation, 1000);
   std::printf("sequence 3 clients: TV to exact product %.4f\n", tv);
@@ -130,7 +38,7 @@ TEST(AggregatorTest, ThreeSequenceClientsReachTheProductTarget) {
 }
 
 TEST(AggregatorTest, ACorruptedClientDegradesTheAggregateAndItsBound) {
-  Federation federation = MakeFederation("hypergrid:dim=2,side=8", "", 4, 1000);
+  SimulatedFederation federation = MakeFederation("hypergrid:dim=2,side=8", "", 4, 1000);
   std::optional<double> honest_bound;
   const double honest_tv = AggregateAndMeasure(federation, 1000, &honest_bound);
   // Client 2 uploads random weights instead of a trained model, and reports
@@ -171,7 +79,7 @@ class AggregatorRefusalTest : public ::testing::Test {
 };
 
 TEST_F(AggregatorRefusalTest, AcceptsMatchingModels) {
-  EXPECT_TRUE(Aggregator::Create(environment_.get(), locals_, Options(4)).ok());
+  EXPECT_TRUE(Aggregator::Create(environment_.get(), locals_, TestAggregationOptions(4)).ok());
 }
 
 TEST_F(AggregatorRefusalTest, RefusesAModelOfAnotherEnvironment) {
@@ -179,7 +87,7 @@ TEST_F(AggregatorRefusalTest, RefusesAModelOfAnotherEnvironment) {
       MakeEnvironment(*EnvironmentConfig::Parse("hypergrid:dim=2,side=9")).value());
   locals_[1].environment = other->config();
   locals_[1].policy = *MakePolicy(*other, SmallArchitecture(), 1, torch::kCPU);
-  auto aggregator = Aggregator::Create(environment_.get(), locals_, Options(4));
+  auto aggregator = Aggregator::Create(environment_.get(), locals_, TestAggregationOptions(4));
   ASSERT_FALSE(aggregator.ok());
   EXPECT_EQ(aggregator.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(aggregator.status().message().find("client-1"), std::string::npos);
@@ -191,7 +99,7 @@ TEST_F(AggregatorRefusalTest, RefusesAModelWithAnotherEncoding) {
   auto other = std::move(
       MakeEnvironment(*EnvironmentConfig::Parse("hypergrid:dim=3,side=8")).value());
   locals_[0].policy = *MakePolicy(*other, SmallArchitecture(), 1, torch::kCPU);
-  auto aggregator = Aggregator::Create(environment_.get(), locals_, Options(4));
+  auto aggregator = Aggregator::Create(environment_.get(), locals_, TestAggregationOptions(4));
   ASSERT_FALSE(aggregator.ok());
   EXPECT_EQ(aggregator.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(aggregator.status().message().find("client-0"), std::string::npos);
@@ -199,25 +107,25 @@ TEST_F(AggregatorRefusalTest, RefusesAModelWithAnotherEncoding) {
 
 TEST_F(AggregatorRefusalTest, RefusesDuplicateClientsAndBadOptions) {
   locals_[1].client_id = "client-0";
-  EXPECT_EQ(Aggregator::Create(environment_.get(), locals_, Options(4))
+  EXPECT_EQ(Aggregator::Create(environment_.get(), locals_, TestAggregationOptions(4))
                 .status()
                 .code(),
             absl::StatusCode::kInvalidArgument);
   locals_[1].client_id = "client-1";
-  AggregationOptions options = Options(4);
+  AggregationOptions options = TestAggregationOptions(4);
   options.training.loss = LossKind::kDetailedBalance;
   EXPECT_FALSE(Aggregator::Create(environment_.get(), locals_, options).ok());
-  EXPECT_FALSE(Aggregator::Create(environment_.get(), {}, Options(4)).ok());
+  EXPECT_FALSE(Aggregator::Create(environment_.get(), {}, TestAggregationOptions(4)).ok());
   PolicyArchitecture wider = SmallArchitecture();
   wider.hidden_width = 64;
   EXPECT_FALSE(Aggregator::Create(
-                   environment_.get(), locals_, Options(4),
+                   environment_.get(), locals_, TestAggregationOptions(4),
                    *MakePolicy(*environment_, wider, 3, torch::kCPU))
                    .ok());
 }
 
 TEST_F(AggregatorRefusalTest, WarmStartContinuesFromThePreviousModel) {
-  auto first = Aggregator::Create(environment_.get(), locals_, Options(400));
+  auto first = Aggregator::Create(environment_.get(), locals_, TestAggregationOptions(400));
   ASSERT_TRUE(first.ok());
   double first_report = -1;
   ASSERT_TRUE((*first)
@@ -226,7 +134,7 @@ TEST_F(AggregatorRefusalTest, WarmStartContinuesFromThePreviousModel) {
                       first_report = *p.total_variation_to_local_product;
                   })
                   .ok());
-  auto second = Aggregator::Create(environment_.get(), locals_, Options(400),
+  auto second = Aggregator::Create(environment_.get(), locals_, TestAggregationOptions(400),
                                    (*first)->global_policy());
   ASSERT_TRUE(second.ok());
   double warm_report = -1;

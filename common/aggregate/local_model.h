@@ -26,6 +26,10 @@ struct LocalModel {
   EnvironmentConfig environment;
   PolicyNet policy{nullptr};
   std::optional<LocalDiagnostics> diagnostics;
+  // The exponent w_i of this client's reward in the aggregate, which samples
+  // in proportion to prod_i R_i^{w_i}: 1 for the federated posterior; other
+  // values weigh objectives (multi-objective use) and 0 leaves the client out.
+  double weight = 1.0;
 };
 
 }  // namespace epgfn

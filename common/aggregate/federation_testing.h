@@ -1,0 +1,60 @@
+#ifndef EPGFN_COMMON_AGGREGATE_FEDERATION_TESTING_H_
+#define EPGFN_COMMON_AGGREGATE_FEDERATION_TESTING_H_
+
+// In-process federations for tests: N local GFlowNets trained for real on
+// their client rewards, aggregated without any reward, and measured exactly.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/aggregate/aggregator.h"
+#include "common/aggregate/local_model.h"
+#include "common/env/environment.h"
+#include "common/eval/exact_distribution.h"
+
+namespace epgfn {
+
+struct SimulatedFederation {
+  std::unique_ptr<Environment> environment;
+  std::vector<std::unique_ptr<LogReward>> rewards;
+  std::vector<LocalModel> locals;
+  // The normalised product of the client rewards (enumerated).
+  TerminalDistribution product_target;
+};
+
+// 128-wide, two hidden layers: small enough for tests on two cores.
+PolicyArchitecture SmallArchitecture();
+
+// Trains one client's model on its own reward (CB, seeded by `index`), with
+// its diagnostics.
+LocalModel TrainLocal(const Environment& environment, const LogReward& reward,
+                      int index, int64_t iterations);
+
+// `clients` clients on `environment_spec`, client i holding the reward
+// "client:index=i,count=clients" + reward_params, each trained for
+// `local_iterations`.
+SimulatedFederation MakeFederation(const std::string& environment_spec,
+                                   const std::string& reward_params,
+                                   int clients, int64_t local_iterations);
+
+// Seeded aggregation options for `iterations` (progress every quarter).
+AggregationOptions TestAggregationOptions(int64_t iterations);
+
+// Aggregates `locals` (their weights included), printing progress, and
+// returns the exact TV of the global model to `target`.
+double AggregateAndMeasure(const Environment& environment,
+                           const std::vector<LocalModel>& locals,
+                           const TerminalDistribution& target,
+                           int64_t iterations,
+                           std::optional<double>* jeffrey = nullptr);
+
+// The same for the federation's own models and product target.
+double AggregateAndMeasure(SimulatedFederation& federation, int64_t iterations,
+                           std::optional<double>* jeffrey = nullptr);
+
+}  // namespace epgfn
+
+#endif  // EPGFN_COMMON_AGGREGATE_FEDERATION_TESTING_H_
