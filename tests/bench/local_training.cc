@@ -30,6 +30,7 @@
 #include "absl/strings/str_split.h"
 #include "common/env/environment_registry.h"
 #include "common/train/trainer.h"
+#include "tests/bench/machine_report.h"
 
 ABSL_FLAG(int32_t, threads, 1,
           "Intra-op thread count (at::set_num_threads), set explicitly.");
@@ -68,28 +69,6 @@ double ProcessCpuSeconds() {
 std::string EnvOrUnset(const char* name) {
   const char* value = std::getenv(name);
   return value == nullptr ? "unset" : value;
-}
-
-// sgemm figure at `threads` intra-op threads: torch::mm on 1024x1024
-// float32 into a preallocated output (no allocation or page faults timed),
-// best of 10 timed repetitions after a warm-up.
-double MeasureSgemmGflops(int threads) {
-  const int previous = at::get_num_threads();
-  at::set_num_threads(threads);
-  constexpr int64_t kN = 1024;
-  torch::manual_seed(0);
-  torch::Tensor a = torch::randn({kN, kN});
-  torch::Tensor b = torch::randn({kN, kN});
-  torch::Tensor c = torch::empty({kN, kN});
-  for (int i = 0; i < 3; ++i) torch::mm_out(c, a, b);
-  double best = 1e30;
-  for (int rep = 0; rep < 10; ++rep) {
-    const auto start = Clock::now();
-    torch::mm_out(c, a, b);
-    best = std::min(best, SecondsSince(start));
-  }
-  at::set_num_threads(previous);
-  return 2.0 * kN * kN * kN / best / 1e9;
 }
 
 // What `nproc` prints: the CPUs this process may run on.
