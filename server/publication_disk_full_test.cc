@@ -5,11 +5,7 @@
 // publishes that model without training again. Needs root to mount the
 // tmpfs; skipped (saying so) where mounting is not allowed.
 #include <grpcpp/grpcpp.h>
-#include <signal.h>
 #include <sys/mount.h>
-#include <sys/types.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
@@ -19,12 +15,12 @@
 #include <fstream>
 #include <string>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "proto/federation.grpc.pb.h"
 #include "server/testing/rpc_client.h"
+#include "server/testing/server_process.h"
 #include "server/testing/test_federation.h"
 
 namespace epgfn {
@@ -73,37 +69,13 @@ TEST(PublicationDiskFullTest, RetriesUntilSpaceIsFreedKeepingTheModel) {
   std::ofstream(config_path) << kConfig;
   const std::string state_dir = mount_point + "/state";
 
-  int out[2];
-  ASSERT_EQ(pipe(out), 0);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    dup2(out[1], STDOUT_FILENO);
-    close(out[0]);
-    close(out[1]);
-    const std::string config_flag = "--config=" + config_path;
-    const std::string state_flag = "--state_dir=" + state_dir;
-    execl("server/epgfn_server", "server/epgfn_server", config_flag.c_str(),
-          state_flag.c_str(), "--listen=127.0.0.1:0", "--insecure",
-          "--sampler_auth=open", "--threads=1",
-          "--aggregation_checkpoint_every=100", static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  close(out[1]);
-  std::string address;
-  {
-    FILE* stream = fdopen(out[0], "r");
-    char line[512];
-    while (address.empty() && fgets(line, sizeof(line), stream) != nullptr) {
-      std::string text(line);
-      if (absl::StartsWith(text, "listening on ")) {
-        address = text.substr(13, text.find_last_not_of("\n") - 12);
-      }
-    }
-    fclose(stream);
-  }
-  ASSERT_FALSE(address.empty()) << "the server did not announce itself";
+  const testing::ServerProcess server = testing::StartServerProcess(
+      {"--config=" + config_path, "--state_dir=" + state_dir,
+       "--listen=127.0.0.1:0", "--insecure", "--sampler_auth=open",
+       "--threads=1", "--aggregation_checkpoint_every=100"});
+  ASSERT_FALSE(server.address.empty()) << "the server did not announce itself";
   auto stub = v1::Federation::NewStub(
-      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+      grpc::CreateChannel(server.address, grpc::InsecureChannelCredentials()));
   auto status = [&] {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() +
@@ -153,10 +125,7 @@ TEST(PublicationDiskFullTest, RetriesUntilSpaceIsFreedKeepingTheModel) {
   EXPECT_GE(seen.aggregation().publish_attempts(), 2);
   EXPECT_TRUE(std::filesystem::exists(state_dir + "/global/v1.meta"));
 
-  kill(pid, SIGTERM);
-  int exit_status = 0;
-  waitpid(pid, &exit_status, 0);
-  EXPECT_TRUE(WIFEXITED(exit_status) && WEXITSTATUS(exit_status) == 0);
+  EXPECT_EQ(testing::StopServerProcess(server), 0);
   ::umount2(mount_point.c_str(), MNT_DETACH);
 }
 

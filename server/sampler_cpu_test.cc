@@ -5,26 +5,19 @@
 // once as RESOURCE_EXHAUSTED (at most two heavy calls run), and a normal
 // call is served promptly meanwhile.
 #include <grpcpp/grpcpp.h>
-#include <signal.h>
-#include <sys/types.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <future>
-#include <sstream>
-#include <thread>
 #include <vector>
 
-#include "absl/strings/match.h"
-#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "proto/sampler.grpc.pb.h"
 #include "server/core/federation_config.h"
 #include "server/core/model_store.h"
+#include "server/testing/server_process.h"
 #include "server/testing/test_federation.h"
 
 namespace epgfn {
@@ -43,21 +36,6 @@ constexpr char kConfig[] = R"pb(
   aggregation { loss: "cb" iterations: 10 batch_size: 16 }
 )pb";
 
-// User + system CPU seconds of a process so far.
-double CpuSeconds(pid_t pid) {
-  std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
-  std::string text((std::istreambuf_iterator<char>(stat)),
-                   std::istreambuf_iterator<char>());
-  // Fields after the command name (which may hold spaces) start at ") ".
-  std::istringstream fields(text.substr(text.rfind(')') + 2));
-  std::string field;
-  double ticks = 0;
-  for (int i = 3; i <= 15 && fields >> field; ++i) {
-    if (i == 14 || i == 15) ticks += std::stod(field);  // utime, stime
-  }
-  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
 TEST(SamplerCpuTest, CancelledHeavyCallsStopAndAreBoundedInNumber) {
   const std::string root = testing::FreshDirectory("sampler-cpu");
   const std::string config_path = root + "/federation.textproto";
@@ -74,36 +52,14 @@ TEST(SamplerCpuTest, CancelledHeavyCallsStopAndAreBoundedInNumber) {
     ASSERT_TRUE((*store)->Publish(policy, {"client-0"}, {1}).ok());
   }
 
-  int out[2];
-  ASSERT_EQ(pipe(out), 0);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    dup2(out[1], STDOUT_FILENO);
-    close(out[0]);
-    close(out[1]);
-    const std::string config_flag = "--config=" + config_path;
-    const std::string state_flag = "--state_dir=" + root + "/state";
-    execl("server/epgfn_server", "server/epgfn_server", config_flag.c_str(),
-          state_flag.c_str(), "--listen=127.0.0.1:0", "--insecure",
-          "--sampler_auth=open", "--threads=1", static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  close(out[1]);
-  std::string address;
-  {
-    FILE* stream = fdopen(out[0], "r");
-    char line[512];
-    while (address.empty() && fgets(line, sizeof(line), stream) != nullptr) {
-      std::string text(line);
-      if (absl::StartsWith(text, "listening on ")) {
-        address = text.substr(13, text.find_last_not_of("\n") - 12);
-      }
-    }
-    fclose(stream);
-  }
-  ASSERT_FALSE(address.empty()) << "the server did not announce itself";
+  const testing::ServerProcess server = testing::StartServerProcess(
+      {"--config=" + config_path, "--state_dir=" + root + "/state",
+       "--listen=127.0.0.1:0", "--insecure", "--sampler_auth=open",
+       "--threads=1"});
+  ASSERT_FALSE(server.address.empty()) << "the server did not announce itself";
+  const pid_t pid = server.pid;
   auto stub = v1::Sampler::NewStub(
-      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+      grpc::CreateChannel(server.address, grpc::InsecureChannelCredentials()));
 
   auto sample = [&](int64_t num_samples, int32_t log_probability_samples,
                     std::chrono::milliseconds deadline) {
@@ -121,7 +77,7 @@ TEST(SamplerCpuTest, CancelledHeavyCallsStopAndAreBoundedInNumber) {
   // The server is up and sampling.
   ASSERT_TRUE(sample(10, 0, std::chrono::seconds(30)).ok());
 
-  const double cpu_before = CpuSeconds(pid);
+  const double cpu_before = testing::ProcessCpuSeconds(pid);
   std::vector<std::future<grpc::Status>> heavy;
   for (int i = 0; i < 8; ++i) {
     // 8,192 objects x 1,024 = 2^23 trajectories: the most one call may ask.
@@ -145,9 +101,9 @@ TEST(SamplerCpuTest, CancelledHeavyCallsStopAndAreBoundedInNumber) {
   // Past their deadline the calls stop within one estimation pass: give it
   // half a second, then the server must stay (nearly) idle.
   absl::SleepFor(absl::Milliseconds(500));
-  const double cpu_after_calls = CpuSeconds(pid);
+  const double cpu_after_calls = testing::ProcessCpuSeconds(pid);
   absl::SleepFor(absl::Seconds(3));
-  const double cpu_idle = CpuSeconds(pid) - cpu_after_calls;
+  const double cpu_idle = testing::ProcessCpuSeconds(pid) - cpu_after_calls;
   std::printf(
       "server CPU: %.2f s during the heavy calls, %.2f s in the 3 s "
       "after them; %d refused, %d past their deadline\n",
@@ -155,10 +111,7 @@ TEST(SamplerCpuTest, CancelledHeavyCallsStopAndAreBoundedInNumber) {
   EXPECT_LT(cpu_idle, 0.5);
   EXPECT_LT(cpu_after_calls - cpu_before, 8.0);
 
-  kill(pid, SIGTERM);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_EQ(testing::StopServerProcess(server), 0);
 }
 
 }  // namespace
