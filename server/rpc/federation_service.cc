@@ -250,7 +250,6 @@ grpc::Status FederationService::GetStatus(grpc::ServerContext* context,
       status.aggregation.resumed_from_iteration);
   aggregation->set_checkpoint_iteration(
       status.aggregation.checkpoint_iteration);
-  aggregation->set_publish_attempts(status.aggregation.publish_attempts);
   response->set_current_version(status.current_version);
   for (const auto& [reason, count] : status.refused_uploads) {
     (*response->mutable_refused_uploads())[reason] = count;
