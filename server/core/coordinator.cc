@@ -14,6 +14,7 @@
 #include "common/util/event_log.h"
 #include "common/util/status_macros.h"
 #include "server/core/aggregation_trigger.h"
+#include "server/core/model_probe.h"
 #include "server/core/server_metrics.h"
 
 namespace epgfn {
@@ -75,6 +76,41 @@ Coordinator::Coordinator(std::shared_ptr<const FederationConfig> config,
 
 Coordinator::~Coordinator() { Shutdown(); }
 
+absl::Time Coordinator::Now() const {
+  return options_.clock ? options_.clock() : absl::Now();
+}
+
+std::map<std::string, ExcludedUpload> Coordinator::PoisonedUploads() const {
+  absl::ReaderMutexLock lock(&mutex_);
+  return poisoned_;
+}
+
+std::vector<ExcludedUpload> Coordinator::FindPoisonedUploads(
+    const UploadSelection& selection) const {
+  std::vector<ExcludedUpload> poisoned;
+  uint64_t seed = 0x9e3779b97f4a7c15ULL;
+  for (const auto& [client_id, upload] : selection.included) {
+    // The upload's policy is shared read-only; a forward pass does not
+    // change it.
+    PolicyNet policy = upload->policy;
+    absl::Status probe;
+    try {
+      probe = CheckOutputsFinite(policy, *config_->environment, ++seed,
+                                 options_.blame_probe_walks);
+    } catch (const std::exception& e) {
+      probe = absl::InvalidArgumentError(
+          absl::StrCat("evaluating the model failed: ", e.what()));
+    }
+    if (!probe.ok()) {
+      poisoned.push_back(ExcludedUpload{
+          client_id, upload->round,
+          absl::StrCat("aggregation went non-finite on this upload: ",
+                       probe.message())});
+    }
+  }
+  return poisoned;
+}
+
 absl::Status Coordinator::Start() {
   if (!options_.checkpoint_state_dir.empty()) {
     ASSIGN_OR_RETURN(checkpoints_, AggregationCheckpointStore::Create(
@@ -82,7 +118,7 @@ absl::Status Coordinator::Start() {
   }
   {
     absl::MutexLock lock(&mutex_);
-    round_opened_ = absl::Now();
+    round_opened_ = Now();
   }
   thread_ = std::thread([this] { Loop(); });
   return absl::OkStatus();
@@ -117,15 +153,31 @@ void Coordinator::Loop() {
   while (!stop_) {
     wake_ = false;
     const UploadMap uploads = uploads_->Accepted();
-    const UploadSelection selection =
-        SelectUploads(uploads, config_->exclusion);
+    UploadSelection selection = SelectUploads(uploads, config_->exclusion);
+    // Uploads that made an aggregation non-finite stay out until their
+    // client uploads a newer round.
+    for (auto it = poisoned_.begin(); it != poisoned_.end();) {
+      auto upload = uploads.find(it->first);
+      if (upload == uploads.end() ||
+          upload->second->round != it->second.round) {
+        it = poisoned_.erase(it);
+        continue;
+      }
+      if (selection.included.erase(it->first) > 0) {
+        selection.excluded.push_back(it->second);
+      }
+      ++it;
+    }
+    std::sort(selection.excluded.begin(), selection.excluded.end(),
+              [](const ExcludedUpload& a, const ExcludedUpload& b) {
+                return a.client_id < b.client_id;
+              });
     const std::map<std::string, int64_t> rounds = RoundsOf(selection.included);
     const GlobalVersionPtr latest = models_->Latest();
-    TriggerDecision decision =
-        DecideAggregation(config_->num_clients(), config_->quorum,
-                          config_->upload_deadline_seconds, rounds,
-                          static_cast<int>(uploads.size()), latest.get(),
-                          absl::Now() - round_opened_);
+    TriggerDecision decision = DecideAggregation(
+        config_->num_clients(), config_->quorum,
+        config_->upload_deadline_seconds, rounds,
+        static_cast<int>(uploads.size()), latest.get(), Now() - round_opened_);
     const bool already_failed =
         !failed_rounds_.empty() && rounds == failed_rounds_;
     if (decision == TriggerDecision::kAggregate && !already_failed) {
@@ -136,6 +188,7 @@ void Coordinator::Loop() {
       state_.total_variation_to_local_product = -1.0;
       state_.resumed_from_iteration = 0;
       state_.checkpoint_iteration = 0;
+      state_.publish_attempts = 0;
       mutex_.Unlock();
       GetServerMetrics().aggregation_running.Set(1);
       absl::Status status;
@@ -144,6 +197,12 @@ void Coordinator::Loop() {
       } catch (const std::exception& e) {
         status =
             absl::InternalError(absl::StrCat("aggregation threw: ", e.what()));
+      }
+      std::vector<ExcludedUpload> poisoned;
+      if (!status.ok() && !absl::IsCancelled(status)) {
+        // Which uploads did it? (A failure that no probe explains stays a
+        // plain failure.)
+        poisoned = FindPoisonedUploads(selection);
       }
       mutex_.Lock();
       GetServerMetrics().aggregation_running.Set(0);
@@ -156,7 +215,21 @@ void Coordinator::Loop() {
       if (status.ok()) {
         state_.state = "idle";
         failed_rounds_.clear();
-        round_opened_ = absl::Now();
+        round_opened_ = Now();
+      } else if (!poisoned.empty()) {
+        std::vector<std::string> names;
+        for (ExcludedUpload& upload : poisoned) {
+          names.push_back(absl::StrCat(upload.client_id, ":", upload.round));
+          poisoned_[upload.client_id] = std::move(upload);
+        }
+        state_.last_error = absl::StrCat(
+            status.message(),
+            "; excluded the uploads responsible: ", absl::StrJoin(names, ","));
+        LOG(ERROR) << Event("aggregation_uploads_excluded")
+                          .With("federation", config_->spec.name())
+                          .With("excluded", absl::StrJoin(names, ","))
+                          .WithStatus(status);
+        // The loop re-selects without them and aggregates the rest.
       } else if (absl::IsCancelled(status) && stop_) {
         LOG(INFO) << Event("aggregation_stopped")
                          .With("federation", config_->spec.name())
@@ -301,7 +374,7 @@ absl::Status Coordinator::AggregateAndPublish(const UploadSelection& selection,
     chunk = std::min(chunk, options_.checkpoint_every_iterations);
   }
   int64_t last_checkpoint_iteration = aggregator->iterations_done();
-  absl::Time last_checkpoint_time = absl::Now();
+  absl::Time last_checkpoint_time = Now();
   while (aggregator->iterations_done() < total) {
     const int64_t next =
         std::min(total, (aggregator->iterations_done() / chunk + 1) * chunk);
@@ -314,12 +387,12 @@ absl::Status Coordinator::AggregateAndPublish(const UploadSelection& selection,
                                 options_.checkpoint_every_iterations;
       const bool by_time =
           options_.checkpoint_interval > absl::ZeroDuration() &&
-          absl::Now() - last_checkpoint_time >= options_.checkpoint_interval;
+          Now() - last_checkpoint_time >= options_.checkpoint_interval;
       if (stopping || by_count || by_time) {
         write_checkpoint(stopping ? "shutdown"
                                   : (by_count ? "interval" : "timer"));
         last_checkpoint_iteration = done;
-        last_checkpoint_time = absl::Now();
+        last_checkpoint_time = Now();
       }
     }
     if (stopping && done < total) {
@@ -329,16 +402,63 @@ absl::Status Coordinator::AggregateAndPublish(const UploadSelection& selection,
     }
   }
 
-  // Published and marked idle in one critical section, so that a client
+  // Export, serialization, re-import and the fsynced writes run outside the
+  // coordinator's lock, so that GetStatus and uploads' notifications do not
+  // wait behind them. A failure keeps the trained model and retries.
+  {
+    absl::MutexLock lock(&mutex_);
+    state_.state = "publishing";
+  }
+  absl::Duration backoff = options_.publish_retry_initial;
+  PreparedVersion prepared;
+  for (;;) {
+    absl::StatusOr<PreparedVersion> attempt;
+    try {
+      attempt = models_->Prepare(aggregator->global_policy(), inputs.client_ids,
+                                 inputs.client_rounds, excluded_ids,
+                                 exclusion_reasons);
+    } catch (const std::exception& e) {
+      attempt = absl::InternalError(absl::StrCat("export threw: ", e.what()));
+    }
+    if (attempt.ok()) {
+      prepared = *std::move(attempt);
+      break;
+    }
+    absl::MutexLock lock(&mutex_);
+    ++state_.publish_attempts;
+    state_.state = "publish_retrying";
+    state_.last_error = absl::StrCat(
+        "publication failed (attempt ", state_.publish_attempts,
+        "; the trained model is kept, retrying in ",
+        absl::FormatDuration(backoff), "): ", attempt.status().message());
+    LOG(ERROR) << Event("publication_failed")
+                      .With("federation", config_->spec.name())
+                      .With("attempt", state_.publish_attempts)
+                      .With("retry_in", absl::FormatDuration(backoff))
+                      .WithStatus(attempt.status());
+    mutex_.AwaitWithTimeout(absl::Condition(&stop_), backoff);
+    if (stop_) {
+      mutex_.Unlock();
+      // The finished aggregation's checkpoint lets a restart publish it
+      // without training again (when the disk takes it by then).
+      if (checkpoints_) write_checkpoint("shutdown before publication");
+      mutex_.Lock();
+      return absl::CancelledError("trained, but not published before shutdown");
+    }
+    backoff = std::min(backoff * 2, options_.publish_retry_max);
+  }
+  // Made visible and marked idle in one critical section, so that a client
   // woken by the new version never reads a stale "running" from GetStatus.
   absl::MutexLock lock(&mutex_);
-  ASSIGN_OR_RETURN(
-      GlobalVersionPtr published,
-      models_->Publish(aggregator->global_policy(), inputs.client_ids,
-                       inputs.client_rounds, excluded_ids, exclusion_reasons));
+  GlobalVersionPtr published = models_->Commit(std::move(prepared));
+  if (state_.publish_attempts > 0) {
+    LOG(INFO) << Event("publication_recovered")
+                     .With("federation", config_->spec.name())
+                     .With("failed_attempts", state_.publish_attempts);
+  }
   state_.state = "idle";
   failed_rounds_.clear();
-  round_opened_ = absl::Now();
+  round_opened_ = Now();
   LOG(INFO) << Event("version_published")
                    .With("federation", config_->spec.name())
                    .With("version", published->version)

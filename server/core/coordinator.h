@@ -2,6 +2,7 @@
 #define EPGFN_SERVER_CORE_COORDINATOR_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -38,6 +39,18 @@ struct CoordinatorOptions {
   int64_t checkpoint_every_iterations = 0;
   absl::Duration checkpoint_interval = absl::ZeroDuration();
   std::string checkpoint_state_dir;
+  // A publication that fails (a full disk) keeps the trained model in memory
+  // and is retried after publish_retry_initial, doubling up to
+  // publish_retry_max between attempts, until it succeeds or the server
+  // shuts down (which checkpoints the finished aggregation when it can).
+  absl::Duration publish_retry_initial = absl::Seconds(1);
+  absl::Duration publish_retry_max = absl::Seconds(60);
+  // Uniform probe trajectories per included upload when an aggregation goes
+  // non-finite, to find the uploads responsible.
+  int64_t blame_probe_walks = 1024;
+  // The time the deadline and checkpoint timers read; tests inject a fake
+  // clock (then call NotifyUploadAccepted() to re-evaluate at once).
+  std::function<absl::Time()> clock;  // empty: absl::Now
 
   static absl::StatusOr<CoordinatorOptions> Create(
       torch::Device device, bool evaluate_exact, int64_t progress_every,
@@ -47,7 +60,9 @@ struct CoordinatorOptions {
 
 // What GetStatus reports about aggregation.
 struct AggregationState {
-  // "idle", "waiting_for_uploads", "running" or "failed".
+  // "idle", "waiting_for_uploads", "running", "publishing",
+  // "publish_retrying" (trained, the publication failed and is retried; see
+  // last_error and publish_attempts) or "failed".
   std::string state = "waiting_for_uploads";
   int64_t iteration = 0;
   int64_t total_iterations = 0;
@@ -61,6 +76,8 @@ struct AggregationState {
   // Iteration of the last checkpoint the running (or last) aggregation
   // wrote; 0 when none.
   int64_t checkpoint_iteration = 0;
+  // Failed publication attempts of the current result (0: none).
+  int64_t publish_attempts = 0;
 };
 
 // Decides when to aggregate (DecideAggregation over the uploads that the
@@ -69,7 +86,12 @@ struct AggregationState {
 // result to the model store (which wakes watchers). An aggregation whose
 // inputs match the checkpoint on disk resumes from it; a checkpoint of other
 // inputs is discarded. A failed aggregation leaves the state "failed" and is
-// not retried until the uploads change.
+// not retried until the uploads change, except that one gone non-finite
+// probes each included upload again (more walks than at upload) and
+// excludes those whose log-probabilities are not finite or bounded, by
+// policy like the diagnostics' exclusions, until their client uploads a
+// newer round; the others are then aggregated at once. A failed publication
+// is retried with backoff, keeping the trained model.
 class Coordinator {
  public:
   Coordinator(std::shared_ptr<const FederationConfig> config,
@@ -91,8 +113,17 @@ class Coordinator {
 
   AggregationState state() const;
 
+  // Accepted uploads excluded because an aggregation went non-finite on
+  // them: client id -> the excluded round and the reason.
+  std::map<std::string, ExcludedUpload> PoisonedUploads() const;
+
  private:
+  absl::Time Now() const;
   void Loop();
+  // Probes each included upload (blame_probe_walks) after a non-finite
+  // aggregation; returns those that fail, with the probe's message.
+  std::vector<ExcludedUpload> FindPoisonedUploads(
+      const UploadSelection& selection) const;
   // Aggregates `uploads` and publishes; Cancelled when shut down meanwhile.
   absl::Status AggregateAndPublish(const UploadSelection& selection,
                                    const GlobalVersionPtr& latest);
@@ -110,6 +141,7 @@ class Coordinator {
   absl::Time round_opened_ ABSL_GUARDED_BY(mutex_);
   // Client -> round of the uploads whose aggregation last failed.
   std::map<std::string, int64_t> failed_rounds_ ABSL_GUARDED_BY(mutex_);
+  std::map<std::string, ExcludedUpload> poisoned_ ABSL_GUARDED_BY(mutex_);
   AggregationState state_ ABSL_GUARDED_BY(mutex_);
   std::thread thread_;
 };

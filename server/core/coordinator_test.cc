@@ -1,9 +1,18 @@
 // The aggregation trigger, and the core running a federation in process:
 // quorum and deadline, stragglers, aggregation checkpoints across restarts,
 // and the diagnostics-based exclusion policy.
+#include <atomic>
+#include <cstring>
 #include <filesystem>
+#include <future>
+#include <thread>
 
+#include "absl/strings/match.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "common/model/model_codec.h"
+#include "common/util/file_io.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/core/aggregation_trigger.h"
@@ -16,6 +25,26 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+
+// The coordinator's injected clock: deadlines pass when the test says so.
+class FakeClock {
+ public:
+  absl::Time Now() const {
+    absl::MutexLock lock(&mutex_);
+    return now_;
+  }
+  void Advance(absl::Duration by) {
+    absl::MutexLock lock(&mutex_);
+    now_ += by;
+  }
+  std::function<absl::Time()> AsFunction() {
+    return [this] { return Now(); };
+  }
+
+ private:
+  mutable absl::Mutex mutex_;
+  absl::Time now_ = absl::FromUnixSeconds(1700000000);
+};
 
 int Size(const std::map<std::string, int64_t>& rounds) {
   return static_cast<int>(rounds.size());
@@ -91,9 +120,11 @@ TEST(ServerCoreTest, AggregatesAtQuorumAfterDeadlineThenForStraggler) {
   auto options = *ServerCoreOptions::Create(testing::FreshDirectory("core"),
                                             torch::kCPU, 1000);
   options.coordinator.progress_every = 20;
+  FakeClock clock;
+  options.coordinator.clock = clock.AsFunction();
+  options.coordinator.poll_interval = absl::Milliseconds(5);
   auto core = ServerCore::Create(config, options);
   ASSERT_TRUE(core.ok()) << core.status();
-  const absl::Time start = absl::Now();
 
   for (int i = 0; i < 2; ++i) {
     UploadRequest request;
@@ -105,10 +136,16 @@ TEST(ServerCoreTest, AggregatesAtQuorumAfterDeadlineThenForStraggler) {
   }
   EXPECT_EQ((*core)->Status().aggregation.state, "waiting_for_uploads");
   EXPECT_EQ((*core)->Status().current_version, 0);
-
+  // Just before the deadline (by the coordinator's clock) nothing happens,
+  // however long the test waits (many polls) ...
+  clock.Advance(absl::Milliseconds(1999));
+  EXPECT_EQ((*core)->models().WaitForNewer(0, absl::Milliseconds(100)),
+            nullptr);
+  EXPECT_EQ((*core)->Status().aggregation.state, "waiting_for_uploads");
+  // ... and at the deadline the quorum is aggregated.
+  clock.Advance(absl::Milliseconds(1));
   GlobalVersionPtr v1 = WaitForVersion(**core, 0);
   ASSERT_NE(v1, nullptr);
-  EXPECT_GE(absl::Now() - start, absl::Seconds(2));
   EXPECT_EQ(v1->version, 1);
   EXPECT_THAT(v1->client_ids, ElementsAre("client-0", "client-1"));
   FederationStatus status = (*core)->Status();
@@ -249,18 +286,24 @@ TEST(ServerCoreTest, DiscardsACheckpointOfOtherUploads) {
   spec.set_upload_deadline_seconds(3);
   auto config = *FederationConfigFromSpec(spec);
   const std::string state_dir = testing::FreshDirectory("discard");
+  FakeClock clock;
+  ServerCoreOptions options = CheckpointingOptions(state_dir);
+  options.coordinator.clock = clock.AsFunction();
+  options.coordinator.poll_interval = absl::Milliseconds(5);
   {
-    auto core = *ServerCore::Create(config, CheckpointingOptions(state_dir));
+    auto core = *ServerCore::Create(config, options);
     for (int i = 0; i < 2; ++i) {
       ASSERT_TRUE(core->SubmitUpload(MakeUpload(*config, i, 3)).ok());
     }
+    clock.Advance(absl::Seconds(3));
     ASSERT_TRUE(WaitForCheckpoint(*core, 20));  // after the deadline
   }
   ASSERT_TRUE(
       std::filesystem::exists(state_dir + "/aggregation/checkpoint.pb"));
-  // Restarted, the deadline runs again; the third client uploads before it,
-  // so the aggregation covers other uploads than the checkpoint's.
-  auto core = *ServerCore::Create(config, CheckpointingOptions(state_dir));
+  // Restarted, the deadline runs again (the fake clock stands still); the
+  // third client uploads before it, so the aggregation covers other uploads
+  // than the checkpoint's.
+  auto core = *ServerCore::Create(config, options);
   ASSERT_TRUE(core->SubmitUpload(MakeUpload(*config, 2, 3)).ok());
   GlobalVersionPtr version = WaitForVersion(*core, 0);
   ASSERT_NE(version, nullptr);
@@ -339,6 +382,228 @@ TEST(ServerCoreTest, SamplerSaysNotFoundBeforeTheFirstVersion) {
   EXPECT_EQ(core->sampler().Sample(query, nullptr).code(),
             absl::StatusCode::kNotFound);
   EXPECT_EQ(core->Status().aggregation.state, "waiting_for_uploads");
+}
+
+bool EndsWith(const std::string& text, const std::string& suffix) {
+  return absl::EndsWith(text, suffix);
+}
+
+TEST(ServerCoreTest, StatusAndUploadsDoNotWaitBehindASlowPublication) {
+  auto config = testing::SmallHypergridConfig(2, 20);
+  auto options = *ServerCoreOptions::Create(testing::FreshDirectory("slow"),
+                                            torch::kCPU, 100);
+  std::atomic<bool> writing{false};
+  absl::Notification release;
+  options.models.write_file = [&](const std::string& path,
+                                  absl::string_view bytes) {
+    if (EndsWith(path, ".model")) {
+      writing = true;
+      release.WaitForNotificationWithTimeout(absl::Seconds(60));
+    }
+    return WriteFileAtomically(path, bytes);
+  };
+  auto core = *ServerCore::Create(config, options);
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(core->SubmitUpload(MakeUpload(*config, i, 2)).ok());
+  }
+  const absl::Time give_up = absl::Now() + absl::Seconds(60);
+  while (!writing && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  ASSERT_TRUE(writing);
+  // The publication is stuck in its write: GetStatus answers, and so does a
+  // new upload (whose acceptance notifies the coordinator).
+  auto status = std::async(std::launch::async, [&] { return core->Status(); });
+  auto upload = std::async(std::launch::async, [&] {
+    return core->SubmitUpload(MakeUpload(*config, 0, 2, /*round=*/2)).status();
+  });
+  const bool status_answered =
+      status.wait_for(std::chrono::seconds(5)) == std::future_status::ready;
+  const bool upload_answered =
+      upload.wait_for(std::chrono::seconds(5)) == std::future_status::ready;
+  release.Notify();
+  EXPECT_TRUE(status_answered);
+  EXPECT_TRUE(upload_answered);
+  EXPECT_EQ(status.get().aggregation.state, "publishing");
+  EXPECT_TRUE(upload.get().ok());
+  GlobalVersionPtr version = WaitForVersion(*core, 0);
+  ASSERT_NE(version, nullptr);
+  EXPECT_EQ(version->version, 1);
+}
+
+TEST(ServerCoreTest, RetriesAFailedPublicationKeepingTheTrainedModel) {
+  auto config = testing::SmallHypergridConfig(2, 40);
+  auto options = *ServerCoreOptions::Create(testing::FreshDirectory("full"),
+                                            torch::kCPU, 100);
+  options.coordinator.publish_retry_initial = absl::Milliseconds(10);
+  options.coordinator.publish_retry_max = absl::Milliseconds(40);
+  std::atomic<bool> disk_full{true};
+  options.models.write_file = [&](const std::string& path,
+                                  absl::string_view bytes) {
+    if (disk_full) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "cannot write ", path, ": No space left on device (injected)"));
+    }
+    return WriteFileAtomically(path, bytes);
+  };
+  auto core = *ServerCore::Create(config, options);
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(core->SubmitUpload(MakeUpload(*config, i, 2)).ok());
+  }
+  FederationStatus status;
+  const absl::Time give_up = absl::Now() + absl::Seconds(60);
+  do {
+    absl::SleepFor(absl::Milliseconds(5));
+    status = core->Status();
+  } while (status.aggregation.publish_attempts < 3 && absl::Now() < give_up);
+  EXPECT_EQ(status.aggregation.state, "publish_retrying");
+  EXPECT_THAT(status.aggregation.last_error, HasSubstr("No space left"));
+  EXPECT_THAT(status.aggregation.last_error,
+              HasSubstr("the trained model is kept"));
+  EXPECT_EQ(status.aggregation.iteration, 40);
+  EXPECT_EQ(status.current_version, 0);
+
+  // Space is freed: the kept result is published, without training again.
+  disk_full = false;
+  GlobalVersionPtr version = WaitForVersion(*core, 0);
+  ASSERT_NE(version, nullptr);
+  status = core->Status();
+  EXPECT_EQ(status.aggregation.state, "idle");
+  EXPECT_GE(status.aggregation.publish_attempts, 3);
+  EXPECT_EQ(status.aggregation.iteration, 40);
+
+  // The very model an undisturbed aggregation publishes.
+  auto straight = *ServerCore::Create(
+      config, *ServerCoreOptions::Create(testing::FreshDirectory("roomy"),
+                                         torch::kCPU, 100));
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(straight->SubmitUpload(MakeUpload(*config, i, 2)).ok());
+  }
+  GlobalVersionPtr expected = WaitForVersion(*straight, 0);
+  ASSERT_NE(expected, nullptr);
+  EXPECT_EQ(version->payload_sha256, expected->payload_sha256);
+}
+
+// A payload whose forward head's bias makes log p_F = -inf for one action:
+// finite weights, finite raw outputs.
+std::string PoisonedPayload(const FederationConfig& config, int index) {
+  v1::ModelWeights weights;
+  EXPECT_TRUE(
+      weights.ParseFromString(testing::LocalModelPayload(config, index, 3, 0)));
+  const float bias[] = {3e38f, -3e38f, 3e38f};
+  for (v1::TensorData& tensor : *weights.mutable_tensors()) {
+    if (tensor.name() == "forward_head.bias") {
+      tensor.mutable_data()->assign(reinterpret_cast<const char*>(bias),
+                                    sizeof(bias));
+    }
+  }
+  return weights.SerializeAsString();
+}
+
+TEST(ServerCoreTest, ExcludesTheUploadThatMakesAggregationNonFinite) {
+  v1::FederationSpec spec = testing::SmallHypergridSpec(3, 40);
+  spec.set_quorum(2);
+  auto config = *FederationConfigFromSpec(spec);
+  auto options = *ServerCoreOptions::Create(testing::FreshDirectory("poison"),
+                                            torch::kCPU, 100);
+  // Lets the poisoned model past the upload probe (only s0's raw outputs are
+  // checked), as a model the probe's walks happen to miss would be.
+  options.uploads.probe_walks = 0;
+  auto core = *ServerCore::Create(config, options);
+  UploadRequest poisoned = MakeUpload(*config, 2, 3);
+  poisoned.payload = PoisonedPayload(*config, 2);
+  for (const UploadRequest& request :
+       {MakeUpload(*config, 0, 3), MakeUpload(*config, 1, 3), poisoned}) {
+    ASSERT_TRUE(core->SubmitUpload(request).ok()) << request.client_id;
+  }
+  // Not stalled: the others are aggregated, the poisoned upload excluded
+  // and named.
+  GlobalVersionPtr version = WaitForVersion(*core, 0);
+  ASSERT_NE(version, nullptr);
+  EXPECT_THAT(version->client_ids, ElementsAre("client-0", "client-1"));
+  EXPECT_THAT(version->excluded_client_ids, ElementsAre("client-2"));
+  EXPECT_THAT(version->exclusion_reasons,
+              ElementsAre(HasSubstr("aggregation went non-finite")));
+  FederationStatus status = core->Status();
+  EXPECT_TRUE(status.clients[2].excluded);
+  EXPECT_THAT(status.clients[2].exclusion_reason, HasSubstr("log p_F"));
+  EXPECT_THAT(status.aggregation.last_error, HasSubstr("client-2:1"));
+
+  // A newer, sound round of that client is aggregated again.
+  ASSERT_TRUE(core->SubmitUpload(MakeUpload(*config, 2, 3, 2)).ok());
+  GlobalVersionPtr next = WaitForVersion(*core, 1);
+  ASSERT_NE(next, nullptr);
+  EXPECT_THAT(next->client_ids,
+              ElementsAre("client-0", "client-1", "client-2"));
+  EXPECT_THAT(next->excluded_client_ids, IsEmpty());
+  EXPECT_FALSE(core->Status().clients[2].excluded);
+}
+
+TEST(ServerCoreTest, SamplerCapsWorkAndStopsInsideABatch) {
+  auto config = testing::SmallHypergridConfig(2, 20);
+  auto options = *ServerCoreOptions::Create(testing::FreshDirectory("caps"),
+                                            torch::kCPU, 1000);
+  SampleWorkLimits& limits = options.sampler.limits;
+  limits.max_trajectories_per_request = 1 << 16;
+  limits.max_trajectories_per_pass = 256;
+  limits.heavy_request_trajectories = 1000;
+  limits.max_concurrent_heavy_requests = 1;
+  auto core = *ServerCore::Create(config, options);
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(core->SubmitUpload(MakeUpload(*config, i, 2)).ok());
+  }
+  ASSERT_NE(WaitForVersion(*core, 0), nullptr);
+  auto accept_all = [](int64_t, std::vector<SampledObject>) { return true; };
+
+  SampleQuery query;
+  query.num_samples = 1000;
+  query.log_probability_samples = 100;  // 100,000 trajectories > 65,536
+  absl::Status status = core->sampler().Sample(query, accept_all);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("exceeds"));
+
+  // One batch (500 objects < 1,024), 50,000 backward trajectories in passes
+  // of 256: a cancellation is noticed within the batch.
+  query.num_samples = 500;
+  int checks = 0;
+  query.control.cancelled = [&checks] { return ++checks >= 3; };
+  int64_t delivered = 0;
+  status = core->sampler().Sample(query, [&](int64_t, auto batch) {
+    delivered += batch.size();
+    return true;
+  });
+  EXPECT_EQ(status.code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(checks, 3);
+  EXPECT_EQ(delivered, 0);
+  query.control.cancelled = nullptr;
+  query.control.deadline = absl::Now() - absl::Seconds(1);
+  EXPECT_EQ(core->sampler().Sample(query, accept_all).code(),
+            absl::StatusCode::kDeadlineExceeded);
+  query.control.deadline = absl::InfiniteFuture();
+
+  // One heavy request at a time: a second is refused, a light one runs.
+  absl::Notification in_first, release_first;
+  auto first = std::async(std::launch::async, [&] {
+    SampleQuery heavy = query;
+    heavy.num_samples = 2048;  // two batches
+    heavy.log_probability_samples = 1;
+    return core->sampler().Sample(heavy, [&](int64_t, auto) {
+      if (!in_first.HasBeenNotified()) {
+        in_first.Notify();
+        release_first.WaitForNotificationWithTimeout(absl::Seconds(60));
+      }
+      return true;
+    });
+  });
+  ASSERT_TRUE(in_first.WaitForNotificationWithTimeout(absl::Seconds(60)));
+  status = core->sampler().Sample(query, accept_all);
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted) << status;
+  SampleQuery light;
+  light.num_samples = 10;
+  EXPECT_TRUE(core->sampler().Sample(light, accept_all).ok());
+  release_first.Notify();
+  EXPECT_TRUE(first.get().ok());
+  EXPECT_TRUE(core->sampler().Sample(query, accept_all).ok());
 }
 
 }  // namespace

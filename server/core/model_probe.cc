@@ -5,8 +5,10 @@
 #include <algorithm>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/sampling/random.h"
+#include "common/util/sha256.h"
 
 namespace epgfn {
 namespace {
@@ -15,44 +17,108 @@ namespace {
 // enough to keep an upload's validation cheap.
 constexpr int64_t kMaxProbeSteps = 64;
 
-// Random walks that take uniformly drawn non-exit actions until only exit is
-// allowed; every visited state (s0 included) is returned.
-torch::Tensor ProbeStates(const Environment& environment, int64_t num_walks,
-                          uint64_t seed, torch::Device device) {
-  RandomSource random(seed);
-  const int64_t exit_action = environment.exit_action();
-  torch::Tensor states = environment.InitialStates(num_walks, device);
-  std::vector<torch::Tensor> visited = {states};
-  const int64_t steps =
-      std::min(environment.max_trajectory_length(), kMaxProbeSteps);
-  for (int64_t t = 0; t < steps; ++t) {
-    torch::Tensor moves = environment.ForwardMask(states).clone();
-    moves.select(1, exit_action).fill_(false);
-    torch::Tensor can_move = moves.any(1);
-    torch::Tensor rows = can_move.nonzero().squeeze(1);
-    if (rows.size(0) == 0) break;
-    torch::Tensor probabilities =
-        moves.index_select(0, rows).to(torch::kFloat32);
-    torch::Tensor actions = random.Categorical(probabilities);
-    states = states.index_copy(
-        0, rows, environment.Step(states.index_select(0, rows), actions));
-    visited.push_back(states);
-  }
-  return torch::cat(visited, 0);
-}
-
 bool AllFinite(const torch::Tensor& tensor) {
   return !tensor.defined() || torch::isfinite(tensor).all().item<bool>();
 }
 
+// Finite and within kMaxProbeLogMagnitude; undefined tensors pass.
+absl::Status CheckBounded(const torch::Tensor& tensor, const char* what,
+                          int64_t num_trajectories) {
+  if (!tensor.defined() || tensor.numel() == 0) return absl::OkStatus();
+  if (!AllFinite(tensor)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the model's ", what, " is not finite on some of ",
+                     num_trajectories, " probe trajectories"));
+  }
+  const double largest = tensor.abs().max().item<double>();
+  if (largest > kMaxProbeLogMagnitude) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the model's ", what, " reaches magnitude ", largest,
+        " on a probe trajectory, above the limit ", kMaxProbeLogMagnitude));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
+
+Trajectories UniformProbeTrajectories(const Environment& environment,
+                                      int64_t num_walks, uint64_t seed,
+                                      torch::Device device) {
+  RandomSource random(seed);
+  const int64_t exit_action = environment.exit_action();
+  const auto index_options = torch::dtype(torch::kInt64).device(device);
+  torch::Tensor states = environment.InitialStates(num_walks, device);
+  torch::Tensor active =
+      torch::ones({num_walks}, index_options.dtype(torch::kBool));
+  if (num_walks == 0) {
+    Trajectories none;
+    none.states = states.unsqueeze(0);
+    none.actions = torch::zeros({0, 0}, index_options);
+    none.step_mask = torch::zeros({0, 0}, index_options.dtype(torch::kBool));
+    none.lengths = torch::zeros({0}, index_options);
+    none.terminal_states = states;
+    return none;
+  }
+  std::vector<torch::Tensor> all_states = {states};
+  std::vector<torch::Tensor> all_actions;
+  std::vector<torch::Tensor> all_masks;
+  const int64_t steps =
+      std::min(environment.max_trajectory_length(), kMaxProbeSteps);
+  for (int64_t t = 0; t < steps && active.any().item<bool>(); ++t) {
+    torch::Tensor allowed = environment.ForwardMask(states).clone();
+    if (t + 1 == steps) {
+      // Out of probe steps: end with exit where it is allowed, so that every
+      // probe trajectory is complete.
+      torch::Tensor can_exit = allowed.select(1, exit_action);
+      allowed = torch::where(
+          can_exit.unsqueeze(1),
+          torch::zeros_like(allowed).index_fill_(
+              1, torch::tensor({exit_action}, index_options), true),
+          allowed);
+    }
+    // Finished walks draw from a dummy distribution (their state may allow
+    // nothing) and stay put.
+    torch::Tensor probabilities =
+        torch::where(active.unsqueeze(1), allowed.to(torch::kFloat32),
+                     torch::ones_like(allowed, torch::kFloat32));
+    torch::Tensor actions = random.Categorical(probabilities)
+                                .masked_fill(active.logical_not(), 0);
+    all_actions.push_back(actions);
+    all_masks.push_back(active.clone());
+    torch::Tensor moving =
+        (active & (actions != exit_action)).nonzero().squeeze(1);
+    if (moving.size(0) > 0) {
+      states =
+          states.index_copy(0, moving,
+                            environment.Step(states.index_select(0, moving),
+                                             actions.index_select(0, moving)));
+    }
+    active = active & (actions != exit_action);
+    all_states.push_back(states);
+  }
+  // Walks that never reached an allowed exit within the probe's steps are
+  // dropped (their prefix is still probed through the raw outputs).
+  torch::Tensor step_mask = torch::stack(all_masks);
+  torch::Tensor keep = active.logical_not().nonzero().squeeze(1);
+  Trajectories trajectories;
+  trajectories.states = torch::stack(all_states).index_select(1, keep);
+  trajectories.actions = torch::stack(all_actions).index_select(1, keep);
+  trajectories.step_mask = step_mask.index_select(1, keep);
+  trajectories.lengths = trajectories.step_mask.sum(0);
+  trajectories.terminal_states = states.index_select(0, keep);
+  return trajectories;
+}
 
 absl::Status CheckOutputsFinite(PolicyNet& policy,
                                 const Environment& environment, uint64_t seed,
                                 int64_t num_walks) {
   torch::NoGradGuard no_grad;
+  Trajectories probe =
+      UniformProbeTrajectories(environment, num_walks, seed, policy->device());
+  const int64_t num_steps = probe.actions.size(0);
   torch::Tensor states =
-      ProbeStates(environment, num_walks, seed, policy->device());
+      num_steps == 0 ? environment.InitialStates(1, policy->device())
+                     : probe.states.reshape({-1, environment.raw_state_dim()});
   PolicyNetImpl::Output output = policy->forward(environment.Encode(states));
   if (!AllFinite(output.forward_logits)) {
     return absl::InvalidArgumentError(
@@ -67,10 +133,43 @@ absl::Status CheckOutputsFinite(PolicyNet& policy,
     return absl::InvalidArgumentError(
         "the model's log state flow is not finite on some probe states");
   }
-  if (!AllFinite(policy->log_z())) {
-    return absl::InvalidArgumentError("the model's log Z is not finite");
+  const int64_t count = probe.batch_size();
+  if (absl::Status status = CheckBounded(policy->log_z(), "log Z", count);
+      !status.ok()) {
+    return status;
   }
-  return absl::OkStatus();
+  if (count == 0) return absl::OkStatus();
+  // What the aggregating balance target reads: the masked log-softmax of
+  // each head at the actions taken, per step and summed per trajectory.
+  TrajectoryLogProbs log_probs =
+      ComputeTrajectoryLogProbs(policy, environment, probe);
+  for (auto [tensor, what] : {
+           std::pair{log_probs.log_pf, "log p_F of a step"},
+           std::pair{log_probs.log_pb, "log p_B of a step"},
+           std::pair{log_probs.log_flow, "log state flow"},
+       }) {
+    if (absl::Status status = CheckBounded(tensor, what, count); !status.ok()) {
+      return status;
+    }
+  }
+  if (absl::Status status =
+          CheckBounded(log_probs.log_pf.to(torch::kFloat64).sum(0),
+                       "log p_F of a trajectory", count);
+      !status.ok()) {
+    return status;
+  }
+  return CheckBounded(log_probs.log_pb.to(torch::kFloat64).sum(0),
+                      "log p_B of a trajectory", count);
+}
+
+uint64_t ProbeSeed(absl::string_view secret, absl::string_view payload_sha256) {
+  Sha256 hash;
+  hash.Update(secret);
+  hash.Update(payload_sha256);
+  uint64_t seed = 0;
+  // 16 hex digits are 8 bytes.
+  absl::SimpleHexAtoi(hash.HexDigest().substr(0, 16), &seed);
+  return seed;
 }
 
 }  // namespace epgfn

@@ -3,7 +3,9 @@
 #include <glog/logging.h>
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <google/protobuf/text_format.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <regex>
 
@@ -35,21 +37,52 @@ std::string SerializeDeterministically(const v1::ModelWeights& weights) {
 
 }  // namespace
 
+absl::StatusOr<ModelStoreOptions> ModelStoreOptions::Create(
+    torch::Device device, int64_t resident_versions,
+    int64_t max_resident_bytes) {
+  if (resident_versions < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "resident_versions must be >= 1, got ", resident_versions));
+  }
+  if (max_resident_bytes < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "max_resident_bytes must be >= 1, got ", max_resident_bytes));
+  }
+  ModelStoreOptions options;
+  options.device = device;
+  options.resident_versions = resident_versions;
+  options.max_resident_bytes = max_resident_bytes;
+  return options;
+}
+
 ModelStore::ModelStore(std::shared_ptr<const FederationConfig> config,
-                       std::string directory, torch::Device device)
+                       std::string directory, ModelStoreOptions options)
     : config_(std::move(config)),
       directory_(std::move(directory)),
-      device_(device) {}
+      options_(std::move(options)),
+      device_(options_.device) {}
+
+absl::StatusOr<std::unique_ptr<ModelStore>> ModelStore::Create(
+    std::shared_ptr<const FederationConfig> config,
+    const std::string& state_dir, const ModelStoreOptions& options) {
+  if (options.resident_versions < 1 || options.max_resident_bytes < 1) {
+    return absl::InvalidArgumentError(
+        "resident_versions and max_resident_bytes must be >= 1");
+  }
+  const std::string directory = state_dir + "/global";
+  RETURN_IF_ERROR(MakeDirectories(directory));
+  std::unique_ptr<ModelStore> store(
+      new ModelStore(std::move(config), directory, options));
+  store->Recover();
+  return store;
+}
 
 absl::StatusOr<std::unique_ptr<ModelStore>> ModelStore::Create(
     std::shared_ptr<const FederationConfig> config,
     const std::string& state_dir, torch::Device device) {
-  const std::string directory = state_dir + "/global";
-  RETURN_IF_ERROR(MakeDirectories(directory));
-  std::unique_ptr<ModelStore> store(
-      new ModelStore(std::move(config), directory, device));
-  store->Recover();
-  return store;
+  ModelStoreOptions options;
+  options.device = device;
+  return Create(std::move(config), state_dir, options);
 }
 
 std::string ModelStore::ModelPath(int64_t version) const {
@@ -61,7 +94,7 @@ std::string ModelStore::RecordPath(int64_t version) const {
 }
 
 absl::StatusOr<GlobalVersionPtr> ModelStore::LoadVersion(
-    int64_t version) const {
+    int64_t version, bool metadata_only) const {
   server::v1::GlobalVersionRecord record;
   RETURN_IF_ERROR(ReadTextProtoFile(RecordPath(version), &record));
   if (record.version() != version) {
@@ -78,18 +111,30 @@ absl::StatusOr<GlobalVersionPtr> ModelStore::LoadVersion(
     return absl::DataLossError(
         "excluded client ids and reasons differ in length");
   }
-  ASSIGN_OR_RETURN(std::string payload,
-                   ReadFileToString(ModelPath(version), kMaxStoredModelBytes));
-  if (Sha256Hex(payload) != record.payload_sha256()) {
-    return absl::DataLossError("model file does not match its record");
+  std::string payload;
+  PolicyNet policy{nullptr};
+  if (metadata_only) {
+    // The bytes are checked when the version is loaded on demand.
+    std::error_code error;
+    const auto size = std::filesystem::file_size(ModelPath(version), error);
+    if (error || static_cast<int64_t>(size) != record.payload_bytes()) {
+      return absl::DataLossError(
+          "model file missing or not of its record's size");
+    }
+  } else {
+    ASSIGN_OR_RETURN(
+        payload, ReadFileToString(ModelPath(version), kMaxStoredModelBytes));
+    if (Sha256Hex(payload) != record.payload_sha256()) {
+      return absl::DataLossError("model file does not match its record");
+    }
+    v1::ModelWeights weights;
+    if (!weights.ParseFromString(payload)) {
+      return absl::DataLossError("model file does not parse");
+    }
+    ASSIGN_OR_RETURN(policy,
+                     ImportModel(weights, *config_->environment, device_));
+    policy->eval();
   }
-  v1::ModelWeights weights;
-  if (!weights.ParseFromString(payload)) {
-    return absl::DataLossError("model file does not parse");
-  }
-  ASSIGN_OR_RETURN(PolicyNet policy,
-                   ImportModel(weights, *config_->environment, device_));
-  policy->eval();
   auto loaded = std::make_shared<GlobalVersion>();
   loaded->version = version;
   loaded->client_ids.assign(record.client_ids().begin(),
@@ -107,9 +152,23 @@ absl::StatusOr<GlobalVersionPtr> ModelStore::LoadVersion(
   return GlobalVersionPtr(std::move(loaded));
 }
 
+namespace {
+
+// A version's metadata without its payload and policy.
+GlobalVersionPtr MetadataOf(const GlobalVersion& version) {
+  auto metadata = std::make_shared<GlobalVersion>(version);
+  metadata->payload.clear();
+  metadata->payload.shrink_to_fit();
+  metadata->policy = PolicyNet(nullptr);
+  return metadata;
+}
+
+}  // namespace
+
 void ModelStore::Recover() {
   static const std::regex kModelName("v([1-9][0-9]{0,17})\\.model");
   std::error_code error;
+  std::vector<int64_t> found;
   for (const auto& entry :
        std::filesystem::directory_iterator(directory_, error)) {
     const std::string name = entry.path().filename().string();
@@ -119,9 +178,19 @@ void ModelStore::Recover() {
     if (!std::regex_match(name, match, kModelName)) continue;
     int64_t version = 0;
     if (!absl::SimpleAtoi(match[1].str(), &version)) continue;
+    found.push_back(version);
+  }
+  if (error) {
+    LOG(WARNING) << "cannot list " << directory_ << ": " << error.message();
+  }
+  // Newest first: the resident ones are loaded whole, the rest by record.
+  std::sort(found.rbegin(), found.rend());
+  int64_t loaded_whole = 0;
+  for (int64_t version : found) {
+    const bool whole = loaded_whole < options_.resident_versions;
     absl::StatusOr<GlobalVersionPtr> loaded;
     try {
-      loaded = LoadVersion(version);
+      loaded = LoadVersion(version, /*metadata_only=*/!whole);
     } catch (const std::exception& e) {
       loaded = absl::DataLossError(e.what());
     }
@@ -130,20 +199,57 @@ void ModelStore::Recover() {
                    << loaded.status();
       continue;
     }
+    if (whole) ++loaded_whole;
     absl::MutexLock lock(&mutex_);
-    versions_[version] = *loaded;
-  }
-  if (error) {
-    LOG(WARNING) << "cannot list " << directory_ << ": " << error.message();
+    versions_[version] = Entry{whole ? MetadataOf(**loaded) : *loaded,
+                               whole ? *loaded : nullptr};
   }
   absl::MutexLock lock(&mutex_);
+  Evict();
   if (!versions_.empty()) {
     LOG(INFO) << "recovered " << versions_.size()
-              << " global versions; latest v" << versions_.rbegin()->first;
+              << " global versions; latest v" << versions_.rbegin()->first
+              << "; " << loaded_whole << " resident";
+  }
+}
+
+void ModelStore::Insert(GlobalVersionPtr version) {
+  versions_[version->version] = Entry{MetadataOf(*version), version};
+  Evict();
+}
+
+void ModelStore::Evict() {
+  int64_t resident = 0;
+  int64_t bytes = 0;
+  // Newest first; the latest always stays.
+  for (auto it = versions_.rbegin(); it != versions_.rend(); ++it) {
+    Entry& entry = it->second;
+    if (entry.resident == nullptr) continue;
+    const int64_t size = static_cast<int64_t>(entry.resident->payload.size());
+    const bool keep = it == versions_.rbegin() ||
+                      (resident < options_.resident_versions &&
+                       bytes + size <= options_.max_resident_bytes);
+    if (keep) {
+      ++resident;
+      bytes += size;
+    } else {
+      entry.resident = nullptr;
+    }
   }
 }
 
 absl::StatusOr<GlobalVersionPtr> ModelStore::Publish(
+    PolicyNet policy, const std::vector<std::string>& client_ids,
+    const std::vector<int64_t>& client_rounds,
+    const std::vector<std::string>& excluded_client_ids,
+    const std::vector<std::string>& exclusion_reasons) {
+  ASSIGN_OR_RETURN(PreparedVersion prepared,
+                   Prepare(policy, client_ids, client_rounds,
+                           excluded_client_ids, exclusion_reasons));
+  return Commit(std::move(prepared));
+}
+
+absl::StatusOr<PreparedVersion> ModelStore::Prepare(
     PolicyNet policy, const std::vector<std::string>& client_ids,
     const std::vector<int64_t>& client_rounds,
     const std::vector<std::string>& excluded_client_ids,
@@ -168,7 +274,10 @@ absl::StatusOr<GlobalVersionPtr> ModelStore::Publish(
   auto published = std::make_shared<GlobalVersion>();
   {
     absl::ReaderMutexLock lock(&mutex_);
-    published->version = versions_.empty() ? 1 : versions_.rbegin()->first + 1;
+    published->version =
+        std::max(last_prepared_,
+                 versions_.empty() ? int64_t{0} : versions_.rbegin()->first) +
+        1;
   }
   published->client_ids = client_ids;
   published->client_rounds = client_rounds;
@@ -193,32 +302,73 @@ absl::StatusOr<GlobalVersionPtr> ModelStore::Publish(
   record.set_payload_sha256(published->payload_sha256);
   record.set_payload_bytes(static_cast<int64_t>(published->payload.size()));
   record.set_published_unix_seconds(published->published_unix_seconds);
-  RETURN_IF_ERROR(
-      WriteFileAtomically(ModelPath(published->version), published->payload));
-  RETURN_IF_ERROR(WriteTextProtoFile(RecordPath(published->version), record));
+  const FileWriter& write = options_.write_file
+                                ? options_.write_file
+                                : FileWriter(WriteFileAtomically);
+  // Model first, record second: recovery needs both, so a failure between
+  // them leaves no version (the next attempt writes the same number again).
+  RETURN_IF_ERROR(write(ModelPath(published->version), published->payload));
+  std::string record_text;
+  if (!google::protobuf::TextFormat::PrintToString(record, &record_text)) {
+    return absl::InternalError("cannot print the version record");
+  }
+  RETURN_IF_ERROR(write(RecordPath(published->version), record_text));
+  last_prepared_ = published->version;
+  return PreparedVersion{std::move(published)};
+}
 
+GlobalVersionPtr ModelStore::Commit(PreparedVersion prepared) {
+  GlobalVersionPtr published = std::move(prepared.version);
   absl::MutexLock lock(&mutex_);
-  versions_[published->version] = published;
-  return GlobalVersionPtr(published);
+  Insert(published);
+  return published;
 }
 
 GlobalVersionPtr ModelStore::Latest() const {
   absl::ReaderMutexLock lock(&mutex_);
-  return versions_.empty() ? nullptr : versions_.rbegin()->second;
+  return versions_.empty() ? nullptr : versions_.rbegin()->second.resident;
 }
 
 GlobalVersionPtr ModelStore::Get(int64_t version) const {
   if (version == 0) return Latest();
-  absl::ReaderMutexLock lock(&mutex_);
-  auto it = versions_.find(version);
-  return it == versions_.end() ? nullptr : it->second;
+  {
+    absl::ReaderMutexLock lock(&mutex_);
+    auto it = versions_.find(version);
+    if (it == versions_.end()) return nullptr;
+    if (it->second.resident != nullptr) return it->second.resident;
+  }
+  // Evicted: read back from disk, outside the lock, and not kept (the
+  // caller holds it as long as it needs it).
+  absl::StatusOr<GlobalVersionPtr> loaded;
+  try {
+    loaded = LoadVersion(version, /*metadata_only=*/false);
+  } catch (const std::exception& e) {
+    loaded = absl::DataLossError(e.what());
+  }
+  if (!loaded.ok()) {
+    LOG(WARNING) << "cannot load evicted global version " << version << ": "
+                 << loaded.status();
+    return nullptr;
+  }
+  return *loaded;
 }
 
 std::vector<GlobalVersionPtr> ModelStore::List() const {
   absl::ReaderMutexLock lock(&mutex_);
   std::vector<GlobalVersionPtr> list;
-  for (const auto& [version, published] : versions_) list.push_back(published);
+  for (const auto& [version, entry] : versions_) {
+    list.push_back(entry.resident != nullptr ? entry.resident : entry.metadata);
+  }
   return list;
+}
+
+std::vector<int64_t> ModelStore::ResidentVersions() const {
+  absl::ReaderMutexLock lock(&mutex_);
+  std::vector<int64_t> resident;
+  for (const auto& [version, entry] : versions_) {
+    if (entry.resident != nullptr) resident.push_back(version);
+  }
+  return resident;
 }
 
 GlobalVersionPtr ModelStore::WaitForNewer(int64_t after_version,
@@ -233,7 +383,7 @@ GlobalVersionPtr ModelStore::WaitForNewer(int64_t after_version,
       versions_.rbegin()->first <= after_version) {
     return nullptr;
   }
-  return versions_.rbegin()->second;
+  return versions_.rbegin()->second.resident;
 }
 
 void ModelStore::Close() {

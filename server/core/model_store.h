@@ -2,6 +2,7 @@
 #define EPGFN_SERVER_CORE_MODEL_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -9,6 +10,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/policy/policy_net.h"
@@ -37,29 +39,80 @@ struct GlobalVersion {
 
 using GlobalVersionPtr = std::shared_ptr<const GlobalVersion>;
 
+// Writes a file so that a crash leaves the old or the whole new one
+// (WriteFileAtomically); replaceable so that tests can inject a full disk or
+// a slow one.
+using FileWriter = std::function<absl::Status(const std::string& path,
+                                              absl::string_view bytes)>;
+
+struct ModelStoreOptions {
+  torch::Device device = torch::kCPU;
+  // Version policy (as TensorFlow Serving's): the latest `resident_versions`
+  // versions stay in memory (payload and imported policy) as long as their
+  // payloads total at most `max_resident_bytes`; the latest one always
+  // stays. Older versions are read back from disk when asked for.
+  int64_t resident_versions = 4;
+  int64_t max_resident_bytes = int64_t{1} << 30;
+  FileWriter write_file;  // empty: WriteFileAtomically
+
+  static absl::StatusOr<ModelStoreOptions> Create(torch::Device device,
+                                                  int64_t resident_versions,
+                                                  int64_t max_resident_bytes);
+};
+
+// A version written to disk but not yet visible (ModelStore::Prepare).
+struct PreparedVersion {
+  std::shared_ptr<GlobalVersion> version;
+};
+
 // Published versions under <state_dir>/global/v<N>.model (+ v<N>.meta, a
 // textproto GlobalVersionRecord), recovered on start, and a version counter
-// that watchers wait on.
+// that watchers wait on. Every version's record stays indexed in memory; the
+// payloads and policies only of the resident ones (ModelStoreOptions).
 class ModelStore {
  public:
-  // Recovers every intact version of this spec; leftover *.tmp files,
-  // corrupt files and other specs' versions are logged and skipped.
+  // Recovers every intact version of this spec (the resident ones fully,
+  // older ones by their record); leftover *.tmp files, corrupt files and
+  // other specs' versions are logged and skipped.
+  static absl::StatusOr<std::unique_ptr<ModelStore>> Create(
+      std::shared_ptr<const FederationConfig> config,
+      const std::string& state_dir, const ModelStoreOptions& options);
   static absl::StatusOr<std::unique_ptr<ModelStore>> Create(
       std::shared_ptr<const FederationConfig> config,
       const std::string& state_dir, torch::Device device = torch::kCPU);
 
-  // Exports `policy`, writes it as the next version and wakes watchers.
+  // Exports `policy`, writes it as the next version and wakes watchers:
+  // Prepare() then Commit().
   absl::StatusOr<GlobalVersionPtr> Publish(
       PolicyNet policy, const std::vector<std::string>& client_ids,
       const std::vector<int64_t>& client_rounds,
       const std::vector<std::string>& excluded_client_ids = {},
       const std::vector<std::string>& exclusion_reasons = {});
 
+  // The slow half of Publish, which takes none of the store's reader locks:
+  // export, serialization, re-import and the fsynced writes of the next
+  // version's files. Nothing is visible until Commit(); a failure (a full
+  // disk) leaves the published versions as they were and may be retried.
+  // On disk the record is the commit point: a crash after Prepare recovers
+  // the version as published.
+  absl::StatusOr<PreparedVersion> Prepare(
+      PolicyNet policy, const std::vector<std::string>& client_ids,
+      const std::vector<int64_t>& client_rounds,
+      const std::vector<std::string>& excluded_client_ids = {},
+      const std::vector<std::string>& exclusion_reasons = {});
+  // Makes a prepared version the latest and wakes watchers (fast).
+  GlobalVersionPtr Commit(PreparedVersion prepared);
+
   // nullptr when none.
   GlobalVersionPtr Latest() const;
-  // version 0: the latest. nullptr when there is no such version.
+  // version 0: the latest. nullptr when there is no such version (or an
+  // evicted one can no longer be read back, which is logged).
   GlobalVersionPtr Get(int64_t version) const;
+  // Every version, oldest first, as metadata: `payload` is empty and
+  // `policy` null for the versions not resident (Get() loads those).
   std::vector<GlobalVersionPtr> List() const;
+  // The versions whose payload and policy are in memory, oldest first.
+  std::vector<int64_t> ResidentVersions() const;
 
   // The latest version when it is newer than `after_version`, waiting up to
   // `timeout` for one; nullptr on timeout or once Close() was called.
@@ -71,20 +124,32 @@ class ModelStore {
   bool closed() const;
 
  private:
+  struct Entry {
+    GlobalVersionPtr metadata;  // payload empty, policy null
+    GlobalVersionPtr resident;  // null when evicted
+  };
+
   ModelStore(std::shared_ptr<const FederationConfig> config,
-             std::string directory, torch::Device device);
+             std::string directory, ModelStoreOptions options);
   void Recover();
-  absl::StatusOr<GlobalVersionPtr> LoadVersion(int64_t version) const;
+  // `metadata_only`: the record alone (the model file must exist).
+  absl::StatusOr<GlobalVersionPtr> LoadVersion(int64_t version,
+                                               bool metadata_only) const;
   std::string ModelPath(int64_t version) const;
   std::string RecordPath(int64_t version) const;
+  void Insert(GlobalVersionPtr version) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  void Evict() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 
   const std::shared_ptr<const FederationConfig> config_;
   const std::string directory_;
+  const ModelStoreOptions options_;
   const torch::Device device_;
 
-  absl::Mutex publish_mutex_;  // One publisher at a time.
+  absl::Mutex publish_mutex_;  // One Prepare at a time.
+  // The highest version number handed out by Prepare.
+  int64_t last_prepared_ ABSL_GUARDED_BY(publish_mutex_) = 0;
   mutable absl::Mutex mutex_;
-  std::map<int64_t, GlobalVersionPtr> versions_ ABSL_GUARDED_BY(mutex_);
+  std::map<int64_t, Entry> versions_ ABSL_GUARDED_BY(mutex_);
   bool closed_ ABSL_GUARDED_BY(mutex_) = false;
 };
 

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 #include <random>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/eval/terminal_probability.h"
@@ -28,7 +29,7 @@ absl::StatusOr<SamplerOptions> SamplerOptions::Create(
         absl::StrCat("sample batch_size must be >= 1, got ", batch_size));
   }
   SamplerOptions options;
-  options.max_samples_per_request = max_samples_per_request;
+  options.limits.max_objects_per_request = max_samples_per_request;
   options.batch_size = batch_size;
   return options;
 }
@@ -38,27 +39,20 @@ Sampler::Sampler(std::shared_ptr<const FederationConfig> config,
     : config_(std::move(config)),
       models_(models),
       options_(options),
+      heavy_gate_(options.limits),
       // Unseeded requests differ across restarts, not just across requests.
       next_seed_(std::random_device()()) {}
 
 absl::Status Sampler::Sample(const SampleQuery& query,
                              const SampleBatchCallback& on_batch) {
-  if (query.num_samples < 1 ||
-      query.num_samples > options_.max_samples_per_request) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "num_samples must lie in [1, ", options_.max_samples_per_request,
-        "], got ", query.num_samples));
+  if (absl::Status work = CheckSampleWork(options_.limits, query.num_samples,
+                                          query.log_probability_samples);
+      !work.ok()) {
+    return work;
   }
   if (query.model_version < 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("model_version must be >= 0, got ", query.model_version));
-  }
-  if (query.log_probability_samples < 0 ||
-      query.log_probability_samples > options_.max_log_probability_samples) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("log_probability_samples must lie in [0, ",
-                     options_.max_log_probability_samples, "], got ",
-                     query.log_probability_samples));
   }
   GlobalVersionPtr version = models_->Get(query.model_version);
   if (version == nullptr) {
@@ -68,22 +62,41 @@ absl::Status Sampler::Sample(const SampleQuery& query,
             : absl::StrCat("global model version ", query.model_version,
                            " does not exist"));
   }
+  absl::StatusOr<HeavyRequestGate::Ticket> ticket = heavy_gate_.TryEnter(
+      SampleWork(query.num_samples, query.log_probability_samples));
+  if (!ticket.ok()) return ticket.status();
   torch::NoGradGuard no_grad;
   const Environment& environment = *config_->environment;
   PolicyNet policy = version->policy;
   RandomSource random(query.seed ? *query.seed : next_seed_.fetch_add(1));
+  const int64_t samples = query.log_probability_samples;
+  // Objects whose backward trajectories go through one estimation pass.
+  const int64_t objects_per_pass =
+      samples > 0 ? std::max<int64_t>(
+                        1, options_.limits.max_trajectories_per_pass / samples)
+                  : 0;
   int64_t remaining = query.num_samples;
   while (remaining > 0) {
+    if (absl::Status go_on = query.control.Check(); !go_on.ok()) return go_on;
     const int64_t batch = std::min(remaining, options_.batch_size);
     Trajectories trajectories = SampleTrajectories(
         policy, environment, batch, ExplorationOptions(), random);
     torch::Tensor log_p;
-    if (query.log_probability_samples > 0) {
-      log_p = EstimateLogTerminalProbability(
-                  policy, environment, trajectories.terminal_states,
-                  query.log_probability_samples, random)
-                  .to(torch::kCPU, torch::kFloat64)
-                  .contiguous();
+    if (samples > 0) {
+      std::vector<torch::Tensor> parts;
+      for (int64_t begin = 0; begin < batch; begin += objects_per_pass) {
+        if (absl::Status go_on = query.control.Check(); !go_on.ok()) {
+          return go_on;
+        }
+        parts.push_back(
+            EstimateLogTerminalProbability(
+                policy, environment,
+                trajectories.terminal_states.narrow(
+                    0, begin, std::min(objects_per_pass, batch - begin)),
+                samples, random)
+                .to(torch::kCPU, torch::kFloat64));
+      }
+      log_p = torch::cat(parts).contiguous();
     }
     torch::Tensor terminal =
         trajectories.terminal_states.to(torch::kCPU).contiguous();

@@ -12,14 +12,15 @@
 #include "absl/status/statusor.h"
 #include "server/core/federation_config.h"
 #include "server/core/model_store.h"
+#include "server/core/sample_limits.h"
 
 namespace epgfn {
 
 struct SamplerOptions {
-  int64_t max_samples_per_request = 100000;
   // Objects per rollout (and per streamed batch).
   int64_t batch_size = 1024;
-  int32_t max_log_probability_samples = 1024;
+  // limits.max_objects_per_request is the server's --max_samples_per_request.
+  SampleWorkLimits limits;
 
   static absl::StatusOr<SamplerOptions> Create(int64_t max_samples_per_request,
                                                int64_t batch_size);
@@ -32,6 +33,9 @@ struct SampleQuery {
   std::optional<uint64_t> seed;
   // Backward trajectories per object for the log p_T estimate; 0: none.
   int32_t log_probability_samples = 0;
+  // The caller's cancellation and deadline, checked before every rollout
+  // and every estimation pass.
+  RequestControl control;
 };
 
 struct SampledObject {
@@ -53,9 +57,11 @@ class Sampler {
   Sampler(std::shared_ptr<const FederationConfig> config,
           const ModelStore* models, SamplerOptions options);
 
-  // InvalidArgument for a bad query (num_samples outside [1, cap], ...),
-  // NotFound when the version does not exist (or none is published yet),
-  // Cancelled when `on_batch` returned false.
+  // InvalidArgument for a bad query (num_samples outside [1, cap], work
+  // above the limit, ...; CheckSampleWork), ResourceExhausted when too many
+  // heavy requests run already, NotFound when the version does not exist
+  // (or none is published yet), Cancelled when `on_batch` returned false or
+  // the caller cancelled, DeadlineExceeded past the caller's deadline.
   absl::Status Sample(const SampleQuery& query,
                       const SampleBatchCallback& on_batch);
 
@@ -63,6 +69,7 @@ class Sampler {
   const std::shared_ptr<const FederationConfig> config_;
   const ModelStore* const models_;
   const SamplerOptions options_;
+  HeavyRequestGate heavy_gate_;
   std::atomic<uint64_t> next_seed_;
 };
 

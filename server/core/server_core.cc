@@ -30,11 +30,17 @@ absl::StatusOr<std::unique_ptr<ServerCore>> ServerCore::Create(
     const ServerCoreOptions& options) {
   std::unique_ptr<ServerCore> core(new ServerCore);
   core->config_ = config;
+  UploadStoreOptions upload_options = options.uploads;
+  upload_options.device = options.device;
   ASSIGN_OR_RETURN(
       core->uploads_,
-      UploadStore::Create(config, options.state_dir, options.device));
+      UploadStore::Create(config, options.state_dir, upload_options));
+  ModelStoreOptions model_options = options.models;
+  model_options.device = options.device;
   ASSIGN_OR_RETURN(core->models_, ModelStore::Create(config, options.state_dir,
-                                                     options.device));
+                                                     model_options));
+  ASSIGN_OR_RETURN(core->admission_,
+                   UploadAdmission::Create(options.upload_limits));
   core->sampler_ =
       std::make_unique<Sampler>(config, core->models_.get(), options.sampler);
   CoordinatorOptions coordinator_options = options.coordinator;
@@ -104,6 +110,8 @@ FederationStatus ServerCore::Status() const {
   status.federation = config_->spec.name();
   status.spec_digest = config_->spec_digest;
   const UploadMap accepted = uploads_->Accepted();
+  const std::map<std::string, ExcludedUpload> poisoned_uploads =
+      coordinator_->PoisonedUploads();
   for (const std::string& client_id : config_->spec.client_ids()) {
     ClientState client;
     client.client_id = client_id;
@@ -115,6 +123,11 @@ FederationStatus ServerCore::Status() const {
               ExclusionReason(client.diagnostics, config_->exclusion)) {
         client.excluded = true;
         client.exclusion_reason = *std::move(reason);
+      } else if (auto poisoned = poisoned_uploads.find(client_id);
+                 poisoned != poisoned_uploads.end() &&
+                 poisoned->second.round == client.accepted_round) {
+        client.excluded = true;
+        client.exclusion_reason = poisoned->second.reason;
       }
     }
     status.clients.push_back(std::move(client));

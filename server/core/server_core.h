@@ -14,6 +14,7 @@
 #include "server/core/federation_config.h"
 #include "server/core/model_store.h"
 #include "server/core/sampler.h"
+#include "server/core/upload_admission.h"
 #include "server/core/upload_selection.h"
 #include "server/core/upload_store.h"
 
@@ -25,6 +26,10 @@ struct ServerCoreOptions {
   torch::Device device = torch::kCPU;
   SamplerOptions sampler;
   CoordinatorOptions coordinator;
+  // Their `device` fields are overridden by `device`.
+  UploadStoreOptions uploads;
+  ModelStoreOptions models;
+  UploadLimits upload_limits;
 
   static absl::StatusOr<ServerCoreOptions> Create(
       const std::string& state_dir, torch::Device device,
@@ -78,6 +83,8 @@ class ServerCore {
 
   const ModelStore& models() const { return *models_; }
   Sampler& sampler() { return *sampler_; }
+  // Admission of upload streams (concurrency and memory caps, idle timeout).
+  UploadAdmission& upload_admission() { return *admission_; }
 
   // Wakes and ends every watcher and stops aggregation; the stores stay
   // readable until destruction.
@@ -92,6 +99,7 @@ class ServerCore {
   std::unique_ptr<ModelStore> models_;
   std::unique_ptr<Coordinator> coordinator_;
   std::unique_ptr<Sampler> sampler_;
+  std::unique_ptr<UploadAdmission> admission_;
 };
 
 }  // namespace epgfn

@@ -2,12 +2,15 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
+#include <vector>
 
 #include "common/model/model_codec.h"
 #include "common/util/file_io.h"
 #include "common/util/sha256.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/core/model_probe.h"
 #include "server/core/model_store.h"
 #include "server/core/upload_store.h"
 #include "server/testing/test_federation.h"
@@ -45,7 +48,7 @@ class UploadStoreTest : public ::testing::Test {
 
   // The refusal leaves memory and disk as they were.
   void ExpectRefused(const UploadRequest& request, absl::StatusCode code) {
-    const std::string model = state_dir_ + "/uploads/client-0.model";
+    const std::string model = state_dir_ + "/uploads/client-0.r1.model";
     const std::string meta = state_dir_ + "/uploads/client-0.meta";
     const std::string model_sha = FileSha(model);
     const std::string meta_sha = FileSha(meta);
@@ -56,7 +59,9 @@ class UploadStoreTest : public ::testing::Test {
     EXPECT_EQ(FileSha(model), model_sha);
     EXPECT_EQ(FileSha(meta), meta_sha);
     EXPECT_FALSE(
-        std::filesystem::exists(state_dir_ + "/uploads/client-1.model"));
+        std::filesystem::exists(state_dir_ + "/uploads/client-1.r1.model"));
+    EXPECT_FALSE(
+        std::filesystem::exists(state_dir_ + "/uploads/client-1.meta"));
   }
 
   std::shared_ptr<const FederationConfig> config_;
@@ -69,7 +74,7 @@ TEST_F(UploadStoreTest, AcceptsAValidUploadAndPersistsIt) {
   auto accepted = store_->Submit(Request("client-0", 1, payload_));
   ASSERT_TRUE(accepted.ok()) << accepted.status();
   EXPECT_EQ((*accepted)->payload_sha256, Sha256Hex(payload_));
-  EXPECT_EQ(FileSha(state_dir_ + "/uploads/client-0.model"),
+  EXPECT_EQ(FileSha(state_dir_ + "/uploads/client-0.r1.model"),
             Sha256Hex(payload_));
   EXPECT_TRUE(std::filesystem::exists(state_dir_ + "/uploads/client-0.meta"));
   EXPECT_EQ(store_->Accepted().size(), 1u);
@@ -149,7 +154,135 @@ TEST_F(UploadStoreTest, RefusesEachBadUploadWithItsCodeAndNoChange) {
   const std::string newer = testing::LocalModelPayload(*config_, 1, 3, 0);
   ASSERT_TRUE(store_->Submit(Request("client-0", 2, newer)).ok());
   EXPECT_EQ(store_->Accepted().at("client-0")->round, 2);
-  EXPECT_EQ(FileSha(state_dir_ + "/uploads/client-0.model"), Sha256Hex(newer));
+  EXPECT_EQ(FileSha(state_dir_ + "/uploads/client-0.r2.model"),
+            Sha256Hex(newer));
+  // The superseded round's file goes once the new record is in place.
+  EXPECT_FALSE(
+      std::filesystem::exists(state_dir_ + "/uploads/client-0.r1.model"));
+}
+
+// v1::ModelWeights with the named tensor's floats replaced.
+std::string WithTensor(const std::string& payload, const std::string& name,
+                       const std::vector<float>& values) {
+  v1::ModelWeights weights;
+  EXPECT_TRUE(weights.ParseFromString(payload));
+  bool found = false;
+  for (v1::TensorData& tensor : *weights.mutable_tensors()) {
+    if (tensor.name() != name) continue;
+    found = true;
+    EXPECT_EQ(tensor.data().size(), values.size() * sizeof(float));
+    tensor.mutable_data()->assign(reinterpret_cast<const char*>(values.data()),
+                                  values.size() * sizeof(float));
+  }
+  EXPECT_TRUE(found) << name;
+  return weights.SerializeAsString();
+}
+
+TEST_F(UploadStoreTest, RefusesFiniteWeightsWhoseLogProbabilitiesOverflow) {
+  ASSERT_TRUE(store_->Submit(Request("client-0", 1, payload_)).ok());
+  // The raw logits are finite (3e38 + a small term), but the masked
+  // log-softmax that aggregation reads is -inf for the middle action.
+  ExpectRefused(Request("client-1", 1,
+                        WithTensor(payload_, "forward_head.bias",
+                                   {3e38f, -3e38f, 3e38f})),
+                absl::StatusCode::kInvalidArgument);
+  // Finite log-probabilities, but of a magnitude no trained model has.
+  ExpectRefused(Request("client-1", 1,
+                        WithTensor(payload_, "forward_head.bias",
+                                   {1e30f, -1e30f, 1e30f})),
+                absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->RefusalCounts().at(kRefusedNonFiniteOutputs), 2);
+  // A merely confident model (log-probabilities around -100) passes.
+  auto confident = store_->Submit(Request(
+      "client-1", 1,
+      WithTensor(payload_, "forward_head.bias", {100.0f, 0.0f, 50.0f})));
+  EXPECT_TRUE(confident.ok()) << confident.status();
+}
+
+TEST_F(UploadStoreTest, BoundsRounds) {
+  ExpectRefused(
+      Request("client-1", std::numeric_limits<int64_t>::max(), payload_),
+      absl::StatusCode::kInvalidArgument);
+  ExpectRefused(Request("client-1", kMaxUploadRound + 1, payload_),
+                absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_
+                ->CheckHeader("client-1", config_->spec_digest,
+                              std::numeric_limits<int64_t>::max())
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(
+      store_->Submit(Request("client-1", kMaxUploadRound, payload_)).ok());
+}
+
+TEST_F(UploadStoreTest, ACrashBeforeTheRecordKeepsThePreviousUpload) {
+  ASSERT_TRUE(store_->Submit(Request("client-0", 1, payload_)).ok());
+  // The record cannot be written (its temporary file's name is taken by a
+  // directory), as if the server died between the model and the record.
+  std::filesystem::create_directory(state_dir_ + "/uploads/client-0.meta.tmp");
+  const std::string newer = testing::LocalModelPayload(*config_, 1, 3, 0);
+  EXPECT_EQ(store_->Submit(Request("client-0", 2, newer)).status().code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(store_->Accepted().at("client-0")->round, 1);
+  // And a crash that left the new round's model file complete on disk.
+  ASSERT_TRUE(
+      WriteFileAtomically(state_dir_ + "/uploads/client-0.r2.model", newer)
+          .ok());
+  store_.reset();
+  std::filesystem::remove(state_dir_ + "/uploads/client-0.meta.tmp");
+
+  auto restarted = *UploadStore::Create(config_, state_dir_);
+  const UploadMap uploads = restarted->Accepted();
+  ASSERT_EQ(uploads.count("client-0"), 1u);
+  EXPECT_EQ(uploads.at("client-0")->round, 1);
+  EXPECT_EQ(uploads.at("client-0")->payload_sha256, Sha256Hex(payload_));
+  // The orphan is cleaned up, and round 2 can be uploaded again.
+  EXPECT_FALSE(
+      std::filesystem::exists(state_dir_ + "/uploads/client-0.r2.model"));
+  EXPECT_TRUE(restarted->Submit(Request("client-0", 2, newer)).ok());
+}
+
+TEST_F(UploadStoreTest, ProbeSeedComesFromAPersistedSecretAndThePayload) {
+  const std::string a = Sha256Hex(payload_);
+  const std::string b =
+      Sha256Hex(testing::LocalModelPayload(*config_, 1, 3, 0));
+  EXPECT_EQ(store_->ProbeSeedFor(a), store_->ProbeSeedFor(a));
+  EXPECT_NE(store_->ProbeSeedFor(a), store_->ProbeSeedFor(b));
+  // Different seeds probe different trajectories.
+  const Environment& environment = *config_->environment;
+  Trajectories probe_a = UniformProbeTrajectories(
+      environment, 16, store_->ProbeSeedFor(a), torch::kCPU);
+  Trajectories probe_b = UniformProbeTrajectories(
+      environment, 16, store_->ProbeSeedFor(b), torch::kCPU);
+  EXPECT_FALSE(probe_a.states.sizes() == probe_b.states.sizes() &&
+               probe_a.states.equal(probe_b.states));
+  EXPECT_TRUE(probe_a.states.equal(
+      UniformProbeTrajectories(environment, 16, store_->ProbeSeedFor(a),
+                               torch::kCPU)
+          .states));
+
+  // The secret: 32 bytes, mode 0600, the same after a restart ...
+  const std::string secret_path = state_dir_ + "/probe_secret";
+  auto secret = ReadFileToString(secret_path, 1024);
+  ASSERT_TRUE(secret.ok()) << secret.status();
+  EXPECT_EQ(secret->size(), 32u);
+  EXPECT_EQ(
+      std::filesystem::status(secret_path).permissions() &
+          std::filesystem::perms::all,
+      std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  const uint64_t seed = store_->ProbeSeedFor(a);
+  store_.reset();
+  EXPECT_EQ((*UploadStore::Create(config_, state_dir_))->ProbeSeedFor(a), seed);
+  EXPECT_EQ(*ReadFileToString(secret_path, 1024), *secret);
+  // ... and another on another server.
+  EXPECT_NE((*UploadStore::Create(config_, testing::FreshDirectory("other")))
+                ->ProbeSeedFor(a),
+            seed);
+  // A damaged secret is an error naming the file.
+  ASSERT_TRUE(WriteFileAtomically(secret_path, "short").ok());
+  auto damaged = UploadStore::Create(config_, state_dir_);
+  EXPECT_EQ(damaged.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(damaged.status().message()),
+              ::testing::HasSubstr(secret_path));
 }
 
 TEST_F(UploadStoreTest, RecoversAcceptedUploadsAfterRestart) {
@@ -215,6 +348,82 @@ TEST(ModelStoreTest, PublishesRecoversAndSkipsDebris) {
 
   (*restarted)->Close();
   EXPECT_EQ((*restarted)->WaitForNewer(0, absl::Seconds(5)), nullptr);
+}
+
+TEST(ModelStoreTest, KeepsTheLatestVersionsInMemoryAndLoadsOlderOnDemand) {
+  auto config = testing::SmallHypergridConfig(2);
+  const std::string state_dir = testing::FreshDirectory("retention");
+  ModelStoreOptions options =
+      *ModelStoreOptions::Create(torch::kCPU, 2, 1 << 30);
+  auto store = *ModelStore::Create(config, state_dir, options);
+  std::vector<std::string> digests;
+  for (int i = 1; i <= 4; ++i) {
+    PolicyNet policy = *MakePolicy(*config->environment,
+                                   config->global_architecture, i, torch::kCPU);
+    auto published = store->Publish(policy, {"client-0"}, {i});
+    ASSERT_TRUE(published.ok()) << published.status();
+    digests.push_back((*published)->payload_sha256);
+  }
+  EXPECT_THAT(store->ResidentVersions(), ElementsAre(3, 4));
+  // Listed as metadata ...
+  std::vector<GlobalVersionPtr> listed = store->List();
+  ASSERT_EQ(listed.size(), 4u);
+  EXPECT_TRUE(listed[0]->payload.empty());
+  EXPECT_EQ(listed[0]->payload_sha256, digests[0]);
+  EXPECT_THAT(listed[1]->client_rounds, ElementsAre(2));
+  // ... and loaded whole, from disk, when asked for; not kept resident.
+  GlobalVersionPtr old = store->Get(1);
+  ASSERT_NE(old, nullptr);
+  EXPECT_EQ(Sha256Hex(old->payload), digests[0]);
+  EXPECT_NE(old->policy.get(), nullptr);
+  EXPECT_THAT(store->ResidentVersions(), ElementsAre(3, 4));
+
+  // Recovery loads only the resident ones; the memory cap evicts further
+  // (the latest always stays).
+  store.reset();
+  options.max_resident_bytes =
+      static_cast<int64_t>(old->payload.size() * 3 / 2);
+  store = *ModelStore::Create(config, state_dir, options);
+  EXPECT_THAT(store->ResidentVersions(), ElementsAre(4));
+  EXPECT_EQ(store->List().size(), 4u);
+  ASSERT_NE(store->Get(2), nullptr);
+  EXPECT_EQ(store->Get(2)->payload_sha256, digests[1]);
+  // An evicted version damaged on disk is not served.
+  ASSERT_TRUE(WriteFileAtomically(state_dir + "/global/v2.model",
+                                  std::string(old->payload.size(), 'x'))
+                  .ok());
+  EXPECT_EQ(store->Get(2), nullptr);
+  EXPECT_FALSE(ModelStoreOptions::Create(torch::kCPU, 0, 1).ok());
+}
+
+TEST(ModelStoreTest, AFailedPrepareLeavesNoVersionAndCanBeRetried) {
+  auto config = testing::SmallHypergridConfig(2);
+  const std::string state_dir = testing::FreshDirectory("prepare");
+  int failures_left = 2;
+  ModelStoreOptions options;
+  options.write_file = [&](const std::string& path, absl::string_view bytes) {
+    if (failures_left > 0) {
+      --failures_left;
+      return absl::ResourceExhaustedError("No space left on device (injected)");
+    }
+    return WriteFileAtomically(path, bytes);
+  };
+  auto store = *ModelStore::Create(config, state_dir, options);
+  PolicyNet policy = *MakePolicy(*config->environment,
+                                 config->global_architecture, 1, torch::kCPU);
+  EXPECT_EQ(store->Publish(policy, {"client-0"}, {1}).status().code(),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(store->Latest(), nullptr);
+  auto prepared = store->Prepare(policy, {"client-0"}, {1});
+  EXPECT_FALSE(prepared.ok());
+  prepared = store->Prepare(policy, {"client-0"}, {1});
+  ASSERT_TRUE(prepared.ok()) << prepared.status();
+  // Written but not visible until committed.
+  EXPECT_EQ(store->Latest(), nullptr);
+  EXPECT_EQ(store->WaitForNewer(0, absl::Milliseconds(1)), nullptr);
+  GlobalVersionPtr committed = store->Commit(*std::move(prepared));
+  EXPECT_EQ(committed->version, 1);
+  EXPECT_EQ(store->WaitForNewer(0, absl::Milliseconds(1)), committed);
 }
 
 }  // namespace

@@ -3,7 +3,9 @@
 #include <glog/logging.h>
 
 #include <cmath>
+#include <filesystem>
 #include <functional>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -13,6 +15,7 @@
 #include "common/util/sha256.h"
 #include "common/util/status_macros.h"
 #include "server/core/model_probe.h"
+#include "server/core/probe_secret.h"
 #include "server/core/record_io.h"
 #include "server/core/server_metrics.h"
 #include "server/core/server_state.pb.h"
@@ -38,25 +41,83 @@ bool DiagnosticsFinite(const LocalDiagnostics& d) {
 
 }  // namespace
 
+absl::StatusOr<UploadStoreOptions> UploadStoreOptions::Create(
+    torch::Device device, int64_t probe_walks) {
+  if (probe_walks < 0 || probe_walks > 4096) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("probe_walks must lie in [0, 4096], got ", probe_walks));
+  }
+  UploadStoreOptions options;
+  options.device = device;
+  options.probe_walks = probe_walks;
+  return options;
+}
+
 UploadStore::UploadStore(std::shared_ptr<const FederationConfig> config,
-                         std::string directory, torch::Device device)
+                         std::string directory, UploadStoreOptions options,
+                         std::string probe_secret)
     : config_(std::move(config)),
       directory_(std::move(directory)),
-      device_(device) {}
+      options_(options),
+      device_(options.device),
+      probe_secret_(std::move(probe_secret)) {}
 
 absl::StatusOr<std::unique_ptr<UploadStore>> UploadStore::Create(
     std::shared_ptr<const FederationConfig> config,
-    const std::string& state_dir, torch::Device device) {
+    const std::string& state_dir, const UploadStoreOptions& options) {
   const std::string directory = state_dir + "/uploads";
   RETURN_IF_ERROR(MakeDirectories(directory));
-  std::unique_ptr<UploadStore> store(
-      new UploadStore(std::move(config), directory, device));
+  ASSIGN_OR_RETURN(std::string secret, LoadOrCreateProbeSecret(state_dir));
+  std::unique_ptr<UploadStore> store(new UploadStore(
+      std::move(config), directory, options, std::move(secret)));
   store->Recover();
   return store;
 }
 
-std::string UploadStore::ModelPath(const std::string& client_id) const {
-  return absl::StrCat(directory_, "/", client_id, ".model");
+absl::StatusOr<std::unique_ptr<UploadStore>> UploadStore::Create(
+    std::shared_ptr<const FederationConfig> config,
+    const std::string& state_dir, torch::Device device) {
+  UploadStoreOptions options;
+  options.device = device;
+  return Create(std::move(config), state_dir, options);
+}
+
+std::string UploadStore::ModelFileName(const std::string& client_id,
+                                       int64_t round) {
+  return absl::StrCat(client_id, ".r", round, ".model");
+}
+
+void UploadStore::RemoveStaleModels(const std::string& client_id,
+                                    const std::string& keep) const {
+  // "<id>.r<digits>.model" and the legacy "<id>.model"; a name that is
+  // another member's legacy file ("<id>.r1" is a valid id) is left alone.
+  const std::string prefix = client_id + ".";
+  std::vector<std::filesystem::path> stale;
+  std::error_code error;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(directory_, error)) {
+    const std::string name = entry.path().filename().string();
+    if (name == keep || name.rfind(prefix, 0) != 0) continue;
+    const std::string rest = name.substr(prefix.size());
+    const bool per_round =
+        rest.size() > 7 && rest[0] == 'r' &&
+        rest.substr(rest.size() - 6) == ".model" &&
+        rest.find_first_not_of("0123456789", 1) == rest.size() - 6;
+    if (!per_round && rest != "model") continue;
+    if (name != client_id + ".model" &&
+        config_->IsClient(name.substr(0, name.size() - 6))) {
+      continue;
+    }
+    stale.push_back(entry.path());
+  }
+  for (const std::filesystem::path& path : stale) {
+    std::error_code ignored;
+    std::filesystem::remove(path, ignored);
+  }
+}
+
+uint64_t UploadStore::ProbeSeedFor(const std::string& payload_sha256) const {
+  return ProbeSeed(probe_secret_, payload_sha256);
 }
 
 std::string UploadStore::RecordPath(const std::string& client_id) const {
@@ -79,15 +140,27 @@ void UploadStore::Recover() {
                    << ": it belongs to another federation spec";
       continue;
     }
-    absl::StatusOr<std::string> payload =
-        ReadFileToString(ModelPath(client_id), kMaxStoredModelBytes);
+    const std::string model_file = record.model_file().empty()
+                                       ? client_id + ".model"
+                                       : record.model_file();
+    if (model_file.find('/') != std::string::npos) {
+      LOG(WARNING) << "skipping stored upload of " << client_id
+                   << ": its record names a file outside the directory";
+      continue;
+    }
+    absl::StatusOr<std::string> payload = ReadFileToString(
+        absl::StrCat(directory_, "/", model_file), kMaxStoredModelBytes);
     if (!payload.ok() || Sha256Hex(*payload) != record.payload_sha256()) {
       LOG(WARNING) << "skipping stored upload of " << client_id
                    << ": model file missing or does not match its record";
       continue;
     }
+    // A crash after writing a newer round's model but before its record
+    // leaves that file behind; the record decides which one counts.
+    RemoveStaleModels(client_id, model_file);
     std::string reason;
-    absl::StatusOr<PolicyNet> policy = ValidateModel(*payload, &reason);
+    absl::StatusOr<PolicyNet> policy =
+        ValidateModel(*payload, record.payload_sha256(), &reason);
     if (!policy.ok()) {
       LOG(WARNING) << "skipping stored upload of " << client_id << ": "
                    << policy.status();
@@ -127,10 +200,10 @@ absl::Status UploadStore::CheckHeaderLocked(const std::string& client_id,
         "spec digest '", spec_digest, "' differs from the federation's '",
         config_->spec_digest, "'; fetch the spec again (GetSpec)"));
   }
-  if (round < 1) {
+  if (round < 1 || round > kMaxUploadRound) {
     *reason = kRefusedStaleRound;
-    return absl::InvalidArgumentError(
-        absl::StrCat("round must be >= 1, got ", round));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "round must lie in [1, ", kMaxUploadRound, "], got ", round));
   }
   auto it = accepted_.find(client_id);
   if (it == accepted_.end() || round > it->second->round) {
@@ -165,7 +238,8 @@ absl::Status UploadStore::CheckHeader(const std::string& client_id,
 }
 
 absl::StatusOr<PolicyNet> UploadStore::ValidateModel(
-    const std::string& payload, std::string* reason) const {
+    const std::string& payload, const std::string& payload_sha256,
+    std::string* reason) const {
   *reason = kRefusedInvalidModel;
   v1::ModelWeights weights;
   if (payload.empty() || !weights.ParseFromString(payload)) {
@@ -192,9 +266,11 @@ absl::StatusOr<PolicyNet> UploadStore::ValidateModel(
   }
   absl::Status finite;
   try {
+    // Seeded by a server secret and the whole payload's digest: a client
+    // can neither predict the probe states nor shape its model around them.
     finite =
         CheckOutputsFinite(*policy, *config_->environment,
-                           std::hash<std::string>()(payload.substr(0, 64)));
+                           ProbeSeedFor(payload_sha256), options_.probe_walks);
   } catch (const std::exception& e) {
     finite = absl::InvalidArgumentError(
         absl::StrCat("evaluating the model failed: ", e.what()));
@@ -230,7 +306,8 @@ absl::StatusOr<std::shared_ptr<const AcceptedUpload>> UploadStore::Submit(
     return refuse(absl::InvalidArgumentError(
         "diagnostics must be finite with num_trajectories >= 0"));
   }
-  absl::StatusOr<PolicyNet> policy = ValidateModel(request.payload, &reason);
+  absl::StatusOr<PolicyNet> policy =
+      ValidateModel(request.payload, sha256, &reason);
   if (!policy.ok()) return refuse(policy.status());
 
   auto upload = std::make_shared<AcceptedUpload>();
@@ -264,14 +341,27 @@ absl::StatusOr<std::shared_ptr<const AcceptedUpload>> UploadStore::Submit(
     *record.mutable_diagnostics() = DiagnosticsToProto(*upload->diagnostics);
   }
   record.set_accepted_unix_seconds(upload->accepted_unix_seconds);
-  // Model first, record second: recovery trusts a model only when the
-  // record's digest matches it, so a crash in between loses this upload but
-  // never pairs a record with the wrong bytes.
-  absl::Status written =
-      WriteFileAtomically(ModelPath(request.client_id), request.payload);
+  const std::string model_file =
+      ModelFileName(request.client_id, request.round);
+  record.set_model_file(model_file);
+  // The new round's model beside the accepted one, then the record that
+  // switches to it: a crash in between leaves the old record naming the old,
+  // untouched file, so the previously accepted upload survives.
+  const std::string model_path = absl::StrCat(directory_, "/", model_file);
+  absl::Status written = WriteFileAtomically(model_path, request.payload);
   if (written.ok()) {
     written = WriteTextProtoFile(RecordPath(request.client_id), record);
+    server::v1::UploadRecord on_disk;
+    if (!written.ok() &&
+        (!ReadTextProtoFile(RecordPath(request.client_id), &on_disk).ok() ||
+         on_disk.model_file() != model_file)) {
+      // The old record still rules; the unused file goes (recovery would
+      // remove it too).
+      std::error_code ignored;
+      std::filesystem::remove(model_path, ignored);
+    }
   }
+  if (written.ok()) RemoveStaleModels(request.client_id, model_file);
   if (!written.ok()) {
     reason = kRefusedStorage;
     LOG(ERROR) << "cannot store upload of " << request.client_id << ": "

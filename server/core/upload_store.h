@@ -53,14 +53,37 @@ inline constexpr char kRefusedNonFiniteOutputs[] = "non_finite_outputs";
 inline constexpr char kRefusedTransfer[] = "transfer_error";
 inline constexpr char kRefusedStorage[] = "storage_error";
 
+// The largest round an upload may carry. Clients count rounds up from 1, one
+// per retraining; a round near INT64_MAX would leave the client no newer
+// round to upload ever again.
+inline constexpr int64_t kMaxUploadRound = 1000000;
+
+struct UploadStoreOptions {
+  torch::Device device = torch::kCPU;
+  // Uniform probe trajectories run through each upload (CheckOutputsFinite).
+  // 0 checks only the raw outputs at s0: tests use it to let through a model
+  // that aggregation then has to catch.
+  int64_t probe_walks = 64;
+
+  static absl::StatusOr<UploadStoreOptions> Create(torch::Device device,
+                                                   int64_t probe_walks);
+};
+
 // The latest accepted upload of each client, validated and kept under
-// <state_dir>/uploads/<client_id>.model (+ .meta, a textproto UploadRecord).
-// A refused upload leaves memory and disk unchanged.
+// <state_dir>/uploads/: <client_id>.r<round>.model and <client_id>.meta, a
+// textproto UploadRecord naming that model file. The record is the commit
+// point: a new round's model is written beside the accepted one, which stays
+// until the new record has replaced the old. A refused upload leaves memory
+// and disk unchanged.
 class UploadStore {
  public:
   // Creates the directory and recovers uploads accepted under the same spec
   // digest by an earlier run (invalid or foreign ones are logged and
-  // skipped).
+  // skipped; model files no record names are removed). Loads or creates the
+  // probe secret (LoadOrCreateProbeSecret).
+  static absl::StatusOr<std::unique_ptr<UploadStore>> Create(
+      std::shared_ptr<const FederationConfig> config,
+      const std::string& state_dir, const UploadStoreOptions& options);
   static absl::StatusOr<std::unique_ptr<UploadStore>> Create(
       std::shared_ptr<const FederationConfig> config,
       const std::string& state_dir, torch::Device device = torch::kCPU);
@@ -68,7 +91,8 @@ class UploadStore {
   // Cheap checks on what an upload's header claims, so that a doomed upload
   // is refused before its bytes are received: PermissionDenied for an
   // unknown client, FailedPrecondition for another spec's digest or a round
-  // not newer than the accepted one, InvalidArgument for a round < 1.
+  // not newer than the accepted one, InvalidArgument for a round outside
+  // [1, kMaxUploadRound].
   // Counts the refusal.
   absl::Status CheckHeader(const std::string& client_id,
                            const std::string& spec_digest, int64_t round);
@@ -86,9 +110,13 @@ class UploadStore {
   UploadMap Accepted() const;
   std::map<std::string, int64_t> RefusalCounts() const;
 
+  // The seed this server probes a payload with (ProbeSeed of the secret).
+  uint64_t ProbeSeedFor(const std::string& payload_sha256) const;
+
  private:
   UploadStore(std::shared_ptr<const FederationConfig> config,
-              std::string directory, torch::Device device);
+              std::string directory, UploadStoreOptions options,
+              std::string probe_secret);
 
   void Recover();
   // Header checks against `accepted_` without counting.
@@ -98,13 +126,19 @@ class UploadStore {
                                  std::string* reason) const
       ABSL_SHARED_LOCKS_REQUIRED(mutex_);
   absl::StatusOr<PolicyNet> ValidateModel(const std::string& payload,
+                                          const std::string& payload_sha256,
                                           std::string* reason) const;
-  std::string ModelPath(const std::string& client_id) const;
+  static std::string ModelFileName(const std::string& client_id, int64_t round);
   std::string RecordPath(const std::string& client_id) const;
+  // Removes the client's model files other than `keep` (best effort).
+  void RemoveStaleModels(const std::string& client_id,
+                         const std::string& keep) const;
 
   const std::shared_ptr<const FederationConfig> config_;
   const std::string directory_;
+  const UploadStoreOptions options_;
   const torch::Device device_;
+  const std::string probe_secret_;
 
   // Serializes commits (file writes + map update) so that two uploads of
   // one client cannot interleave their files.

@@ -263,7 +263,9 @@ TEST_F(FederationRpcTest, QuorumAtTheDeadlineDespiteADropOutThenAStraggler) {
   }
   EXPECT_EQ(transfer_errors, 1);
   EXPECT_EQ(status.clients(2).accepted_round(), 0);
-  EXPECT_FALSE(std::filesystem::exists(state_dir_ + "/uploads/client-2.model"));
+  EXPECT_FALSE(std::filesystem::exists(state_dir_ + "/uploads/client-2.meta"));
+  EXPECT_FALSE(
+      std::filesystem::exists(state_dir_ + "/uploads/client-2.r1.model"));
 
   v1::GlobalModelAnnouncement first;
   ASSERT_TRUE(watch->Read(&first));

@@ -55,9 +55,19 @@ grpc::Status FederationService::GetSpec(grpc::ServerContext* context,
 }
 
 absl::StatusOr<UploadRequest> FederationService::ReceiveUpload(
-    grpc::ServerContext* context, grpc::ServerReader<v1::UploadChunk>* reader) {
+    grpc::ServerContext* context, grpc::ServerReader<v1::UploadChunk>* reader,
+    UploadAdmission::Stream& stream) {
+  auto idle_refusal = [&](int64_t received) {
+    absl::Status refusal = absl::DeadlineExceededError(absl::StrCat(
+        "no upload message for ",
+        absl::FormatDuration(core_->upload_admission().limits().idle_timeout),
+        " after ", received, " bytes: the server closed the idle stream"));
+    core_->RecordRefusedUpload("?", kRefusedTransfer, refusal);
+    return refusal;
+  };
   v1::UploadChunk chunk;
   if (!reader->Read(&chunk)) {
+    if (stream.timed_out()) return idle_refusal(0);
     absl::Status refusal =
         absl::InvalidArgumentError("empty upload stream: no header");
     core_->RecordRefusedUpload("?", kRefusedTransfer, refusal);
@@ -81,8 +91,19 @@ absl::StatusOr<UploadRequest> FederationService::ReceiveUpload(
       return refusal;
     }
   }
+  stream.Touch();
   RETURN_IF_ERROR(core_->CheckUploadHeader(
       header.client_id(), header.spec_digest(), header.round()));
+  if (header.total_bytes() <= options_.max_upload_bytes) {
+    // (A larger announcement is refused below, naming the size limit.)
+    if (absl::Status admitted =
+            stream.Claim(header.client_id(), header.total_bytes());
+        !admitted.ok()) {
+      core_->RecordRefusedUpload(header.client_id(), kRefusedTransfer,
+                                 admitted);
+      return admitted;
+    }
+  }
   absl::StatusOr<PayloadAssembler> assembler = PayloadAssembler::Create(
       header.total_bytes(), header.payload_sha256(), options_.max_upload_bytes);
   if (!assembler.ok()) {
@@ -91,6 +112,7 @@ absl::StatusOr<UploadRequest> FederationService::ReceiveUpload(
     return assembler.status();
   }
   while (reader->Read(&chunk)) {
+    stream.Touch();
     absl::Status status;
     if (chunk.has_header()) {
       status = absl::InvalidArgumentError(
@@ -103,6 +125,7 @@ absl::StatusOr<UploadRequest> FederationService::ReceiveUpload(
       return status;
     }
   }
+  if (stream.timed_out()) return idle_refusal(assembler->received_bytes());
   if (context->IsCancelled()) {
     // The client went away mid-upload: nothing is stored, and the refusal
     // is counted like any other broken transfer.
@@ -132,7 +155,15 @@ absl::StatusOr<UploadRequest> FederationService::ReceiveUpload(
 grpc::Status FederationService::UploadModel(
     grpc::ServerContext* context, grpc::ServerReader<v1::UploadChunk>* reader,
     v1::UploadResponse* response) {
-  absl::StatusOr<UploadRequest> request = ReceiveUpload(context, reader);
+  // Held until the upload is stored: its buffer counts until then.
+  absl::StatusOr<UploadAdmission::Stream> stream =
+      core_->upload_admission().Open([context] { context->TryCancel(); });
+  if (!stream.ok()) {
+    core_->RecordRefusedUpload("?", kRefusedTransfer, stream.status());
+    return ToGrpcStatus(stream.status());
+  }
+  absl::StatusOr<UploadRequest> request =
+      ReceiveUpload(context, reader, *stream);
   if (!request.ok()) return ToGrpcStatus(request.status());
   absl::StatusOr<std::shared_ptr<const AcceptedUpload>> accepted =
       core_->SubmitUpload(*request);

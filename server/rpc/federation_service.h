@@ -49,10 +49,11 @@ class FederationService final : public v1::Federation::Service {
                          v1::GetStatusResponse* response) override;
 
  private:
-  // Reads the header and chunks of an upload into a request for the core.
+  // Reads the header and chunks of an upload into a request for the core,
+  // within the admission limits that `stream` holds.
   absl::StatusOr<UploadRequest> ReceiveUpload(
-      grpc::ServerContext* context,
-      grpc::ServerReader<v1::UploadChunk>* reader);
+      grpc::ServerContext* context, grpc::ServerReader<v1::UploadChunk>* reader,
+      UploadAdmission::Stream& stream);
 
   ServerCore* const core_;
   const FederationServiceOptions options_;

@@ -1,8 +1,10 @@
 #include "server/rpc/sampler_service.h"
 
+#include <chrono>
 #include <utility>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "server/rpc/grpc_status.h"
 #include "server/rpc/peer_identity.h"
 
@@ -30,6 +32,12 @@ grpc::Status SamplerService::Sample(
   query.model_version = request->model_version();
   if (request->use_seed()) query.seed = request->seed();
   query.log_probability_samples = request->log_probability_samples();
+  // Checked inside the sampling loop, so that a cancelled or expired call
+  // stops within one pass rather than one batch.
+  query.control.cancelled = [context] { return context->IsCancelled(); };
+  if (context->deadline() != std::chrono::system_clock::time_point::max()) {
+    query.control.deadline = absl::FromChrono(context->deadline());
+  }
   absl::Status status = core_->sampler().Sample(
       query, [&](int64_t version, std::vector<SampledObject> objects) {
         if (context->IsCancelled()) return false;

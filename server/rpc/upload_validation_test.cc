@@ -58,7 +58,8 @@ class UploadValidationTest : public ::testing::Test {
     auto accepted = Upload("client-0", 1, payload_);
     ASSERT_TRUE(accepted.status.ok()) << accepted.status.error_message();
     before_ = Snapshot();
-    ASSERT_EQ(before_.size(), 2u);  // client-0.model and .meta
+    // uploads/client-0.r1.model and .meta, and the probe secret.
+    ASSERT_EQ(before_.size(), 3u);
   }
 
   void TearDown() override {

@@ -133,12 +133,18 @@ at::Tensor Normalised(const at::Tensor& states, int64_t side) {
   return states.to(torch::kFloat64) / static_cast<double>(side - 1);
 }
 
+// The thresholds are compared exactly, in integers: with D = 2 (side - 1)
+// and a = |2x - (side - 1)|, |x / (side - 1) - 1/2| = a / D, so a / D > 1/4
+// is 4a > D, and 3/10 < a / D < 4/10 is 3D < 10a < 4D. (In floating point
+// |12/15 - 0.5| is 0.30000000000000004 and would enter the ring while
+// |3/15 - 0.5| does not, breaking the reward's reflection symmetry.)
 at::Tensor StandardLogReward(const at::Tensor& states, int64_t side,
                              const StandardRewardParams& p) {
-  at::Tensor distance = (Normalised(states, side) - 0.5).abs();
-  at::Tensor outer = (distance > 0.25).all(1).to(torch::kFloat64);
+  const int64_t d = 2 * (side - 1);
+  at::Tensor a = (states.to(torch::kInt64) * 2 - (side - 1)).abs();
+  at::Tensor outer = (a * 4 > d).all(1).to(torch::kFloat64);
   at::Tensor ring =
-      ((distance > 0.3) & (distance < 0.4)).all(1).to(torch::kFloat64);
+      ((a * 10 > 3 * d) & (a * 10 < 4 * d)).all(1).to(torch::kFloat64);
   return (p.r0 + p.r1 * outer + p.r2 * ring).log();
 }
 

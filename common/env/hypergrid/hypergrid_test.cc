@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <map>
 
 #include "common/env/environment_registry.h"
 #include "common/env/environment_testing.h"
@@ -51,6 +52,46 @@ TEST(HypergridTest, StandardRewardHasItsThreeLevels) {
   EXPECT_NEAR(log_r[0].item<float>(), std::log(0.6), 1e-6);
   EXPECT_NEAR(log_r[1].item<float>(), std::log(0.1), 1e-6);
   EXPECT_NEAR(log_r[2].item<float>(), std::log(2.6), 1e-6);
+}
+
+// Ring coordinates per axis, from the closed form: with a = |2x - (H - 1)|
+// (same parity as H - 1), 3/10 < a / (2 (H - 1)) < 4/10, i.e.
+// 3 (H - 1) < 5a < 4 (H - 1); each such a > 0 is hit by two coordinates.
+int64_t RingCoordinatesPerAxis(int64_t side) {
+  int64_t count = 0;
+  for (int64_t a = (side - 1) % 2; a <= side - 1; a += 2) {
+    if (5 * a > 3 * (side - 1) && 5 * a < 4 * (side - 1)) count += 2;
+  }
+  return count;
+}
+
+TEST(HypergridTest, StandardRewardRingMatchesItsClosedFormAndIsSymmetric) {
+  // Hand-checked per-axis counts (side 16: only x = 2, 13; float thresholds
+  // also let in x = 12, since |12/15 - 0.5| = 0.30000000000000004).
+  const std::map<int64_t, int64_t> per_axis = {{8, 2},  {11, 0}, {16, 2},
+                                               {20, 4}, {21, 2}, {32, 6}};
+  for (const auto& [side, expected] : per_axis) {
+    EXPECT_EQ(RingCoordinatesPerAxis(side), expected) << "side " << side;
+    for (int dim : {1, 2}) {
+      auto grid = MakeGrid("dim=" + std::to_string(dim) +
+                           ",side=" + std::to_string(side));
+      auto reward = MakeHypergridReward(*grid, {"standard", {}});
+      ASSERT_TRUE(reward.ok());
+      torch::Tensor states = *grid->EnumerateTerminalStates();
+      torch::Tensor log_r = (**reward)(states);
+      const int64_t ring =
+          (log_r - std::log(2.6f)).abs().lt(1e-5).sum().item<int64_t>();
+      EXPECT_EQ(ring, static_cast<int64_t>(std::pow(expected, dim)))
+          << "side " << side << " dim " << dim;
+      // Reflecting any coordinate (x -> side - 1 - x) keeps the reward.
+      for (int64_t d = 0; d < dim; ++d) {
+        torch::Tensor reflected = states.clone();
+        reflected.select(1, d).mul_(-1).add_(side - 1);
+        EXPECT_TRUE((**reward)(reflected).equal(log_r))
+            << "side " << side << " dim " << dim << " axis " << d;
+      }
+    }
+  }
 }
 
 TEST(HypergridTest, ClientRewardsMultiplyToStandardTimesBump) {
