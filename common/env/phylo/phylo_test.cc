@@ -242,7 +242,7 @@ TEST(PhyloTest, SixtyFourTaxaWalkToATreeAndBack) {
     torch::Tensor next = phylo->Step(states, actions);
     torch::Tensor back = phylo->BackwardActionOf(next, actions);
     EXPECT_TRUE(phylo->BackwardStep(next, back).equal(states));
-    EXPECT_TRUE(phylo->ForwardActionOf(states, back).equal(actions));
+    EXPECT_TRUE(phylo->ForwardActionOf(next, back).equal(actions));
     if (t % 9 == 0 || t == 62) {
       torch::Tensor encoded = phylo->Encode(next);
       for (int64_t r = 0; r < 3; ++r) {
@@ -271,8 +271,13 @@ TEST(PhyloTest, SixtyFourTaxaWalkToATreeAndBack) {
   torch::Tensor left;
   torch::Tensor right;
   phylo->TreeChildren(states, &left, &right);
-  EXPECT_EQ(left.size(1), 63);
-  EXPECT_EQ(right.max().item<int64_t>(), 2 * 64 - 3);
+  ASSERT_EQ(left.size(1), 63);
+  // Every node but the root (2n - 2) is the child of exactly one node.
+  for (int64_t r = 0; r < 3; ++r) {
+    torch::Tensor children = std::get<0>(torch::sort(
+        torch::cat({left[r], right[r]})));
+    EXPECT_TRUE(children.equal(torch::arange(2 * 64 - 2, torch::kInt64)));
+  }
 }
 
 TEST(PhyloTest, EncodingMatchesItsDefinitionOnEveryForestOfFiveTaxa) {
@@ -333,7 +338,7 @@ TEST(PhyloTest, BadParametersAreRefusedWithTheirName) {
 
 // The server builds the environment, so it must never name a data file.
 TEST(PhyloTest, AnEnvironmentNamingDataIsRefusedWithTheWayOut) {
-  for (const std::string params :
+  for (const std::string& params :
        {std::string("alignment=") + kPrimates + ",num_taxa=4",
         std::string("num_taxa=4,sites=0-9")}) {
     ExpectRefused(params, "put alignment=PATH in each client's reward");
