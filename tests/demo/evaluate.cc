@@ -378,12 +378,17 @@ absl::Status Run() {
   for (int i = 0; i < num_clients; ++i) {
     ASSIGN_OR_RETURN(
         RewardConfig config,
-        RewardConfig::Parse(own_rewards.empty()
-                                ? WithShare(absl::GetFlag(FLAGS_client_reward),
-                                            i, num_clients)
-                                : own_rewards[i]));
-    ASSIGN_OR_RETURN(std::unique_ptr<LogReward> reward,
-                     MakeLogReward(*environment, config));
+        RewardConfig::Parse(
+            own_rewards.empty()
+                ? WithShare(absl::GetFlag(FLAGS_client_reward), i, num_clients)
+                : own_rewards[i]));
+    // A client's own reward (its own data file) carries prior^(1/N) with N
+    // from the federation, as the client daemon builds it.
+    ASSIGN_OR_RETURN(
+        std::unique_ptr<LogReward> reward,
+        own_rewards.empty()
+            ? MakeSplitLogReward(*environment, config)
+            : MakeLogReward(*environment, config, RewardContext{num_clients}));
     factors.push_back(reward.get());
     rewards.push_back(std::move(reward));
   }
@@ -412,7 +417,7 @@ absl::Status Run() {
                      RewardConfig::Parse(WithShare(
                          absl::GetFlag(FLAGS_full_data_reward), 0, 1)));
     ASSIGN_OR_RETURN(std::unique_ptr<LogReward> reward,
-                     MakeLogReward(*environment, config));
+                     MakeSplitLogReward(*environment, config));
     ASSIGN_OR_RETURN(TerminalDistribution distribution,
                      ExactTargetDistribution(*environment, *reward));
     if (!distribution.states.equal(states)) {

@@ -77,11 +77,10 @@ TEST(PhyloFederatedAccuracyTest, ThreeSiteSplitClientsReachThePosterior) {
   std::vector<const LogReward*> factors;
   std::vector<LocalModel> locals;
   for (int i = 0; i < kClients; ++i) {
-    auto reward = MakeLogReward(
+    auto reward = MakeSplitLogReward(
         **environment,
         *RewardConfig::Parse("jc69:index=" + std::to_string(i) + ",count=" +
-                             std::to_string(kClients) + kRewardParams),
-        RewardContext{kClients});
+                             std::to_string(kClients) + kRewardParams));
     ASSERT_TRUE(reward.ok()) << reward.status();
     std::printf("%s\n", (*reward)->Describe().c_str());
     rewards.push_back(std::move(reward).value());

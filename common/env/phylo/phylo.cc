@@ -640,11 +640,6 @@ class PhyloLikelihood : public LogReward {
         branch_length_(branch_length),
         description_(std::move(description)) {}
 
-  at::Tensor operator()(const at::Tensor& terminal_states) const override {
-    return LogRewardFloat64(terminal_states)
-        .to(torch::kFloat32)
-        .to(terminal_states.device());
-  }
   // Log-likelihoods of real alignments (-8,000 to -37,000 for DS1-DS8) lose
   // their last digits in float32 (spacing 0.004 at 30,000), so exact
   // references use these double values directly.
@@ -690,11 +685,6 @@ class UniformTopologyPrior : public LogReward {
  public:
   explicit UniformTopologyPrior(int64_t num_taxa)
       : num_taxa_(num_taxa), log_prior_(-LogNumRootedTopologies(num_taxa)) {}
-  at::Tensor operator()(const at::Tensor& terminal_states) const override {
-    return torch::full(
-        {terminal_states.size(0)}, log_prior_,
-        torch::dtype(torch::kFloat32).device(terminal_states.device()));
-  }
   at::Tensor LogRewardFloat64(
       const at::Tensor& terminal_states) const override {
     return torch::full(

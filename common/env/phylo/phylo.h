@@ -9,7 +9,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "common/env/environment.h"
-#include "common/env/environment_registry.h"
+#include "common/env/reward_parts.h"
 
 namespace epgfn {
 

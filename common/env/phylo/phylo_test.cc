@@ -274,8 +274,8 @@ TEST(PhyloTest, SixtyFourTaxaWalkToATreeAndBack) {
   ASSERT_EQ(left.size(1), 63);
   // Every node but the root (2n - 2) is the child of exactly one node.
   for (int64_t r = 0; r < 3; ++r) {
-    torch::Tensor children = std::get<0>(torch::sort(
-        torch::cat({left[r], right[r]})));
+    torch::Tensor children =
+        std::get<0>(torch::sort(torch::cat({left[r], right[r]})));
     EXPECT_TRUE(children.equal(torch::arange(2 * 64 - 2, torch::kInt64)));
   }
 }
