@@ -34,6 +34,7 @@
 #include "common/util/file_io.h"
 #include "common/util/status_macros.h"
 #include "proto/federation_spec.pb.h"
+#include "tests/bench/machine_report.h"
 
 ABSL_FLAG(std::string, config, "", "FederationSpec textproto.");
 ABSL_FLAG(std::string, model, "", "Model file to assess.");
@@ -158,6 +159,7 @@ absl::Status Run() {
   ASSIGN_OR_RETURN(
       const double fcs_value,
       SampledFlowConsistency(policy, *environment, *reward, fcs, random));
+  std::printf("# %s\n", MachineReportLine().c_str());
   std::printf("best tree of %s: %s\n", absl::GetFlag(FLAGS_label).c_str(),
               score.best_tree.c_str());
   std::printf(

@@ -31,6 +31,7 @@
 #include "common/train/trainer.h"
 #include "common/util/file_io.h"
 #include "common/util/status_macros.h"
+#include "tests/bench/machine_report.h"
 
 ABSL_FLAG(int32_t, threads, 1, "Intra-op threads (set explicitly).");
 ABSL_FLAG(std::string, sizes, "8,16,27,41,64", "Taxa counts, increasing.");
@@ -79,6 +80,15 @@ double MeanLogLikelihood(PolicyNet& policy, const Environment& environment,
 absl::Status Run() {
   at::set_num_threads(absl::GetFlag(FLAGS_threads));
   RETURN_IF_ERROR(MakeDirectories(absl::GetFlag(FLAGS_work_dir)));
+  std::printf(
+      "# %s\n# %lld timed local / %lld aggregation iterations, batch "
+      "%lld, 2x%lld MLP, temperature %g, %d thread(s)\n",
+      MachineReportLine().c_str(),
+      static_cast<long long>(absl::GetFlag(FLAGS_iterations)),
+      static_cast<long long>(absl::GetFlag(FLAGS_aggregation_iterations)),
+      static_cast<long long>(absl::GetFlag(FLAGS_batch_size)),
+      static_cast<long long>(absl::GetFlag(FLAGS_hidden_width)),
+      absl::GetFlag(FLAGS_temperature), absl::GetFlag(FLAGS_threads));
   std::printf(
       "| taxa | sites (patterns) | encoding width | forward actions | "
       "parameters | local ms/iter | aggregation ms/iter | mean log L "
