@@ -50,7 +50,8 @@ esac
 # goes where only the offline evaluator reads it.
 "${split_bin}" --input="${primates}" --output_dir="${work}/cut" --parts=3 \
   --formats=fasta,nexus,phylip --taxa="${taxa}" ${drop} \
-  --full_output="${work}/reference/full.fasta" >"${work}/split.log" 2>&1 ||
+  --full_output="${work}/reference/full.fasta" >"${work}/split.log" \
+  2>"${work}/split_errors.log" ||
   fail "split_alignment failed"
 mapfile -t parts <"${work}/split.log"
 [[ "${#parts[@]}" -eq 3 ]] || fail "expected 3 part files, got ${#parts[@]}"
@@ -68,7 +69,8 @@ certs="${work}/certs"
 # The server runs in a folder of its own holding only its config.
 mkdir -p "${work}/server"
 cp "${runfiles}/tests/e2e/phylo_private.textproto" "${work}/server/spec.textproto"
-if grep -Eiq "alignment|sites|\.nex|\.fasta|\.phy" "${work}/server/spec.textproto"; then
+if grep -v '^#' "${work}/server/spec.textproto" |
+    grep -Eiq "alignment|sites|\.nex|\.fasta|\.phy"; then
   fail "the federation spec names data"
 fi
 (cd "${work}/server" && exec "${server_bin}" --listen=127.0.0.1:0 \
