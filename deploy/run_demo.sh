@@ -10,8 +10,10 @@
 # Tasks (config deploy/configs/<task>_demo.textproto):
 #   hypergrid  (default) 8x8 grid, client i holds one factor of the reward
 #   phylo      rooted trees of 6 primates (by name) from a real alignment
-#              (default common/env/phylo/testdata/primates.nex), the sites
-#              split over the clients, JC69 rewards
+#              (default common/env/phylo/testdata/primates.nex), first cut
+#              into one private file per client (four regions of the sites,
+#              FASTA/NEXUS/PHYLIP); each client's JC69 reward names only its
+#              own file, and the server's config and folder hold no data
 #   dag        Bayesian network structures on 4 variables, synthetic
 #              linear-Gaussian data split by rows, BGe rewards
 #
@@ -38,7 +40,10 @@ done
 # rebuilds them all, and the full-data posterior from the same reward.
 case "${task}" in
   hypergrid) reward="client"; full_data_reward="" ;;
-  phylo) reward="jc69:temperature=20"; full_data_reward="${reward}" ;;
+  # phylo: client i's reward is jc69:alignment=<its own file>,temperature=20
+  # (set once the files are written below); the evaluator's full-data
+  # reward reads the whole alignment.
+  phylo) reward="jc69:temperature=20"; full_data_reward="" ;;
   dag) reward="bge:synthetic=1,samples=60,edge_prob=0.5,data_seed=2"
        full_data_reward="${reward}" ;;
   *) echo "run_demo.sh: --task must be hypergrid, phylo or dag" >&2; exit 2 ;;
@@ -75,7 +80,7 @@ bash deploy/setup.sh
 step "Building the server, client, sampler and evaluator (bazel ${bazel_flags[*]})"
 build_start=$(now)
 targets=(//server:epgfn_server //client:epgfn_client //client:epgfn_sample
-         //tests/demo:evaluate)
+         //tests/demo:evaluate //common/env/phylo:split_alignment)
 bazel "${bazel_startup[@]}" build "${bazel_flags[@]}" "${targets[@]}"
 bin="$(bazel "${bazel_startup[@]}" info "${bazel_flags[@]}" bazel-bin 2>/dev/null)"
 build_s=$(elapsed "${build_start}" "$(now)")
@@ -86,14 +91,35 @@ evaluate_bin="${bin}/tests/demo/evaluate"
 
 rm -rf "${out}"
 mkdir -p "${out}/logs"
+out="$(cd "${out}" && pwd)"  # absolute: the server runs in its own folder
 logs="${out}/logs"
-if [[ -n "${alignment}" ]]; then
-  # Same federation, another alignment: every party reads the path.
-  sed "s|key: \"alignment\" value: \"[^\"]*\"|key: \"alignment\" value: \"${alignment}\"|" \
-    "${config}" >"${out}/${task}_demo.textproto"
-  config="${out}/${task}_demo.textproto"
+# Client i's own reward (every client gets only its own).
+client_rewards=()
+for i in "${!clients[@]}"; do
+  client_rewards+=("${reward}${share_sep}index=${i},count=${#clients[@]}")
+done
+if [[ "${task}" == phylo ]]; then
+  step "Writing one private alignment file per client (regions of the sites)"
+  source_alignment="${alignment:-${repo}/common/env/phylo/testdata/primates.nex}"
+  taxa=$(grep -A1 'key: "taxa"' "${config}" | sed -n 's/.*value: "\(.*\)".*/\1/p')
+  # The reference (the whole alignment) is for the offline evaluator only.
+  "${bin}/common/env/phylo/split_alignment" --input="${source_alignment}" \
+    --output_dir="${out}/cut" --parts="${#clients[@]}" \
+    --formats=fasta,nexus,phylip,fasta --taxa="${taxa}" \
+    --full_output="${out}/reference/full.fasta" >"${logs}/split.log" 2>&1 ||
+    { cat "${logs}/split.log" >&2
+      echo "demo FAILED: cannot cut ${source_alignment}" >&2; exit 1; }
+  mapfile -t parts <"${logs}/split.log"
+  for i in "${!clients[@]}"; do
+    own="${out}/data/${clients[$i]}/$(basename "${parts[$i]}")"
+    mkdir -p "$(dirname "${own}")"
+    mv "${parts[$i]}" "${own}"
+    client_rewards[$i]="jc69:alignment=$(realpath "${own}"),temperature=20"
+    echo "  ${clients[$i]}: ${own} ($(head -c 200 "${own}" | head -n 1 | cut -c1-40)...)"
+  done
+  rmdir "${out}/cut"
+  full_data_reward="jc69:alignment=$(realpath "${out}/reference/full.fasta"),temperature=20"
 fi
-
 step "Generating a CA, the server certificate and one per client"
 bash deploy/gen_certs.sh "${out}/certs" "${clients[@]}"
 certs="${out}/certs"
@@ -126,12 +152,16 @@ show_tail() {  # log file
 }
 
 step "Starting the federation server (mTLS, sampler token, 127.0.0.1)"
-# Port 0: the server binds a free port and prints "listening on <address>".
-"${server_bin}" --listen=127.0.0.1:0 --state_dir="${out}/server" \
-  --config="${config}" --tls_cert="${certs}/server.pem" \
-  --tls_key="${certs}/server.key" --tls_client_ca="${certs}/ca.pem" \
-  --sampler_auth=token --sampler_tokens_file="${certs}/sampler_tokens.txt" \
-  --threads="${threads}" >"${logs}/server.log" 2>&1 &
+# The server runs in a folder of its own (no data there: the spec names the
+# taxa only). Port 0: it binds a free port and prints "listening on <addr>".
+mkdir -p "${out}/server"
+server_config="$(realpath "${config}")"
+(cd "${out}/server" && exec "${server_bin}" --listen=127.0.0.1:0 \
+  --state_dir=state --config="${server_config}" \
+  --tls_cert="${certs}/server.pem" --tls_key="${certs}/server.key" \
+  --tls_client_ca="${certs}/ca.pem" --sampler_auth=token \
+  --sampler_tokens_file="${certs}/sampler_tokens.txt" \
+  --threads="${threads}") >"${logs}/server.log" 2>&1 &
 server_pid=$!
 address=""
 for _ in $(seq 1 600); do
@@ -153,10 +183,10 @@ for i in "${!clients[@]}"; do
   "${client_bin}" --server="${address}" --client_id="${id}" \
     --tls_ca="${certs}/ca.pem" --tls_cert="${certs}/${id}.pem" \
     --tls_key="${certs}/${id}.key" --state_dir="${out}/${id}" \
-    --reward="${reward}${share_sep}index=${i},count=${#clients[@]}" \
+    --reward="${client_rewards[$i]}" \
     --threads="${threads}" >"${logs}/${id}.log" 2>&1 &
   client_pids+=($!)
-  echo "  ${id}: pid $!, reward ${reward}${share_sep}index=${i},count=${#clients[@]}, log ${logs}/${id}.log"
+  echo "  ${id}: pid $!, reward ${client_rewards[$i]}, log ${logs}/${id}.log"
 done
 failed=()
 for i in "${!clients[@]}"; do
@@ -195,7 +225,8 @@ client_models=$(printf "${out}/%s/local.model," "${clients[@]}")
 if ! "${evaluate_bin}" --config="${config}" --num_clients="${#clients[@]}" \
     --model="${global_model}" --samples="${out}/samples.tsv" \
     --client_models="${client_models%,}" --png_dir="${out}/png" \
-    --client_reward="${reward}" --full_data_reward="${full_data_reward}" \
+    --client_rewards="$(IFS='|'; echo "${client_rewards[*]}")" \
+    --full_data_reward="${full_data_reward}" \
     --threads="${threads}" >"${logs}/evaluate.log" 2>&1; then
   show_tail "${logs}/evaluate.log"
   fail "the evaluation failed"

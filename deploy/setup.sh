@@ -36,6 +36,10 @@ PACKAGES=(
   # runtimes.
   clang
   libclang-rt-14-dev
+  # The standard phylogenetics benchmark alignments DS1-DS11 (gzipped BEAST
+  # XML under /usr/share/doc/beast2-mcmc/examples/benchmark), read as
+  # shipped by common/env/phylo (its DS1 test and the DS1 benchmark).
+  beast2-mcmc-examples
 )
 # kubectl with kustomize built in renders deploy/k8s offline. Any kubectl
 # will do; Debian's package would conflict with one already installed.

@@ -49,7 +49,8 @@ ABSL_FLAG(std::string, env, "hypergrid",
           "defaults), or a full spec such as hypergrid:dim=2,side=8.");
 ABSL_FLAG(std::string, reward_params, "",
           "Extra parameters of every client's reward for phylo (jc69; default "
-          "temperature=20) and dag (bge; default synthetic=1,samples=60,"
+          "alignment=common/env/phylo/testdata/primates.nex,temperature=20) "
+          "and dag (bge; default synthetic=1,samples=60,"
           "edge_prob=0.5,data_seed=2).");
 ABSL_FLAG(std::string, png_dir, "",
           "Directory for the loss/TV curve PNGs and curves.tsv; default "
@@ -124,7 +125,9 @@ MethodScore Score(const std::string& method, const torch::Tensor& q,
 std::string RewardParams(const EnvironmentConfig& config) {
   const std::string flag = absl::GetFlag(FLAGS_reward_params);
   if (!flag.empty()) return flag;
-  if (config.kind == "phylo") return "temperature=20";
+  if (config.kind == "phylo") {
+    return "alignment=common/env/phylo/testdata/primates.nex,temperature=20";
+  }
   if (config.kind == "dag") {
     return "synthetic=1,samples=60,edge_prob=0.5,data_seed=2";
   }
@@ -154,8 +157,9 @@ std::string DefaultSpec(const std::string& kind) {
   if (kind == "multiset") return "multiset:items=5,size=4";
   if (kind == "sequence") return "sequence:length=4,vocab=4";
   if (kind == "phylo") {
-    return "phylo:alignment=common/env/phylo/testdata/primates.nex,"
-           "num_taxa=6";
+    // The first 6 taxa of primates.nex (RewardParams names the file).
+    return "phylo:taxa=Tarsius_syrichta;Lemur_catta;Homo_sapiens;Pan;Gorilla;"
+           "Pongo";
   }
   if (kind == "dag") return "dag:nodes=4";
   return kind;

@@ -38,6 +38,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/aggregate/aggregator.h"
 #include "common/env/environment_registry.h"
@@ -212,14 +213,16 @@ absl::Status Run() {
     const std::string path = absl::StrCat(work_dir, "/sites_", sites, ".fasta");
     RETURN_IF_ERROR(WriteFileAtomically(
         path, BootstrapFasta(alignment, taxa, sites, seed * 7919 + sites)));
+    std::vector<std::string> names(alignment.taxa.begin(),
+                                   alignment.taxa.begin() + taxa);
     ASSIGN_OR_RETURN(std::unique_ptr<Environment> environment,
                      MakeEnvironment(*EnvironmentConfig::Parse(absl::StrCat(
-                         "phylo:alignment=", path, ",num_taxa=", taxa))));
+                         "phylo:taxa=", absl::StrJoin(names, ";")))));
     const double temperature = absl::GetFlag(FLAGS_reference_temperature) *
                                sites / absl::GetFlag(FLAGS_reference_sites);
     const std::string params =
-        absl::StrFormat("temperature=%.6g,compress=%d", temperature,
-                        absl::GetFlag(FLAGS_compress));
+        absl::StrFormat("alignment=%s,temperature=%.6g,compress=%d", path,
+                        temperature, absl::GetFlag(FLAGS_compress));
     ASSIGN_OR_RETURN(std::unique_ptr<LogReward> full,
                      MakeSplitLogReward(
                          *environment, *RewardConfig::Parse("jc69:" + params)));

@@ -58,6 +58,12 @@ ABSL_FLAG(std::string, client_reward, "client",
           "The clients' reward without index/count: client i held "
           "'<client_reward>[:|,]index=i,count=N' (e.g. client, "
           "jc69:temperature=20, bge:synthetic=1).");
+ABSL_FLAG(std::string, client_rewards, "",
+          "Instead of --client_reward: each client's own reward, in client "
+          "order, separated by '|' and used as given (e.g. "
+          "jc69:alignment=c0.fasta,temperature=20|jc69:alignment=c1.fasta,"
+          "temperature=20 where each client names its own data file); its "
+          "length must equal --num_clients.");
 ABSL_FLAG(std::string, full_data_reward, "",
           "Optional reward of one party holding all the data (e.g. the same "
           "as --client_reward); the evaluator then also reports TVs to this "
@@ -359,12 +365,30 @@ absl::Status Run() {
       MakeEnvironment(EnvironmentConfigFromProto(spec.environment())));
   std::vector<std::unique_ptr<LogReward>> rewards;
   std::vector<const LogReward*> factors;
+  const std::vector<std::string> own_rewards =
+      absl::GetFlag(FLAGS_client_rewards).empty()
+          ? std::vector<std::string>()
+          : absl::StrSplit(absl::GetFlag(FLAGS_client_rewards), '|');
+  if (!own_rewards.empty() &&
+      static_cast<int>(own_rewards.size()) != num_clients) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--client_rewards lists ", own_rewards.size(),
+                     " rewards but --num_clients=", num_clients));
+  }
   for (int i = 0; i < num_clients; ++i) {
-    ASSIGN_OR_RETURN(RewardConfig config,
-                     RewardConfig::Parse(WithShare(
-                         absl::GetFlag(FLAGS_client_reward), i, num_clients)));
-    ASSIGN_OR_RETURN(std::unique_ptr<LogReward> reward,
-                     MakeSplitLogReward(*environment, config));
+    ASSIGN_OR_RETURN(
+        RewardConfig config,
+        RewardConfig::Parse(
+            own_rewards.empty()
+                ? WithShare(absl::GetFlag(FLAGS_client_reward), i, num_clients)
+                : own_rewards[i]));
+    // A client's own reward (its own data file) carries prior^(1/N) with N
+    // from the federation, as the client daemon builds it.
+    ASSIGN_OR_RETURN(
+        std::unique_ptr<LogReward> reward,
+        own_rewards.empty()
+            ? MakeSplitLogReward(*environment, config)
+            : MakeLogReward(*environment, config, RewardContext{num_clients}));
     factors.push_back(reward.get());
     rewards.push_back(std::move(reward));
   }

@@ -44,9 +44,18 @@ absl::StatusOr<Alignment> ParseNexusAlignment(absl::string_view text);
 // ">name" header lines each followed by sequence lines; all sequences must
 // have the same length.
 absl::StatusOr<Alignment> ParseFastaAlignment(absl::string_view text);
-// NEXUS when the text starts with #NEXUS, FASTA when with '>'.
+// Relaxed PHYLIP: "ntax nchar", then name and sequence per taxon,
+// sequential or interleaved (alignment_phylip.cc).
+absl::StatusOr<Alignment> ParsePhylipAlignment(absl::string_view text);
+// The <sequence> elements of a BEAST 1 or 2 XML file (alignment_beast.cc).
+absl::StatusOr<Alignment> ParseBeastXmlAlignment(absl::string_view text);
+// The format from the content: NEXUS when the text starts with #NEXUS, FASTA
+// with '>', BEAST XML with '<', relaxed PHYLIP with two integers.
+// Every format refuses a duplicated taxon, an empty text, no site and
+// sequences of unequal length, naming the line and the taxon.
 absl::StatusOr<Alignment> ParseAlignment(absl::string_view text);
-// Reads and parses a file; errors name the path.
+// Reads and parses a file, gzip-compressed or not (detected from its first
+// bytes, so DS1's testHKY336.xml.gz reads as shipped); errors name the path.
 absl::StatusOr<Alignment> ReadAlignment(const std::string& path);
 
 }  // namespace epgfn

@@ -1,9 +1,15 @@
 #include "common/env/phylo/alignment.h"
 
 #include <torch/torch.h>
+#include <zlib.h>
 
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
+#include <vector>
 
+#include "common/env/phylo/alignment_writer.h"
 #include "gtest/gtest.h"
 
 namespace epgfn {
@@ -169,6 +175,187 @@ TEST(AlignmentTest, UnknownFormatAndMissingFileAreRefused) {
   auto missing = ReadAlignment("no/such/file.nex");
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+}
+
+// One 4 x 7 alignment in every format: RNA letters, lower case, IUPAC codes
+// and missing data, names in a different row order in some.
+const std::vector<std::string> kTaxa = {"alpha", "beta", "gamma", "delta"};
+const at::Tensor& ExpectedStates() {
+  static const at::Tensor states =
+      torch::tensor({{1, 2, 4, 8, 8, 1, 15},   // ACGUuA?
+                     {1, 2, 4, 8, 5, 10, 15},  // ACGTRYN
+                     {2, 2, 4, 8, 14, 13, 1},  // ccgtBDA
+                     {8, 4, 2, 1, 12, 3, 7}},  // TGCAKMV
+                    torch::kInt64);
+  return states;
+}
+
+constexpr char kNexus[] = R"(#NEXUS
+begin data; dimensions ntax=4 nchar=7; format datatype=rna missing=? gap=-;
+matrix
+alpha ACGUuA?
+beta  ACGTRYN
+gamma ccgtBDA
+delta TGCAKMV
+;
+end;
+)";
+constexpr char kFasta[] =
+    ">delta\nTGCA\nKMV\n>alpha\nACGUuA?\n>gamma\nccgtBDA\n"
+    ">beta\nACGTRYN\n";
+constexpr char kPhylip[] =
+    " 4 7\nalpha ACGUuA?\nbeta  ACG TRYN\n"
+    "gamma ccgtBDA\ndelta TGCAKMV\n";
+constexpr char kPhylipMultiline[] =
+    "4 7\nalpha ACGU\nuA?\nbeta ACGT\nRYN\n"
+    "gamma ccgt\nBDA\ndelta TGCA\nKMV\n";
+constexpr char kPhylipInterleaved[] =
+    "4 7\nalpha ACGU\nbeta ACGT\n"
+    "gamma ccgt\ndelta TGCA\n\nuA?\nRYN\n"
+    "BDA\nKMV\n";
+constexpr char kBeast1[] = R"(<?xml version="1.0" standalone="yes"?>
+<beast>
+  <!-- <sequence> in a comment is not a sequence -->
+  <taxa id="taxa"><taxon id="alpha"/><taxon id="beta"/></taxa>
+  <alignment id="alignment" dataType="nucleotide">
+    <sequence>
+      <taxon idref="beta"/>
+      ACGTRYN
+    </sequence>
+    <sequence>
+      <taxon idref="alpha"/>
+      ACGU
+      uA?
+    </sequence>
+    <sequence><taxon idref="delta"/>TGCAKMV</sequence>
+    <sequence>
+      <taxon idref="gamma"/>ccgtBDA
+    </sequence>
+  </alignment>
+</beast>
+)";
+constexpr char kBeast2[] = R"(<beast version="2.0">
+<data id="alignment" dataType="nucleotide">
+  <sequence id="seq_gamma" spec="Sequence" taxon="gamma" totalcount="4" value="ccgtBDA"/>
+  <sequence id="seq_alpha" spec="Sequence" taxon='alpha' totalcount="4" value="ACGUuA?"/>
+  <sequence id="seq_beta" spec="Sequence" taxon="beta" totalcount="4" value="ACGTRYN"/>
+  <sequence id="seq_delta" spec="Sequence" taxon="delta" totalcount="4" value="TGCAKMV"/>
+</data>
+</beast>
+)";
+
+// The rows of `alignment` in kTaxa order.
+at::Tensor RowsByName(const Alignment& alignment) {
+  std::vector<at::Tensor> rows;
+  for (const std::string& name : kTaxa) {
+    auto it = std::find(alignment.taxa.begin(), alignment.taxa.end(), name);
+    EXPECT_NE(it, alignment.taxa.end()) << name;
+    if (it == alignment.taxa.end()) return at::Tensor();
+    rows.push_back(alignment.states[it - alignment.taxa.begin()]);
+  }
+  return torch::stack(rows);
+}
+
+TEST(AlignmentTest, EveryFormatParsesToTheSameAlignment) {
+  for (const auto& [name, text] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"nexus", kNexus},
+           {"fasta", kFasta},
+           {"phylip", kPhylip},
+           {"phylip multiline", kPhylipMultiline},
+           {"phylip interleaved", kPhylipInterleaved},
+           {"beast1", kBeast1},
+           {"beast2", kBeast2}}) {
+    SCOPED_TRACE(name);
+    auto alignment = ParseAlignment(text);
+    ASSERT_TRUE(alignment.ok()) << alignment.status();
+    EXPECT_EQ(alignment->num_taxa(), 4);
+    at::Tensor rows = RowsByName(*alignment);
+    ASSERT_TRUE(rows.defined());
+    EXPECT_TRUE(rows.equal(ExpectedStates())) << rows;
+  }
+}
+
+std::string TempPath(const std::string& name) {
+  return std::string(std::getenv("TEST_TMPDIR")) + "/" + name;
+}
+
+TEST(AlignmentTest, WrittenAlignmentsReadBackUnchanged) {
+  auto alignment = ParseAlignment(kNexus);
+  ASSERT_TRUE(alignment.ok()) << alignment.status();
+  for (AlignmentFormat format :
+       {AlignmentFormat::kFasta, AlignmentFormat::kNexus,
+        AlignmentFormat::kPhylip}) {
+    auto again = ParseAlignment(FormatAlignment(*alignment, format));
+    ASSERT_TRUE(again.ok()) << again.status();
+    EXPECT_EQ(again->taxa, alignment->taxa);
+    EXPECT_TRUE(again->states.equal(alignment->states));
+  }
+}
+
+TEST(AlignmentTest, ReadsGzippedFilesDirectly) {
+  const std::string path = TempPath("alignment.xml.gz");
+  gzFile file = gzopen(path.c_str(), "wb");
+  ASSERT_NE(file, nullptr);
+  ASSERT_EQ(gzwrite(file, kBeast1, sizeof(kBeast1) - 1),
+            static_cast<int>(sizeof(kBeast1) - 1));
+  ASSERT_EQ(gzclose(file), Z_OK);
+  auto alignment = ReadAlignment(path);
+  ASSERT_TRUE(alignment.ok()) << alignment.status();
+  EXPECT_TRUE(RowsByName(*alignment).equal(ExpectedStates()));
+  // A truncated gzip file is refused with the path.
+  std::FILE* truncated = std::fopen(TempPath("bad.xml.gz").c_str(), "wb");
+  ASSERT_NE(truncated, nullptr);
+  std::fwrite("\x1f\x8b\x08\x00", 1, 4, truncated);
+  std::fclose(truncated);
+  auto bad = ReadAlignment(TempPath("bad.xml.gz"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("bad.xml.gz: "), std::string::npos)
+      << bad.status();
+  EXPECT_NE(bad.status().message().find("gzip"), std::string::npos)
+      << bad.status();
+}
+
+TEST(AlignmentTest, PhylipAndXmlErrorsNameTheLine) {
+  ExpectErrorAt(ParseAlignment("3 4\none ACGT\ntwo ACGT\n"), 3,
+                "announces 3 taxa");
+  ExpectErrorAt(ParseAlignment("2 4\none ACGT\ntwo ACG\n"), 3, "'two'");
+  ExpectErrorAt(ParseAlignment("2 0\n"), 1, "no site");
+  ExpectErrorAt(ParseAlignment("<beast>\n<sequence>\nACGT\n</sequence>\n"), 2,
+                "names no taxon");
+  ExpectErrorAt(ParseAlignment("<beast>\n<sequence taxon=\"a\" value=\"AC\"/>"
+                               "\n<sequence taxon=\"b\" value=\"A!\"/>\n"),
+                3, "'!'");
+}
+
+// DS1 (Hedges et al. 1990; 27 taxa x 1949 sites) as Debian's
+// beast2-mcmc-examples ships it: gzipped BEAST 1 XML with RNA letters.
+constexpr char kDs1[] =
+    "/usr/share/doc/beast2-mcmc/examples/benchmark/1/testHKY336.xml.gz";
+
+TEST(AlignmentTest, ReadsDs1AsShipped) {
+  if (std::FILE* probe = std::fopen(kDs1, "rb")) {
+    std::fclose(probe);
+  } else {
+    GTEST_SKIP() << kDs1 << " is absent: install beast2-mcmc-examples "
+                 << "(deploy/setup.sh does)";
+  }
+  auto alignment = ReadAlignment(kDs1);
+  ASSERT_TRUE(alignment.ok()) << alignment.status();
+  EXPECT_EQ(alignment->num_taxa(), 27);
+  EXPECT_EQ(alignment->num_sites(), 1949);
+  EXPECT_EQ(alignment->taxa[0], "Oryctolagus_cuniculus");
+  EXPECT_EQ(alignment->taxa[26], "Latimeria_chalumnae");
+  // Oryctolagus starts UACCUGG.
+  EXPECT_TRUE(alignment->states[0].narrow(0, 0, 7).equal(
+      torch::tensor({8, 1, 2, 2, 8, 4, 4}, torch::kInt64)));
+  // DS1 is heavily gapped: a fifth or so of its cells are unknown.
+  const double unknown = (alignment->states == kNucleotideUnknown)
+                             .to(torch::kFloat64)
+                             .mean()
+                             .item<double>();
+  EXPECT_GT(unknown, 0.1);
+  EXPECT_LT(unknown, 0.4);
 }
 
 }  // namespace

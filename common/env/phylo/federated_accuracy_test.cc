@@ -33,9 +33,13 @@ namespace {
 constexpr int kClients = 3;
 constexpr int64_t kLocalIterations = 2000;
 constexpr int64_t kAggregationIterations = 2000;
+// The first 6 taxa of primates.nex, by name (the environment holds names
+// only); each client's reward names the file and its third of the sites.
 constexpr char kEnvironment[] =
-    "phylo:alignment=common/env/phylo/testdata/primates.nex,num_taxa=6";
-constexpr char kRewardParams[] = ",split=contiguous,temperature=20";
+    "phylo:taxa=Tarsius_syrichta;Lemur_catta;Homo_sapiens;Pan;Gorilla;Pongo";
+constexpr char kRewardParams[] =
+    ",alignment=common/env/phylo/testdata/primates.nex,split=contiguous,"
+    "temperature=20";
 
 PolicyArchitecture SmallArchitecture() {
   PolicyArchitecture architecture;

@@ -6,7 +6,6 @@
 #include <string>
 #include <vector>
 
-#include "common/env/environment_registry.h"
 #include "common/env/phylo/alignment.h"
 #include "common/env/phylo/phylo.h"
 #include "gtest/gtest.h"
@@ -191,70 +190,80 @@ TEST(LikelihoodTest, FitchCountsChanges) {
   }
 }
 
-std::unique_ptr<Environment> PrimatesEnvironment(int taxa) {
-  auto environment = MakeEnvironment(
-      *EnvironmentConfig::Parse(std::string("phylo:alignment=") + kPrimates +
-                                ",num_taxa=" + std::to_string(taxa)));
+// The first `taxa` taxa of primates.nex, by name (the environment holds
+// names only).
+std::unique_ptr<PhyloEnvironment> PrimatesEnvironment(int taxa) {
+  Alignment alignment = *ReadAlignment(kPrimates);
+  std::string names;
+  for (int k = 0; k < taxa; ++k) {
+    names += (k == 0 ? "" : ";") + alignment.taxa[k];
+  }
+  auto environment = PhyloEnvironment::Create(
+      *EnvironmentConfig::Parse("phylo:taxa=" + names));
   EXPECT_TRUE(environment.ok()) << environment.status();
   return std::move(environment).value();
 }
 
-at::Tensor Reward(const Environment& environment, const std::string& text,
-                  const at::Tensor& states) {
-  auto reward = MakeSplitLogReward(environment, *RewardConfig::Parse(text));
+// The double-precision data term of reward `text` (given the client's own
+// file primates.nex).
+at::Tensor LogLikelihood(const PhyloEnvironment& environment,
+                         const std::string& text, const at::Tensor& states) {
+  const std::string kind = text.substr(0, text.find(':'));
+  const std::string rest = text.find(':') == std::string::npos
+                               ? ""
+                               : "," + text.substr(text.find(':') + 1);
+  auto reward = MakePhyloReward(
+      environment,
+      *RewardConfig::Parse(kind + ":alignment=" + kPrimates + rest));
   EXPECT_TRUE(reward.ok()) << reward.status();
-  return (**reward)(states).to(torch::kFloat64);
+  return reward->log_likelihood->LogRewardFloat64(states);
 }
 
-TEST(LikelihoodTest, ClientRewardsMultiplyToTheFullPosterior) {
+TEST(LikelihoodTest, ClientSitePartsSumToTheFullLikelihood) {
   auto environment = PrimatesEnvironment(5);
   at::Tensor trees = *environment->EnumerateTerminalStates();
   ASSERT_EQ(trees.size(0), 105);
   for (const std::string kind : {"jc69", "parsimony"}) {
-    at::Tensor full = Reward(*environment, kind, trees);
+    at::Tensor full = LogLikelihood(*environment, kind, trees);
     for (const std::string split : {"contiguous", "random"}) {
       at::Tensor sum = torch::zeros_like(full);
       for (int index = 0; index < 3; ++index) {
-        sum += Reward(*environment,
-                      kind + ":count=3,split=" + split +
-                          ",seed=4,index=" + std::to_string(index),
-                      trees);
+        sum += LogLikelihood(*environment,
+                             kind + ":count=3,split=" + split +
+                                 ",seed=4,index=" + std::to_string(index),
+                             trees);
       }
-      // float32 rewards of magnitude ~2000: compare to a few ulps.
-      EXPECT_TRUE(torch::allclose(sum, full, 1e-5, 1e-3))
+      EXPECT_TRUE(torch::allclose(sum, full, 1e-12, 1e-8))
           << kind << " " << split << ": max difference "
           << (sum - full).abs().max().item<double>();
     }
   }
-  // The prior is uniform: log R(tree) - log L(tree) = -log(105).
-  at::Tensor tips = TipPartials(
-      dynamic_cast<const PhyloEnvironment&>(*environment).site_masks());
+  // Against the reference pruning of one tree, in double.
+  Alignment alignment = *ReadAlignment(kPrimates);
+  at::Tensor tips = TipPartials(alignment.states.narrow(0, 0, 5));
   const double log_l = Jc69SiteLogLikelihoods({{0, 1}, {3, 4}, {2, 6}, {5, 7}},
                                               std::vector<double>(9, 0.1), tips)
                            .sum()
                            .item<double>();
   // The state for ((0,1),(2,(3,4))): clades {0..4}, {2,3,4}, {3,4}, {0,1}.
   at::Tensor state = torch::tensor({{31, 28, 24, 3}}, torch::kInt64);
-  EXPECT_NEAR(Reward(*environment, "jc69", state).item<double>(),
-              log_l - std::log(105.0), 2e-3);
-  EXPECT_NEAR(Reward(*environment, "jc69:temperature=4", state).item<double>(),
-              (log_l - std::log(105.0)) / 4, 1e-3);
+  EXPECT_NEAR(LogLikelihood(*environment, "jc69", state).item<double>(), log_l,
+              1e-9);
 }
 
 TEST(LikelihoodTest, RewardPrefersTheKnownPrimateClade) {
   // Homo, Pan, Gorilla and the more distant Tarsius: the tree joining Homo
   // with Pan first must beat the ones joining Homo with Gorilla or Tarsius.
-  auto environment = MakeEnvironment(*EnvironmentConfig::Parse(
-      std::string("phylo:alignment=") + kPrimates +
-      ",taxa=Homo_sapiens;Pan;Gorilla;Tarsius_syrichta"));
+  auto environment = PhyloEnvironment::Create(*EnvironmentConfig::Parse(
+      "phylo:taxa=Homo_sapiens;Pan;Gorilla;Tarsius_syrichta"));
   ASSERT_TRUE(environment.ok()) << environment.status();
   // (((H,P),G),T), (((H,G),P),T), (((H,T),P),G).
   at::Tensor trees =
       torch::tensor({{15, 7, 3}, {15, 7, 5}, {15, 11, 9}}, torch::kInt64);
-  at::Tensor log_r = Reward(**environment, "jc69", trees);
+  at::Tensor log_r = LogLikelihood(**environment, "jc69", trees);
   EXPECT_GT(log_r[0].item<double>(), log_r[1].item<double>());
   EXPECT_GT(log_r[1].item<double>(), log_r[2].item<double>());
-  at::Tensor parsimony = Reward(**environment, "parsimony", trees);
+  at::Tensor parsimony = LogLikelihood(**environment, "parsimony", trees);
   EXPECT_GT(parsimony[0].item<double>(), parsimony[2].item<double>());
 }
 

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdint>
 #include <functional>
@@ -19,38 +20,43 @@
 #include "common/env/client_share.h"
 #include "common/env/environment_registry.h"
 #include "common/env/phylo/alignment.h"
+#include "common/env/phylo/client_alignment.h"
 #include "common/env/phylo/likelihood.h"
 #include "common/util/status_macros.h"
 
 namespace epgfn {
 namespace {
 
-// Trees scored at once by a reward: bounds the [chunk, 2n-1, P, 4] float64
-// partials (about 100 MB at 16 taxa and 900 patterns).
-constexpr int64_t kRewardChunk = 256;
+// Trees scored at once by a reward: bounds the per-chunk work buffers
+// (Fitch's [chunk, 2n-1, P] int64 sets, about 128 MiB at most).
+constexpr int64_t kMaxRewardChunk = 256;
+constexpr int64_t kRewardChunkElements = int64_t{1} << 24;
 
-int PopCount(int64_t x) {
-  return __builtin_popcountll(static_cast<uint64_t>(x));
-}
-int64_t LowestLeaf(int64_t clade) {
-  return __builtin_ctzll(static_cast<uint64_t>(clade));
-}
+// Clades are leaf bitmasks, bit k = taxon k, handled as uint64_t so that all
+// 64 bits are leaves; a state tensor stores the same bits as int64 (bit 63
+// reads as the sign there, which is why rows are ordered as unsigned).
+using Clade = uint64_t;
+
+int PopCount(Clade x) { return __builtin_popcountll(x); }
+int64_t LowestLeaf(Clade clade) { return __builtin_ctzll(clade); }
+Clade Bit(int64_t leaf) { return Clade{1} << leaf; }
+Clade AllLeaves(int64_t n) { return n == 64 ? ~Clade{0} : Bit(n) - 1; }
 
 // One state row viewed as its clades (non-zero entries).
 class Forest {
  public:
   Forest(const int64_t* row, int64_t width) {
     for (int64_t k = 0; k < width; ++k) {
-      if (row[k] != 0) clades_.push_back(row[k]);
+      if (row[k] != 0) clades_.push_back(static_cast<Clade>(row[k]));
     }
   }
-  const std::vector<int64_t>& clades() const { return clades_; }
+  const std::vector<Clade>& clades() const { return clades_; }
   // The root clade holding `leaf`: clades holding a leaf are nested, so it
   // is the largest one (the leaf alone when none holds it).
-  int64_t RootOf(int64_t leaf) const {
-    const int64_t bit = int64_t{1} << leaf;
-    int64_t root = bit;
-    for (int64_t c : clades_) {
+  Clade RootOf(int64_t leaf) const {
+    const Clade bit = Bit(leaf);
+    Clade root = bit;
+    for (Clade c : clades_) {
       if ((c & bit) != 0 && PopCount(c) > PopCount(root)) root = c;
     }
     return root;
@@ -58,10 +64,10 @@ class Forest {
   bool IsAnchor(int64_t leaf) const { return LowestLeaf(RootOf(leaf)) == leaf; }
   // The child of internal clade `parent` that holds its smallest leaf: the
   // largest node strictly inside it holding that leaf.
-  int64_t FirstChild(int64_t parent) const {
-    const int64_t bit = parent & -parent;
-    int64_t child = bit;
-    for (int64_t c : clades_) {
+  Clade FirstChild(Clade parent) const {
+    const Clade bit = parent & (~parent + 1);
+    Clade child = bit;
+    for (Clade c : clades_) {
       if (c != parent && (c & ~parent) == 0 && (c & bit) != 0 &&
           PopCount(c) > PopCount(child)) {
         child = c;
@@ -69,45 +75,140 @@ class Forest {
     }
     return child;
   }
-  // Writes the clades sorted decreasingly and padded with 0: the canonical
-  // row.
+  // Writes the canonical row: the clades sorted decreasingly (as unsigned)
+  // and padded with 0.
   void WriteRow(int64_t* row, int64_t width) const {
-    std::vector<int64_t> sorted = clades_;
-    std::sort(sorted.begin(), sorted.end(), std::greater<int64_t>());
+    WriteCladeRow(clades_, row, width);
+  }
+  static void WriteCladeRow(std::vector<Clade> clades, int64_t* row,
+                            int64_t width) {
+    std::sort(clades.begin(), clades.end(), std::greater<Clade>());
     for (int64_t k = 0; k < width; ++k) {
-      row[k] = k < static_cast<int64_t>(sorted.size()) ? sorted[k] : 0;
+      row[k] = k < static_cast<int64_t>(clades.size())
+                   ? static_cast<int64_t>(clades[k])
+                   : 0;
     }
   }
-  void Add(int64_t clade) { clades_.push_back(clade); }
-  void Remove(int64_t clade) {
+  void Add(Clade clade) { clades_.push_back(clade); }
+  void Remove(Clade clade) {
     clades_.erase(std::find(clades_.begin(), clades_.end(), clade));
   }
 
  private:
-  std::vector<int64_t> clades_;
+  std::vector<Clade> clades_;
 };
 
 at::Tensor CpuContiguous(const at::Tensor& t) {
   return t.to(torch::kCPU).contiguous();
 }
 
-absl::StatusOr<std::pair<int64_t, int64_t>> ParseSiteRange(
-    const std::string& text, int64_t num_sites) {
-  std::vector<std::string> parts = absl::StrSplit(text, '-');
-  int64_t first = 0;
-  int64_t last = 0;
-  if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &first) ||
-      !absl::SimpleAtoi(parts[1], &last)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "parameter 'sites' must be a range first-last, got '", text, "'"));
+// Minimal Newick reader for TerminalStateFromNewick: rooted binary trees,
+// names bare or 'quoted', optional internal labels and :branch lengths
+// (both ignored).
+class NewickReader {
+ public:
+  NewickReader(absl::string_view text,
+               const std::map<std::string, int64_t>& leaf_of)
+      : text_(text), leaf_of_(leaf_of) {}
+
+  absl::StatusOr<std::vector<Clade>> Read() {
+    std::vector<Clade> clades;
+    ASSIGN_OR_RETURN(const Clade root, Node(&clades));
+    SkipSpace();
+    if (pos_ < text_.size() && text_[pos_] == ';') ++pos_;
+    SkipSpace();
+    if (pos_ != text_.size()) return Error("unexpected text after the tree");
+    (void)root;
+    return clades;
   }
-  if (first < 0 || last < first || last >= num_sites) {
+
+ private:
+  absl::Status Error(absl::string_view what) const {
     return absl::InvalidArgumentError(absl::StrCat(
-        "parameter 'sites' range ", text, " must satisfy 0 <= first <= last < ",
-        num_sites, " (the alignment's sites)"));
+        "Newick '", text_, "' at character ", pos_ + 1, ": ", what));
   }
-  return std::make_pair(first, last);
-}
+  void SkipSpace() {
+    while (pos_ < text_.size() &&
+           std::isspace(static_cast<unsigned char>(text_[pos_]))) {
+      ++pos_;
+    }
+  }
+  std::string Label() {
+    SkipSpace();
+    std::string label;
+    if (pos_ < text_.size() && text_[pos_] == '\'') {
+      for (++pos_; pos_ < text_.size(); ++pos_) {
+        if (text_[pos_] == '\'') {
+          if (pos_ + 1 < text_.size() && text_[pos_ + 1] == '\'') {
+            label.push_back('\'');
+            ++pos_;
+            continue;
+          }
+          ++pos_;
+          break;
+        }
+        label.push_back(text_[pos_]);
+      }
+      return label;
+    }
+    while (pos_ < text_.size() &&
+           std::string_view("(),:;").find(text_[pos_]) ==
+               std::string_view::npos &&
+           !std::isspace(static_cast<unsigned char>(text_[pos_]))) {
+      label.push_back(text_[pos_++]);
+    }
+    return label;
+  }
+  void SkipBranchLength() {
+    SkipSpace();
+    if (pos_ < text_.size() && text_[pos_] == ':') {
+      ++pos_;
+      Label();
+    }
+  }
+  absl::StatusOr<Clade> Node(std::vector<Clade>* clades) {
+    SkipSpace();
+    if (pos_ < text_.size() && text_[pos_] == '(') {
+      ++pos_;
+      std::vector<Clade> children;
+      for (;;) {
+        ASSIGN_OR_RETURN(const Clade child, Node(clades));
+        children.push_back(child);
+        SkipSpace();
+        if (pos_ < text_.size() && text_[pos_] == ',') {
+          ++pos_;
+          continue;
+        }
+        if (pos_ < text_.size() && text_[pos_] == ')') {
+          ++pos_;
+          break;
+        }
+        return Error("expected ',' or ')'");
+      }
+      if (children.size() != 2) {
+        return Error(absl::StrCat("a node with ", children.size(),
+                                  " children; only rooted binary trees"));
+      }
+      Label();  // internal node label (e.g. a support value)
+      SkipBranchLength();
+      const Clade clade = children[0] | children[1];
+      clades->push_back(clade);
+      return clade;
+    }
+    const std::string name = Label();
+    if (name.empty()) return Error("expected a taxon name or '('");
+    auto it = leaf_of_.find(name);
+    if (it == leaf_of_.end()) {
+      return Error(absl::StrCat("'", name, "' is not a taxon"));
+    }
+    SkipBranchLength();
+    return Bit(it->second);
+  }
+
+  absl::string_view text_;
+  const std::map<std::string, int64_t>& leaf_of_;
+  size_t pos_ = 0;
+};
 
 }  // namespace
 
@@ -118,12 +219,10 @@ double LogNumRootedTopologies(int64_t n) {
 }
 
 PhyloEnvironment::PhyloEnvironment(EnvironmentConfig config,
-                                   std::vector<std::string> taxa,
-                                   at::Tensor site_masks)
+                                   std::vector<std::string> taxa)
     : config_(std::move(config)),
       n_(static_cast<int64_t>(taxa.size())),
-      taxa_(std::move(taxa)),
-      site_masks_(std::move(site_masks)) {
+      taxa_(std::move(taxa)) {
   for (int64_t a = 0; a < n_; ++a) {
     for (int64_t b = a + 1; b < n_; ++b) {
       pair_first_.push_back(a);
@@ -135,61 +234,28 @@ PhyloEnvironment::PhyloEnvironment(EnvironmentConfig config,
 absl::StatusOr<std::unique_ptr<PhyloEnvironment>> PhyloEnvironment::Create(
     const EnvironmentConfig& config) {
   const ParamMap& params = config.params;
-  RETURN_IF_ERROR(params.CheckKeys({"alignment", "taxa", "num_taxa", "sites"}));
+  for (const char* data_key : {"alignment", "sites"}) {
+    if (params.Has(data_key)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "phylo environment parameter '", data_key,
+          "' is no longer accepted: the federation spec names the taxa only "
+          "(phylo:taxa=a;b;c) and the server never opens a data file; put "
+          "alignment=PATH in each client's reward instead (e.g. "
+          "--reward=jc69:alignment=PATH)"));
+    }
+  }
+  RETURN_IF_ERROR(params.CheckKeys({"taxa", "num_taxa"}));
   if (params.Has("taxa") && params.Has("num_taxa")) {
     return absl::InvalidArgumentError(
         "give parameter 'taxa' or 'num_taxa', not both");
   }
-  const std::string path = params.GetString("alignment", "");
   std::vector<std::string> taxa;
-  at::Tensor masks;
-  if (!path.empty()) {
-    ASSIGN_OR_RETURN(Alignment alignment, ReadAlignment(path));
-    std::vector<int64_t> rows;
-    if (params.Has("taxa")) {
-      const std::vector<std::string> names =
-          absl::StrSplit(params.GetString("taxa", ""), ';');
-      for (const std::string& name : names) {
-        auto it = std::find(alignment.taxa.begin(), alignment.taxa.end(), name);
-        if (it == alignment.taxa.end()) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              "parameter 'taxa': '", name, "' is not a taxon of ", path, " (",
-              absl::StrJoin(alignment.taxa, ";"), ")"));
-        }
-        const int64_t row = it - alignment.taxa.begin();
-        if (std::find(rows.begin(), rows.end(), row) != rows.end()) {
-          return absl::InvalidArgumentError(
-              absl::StrCat("parameter 'taxa' names '", name, "' twice"));
-        }
-        rows.push_back(row);
-      }
-    } else {
-      ASSIGN_OR_RETURN(const int64_t count,
-                       params.GetInt("num_taxa", alignment.num_taxa(), 2,
-                                     std::min(alignment.num_taxa(), kMaxTaxa)));
-      for (int64_t k = 0; k < count; ++k) rows.push_back(k);
-    }
-    for (int64_t row : rows) taxa.push_back(alignment.taxa[row]);
-    masks =
-        alignment.states.index_select(0, torch::tensor(rows, torch::kInt64));
-    if (params.Has("sites")) {
-      ASSIGN_OR_RETURN(auto range, ParseSiteRange(params.GetString("sites", ""),
-                                                  alignment.num_sites()));
-      masks = masks.narrow(1, range.first, range.second - range.first + 1);
-    }
-    masks = masks.contiguous();
+  if (params.Has("taxa")) {
+    taxa = absl::StrSplit(params.GetString("taxa", ""), ';');
   } else {
-    if (params.Has("sites")) {
-      return absl::InvalidArgumentError(
-          "parameter 'sites' needs an 'alignment'");
-    }
-    if (params.Has("taxa")) {
-      taxa = absl::StrSplit(params.GetString("taxa", ""), ';');
-    } else {
-      ASSIGN_OR_RETURN(const int64_t count,
-                       params.GetInt("num_taxa", 4, 2, kMaxTaxa));
-      for (int64_t k = 1; k <= count; ++k) taxa.push_back(absl::StrCat("t", k));
-    }
+    ASSIGN_OR_RETURN(const int64_t count,
+                     params.GetInt("num_taxa", 4, 2, kMaxTaxa));
+    for (int64_t k = 1; k <= count; ++k) taxa.push_back(absl::StrCat("t", k));
   }
   const int64_t n = static_cast<int64_t>(taxa.size());
   if (n < 2 || n > kMaxTaxa) {
@@ -212,13 +278,9 @@ absl::StatusOr<std::unique_ptr<PhyloEnvironment>> PhyloEnvironment::Create(
     }
   }
   EnvironmentConfig canonical{"phylo", {}};
-  if (!path.empty()) canonical.params.Set("alignment", path);
-  if (params.Has("sites")) {
-    canonical.params.Set("sites", params.GetString("sites", ""));
-  }
   canonical.params.Set("taxa", absl::StrJoin(taxa, ";"));
   return std::unique_ptr<PhyloEnvironment>(
-      new PhyloEnvironment(std::move(canonical), std::move(taxa), masks));
+      new PhyloEnvironment(std::move(canonical), std::move(taxa)));
 }
 
 at::Tensor PhyloEnvironment::InitialStates(int64_t batch,
@@ -235,22 +297,33 @@ at::Tensor PhyloEnvironment::Encode(const at::Tensor& states) const {
   float* out = encoded.data_ptr<float>();
   const int64_t* in = cpu.data_ptr<int64_t>();
   const float scale = 1.0f / static_cast<float>(n_);
+  std::vector<Clade> root_of(n_);
   for (int64_t r = 0; r < batch; ++r) {
     Forest forest(in + r * (n_ - 1), n_ - 1);
     float* row = out + r * encoding_dim();
-    for (int64_t p = 0; p < pairs; ++p) {
-      const int64_t both =
-          (int64_t{1} << pair_first_[p]) | (int64_t{1} << pair_second_[p]);
-      int smallest = 0;
-      for (int64_t c : forest.clades()) {
-        if ((c & both) == both && (smallest == 0 || PopCount(c) < smallest)) {
-          smallest = PopCount(c);
+    // Clades by increasing size: when clade c is reached, root_of[leaf] is
+    // the largest clade built so far holding the leaf, so c's two children
+    // are root_of[its smallest leaf] and the rest, and the pairs across them
+    // are exactly those whose smallest common clade is c. O(n^2) per row.
+    std::vector<Clade> order = forest.clades();
+    std::sort(order.begin(), order.end(),
+              [](Clade x, Clade y) { return PopCount(x) < PopCount(y); });
+    for (int64_t leaf = 0; leaf < n_; ++leaf) root_of[leaf] = Bit(leaf);
+    for (Clade c : order) {
+      const Clade first = root_of[LowestLeaf(c)];
+      const Clade second = c ^ first;
+      const float size = PopCount(c) * scale;
+      for (Clade a = first; a != 0; a &= a - 1) {
+        for (Clade b = second; b != 0; b &= b - 1) {
+          const int64_t i = LowestLeaf(a);
+          const int64_t j = LowestLeaf(b);
+          row[i < j ? PairAction(i, j) : PairAction(j, i)] = size;
         }
       }
-      row[p] = smallest * scale;
+      for (Clade x = c; x != 0; x &= x - 1) root_of[LowestLeaf(x)] = c;
     }
     for (int64_t leaf = 0; leaf < n_; ++leaf) {
-      row[pairs + leaf] = PopCount(forest.RootOf(leaf)) * scale;
+      row[pairs + leaf] = PopCount(root_of[leaf]) * scale;
     }
   }
   return encoded.to(states.device());
@@ -288,7 +361,7 @@ at::Tensor PhyloEnvironment::BackwardMask(const at::Tensor& states) const {
   for (int64_t r = 0; r < batch; ++r) {
     Forest forest(in + r * (n_ - 1), n_ - 1);
     for (int64_t leaf = 0; leaf < n_; ++leaf) {
-      const int64_t root = forest.RootOf(leaf);
+      const Clade root = forest.RootOf(leaf);
       out[r * n_ + leaf] = LowestLeaf(root) == leaf && PopCount(root) >= 2;
     }
   }
@@ -324,7 +397,7 @@ at::Tensor PhyloEnvironment::BackwardStep(
   int64_t* out = previous.data_ptr<int64_t>();
   for (int64_t r = 0; r < cpu.size(0); ++r) {
     Forest forest(in + r * (n_ - 1), n_ - 1);
-    const int64_t root = forest.RootOf(a[r]);
+    const Clade root = forest.RootOf(a[r]);
     TORCH_CHECK(PopCount(root) >= 2, "phylo: backward action ", a[r],
                 " splits a leaf");
     forest.Remove(root);
@@ -352,8 +425,8 @@ at::Tensor PhyloEnvironment::ForwardActionOf(
   int64_t* out = result.data_ptr<int64_t>();
   for (int64_t r = 0; r < cpu.size(0); ++r) {
     Forest forest(in + r * (n_ - 1), n_ - 1);
-    const int64_t root = forest.RootOf(a[r]);
-    const int64_t second = root ^ forest.FirstChild(root);
+    const Clade root = forest.RootOf(a[r]);
+    const Clade second = root ^ forest.FirstChild(root);
     out[r] = PairAction(a[r], LowestLeaf(second));
   }
   return result.to(states.device());
@@ -370,17 +443,16 @@ absl::StatusOr<at::Tensor> PhyloEnvironment::EnumerateTerminalStates() const {
   // the edge above any of their 2k - 1 nodes (the root included): node C
   // gains the new parent clade C | {k}, and every clade above C gains k.
   // Each tree arises exactly once, giving (2n - 3)!! in all.
-  std::vector<std::vector<int64_t>> trees = {{}};
+  std::vector<std::vector<Clade>> trees = {{}};
   for (int64_t k = 1; k < n_; ++k) {
-    const int64_t bit = int64_t{1} << k;
-    std::vector<std::vector<int64_t>> grown;
-    for (const std::vector<int64_t>& tree : trees) {
-      std::vector<int64_t> nodes = tree;
-      for (int64_t leaf = 0; leaf < k; ++leaf)
-        nodes.push_back(int64_t{1} << leaf);
-      for (int64_t node : nodes) {
-        std::vector<int64_t> next;
-        for (int64_t c : tree) {
+    const Clade bit = Bit(k);
+    std::vector<std::vector<Clade>> grown;
+    for (const std::vector<Clade>& tree : trees) {
+      std::vector<Clade> nodes = tree;
+      for (int64_t leaf = 0; leaf < k; ++leaf) nodes.push_back(Bit(leaf));
+      for (Clade node : nodes) {
+        std::vector<Clade> next;
+        for (Clade c : tree) {
           next.push_back(c != node && (c & node) == node ? (c | bit) : c);
         }
         next.push_back(node | bit);
@@ -393,8 +465,7 @@ absl::StatusOr<at::Tensor> PhyloEnvironment::EnumerateTerminalStates() const {
   at::Tensor states = torch::empty({rows, n_ - 1}, torch::kInt64);
   int64_t* out = states.data_ptr<int64_t>();
   for (int64_t r = 0; r < rows; ++r) {
-    std::sort(trees[r].begin(), trees[r].end(), std::greater<int64_t>());
-    std::copy(trees[r].begin(), trees[r].end(), out + r * (n_ - 1));
+    Forest::WriteCladeRow(std::move(trees[r]), out + r * (n_ - 1), n_ - 1);
   }
   return states;
 }
@@ -402,9 +473,9 @@ absl::StatusOr<at::Tensor> PhyloEnvironment::EnumerateTerminalStates() const {
 std::string PhyloEnvironment::Describe(const at::Tensor& state) const {
   at::Tensor cpu = CpuContiguous(state.to(torch::kInt64)).flatten();
   Forest forest(cpu.data_ptr<int64_t>(), cpu.numel());
-  std::function<std::string(int64_t)> newick = [&](int64_t clade) {
+  std::function<std::string(Clade)> newick = [&](Clade clade) {
     if (PopCount(clade) == 1) return taxa_[LowestLeaf(clade)];
-    const int64_t first = forest.FirstChild(clade);
+    const Clade first = forest.FirstChild(clade);
     return absl::StrCat("(", newick(first), ",", newick(clade ^ first), ")");
   };
   std::vector<std::string> trees;
@@ -430,19 +501,93 @@ void PhyloEnvironment::TreeChildren(const at::Tensor& states, at::Tensor* left,
     TORCH_CHECK(static_cast<int64_t>(forest.clades().size()) == n_ - 1,
                 "phylo reward of a state that is not a complete tree: ",
                 Describe(cpu[r]));
-    std::vector<int64_t> order = forest.clades();
-    std::stable_sort(order.begin(), order.end(), [](int64_t x, int64_t y) {
+    std::vector<Clade> order = forest.clades();
+    std::stable_sort(order.begin(), order.end(), [](Clade x, Clade y) {
       return PopCount(x) < PopCount(y);
     });
-    std::unordered_map<int64_t, int64_t> node;
-    for (int64_t leaf = 0; leaf < n_; ++leaf) node[int64_t{1} << leaf] = leaf;
+    std::unordered_map<Clade, int64_t> node;
+    for (int64_t leaf = 0; leaf < n_; ++leaf) node[Bit(leaf)] = leaf;
     for (int64_t j = 0; j < n_ - 1; ++j) {
-      const int64_t first = forest.FirstChild(order[j]);
+      const Clade first = forest.FirstChild(order[j]);
       l[r * (n_ - 1) + j] = node.at(first);
       rr[r * (n_ - 1) + j] = node.at(order[j] ^ first);
       node[order[j]] = n_ + j;
     }
   }
+}
+
+std::vector<uint64_t> PhyloEnvironment::Clades(const at::Tensor& state) const {
+  at::Tensor cpu = CpuContiguous(state.to(torch::kInt64)).flatten();
+  Forest forest(cpu.data_ptr<int64_t>(), cpu.numel());
+  return forest.clades();
+}
+
+absl::StatusOr<at::Tensor> PhyloEnvironment::StateFromClades(
+    const std::vector<uint64_t>& clades) const {
+  if (static_cast<int64_t>(clades.size()) > n_ - 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(clades.size(), " clades, more than the ", n_ - 1,
+                     " internal nodes of a tree on ", n_, " taxa"));
+  }
+  const Clade all = AllLeaves(n_);
+  std::set<Clade> seen;
+  for (Clade c : clades) {
+    if ((c & ~all) != 0 || PopCount(c) < 2) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "clade ", c, " is not a set of at least 2 of the ", n_, " taxa"));
+    }
+    if (!seen.insert(c).second) {
+      return absl::InvalidArgumentError(absl::StrCat("clade ", c, " twice"));
+    }
+  }
+  for (Clade c : clades) {
+    Clade covered = 0;
+    int parts = 0;
+    for (Clade d : clades) {
+      if (d == c) continue;
+      const Clade both = c & d;
+      if (both != 0 && both != c && both != d) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("clades ", c, " and ", d, " overlap without nesting"));
+      }
+      // d is a child of c when it lies inside c and no other clade lies
+      // between them.
+      if (both == d) {
+        bool maximal = true;
+        for (Clade e : clades) {
+          if (e != c && e != d && (e & d) == d && (e & c) == e) maximal = false;
+        }
+        if (maximal) {
+          covered |= d;
+          ++parts;
+        }
+      }
+    }
+    parts += PopCount(c & ~covered);
+    if (parts != 2) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "clade ", c, " splits into ", parts,
+          " parts; every internal node of a rooted binary tree has 2"));
+    }
+  }
+  at::Tensor state = torch::zeros({n_ - 1}, torch::kInt64);
+  Forest::WriteCladeRow(clades, state.data_ptr<int64_t>(), n_ - 1);
+  return state;
+}
+
+absl::StatusOr<at::Tensor> PhyloEnvironment::TerminalStateFromNewick(
+    absl::string_view newick) const {
+  std::map<std::string, int64_t> leaf_of;
+  for (int64_t k = 0; k < n_; ++k) leaf_of[taxa_[k]] = k;
+  ASSIGN_OR_RETURN(std::vector<Clade> clades,
+                   NewickReader(newick, leaf_of).Read());
+  if (static_cast<int64_t>(clades.size()) != n_ - 1 ||
+      std::find(clades.begin(), clades.end(), AllLeaves(n_)) == clades.end()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Newick '", newick, "' is not a tree on all ", n_,
+                     " taxa (each exactly once)"));
+  }
+  return StateFromClades(clades);
 }
 
 absl::StatusOr<std::vector<int64_t>> ClientSites(int64_t num_sites,
@@ -479,31 +624,14 @@ absl::StatusOr<std::vector<int64_t>> ClientSites(int64_t num_sites,
 
 namespace {
 
-// The uniform prior over rooted topologies, -log (2n - 3)!!.
-class UniformTopologyPrior : public LogReward {
- public:
-  explicit UniformTopologyPrior(int64_t num_taxa)
-      : log_prior_(-LogNumRootedTopologies(num_taxa)) {}
-  at::Tensor LogRewardFloat64(
-      const at::Tensor& terminal_states) const override {
-    return torch::full(
-        {terminal_states.size(0)}, log_prior_,
-        torch::dtype(torch::kFloat64).device(terminal_states.device()));
-  }
-  std::string Describe() const override {
-    return "uniform over rooted topologies";
-  }
-
- private:
-  double log_prior_;
-};
-
-class PhyloReward : public LogReward {
+// The data term of one client: its own alignment's JC69 log-likelihood, or
+// -lambda x its Fitch parsimony score.
+class PhyloLikelihood : public LogReward {
  public:
   enum class Kind { kJc69, kParsimony };
-  PhyloReward(const PhyloEnvironment* environment, Kind kind,
-              SitePatterns patterns, double scale, double branch_length,
-              std::string description)
+  PhyloLikelihood(const PhyloEnvironment* environment, Kind kind,
+                  SitePatterns patterns, double scale, double branch_length,
+                  std::string description)
       : environment_(environment),
         kind_(kind),
         patterns_(std::move(patterns)),
@@ -512,15 +640,22 @@ class PhyloReward : public LogReward {
         branch_length_(branch_length),
         description_(std::move(description)) {}
 
-  // scale * (log-likelihood or parsimony score), in float64.
+  // Log-likelihoods of real alignments (-8,000 to -37,000 for DS1-DS8) lose
+  // their last digits in float32 (spacing 0.004 at 30,000), so exact
+  // references use these double values directly.
   at::Tensor LogRewardFloat64(
       const at::Tensor& terminal_states) const override {
     at::Tensor left;
     at::Tensor right;
     environment_->TreeChildren(terminal_states, &left, &right);
+    const int64_t n = environment_->num_taxa();
+    const int64_t patterns = patterns_.weights.size(0);
+    const int64_t chunk = std::clamp<int64_t>(
+        kRewardChunkElements / std::max<int64_t>(1, 2 * n * patterns), 1,
+        kMaxRewardChunk);
     std::vector<at::Tensor> chunks;
-    for (int64_t start = 0; start < left.size(0); start += kRewardChunk) {
-      const int64_t size = std::min(kRewardChunk, left.size(0) - start);
+    for (int64_t start = 0; start < left.size(0); start += chunk) {
+      const int64_t size = std::min(chunk, left.size(0) - start);
       at::Tensor l = left.narrow(0, start, size);
       at::Tensor r = right.narrow(0, start, size);
       chunks.push_back(
@@ -545,6 +680,27 @@ class PhyloReward : public LogReward {
   std::string description_;
 };
 
+// The uniform prior over the (2n-3)!! rooted topologies.
+class UniformTopologyPrior : public LogReward {
+ public:
+  explicit UniformTopologyPrior(int64_t num_taxa)
+      : num_taxa_(num_taxa), log_prior_(-LogNumRootedTopologies(num_taxa)) {}
+  at::Tensor LogRewardFloat64(
+      const at::Tensor& terminal_states) const override {
+    return torch::full(
+        {terminal_states.size(0)}, log_prior_,
+        torch::dtype(torch::kFloat64).device(terminal_states.device()));
+  }
+  std::string Describe() const override {
+    return absl::StrCat("uniform prior over the rooted topologies of ",
+                        num_taxa_, " taxa");
+  }
+
+ private:
+  int64_t num_taxa_;
+  double log_prior_;
+};
+
 }  // namespace
 
 absl::StatusOr<RewardParts> MakePhyloReward(const PhyloEnvironment& environment,
@@ -556,29 +712,27 @@ absl::StatusOr<RewardParts> MakePhyloReward(const PhyloEnvironment& environment,
         absl::StrCat("unknown phylo reward kind '", config.kind,
                      "'; expected 'jc69' or 'parsimony'"));
   }
-  if (jc69) {
-    RETURN_IF_ERROR(params.CheckKeys(
-        {"branch_length", "index", "count", "split", "seed", "compress"}));
-  } else {
-    RETURN_IF_ERROR(params.CheckKeys(
-        {"lambda", "index", "count", "split", "seed", "compress"}));
+  RETURN_IF_ERROR(
+      params.CheckKeys({jc69 ? "branch_length" : "lambda", "alignment", "index",
+                        "count", "split", "seed", "compress"}));
+  const std::string path = params.GetString("alignment", "");
+  if (path.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "phylo reward '", config.ToString(),
+        "' needs alignment=PATH: the client's own alignment file (NEXUS, "
+        "FASTA, relaxed PHYLIP or BEAST XML, optionally gzipped)"));
   }
-  if (!environment.has_alignment()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("phylo reward '", config.ToString(),
-                     "' needs an environment with an 'alignment' parameter"));
-  }
+  ASSIGN_OR_RETURN(const ClientAlignment own,
+                   ReadClientAlignment(path, environment.taxa()));
   ASSIGN_OR_RETURN(const ClientShare share, ReadClientShare(params));
-  const int64_t index = share.index;
-  const int64_t count = share.count;
   ASSIGN_OR_RETURN(const int64_t seed, ReadRewardSeed(params));
   const std::string split = params.GetString("split", "contiguous");
-  const at::Tensor& masks = environment.site_masks();
-  ASSIGN_OR_RETURN(std::vector<int64_t> sites,
-                   ClientSites(masks.size(1), index, count, split, seed));
+  ASSIGN_OR_RETURN(
+      std::vector<int64_t> sites,
+      ClientSites(own.masks.size(1), share.index, share.count, split, seed));
   ASSIGN_OR_RETURN(const int64_t compress, params.GetInt("compress", 1, 0, 1));
   at::Tensor client_masks =
-      masks.index_select(1, torch::tensor(sites, torch::kInt64));
+      own.masks.index_select(1, torch::tensor(sites, torch::kInt64));
   // compress=0 evaluates every site separately, as an implementation
   // without pattern compression would (the sites-scaling experiment uses it
   // so that the cost grows with the number of sites, as in the paper).
@@ -587,28 +741,35 @@ absl::StatusOr<RewardParts> MakePhyloReward(const PhyloEnvironment& environment,
           ? CompressSites(client_masks)
           : SitePatterns{client_masks.contiguous(),
                          torch::ones({client_masks.size(1)}, torch::kFloat64)};
+  std::string client = absl::StrCat(path, ", ", sites.size(), " sites, ",
+                                    patterns.weights.size(0), " patterns");
+  if (share.count > 1) {
+    absl::StrAppend(&client, ", part ", share.index, " of ", share.count, " (",
+                    split, " split)");
+  }
+  if (!own.missing.empty()) {
+    absl::StrAppend(&client, ", missing taxa ",
+                    absl::StrJoin(own.missing, ";"));
+  }
   RewardParts parts;
   parts.log_prior =
       std::make_unique<UniformTopologyPrior>(environment.num_taxa());
-  const std::string client = absl::StrCat(
-      "client ", index, " of ", count, " (", split, " split, ", sites.size(),
-      " sites, ", patterns.weights.size(0), " patterns)");
   if (jc69) {
     ASSIGN_OR_RETURN(const double branch_length,
                      params.GetDouble("branch_length", 0.1, 1e-6, 100.0));
-    parts.log_likelihood = std::make_unique<PhyloReward>(
-        &environment, PhyloReward::Kind::kJc69, std::move(patterns), 1.0,
+    parts.log_likelihood = std::make_unique<PhyloLikelihood>(
+        &environment, PhyloLikelihood::Kind::kJc69, std::move(patterns), 1.0,
         branch_length,
-        absl::StrCat("phylo JC69 likelihood, ", client, ", branch length ",
+        absl::StrCat("phylo JC69 likelihood of ", client, ", branch length ",
                      branch_length));
-    return parts;
+  } else {
+    ASSIGN_OR_RETURN(const double lambda,
+                     params.GetDouble("lambda", 1.0, 0.0, 1e6));
+    parts.log_likelihood = std::make_unique<PhyloLikelihood>(
+        &environment, PhyloLikelihood::Kind::kParsimony, std::move(patterns),
+        -lambda, 0.0,
+        absl::StrCat("phylo parsimony of ", client, ", lambda ", lambda));
   }
-  ASSIGN_OR_RETURN(const double lambda,
-                   params.GetDouble("lambda", 1.0, 0.0, 1e6));
-  parts.log_likelihood = std::make_unique<PhyloReward>(
-      &environment, PhyloReward::Kind::kParsimony, std::move(patterns), -lambda,
-      0.0,
-      absl::StrCat("phylo parsimony reward, ", client, ", lambda ", lambda));
   return parts;
 }
 
@@ -617,10 +778,10 @@ namespace {
 EPGFN_REGISTER_ENVIRONMENT(
     "phylo",
     TypedEnvironmentFactory<PhyloEnvironment>(
-        "phylo:alignment=path,taxa=a;b;c|num_taxa=k[,sites=first-last]. "
-        "Rewards: jc69[:branch_length,index,count,split=contiguous|random,seed,"
-        "temperature,compress=1|0], parsimony[:lambda,index,count,split,seed,"
-        "compress]",
+        "phylo:taxa=a;b;c|num_taxa=k (names only: no data). Rewards, each "
+        "naming the client's own file: jc69:alignment=PATH[,branch_length,"
+        "compress=1|0,index,count,split=contiguous|random,seed], "
+        "parsimony:alignment=PATH[,lambda,compress,index,count,split,seed]",
         &MakePhyloReward));
 
 }  // namespace

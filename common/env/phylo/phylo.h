@@ -1,26 +1,29 @@
 #ifndef EPGFN_COMMON_ENV_PHYLO_PHYLO_H_
 #define EPGFN_COMMON_ENV_PHYLO_PHYLO_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "common/env/environment.h"
 #include "common/env/reward_parts.h"
 
 namespace epgfn {
 
-// Rooted binary tree topologies over n taxa (2 <= n <= 16), built bottom-up:
+// Rooted binary tree topologies over n taxa (2 <= n <= 64), built bottom-up:
 // s0 is the forest of n single leaves and each forward action merges two
 // current roots under a new internal node, so n - 1 merges make a tree, and
 // exit is allowed exactly then (and is the only action then).
 //
 // Raw state [B, n - 1] int64: the clades (leaf bitmasks, bit k = taxon k) of
 // the internal nodes built so far, sorted in decreasing order and padded
-// with 0. A state is thus the set of clades, so merge orders that build the
-// same forest meet in the same state (a DAG). Every root is named by its
-// anchor, its smallest leaf.
+// with 0. The 64 bits are compared as unsigned (uint64_t): with 64 taxa bit
+// 63 is a leaf, not a sign; below 64 taxa the two orders coincide. A state is
+// thus the set of clades, so merge orders that build the same forest meet in
+// the same state (a DAG). Every root is named by its anchor, its smallest leaf.
 //  - Forward action for the pair of anchors (a, b), a < b:
 //    a * (2n - a - 1) / 2 + (b - a - 1), i.e. the lexicographic index among
 //    the n(n-1)/2 pairs; then exit.
@@ -31,18 +34,18 @@ namespace epgfn {
 // all divided by n; the pair sizes determine every clade, so the encoding
 // identifies the state.
 //
-// Parameters:
-//  - alignment: path to a NEXUS or FASTA DNA alignment (optional; without it
-//    the graph exists but the rewards cannot be built).
-//  - taxa: the taxa to use, separated by ';' (e.g. taxa=Homo_sapiens;Pan),
-//    or num_taxa=k for the first k taxa of the alignment (all by default).
-//    Without an alignment, num_taxa gives synthetic names t1..tk.
-//  - sites: optional inclusive 0-based range "first-last" of alignment
-//    columns.
+// The encoding reads the state only, never data: the server evaluates every
+// local model on its own trajectories without any alignment.
+//
+// Parameters (names only; the environment never opens a file):
+//  - taxa: the taxa, separated by ';' (e.g. taxa=Homo_sapiens;Pan), or
+//    num_taxa=k for synthetic names t1..tk (4 by default).
+//  - alignment/sites are refused with a message pointing to the reward's
+//    alignment=PATH: each client names its own file there.
 // The canonical config always spells the taxa out.
 class PhyloEnvironment : public Environment {
  public:
-  static constexpr int64_t kMaxTaxa = 16;
+  static constexpr int64_t kMaxTaxa = 64;
   // EnumerateTerminalStates refuses above this many taxa ((2n-3)!! trees:
   // 135135 at 8, 2027025 at 9).
   static constexpr int64_t kMaxEnumeratedTaxa = 8;
@@ -52,10 +55,6 @@ class PhyloEnvironment : public Environment {
 
   int64_t num_taxa() const { return n_; }
   const std::vector<std::string>& taxa() const { return taxa_; }
-  // [n, S] int64 masks of the selected taxa and sites; undefined without an
-  // alignment.
-  const at::Tensor& site_masks() const { return site_masks_; }
-  bool has_alignment() const { return site_masks_.defined(); }
 
   const EnvironmentConfig& config() const override { return config_; }
   int64_t raw_state_dim() const override { return n_ - 1; }
@@ -93,14 +92,27 @@ class PhyloEnvironment : public Environment {
   void TreeChildren(const at::Tensor& states, at::Tensor* left,
                     at::Tensor* right) const;
 
+  // The clades (leaf bitmasks, bit k = taxon k) of one state [n - 1].
+  std::vector<uint64_t> Clades(const at::Tensor& state) const;
+  // The state [n - 1] int64 holding exactly `clades`, in any order: they
+  // must be distinct sets of >= 2 taxa, nested or disjoint, each splitting
+  // into exactly two parts (child clades or single taxa). n - 1 clades make
+  // a terminal state (the root is then the set of all taxa).
+  absl::StatusOr<at::Tensor> StateFromClades(
+      const std::vector<uint64_t>& clades) const;
+  // The terminal state of a rooted binary Newick tree over exactly this
+  // environment's taxa, by name, e.g. "((Homo_sapiens:0.1,Pan),Gorilla);"
+  // (branch lengths, internal labels and 'quoted names' allowed; lengths
+  // and labels ignored). Inverse of Describe on terminal states.
+  absl::StatusOr<at::Tensor> TerminalStateFromNewick(
+      absl::string_view newick) const;
+
  private:
-  PhyloEnvironment(EnvironmentConfig config, std::vector<std::string> taxa,
-                   at::Tensor site_masks);
+  PhyloEnvironment(EnvironmentConfig config, std::vector<std::string> taxa);
 
   EnvironmentConfig config_;
   int64_t n_;
   std::vector<std::string> taxa_;
-  at::Tensor site_masks_;
   std::vector<int64_t> pair_first_;   // anchor a of each pair action
   std::vector<int64_t> pair_second_;  // anchor b of each pair action
 };
@@ -108,29 +120,31 @@ class PhyloEnvironment : public Environment {
 // log((2n - 3)!!), the number of rooted binary topologies on n taxa.
 double LogNumRootedTopologies(int64_t n);
 
-// The alignment columns (indices into site_masks) client `index` of `count`
-// holds: contiguous blocks, or a seeded random partition ("random"). The
-// clients' sets partition 0..num_sites-1.
+// The alignment columns client `index` of `count` holds: contiguous blocks,
+// or a seeded random partition ("random"). The clients' sets partition
+// 0..num_sites-1. Only for experiment binaries that split one file; a
+// deployed client names its own file.
 absl::StatusOr<std::vector<int64_t>> ClientSites(int64_t num_sites,
                                                  int64_t index, int64_t count,
                                                  const std::string& split,
                                                  int64_t seed);
 
-// Reward kinds (terminal states only; each client holds the sites
-// ClientSites gives it, by default index=0,count=1 = all sites):
-//  - "jc69" (branch_length = 0.1, index, count, split = contiguous|random,
-//    seed = 0, temperature = 1): log R_i = ((1/N) log prior +
-//    log L(sites_i | tree)) / temperature (N the federation's clients; the
-//    registry applies both), with a uniform prior over
-//    topologies and the Jukes-Cantor likelihood with every branch of length
-//    branch_length (Felsenstein pruning, uniform root). The product over
-//    clients is the (tempered) full-data posterior up to normalisation.
-//    Temperature > 1 flattens posteriors that real data make very peaked.
-//  - "parsimony" (lambda = 1, index, count, split, seed): log R_i =
-//    (1/N) log prior - lambda * Fitch score of sites_i.
-// Both take compress (1, the default: identical columns are folded into one
-// weighted site pattern, so the cost is linear in distinct patterns; 0:
-// every site is evaluated on its own, linear in sites, for benchmarks).
+// Reward kinds (terminal states only). Each names the client's own file:
+// alignment=PATH (NEXUS, FASTA, relaxed PHYLIP or BEAST XML, gzipped or not;
+// client_alignment.h matches its rows to the taxa by name; a taxon the file
+// lacks is missing data for this client).
+//  - "jc69" (alignment, branch_length = 0.1): log_likelihood = the
+//    Jukes-Cantor log-likelihood with every branch of length branch_length
+//    (Felsenstein pruning, uniform root).
+//  - "parsimony" (alignment, lambda = 1): log_likelihood = -lambda x the
+//    Fitch score.
+//  In both log_prior is the uniform prior over topologies; the registry
+//  composes (log_prior / num_clients + log_likelihood) / temperature, so the
+//  product over clients is the (tempered) full-data posterior.
+//  Both take compress (1, the default: identical columns are folded into
+//  one weighted site pattern; 0: every site on its own, for benchmarks) and,
+//  for experiment binaries that split one file, index, count,
+//  split = contiguous|random and seed (ClientSites).
 absl::StatusOr<RewardParts> MakePhyloReward(const PhyloEnvironment& environment,
                                             const RewardConfig& config);
 

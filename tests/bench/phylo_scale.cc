@@ -1,0 +1,194 @@
+// Phylogenetics at field scale: for 8, 16, 27, 41 and 64 taxa (the first 8
+// and 16 taxa of DS1, then DS1, DS4 and DS8 as Debian's
+// beast2-mcmc-examples ships them), the state encoding's width, the policy's
+// parameter count, the process's peak memory, and ms per iteration of local
+// training (CB on the client's JC69 reward of the whole alignment) and of
+// aggregation (4 local models, no reward), plus the mean log-likelihood of
+// on-policy trees before and after the timed local training (does the
+// policy learn at this size?).
+//
+//   bazel run -c opt //tests/bench:phylo_scale -- --threads=1
+#include <sys/resource.h>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "common/aggregate/aggregator.h"
+#include "common/env/environment_registry.h"
+#include "common/env/phylo/alignment.h"
+#include "common/env/phylo/alignment_writer.h"
+#include "common/env/phylo/phylo.h"
+#include "common/sampling/trajectories.h"
+#include "common/train/trainer.h"
+#include "common/util/file_io.h"
+#include "common/util/status_macros.h"
+#include "tests/bench/machine_report.h"
+
+ABSL_FLAG(int32_t, threads, 1, "Intra-op threads (set explicitly).");
+ABSL_FLAG(std::string, sizes, "8,16,27,41,64", "Taxa counts, increasing.");
+ABSL_FLAG(int64_t, iterations, 30, "Timed local training iterations.");
+ABSL_FLAG(int64_t, aggregation_iterations, 10, "Timed aggregation iterations.");
+ABSL_FLAG(int64_t, batch_size, 64, "Trajectories per iteration.");
+ABSL_FLAG(int64_t, hidden_width, 128, "Policy hidden width (2 layers).");
+ABSL_FLAG(double, temperature, 20.0, "Reward temperature.");
+ABSL_FLAG(std::string, benchmark_dir,
+          "/usr/share/doc/beast2-mcmc/examples/benchmark/1",
+          "Folder of the testHKY*.xml.gz benchmark alignments.");
+ABSL_FLAG(std::string, work_dir, "/tmp/epgfn_phylo_scale",
+          "Where the taxon subsets are written.");
+
+namespace epgfn {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+double PeakRssMib() {
+  struct rusage usage {};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss / 1024.0;
+}
+
+// The alignment holding at least `taxa` taxa: DS1 (27), DS4 (41), DS8 (64).
+std::string SourceFor(int64_t taxa) {
+  const std::string dir = absl::GetFlag(FLAGS_benchmark_dir);
+  if (taxa <= 27) return dir + "/testHKY336.xml.gz";
+  if (taxa <= 41) return dir + "/testHKY1366.xml.gz";
+  return dir + "/testHKY755.xml.gz";
+}
+
+double MeanLogLikelihood(PolicyNet& policy, const Environment& environment,
+                         const LogReward& likelihood, RandomSource& random) {
+  torch::NoGradGuard no_grad;
+  Trajectories trajectories =
+      SampleTrajectories(policy, environment, 256, {}, random);
+  return likelihood.LogRewardFloat64(trajectories.terminal_states)
+      .mean()
+      .item<double>();
+}
+
+absl::Status Run() {
+  at::set_num_threads(absl::GetFlag(FLAGS_threads));
+  RETURN_IF_ERROR(MakeDirectories(absl::GetFlag(FLAGS_work_dir)));
+  std::printf(
+      "# %s\n# %lld timed local / %lld aggregation iterations, batch "
+      "%lld, 2x%lld MLP, temperature %g, %d thread(s)\n",
+      MachineReportLine().c_str(),
+      static_cast<long long>(absl::GetFlag(FLAGS_iterations)),
+      static_cast<long long>(absl::GetFlag(FLAGS_aggregation_iterations)),
+      static_cast<long long>(absl::GetFlag(FLAGS_batch_size)),
+      static_cast<long long>(absl::GetFlag(FLAGS_hidden_width)),
+      absl::GetFlag(FLAGS_temperature), absl::GetFlag(FLAGS_threads));
+  std::printf(
+      "| taxa | sites (patterns) | encoding width | forward actions | "
+      "parameters | local ms/iter | aggregation ms/iter | mean log L "
+      "before -> after | peak RSS MiB |\n|---|---|---|---|---|---|---|---|---|"
+      "\n");
+  for (absl::string_view size_text :
+       absl::StrSplit(absl::GetFlag(FLAGS_sizes), ',')) {
+    int64_t taxa = 0;
+    if (!absl::SimpleAtoi(size_text, &taxa) || taxa < 4 || taxa > 64) {
+      return absl::InvalidArgumentError("--sizes: integers in 4..64");
+    }
+    ASSIGN_OR_RETURN(Alignment alignment, ReadAlignment(SourceFor(taxa)));
+    alignment.taxa.resize(taxa);
+    alignment.states = alignment.states.narrow(0, 0, taxa).contiguous();
+    const std::string path =
+        absl::StrCat(absl::GetFlag(FLAGS_work_dir), "/taxa", taxa, ".fasta");
+    RETURN_IF_ERROR(WriteFileAtomically(
+        path, FormatAlignment(alignment, AlignmentFormat::kFasta)));
+    ASSIGN_OR_RETURN(std::unique_ptr<Environment> environment,
+                     MakeEnvironment(*EnvironmentConfig::Parse(absl::StrCat(
+                         "phylo:taxa=", absl::StrJoin(alignment.taxa, ";")))));
+    const auto& phylo = dynamic_cast<const PhyloEnvironment&>(*environment);
+    ASSIGN_OR_RETURN(RewardParts parts,
+                     MakePhyloReward(phylo, *RewardConfig::Parse(absl::StrCat(
+                                                "jc69:alignment=", path))));
+    ASSIGN_OR_RETURN(std::unique_ptr<LogReward> reward,
+                     MakeLogReward(*environment,
+                                   *RewardConfig::Parse(absl::StrCat(
+                                       "jc69:alignment=", path, ",temperature=",
+                                       absl::GetFlag(FLAGS_temperature))),
+                                   RewardContext{4}));
+    PolicyArchitecture architecture;
+    architecture.hidden_width = absl::GetFlag(FLAGS_hidden_width);
+    ASSIGN_OR_RETURN(PolicyNet policy,
+                     MakePolicy(*environment, architecture, 1, torch::kCPU));
+    int64_t parameters = 0;
+    for (const auto& p : policy->parameters()) parameters += p.numel();
+    RandomSource random(7);
+    const double before =
+        MeanLogLikelihood(policy, *environment, *parts.log_likelihood, random);
+
+    TrainingOptions options;
+    options.iterations = absl::GetFlag(FLAGS_iterations) + 2;
+    options.batch_size = absl::GetFlag(FLAGS_batch_size);
+    options.exploration.epsilon = 0.05;
+    options.seed = 3;
+    RewardTarget target(reward.get());
+    ASSIGN_OR_RETURN(auto trainer, Trainer::Create(environment.get(), policy,
+                                                   &target, options));
+    RETURN_IF_ERROR(trainer->RunUntil(2));  // warm-up, untimed
+    auto start = Clock::now();
+    RETURN_IF_ERROR(trainer->Run());
+    const double local_ms =
+        1000.0 * SecondsSince(start) / absl::GetFlag(FLAGS_iterations);
+    const double after =
+        MeanLogLikelihood(policy, *environment, *parts.log_likelihood, random);
+
+    std::vector<LocalModel> locals;
+    for (int i = 0; i < 4; ++i) {
+      locals.push_back(LocalModel{absl::StrCat("client-", i),
+                                  environment->config(), ClonePolicy(policy),
+                                  std::nullopt});
+    }
+    AggregationOptions aggregation;
+    aggregation.architecture = architecture;
+    aggregation.training.iterations =
+        absl::GetFlag(FLAGS_aggregation_iterations) + 2;
+    aggregation.training.batch_size = absl::GetFlag(FLAGS_batch_size);
+    aggregation.evaluate_exact = false;
+    ASSIGN_OR_RETURN(
+        auto aggregator,
+        Aggregator::Create(environment.get(), std::move(locals), aggregation));
+    RETURN_IF_ERROR(aggregator->RunUntil(2));
+    start = Clock::now();
+    RETURN_IF_ERROR(aggregator->Run());
+    const double aggregation_ms = 1000.0 * SecondsSince(start) /
+                                  absl::GetFlag(FLAGS_aggregation_iterations);
+    std::printf(
+        "| %lld | %lld | %lld | %lld | %lld | %.1f | %.1f | %.1f -> "
+        "%.1f | %.0f |\n",
+        static_cast<long long>(taxa),
+        static_cast<long long>(alignment.num_sites()),
+        static_cast<long long>(environment->encoding_dim()),
+        static_cast<long long>(environment->num_forward_actions()),
+        static_cast<long long>(parameters), local_ms, aggregation_ms, before,
+        after, PeakRssMib());
+    std::fflush(stdout);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+}  // namespace epgfn
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  const absl::Status status = epgfn::Run();
+  if (!status.ok()) {
+    std::fprintf(stderr, "phylo_scale: %s\n", status.ToString().c_str());
+    return 1;
+  }
+  return 0;
+}
