@@ -12,8 +12,11 @@
 #   phylo      rooted trees of 6 primates (by name) from a real alignment
 #              (default common/env/phylo/testdata/primates.nex), the sites
 #              split over the clients, JC69 rewards
-#   dag        Bayesian network structures on 4 variables, synthetic
-#              linear-Gaussian data split by rows, BGe rewards
+#   dag        Bayesian network structures on 4 named variables: the rows of
+#              common/env/dag/testdata/synthetic4.csv are first cut into one
+#              private CSV per client (each with its own column order), and
+#              each client is handed only its own path (bge:data=PATH); the
+#              server's config names no data
 #
 # Environment (optional):
 #   EPGFN_BAZEL_STARTUP  Bazel startup options, e.g. "--output_base=/tmp/ob"
@@ -39,8 +42,8 @@ done
 case "${task}" in
   hypergrid) reward="client"; full_data_reward="" ;;
   phylo) reward="jc69:temperature=20"; full_data_reward="${reward}" ;;
-  dag) reward="bge:synthetic=1,samples=60,edge_prob=0.5,data_seed=2"
-       full_data_reward="${reward}" ;;
+  dag) reward=""  # one file per client, written below
+       full_data_reward="bge:data=common/env/dag/testdata/synthetic4.csv" ;;
   *) echo "run_demo.sh: --task must be hypergrid, phylo or dag" >&2; exit 2 ;;
 esac
 if [[ -n "${alignment}" && "${task}" != phylo ]]; then
@@ -92,6 +95,26 @@ if [[ -n "${alignment}" ]]; then
   sed "s|key: \"alignment\" value: \"[^\"]*\"|key: \"alignment\" value: \"${alignment}\"|" \
     "${config}" >"${out}/${task}_demo.textproto"
   config="${out}/${task}_demo.textproto"
+fi
+
+# Client i's reward when it differs from "<reward>,index=i,count=N".
+client_rewards=()
+if [[ "${task}" == dag ]]; then
+  step "Writing one private data file per client (the rows cut into ${#clients[@]})"
+  # Client i keeps rows [15 i, 15 i + 15) of the 60, with its columns in an
+  # order of its own: the clients match them to the variables by name.
+  orders=("1,2,3,4" "4,3,2,1" "2,4,1,3" "3,1,4,2")
+  for i in "${!clients[@]}"; do
+    mkdir -p "${out}/data/${clients[$i]}"
+    file="${out}/data/${clients[$i]}/rows.csv"
+    awk -F, -v order="${orders[$i]}" -v first=$((15 * i + 2)) \
+      -v last=$((15 * i + 16)) 'BEGIN { n = split(order, o, ",") }
+      NR == 1 || (NR >= first && NR <= last) {
+        line = $o[1]; for (k = 2; k <= n; k++) line = line "," $o[k]
+        print line }' common/env/dag/testdata/synthetic4.csv >"${file}"
+    client_rewards+=("bge:data=$(realpath "${file}")")
+    echo "  ${clients[$i]}: ${file} ($(head -n 1 "${file}"), $(($(wc -l <"${file}") - 1)) rows)"
+  done
 fi
 
 step "Generating a CA, the server certificate and one per client"
@@ -150,13 +173,14 @@ step "Starting ${#clients[@]} clients (each trains on its own private reward)"
 clients_start=$(now)
 for i in "${!clients[@]}"; do
   id="${clients[$i]}"
+  client_reward="${client_rewards[$i]:-${reward}${share_sep}index=${i},count=${#clients[@]}}"
   "${client_bin}" --server="${address}" --client_id="${id}" \
     --tls_ca="${certs}/ca.pem" --tls_cert="${certs}/${id}.pem" \
     --tls_key="${certs}/${id}.key" --state_dir="${out}/${id}" \
-    --reward="${reward}${share_sep}index=${i},count=${#clients[@]}" \
+    --reward="${client_reward}" \
     --threads="${threads}" >"${logs}/${id}.log" 2>&1 &
   client_pids+=($!)
-  echo "  ${id}: pid $!, reward ${reward}${share_sep}index=${i},count=${#clients[@]}, log ${logs}/${id}.log"
+  echo "  ${id}: pid $!, reward ${client_reward}, log ${logs}/${id}.log"
 done
 failed=()
 for i in "${!clients[@]}"; do
@@ -196,6 +220,7 @@ if ! "${evaluate_bin}" --config="${config}" --num_clients="${#clients[@]}" \
     --model="${global_model}" --samples="${out}/samples.tsv" \
     --client_models="${client_models%,}" --png_dir="${out}/png" \
     --client_reward="${reward}" --full_data_reward="${full_data_reward}" \
+    --client_rewards="$(IFS=';'; echo "${client_rewards[*]}")" \
     --threads="${threads}" >"${logs}/evaluate.log" 2>&1; then
   show_tail "${logs}/evaluate.log"
   fail "the evaluation failed"

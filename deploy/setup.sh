@@ -36,6 +36,8 @@ PACKAGES=(
   # runtimes.
   clang
   libclang-rt-14-dev
+  # GNU time: peak RSS per process in tests/bench/sachs_federation.sh.
+  time
 )
 # kubectl with kustomize built in renders deploy/k8s offline. Any kubectl
 # will do; Debian's package would conflict with one already installed.

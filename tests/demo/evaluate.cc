@@ -13,8 +13,8 @@
 //     --model=out/demo/client-0/global_v1.model --samples=out/demo/samples.tsv
 //     --png_dir=out/demo/png
 //   evaluate --config=deploy/configs/dag_demo.textproto --num_clients=4
-//     --client_reward=bge:synthetic=1,samples=60,edge_prob=0.5,data_seed=2
-//     --full_data_reward=bge:synthetic=1,samples=60,edge_prob=0.5,data_seed=2
+//     --client_rewards='bge:data=c0.csv;bge:data=c1.csv;...'
+//     --full_data_reward=bge:data=common/env/dag/testdata/synthetic4.csv
 //     --model=... --samples=... --png_dir=...
 #include <google/protobuf/text_format.h>
 #include <torch/torch.h>
@@ -58,6 +58,11 @@ ABSL_FLAG(std::string, client_reward, "client",
           "The clients' reward without index/count: client i held "
           "'<client_reward>[:|,]index=i,count=N' (e.g. client, "
           "jc69:temperature=20, bge:synthetic=1).");
+ABSL_FLAG(std::string, client_rewards, "",
+          "Instead of --client_reward: the rewards of clients 0..N-1 exactly "
+          "as each client held it, separated by ';' (e.g. "
+          "'bge:data=a.csv;bge:data=b.csv' for clients that each read a file "
+          "of their own); no index/count is added.");
 ABSL_FLAG(std::string, full_data_reward, "",
           "Optional reward of one party holding all the data (e.g. the same "
           "as --client_reward); the evaluator then also reports TVs to this "
@@ -359,10 +364,22 @@ absl::Status Run() {
       MakeEnvironment(EnvironmentConfigFromProto(spec.environment())));
   std::vector<std::unique_ptr<LogReward>> rewards;
   std::vector<const LogReward*> factors;
+  std::vector<std::string> own_rewards;
+  if (!absl::GetFlag(FLAGS_client_rewards).empty()) {
+    own_rewards = absl::StrSplit(absl::GetFlag(FLAGS_client_rewards), ';');
+    if (static_cast<int>(own_rewards.size()) != num_clients) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--client_rewards names ", own_rewards.size(),
+                       " rewards for ", num_clients, " clients"));
+    }
+  }
   for (int i = 0; i < num_clients; ++i) {
-    ASSIGN_OR_RETURN(RewardConfig config,
-                     RewardConfig::Parse(WithShare(
-                         absl::GetFlag(FLAGS_client_reward), i, num_clients)));
+    ASSIGN_OR_RETURN(
+        RewardConfig config,
+        RewardConfig::Parse(
+            own_rewards.empty()
+                ? WithShare(absl::GetFlag(FLAGS_client_reward), i, num_clients)
+                : own_rewards[i]));
     ASSIGN_OR_RETURN(std::unique_ptr<LogReward> reward,
                      MakeLogReward(*environment, config));
     factors.push_back(reward.get());
