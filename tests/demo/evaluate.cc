@@ -380,8 +380,13 @@ absl::Status Run() {
             own_rewards.empty()
                 ? WithShare(absl::GetFlag(FLAGS_client_reward), i, num_clients)
                 : own_rewards[i]));
-    ASSIGN_OR_RETURN(std::unique_ptr<LogReward> reward,
-                     MakeLogReward(*environment, config));
+    // A client's own file: its prior share comes from the federation's
+    // size, as in the client daemon; a split of one file names it in count.
+    ASSIGN_OR_RETURN(
+        std::unique_ptr<LogReward> reward,
+        own_rewards.empty()
+            ? MakeSplitLogReward(*environment, config)
+            : MakeLogReward(*environment, config, RewardContext{num_clients}));
     factors.push_back(reward.get());
     rewards.push_back(std::move(reward));
   }

@@ -106,7 +106,8 @@ printf 'alpha,beta,gamma\n1,2,3\n4,5,6\n' >"${bad_dir}/missing.csv"
 printf 'delta\tbeta\talpha\tgamma\n1\t2\t3\t4\n5\tsix\t7\t8\n' \
   >"${bad_dir}/text.tsv"
 check_refused() {  # file, expected fragments...
-  local file="$1" log="${work}/refused-$(basename "$1").log"
+  local file="$1" log
+  log="${work}/refused-$(basename "$1").log"
   shift
   if run_client 0 "bge:data=${file}" "${bad_dir}/state-$(basename "${file}")" \
       "${log}"; then

@@ -23,14 +23,13 @@ std::unique_ptr<DagEnvironment> MakeDag(int nodes) {
   return std::move(dag).value();
 }
 
-// The composed reward of a client in a federation of `clients` (the
-// registry divides the prior by it and applies any temperature).
+// The composed reward (the registry divides the prior by the federation's
+// size, here `count`, and applies any temperature).
 std::unique_ptr<LogReward> MakeReward(const DagEnvironment& dag,
-                                      const std::string& text,
-                                      int64_t clients = 1) {
+                                      const std::string& text) {
   auto config = RewardConfig::Parse(text);
   EXPECT_TRUE(config.ok()) << config.status();
-  auto reward = MakeLogReward(dag, *config, RewardContext{clients});
+  auto reward = MakeSplitLogReward(dag, *config);
   EXPECT_TRUE(reward.ok()) << text << ": " << reward.status();
   return std::move(reward).value();
 }
@@ -204,7 +203,7 @@ TEST(BGeTest, ClientRewardsUseTheirRowsAndShareThePrior) {
   Dataset data = SampleLinearGaussianNetwork(3, 0.5, 60, 5)->data;
   for (int index = 0; index < 3; ++index) {
     const std::string text = base + ",index=" + std::to_string(index);
-    torch::Tensor log_r = (*MakeReward(*dag, text, 3))(states);
+    torch::Tensor log_r = (*MakeReward(*dag, text))(states);
     std::vector<int64_t> rows;
     for (int r = index * 20; r < (index + 1) * 20; ++r) rows.push_back(r);
     auto score = BGeScore::Create(data.Subset(rows), 1.0, 0.0);
@@ -213,11 +212,11 @@ TEST(BGeTest, ClientRewardsUseTheirRowsAndShareThePrior) {
     torch::Tensor one_edge = dag->StatesFromAdjacency(
         torch::tensor({{0, 1, 0, 0, 0, 0, 0, 0, 0}}, torch::kInt64));
     const double expected = score->LogScore(Graph(3, {{0, 1}}));
-    EXPECT_NEAR((*MakeReward(*dag, text, 3))(one_edge)[0].item<double>(),
+    EXPECT_NEAR((*MakeReward(*dag, text))(one_edge)[0].item<double>(),
                 expected, 1e-6 * std::abs(expected));
     // Each client carries prior^(1/3).
     torch::Tensor penalised =
-        (*MakeReward(*dag, text + ",prior=edges,edge_penalty=3", 3))(states);
+        (*MakeReward(*dag, text + ",prior=edges,edge_penalty=3"))(states);
     torch::Tensor edges = states.narrow(1, 0, 9).sum(1).to(torch::kFloat32);
     EXPECT_TRUE(torch::allclose(penalised, log_r - edges, 0, 1e-3));
   }
@@ -293,10 +292,9 @@ TEST(BGeTest, BadRewardParametersAreRefusedWithTheirName) {
 TEST(BGeTest, RegisteredAndDescribed) {
   auto environment = MakeEnvironment(*EnvironmentConfig::Parse("dag:nodes=3"));
   ASSERT_TRUE(environment.ok()) << environment.status();
-  auto reward = MakeLogReward(
+  auto reward = MakeSplitLogReward(
       **environment,
-      *RewardConfig::Parse("bge:synthetic=1,samples=30,count=2,index=1"),
-      RewardContext{2});
+      *RewardConfig::Parse("bge:synthetic=1,samples=30,count=2,index=1"));
   ASSERT_TRUE(reward.ok()) << reward.status();
   EXPECT_NE((*reward)->Describe().find("share 1 of 2"), std::string::npos)
       << (*reward)->Describe();

@@ -303,10 +303,6 @@ class BGeLikelihood : public LogReward {
         size_offsets_(torch::tensor(score.size_offsets(), torch::kInt64)),
         description_(std::move(description)) {}
 
-  at::Tensor operator()(const at::Tensor& states) const override {
-    return LogRewardFloat64(states).to(torch::kFloat32);
-  }
-
   at::Tensor LogRewardFloat64(const at::Tensor& states) const override {
     const int64_t batch = states.size(0);
     const int64_t d = nodes_;
@@ -329,7 +325,9 @@ class BGeLikelihood : public LogReward {
     at::Tensor node =
         torch::arange(d, torch::dtype(torch::kInt64).device(device))
             .view({1, d});
-    at::Tensor local = table_.to(device).take(node * parent_sets_ + rank);
+    // (Clamped so that an over-full parent set, masked below, stays in range.)
+    at::Tensor local = table_.to(device).take(
+        node * parent_sets_ + rank.clamp_max(parent_sets_ - 1));
     // Beyond max_parents a graph lies outside the model (the environment
     // never builds one); -inf rather than a wrong table entry.
     local = local.masked_fill(size > max_parents_,
@@ -348,7 +346,7 @@ class BGeLikelihood : public LogReward {
   std::string description_;
 };
 
-// log prior(G) = -penalty |E| (0 for the uniform prior), in double.
+// log prior(G) = -penalty |E|, in double.
 class EdgePrior : public LogReward {
  public:
   EdgePrior(int64_t nodes, double penalty, std::string description)
@@ -356,9 +354,6 @@ class EdgePrior : public LogReward {
         penalty_(penalty),
         description_(std::move(description)) {}
 
-  at::Tensor operator()(const at::Tensor& states) const override {
-    return LogRewardFloat64(states).to(torch::kFloat32);
-  }
   at::Tensor LogRewardFloat64(const at::Tensor& states) const override {
     return -penalty_ *
            states.narrow(1, 0, nodes_ * nodes_).sum(1).to(torch::kFloat64);
@@ -491,10 +486,11 @@ absl::StatusOr<RewardParts> MakeDagReward(const DagEnvironment& environment,
                          client_share.count, ": ", share.rows, " of ",
                          data.rows, " rows of ", source, ", ", split, " split");
   RewardParts parts;
-  parts.log_prior = std::make_unique<EdgePrior>(
-      d, penalty,
-      prior == "uniform" ? "uniform DAG prior"
-                         : absl::StrCat("edge prior, -", penalty, " per edge"));
+  // The uniform prior is a constant: no part (the registry's convention).
+  if (prior == "edges") {
+    parts.log_prior = std::make_unique<EdgePrior>(
+        d, penalty, absl::StrCat("edge prior, -", penalty, " per edge"));
+  }
   parts.log_likelihood = std::make_unique<BGeLikelihood>(
       score, absl::StrCat("dag BGe likelihood (", share_words,
                           standardize == 1 ? ", standardised" : "",

@@ -10,7 +10,7 @@
 #include "common/env/dag/bge.h"
 #include "common/env/dag/data.h"
 #include "common/env/environment.h"
-#include "common/env/environment_registry.h"
+#include "common/env/reward_parts.h"
 
 namespace epgfn {
 
@@ -110,10 +110,10 @@ class DagEnvironment : public Environment {
 // Reward kind "bge": a client's reward R_i(G) = prior(G)^(1/N) BGe(D_i | G)
 // in the registry's two parts (environment_registry.h), where D_i are the
 // client's own rows (see bge.h for the score and its hyper-parameters):
-//   log_prior(G)      = 0 ("uniform", default) or -edge_penalty |E|
-//                       ("edges"); the registry divides it by the number of
-//                       clients N of the federation and applies any
-//                       temperature;
+//   log_prior(G)      = -edge_penalty |E| with prior=edges (none for the
+//                       uniform prior, the default); the registry divides it
+//                       by the number of clients N of the federation and
+//                       applies any temperature;
 //   log_likelihood(G) = log BGe(D_i | G) = sum_j LocalScore(j, Pa_j), every
 //                       local score precomputed in double precision for the
 //                       parent sets the environment's max_parents allows, so
