@@ -47,6 +47,7 @@
 #include "common/train/trainer.h"
 #include "common/train/trajectory_target.h"
 #include "common/util/status_macros.h"
+#include "tests/bench/machine_report.h"
 
 ABSL_FLAG(std::string, variables, "5,8,11,15,20",
           "Comma-separated numbers of variables, one table row each.");
@@ -256,6 +257,16 @@ int main(int argc, char** argv) {
       static_cast<long long>(absl::GetFlag(FLAGS_timed_iterations)),
       static_cast<long long>(absl::GetFlag(FLAGS_learn_iterations)),
       static_cast<long long>(absl::GetFlag(FLAGS_eval_samples)));
+  // Every LibTorch call runs in a child (the machine line too: its sgemm
+  // starts BLAS threads, which must not exist in a process that forks).
+  std::fflush(stdout);  // or the child would print the buffer again
+  const pid_t reporter = fork();
+  if (reporter == 0) {
+    std::printf("machine: %s\n\n", epgfn::MachineReportLine().c_str());
+    std::fflush(stdout);
+    _exit(0);
+  }
+  waitpid(reporter, nullptr, 0);
   std::printf(
       "| variables | max_parents | parent sets per node | table MiB (per "
       "client) | table build s | encoding width | actions | policy "
