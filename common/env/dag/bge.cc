@@ -225,6 +225,20 @@ absl::StatusOr<BGeScore> BGeScore::Create(const Dataset& data, double alpha_mu,
   return score;
 }
 
+std::vector<double> BGeScore::local_scores() const {
+  constexpr int64_t kMaxMaskTableNodes = 24;
+  if (nodes_ > kMaxMaskTableNodes) return {};
+  const uint64_t subsets = uint64_t{1} << nodes_;
+  std::vector<double> by_mask(nodes_ * subsets, 0.0);
+  for (int64_t node = 0; node < nodes_; ++node) {
+    for (uint64_t parents = 0; parents < subsets; ++parents) {
+      if (parents >> node & 1) continue;
+      by_mask[node * subsets + parents] = LocalScore(node, parents);
+    }
+  }
+  return by_mask;
+}
+
 double BGeScore::LogScore(const std::vector<int64_t>& adjacency) const {
   double total = 0.0;
   for (int64_t j = 0; j < nodes_; ++j) {

@@ -95,6 +95,12 @@ class BGeScore {
   // [nodes * num_parent_sets()], row `node` indexed by ParentSetIndex;
   // entries whose set contains the node itself are 0 and never used.
   const std::vector<double>& local_score_table() const { return local_scores_; }
+  // The same local scores indexed by parent mask, the layout of dynamic
+  // programmes over subsets: [nodes * 2^nodes], row `node` at
+  // node * 2^nodes + parents. Entries whose mask contains the node are 0 and
+  // never used; parent sets beyond max_parents are -infinity. Built on each
+  // call (2^nodes doubles per node); empty for more than 24 nodes.
+  std::vector<double> local_scores() const;
   // C(n, t) for n < nodes, t <= max_parents + 1, as
   // [n * (max_parents + 2) + t], and offset[s] = sum_{s' < s} C(d, s') for
   // s <= max_parents + 1: what a vectorised ParentSetIndex needs.

@@ -212,8 +212,8 @@ TEST(BGeTest, ClientRewardsUseTheirRowsAndShareThePrior) {
     torch::Tensor one_edge = dag->StatesFromAdjacency(
         torch::tensor({{0, 1, 0, 0, 0, 0, 0, 0, 0}}, torch::kInt64));
     const double expected = score->LogScore(Graph(3, {{0, 1}}));
-    EXPECT_NEAR((*MakeReward(*dag, text))(one_edge)[0].item<double>(),
-                expected, 1e-6 * std::abs(expected));
+    EXPECT_NEAR((*MakeReward(*dag, text))(one_edge)[0].item<double>(), expected,
+                1e-6 * std::abs(expected));
     // Each client carries prior^(1/3).
     torch::Tensor penalised =
         (*MakeReward(*dag, text + ",prior=edges,edge_penalty=3"))(states);
@@ -333,6 +333,11 @@ TEST(BGeTest, MaxParentsKeepsTheSameLocalScoresForSmallSets) {
   EXPECT_EQ(bounded->ParentSetIndex(0b100000), 6);
   EXPECT_EQ(bounded->ParentSetIndex(0b11), 7);
   EXPECT_EQ(bounded->ParentSetIndex(0b110000), 21);
+  // The by-mask layout holds the same values.
+  const std::vector<double> by_mask = bounded->local_scores();
+  ASSERT_EQ(by_mask.size(), 6u * 64u);
+  EXPECT_EQ(by_mask[3 * 64 + 0b100101], bounded->LocalScore(3, 0b100101));
+  EXPECT_EQ(by_mask[3 * 64 + 0b000101], full->LocalScore(3, 0b000101));
   // Three parents of node 0 are outside the model.
   EXPECT_EQ(bounded->LogScore(Graph(6, {{1, 0}, {2, 0}, {3, 0}})), -INFINITY);
 }

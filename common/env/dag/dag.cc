@@ -326,8 +326,8 @@ class BGeLikelihood : public LogReward {
         torch::arange(d, torch::dtype(torch::kInt64).device(device))
             .view({1, d});
     // (Clamped so that an over-full parent set, masked below, stays in range.)
-    at::Tensor local = table_.to(device).take(
-        node * parent_sets_ + rank.clamp_max(parent_sets_ - 1));
+    at::Tensor local = table_.to(device).take(node * parent_sets_ +
+                                              rank.clamp_max(parent_sets_ - 1));
     // Beyond max_parents a graph lies outside the model (the environment
     // never builds one); -inf rather than a wrong table entry.
     local = local.masked_fill(size > max_parents_,
