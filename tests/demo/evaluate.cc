@@ -415,7 +415,7 @@ absl::Status Run() {
                      RewardConfig::Parse(WithShare(
                          absl::GetFlag(FLAGS_full_data_reward), 0, 1)));
     ASSIGN_OR_RETURN(std::unique_ptr<LogReward> reward,
-                     MakeLogReward(*environment, config));
+                     MakeSplitLogReward(*environment, config));
     ASSIGN_OR_RETURN(TerminalDistribution distribution,
                      ExactTargetDistribution(*environment, *reward));
     if (!distribution.states.equal(states)) {

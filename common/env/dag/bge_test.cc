@@ -256,7 +256,7 @@ TEST(BGeTest, ProductOfClientPosteriorsIsNotTheFullDataPosterior) {
 
 void ExpectRewardRefused(const std::string& text, const std::string& name) {
   auto dag = MakeDag(3);
-  auto reward = MakeDagReward(*dag, *RewardConfig::Parse(text));
+  auto reward = MakeSplitLogReward(*dag, *RewardConfig::Parse(text));
   ASSERT_FALSE(reward.ok()) << text;
   EXPECT_EQ(reward.status().code(), absl::StatusCode::kInvalidArgument) << text;
   EXPECT_NE(reward.status().message().find(name), std::string::npos)
@@ -278,7 +278,7 @@ TEST(BGeTest, BadRewardParametersAreRefusedWithTheirName) {
   ExpectRewardRefused("bge:synthetic=1,temprature=2", "temprature");
   ExpectRewardRefused("standard", "standard");
   auto dag = MakeDag(3);
-  auto missing = MakeDagReward(
+  auto missing = MakeSplitLogReward(
       *dag, *RewardConfig::Parse("bge:data=/nonexistent/epgfn.csv"));
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
