@@ -10,15 +10,24 @@
 namespace epgfn {
 namespace {
 
-void ExpectCsvRefused(const std::string& text,
-                      const std::vector<std::string>& fragments) {
-  auto data = ParseCsv(text, "test.csv");
+// ParseTable of `text` (named `source`) is refused with every fragment in
+// its message.
+void ExpectTableRefused(const std::string& text,
+                        const std::vector<std::string>& columns,
+                        const std::vector<std::string>& fragments,
+                        const std::string& source = "lab.tsv") {
+  auto data = ParseTable(text, source, columns);
   ASSERT_FALSE(data.ok()) << text;
   EXPECT_EQ(data.status().code(), absl::StatusCode::kInvalidArgument);
   for (const std::string& fragment : fragments) {
     EXPECT_NE(data.status().message().find(fragment), std::string::npos)
         << "'" << fragment << "' missing from: " << data.status();
   }
+}
+
+void ExpectCsvRefused(const std::string& text,
+                      const std::vector<std::string>& fragments) {
+  ExpectTableRefused(text, {}, fragments, "test.csv");
 }
 
 TEST(CsvTest, ParsesHeaderAndRows) {
@@ -64,18 +73,6 @@ TEST(TableTest, SelectsColumnsByNameInAnyOrder) {
   EXPECT_EQ(data->values, (std::vector<double>{1, 2, 3, 4, 5, 6}));
   // The text column is never parsed, only reported.
   EXPECT_EQ(ignored, (std::vector<std::string>{"cond"}));
-}
-
-void ExpectTableRefused(const std::string& text,
-                        const std::vector<std::string>& columns,
-                        const std::vector<std::string>& fragments) {
-  auto data = ParseTable(text, "lab.tsv", columns);
-  ASSERT_FALSE(data.ok()) << text;
-  EXPECT_EQ(data.status().code(), absl::StatusCode::kInvalidArgument);
-  for (const std::string& fragment : fragments) {
-    EXPECT_NE(data.status().message().find(fragment), std::string::npos)
-        << "'" << fragment << "' missing from: " << data.status();
-  }
 }
 
 TEST(TableTest, ErrorsNameTheFileRowAndColumn) {
