@@ -14,8 +14,11 @@
 #              into one private file per client (four regions of the sites,
 #              FASTA/NEXUS/PHYLIP); each client's JC69 reward names only its
 #              own file, and the server's config and folder hold no data
-#   dag        Bayesian network structures on 4 variables, synthetic
-#              linear-Gaussian data split by rows, BGe rewards
+#   dag        Bayesian network structures on 4 named variables: the rows of
+#              common/env/dag/testdata/synthetic4.csv are first cut into one
+#              private CSV per client (each with its own column order), and
+#              each client is handed only its own path (bge:data=PATH); the
+#              server's config names no data
 #
 # Environment (optional):
 #   EPGFN_BAZEL_STARTUP  Bazel startup options, e.g. "--output_base=/tmp/ob"
@@ -44,8 +47,8 @@ case "${task}" in
   # (set once the files are written below); the evaluator's full-data
   # reward reads the whole alignment.
   phylo) reward="jc69:temperature=20"; full_data_reward="" ;;
-  dag) reward="bge:synthetic=1,samples=60,edge_prob=0.5,data_seed=2"
-       full_data_reward="${reward}" ;;
+  dag) reward=""  # one file per client, written below
+       full_data_reward="bge:data=common/env/dag/testdata/synthetic4.csv" ;;
   *) echo "run_demo.sh: --task must be hypergrid, phylo or dag" >&2; exit 2 ;;
 esac
 if [[ -n "${alignment}" && "${task}" != phylo ]]; then
@@ -120,6 +123,25 @@ if [[ "${task}" == phylo ]]; then
   rmdir "${out}/cut"
   full_data_reward="jc69:alignment=$(realpath "${out}/reference/full.fasta"),temperature=20"
 fi
+
+if [[ "${task}" == dag ]]; then
+  step "Writing one private data file per client (the rows cut into ${#clients[@]})"
+  # Client i keeps rows [15 i, 15 i + 15) of the 60, with its columns in an
+  # order of its own: the clients match them to the variables by name.
+  orders=("1,2,3,4" "4,3,2,1" "2,4,1,3" "3,1,4,2")
+  for i in "${!clients[@]}"; do
+    mkdir -p "${out}/data/${clients[$i]}"
+    file="${out}/data/${clients[$i]}/rows.csv"
+    awk -F, -v order="${orders[$i]}" -v first=$((15 * i + 2)) \
+      -v last=$((15 * i + 16)) 'BEGIN { n = split(order, o, ",") }
+      NR == 1 || (NR >= first && NR <= last) {
+        line = $o[1]; for (k = 2; k <= n; k++) line = line "," $o[k]
+        print line }' common/env/dag/testdata/synthetic4.csv >"${file}"
+    client_rewards[$i]="bge:data=$(realpath "${file}")"
+    echo "  ${clients[$i]}: ${file} ($(head -n 1 "${file}"), $(($(wc -l <"${file}") - 1)) rows)"
+  done
+fi
+
 step "Generating a CA, the server certificate and one per client"
 bash deploy/gen_certs.sh "${out}/certs" "${clients[@]}"
 certs="${out}/certs"
@@ -180,6 +202,7 @@ step "Starting ${#clients[@]} clients (each trains on its own private reward)"
 clients_start=$(now)
 for i in "${!clients[@]}"; do
   id="${clients[$i]}"
+  client_reward="${client_rewards[$i]:-${reward}${share_sep}index=${i},count=${#clients[@]}}"
   "${client_bin}" --server="${address}" --client_id="${id}" \
     --tls_ca="${certs}/ca.pem" --tls_cert="${certs}/${id}.pem" \
     --tls_key="${certs}/${id}.key" --state_dir="${out}/${id}" \

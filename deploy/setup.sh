@@ -40,6 +40,8 @@ PACKAGES=(
   # XML under /usr/share/doc/beast2-mcmc/examples/benchmark), read as
   # shipped by common/env/phylo (its DS1 test and the DS1 benchmark).
   beast2-mcmc-examples
+  # GNU time: peak RSS per process in tests/bench/sachs_federation.sh.
+  time
 )
 # kubectl with kustomize built in renders deploy/k8s offline. Any kubectl
 # will do; Debian's package would conflict with one already installed.

@@ -13,8 +13,8 @@
 //     --model=out/demo/client-0/global_v1.model --samples=out/demo/samples.tsv
 //     --png_dir=out/demo/png
 //   evaluate --config=deploy/configs/dag_demo.textproto --num_clients=4
-//     --client_reward=bge:synthetic=1,samples=60,edge_prob=0.5,data_seed=2
-//     --full_data_reward=bge:synthetic=1,samples=60,edge_prob=0.5,data_seed=2
+//     --client_rewards='bge:data=c0.csv;bge:data=c1.csv;...'
+//     --full_data_reward=bge:data=common/env/dag/testdata/synthetic4.csv
 //     --model=... --samples=... --png_dir=...
 #include <google/protobuf/text_format.h>
 #include <torch/torch.h>

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -48,18 +49,64 @@ double LogDetSubmatrix(const std::vector<double>& matrix, int64_t n,
   return log_det;
 }
 
+// Calls visit(mask) for every subset of `size` of d elements, in increasing
+// mask order (which is colexicographic order of the sets), with Gosper's
+// hack for the next mask of the same popcount.
+template <typename Visit>
+void ForEachSubsetOfSize(int64_t d, int64_t size, Visit visit) {
+  if (size == 0) {
+    visit(uint64_t{0});
+    return;
+  }
+  const uint64_t end = uint64_t{1} << d;
+  for (uint64_t mask = (uint64_t{1} << size) - 1; mask < end;) {
+    visit(mask);
+    const uint64_t lowest = mask & (~mask + 1);
+    const uint64_t ripple = mask + lowest;
+    mask = (((ripple ^ mask) >> 2) / lowest) | ripple;
+  }
+}
+
 }  // namespace
 
+int64_t BGeScore::ParentSetIndex(uint64_t parents) const {
+  const int64_t stride = max_parents_ + 2;
+  int64_t rank = 0;
+  int64_t t = 0;
+  for (int64_t i = 0; i < nodes_ && parents >> i != 0; ++i) {
+    if (parents >> i & 1) {
+      ++t;
+      if (t > max_parents_ + 1) return -1;
+      rank += binomials_[i * stride + t];
+    }
+  }
+  return size_offsets_[t] + rank;
+}
+
+double BGeScore::LogMarginal(uint64_t subset) const {
+  const int64_t index = ParentSetIndex(subset);
+  return index < 0 ? std::numeric_limits<double>::quiet_NaN()
+                   : log_marginals_[index];
+}
+
+double BGeScore::LocalScore(int64_t node, uint64_t parents) const {
+  if (__builtin_popcountll(parents) > max_parents_) {
+    return -std::numeric_limits<double>::infinity();
+  }
+  return local_scores_[node * num_parent_sets_ + ParentSetIndex(parents)];
+}
+
 absl::StatusOr<BGeScore> BGeScore::Create(const Dataset& data, double alpha_mu,
-                                          double alpha_w) {
+                                          double alpha_w, int64_t max_parents) {
   const int64_t d = data.columns();
-  if (d < 1 || d > 16) {
+  if (d < 1 || d > kMaxNodes) {
     return absl::InvalidArgumentError(
-        absl::StrCat("BGe needs 1 to 16 variables, got ", d));
+        absl::StrCat("BGe needs 1 to ", kMaxNodes, " variables, got ", d));
   }
   if (data.rows < 1) {
     return absl::InvalidArgumentError("BGe needs at least one data row");
   }
+  if (max_parents < 0 || max_parents > d - 1) max_parents = d - 1;
   if (alpha_w <= 0.0) alpha_w = static_cast<double>(d) + 2.0;
   if (!(alpha_mu > 0.0) || !std::isfinite(alpha_mu)) {
     return absl::InvalidArgumentError(
@@ -69,6 +116,43 @@ absl::StatusOr<BGeScore> BGeScore::Create(const Dataset& data, double alpha_mu,
     return absl::InvalidArgumentError(absl::StrCat(
         "alpha_w must exceed nodes + 1 = ", d + 1, ", got ", alpha_w));
   }
+
+  BGeScore score;
+  score.nodes_ = d;
+  score.alpha_mu_ = alpha_mu;
+  score.alpha_w_ = alpha_w;
+  score.max_parents_ = max_parents;
+  // Pascal's triangle up to C(d, max_parents + 1).
+  const int64_t stride = max_parents + 2;
+  std::vector<int64_t> pascal((d + 1) * stride, 0);
+  for (int64_t n = 0; n <= d; ++n) {
+    pascal[n * stride] = 1;
+    for (int64_t t = 1; t < stride && t <= n; ++t) {
+      pascal[n * stride + t] = pascal[(n - 1) * stride + t - 1] +
+                               (t <= n - 1 ? pascal[(n - 1) * stride + t] : 0);
+    }
+  }
+  score.binomials_.assign(pascal.begin(), pascal.begin() + d * stride);
+  score.size_offsets_.assign(stride + 1, 0);
+  for (int64_t s = 0; s < stride; ++s) {
+    score.size_offsets_[s + 1] =
+        score.size_offsets_[s] + pascal[d * stride + s];
+  }
+  score.num_parent_sets_ = score.size_offsets_[max_parents + 1];
+  if (score.num_parent_sets_ > kMaxTableEntries / d) {
+    int64_t fits = 0;
+    while (fits + 1 < max_parents &&
+           score.size_offsets_[fits + 2] <= kMaxTableEntries / d) {
+      ++fits;
+    }
+    return absl::InvalidArgumentError(absl::StrCat(
+        "BGe local-score table for ", d, " variables with up to ", max_parents,
+        " parents each would hold ", d, " x ", score.num_parent_sets_,
+        " entries (limit ", kMaxTableEntries,
+        "); set a maximum in-degree on the environment, e.g. max_parents=",
+        fits));
+  }
+
   const double n = static_cast<double>(data.rows);
   const double t =
       alpha_mu * (alpha_w - static_cast<double>(d) - 1.0) / (alpha_mu + 1.0);
@@ -96,46 +180,71 @@ absl::StatusOr<BGeScore> BGeScore::Create(const Dataset& data, double alpha_mu,
     posterior_scale[a * d + a] += t;
   }
 
-  BGeScore score;
-  score.nodes_ = d;
-  score.alpha_mu_ = alpha_mu;
-  score.alpha_w_ = alpha_w;
-  const int64_t subsets = int64_t{1} << d;
-  score.log_marginals_.assign(subsets, 0.0);
+  // log p(D^Y) for every Y of at most max_parents + 1 variables, in rank
+  // order (by size, then increasing mask).
   const double log_t = std::log(t);
-  for (int64_t subset = 1; subset < subsets; ++subset) {
-    std::vector<int64_t> members;
-    for (int64_t i = 0; i < d; ++i) {
-      if (subset >> i & 1) members.push_back(i);
-    }
-    const double l = static_cast<double>(members.size());
-    const double prior_dof = alpha_w - static_cast<double>(d) + l;
-    const double posterior_dof = n + prior_dof;
-    score.log_marginals_[subset] =
-        0.5 * l * std::log(alpha_mu / (n + alpha_mu)) +
-        LogMultivariateGamma(members.size(), 0.5 * posterior_dof) -
-        LogMultivariateGamma(members.size(), 0.5 * prior_dof) -
-        0.5 * n * l * kLogPi + 0.5 * prior_dof * l * log_t -
-        0.5 * posterior_dof * LogDetSubmatrix(posterior_scale, d, members);
+  score.log_marginals_.reserve(score.size_offsets_[stride]);
+  std::vector<int64_t> members;
+  for (int64_t size = 0; size <= max_parents + 1; ++size) {
+    ForEachSubsetOfSize(d, size, [&](uint64_t subset) {
+      if (size == 0) {
+        score.log_marginals_.push_back(0.0);
+        return;
+      }
+      members.clear();
+      for (int64_t i = 0; i < d; ++i) {
+        if (subset >> i & 1) members.push_back(i);
+      }
+      const double l = static_cast<double>(size);
+      const double prior_dof = alpha_w - static_cast<double>(d) + l;
+      const double posterior_dof = n + prior_dof;
+      score.log_marginals_.push_back(
+          0.5 * l * std::log(alpha_mu / (n + alpha_mu)) +
+          LogMultivariateGamma(size, 0.5 * posterior_dof) -
+          LogMultivariateGamma(size, 0.5 * prior_dof) - 0.5 * n * l * kLogPi +
+          0.5 * prior_dof * l * log_t -
+          0.5 * posterior_dof * LogDetSubmatrix(posterior_scale, d, members));
+    });
   }
-  score.local_scores_.assign(d * subsets, 0.0);
+  score.local_scores_.assign(d * score.num_parent_sets_, 0.0);
   for (int64_t node = 0; node < d; ++node) {
-    for (int64_t parents = 0; parents < subsets; ++parents) {
-      if (parents >> node & 1) continue;
-      score.local_scores_[node * subsets + parents] =
-          score.log_marginals_[parents | (int64_t{1} << node)] -
-          score.log_marginals_[parents];
+    const uint64_t bit = uint64_t{1} << node;
+    double* row = &score.local_scores_[node * score.num_parent_sets_];
+    int64_t index = 0;  // the rank of `parents`: they come in rank order
+    for (int64_t size = 0; size <= max_parents; ++size) {
+      ForEachSubsetOfSize(d, size, [&](uint64_t parents) {
+        if ((parents & bit) == 0) {
+          row[index] =
+              score.log_marginals_[score.ParentSetIndex(parents | bit)] -
+              score.log_marginals_[index];
+        }
+        ++index;
+      });
     }
   }
   return score;
 }
 
+std::vector<double> BGeScore::local_scores() const {
+  constexpr int64_t kMaxMaskTableNodes = 24;
+  if (nodes_ > kMaxMaskTableNodes) return {};
+  const uint64_t subsets = uint64_t{1} << nodes_;
+  std::vector<double> by_mask(nodes_ * subsets, 0.0);
+  for (int64_t node = 0; node < nodes_; ++node) {
+    for (uint64_t parents = 0; parents < subsets; ++parents) {
+      if (parents >> node & 1) continue;
+      by_mask[node * subsets + parents] = LocalScore(node, parents);
+    }
+  }
+  return by_mask;
+}
+
 double BGeScore::LogScore(const std::vector<int64_t>& adjacency) const {
   double total = 0.0;
   for (int64_t j = 0; j < nodes_; ++j) {
-    uint32_t parents = 0;
+    uint64_t parents = 0;
     for (int64_t i = 0; i < nodes_; ++i) {
-      if (adjacency[i * nodes_ + j] != 0) parents |= uint32_t{1} << i;
+      if (adjacency[i * nodes_ + j] != 0) parents |= uint64_t{1} << i;
     }
     total += LocalScore(j, parents);
   }

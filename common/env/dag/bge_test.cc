@@ -23,6 +23,8 @@ std::unique_ptr<DagEnvironment> MakeDag(int nodes) {
   return std::move(dag).value();
 }
 
+// The composed reward (the registry divides the prior by the federation's
+// size, here `count`, and applies any temperature).
 std::unique_ptr<LogReward> MakeReward(const DagEnvironment& dag,
                                       const std::string& text) {
   auto config = RewardConfig::Parse(text);
@@ -294,10 +296,107 @@ TEST(BGeTest, RegisteredAndDescribed) {
       **environment,
       *RewardConfig::Parse("bge:synthetic=1,samples=30,count=2,index=1"));
   ASSERT_TRUE(reward.ok()) << reward.status();
-  EXPECT_NE((*reward)->Describe().find("client 1 of 2"), std::string::npos)
+  EXPECT_NE((*reward)->Describe().find("share 1 of 2"), std::string::npos)
       << (*reward)->Describe();
   EXPECT_NE((*reward)->Describe().find("15 of 30 rows"), std::string::npos)
       << (*reward)->Describe();
+}
+
+// With a maximum in-degree only the parent sets within it are tabulated, and
+// they hold exactly the unlimited table's values; larger sets are -inf.
+TEST(BGeTest, MaxParentsKeepsTheSameLocalScoresForSmallSets) {
+  const Dataset data = Synthetic(6, 40, 7);
+  auto full = BGeScore::Create(data, 1.0, 0.0);
+  auto bounded = BGeScore::Create(data, 1.0, 0.0, 2);
+  ASSERT_TRUE(full.ok() && bounded.ok());
+  EXPECT_EQ(full->max_parents(), 5);
+  EXPECT_EQ(bounded->max_parents(), 2);
+  EXPECT_EQ(bounded->num_parent_sets(), 1 + 6 + 15);
+  EXPECT_EQ(full->num_parent_sets(), 64 - 1);  // sets of at most 5 of 6
+  int64_t checked = 0;
+  for (int64_t node = 0; node < 6; ++node) {
+    for (uint64_t parents = 0; parents < 64; ++parents) {
+      if (parents >> node & 1) continue;
+      if (__builtin_popcountll(parents) <= 2) {
+        ASSERT_EQ(bounded->LocalScore(node, parents),
+                  full->LocalScore(node, parents));
+        ++checked;
+      } else {
+        EXPECT_EQ(bounded->LocalScore(node, parents), -INFINITY);
+      }
+    }
+  }
+  EXPECT_EQ(checked, 6 * (1 + 5 + 10));
+  // The rank is the position in the table: by size, then by mask.
+  EXPECT_EQ(bounded->ParentSetIndex(0), 0);
+  EXPECT_EQ(bounded->ParentSetIndex(0b1), 1);
+  EXPECT_EQ(bounded->ParentSetIndex(0b100000), 6);
+  EXPECT_EQ(bounded->ParentSetIndex(0b11), 7);
+  EXPECT_EQ(bounded->ParentSetIndex(0b110000), 21);
+  // The by-mask layout holds the same values.
+  const std::vector<double> by_mask = bounded->local_scores();
+  ASSERT_EQ(by_mask.size(), 6u * 64u);
+  EXPECT_EQ(by_mask[3 * 64 + 0b100101], bounded->LocalScore(3, 0b100101));
+  EXPECT_EQ(by_mask[3 * 64 + 0b000101], full->LocalScore(3, 0b000101));
+  // Three parents of node 0 are outside the model.
+  EXPECT_EQ(bounded->LogScore(Graph(6, {{1, 0}, {2, 0}, {3, 0}})), -INFINITY);
+}
+
+// The reward gathers from that table: on random DAGs of 9 nodes with at most
+// 3 parents it equals LogScore, and LogRewardFloat64 is the double sum.
+TEST(BGeTest, BoundedRewardIsTheTableScoreInDouble) {
+  auto dag = DagEnvironment::Create(
+      *EnvironmentConfig::Parse("dag:nodes=9,max_parents=3"));
+  ASSERT_TRUE(dag.ok()) << dag.status();
+  // 3,000 rows put log-likelihoods in the thousands, where float32 rounds.
+  auto reward = MakeDagReward(
+      **dag, *RewardConfig::Parse("bge:synthetic=1,samples=3000,data_seed=4"));
+  ASSERT_TRUE(reward.ok()) << reward.status();
+  auto score = BGeScore::Create(
+      SampleLinearGaussianNetwork(9, 0.5, 3000, 4)->data, 1.0, 0.0, 3);
+  ASSERT_TRUE(score.ok());
+  // Random DAGs: walk forward from s0 with random allowed actions.
+  torch::manual_seed(3);
+  torch::Tensor states = (*dag)->InitialStates(64, torch::kCPU);
+  for (int step = 0; step < 20; ++step) {
+    torch::Tensor mask = (*dag)->ForwardMask(states).narrow(1, 0, 81);
+    torch::Tensor weights = mask.to(torch::kFloat64) + 1e-12;
+    torch::Tensor actions = torch::multinomial(weights, 1).squeeze(1);
+    torch::Tensor can = mask.any(1);
+    torch::Tensor stepped = (*dag)->Step(states, actions);
+    states = torch::where(can.unsqueeze(1), stepped, states);
+  }
+  torch::Tensor exact = reward->log_likelihood->LogRewardFloat64(states);
+  ASSERT_EQ(exact.scalar_type(), torch::kFloat64);
+  torch::Tensor rounded = (*reward->log_likelihood)(states);
+  ASSERT_EQ(rounded.scalar_type(), torch::kFloat32);
+  double worst_float32 = 0;
+  for (int64_t b = 0; b < states.size(0); ++b) {
+    torch::Tensor row = states[b].narrow(0, 0, 81).contiguous();
+    const std::vector<int64_t> adjacency(row.data_ptr<int64_t>(),
+                                         row.data_ptr<int64_t>() + 81);
+    const double expected = score->LogScore(adjacency);
+    ASSERT_LT(expected, -1000.0);
+    ASSERT_NEAR(exact[b].item<double>(), expected, 1e-9 * std::abs(expected));
+    worst_float32 =
+        std::max(worst_float32, std::abs(rounded[b].item<double>() - expected));
+  }
+  EXPECT_GT(states.narrow(1, 0, 81).sum().item<int64_t>(), 64 * 5);
+  std::printf("float32 rounding of the log-likelihoods: up to %.2e\n",
+              worst_float32);
+}
+
+TEST(BGeTest, TwentyVariablesNeedAMaximumInDegree) {
+  const Dataset data = Synthetic(20, 50, 1);
+  auto unlimited = BGeScore::Create(data, 1.0, 0.0);
+  ASSERT_FALSE(unlimited.ok());
+  EXPECT_NE(unlimited.status().message().find("max_parents="),
+            std::string::npos)
+      << unlimited.status();
+  auto bounded = BGeScore::Create(data, 1.0, 0.0, 4);
+  ASSERT_TRUE(bounded.ok()) << bounded.status();
+  EXPECT_EQ(bounded->num_parent_sets(), 1 + 20 + 190 + 1140 + 4845);
+  EXPECT_TRUE(std::isfinite(bounded->LocalScore(19, 0b1111)));
 }
 
 }  // namespace

@@ -1,7 +1,9 @@
 #include "common/env/dag/dag.h"
 
+#include <glog/logging.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -9,10 +11,15 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "common/env/client_share.h"
 #include "common/env/environment_registry.h"
+#include "common/util/event_log.h"
 #include "common/util/status_macros.h"
 
 namespace epgfn {
@@ -21,6 +28,43 @@ namespace {
 // Enumeration walks all 2^(d(d-1)) off-diagonal patterns: 1M at d = 5; d = 6
 // would be 2^30 patterns for 3.8M DAGs, too many for exact evaluation anyway.
 constexpr int64_t kMaxEnumeratedNodes = 5;
+// Masks and BGe tables are indexed with 64-bit parent masks; the encoding
+// (2 d^2 floats) and the action space (d^2 + 1) stay small up to here.
+constexpr int64_t kMaxNodes = 32;
+
+bool IsNameCharacter(char c) {
+  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' ||
+         c == '.' || c == '-';
+}
+
+// "raf;mek;..." -> the names, checked: 2..kMaxNodes distinct, non-empty
+// names of letters, digits, '_', '.' and '-' (so that "a->b" stays
+// unambiguous and the names survive every config and log format).
+absl::StatusOr<std::vector<std::string>> ParseVariables(
+    const std::string& text) {
+  std::vector<std::string> names = absl::StrSplit(text, ';');
+  if (names.size() < 2 || static_cast<int64_t>(names.size()) > kMaxNodes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "dag: variables= needs 2 to ", kMaxNodes,
+        " names separated by ';', got ", names.size(), " in '", text, "'"));
+  }
+  absl::flat_hash_set<std::string> seen;
+  for (size_t k = 0; k < names.size(); ++k) {
+    const std::string& name = names[k];
+    if (name.empty() ||
+        !std::all_of(name.begin(), name.end(), IsNameCharacter) ||
+        absl::StrContains(name, "->")) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "dag: variable ", k + 1, " '", name,
+          "' must be a non-empty name of letters, digits, '_', '.', '-'"));
+    }
+    if (!seen.insert(name).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("dag: variable '", name, "' is named twice"));
+    }
+  }
+  return names;
+}
 
 // Row bit masks of the transitive closure of the d-node graph whose row bit
 // masks are `out` (out[i] bit j = edge i -> j); false when it has a cycle.
@@ -44,12 +88,45 @@ bool TransitiveClosure(const std::vector<uint32_t>& out,
 
 absl::StatusOr<std::unique_ptr<DagEnvironment>> DagEnvironment::Create(
     const EnvironmentConfig& config) {
-  RETURN_IF_ERROR(config.params.CheckKeys({"nodes"}));
-  ASSIGN_OR_RETURN(const int64_t nodes, config.params.GetInt("nodes", 4, 2, 8));
+  const ParamMap& params = config.params;
+  RETURN_IF_ERROR(params.CheckKeys({"nodes", "variables", "max_parents"}));
+  std::vector<std::string> variables;
+  int64_t nodes = 0;
+  if (params.Has("variables")) {
+    if (params.Has("nodes")) {
+      return absl::InvalidArgumentError(
+          "dag: give either variables=a;b;... or nodes=d, not both");
+    }
+    ASSIGN_OR_RETURN(variables,
+                     ParseVariables(params.GetString("variables", "")));
+    nodes = static_cast<int64_t>(variables.size());
+  } else {
+    ASSIGN_OR_RETURN(nodes, params.GetInt("nodes", 4, 2, kMaxNodes));
+  }
+  ASSIGN_OR_RETURN(const int64_t max_parents,
+                   params.GetInt("max_parents", nodes - 1, 0, nodes - 1));
   EnvironmentConfig canonical{"dag", {}};
-  canonical.params.Set("nodes", std::to_string(nodes));
-  return std::unique_ptr<DagEnvironment>(
-      new DagEnvironment(std::move(canonical), nodes));
+  if (variables.empty()) {
+    canonical.params.Set("nodes", std::to_string(nodes));
+  } else {
+    canonical.params.Set("variables", absl::StrJoin(variables, ";"));
+  }
+  // No limit is spelled one way only, so that equal graphs digest equally.
+  if (max_parents < nodes - 1) {
+    canonical.params.Set("max_parents", std::to_string(max_parents));
+  }
+  return std::unique_ptr<DagEnvironment>(new DagEnvironment(
+      std::move(canonical), std::move(variables), nodes, max_parents));
+}
+
+std::string DagEnvironment::NodeName(int64_t node) const {
+  return variables_.empty() ? std::to_string(node) : variables_[node];
+}
+
+int64_t DagEnvironment::max_trajectory_length() const {
+  int64_t edges = 0;
+  for (int64_t p = 0; p < nodes_; ++p) edges += std::min(p, max_parents_);
+  return edges + 1;
 }
 
 at::Tensor DagEnvironment::InitialStates(int64_t batch,
@@ -73,8 +150,13 @@ at::Tensor DagEnvironment::ForwardMask(const at::Tensor& states) const {
   // i -> j closes a cycle iff j reaches i: the transposed closure.
   at::Tensor can_add = (adjacency == 0)
                            .logical_and(closure.transpose(1, 2) == 0)
-                           .logical_and(off_diagonal)
-                           .reshape({batch, d * d});
+                           .logical_and(off_diagonal);
+  if (max_parents_ < d - 1) {
+    // j may gain a parent only while it has fewer than max_parents.
+    at::Tensor in_degree = adjacency.sum(1);  // [B, d], column sums
+    can_add = can_add.logical_and((in_degree < max_parents_).unsqueeze(1));
+  }
+  can_add = can_add.reshape({batch, d * d});
   at::Tensor can_exit = torch::ones(
       {batch, 1}, torch::dtype(torch::kBool).device(states.device()));
   return torch::cat({can_add, can_exit}, 1);
@@ -173,6 +255,13 @@ absl::StatusOr<at::Tensor> DagEnvironment::EnumerateTerminalStates() const {
       }
     }
     if (!TransitiveClosure(out, &closure)) continue;
+    bool within_in_degree = true;
+    for (int64_t j = 0; j < d && within_in_degree; ++j) {
+      int64_t parents = 0;
+      for (int64_t i = 0; i < d; ++i) parents += out[i] >> j & 1;
+      within_in_degree = parents <= max_parents_;
+    }
+    if (!within_in_degree) continue;
     for (int64_t i = 0; i < d; ++i) {
       for (int64_t j = 0; j < d; ++j) flat.push_back(out[i] >> j & 1);
     }
@@ -191,8 +280,9 @@ std::string DagEnvironment::Describe(const at::Tensor& state) const {
   std::vector<std::string> edges;
   for (int64_t i = 0; i < nodes_; ++i) {
     for (int64_t j = 0; j < nodes_; ++j) {
-      if (values[i * nodes_ + j] != 0)
-        edges.push_back(absl::StrCat(i, "->", j));
+      if (values[i * nodes_ + j] != 0) {
+        edges.push_back(absl::StrCat(NodeName(i), "->", NodeName(j)));
+      }
     }
   }
   return edges.empty() ? "empty" : absl::StrJoin(edges, ", ");
@@ -200,76 +290,91 @@ std::string DagEnvironment::Describe(const at::Tensor& state) const {
 
 namespace {
 
-// The edge-penalty prior, log prior(G) = -penalty |E|.
-class EdgePenaltyPrior : public LogReward {
+// log BGe(D_i | G) = sum_j local[j, rank(Pa_j)], every local score of the
+// parent sets within max_parents precomputed in double (bge.h).
+class BGeLikelihood : public LogReward {
  public:
-  EdgePenaltyPrior(int64_t nodes, double penalty)
-      : nodes_(nodes), penalty_(penalty) {}
-  at::Tensor LogRewardFloat64(const at::Tensor& states) const override {
-    return -penalty_ *
-           states.narrow(1, 0, nodes_ * nodes_).sum(1).to(torch::kFloat64);
-  }
-  std::string Describe() const override {
-    return absl::StrCat("edge penalty ", penalty_);
-  }
-
- private:
-  int64_t nodes_;
-  double penalty_;
-};
-
-// log BGe(D | G) = sum_j local[j, Pa_j], with every local score precomputed
-// in `local_scores` [d, 2^d] float64.
-class BGeReward : public LogReward {
- public:
-  BGeReward(int64_t nodes, at::Tensor local_scores, std::string description)
-      : nodes_(nodes),
-        local_scores_(std::move(local_scores)),
+  BGeLikelihood(const BGeScore& score, std::string description)
+      : nodes_(score.nodes()),
+        max_parents_(score.max_parents()),
+        parent_sets_(score.num_parent_sets()),
+        table_(torch::tensor(score.local_score_table(), torch::kFloat64)),
+        binomials_(torch::tensor(score.binomials(), torch::kInt64)),
+        size_offsets_(torch::tensor(score.size_offsets(), torch::kInt64)),
         description_(std::move(description)) {}
 
   at::Tensor LogRewardFloat64(const at::Tensor& states) const override {
     const int64_t batch = states.size(0);
     const int64_t d = nodes_;
+    const int64_t stride = max_parents_ + 2;
+    const auto device = states.device();
     at::Tensor adjacency = states.narrow(1, 0, d * d).reshape({batch, d, d});
-    at::Tensor bits = torch::pow(
-        2,
-        torch::arange(d, torch::dtype(torch::kInt64).device(states.device())));
-    // parents[b, j] = sum_i A[b, i, j] 2^i, the parent-set index of node j.
-    at::Tensor parents = (adjacency * bits.view({1, d, 1})).sum(1);
-    at::Tensor table = local_scores_.to(states.device());
-    at::Tensor local = table.unsqueeze(0)
-                           .expand({batch, d, table.size(1)})
-                           .gather(2, parents.unsqueeze(2))
-                           .squeeze(2);  // [B, d]
+    // The parent set of node j is column j. Its rank (bge.h) is
+    // offset[|Pa_j|] + sum over members i of C(i, t_i), where t_i counts the
+    // members up to and including i.
+    at::Tensor members_so_far = adjacency.cumsum(1).clamp_max(stride - 1);
+    at::Tensor row =
+        torch::arange(d, torch::dtype(torch::kInt64).device(device))
+            .view({1, d, 1});
+    at::Tensor binomial =
+        binomials_.to(device).take(row * stride + members_so_far);
+    at::Tensor size = adjacency.sum(1);  // [B, d]
+    at::Tensor rank =
+        size_offsets_.to(device).take(size.clamp_max(max_parents_)) +
+        (adjacency * binomial).sum(1);
+    at::Tensor node =
+        torch::arange(d, torch::dtype(torch::kInt64).device(device))
+            .view({1, d});
+    // (Clamped so that an over-full parent set, masked below, stays in range.)
+    at::Tensor local = table_.to(device).take(node * parent_sets_ +
+                                              rank.clamp_max(parent_sets_ - 1));
+    // Beyond max_parents a graph lies outside the model (the environment
+    // never builds one); -inf rather than a wrong table entry.
+    local = local.masked_fill(size > max_parents_,
+                              -std::numeric_limits<double>::infinity());
     return local.sum(1);
   }
   std::string Describe() const override { return description_; }
 
  private:
   int64_t nodes_;
-  at::Tensor local_scores_;  // [d, 2^d] float64, CPU
+  int64_t max_parents_;
+  int64_t parent_sets_;
+  at::Tensor table_;         // [d * parent_sets] float64, CPU
+  at::Tensor binomials_;     // [d * (max_parents + 2)] int64
+  at::Tensor size_offsets_;  // [max_parents + 3] int64
   std::string description_;
 };
 
-}  // namespace
+// log prior(G) = -penalty |E|, in double.
+class EdgePrior : public LogReward {
+ public:
+  EdgePrior(int64_t nodes, double penalty, std::string description)
+      : nodes_(nodes),
+        penalty_(penalty),
+        description_(std::move(description)) {}
 
-absl::StatusOr<RewardParts> MakeDagReward(const DagEnvironment& environment,
-                                          const RewardConfig& config) {
-  if (config.kind != "bge") {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "unknown dag reward kind '", config.kind, "'; expected 'bge'"));
+  at::Tensor LogRewardFloat64(const at::Tensor& states) const override {
+    return -penalty_ *
+           states.narrow(1, 0, nodes_ * nodes_).sum(1).to(torch::kFloat64);
   }
-  const ParamMap& params = config.params;
+  std::string Describe() const override { return description_; }
+
+ private:
+  int64_t nodes_;
+  double penalty_;
+  std::string description_;
+};
+
+// The client's rows as a dataset whose columns are the environment's nodes
+// in order, and words for the reward's description.
+absl::StatusOr<Dataset> LoadData(const DagEnvironment& environment,
+                                 const ParamMap& params, std::string* source) {
   const int64_t d = environment.nodes();
   constexpr int64_t kMaxSeed = std::numeric_limits<int64_t>::max();
-  RETURN_IF_ERROR(params.CheckKeys(
-      {"data", "synthetic", "samples", "edge_prob", "data_seed", "alpha_mu",
-       "alpha_w", "prior", "edge_penalty", "index", "count", "split", "seed"}));
   ASSIGN_OR_RETURN(const int64_t synthetic,
                    params.GetInt("synthetic", 0, 0, 1));
   const std::string path = params.GetString("data", "");
-  Dataset data;
-  std::string source;
   if (synthetic == 1) {
     if (!path.empty()) {
       return absl::InvalidArgumentError(
@@ -284,51 +389,89 @@ absl::StatusOr<RewardParts> MakeDagReward(const DagEnvironment& environment,
     ASSIGN_OR_RETURN(
         LinearGaussianNetwork network,
         SampleLinearGaussianNetwork(d, edge_prob, samples, data_seed));
-    data = std::move(network.data);
-    source = absl::StrCat("synthetic data (", samples, " rows, edge_prob ",
-                          edge_prob, ", data_seed ", data_seed, ")");
-  } else {
-    for (const char* key : {"samples", "edge_prob", "data_seed"}) {
-      if (params.Has(key)) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "dag reward: ", key, " applies only with synthetic=1"));
-      }
+    *source = absl::StrCat("synthetic data (", samples, " rows, edge_prob ",
+                           edge_prob, ", data_seed ", data_seed, ")");
+    if (!environment.variables().empty()) {
+      network.data.names = environment.variables();
     }
-    if (path.empty()) {
-      return absl::InvalidArgumentError(
-          "dag reward needs a data source: data=PATH (CSV) or synthetic=1");
-    }
-    ASSIGN_OR_RETURN(data, ReadCsv(path));
-    if (data.columns() != d) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("data ", path, " has ", data.columns(),
-                       " columns but the environment has ", d, " nodes"));
-    }
-    source = absl::StrCat("data ", path, " (", data.rows, " rows)");
+    return std::move(network.data);
   }
+  for (const char* key : {"samples", "edge_prob", "data_seed"}) {
+    if (params.Has(key)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("dag reward: ", key, " applies only with synthetic=1"));
+    }
+  }
+  if (path.empty()) {
+    return absl::InvalidArgumentError(
+        "dag reward needs a data source: data=PATH (CSV or TSV) or "
+        "synthetic=1");
+  }
+  if (environment.variables().empty()) {
+    ASSIGN_OR_RETURN(Dataset data, ReadTable(path));
+    if (data.columns() != d) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "data ", path, " has ", data.columns(),
+          " columns but the environment has ", d,
+          " unnamed nodes (name them with variables=a;b;... to match columns "
+          "by name)"));
+    }
+    *source = absl::StrCat("data ", path, " (columns by position)");
+    return data;
+  }
+  std::vector<std::string> ignored;
+  ASSIGN_OR_RETURN(Dataset data,
+                   ReadTable(path, environment.variables(), &ignored));
+  *source = absl::StrCat("data ", path, " (columns by name)");
+  if (!ignored.empty()) {
+    LOG(INFO) << Event("dag_data_columns_ignored")
+                     .With("file", path)
+                     .With("columns", absl::StrJoin(ignored, ";"));
+    absl::StrAppend(source, ", ignored columns ", absl::StrJoin(ignored, ";"));
+  }
+  return data;
+}
+
+}  // namespace
+
+absl::StatusOr<RewardParts> MakeDagReward(const DagEnvironment& environment,
+                                          const RewardConfig& config) {
+  if (config.kind != "bge") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unknown dag reward kind '", config.kind, "'; expected 'bge'"));
+  }
+  const ParamMap& params = config.params;
+  const int64_t d = environment.nodes();
+  RETURN_IF_ERROR(params.CheckKeys({"data", "synthetic", "samples", "edge_prob",
+                                    "data_seed", "standardize", "alpha_mu",
+                                    "alpha_w", "prior", "edge_penalty", "index",
+                                    "count", "split", "seed"}));
+  std::string source;
+  ASSIGN_OR_RETURN(const Dataset data, LoadData(environment, params, &source));
 
   ASSIGN_OR_RETURN(const ClientShare client_share, ReadClientShare(params));
-  const int64_t index = client_share.index;
-  const int64_t count = client_share.count;
   const std::string split = params.GetString("split", "contiguous");
   ASSIGN_OR_RETURN(const int64_t seed, ReadRewardSeed(params));
   ASSIGN_OR_RETURN(std::vector<int64_t> rows,
-                   ClientRows(data.rows, index, count, split, seed));
-  const Dataset share = data.Subset(rows);
+                   ClientRows(data.rows, client_share.index, client_share.count,
+                              split, seed));
+  Dataset share = data.Subset(rows);
+  ASSIGN_OR_RETURN(const int64_t standardize,
+                   params.GetInt("standardize", 0, 0, 1));
+  if (standardize == 1) RETURN_IF_ERROR(Standardize(&share, source));
 
   ASSIGN_OR_RETURN(const double alpha_mu,
                    params.GetDouble("alpha_mu", 1.0, 1e-12, 1e12));
   ASSIGN_OR_RETURN(const double alpha_w,
                    params.GetDouble("alpha_w", static_cast<double>(d) + 2.0,
                                     static_cast<double>(d) + 1.0, 1e12));
-  ASSIGN_OR_RETURN(BGeScore score, BGeScore::Create(share, alpha_mu, alpha_w));
+  ASSIGN_OR_RETURN(BGeScore score, BGeScore::Create(share, alpha_mu, alpha_w,
+                                                    environment.max_parents()));
 
   const std::string prior = params.GetString("prior", "uniform");
-  RewardParts parts;
+  double penalty = 0.0;
   if (prior == "edges") {
-    ASSIGN_OR_RETURN(const double penalty,
-                     params.GetDouble("edge_penalty", 1.0, 0.0, 1e6));
-    parts.log_prior = std::make_unique<EdgePenaltyPrior>(d, penalty);
+    ASSIGN_OR_RETURN(penalty, params.GetDouble("edge_penalty", 1.0, 0.0, 1e6));
   } else if (prior != "uniform") {
     return absl::InvalidArgumentError(absl::StrCat(
         "unknown prior '", prior, "'; expected 'uniform' or 'edges'"));
@@ -336,15 +479,22 @@ absl::StatusOr<RewardParts> MakeDagReward(const DagEnvironment& environment,
     return absl::InvalidArgumentError(
         "edge_penalty applies only with prior=edges");
   }
-
-  at::Tensor table = torch::tensor(score.local_scores(), torch::kFloat64)
-                         .view({d, int64_t{1} << d})
-                         .clone();
-  parts.log_likelihood = std::make_unique<BGeReward>(
-      d, std::move(table),
-      absl::StrCat("dag BGe likelihood, client ", index, " of ", count, " (",
-                   share.rows, " of ", data.rows, " rows of ", source, ", ",
-                   split, " split; prior ", prior, ")"));
+  const std::string share_words =
+      client_share.count == 1
+          ? absl::StrCat(share.rows, " rows of ", source)
+          : absl::StrCat("share ", client_share.index, " of ",
+                         client_share.count, ": ", share.rows, " of ",
+                         data.rows, " rows of ", source, ", ", split, " split");
+  RewardParts parts;
+  // The uniform prior is a constant: no part (the registry's convention).
+  if (prior == "edges") {
+    parts.log_prior = std::make_unique<EdgePrior>(
+        d, penalty, absl::StrCat("edge prior, -", penalty, " per edge"));
+  }
+  parts.log_likelihood = std::make_unique<BGeLikelihood>(
+      score, absl::StrCat("dag BGe likelihood (", share_words,
+                          standardize == 1 ? ", standardised" : "",
+                          "; max_parents ", environment.max_parents(), ")"));
   return parts;
 }
 
@@ -353,9 +503,11 @@ namespace {
 EPGFN_REGISTER_ENVIRONMENT(
     "dag",
     TypedEnvironmentFactory<DagEnvironment>(
-        "dag:nodes=d (2..8). Rewards: bge:data=PATH|synthetic=1[,samples,"
-        "edge_prob,data_seed,alpha_mu,alpha_w,prior=uniform|edges,edge_penalty,"
-        "index,count,split=contiguous|random,seed,temperature]",
+        "dag:variables=a;b;...|nodes=d (2..32)[,max_parents=k]. Rewards: "
+        "bge:data=PATH (CSV/TSV, columns by name)|synthetic=1[,samples,"
+        "edge_prob,data_seed,standardize=0|1,alpha_mu,alpha_w,"
+        "prior=uniform|edges,edge_penalty,temperature; experiments: index,"
+        "count,split=contiguous|random,seed]",
         &MakeDagReward));
 
 }  // namespace

@@ -182,12 +182,63 @@ TEST(DagTest, RegisteredWithCanonicalConfig) {
 
 TEST(DagTest, BadParametersAreRefusedWithTheirName) {
   for (const std::string text :
-       {"dag:nodes=1", "dag:nodes=9", "dag:nodes=x", "dag:node=3"}) {
+       {"dag:nodes=1", "dag:nodes=33", "dag:nodes=x", "dag:node=3"}) {
     auto dag = DagEnvironment::Create(*EnvironmentConfig::Parse(text));
     ASSERT_FALSE(dag.ok()) << text;
     EXPECT_EQ(dag.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_NE(dag.status().message().find("node"), std::string::npos);
   }
+}
+
+TEST(DagTest, NamedVariablesPrintByName) {
+  auto dag = DagEnvironment::Create(
+      *EnvironmentConfig::Parse("dag:variables=raf;pka;pkc"));
+  ASSERT_TRUE(dag.ok()) << dag.status();
+  EXPECT_EQ((*dag)->nodes(), 3);
+  EXPECT_EQ((*dag)->config().ToString(), "dag:variables=raf;pka;pkc");
+  // pka -> raf (1 -> 0) and pkc -> pka (2 -> 1).
+  torch::Tensor state = (*dag)->StatesFromAdjacency(
+      torch::tensor({{0, 0, 0, 1, 0, 0, 0, 1, 0}}, torch::kInt64));
+  EXPECT_EQ((*dag)->Describe(state[0]), "pka->raf, pkc->pka");
+  for (const std::string text :
+       {"dag:variables=a", "dag:variables=a;a", "dag:variables=a;;b",
+        "dag:variables=a;b c", "dag:variables=a;b,nodes=2"}) {
+    auto bad = DagEnvironment::Create(*EnvironmentConfig::Parse(text));
+    ASSERT_FALSE(bad.ok()) << text;
+    EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument) << text;
+  }
+}
+
+// With max_parents = 1 every node has at most one parent: the DAGs are the
+// rooted forests on d labelled nodes, (d + 1)^(d - 1) of them (125 at d = 4).
+TEST(DagTest, MaxParentsBoundsTheInDegree) {
+  auto dag = DagEnvironment::Create(
+      *EnvironmentConfig::Parse("dag:nodes=4,max_parents=1"));
+  ASSERT_TRUE(dag.ok()) << dag.status();
+  EXPECT_EQ((*dag)->config().ToString(), "dag:max_parents=1,nodes=4");
+  EXPECT_EQ((*dag)->max_trajectory_length(), 3 + 1);
+  StateGraphCounts counts = CheckStateGraph(**dag);
+  EXPECT_EQ(counts.terminals, 125);
+  EXPECT_EQ(counts.states, 125);
+  torch::Tensor all = *(*dag)->EnumerateTerminalStates();
+  EXPECT_EQ(all.size(0), 125);
+  EXPECT_LE(
+      all.narrow(1, 0, 16).reshape({-1, 4, 4}).sum(1).max().item<int64_t>(), 1);
+  // No limit is spelled one way: max_parents = d - 1 is the default.
+  auto unlimited = DagEnvironment::Create(
+      *EnvironmentConfig::Parse("dag:nodes=4,max_parents=3"));
+  ASSERT_TRUE(unlimited.ok());
+  EXPECT_EQ((*unlimited)->config().ToString(), "dag:nodes=4");
+  // Two parents of 20 nodes: trajectories of at most 0 + 1 + 2 * 18 edges.
+  auto wide = DagEnvironment::Create(
+      *EnvironmentConfig::Parse("dag:nodes=20,max_parents=2"));
+  ASSERT_TRUE(wide.ok()) << wide.status();
+  EXPECT_EQ((*wide)->max_trajectory_length(), 37 + 1);
+  EXPECT_EQ((*wide)->encoding_dim(), 800);
+  auto too_many = DagEnvironment::Create(
+      *EnvironmentConfig::Parse("dag:nodes=4,max_parents=4"));
+  ASSERT_FALSE(too_many.ok());
+  EXPECT_NE(too_many.status().message().find("max_parents"), std::string::npos);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "common/env/dag/data.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <random>
@@ -7,9 +8,11 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/util/file_io.h"
@@ -37,41 +40,86 @@ Dataset Dataset::Subset(const std::vector<int64_t>& row_indices) const {
   return subset;
 }
 
-absl::StatusOr<Dataset> ParseCsv(absl::string_view text,
-                                 absl::string_view source) {
+absl::StatusOr<Dataset> ParseTable(absl::string_view text,
+                                   absl::string_view source,
+                                   const std::vector<std::string>& columns,
+                                   std::vector<std::string>* ignored_columns) {
   Dataset data;
   bool have_header = false;
+  char delimiter = ',';
+  std::vector<std::string> header;
+  // source_column[c]: the field of the file that column c of `data` reads.
+  std::vector<size_t> source_column;
   int64_t line_number = 0;
   for (absl::string_view line : absl::StrSplit(text, '\n')) {
     ++line_number;
     absl::ConsumeSuffix(&line, "\r");
     if (absl::StripAsciiWhitespace(line).empty()) continue;
-    std::vector<absl::string_view> fields = absl::StrSplit(line, ',');
     if (!have_header) {
-      for (absl::string_view field : fields) {
+      delimiter = line.find('\t') != absl::string_view::npos ? '\t' : ',';
+      absl::flat_hash_map<std::string, size_t> position;
+      for (absl::string_view field : absl::StrSplit(line, delimiter)) {
         field = absl::StripAsciiWhitespace(field);
+        if (field.size() >= 2 && field.front() == '"' && field.back() == '"') {
+          field = field.substr(1, field.size() - 2);
+        }
         if (field.empty()) {
           return absl::InvalidArgumentError(absl::StrCat(
-              source, " line ", line_number, ", column ", data.names.size() + 1,
+              source, " line ", line_number, ", column ", header.size() + 1,
               ": empty column name in the header"));
         }
-        data.names.emplace_back(field);
+        if (!position.emplace(std::string(field), header.size()).second) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              source, " line ", line_number, ", column ", header.size() + 1,
+              ": column name '", field, "' appears twice in the header"));
+        }
+        header.emplace_back(field);
+      }
+      if (columns.empty()) {
+        data.names = header;
+        for (size_t c = 0; c < header.size(); ++c) source_column.push_back(c);
+      } else {
+        for (const std::string& name : columns) {
+          auto found = position.find(name);
+          if (found == position.end()) {
+            return absl::InvalidArgumentError(absl::StrCat(
+                source, " line ", line_number, " (header): no column '", name,
+                "', a variable of the federation; the header has ",
+                absl::StrJoin(header, ", ")));
+          }
+          data.names.push_back(name);
+          source_column.push_back(found->second);
+        }
+        if (ignored_columns != nullptr) {
+          ignored_columns->clear();
+          for (const std::string& name : header) {
+            if (std::find(columns.begin(), columns.end(), name) ==
+                columns.end()) {
+              ignored_columns->push_back(name);
+            }
+          }
+        }
       }
       have_header = true;
       continue;
     }
-    if (static_cast<int64_t>(fields.size()) != data.columns()) {
+    const std::vector<absl::string_view> fields =
+        absl::StrSplit(line, delimiter);
+    const int64_t row = data.rows + 1;
+    if (fields.size() != header.size()) {
       return absl::InvalidArgumentError(absl::StrCat(
-          source, " line ", line_number, ": expected ", data.columns(),
-          " fields (as in the header), found ", fields.size()));
+          source, " line ", line_number, " (data row ", row, "): expected ",
+          header.size(), " fields (as in the header), found ", fields.size()));
     }
-    for (size_t c = 0; c < fields.size(); ++c) {
-      const absl::string_view field = absl::StripAsciiWhitespace(fields[c]);
+    for (size_t c = 0; c < source_column.size(); ++c) {
+      const absl::string_view field =
+          absl::StripAsciiWhitespace(fields[source_column[c]]);
       double value;
       if (!absl::SimpleAtod(field, &value) || !std::isfinite(value)) {
         return absl::InvalidArgumentError(absl::StrCat(
-            source, " line ", line_number, ", column ", c + 1, " (",
-            data.names[c], "): '", field, "' is not a finite number"));
+            source, " line ", line_number, " (data row ", row, "), column ",
+            source_column[c] + 1, " (", data.names[c], "): '", field,
+            "' is not a finite number"));
       }
       data.values.push_back(value);
     }
@@ -89,10 +137,41 @@ absl::StatusOr<Dataset> ParseCsv(absl::string_view text,
   return data;
 }
 
-absl::StatusOr<Dataset> ReadCsv(const std::string& path) {
+absl::StatusOr<Dataset> ReadTable(const std::string& path,
+                                  const std::vector<std::string>& columns,
+                                  std::vector<std::string>* ignored_columns) {
   ASSIGN_OR_RETURN(const std::string text,
                    ReadFileToString(path, kMaxCsvBytes));
-  return ParseCsv(text, path);
+  return ParseTable(text, path, columns, ignored_columns);
+}
+
+absl::Status Standardize(Dataset* data, absl::string_view source) {
+  if (data->rows < 2) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        source, ": standardising needs at least 2 rows, got ", data->rows));
+  }
+  const double n = static_cast<double>(data->rows);
+  const int64_t d = data->columns();
+  for (int64_t c = 0; c < d; ++c) {
+    double mean = 0.0;
+    for (int64_t r = 0; r < data->rows; ++r) mean += data->at(r, c);
+    mean /= n;
+    double squares = 0.0;
+    for (int64_t r = 0; r < data->rows; ++r) {
+      const double centred = data->at(r, c) - mean;
+      squares += centred * centred;
+    }
+    const double sd = std::sqrt(squares / (n - 1.0));
+    if (!(sd > 0.0)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          source, ", column '", data->names[c],
+          "': constant over the rows, so it cannot be standardised"));
+    }
+    for (int64_t r = 0; r < data->rows; ++r) {
+      data->values[r * d + c] = (data->at(r, c) - mean) / sd;
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<LinearGaussianNetwork> SampleLinearGaussianNetwork(

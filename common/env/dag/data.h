@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
@@ -25,16 +26,46 @@ struct Dataset {
   Dataset Subset(const std::vector<int64_t>& row_indices) const;
 };
 
-// Parses CSV text: a header row naming the columns, then one row of numbers
-// per sample, separated by commas (blanks around fields and "\r\n" line ends
-// are accepted; blank lines are skipped). `source` names the text in errors.
-// InvalidArgument, naming the line (1-based, header = line 1) and column, for
-// an empty text, a row with the wrong number of fields, a field that is not a
-// finite number, or fewer than 2 data rows (a covariance needs two).
-absl::StatusOr<Dataset> ParseCsv(absl::string_view text,
-                                 absl::string_view source);
-// ParseCsv of the file at `path` (NotFound when it is missing).
-absl::StatusOr<Dataset> ReadCsv(const std::string& path);
+// Parses a table of numbers: a header row naming the columns, then one row
+// per sample. The delimiter is detected from the header: a tab if it holds
+// one (TSV), else a comma (CSV). Blanks around fields, double quotes around a
+// header name, "\r\n" line ends and blank lines are accepted. `source` names
+// the text in errors.
+//
+// With `columns` empty every column is read, in file order. Otherwise the
+// result holds exactly `columns`, in that order, matched by header name
+// (case-sensitive) in any column order of the file; the other columns are
+// not parsed (a text column there is fine) and are listed in
+// `ignored_columns` when that is not null.
+//
+// InvalidArgument naming `source`, the line (1-based, header = line 1), the
+// data row (1-based) and the column, for: an empty text, an empty or
+// duplicated header name, a requested column that the header lacks, a row
+// with the wrong number of fields, a cell that is not a finite number, or
+// fewer than 2 data rows (a covariance needs two).
+absl::StatusOr<Dataset> ParseTable(
+    absl::string_view text, absl::string_view source,
+    const std::vector<std::string>& columns = {},
+    std::vector<std::string>* ignored_columns = nullptr);
+// ParseTable of the file at `path` (NotFound when it is missing).
+absl::StatusOr<Dataset> ReadTable(
+    const std::string& path, const std::vector<std::string>& columns = {},
+    std::vector<std::string>* ignored_columns = nullptr);
+// The historical names: every column, CSV or TSV alike.
+inline absl::StatusOr<Dataset> ParseCsv(absl::string_view text,
+                                        absl::string_view source) {
+  return ParseTable(text, source);
+}
+inline absl::StatusOr<Dataset> ReadCsv(const std::string& path) {
+  return ReadTable(path);
+}
+
+// Centres every column on its mean and divides it by its sample standard
+// deviation (denominator rows - 1), in place: the usual preprocessing before
+// a linear-Gaussian score such as BGe, whose default prior expects unit
+// scale. Uses the dataset's own rows only. InvalidArgument naming the column
+// (and `source`) when a column is constant, or with fewer than 2 rows.
+absl::Status Standardize(Dataset* data, absl::string_view source);
 
 // A random linear-Gaussian Bayesian network and samples from it.
 struct LinearGaussianNetwork {

@@ -10,15 +10,24 @@
 namespace epgfn {
 namespace {
 
-void ExpectCsvRefused(const std::string& text,
-                      const std::vector<std::string>& fragments) {
-  auto data = ParseCsv(text, "test.csv");
+// ParseTable of `text` (named `source`) is refused with every fragment in
+// its message.
+void ExpectTableRefused(const std::string& text,
+                        const std::vector<std::string>& columns,
+                        const std::vector<std::string>& fragments,
+                        const std::string& source = "lab.tsv") {
+  auto data = ParseTable(text, source, columns);
   ASSERT_FALSE(data.ok()) << text;
   EXPECT_EQ(data.status().code(), absl::StatusCode::kInvalidArgument);
   for (const std::string& fragment : fragments) {
     EXPECT_NE(data.status().message().find(fragment), std::string::npos)
         << "'" << fragment << "' missing from: " << data.status();
   }
+}
+
+void ExpectCsvRefused(const std::string& text,
+                      const std::vector<std::string>& fragments) {
+  ExpectTableRefused(text, {}, fragments, "test.csv");
 }
 
 TEST(CsvTest, ParsesHeaderAndRows) {
@@ -44,6 +53,60 @@ TEST(CsvTest, ErrorsNameTheLineAndColumn) {
   ExpectCsvRefused("a,b\n1,nan\n3,4\n", {"line 2", "column 2", "'nan'"});
   ExpectCsvRefused("a,b\n1,\n3,4\n", {"line 2", "column 2"});
   ExpectCsvRefused("a,,c\n1,2,3\n", {"line 1", "column 2", "header"});
+}
+
+TEST(TableTest, TsvAndCsvReadTheSame) {
+  auto csv = ParseTable("a,b\n1,2\n3,4.5\n", "x.csv");
+  auto tsv = ParseTable("a\tb\n1\t2\n3\t4.5\n", "x.tsv");
+  ASSERT_TRUE(csv.ok()) << csv.status();
+  ASSERT_TRUE(tsv.ok()) << tsv.status();
+  EXPECT_EQ(csv->names, tsv->names);
+  EXPECT_EQ(csv->values, tsv->values);
+}
+
+TEST(TableTest, SelectsColumnsByNameInAnyOrder) {
+  std::vector<std::string> ignored;
+  auto data = ParseTable("\"c\",cond,a,b\n3,ctrl,1,2\n6,drug,4,5\n", "lab.csv",
+                         {"a", "b", "c"}, &ignored);
+  ASSERT_TRUE(data.ok()) << data.status();
+  EXPECT_EQ(data->names, (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(data->values, (std::vector<double>{1, 2, 3, 4, 5, 6}));
+  // The text column is never parsed, only reported.
+  EXPECT_EQ(ignored, (std::vector<std::string>{"cond"}));
+}
+
+TEST(TableTest, ErrorsNameTheFileRowAndColumn) {
+  const std::vector<std::string> ab = {"a", "b"};
+  ExpectTableRefused("a\tc\n1\t2\n3\t4\n", ab,
+                     {"lab.tsv", "line 1", "no column 'b'", "a, c"});
+  ExpectTableRefused("b\ta\n1\t2\n3\tx\n", ab,
+                     {"lab.tsv", "line 3", "data row 2", "(a)", "'x'"});
+  ExpectTableRefused("b\ta\n1\tinf\n3\t4\n", ab,
+                     {"lab.tsv", "line 2", "data row 1", "(a)", "'inf'"});
+  ExpectTableRefused("a\tb\n1\t2\n", ab, {"lab.tsv", "1 data row"});
+  ExpectTableRefused("a\tb\ta\n1\t2\t3\n", ab, {"line 1", "column 3", "twice"});
+  ExpectTableRefused("a\tb\n1\t2\n3\n", ab,
+                     {"line 3", "data row 2", "found 1"});
+}
+
+TEST(TableTest, StandardizeGivesZeroMeanUnitVariance) {
+  auto data = ParseTable("a,b\n1,10\n2,10\n3,13\n", "x.csv");
+  ASSERT_TRUE(data.ok());
+  Dataset copy = *data;
+  ASSERT_TRUE(Standardize(&copy, "x.csv").ok());
+  for (int c = 0; c < 2; ++c) {
+    double sum = 0, squares = 0;
+    for (int r = 0; r < 3; ++r) sum += copy.at(r, c);
+    for (int r = 0; r < 3; ++r) squares += copy.at(r, c) * copy.at(r, c);
+    EXPECT_NEAR(sum, 0.0, 1e-12);
+    EXPECT_NEAR(squares / 2, 1.0, 1e-12);
+  }
+  EXPECT_NEAR(copy.at(0, 0), -1.0, 1e-12);
+  auto constant = ParseTable("a,b\n1,5\n2,5\n", "x.csv");
+  ASSERT_TRUE(constant.ok());
+  const absl::Status status = Standardize(&*constant, "x.csv");
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(status.message().find("'b'"), std::string::npos) << status;
 }
 
 TEST(CsvTest, MissingFileIsNotFound) {
