@@ -163,4 +163,27 @@ absl::StatusOr<StructureMetrics> EvaluateEdgeMarginals(
   return metrics;
 }
 
+absl::StatusOr<EdgeMarginalError> CompareEdgeMarginals(
+    int64_t nodes, const std::vector<double>& estimate,
+    const std::vector<double>& exact) {
+  const size_t cells = static_cast<size_t>(nodes * nodes);
+  if (nodes < 2 || estimate.size() != cells || exact.size() != cells) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("need two d x d matrices with d >= 2; d = ", nodes, ", ",
+                     estimate.size(), " and ", exact.size(), " entries"));
+  }
+  EdgeMarginalError error;
+  for (int64_t i = 0; i < nodes; ++i) {
+    for (int64_t j = 0; j < nodes; ++j) {
+      if (i == j) continue;
+      const double difference =
+          std::abs(estimate[i * nodes + j] - exact[i * nodes + j]);
+      error.max_abs = std::max(error.max_abs, difference);
+      error.mean_abs += difference;
+    }
+  }
+  error.mean_abs /= static_cast<double>(nodes * (nodes - 1));
+  return error;
+}
+
 }  // namespace epgfn

@@ -49,6 +49,18 @@ absl::StatusOr<StructureMetrics> EvaluateEdgeMarginals(
     int64_t nodes, const std::vector<double>& edge_probabilities,
     const std::vector<int64_t>& truth);
 
+// How far estimated edge marginals (e.g. a sampler's edge frequencies) lie
+// from exact ones, over the d(d-1) ordered pairs i != j.
+struct EdgeMarginalError {
+  double max_abs = 0.0;
+  double mean_abs = 0.0;
+};
+
+// InvalidArgument for nodes < 2 or matrices that are not nodes x nodes.
+absl::StatusOr<EdgeMarginalError> CompareEdgeMarginals(
+    int64_t nodes, const std::vector<double>& estimate,
+    const std::vector<double>& exact);
+
 }  // namespace epgfn
 
 #endif  // EPGFN_COMMON_ENV_DAG_STRUCTURE_METRICS_H_

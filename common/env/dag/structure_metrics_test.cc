@@ -104,5 +104,23 @@ TEST(StructureMetricsTest, RejectsBadInput) {
       EvaluateEdgeMarginals(3, zeros, std::vector<int64_t>(9, 0)).ok());
 }
 
+TEST(CompareEdgeMarginalsTest, MaxAndMeanOverOffDiagonalPairs) {
+  // Differences 0.1, 0.3, 0, 0, 0.2, 0 on the six pairs; the diagonal (0.5
+  // apart here) is not a pair and is ignored.
+  const std::vector<double> exact = {0.5, 0.7, 0.1,  //
+                                     0.2, 0.0, 0.5,  //
+                                     0.3, 0.0, 0.0};
+  const std::vector<double> estimate = {0.0, 0.6, 0.4,  //
+                                        0.2, 0.0, 0.5,  //
+                                        0.1, 0.0, 0.0};
+  absl::StatusOr<EdgeMarginalError> error =
+      CompareEdgeMarginals(3, estimate, exact);
+  ASSERT_TRUE(error.ok()) << error.status();
+  EXPECT_NEAR(error->max_abs, 0.3, 1e-12);
+  EXPECT_NEAR(error->mean_abs, 0.6 / 6, 1e-12);
+  EXPECT_FALSE(CompareEdgeMarginals(3, estimate, {0.0}).ok());
+  EXPECT_FALSE(CompareEdgeMarginals(1, {0.0}, {0.0}).ok());
+}
+
 }  // namespace
 }  // namespace epgfn
