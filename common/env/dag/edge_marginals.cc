@@ -102,21 +102,6 @@ void LogProductsOverSubsets(const std::vector<double>& log_a, int64_t subsets,
   }
 }
 
-// log prod_j f_j(Pa_j) of each DAG of `dags` (EnumerateDagParentMasks).
-std::vector<double> LogTargetOfDags(int64_t nodes,
-                                    const std::vector<uint32_t>& dags,
-                                    const std::vector<double>& log_f) {
-  const int64_t subsets = int64_t{1} << nodes;
-  const int64_t count = static_cast<int64_t>(dags.size()) / nodes;
-  std::vector<double> log_target(count, 0.0);
-  for (int64_t g = 0; g < count; ++g) {
-    for (int64_t j = 0; j < nodes; ++j) {
-      log_target[g] += log_f[j * subsets + dags[g * nodes + j]];
-    }
-  }
-  return log_target;
-}
-
 }  // namespace
 
 absl::StatusOr<EdgeMarginals> ComputeEdgeMarginals(
@@ -289,7 +274,15 @@ absl::StatusOr<std::vector<uint32_t>> EnumerateDagParentMasks(int64_t nodes) {
   return dags;
 }
 
-absl::StatusOr<std::vector<double>> LogTargetOfEveryDag(
+namespace {
+
+// Every DAG (EnumerateDagParentMasks) and its log prod_j f_j(Pa_j).
+struct EnumeratedTarget {
+  std::vector<uint32_t> dags;
+  std::vector<double> log_target;
+};
+
+absl::StatusOr<EnumeratedTarget> EnumerateTarget(
     int64_t nodes, const std::vector<double>& local_scores,
     const ModularDagPosteriorOptions& options) {
   absl::StatusOr<std::vector<uint32_t>> dags = EnumerateDagParentMasks(nodes);
@@ -297,18 +290,39 @@ absl::StatusOr<std::vector<double>> LogTargetOfEveryDag(
   absl::StatusOr<std::vector<double>> log_f =
       LogFactors(nodes, local_scores, options);
   if (!log_f.ok()) return log_f.status();
-  return LogTargetOfDags(nodes, *dags, *log_f);
+  const int64_t subsets = int64_t{1} << nodes;
+  EnumeratedTarget target;
+  target.dags = *std::move(dags);
+  const int64_t count = static_cast<int64_t>(target.dags.size()) / nodes;
+  target.log_target.assign(count, 0.0);
+  for (int64_t g = 0; g < count; ++g) {
+    for (int64_t j = 0; j < nodes; ++j) {
+      target.log_target[g] +=
+          (*log_f)[j * subsets + target.dags[g * nodes + j]];
+    }
+  }
+  return target;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<double>> LogTargetOfEveryDag(
+    int64_t nodes, const std::vector<double>& local_scores,
+    const ModularDagPosteriorOptions& options) {
+  absl::StatusOr<EnumeratedTarget> target =
+      EnumerateTarget(nodes, local_scores, options);
+  if (!target.ok()) return target.status();
+  return std::move(target->log_target);
 }
 
 absl::StatusOr<EdgeMarginals> EdgeMarginalsByEnumeration(
     int64_t nodes, const std::vector<double>& local_scores,
     const ModularDagPosteriorOptions& options) {
-  absl::StatusOr<std::vector<uint32_t>> dags = EnumerateDagParentMasks(nodes);
-  if (!dags.ok()) return dags.status();
-  absl::StatusOr<std::vector<double>> log_f =
-      LogFactors(nodes, local_scores, options);
-  if (!log_f.ok()) return log_f.status();
-  const std::vector<double> log_target = LogTargetOfDags(nodes, *dags, *log_f);
+  absl::StatusOr<EnumeratedTarget> target =
+      EnumerateTarget(nodes, local_scores, options);
+  if (!target.ok()) return target.status();
+  const std::vector<double>& log_target = target->log_target;
+  const std::vector<uint32_t>& dags = target->dags;
   const double log_max =
       *std::max_element(log_target.begin(), log_target.end());
   double total = 0.0;
@@ -317,8 +331,7 @@ absl::StatusOr<EdgeMarginals> EdgeMarginalsByEnumeration(
     const double weight = std::exp(log_target[g] - log_max);
     total += weight;
     for (int64_t j = 0; j < nodes; ++j) {
-      for (uint32_t rest = (*dags)[g * nodes + j]; rest != 0;
-           rest &= rest - 1) {
+      for (uint32_t rest = dags[g * nodes + j]; rest != 0; rest &= rest - 1) {
         edge_sums[LowestBit(rest) * nodes + j] += weight;
       }
     }

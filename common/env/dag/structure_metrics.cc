@@ -39,13 +39,28 @@ absl::StatusOr<int64_t> CheckRanking(const std::vector<double>& scores,
   return positives;
 }
 
-// Indices ordered by decreasing score.
-std::vector<size_t> ByDecreasingScore(const std::vector<double>& scores) {
+// The tied groups of `scores` from the highest score down: each group's
+// size and number of positive labels.
+struct TiedGroup {
+  double size = 0.0;
+  double positives = 0.0;
+};
+
+std::vector<TiedGroup> TiedGroupsByDecreasingScore(
+    const std::vector<double>& scores, const std::vector<int64_t>& labels) {
   std::vector<size_t> order(scores.size());
   std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(),
-                   [&](size_t a, size_t b) { return scores[a] > scores[b]; });
-  return order;
+  std::sort(order.begin(), order.end(),
+            [&](size_t a, size_t b) { return scores[a] > scores[b]; });
+  std::vector<TiedGroup> groups;
+  for (size_t k = 0; k < order.size(); ++k) {
+    if (k == 0 || scores[order[k]] != scores[order[k - 1]]) {
+      groups.emplace_back();
+    }
+    groups.back().size += 1.0;
+    groups.back().positives += static_cast<double>(labels[order[k]]);
+  }
+  return groups;
 }
 
 }  // namespace
@@ -58,21 +73,12 @@ absl::StatusOr<double> Auroc(const std::vector<double>& scores,
   const double n_negative = static_cast<double>(scores.size()) - n_positive;
   // Walk the tied groups from the top: each positive beats the negatives
   // below its group and ties with the negatives inside it.
-  const std::vector<size_t> order = ByDecreasingScore(scores);
   double negatives_below = n_negative;
   double wins = 0.0;
-  for (size_t start = 0; start < order.size();) {
-    size_t end = start;
-    double group_positives = 0.0;
-    while (end < order.size() && scores[order[end]] == scores[order[start]]) {
-      group_positives += static_cast<double>(labels[order[end]]);
-      ++end;
-    }
-    const double group_negatives =
-        static_cast<double>(end - start) - group_positives;
+  for (const TiedGroup& group : TiedGroupsByDecreasingScore(scores, labels)) {
+    const double group_negatives = group.size - group.positives;
     negatives_below -= group_negatives;
-    wins += group_positives * (negatives_below + 0.5 * group_negatives);
-    start = end;
+    wins += group.positives * (negatives_below + 0.5 * group_negatives);
   }
   return wins / (n_positive * n_negative);
 }
@@ -81,22 +87,14 @@ absl::StatusOr<double> AveragePrecision(const std::vector<double>& scores,
                                         const std::vector<int64_t>& labels) {
   absl::StatusOr<int64_t> positives = CheckRanking(scores, labels);
   if (!positives.ok()) return positives.status();
-  const std::vector<size_t> order = ByDecreasingScore(scores);
   double true_positives = 0.0;
   double predicted = 0.0;
   double average_precision = 0.0;
-  for (size_t start = 0; start < order.size();) {
-    size_t end = start;
-    double group_positives = 0.0;
-    while (end < order.size() && scores[order[end]] == scores[order[start]]) {
-      group_positives += static_cast<double>(labels[order[end]]);
-      ++end;
-    }
-    true_positives += group_positives;
-    predicted += static_cast<double>(end - start);
-    // Recall rises by group_positives / positives at precision tp / predicted.
-    average_precision += (true_positives / predicted) * group_positives;
-    start = end;
+  for (const TiedGroup& group : TiedGroupsByDecreasingScore(scores, labels)) {
+    true_positives += group.positives;
+    predicted += group.size;
+    // Recall rises by positives / all positives at precision tp / predicted.
+    average_precision += (true_positives / predicted) * group.positives;
   }
   return average_precision / static_cast<double>(*positives);
 }
