@@ -4,7 +4,6 @@
 // states/s and achieved GFLOP/s relative to sgemm.
 //
 //   bazel run -c opt //tests/bench:local_training -- --threads=1
-#include <sched.h>  // sched_getaffinity
 #include <time.h>   // clock_gettime
 
 #include <algorithm>
@@ -31,6 +30,7 @@
 #include "absl/strings/str_split.h"
 #include "common/env/environment_registry.h"
 #include "common/train/trainer.h"
+#include "tests/bench/machine_info.h"
 
 ABSL_FLAG(int32_t, threads, 1,
           "Intra-op thread count (at::set_num_threads), set explicitly.");
@@ -69,51 +69,6 @@ double ProcessCpuSeconds() {
 std::string EnvOrUnset(const char* name) {
   const char* value = std::getenv(name);
   return value == nullptr ? "unset" : value;
-}
-
-// sgemm figure at `threads` intra-op threads: torch::mm on 1024x1024
-// float32 into a preallocated output (no allocation or page faults timed),
-// best of 10 timed repetitions after a warm-up.
-double MeasureSgemmGflops(int threads) {
-  const int previous = at::get_num_threads();
-  at::set_num_threads(threads);
-  constexpr int64_t kN = 1024;
-  torch::manual_seed(0);
-  torch::Tensor a = torch::randn({kN, kN});
-  torch::Tensor b = torch::randn({kN, kN});
-  torch::Tensor c = torch::empty({kN, kN});
-  for (int i = 0; i < 3; ++i) torch::mm_out(c, a, b);
-  double best = 1e30;
-  for (int rep = 0; rep < 10; ++rep) {
-    const auto start = Clock::now();
-    torch::mm_out(c, a, b);
-    best = std::min(best, SecondsSince(start));
-  }
-  at::set_num_threads(previous);
-  return 2.0 * kN * kN * kN / best / 1e9;
-}
-
-// What `nproc` prints: the CPUs this process may run on.
-int UsableCpus() {
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof(set), &set) != 0) {
-    return static_cast<int>(std::thread::hardware_concurrency());
-  }
-  return CPU_COUNT(&set);
-}
-
-std::string CpuModel() {
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(cpuinfo, line)) {
-    if (absl::StartsWith(line, "model name")) {
-      const size_t colon = line.find(':');
-      if (colon != std::string::npos) {
-        return std::string(absl::StripAsciiWhitespace(line.substr(colon + 1)));
-      }
-    }
-  }
-  return "unknown";
 }
 
 struct Row {
