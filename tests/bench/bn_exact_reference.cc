@@ -734,7 +734,15 @@ absl::Status Run() {
                    ParseColumns(data, absl::GetFlag(FLAGS_tv_variables)));
 
   at::set_num_threads(1);
-  std::printf("Command: `bazel run -c opt //tests/bench:bn_exact_reference`\n");
+  std::printf(
+      "Command: `bazel run -c opt //tests/bench:bn_exact_reference -- "
+      "--clients=%d --seed=%lld --replicates=%d --rows_per_client=%s "
+      "--train_iterations=%lld --train_rows=%lld --train_samples=%lld`\n",
+      clients, static_cast<long long>(seed), absl::GetFlag(FLAGS_replicates),
+      absl::GetFlag(FLAGS_rows_per_client).c_str(),
+      static_cast<long long>(absl::GetFlag(FLAGS_train_iterations)),
+      static_cast<long long>(absl::GetFlag(FLAGS_train_rows)),
+      static_cast<long long>(absl::GetFlag(FLAGS_train_samples)));
   std::printf("Date: %s; load average at start: %s\n", UtcNow().c_str(),
               LoadAverage().c_str());
   std::printf(
@@ -775,6 +783,8 @@ int main(int argc, char** argv) {
       "the ground truth, the product gap against rows per client, and a "
       "trained GFlowNet against the DP.");
   absl::ParseCommandLine(argc, argv);
+  // Line-buffered, so that a run stopped part-way keeps its finished tables.
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   const absl::Status status = epgfn::Run();
   if (!status.ok()) {
     std::fprintf(stderr, "bn_exact_reference: %s\n", status.ToString().c_str());
