@@ -55,7 +55,7 @@
 #include "common/train/trainer.h"
 #include "common/util/file_io.h"
 #include "common/util/status_macros.h"
-#include "tests/bench/machine_info.h"
+#include "tests/bench/machine_report.h"
 
 ABSL_FLAG(std::string, sachs_dir, "/work/shared/data/sachs",
           "Folder with sachs.2005.continuous.txt and "
@@ -743,12 +743,7 @@ absl::Status Run() {
       static_cast<long long>(absl::GetFlag(FLAGS_train_iterations)),
       static_cast<long long>(absl::GetFlag(FLAGS_train_rows)),
       static_cast<long long>(absl::GetFlag(FLAGS_train_samples)));
-  std::printf("Date: %s; load average at start: %s\n", UtcNow().c_str(),
-              LoadAverage().c_str());
-  std::printf(
-      "CPU: %s; nproc %d; sgemm (torch::mm 1024x1024 float32, 1 "
-      "thread, best of 10): %.1f GFLOP/s\n",
-      CpuModel().c_str(), UsableCpus(), MeasureSgemmGflops(1));
+  std::printf("%s\n", MachineReportLine().c_str());
   std::printf("Data: %s, %lld rows x %lld variables, standardised; truth: %s\n",
               data_path.c_str(), static_cast<long long>(data.rows),
               static_cast<long long>(data.columns()), truth_path.c_str());
