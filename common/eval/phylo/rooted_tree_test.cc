@@ -166,7 +166,9 @@ TEST(RootedTreeTest, NniAndSprKernelsAreSymmetricAndIrreducible) {
     }
     EXPECT_EQ(seen.size(), 945u);
     // A rooted NNI changes exactly one clade; SPR reaches further.
-    if (nni) EXPECT_EQ(neighbours[trees[0]].size(), 2u * 4u);
+    if (nni) {
+      EXPECT_EQ(neighbours[trees[0]].size(), 2u * 4u);
+    }
   }
 }
 
