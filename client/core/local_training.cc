@@ -1,9 +1,9 @@
 #include "client/core/local_training.h"
 
+#include <google/protobuf/text_format.h>
+
 #include <optional>
 #include <utility>
-
-#include <google/protobuf/text_format.h>
 
 #include "absl/strings/str_cat.h"
 #include "client/core/local_state.pb.h"
@@ -85,17 +85,19 @@ std::string LocalRecordPath(const std::string& state_dir) {
 absl::StatusOr<LocalTrainingResult> TrainOrReuseLocalModel(
     const v1::FederationSpec& spec, const std::string& spec_digest,
     const LocalTrainingOptions& options, const ProgressCallback& on_progress) {
-  ASSIGN_OR_RETURN(std::unique_ptr<Environment> environment,
-                   MakeEnvironment(EnvironmentConfigFromProto(spec.environment())));
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<Environment> environment,
+      MakeEnvironment(EnvironmentConfigFromProto(spec.environment())));
   ASSIGN_OR_RETURN(RewardConfig reward_config,
                    RewardConfig::Parse(options.reward));
   ASSIGN_OR_RETURN(std::unique_ptr<LogReward> reward,
-                   MakeLogReward(*environment, reward_config));
+                   MakeLogReward(*environment, reward_config,
+                                 RewardContext{spec.client_ids_size()}));
   ASSIGN_OR_RETURN(PolicyArchitecture architecture,
                    ArchitectureFromProto(spec.local_architecture()));
-  ASSIGN_OR_RETURN(TrainingOptions training,
-                   TrainingOptionsFromProto(spec.local_training(),
-                                            TrainingOptions()));
+  ASSIGN_OR_RETURN(
+      TrainingOptions training,
+      TrainingOptionsFromProto(spec.local_training(), TrainingOptions()));
   if (options.iterations > 0) training.iterations = options.iterations;
   if (options.batch_size > 0) training.batch_size = options.batch_size;
   if (options.progress_every > 0) {
@@ -140,10 +142,10 @@ absl::StatusOr<LocalTrainingResult> TrainOrReuseLocalModel(
   const double training_seconds = absl::ToDoubleSeconds(absl::Now() - start);
 
   RandomSource random(training.seed + 1);
-  ASSIGN_OR_RETURN(LocalDiagnostics diagnostics,
-                   EstimateLocalDiagnostics(policy, *environment, *reward,
-                                            options.diagnostics_trajectories,
-                                            random));
+  ASSIGN_OR_RETURN(
+      LocalDiagnostics diagnostics,
+      EstimateLocalDiagnostics(policy, *environment, *reward,
+                               options.diagnostics_trajectories, random));
 
   LocalTrainingResult result;
   result.weights = ExportModel(*environment, policy);

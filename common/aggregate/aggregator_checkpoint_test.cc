@@ -39,9 +39,9 @@ class AggregatorCheckpointTest : public ::testing::Test {
     // aggregate has a non-trivial product to learn.
     for (int i = 0; i < 2; ++i) {
       rewards_.push_back(std::move(
-          MakeLogReward(*environment_,
-                        *RewardConfig::Parse(
-                            "client:index=" + std::to_string(i) + ",count=2"))
+          MakeSplitLogReward(*environment_, *RewardConfig::Parse(
+                                                "client:index=" +
+                                                std::to_string(i) + ",count=2"))
               .value()));
       PolicyNet policy =
           *MakePolicy(*environment_, SmallArchitecture(), 100 + i, torch::kCPU);

@@ -52,14 +52,15 @@ Federation MakeFederation(const std::string& environment_spec,
                           const std::string& reward_params, int clients,
                           int64_t local_iterations) {
   Federation federation;
-  federation.environment =
-      std::move(MakeEnvironment(*EnvironmentConfig::Parse(environment_spec)).value());
+  federation.environment = std::move(
+      MakeEnvironment(*EnvironmentConfig::Parse(environment_spec)).value());
   std::vector<const LogReward*> factors;
   for (int i = 0; i < clients; ++i) {
     std::string spec = "client:index=" + std::to_string(i) +
                        ",count=" + std::to_string(clients) + reward_params;
     federation.rewards.push_back(std::move(
-        MakeLogReward(*federation.environment, *RewardConfig::Parse(spec)).value()));
+        MakeSplitLogReward(*federation.environment, *RewardConfig::Parse(spec))
+            .value()));
     factors.push_back(federation.rewards.back().get());
     federation.locals.push_back(TrainLocal(*federation.environment,
                                            *federation.rewards.back(), i,
@@ -89,11 +90,12 @@ double AggregateAndMeasure(Federation& federation, int64_t iterations,
   EXPECT_TRUE(aggregator.ok()) << aggregator.status();
   EXPECT_TRUE((*aggregator)
                   ->Run([](const AggregationProgress& progress) {
-                    std::printf("aggregation iteration %lld loss %.4f TV to local "
-                                "product %.4f\n",
-                                static_cast<long long>(progress.training.iteration),
-                                progress.training.loss,
-                                progress.total_variation_to_local_product.value_or(-1));
+                    std::printf(
+                        "aggregation iteration %lld loss %.4f TV to local "
+                        "product %.4f\n",
+                        static_cast<long long>(progress.training.iteration),
+                        progress.training.loss,
+                        progress.total_variation_to_local_product.value_or(-1));
                   })
                   .ok());
   if (jeffrey) *jeffrey = (*aggregator)->jeffrey_bound();
@@ -218,16 +220,22 @@ TEST_F(AggregatorRefusalTest, WarmStartContinuesFromThePreviousModel) {
   auto first = Aggregator::Create(environment_.get(), locals_, Options(400));
   ASSERT_TRUE(first.ok());
   double first_report = -1;
-  ASSERT_TRUE((*first)->Run([&](const AggregationProgress& p) {
-                  if (first_report < 0) first_report = *p.total_variation_to_local_product;
-                }).ok());
+  ASSERT_TRUE((*first)
+                  ->Run([&](const AggregationProgress& p) {
+                    if (first_report < 0)
+                      first_report = *p.total_variation_to_local_product;
+                  })
+                  .ok());
   auto second = Aggregator::Create(environment_.get(), locals_, Options(400),
                                    (*first)->global_policy());
   ASSERT_TRUE(second.ok());
   double warm_report = -1;
-  ASSERT_TRUE((*second)->Run([&](const AggregationProgress& p) {
-                  if (warm_report < 0) warm_report = *p.total_variation_to_local_product;
-                }).ok());
+  ASSERT_TRUE((*second)
+                  ->Run([&](const AggregationProgress& p) {
+                    if (warm_report < 0)
+                      warm_report = *p.total_variation_to_local_product;
+                  })
+                  .ok());
   // After 100 warm iterations the model is already better than the cold run
   // after its first 100.
   EXPECT_LT(warm_report, first_report);

@@ -24,7 +24,8 @@ TEST(EstimateLocalDiagnosticsTest, TrainingShrinksAlphaAndBeta) {
   auto environment =
       std::move(MakeEnvironment(*EnvironmentConfig::Parse("sequence:length=3,vocab=3")).value());
   auto reward = std::move(
-      MakeLogReward(*environment, *RewardConfig::Parse("utility:seed=1")).value());
+      MakeSplitLogReward(*environment, *RewardConfig::Parse("utility:seed=1"))
+          .value());
   PolicyArchitecture architecture;
   architecture.hidden_width = 64;
   PolicyNet policy = *MakePolicy(*environment, architecture, 1, torch::kCPU);

@@ -1,11 +1,11 @@
 #ifndef EPGFN_COMMON_ENV_ENVIRONMENT_H_
 #define EPGFN_COMMON_ENV_ENVIRONMENT_H_
 
-#include <cstdint>
-#include <string>
-
 #include <ATen/core/Tensor.h>
 #include <c10/core/Device.h>
+
+#include <cstdint>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "common/env/environment_config.h"
@@ -55,13 +55,14 @@ class Environment {
                                   const at::Tensor& backward_actions) const = 0;
   // The backward action that undoes `forward_actions` (non-exit), taken from
   // the child states `next_states` that those actions produced.
-  virtual at::Tensor BackwardActionOf(const at::Tensor& next_states,
-                                      const at::Tensor& forward_actions) const = 0;
+  virtual at::Tensor BackwardActionOf(
+      const at::Tensor& next_states,
+      const at::Tensor& forward_actions) const = 0;
 
   // The forward action that leads back to `states` from the parents that
   // `backward_actions` produce (inverse of BackwardActionOf).
-  virtual at::Tensor ForwardActionOf(const at::Tensor& states,
-                                     const at::Tensor& backward_actions) const = 0;
+  virtual at::Tensor ForwardActionOf(
+      const at::Tensor& states, const at::Tensor& backward_actions) const = 0;
 
   // All terminal states (objects) when the instance is small enough to
   // enumerate, else FailedPrecondition. Used for exact evaluation.
@@ -71,15 +72,25 @@ class Environment {
   virtual std::string Describe(const at::Tensor& state) const = 0;
 };
 
-// The log-reward of complete objects: [batch, raw_state_dim] -> [batch]
-// float32, on the device of the input.
+// The log-reward of complete objects: [batch, raw_state_dim] -> [batch], on
+// the device of the input.
 class LogReward {
  public:
   virtual ~LogReward() = default;
-  virtual at::Tensor operator()(const at::Tensor& terminal_states) const = 0;
+  // float32, what training uses.
+  virtual at::Tensor operator()(const at::Tensor& terminal_states) const;
+  // float64: exact references (enumeration, dynamic programmes) use this,
+  // because log-rewards of -10^4 round to steps of 1e-3 in float32.
+  virtual at::Tensor LogRewardFloat64(
+      const at::Tensor& terminal_states) const = 0;
   // Describes the reward for logs ("hypergrid client 2 of 4").
   virtual std::string Describe() const = 0;
 };
+
+inline at::Tensor LogReward::operator()(
+    const at::Tensor& terminal_states) const {
+  return LogRewardFloat64(terminal_states).to(at::kFloat);
+}
 
 }  // namespace epgfn
 

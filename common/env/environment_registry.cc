@@ -6,6 +6,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
+#include "common/env/federated_reward.h"
+#include "common/util/status_macros.h"
 
 namespace epgfn {
 namespace {
@@ -26,7 +28,8 @@ absl::StatusOr<EnvironmentFactory> FindFactory(const std::string& kind) {
   auto it = registry.factories.find(kind);
   if (it == registry.factories.end()) {
     std::vector<std::string> kinds;
-    for (const auto& [name, factory] : registry.factories) kinds.push_back(name);
+    for (const auto& [name, factory] : registry.factories)
+      kinds.push_back(name);
     return absl::NotFoundError(
         absl::StrCat("unknown environment kind '", kind,
                      "'; registered: ", absl::StrJoin(kinds, ", ")));
@@ -50,11 +53,25 @@ absl::StatusOr<std::unique_ptr<Environment>> MakeEnvironment(
 }
 
 absl::StatusOr<std::unique_ptr<LogReward>> MakeLogReward(
+    const Environment& environment, const RewardConfig& config,
+    const RewardContext& context) {
+  ASSIGN_OR_RETURN(const EnvironmentFactory factory,
+                   FindFactory(environment.config().kind));
+  ASSIGN_OR_RETURN(const FederatedRewardParams federated,
+                   ReadFederatedRewardParams(config, context));
+  ASSIGN_OR_RETURN(
+      RewardParts parts,
+      factory.make_reward(environment, federated.environment_config));
+  return ComposeFederatedReward(std::move(parts), context,
+                                federated.temperature);
+}
+
+absl::StatusOr<std::unique_ptr<LogReward>> MakeSplitLogReward(
     const Environment& environment, const RewardConfig& config) {
-  absl::StatusOr<EnvironmentFactory> factory =
-      FindFactory(environment.config().kind);
-  if (!factory.ok()) return factory.status();
-  return factory->make_reward(environment, config);
+  RewardContext context;
+  ASSIGN_OR_RETURN(context.num_clients,
+                   config.params.GetInt("count", 1, 1, int64_t{1} << 40));
+  return MakeLogReward(environment, config, context);
 }
 
 std::vector<std::string> RegisteredEnvironmentKinds() {

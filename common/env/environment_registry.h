@@ -9,25 +9,30 @@
 #include "absl/status/statusor.h"
 #include "common/env/environment.h"
 #include "common/env/environment_config.h"
+#include "common/env/reward_parts.h"
 
 namespace epgfn {
 
 // What an environment folder registers: how to build the state graph from its
-// parameters and how to build any of its rewards on that graph.
+// parameters and how to build the two parts of any of its rewards on that
+// graph.
 struct EnvironmentFactory {
   std::string help;  // One line: parameters and reward kinds.
   std::function<absl::StatusOr<std::unique_ptr<Environment>>(
       const EnvironmentConfig&)>
       make_environment;
-  std::function<absl::StatusOr<std::unique_ptr<LogReward>>(const Environment&,
-                                                           const RewardConfig&)>
+  // Receives the reward's params without the federation-level ones
+  // (`temperature`), which MakeLogReward reads itself.
+  std::function<absl::StatusOr<RewardParts>(const Environment&,
+                                            const RewardConfig&)>
       make_reward;
 };
 
 // The factory of an environment class `Env` that has
 //   static absl::StatusOr<std::unique_ptr<Env>> Create(const
 //   EnvironmentConfig&)
-// and a reward maker callable as make_reward(const Env&, const RewardConfig&).
+// and a reward maker callable as make_reward(const Env&, const RewardConfig&)
+// returning absl::StatusOr<RewardParts>.
 // Rewards are only ever made for an environment of the same kind; the check
 // guards against an Environment from elsewhere that reuses the kind's name.
 template <typename Env, typename MakeReward>
@@ -41,9 +46,9 @@ EnvironmentFactory TypedEnvironmentFactory(std::string help,
     if (!environment.ok()) return environment.status();
     return std::unique_ptr<Environment>(std::move(environment).value());
   };
-  factory.make_reward = [make_reward](const Environment& environment,
-                                      const RewardConfig& config)
-      -> absl::StatusOr<std::unique_ptr<LogReward>> {
+  factory.make_reward =
+      [make_reward](const Environment& environment,
+                    const RewardConfig& config) -> absl::StatusOr<RewardParts> {
     const auto* typed = dynamic_cast<const Env*>(&environment);
     if (typed == nullptr) {
       return absl::InvalidArgumentError(
@@ -60,8 +65,23 @@ bool RegisterEnvironment(const std::string& kind, EnvironmentFactory factory);
 
 absl::StatusOr<std::unique_ptr<Environment>> MakeEnvironment(
     const EnvironmentConfig& config);
-// `environment` must come from MakeEnvironment.
+// One client's reward, composed from the environment's RewardParts as
+//   log R_i(x) = (log prior(x) / num_clients + log likelihood_i(x)) / T,
+// where T is the reward's `temperature` parameter (default 1; it flattens
+// posteriors that real data make very peaked). The product of the clients'
+// rewards is then the (tempered) posterior prior(x) prod_i likelihood_i(x).
+// A reward that splits one shared dataset (`index=i,count=N`, experiment
+// binaries only) must have count == num_clients. `environment` must come
+// from MakeEnvironment.
 absl::StatusOr<std::unique_ptr<LogReward>> MakeLogReward(
+    const Environment& environment, const RewardConfig& config,
+    const RewardContext& context);
+
+// For experiment binaries and tests that split ONE dataset among simulated
+// clients with `index=i,count=N`: MakeLogReward for a federation of N
+// clients (1 without `count`). A deployed client's N comes from the
+// federation spec instead, never from what it types.
+absl::StatusOr<std::unique_ptr<LogReward>> MakeSplitLogReward(
     const Environment& environment, const RewardConfig& config);
 
 std::vector<std::string> RegisteredEnvironmentKinds();

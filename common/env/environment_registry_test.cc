@@ -1,5 +1,10 @@
 #include "common/env/environment_registry.h"
 
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
 #include "gtest/gtest.h"
 
 namespace epgfn {
@@ -11,9 +16,69 @@ TEST(EnvironmentRegistryTest, BuildsRegisteredKindsAndTheirRewards) {
   auto environment = MakeEnvironment(*config);
   ASSERT_TRUE(environment.ok()) << environment.status();
   EXPECT_EQ((*environment)->raw_state_dim(), 3);
-  auto reward = MakeLogReward(**environment, *RewardConfig::Parse("standard"));
+  auto reward =
+      MakeSplitLogReward(**environment, *RewardConfig::Parse("standard"));
   ASSERT_TRUE(reward.ok()) << reward.status();
   EXPECT_FALSE(EnvironmentHelp().empty());
+}
+
+TEST(EnvironmentRegistryTest, RegistersExactlyTheFiveEnvironments) {
+  EXPECT_EQ(RegisteredEnvironmentKinds(),
+            (std::vector<std::string>{"dag", "hypergrid", "multiset", "phylo",
+                                      "sequence"}));
+}
+
+TEST(EnvironmentRegistryTest, ComposesThePriorsShareFromTheFederation) {
+  auto environment = MakeEnvironment(*EnvironmentConfig::Parse("hypergrid"));
+  ASSERT_TRUE(environment.ok());
+  at::Tensor states = torch::tensor({{0, 0}, {3, 5}, {7, 7}}, torch::kInt64);
+  auto standard = MakeLogReward(**environment, *RewardConfig::Parse("standard"),
+                                RewardContext{1});
+  ASSERT_TRUE(standard.ok()) << standard.status();
+  // In a 4-client federation, client i's reward is a quarter of the prior
+  // (the standard reward) plus its own factor -|z - c_i|^2, c_i the corner
+  // whose bits are i and z = x / 7.
+  const double corners[4][2] = {{0, 0}, {1, 0}, {0, 1}, {1, 1}};
+  at::Tensor z = states.to(torch::kFloat64) / 7.0;
+  for (int i = 0; i < 4; ++i) {
+    auto client =
+        MakeLogReward(**environment,
+                      *RewardConfig::Parse("client:index=" + std::to_string(i)),
+                      RewardContext{4});
+    ASSERT_TRUE(client.ok()) << client.status();
+    at::Tensor corner =
+        torch::tensor({corners[i][0], corners[i][1]}, torch::kFloat64);
+    at::Tensor expected = (*standard)->LogRewardFloat64(states) / 4.0 -
+                          (z - corner).pow(2).sum(1);
+    EXPECT_TRUE(torch::allclose((*client)->LogRewardFloat64(states), expected,
+                                0, 1e-12))
+        << "client " << i;
+  }
+  // The temperature divides the whole reward.
+  auto tempered = MakeLogReward(
+      **environment, *RewardConfig::Parse("client:index=1,temperature=4"),
+      RewardContext{4});
+  auto plain = MakeLogReward(
+      **environment, *RewardConfig::Parse("client:index=1"), RewardContext{4});
+  ASSERT_TRUE(tempered.ok() && plain.ok());
+  EXPECT_TRUE(torch::allclose((*tempered)->LogRewardFloat64(states) * 4.0,
+                              (*plain)->LogRewardFloat64(states), 0, 1e-12));
+}
+
+TEST(EnvironmentRegistryTest, ASplitThatDisagreesWithTheFederationIsRefused) {
+  auto environment = MakeEnvironment(*EnvironmentConfig::Parse("hypergrid"));
+  ASSERT_TRUE(environment.ok());
+  auto refused = MakeLogReward(**environment,
+                               *RewardConfig::Parse("client:index=0,count=3"),
+                               RewardContext{4});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.status().message().find("federation has 4 clients"),
+            std::string::npos)
+      << refused.status();
+  EXPECT_TRUE(MakeSplitLogReward(**environment,
+                                 *RewardConfig::Parse("client:index=2,count=3"))
+                  .ok());
 }
 
 TEST(EnvironmentRegistryTest, CanonicalConfigsCompareEqual) {

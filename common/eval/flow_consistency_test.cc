@@ -1,10 +1,10 @@
 #include "common/eval/flow_consistency.h"
 
+#include <torch/torch.h>
+
 #include <cmath>
 #include <memory>
 #include <string>
-
-#include <torch/torch.h>
 
 #include "absl/status/status.h"
 #include "common/env/environment_registry.h"
@@ -51,7 +51,7 @@ class SampledFlowConsistencyTest : public ::testing::Test {
     ASSERT_TRUE(environment.ok()) << environment.status();
     environment_ = std::move(environment).value();
     auto log_reward =
-        MakeLogReward(*environment_, *RewardConfig::Parse("standard"));
+        MakeSplitLogReward(*environment_, *RewardConfig::Parse("standard"));
     ASSERT_TRUE(log_reward.ok()) << log_reward.status();
     log_reward_ = std::move(log_reward).value();
     PolicyArchitecture architecture;

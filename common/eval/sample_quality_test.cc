@@ -1,13 +1,13 @@
 #include "common/eval/sample_quality.h"
 
+#include <torch/torch.h>
+
 #include <cmath>
 #include <memory>
 #include <set>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <torch/torch.h>
 
 #include "common/env/environment_registry.h"
 #include "gtest/gtest.h"
@@ -85,7 +85,7 @@ TEST(ModeStatesTest, StandardHypergridModesAreTheTopRewardCells) {
       "hypergrid:dim=2,side=" + std::to_string(kSide)));
   ASSERT_TRUE(environment.ok()) << environment.status();
   auto log_reward =
-      MakeLogReward(**environment, *RewardConfig::Parse("standard"));
+      MakeSplitLogReward(**environment, *RewardConfig::Parse("standard"));
   ASSERT_TRUE(log_reward.ok()) << log_reward.status();
   auto target = ExactTargetDistribution(**environment, **log_reward);
   ASSERT_TRUE(target.ok()) << target.status();

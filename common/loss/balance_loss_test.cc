@@ -1,8 +1,8 @@
 #include "common/loss/balance_loss.h"
 
-#include <cmath>
-
 #include <torch/torch.h>
+
+#include <cmath>
 
 #include "common/env/environment_registry.h"
 #include "gtest/gtest.h"
@@ -23,7 +23,8 @@ class HandBuiltBalancedPolicyTest : public ::testing::Test {
         MakeEnvironment(*EnvironmentConfig::Parse("hypergrid:dim=1,side=6"))
             .value());
     reward_ = std::move(
-        MakeLogReward(*environment_, *RewardConfig::Parse("standard")).value());
+        MakeSplitLogReward(*environment_, *RewardConfig::Parse("standard"))
+            .value());
     PolicyArchitecture architecture;
     architecture.hidden_width = kSide;
     architecture.hidden_layers = 1;
@@ -33,7 +34,7 @@ class HandBuiltBalancedPolicyTest : public ::testing::Test {
     torch::Tensor states = torch::arange(kSide, torch::kInt64).unsqueeze(1);
     torch::Tensor log_r = (*reward_)(states).to(torch::kFloat64);
     torch::Tensor log_flow = log_r.flip(0).logcumsumexp(0).flip(0);
-    torch::Tensor log_exit = log_r - log_flow;  // log p(exit | k)
+    torch::Tensor log_exit = log_r - log_flow;               // log p(exit | k)
     torch::Tensor log_move = torch::log1p(-log_exit.exp());  // -inf at the top
     torch::NoGradGuard no_grad;
     auto parameters = policy_->named_parameters();

@@ -1,9 +1,9 @@
 // Trains for real on small instances and compares the learned terminal
 // distribution (computed exactly by dynamic programming) with the enumerated
 // target. Seeds are fixed, so each case is deterministic.
-#include <cstdio>
-
 #include <torch/torch.h>
+
+#include <cstdio>
 
 #include "common/env/environment_registry.h"
 #include "common/eval/exact_distribution.h"
@@ -31,7 +31,8 @@ TEST_P(LocalTrainingAccuracyTest, ReachesTheExactTarget) {
   torch::set_num_threads(1);
   auto environment = MakeEnvironment(*EnvironmentConfig::Parse(c.environment));
   ASSERT_TRUE(environment.ok()) << environment.status();
-  auto reward = MakeLogReward(**environment, *RewardConfig::Parse(c.reward));
+  auto reward =
+      MakeSplitLogReward(**environment, *RewardConfig::Parse(c.reward));
   ASSERT_TRUE(reward.ok()) << reward.status();
   auto target = ExactTargetDistribution(**environment, **reward);
   ASSERT_TRUE(target.ok()) << target.status();
@@ -54,16 +55,16 @@ TEST_P(LocalTrainingAccuracyTest, ReachesTheExactTarget) {
       Trainer::Create(environment->get(), *policy, &reward_target, options);
   ASSERT_TRUE(trainer.ok()) << trainer.status();
   PolicyNet trained = *policy;
-  ASSERT_TRUE((*trainer)
-                  ->Run([&](const TrainingProgress& progress) {
-                    auto tv = ExactTotalVariation(trained, **environment, *target);
-                    std::printf("%s iteration %lld loss %.4f TV %.4f (%.1f s)\n",
-                                c.name.c_str(),
-                                static_cast<long long>(progress.iteration),
-                                progress.loss, tv.ok() ? *tv : -1.0,
-                                progress.elapsed_seconds);
-                  })
-                  .ok());
+  ASSERT_TRUE(
+      (*trainer)
+          ->Run([&](const TrainingProgress& progress) {
+            auto tv = ExactTotalVariation(trained, **environment, *target);
+            std::printf(
+                "%s iteration %lld loss %.4f TV %.4f (%.1f s)\n",
+                c.name.c_str(), static_cast<long long>(progress.iteration),
+                progress.loss, tv.ok() ? *tv : -1.0, progress.elapsed_seconds);
+          })
+          .ok());
   auto tv = ExactTotalVariation(trained, **environment, *target);
   ASSERT_TRUE(tv.ok()) << tv.status();
   EXPECT_LE(*tv, c.max_tv) << c.name;

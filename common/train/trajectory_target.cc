@@ -9,10 +9,20 @@ torch::Tensor RewardTarget::LogTarget(const Trajectories& trajectories) {
   return (*reward_)(trajectories.terminal_states);
 }
 
-at::Tensor ProductOfRewards::operator()(const at::Tensor& terminal_states) const {
+at::Tensor ProductOfRewards::operator()(
+    const at::Tensor& terminal_states) const {
   at::Tensor total = (*factors_.at(0))(terminal_states);
   for (size_t i = 1; i < factors_.size(); ++i) {
     total = total + (*factors_[i])(terminal_states);
+  }
+  return total;
+}
+
+at::Tensor ProductOfRewards::LogRewardFloat64(
+    const at::Tensor& terminal_states) const {
+  at::Tensor total = factors_.at(0)->LogRewardFloat64(terminal_states);
+  for (size_t i = 1; i < factors_.size(); ++i) {
+    total = total + factors_[i]->LogRewardFloat64(terminal_states);
   }
   return total;
 }

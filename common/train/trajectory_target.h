@@ -1,10 +1,10 @@
 #ifndef EPGFN_COMMON_TRAIN_TRAJECTORY_TARGET_H_
 #define EPGFN_COMMON_TRAIN_TRAJECTORY_TARGET_H_
 
+#include <torch/torch.h>
+
 #include <string>
 #include <vector>
-
-#include <torch/torch.h>
 
 #include "common/env/environment.h"
 #include "common/sampling/trajectories.h"
@@ -38,7 +38,11 @@ class ProductOfRewards : public LogReward {
  public:
   explicit ProductOfRewards(std::vector<const LogReward*> factors)
       : factors_(std::move(factors)) {}
+  // The sum of the factors' float32 values (training's reward, as before
+  // exact references existed) ...
   at::Tensor operator()(const at::Tensor& terminal_states) const override;
+  // ... and of their float64 values.
+  at::Tensor LogRewardFloat64(const at::Tensor& terminal_states) const override;
   std::string Describe() const override;
 
  private:

@@ -51,7 +51,7 @@ std::string LocalModelPayload(const FederationConfig& config, int index,
   PolicyNet policy = *MakePolicy(environment, config.local_architecture,
                                  100 + index, torch::kCPU);
   if (iterations > 0) {
-    auto reward = MakeLogReward(
+    auto reward = MakeSplitLogReward(
         environment, *RewardConfig::Parse(absl::StrCat("client:index=", index,
                                                        ",count=", count)));
     EXPECT_TRUE(reward.ok()) << reward.status();

@@ -245,7 +245,7 @@ absl::Status Run() {
   std::vector<std::unique_ptr<LogReward>> rewards;
   std::vector<const LogReward*> factors;
   for (int i = 0; i < clients; ++i) {
-    auto reward = MakeLogReward(
+    auto reward = MakeSplitLogReward(
         environment, *RewardConfig::Parse(ClientRewardSpec(environment.config(),
                                                            i, clients, seed)));
     if (!reward.ok()) return reward.status();
@@ -262,8 +262,8 @@ absl::Status Run() {
   std::optional<TerminalDistribution> full;
   if (HasFullDataReward(environment.config())) {
     auto reward =
-        MakeLogReward(environment, *RewardConfig::Parse(ClientRewardSpec(
-                                       environment.config(), 0, 1, seed)));
+        MakeSplitLogReward(environment, *RewardConfig::Parse(ClientRewardSpec(
+                                            environment.config(), 0, 1, seed)));
     if (!reward.ok()) return reward.status();
     auto distribution = ExactTargetDistribution(environment, **reward);
     if (!distribution.ok()) return distribution.status();

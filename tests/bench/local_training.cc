@@ -6,6 +6,7 @@
 //   bazel run -c opt //tests/bench:local_training -- --threads=1
 #include <sched.h>  // sched_getaffinity
 #include <time.h>   // clock_gettime
+#include <torch/torch.h>
 
 #include <algorithm>
 #include <chrono>
@@ -18,8 +19,6 @@
 #include <thread>
 #include <vector>
 
-#include <torch/torch.h>
-
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
@@ -31,6 +30,7 @@
 #include "absl/strings/str_split.h"
 #include "common/env/environment_registry.h"
 #include "common/train/trainer.h"
+#include "tests/bench/machine_report.h"
 
 ABSL_FLAG(int32_t, threads, 1,
           "Intra-op thread count (at::set_num_threads), set explicitly.");
@@ -69,28 +69,6 @@ double ProcessCpuSeconds() {
 std::string EnvOrUnset(const char* name) {
   const char* value = std::getenv(name);
   return value == nullptr ? "unset" : value;
-}
-
-// sgemm figure at `threads` intra-op threads: torch::mm on 1024x1024
-// float32 into a preallocated output (no allocation or page faults timed),
-// best of 10 timed repetitions after a warm-up.
-double MeasureSgemmGflops(int threads) {
-  const int previous = at::get_num_threads();
-  at::set_num_threads(threads);
-  constexpr int64_t kN = 1024;
-  torch::manual_seed(0);
-  torch::Tensor a = torch::randn({kN, kN});
-  torch::Tensor b = torch::randn({kN, kN});
-  torch::Tensor c = torch::empty({kN, kN});
-  for (int i = 0; i < 3; ++i) torch::mm_out(c, a, b);
-  double best = 1e30;
-  for (int rep = 0; rep < 10; ++rep) {
-    const auto start = Clock::now();
-    torch::mm_out(c, a, b);
-    best = std::min(best, SecondsSince(start));
-  }
-  at::set_num_threads(previous);
-  return 2.0 * kN * kN * kN / best / 1e9;
 }
 
 // What `nproc` prints: the CPUs this process may run on.
@@ -161,7 +139,7 @@ int Main() {
     std::fprintf(stderr, "%s\n", reward_config.status().ToString().c_str());
     return 2;
   }
-  auto reward = MakeLogReward(**environment, *reward_config);
+  auto reward = MakeSplitLogReward(**environment, *reward_config);
   if (!reward.ok()) {
     std::fprintf(stderr, "%s\n", reward.status().ToString().c_str());
     return 2;
@@ -256,18 +234,20 @@ int Main() {
               absl::StrJoin(flags, " ").c_str());
   std::printf("Date: %s; intra-op threads: %d (at::get_num_threads() = %d)\n",
               date, threads, at::get_num_threads());
-  std::printf("Setup: CB (contrastive balance), epsilon 0.05, %s, reward %s, "
-              "MLP 2x256, Adam; %lld warm-up steps per row\n",
-              absl::GetFlag(FLAGS_environment).c_str(),
-              absl::GetFlag(FLAGS_reward).c_str(),
-              static_cast<long long>(absl::GetFlag(FLAGS_warmup_iterations)));
+  std::printf(
+      "Setup: CB (contrastive balance), epsilon 0.05, %s, reward %s, "
+      "MLP 2x256, Adam; %lld warm-up steps per row\n",
+      absl::GetFlag(FLAGS_environment).c_str(),
+      absl::GetFlag(FLAGS_reward).c_str(),
+      static_cast<long long>(absl::GetFlag(FLAGS_warmup_iterations)));
   std::printf("CPU: %s; nproc %d; OPENBLAS_CORETYPE=%s, OMP_NUM_THREADS=%s\n",
               CpuModel().c_str(), UsableCpus(),
               EnvOrUnset("OPENBLAS_CORETYPE").c_str(),
               EnvOrUnset("OMP_NUM_THREADS").c_str());
-  std::printf("sgemm (torch::mm 1024x1024 float32, best of 10): %.1f GFLOP/s "
-              "at 1 thread",
-              sgemm_one_thread);
+  std::printf(
+      "sgemm (torch::mm 1024x1024 float32, best of 10): %.1f GFLOP/s "
+      "at 1 thread",
+      sgemm_one_thread);
   if (threads != 1) std::printf(", %.1f GFLOP/s at %d threads", sgemm, threads);
   std::printf("\n\n");
   std::printf(
@@ -277,24 +257,27 @@ int Main() {
       "visited state while sampling); total = 8*P*S. %% of sgemm = total / "
       "sgemm at --threads. cpu/wall = process CPU time / wall time (below "
       "--threads: the cores were shared with other work).\n\n");
-  std::printf("| batch | steps | trajectories/s | states/s | mean length | "
-              "params | train GFLOP/s (6PS) | rollout GFLOP/s (2PS) | "
-              "total GFLOP/s (8PS) | %% of sgemm | cpu/wall |\n");
-  std::printf("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+  std::printf(
+      "| batch | steps | trajectories/s | states/s | mean length | "
+      "params | train GFLOP/s (6PS) | rollout GFLOP/s (2PS) | "
+      "total GFLOP/s (8PS) | %% of sgemm | cpu/wall |\n");
+  std::printf(
+      "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | "
+      "---: |\n");
   for (const Row& row : rows) {
     const double trajectories_per_s = row.trajectories / row.seconds;
     const double states_per_s = row.states / row.seconds;
     const double train = 6.0 * row.parameters * states_per_s / 1e9;
     const double rollout = 2.0 * row.parameters * states_per_s / 1e9;
     const double total = train + rollout;
-    std::printf("| %lld | %lld | %.0f | %.0f | %.2f | %lld | %.1f | %.1f | "
-                "%.1f | %.1f%% | %.2f |\n",
-                static_cast<long long>(row.batch),
-                static_cast<long long>(row.steps), trajectories_per_s,
-                states_per_s,
-                static_cast<double>(row.states) / row.trajectories,
-                static_cast<long long>(row.parameters), train, rollout, total,
-                100.0 * total / sgemm, row.cpu_seconds / row.seconds);
+    std::printf(
+        "| %lld | %lld | %.0f | %.0f | %.2f | %lld | %.1f | %.1f | "
+        "%.1f | %.1f%% | %.2f |\n",
+        static_cast<long long>(row.batch), static_cast<long long>(row.steps),
+        trajectories_per_s, states_per_s,
+        static_cast<double>(row.states) / row.trajectories,
+        static_cast<long long>(row.parameters), train, rollout, total,
+        100.0 * total / sgemm, row.cpu_seconds / row.seconds);
   }
   return 0;
 }

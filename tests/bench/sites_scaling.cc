@@ -220,9 +220,9 @@ absl::Status Run() {
     const std::string params =
         absl::StrFormat("temperature=%.6g,compress=%d", temperature,
                         absl::GetFlag(FLAGS_compress));
-    ASSIGN_OR_RETURN(
-        std::unique_ptr<LogReward> full,
-        MakeLogReward(*environment, *RewardConfig::Parse("jc69:" + params)));
+    ASSIGN_OR_RETURN(std::unique_ptr<LogReward> full,
+                     MakeSplitLogReward(
+                         *environment, *RewardConfig::Parse("jc69:" + params)));
     ASSIGN_OR_RETURN(TerminalDistribution target,
                      ExactTargetDistribution(*environment, *full));
     row.top_probability = target.probabilities.max().item<double>();
@@ -231,9 +231,10 @@ absl::Status Run() {
     for (int i = 0; i < clients; ++i) {
       ASSIGN_OR_RETURN(
           std::unique_ptr<LogReward> reward,
-          MakeLogReward(*environment, *RewardConfig::Parse(absl::StrCat(
-                                          "jc69:index=", i, ",count=", clients,
-                                          ",", params))));
+          MakeSplitLogReward(
+              *environment,
+              *RewardConfig::Parse(absl::StrCat(
+                  "jc69:index=", i, ",count=", clients, ",", params))));
       if (i == 0)
         std::printf("#   S=%lld: %s\n", static_cast<long long>(sites),
                     reward->Describe().c_str());

@@ -364,7 +364,7 @@ absl::Status Run() {
                      RewardConfig::Parse(WithShare(
                          absl::GetFlag(FLAGS_client_reward), i, num_clients)));
     ASSIGN_OR_RETURN(std::unique_ptr<LogReward> reward,
-                     MakeLogReward(*environment, config));
+                     MakeSplitLogReward(*environment, config));
     factors.push_back(reward.get());
     rewards.push_back(std::move(reward));
   }
@@ -393,7 +393,7 @@ absl::Status Run() {
                      RewardConfig::Parse(WithShare(
                          absl::GetFlag(FLAGS_full_data_reward), 0, 1)));
     ASSIGN_OR_RETURN(std::unique_ptr<LogReward> reward,
-                     MakeLogReward(*environment, config));
+                     MakeSplitLogReward(*environment, config));
     ASSIGN_OR_RETURN(TerminalDistribution distribution,
                      ExactTargetDistribution(*environment, *reward));
     if (!distribution.states.equal(states)) {

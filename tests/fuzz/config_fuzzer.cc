@@ -159,7 +159,7 @@ void FuzzEnvironmentStrings(absl::string_view text) {
     return;
   }
   absl::StatusOr<std::unique_ptr<LogReward>> log_reward =
-      MakeLogReward(**environment, *reward);
+      MakeSplitLogReward(**environment, *reward);
   if (getenv("EPGFN_FUZZ_VERBOSE") != nullptr) {
     fprintf(stderr, "environment %s, reward: %s\n",
             (*environment)->config().ToString().c_str(),

@@ -27,7 +27,7 @@ std::unique_ptr<LogReward> MakeReward(const DagEnvironment& dag,
                                       const std::string& text) {
   auto config = RewardConfig::Parse(text);
   EXPECT_TRUE(config.ok()) << config.status();
-  auto reward = MakeDagReward(dag, *config);
+  auto reward = MakeSplitLogReward(dag, *config);
   EXPECT_TRUE(reward.ok()) << text << ": " << reward.status();
   return std::move(reward).value();
 }
@@ -254,7 +254,7 @@ TEST(BGeTest, ProductOfClientPosteriorsIsNotTheFullDataPosterior) {
 
 void ExpectRewardRefused(const std::string& text, const std::string& name) {
   auto dag = MakeDag(3);
-  auto reward = MakeDagReward(*dag, *RewardConfig::Parse(text));
+  auto reward = MakeSplitLogReward(*dag, *RewardConfig::Parse(text));
   ASSERT_FALSE(reward.ok()) << text;
   EXPECT_EQ(reward.status().code(), absl::StatusCode::kInvalidArgument) << text;
   EXPECT_NE(reward.status().message().find(name), std::string::npos)
@@ -276,7 +276,7 @@ TEST(BGeTest, BadRewardParametersAreRefusedWithTheirName) {
   ExpectRewardRefused("bge:synthetic=1,temprature=2", "temprature");
   ExpectRewardRefused("standard", "standard");
   auto dag = MakeDag(3);
-  auto missing = MakeDagReward(
+  auto missing = MakeSplitLogReward(
       *dag, *RewardConfig::Parse("bge:data=/nonexistent/epgfn.csv"));
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
@@ -290,7 +290,7 @@ TEST(BGeTest, BadRewardParametersAreRefusedWithTheirName) {
 TEST(BGeTest, RegisteredAndDescribed) {
   auto environment = MakeEnvironment(*EnvironmentConfig::Parse("dag:nodes=3"));
   ASSERT_TRUE(environment.ok()) << environment.status();
-  auto reward = MakeLogReward(
+  auto reward = MakeSplitLogReward(
       **environment,
       *RewardConfig::Parse("bge:synthetic=1,samples=30,count=2,index=1"));
   ASSERT_TRUE(reward.ok()) << reward.status();

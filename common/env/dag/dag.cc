@@ -200,19 +200,34 @@ std::string DagEnvironment::Describe(const at::Tensor& state) const {
 
 namespace {
 
-// log R(G) = (prior_weight * -penalty |E| + sum_j local[j, Pa_j]) / T, with
-// every local score precomputed in `local_scores` [d, 2^d] float64.
+// The edge-penalty prior, log prior(G) = -penalty |E|.
+class EdgePenaltyPrior : public LogReward {
+ public:
+  EdgePenaltyPrior(int64_t nodes, double penalty)
+      : nodes_(nodes), penalty_(penalty) {}
+  at::Tensor LogRewardFloat64(const at::Tensor& states) const override {
+    return -penalty_ *
+           states.narrow(1, 0, nodes_ * nodes_).sum(1).to(torch::kFloat64);
+  }
+  std::string Describe() const override {
+    return absl::StrCat("edge penalty ", penalty_);
+  }
+
+ private:
+  int64_t nodes_;
+  double penalty_;
+};
+
+// log BGe(D | G) = sum_j local[j, Pa_j], with every local score precomputed
+// in `local_scores` [d, 2^d] float64.
 class BGeReward : public LogReward {
  public:
-  BGeReward(int64_t nodes, at::Tensor local_scores, double edge_weight,
-            double temperature, std::string description)
+  BGeReward(int64_t nodes, at::Tensor local_scores, std::string description)
       : nodes_(nodes),
         local_scores_(std::move(local_scores)),
-        edge_weight_(edge_weight),
-        temperature_(temperature),
         description_(std::move(description)) {}
 
-  at::Tensor operator()(const at::Tensor& states) const override {
+  at::Tensor LogRewardFloat64(const at::Tensor& states) const override {
     const int64_t batch = states.size(0);
     const int64_t d = nodes_;
     at::Tensor adjacency = states.narrow(1, 0, d * d).reshape({batch, d, d});
@@ -226,24 +241,20 @@ class BGeReward : public LogReward {
                            .expand({batch, d, table.size(1)})
                            .gather(2, parents.unsqueeze(2))
                            .squeeze(2);  // [B, d]
-    at::Tensor log_reward =
-        local.sum(1) + edge_weight_ * adjacency.sum({1, 2}).to(torch::kFloat64);
-    return (log_reward / temperature_).to(torch::kFloat32);
+    return local.sum(1);
   }
   std::string Describe() const override { return description_; }
 
  private:
   int64_t nodes_;
   at::Tensor local_scores_;  // [d, 2^d] float64, CPU
-  double edge_weight_;       // log prior per edge, already divided by count
-  double temperature_;
   std::string description_;
 };
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<LogReward>> MakeDagReward(
-    const DagEnvironment& environment, const RewardConfig& config) {
+absl::StatusOr<RewardParts> MakeDagReward(const DagEnvironment& environment,
+                                          const RewardConfig& config) {
   if (config.kind != "bge") {
     return absl::InvalidArgumentError(absl::StrCat(
         "unknown dag reward kind '", config.kind, "'; expected 'bge'"));
@@ -251,10 +262,9 @@ absl::StatusOr<std::unique_ptr<LogReward>> MakeDagReward(
   const ParamMap& params = config.params;
   const int64_t d = environment.nodes();
   constexpr int64_t kMaxSeed = std::numeric_limits<int64_t>::max();
-  RETURN_IF_ERROR(params.CheckKeys({"data", "synthetic", "samples", "edge_prob",
-                                    "data_seed", "alpha_mu", "alpha_w", "prior",
-                                    "edge_penalty", "index", "count", "split",
-                                    "seed", "temperature"}));
+  RETURN_IF_ERROR(params.CheckKeys(
+      {"data", "synthetic", "samples", "edge_prob", "data_seed", "alpha_mu",
+       "alpha_w", "prior", "edge_penalty", "index", "count", "split", "seed"}));
   ASSIGN_OR_RETURN(const int64_t synthetic,
                    params.GetInt("synthetic", 0, 0, 1));
   const std::string path = params.GetString("data", "");
@@ -314,11 +324,11 @@ absl::StatusOr<std::unique_ptr<LogReward>> MakeDagReward(
   ASSIGN_OR_RETURN(BGeScore score, BGeScore::Create(share, alpha_mu, alpha_w));
 
   const std::string prior = params.GetString("prior", "uniform");
-  double edge_weight = 0.0;
+  RewardParts parts;
   if (prior == "edges") {
     ASSIGN_OR_RETURN(const double penalty,
                      params.GetDouble("edge_penalty", 1.0, 0.0, 1e6));
-    edge_weight = -penalty / static_cast<double>(count);
+    parts.log_prior = std::make_unique<EdgePenaltyPrior>(d, penalty);
   } else if (prior != "uniform") {
     return absl::InvalidArgumentError(absl::StrCat(
         "unknown prior '", prior, "'; expected 'uniform' or 'edges'"));
@@ -326,18 +336,16 @@ absl::StatusOr<std::unique_ptr<LogReward>> MakeDagReward(
     return absl::InvalidArgumentError(
         "edge_penalty applies only with prior=edges");
   }
-  ASSIGN_OR_RETURN(const double temperature,
-                   params.GetDouble("temperature", 1.0, 1e-6, 1e6));
 
   at::Tensor table = torch::tensor(score.local_scores(), torch::kFloat64)
                          .view({d, int64_t{1} << d})
                          .clone();
-  return std::unique_ptr<LogReward>(new BGeReward(
-      d, std::move(table), edge_weight, temperature,
-      absl::StrCat("dag BGe reward, client ", index, " of ", count, " (",
+  parts.log_likelihood = std::make_unique<BGeReward>(
+      d, std::move(table),
+      absl::StrCat("dag BGe likelihood, client ", index, " of ", count, " (",
                    share.rows, " of ", data.rows, " rows of ", source, ", ",
-                   split, " split; prior ", prior, ", temperature ",
-                   temperature, ")")));
+                   split, " split; prior ", prior, ")"));
+  return parts;
 }
 
 namespace {

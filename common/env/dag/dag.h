@@ -10,6 +10,7 @@
 #include "common/env/dag/bge.h"
 #include "common/env/dag/data.h"
 #include "common/env/environment.h"
+#include "common/env/reward_parts.h"
 
 namespace epgfn {
 
@@ -76,7 +77,7 @@ class DagEnvironment : public Environment {
   int64_t nodes_;
 };
 
-// Reward kind "bge": log R(G) = (log prior(G) / count + log BGe(D_i | G)) /
+// Reward kind "bge": log R(G) = (log prior(G) / N + log BGe(D_i | G)) /
 // temperature, where D_i is client `index`'s share of the data (see bge.h for
 // the score and its hyper-parameters). Parameters:
 //  - data source, exactly one of
@@ -98,8 +99,8 @@ class DagEnvironment : public Environment {
 //    too peaked to be an interesting test target.
 // The full-data reward is count=1. All local scores (d 2^(d-1) parent sets)
 // are precomputed, so a batch costs one gather and a sum.
-absl::StatusOr<std::unique_ptr<LogReward>> MakeDagReward(
-    const DagEnvironment& environment, const RewardConfig& config);
+absl::StatusOr<RewardParts> MakeDagReward(const DagEnvironment& environment,
+                                          const RewardConfig& config);
 
 }  // namespace epgfn
 

@@ -86,7 +86,7 @@ TEST(DagFederatedAccuracyTest, AggregateOfThreeClientsReachesTheProduct) {
   std::vector<std::unique_ptr<LogReward>> rewards;
   std::vector<const LogReward*> factors;
   for (int i = 0; i < kClients; ++i) {
-    auto reward = MakeLogReward(
+    auto reward = MakeSplitLogReward(
         **environment, *RewardConfig::Parse(absl::StrCat(
                            "bge:", kData, ",count=", kClients, ",index=", i)));
     ASSERT_TRUE(reward.ok()) << reward.status();
@@ -97,7 +97,7 @@ TEST(DagFederatedAccuracyTest, AggregateOfThreeClientsReachesTheProduct) {
   ProductOfRewards product(factors);
   auto product_target = ExactTargetDistribution(**environment, product);
   ASSERT_TRUE(product_target.ok()) << product_target.status();
-  auto full_reward = MakeLogReward(
+  auto full_reward = MakeSplitLogReward(
       **environment, *RewardConfig::Parse(absl::StrCat("bge:", kData)));
   ASSERT_TRUE(full_reward.ok()) << full_reward.status();
   auto full_target = ExactTargetDistribution(**environment, **full_reward);

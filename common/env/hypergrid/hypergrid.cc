@@ -146,8 +146,8 @@ class StandardReward : public LogReward {
  public:
   StandardReward(int64_t side, StandardRewardParams params)
       : side_(side), params_(params) {}
-  at::Tensor operator()(const at::Tensor& states) const override {
-    return StandardLogReward(states, side_, params_).to(torch::kFloat32);
+  at::Tensor LogRewardFloat64(const at::Tensor& states) const override {
+    return StandardLogReward(states, side_, params_);
   }
   std::string Describe() const override {
     return absl::StrCat("hypergrid standard reward (r0=", params_.r0,
@@ -159,51 +159,44 @@ class StandardReward : public LogReward {
   StandardRewardParams params_;
 };
 
-class ClientReward : public LogReward {
+// Client i's own factor, -scale |z - c_i|^2, which peaks at the corner c_i
+// whose bits are i (mod 2^D); the standard reward is the shared prior.
+class CornerLikelihood : public LogReward {
  public:
-  ClientReward(int64_t dim, int64_t side, int64_t index, int64_t count,
-               double scale, StandardRewardParams params)
-      : side_(side),
-        index_(index),
-        count_(count),
-        scale_(scale),
-        params_(params) {
-    // Client i peaks at the corner whose bits are i (mod 2^D).
+  CornerLikelihood(int64_t dim, int64_t side, int64_t index, double scale)
+      : side_(side), index_(index), scale_(scale) {
     std::vector<double> corner(dim);
     for (int64_t d = 0; d < dim; ++d) corner[d] = ((index >> (d % 62)) & 1);
     center_ = torch::tensor(corner, torch::kFloat64);
   }
-  at::Tensor operator()(const at::Tensor& states) const override {
-    at::Tensor prior = StandardLogReward(states, side_, params_) / count_;
+  at::Tensor LogRewardFloat64(const at::Tensor& states) const override {
     at::Tensor z = Normalised(states, side_);
-    at::Tensor likelihood =
-        -scale_ * (z - center_.to(z.device())).pow(2).sum(1);
-    return (prior + likelihood).to(torch::kFloat32);
+    return -scale_ * (z - center_.to(z.device())).pow(2).sum(1);
   }
   std::string Describe() const override {
-    return absl::StrCat("hypergrid client reward ", index_, " of ", count_,
-                        " (scale ", scale_, ")");
+    return absl::StrCat("hypergrid client factor ", index_, " (scale ", scale_,
+                        ")");
   }
 
  private:
   int64_t side_;
   int64_t index_;
-  int64_t count_;
   double scale_;
-  StandardRewardParams params_;
   at::Tensor center_;
 };
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<LogReward>> MakeHypergridReward(
+absl::StatusOr<RewardParts> MakeHypergridReward(
     const HypergridEnvironment& environment, const RewardConfig& config) {
   const ParamMap& params = config.params;
+  RewardParts parts;
   if (config.kind == "standard") {
     RETURN_IF_ERROR(params.CheckKeys({"r0", "r1", "r2"}));
     ASSIGN_OR_RETURN(StandardRewardParams standard, ReadStandardParams(params));
-    return std::unique_ptr<LogReward>(
-        new StandardReward(environment.side(), standard));
+    parts.log_likelihood =
+        std::make_unique<StandardReward>(environment.side(), standard);
+    return parts;
   }
   if (config.kind == "client") {
     RETURN_IF_ERROR(
@@ -212,9 +205,11 @@ absl::StatusOr<std::unique_ptr<LogReward>> MakeHypergridReward(
     ASSIGN_OR_RETURN(const double scale,
                      params.GetDouble("scale", 1.0, 0.0, 1e6));
     ASSIGN_OR_RETURN(StandardRewardParams standard, ReadStandardParams(params));
-    return std::unique_ptr<LogReward>(
-        new ClientReward(environment.dim(), environment.side(), share.index,
-                         share.count, scale, standard));
+    parts.log_prior =
+        std::make_unique<StandardReward>(environment.side(), standard);
+    parts.log_likelihood = std::make_unique<CornerLikelihood>(
+        environment.dim(), environment.side(), share.index, scale);
+    return parts;
   }
   return absl::InvalidArgumentError(
       absl::StrCat("unknown hypergrid reward kind '", config.kind,

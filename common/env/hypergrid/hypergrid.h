@@ -6,6 +6,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/env/environment.h"
+#include "common/env/reward_parts.h"
 
 namespace epgfn {
 
@@ -58,11 +59,11 @@ class HypergridEnvironment : public Environment {
 //    R0 + R1 * prod_d 1[0.25 < |z_d - 0.5|] + R2 * prod_d 1[0.3 < |z_d - 0.5|
 //    < 0.4], with z = x / (H - 1).
 //  - "client" (index, count, scale = 1, r0, r1, r2): one institution's share
-//    of a federated posterior, log R_i = log R_standard / count
+//    of a federated posterior, log R_i = log R_standard / N
 //    - scale * |z - c_i|^2, where c_i is the corner whose bits are `index`
 //    (wrapping around after 2^D clients). The product over clients is the
 //    standard reward times a Gaussian bump at the mean of the c_i.
-absl::StatusOr<std::unique_ptr<LogReward>> MakeHypergridReward(
+absl::StatusOr<RewardParts> MakeHypergridReward(
     const HypergridEnvironment& environment, const RewardConfig& config);
 
 }  // namespace epgfn

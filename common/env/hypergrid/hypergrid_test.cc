@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "common/env/environment_registry.h"
 #include "common/env/environment_testing.h"
 #include "gtest/gtest.h"
 
@@ -41,7 +42,7 @@ TEST(HypergridTest, MaskForbidsLeavingTheGrid) {
 
 TEST(HypergridTest, StandardRewardHasItsThreeLevels) {
   auto grid = MakeGrid("dim=2,side=8");
-  auto reward = MakeHypergridReward(*grid, {"standard", {}});
+  auto reward = MakeSplitLogReward(*grid, {"standard", {}});
   ASSERT_TRUE(reward.ok());
   // (0,0): outer region, not ring -> 0.1 + 0.5; (3,3): centre -> 0.1;
   // (1,1): z = 1/7, |z - .5| = .357 in the ring -> 0.1 + 0.5 + 2.
@@ -60,11 +61,11 @@ TEST(HypergridTest, ClientRewardsMultiplyToStandardTimesBump) {
     RewardConfig config{"client", {}};
     config.params.Set("index", std::to_string(i));
     config.params.Set("count", "4");
-    auto reward = MakeHypergridReward(*grid, config);
+    auto reward = MakeSplitLogReward(*grid, config);
     ASSERT_TRUE(reward.ok()) << reward.status();
     total = total + (**reward)(states);
   }
-  auto standard = MakeHypergridReward(*grid, {"standard", {}});
+  auto standard = MakeSplitLogReward(*grid, {"standard", {}});
   torch::Tensor z = states.to(torch::kFloat64) / 7.0;
   // Corners (0,0), (1,0), (0,1), (1,1): sum_i |z - c_i|^2.
   torch::Tensor bump = torch::zeros({states.size(0)}, torch::kFloat64);
@@ -89,8 +90,8 @@ TEST(HypergridTest, BadParametersAreRefusedWithTheirName) {
   RewardConfig bad_index{"client", {}};
   bad_index.params.Set("index", "4");
   bad_index.params.Set("count", "4");
-  EXPECT_FALSE(MakeHypergridReward(*env, bad_index).ok());
-  EXPECT_FALSE(MakeHypergridReward(*env, {"nope", {}}).ok());
+  EXPECT_FALSE(MakeSplitLogReward(*env, bad_index).ok());
+  EXPECT_FALSE(MakeSplitLogReward(*env, {"nope", {}}).ok());
 }
 
 }  // namespace

@@ -157,10 +157,8 @@ class LinearUtilityReward : public LogReward {
   LinearUtilityReward(at::Tensor utilities, std::string description)
       : utilities_(std::move(utilities)),
         description_(std::move(description)) {}
-  at::Tensor operator()(const at::Tensor& states) const override {
-    return states.to(torch::kFloat64)
-        .matmul(utilities_.to(states.device()))
-        .to(torch::kFloat32);
+  at::Tensor LogRewardFloat64(const at::Tensor& states) const override {
+    return states.to(torch::kFloat64).matmul(utilities_.to(states.device()));
   }
   std::string Describe() const override { return description_; }
 
@@ -171,7 +169,7 @@ class LinearUtilityReward : public LogReward {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<LogReward>> MakeMultisetReward(
+absl::StatusOr<RewardParts> MakeMultisetReward(
     const MultisetEnvironment& environment, const RewardConfig& config) {
   const ParamMap& params = config.params;
   if (config.kind == "utility") {
@@ -179,7 +177,7 @@ absl::StatusOr<std::unique_ptr<LogReward>> MakeMultisetReward(
     ASSIGN_OR_RETURN(const int64_t seed, ReadRewardSeed(params));
     ASSIGN_OR_RETURN(const double scale,
                      params.GetDouble("scale", 1.0, 0.0, 1e6));
-    return std::unique_ptr<LogReward>(new LinearUtilityReward(
+    return LikelihoodOnly(std::make_unique<LinearUtilityReward>(
         MultisetUtilities(environment.items(), seed, scale),
         absl::StrCat("multiset utility reward (seed ", seed, ", scale ", scale,
                      ")")));
@@ -190,7 +188,7 @@ absl::StatusOr<std::unique_ptr<LogReward>> MakeMultisetReward(
     ASSIGN_OR_RETURN(const int64_t seed, ReadRewardSeed(params));
     ASSIGN_OR_RETURN(const double scale,
                      params.GetDouble("scale", 1.0, 0.0, 1e6));
-    return std::unique_ptr<LogReward>(new LinearUtilityReward(
+    return LikelihoodOnly(std::make_unique<LinearUtilityReward>(
         MultisetClientUtilities(environment.items(), seed, share.index, scale),
         absl::StrCat("multiset client reward ", share.index, " of ",
                      share.count, " (seed ", seed, ", scale ", scale, ")")));

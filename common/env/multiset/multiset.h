@@ -6,6 +6,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/env/environment.h"
+#include "common/env/reward_parts.h"
 
 namespace epgfn {
 
@@ -75,7 +76,7 @@ at::Tensor MultisetClientUtilities(int64_t items, int64_t seed, int64_t index,
 //    client rewards times prior^(1/N) per client; the prior here is uniform,
 //    so it adds nothing and the product is the utility reward with
 //    u = sum_i u^(i).
-absl::StatusOr<std::unique_ptr<LogReward>> MakeMultisetReward(
+absl::StatusOr<RewardParts> MakeMultisetReward(
     const MultisetEnvironment& environment, const RewardConfig& config);
 
 }  // namespace epgfn

@@ -93,7 +93,7 @@ TEST(MultisetTest, EnumerationRefusedWhenHuge) {
 TEST(MultisetTest, UtilityRewardIsTheWeightedCount) {
   auto multiset = MakeMultiset("items=5,size=4");
   auto reward =
-      MakeMultisetReward(*multiset, ParseReward("utility:seed=7,scale=2"));
+      MakeSplitLogReward(*multiset, ParseReward("utility:seed=7,scale=2"));
   ASSERT_TRUE(reward.ok()) << reward.status();
   torch::Tensor u = MultisetUtilities(5, 7, 2.0);
   ASSERT_EQ(u.numel(), 5);
@@ -118,7 +118,7 @@ TEST(MultisetTest, ClientRewardsDifferByIndexAndRepeatForASeed) {
   auto multiset = MakeMultiset("items=5,size=4");
   torch::Tensor states = *multiset->EnumerateTerminalStates();
   auto client = [&](int index, int seed) {
-    auto reward = MakeMultisetReward(
+    auto reward = MakeSplitLogReward(
         *multiset, ParseReward("client:index=" + std::to_string(index) +
                                ",count=3,seed=" + std::to_string(seed)));
     EXPECT_TRUE(reward.ok()) << reward.status();
@@ -132,7 +132,7 @@ TEST(MultisetTest, ClientRewardsDifferByIndexAndRepeatForASeed) {
   // Hand-computed from the client's utilities.
   torch::Tensor u = MultisetClientUtilities(5, 11, 1, 1.0);
   EXPECT_FALSE(u.equal(MultisetUtilities(5, 11, 1.0)));
-  auto reward = MakeMultisetReward(
+  auto reward = MakeSplitLogReward(
       *multiset, ParseReward("client:index=1,count=3,seed=11"));
   ASSERT_TRUE(reward.ok());
   torch::Tensor log_r =
@@ -149,7 +149,7 @@ TEST(MultisetTest, RegisteredWithCanonicalConfig) {
   ASSERT_TRUE(spelled_out.ok()) << spelled_out.status();
   EXPECT_EQ((*by_default)->config(), (*spelled_out)->config());
   EXPECT_EQ((*by_default)->config().ToString(), "multiset:items=5,size=4");
-  auto reward = MakeLogReward(**by_default, ParseReward("utility"));
+  auto reward = MakeSplitLogReward(**by_default, ParseReward("utility"));
   ASSERT_TRUE(reward.ok()) << reward.status();
   EXPECT_NE((*reward)->Describe().find("multiset"), std::string::npos);
 }
@@ -192,7 +192,7 @@ class Impostor : public Environment {
 
 TEST(MultisetTest, RewardForAnotherEnvironmentIsRefused) {
   Impostor impostor;
-  auto reward = MakeLogReward(impostor, ParseReward("utility"));
+  auto reward = MakeSplitLogReward(impostor, ParseReward("utility"));
   ASSERT_FALSE(reward.ok());
   EXPECT_EQ(reward.status().code(), absl::StatusCode::kInvalidArgument);
 }
@@ -208,7 +208,7 @@ void ExpectEnvironmentRefused(const std::string& text,
 
 void ExpectRewardRefused(const std::string& text, const std::string& name) {
   auto multiset = MakeMultiset("items=5,size=4");
-  auto reward = MakeMultisetReward(*multiset, ParseReward(text));
+  auto reward = MakeSplitLogReward(*multiset, ParseReward(text));
   ASSERT_FALSE(reward.ok()) << text;
   EXPECT_EQ(reward.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(reward.status().message().find(name), std::string::npos)

@@ -73,7 +73,7 @@ TEST(PhyloFederatedAccuracyTest, ThreeSiteSplitClientsReachThePosterior) {
   std::vector<const LogReward*> factors;
   std::vector<LocalModel> locals;
   for (int i = 0; i < kClients; ++i) {
-    auto reward = MakeLogReward(
+    auto reward = MakeSplitLogReward(
         **environment,
         *RewardConfig::Parse("jc69:index=" + std::to_string(i) + ",count=" +
                              std::to_string(kClients) + kRewardParams));

@@ -201,7 +201,7 @@ std::unique_ptr<Environment> PrimatesEnvironment(int taxa) {
 
 at::Tensor Reward(const Environment& environment, const std::string& text,
                   const at::Tensor& states) {
-  auto reward = MakeLogReward(environment, *RewardConfig::Parse(text));
+  auto reward = MakeSplitLogReward(environment, *RewardConfig::Parse(text));
   EXPECT_TRUE(reward.ok()) << reward.status();
   return (**reward)(states).to(torch::kFloat64);
 }

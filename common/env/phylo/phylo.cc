@@ -479,23 +479,42 @@ absl::StatusOr<std::vector<int64_t>> ClientSites(int64_t num_sites,
 
 namespace {
 
+// The uniform prior over rooted topologies, -log (2n - 3)!!.
+class UniformTopologyPrior : public LogReward {
+ public:
+  explicit UniformTopologyPrior(int64_t num_taxa)
+      : log_prior_(-LogNumRootedTopologies(num_taxa)) {}
+  at::Tensor LogRewardFloat64(
+      const at::Tensor& terminal_states) const override {
+    return torch::full(
+        {terminal_states.size(0)}, log_prior_,
+        torch::dtype(torch::kFloat64).device(terminal_states.device()));
+  }
+  std::string Describe() const override {
+    return "uniform over rooted topologies";
+  }
+
+ private:
+  double log_prior_;
+};
+
 class PhyloReward : public LogReward {
  public:
   enum class Kind { kJc69, kParsimony };
   PhyloReward(const PhyloEnvironment* environment, Kind kind,
-              SitePatterns patterns, double offset, double scale,
-              double branch_length, std::string description)
+              SitePatterns patterns, double scale, double branch_length,
+              std::string description)
       : environment_(environment),
         kind_(kind),
         patterns_(std::move(patterns)),
         tips_(TipPartials(patterns_.masks)),
-        offset_(offset),
         scale_(scale),
         branch_length_(branch_length),
         description_(std::move(description)) {}
 
-  // log R = offset + scale * (log-likelihood or parsimony score).
-  at::Tensor operator()(const at::Tensor& terminal_states) const override {
+  // scale * (log-likelihood or parsimony score), in float64.
+  at::Tensor LogRewardFloat64(
+      const at::Tensor& terminal_states) const override {
     at::Tensor left;
     at::Tensor right;
     environment_->TreeChildren(terminal_states, &left, &right);
@@ -512,9 +531,7 @@ class PhyloReward : public LogReward {
     }
     at::Tensor values = chunks.empty() ? torch::zeros({0}, torch::kFloat64)
                                        : torch::cat(chunks);
-    return (values * scale_ + offset_)
-        .to(torch::kFloat32)
-        .to(terminal_states.device());
+    return (values * scale_).to(terminal_states.device());
   }
   std::string Describe() const override { return description_; }
 
@@ -523,7 +540,6 @@ class PhyloReward : public LogReward {
   Kind kind_;
   SitePatterns patterns_;
   at::Tensor tips_;
-  double offset_;
   double scale_;
   double branch_length_;
   std::string description_;
@@ -531,8 +547,8 @@ class PhyloReward : public LogReward {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<LogReward>> MakePhyloReward(
-    const PhyloEnvironment& environment, const RewardConfig& config) {
+absl::StatusOr<RewardParts> MakePhyloReward(const PhyloEnvironment& environment,
+                                            const RewardConfig& config) {
   const ParamMap& params = config.params;
   const bool jc69 = config.kind == "jc69";
   if (!jc69 && config.kind != "parsimony") {
@@ -541,9 +557,8 @@ absl::StatusOr<std::unique_ptr<LogReward>> MakePhyloReward(
                      "'; expected 'jc69' or 'parsimony'"));
   }
   if (jc69) {
-    RETURN_IF_ERROR(
-        params.CheckKeys({"branch_length", "index", "count", "split", "seed",
-                          "temperature", "compress"}));
+    RETURN_IF_ERROR(params.CheckKeys(
+        {"branch_length", "index", "count", "split", "seed", "compress"}));
   } else {
     RETURN_IF_ERROR(params.CheckKeys(
         {"lambda", "index", "count", "split", "seed", "compress"}));
@@ -572,29 +587,29 @@ absl::StatusOr<std::unique_ptr<LogReward>> MakePhyloReward(
           ? CompressSites(client_masks)
           : SitePatterns{client_masks.contiguous(),
                          torch::ones({client_masks.size(1)}, torch::kFloat64)};
-  const double log_prior_share =
-      -LogNumRootedTopologies(environment.num_taxa()) /
-      static_cast<double>(count);
+  RewardParts parts;
+  parts.log_prior =
+      std::make_unique<UniformTopologyPrior>(environment.num_taxa());
   const std::string client = absl::StrCat(
       "client ", index, " of ", count, " (", split, " split, ", sites.size(),
       " sites, ", patterns.weights.size(0), " patterns)");
   if (jc69) {
     ASSIGN_OR_RETURN(const double branch_length,
                      params.GetDouble("branch_length", 0.1, 1e-6, 100.0));
-    ASSIGN_OR_RETURN(const double temperature,
-                     params.GetDouble("temperature", 1.0, 1e-3, 1e6));
-    return std::unique_ptr<LogReward>(new PhyloReward(
-        &environment, PhyloReward::Kind::kJc69, std::move(patterns),
-        log_prior_share / temperature, 1.0 / temperature, branch_length,
-        absl::StrCat("phylo JC69 reward, ", client, ", branch length ",
-                     branch_length, ", temperature ", temperature)));
+    parts.log_likelihood = std::make_unique<PhyloReward>(
+        &environment, PhyloReward::Kind::kJc69, std::move(patterns), 1.0,
+        branch_length,
+        absl::StrCat("phylo JC69 likelihood, ", client, ", branch length ",
+                     branch_length));
+    return parts;
   }
   ASSIGN_OR_RETURN(const double lambda,
                    params.GetDouble("lambda", 1.0, 0.0, 1e6));
-  return std::unique_ptr<LogReward>(new PhyloReward(
-      &environment, PhyloReward::Kind::kParsimony, std::move(patterns),
-      log_prior_share, -lambda, 0.0,
-      absl::StrCat("phylo parsimony reward, ", client, ", lambda ", lambda)));
+  parts.log_likelihood = std::make_unique<PhyloReward>(
+      &environment, PhyloReward::Kind::kParsimony, std::move(patterns), -lambda,
+      0.0,
+      absl::StrCat("phylo parsimony reward, ", client, ", lambda ", lambda));
+  return parts;
 }
 
 namespace {

@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/env/environment.h"
+#include "common/env/reward_parts.h"
 
 namespace epgfn {
 
@@ -118,19 +119,20 @@ absl::StatusOr<std::vector<int64_t>> ClientSites(int64_t num_sites,
 // Reward kinds (terminal states only; each client holds the sites
 // ClientSites gives it, by default index=0,count=1 = all sites):
 //  - "jc69" (branch_length = 0.1, index, count, split = contiguous|random,
-//    seed = 0, temperature = 1): log R_i = ((1/count) log prior +
-//    log L(sites_i | tree)) / temperature, with a uniform prior over
+//    seed = 0, temperature = 1): log R_i = ((1/N) log prior +
+//    log L(sites_i | tree)) / temperature (N the federation's clients; the
+//    registry applies both), with a uniform prior over
 //    topologies and the Jukes-Cantor likelihood with every branch of length
 //    branch_length (Felsenstein pruning, uniform root). The product over
 //    clients is the (tempered) full-data posterior up to normalisation.
 //    Temperature > 1 flattens posteriors that real data make very peaked.
 //  - "parsimony" (lambda = 1, index, count, split, seed): log R_i =
-//    (1/count) log prior - lambda * Fitch score of sites_i.
+//    (1/N) log prior - lambda * Fitch score of sites_i.
 // Both take compress (1, the default: identical columns are folded into one
 // weighted site pattern, so the cost is linear in distinct patterns; 0:
 // every site is evaluated on its own, linear in sites, for benchmarks).
-absl::StatusOr<std::unique_ptr<LogReward>> MakePhyloReward(
-    const PhyloEnvironment& environment, const RewardConfig& config);
+absl::StatusOr<RewardParts> MakePhyloReward(const PhyloEnvironment& environment,
+                                            const RewardConfig& config);
 
 }  // namespace epgfn
 

@@ -171,7 +171,7 @@ TEST(PhyloTest, CanonicalConfigSpellsOutTheTaxa) {
   auto again = MakeEnvironment((*by_count)->config());
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ((*again)->config(), (*by_count)->config());
-  auto reward = MakeLogReward(**by_count, *RewardConfig::Parse("jc69"));
+  auto reward = MakeSplitLogReward(**by_count, *RewardConfig::Parse("jc69"));
   ASSERT_TRUE(reward.ok()) << reward.status();
   EXPECT_NE((*reward)->Describe().find("JC69"), std::string::npos);
 }
@@ -208,7 +208,7 @@ TEST(PhyloTest, BadParametersAreRefusedWithTheirName) {
 
 TEST(PhyloTest, RewardsNeedAnAlignmentAndValidParameters) {
   auto bare = MakePhylo("num_taxa=4");
-  auto reward = MakePhyloReward(*bare, *RewardConfig::Parse("jc69"));
+  auto reward = MakeSplitLogReward(*bare, *RewardConfig::Parse("jc69"));
   ASSERT_FALSE(reward.ok());
   EXPECT_EQ(reward.status().code(), absl::StatusCode::kFailedPrecondition);
   auto phylo = MakePhylo(std::string("alignment=") + kPrimates + ",num_taxa=4");
@@ -222,7 +222,7 @@ TEST(PhyloTest, RewardsNeedAnAlignmentAndValidParameters) {
            {"parsimony:temperature=2", "temperature"},
            {"jc69:count=899", "count"},
            {"gtr", "gtr"}}) {
-    auto refused = MakePhyloReward(*phylo, *RewardConfig::Parse(text));
+    auto refused = MakeSplitLogReward(*phylo, *RewardConfig::Parse(text));
     ASSERT_FALSE(refused.ok()) << text;
     EXPECT_NE(refused.status().message().find(name), std::string::npos)
         << refused.status();
@@ -234,9 +234,9 @@ TEST(PhyloTest, UncompressedSitesGiveTheSameRewards) {
   auto states = phylo->EnumerateTerminalStates();
   ASSERT_TRUE(states.ok()) << states.status();
   for (const std::string kind : {"jc69", "parsimony"}) {
-    auto compressed = MakePhyloReward(
+    auto compressed = MakeSplitLogReward(
         *phylo, *RewardConfig::Parse(kind + ":index=1,count=3"));
-    auto per_site = MakePhyloReward(
+    auto per_site = MakeSplitLogReward(
         *phylo, *RewardConfig::Parse(kind + ":index=1,count=3,compress=0"));
     ASSERT_TRUE(compressed.ok()) << compressed.status();
     ASSERT_TRUE(per_site.ok()) << per_site.status();
@@ -247,7 +247,7 @@ TEST(PhyloTest, UncompressedSitesGiveTheSameRewards) {
     EXPECT_GT((a.max() - a.min()).item<float>(), 1.0f) << kind;
   }
   EXPECT_FALSE(
-      MakePhyloReward(*phylo, *RewardConfig::Parse("jc69:compress=2")).ok());
+      MakeSplitLogReward(*phylo, *RewardConfig::Parse("jc69:compress=2")).ok());
 }
 
 TEST(PhyloTest, ClientSitesPartitionTheAlignment) {

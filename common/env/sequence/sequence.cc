@@ -154,12 +154,12 @@ class PositionUtilityReward : public LogReward {
   PositionUtilityReward(at::Tensor utilities, std::string description)
       : utilities_(std::move(utilities)),
         description_(std::move(description)) {}
-  at::Tensor operator()(const at::Tensor& states) const override {
+  at::Tensor LogRewardFloat64(const at::Tensor& states) const override {
     at::Tensor filled = states != SequenceEnvironment::kEmpty;
     // [L, B]: entry (p, b) is u[p][token of row b at p].
     at::Tensor picked = utilities_.to(states.device())
                             .gather(1, states.clamp_min(0).t().contiguous());
-    return (picked.t() * filled).sum(1).to(torch::kFloat32);
+    return (picked.t() * filled).sum(1);
   }
   std::string Describe() const override { return description_; }
 
@@ -170,7 +170,7 @@ class PositionUtilityReward : public LogReward {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<LogReward>> MakeSequenceReward(
+absl::StatusOr<RewardParts> MakeSequenceReward(
     const SequenceEnvironment& environment, const RewardConfig& config) {
   const ParamMap& params = config.params;
   if (config.kind == "utility") {
@@ -178,7 +178,7 @@ absl::StatusOr<std::unique_ptr<LogReward>> MakeSequenceReward(
     ASSIGN_OR_RETURN(const int64_t seed, ReadRewardSeed(params));
     ASSIGN_OR_RETURN(const double scale,
                      params.GetDouble("scale", 1.0, 0.0, 1e6));
-    return std::unique_ptr<LogReward>(new PositionUtilityReward(
+    return LikelihoodOnly(std::make_unique<PositionUtilityReward>(
         SequenceUtilities(environment.length(), environment.vocab(), seed,
                           scale),
         absl::StrCat("sequence utility reward (seed ", seed, ", scale ", scale,
@@ -190,7 +190,7 @@ absl::StatusOr<std::unique_ptr<LogReward>> MakeSequenceReward(
     ASSIGN_OR_RETURN(const int64_t seed, ReadRewardSeed(params));
     ASSIGN_OR_RETURN(const double scale,
                      params.GetDouble("scale", 1.0, 0.0, 1e6));
-    return std::unique_ptr<LogReward>(new PositionUtilityReward(
+    return LikelihoodOnly(std::make_unique<PositionUtilityReward>(
         SequenceClientUtilities(environment.length(), environment.vocab(), seed,
                                 share.index, scale),
         absl::StrCat("sequence client reward ", share.index, " of ",

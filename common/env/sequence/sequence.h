@@ -6,6 +6,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/env/environment.h"
+#include "common/env/reward_parts.h"
 
 namespace epgfn {
 
@@ -83,7 +84,7 @@ at::Tensor SequenceClientUtilities(int64_t length, int64_t vocab, int64_t seed,
 //    of the client rewards times prior^(1/N) per client; the prior here is
 //    uniform, so it adds nothing and the product is the utility reward with
 //    u = sum_i u^(i).
-absl::StatusOr<std::unique_ptr<LogReward>> MakeSequenceReward(
+absl::StatusOr<RewardParts> MakeSequenceReward(
     const SequenceEnvironment& environment, const RewardConfig& config);
 
 }  // namespace epgfn

@@ -103,7 +103,7 @@ TEST(SequenceTest, EnumerationRefusedWhenHuge) {
 TEST(SequenceTest, UtilityRewardSumsThePositionTable) {
   auto sequence = MakeSequence("length=4,vocab=4");
   auto reward =
-      MakeSequenceReward(*sequence, ParseReward("utility:seed=7,scale=2"));
+      MakeSplitLogReward(*sequence, ParseReward("utility:seed=7,scale=2"));
   ASSERT_TRUE(reward.ok()) << reward.status();
   torch::Tensor u = SequenceUtilities(4, 4, 7, 2.0);
   ASSERT_EQ(u.sizes(), (std::vector<int64_t>{4, 4}));
@@ -128,7 +128,7 @@ TEST(SequenceTest, ClientRewardsDifferByIndexAndRepeatForASeed) {
   auto sequence = MakeSequence("length=3,vocab=3");
   torch::Tensor states = *sequence->EnumerateTerminalStates();
   auto client = [&](int index, int seed) {
-    auto reward = MakeSequenceReward(
+    auto reward = MakeSplitLogReward(
         *sequence, ParseReward("client:index=" + std::to_string(index) +
                                ",count=3,seed=" + std::to_string(seed)));
     EXPECT_TRUE(reward.ok()) << reward.status();
@@ -142,7 +142,7 @@ TEST(SequenceTest, ClientRewardsDifferByIndexAndRepeatForASeed) {
   // Hand-computed from the client's table.
   torch::Tensor u = SequenceClientUtilities(3, 3, 11, 2, 1.0);
   EXPECT_FALSE(u.equal(SequenceUtilities(3, 3, 11, 1.0)));
-  auto reward = MakeSequenceReward(
+  auto reward = MakeSplitLogReward(
       *sequence, ParseReward("client:index=2,count=3,seed=11"));
   ASSERT_TRUE(reward.ok());
   torch::Tensor log_r = (**reward)(torch::tensor({{2, 0, 1}}, torch::kInt64));
@@ -160,7 +160,7 @@ TEST(SequenceTest, RegisteredWithCanonicalConfig) {
   ASSERT_TRUE(spelled_out.ok()) << spelled_out.status();
   EXPECT_EQ((*by_default)->config(), (*spelled_out)->config());
   EXPECT_EQ((*by_default)->config().ToString(), "sequence:length=4,vocab=4");
-  auto reward = MakeLogReward(**by_default, ParseReward("utility"));
+  auto reward = MakeSplitLogReward(**by_default, ParseReward("utility"));
   ASSERT_TRUE(reward.ok()) << reward.status();
   EXPECT_NE((*reward)->Describe().find("sequence"), std::string::npos);
 }
@@ -203,7 +203,7 @@ class Impostor : public Environment {
 
 TEST(SequenceTest, RewardForAnotherEnvironmentIsRefused) {
   Impostor impostor;
-  auto reward = MakeLogReward(impostor, ParseReward("utility"));
+  auto reward = MakeSplitLogReward(impostor, ParseReward("utility"));
   ASSERT_FALSE(reward.ok());
   EXPECT_EQ(reward.status().code(), absl::StatusCode::kInvalidArgument);
 }
@@ -219,7 +219,7 @@ void ExpectEnvironmentRefused(const std::string& text,
 
 void ExpectRewardRefused(const std::string& text, const std::string& name) {
   auto sequence = MakeSequence("length=4,vocab=4");
-  auto reward = MakeSequenceReward(*sequence, ParseReward(text));
+  auto reward = MakeSplitLogReward(*sequence, ParseReward(text));
   ASSERT_FALSE(reward.ok()) << text;
   EXPECT_EQ(reward.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(reward.status().message().find(name), std::string::npos)
