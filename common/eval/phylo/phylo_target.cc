@@ -26,14 +26,16 @@ absl::StatusOr<PhyloTarget> MakePhyloTarget(
   }
   target.taxa = phylo->taxa();
   target.site_masks = phylo->site_masks();
-  ASSIGN_OR_RETURN(target.reward, MakeLogReward(*target.environment, reward));
+  // Full data: one client, so the whole prior and every site.
+  ASSIGN_OR_RETURN(target.reward,
+                   MakeLogReward(*target.environment, reward, RewardContext{}));
   return target;
 }
 
 absl::StatusOr<std::vector<int64_t>> ParsimonyScores(
     const PhyloTarget& parsimony_target, const at::Tensor& states) {
   torch::NoGradGuard no_grad;
-  at::Tensor log_r = (*parsimony_target.reward)(states)
+  at::Tensor log_r = parsimony_target.reward->LogRewardFloat64(states)
                          .to(torch::kCPU)
                          .to(torch::kFloat64)
                          .contiguous();
@@ -42,7 +44,6 @@ absl::StatusOr<std::vector<int64_t>> ParsimonyScores(
   for (int64_t r = 0; r < log_r.size(0); ++r) {
     const double score = log_prior - log_r.data_ptr<double>()[r];
     const double rounded = std::round(score);
-    // float32 log-rewards near -1e4 are exact to about 1e-3.
     if (!(std::abs(score - rounded) < 0.05)) {
       return absl::InvalidArgumentError(absl::StrCat(
           "log-reward ", log_r.data_ptr<double>()[r],

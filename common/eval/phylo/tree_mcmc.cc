@@ -110,8 +110,9 @@ absl::StatusOr<std::vector<double>> TreeMcmc::LogRewards(
     const std::vector<std::vector<Clade>>& trees) {
   if (trees.empty()) return std::vector<double>();
   torch::NoGradGuard no_grad;
-  at::Tensor values =
-      (*reward_)(StatesOfTrees(trees)).to(torch::kCPU).to(torch::kFloat64);
+  at::Tensor values = reward_->LogRewardFloat64(StatesOfTrees(trees))
+                          .to(torch::kCPU)
+                          .to(torch::kFloat64);
   ++reward_calls_;
   if (values.dim() != 1 ||
       values.size(0) != static_cast<int64_t>(trees.size())) {

@@ -112,8 +112,8 @@ class TreeMcmc {
 
   Proposal Propose(Chain& chain) const;
   int64_t BatchSize(const Chain& chain) const;
-  // The one place the reward is evaluated: float32 today; the float64 path
-  // of LogReward (when main has it) belongs here.
+  // The one place the reward is evaluated: in float64, as the exact
+  // (enumerated) reference is, so both target the same numbers.
   absl::StatusOr<std::vector<double>> LogRewards(
       const std::vector<std::vector<Clade>>& trees);
   void Record(Chain& chain) const;

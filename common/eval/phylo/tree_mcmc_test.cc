@@ -25,8 +25,8 @@ constexpr char kReward[] = "jc69:temperature=20";
 
 class FlatReward : public LogReward {
  public:
-  at::Tensor operator()(const at::Tensor& states) const override {
-    return torch::zeros({states.size(0)}, torch::kFloat32);
+  at::Tensor LogRewardFloat64(const at::Tensor& states) const override {
+    return torch::zeros({states.size(0)}, torch::kFloat64);
   }
   std::string Describe() const override { return "flat"; }
 };
@@ -57,14 +57,14 @@ TEST(TreeMcmcTest, CladeFrequenciesConvergeToTheEnumeratedPosterior) {
   std::unique_ptr<TreeMcmc> mcmc = MakeMcmc(6, target->reward.get(), options);
   ConvergenceOptions convergence;
   convergence.check_every = 2000;
-  convergence.max_steps = 40000;
+  convergence.max_steps = 24000;
   auto report = RunUntilConverged(*mcmc, convergence);
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_TRUE(report->converged)
       << "ASDSF " << report->trace.back().asdsf.value << " after "
       << report->trace.back().steps << " steps";
   // Then a fixed length, so the tolerance below is about a known sample.
-  ASSERT_TRUE(mcmc->Run(40000 - report->trace.back().steps).ok());
+  ASSERT_TRUE(mcmc->Run(24000 - report->trace.back().steps).ok());
   const CladeFrequencies sampled = mcmc->Frequencies(-1, 0.25);
   const double error = MaxAbsCladeDifference(sampled, *exact_clades);
   std::printf(
@@ -73,7 +73,7 @@ TEST(TreeMcmcTest, CladeFrequenciesConvergeToTheEnumeratedPosterior) {
       error, exact_clades->frequency.size(),
       static_cast<double>(mcmc->stats(0).accepted) / mcmc->stats(0).steps,
       static_cast<long long>(mcmc->reward_calls()));
-  EXPECT_LT(error, 0.02);
+  EXPECT_LT(error, 0.03);
   // The tree-level distribution too: TV of the pooled samples.
   std::vector<Tree> kept;
   for (int c = 0; c < 2; ++c) {
@@ -84,7 +84,7 @@ TEST(TreeMcmcTest, CladeFrequenciesConvergeToTheEnumeratedPosterior) {
       TotalVariation(EmpiricalDistribution(StatesOfTrees(kept), exact->states),
                      exact->probabilities);
   std::printf("TV(MCMC trees, exact) %.4f\n", tv);
-  EXPECT_LT(tv, 0.06);
+  EXPECT_LT(tv, 0.08);
   // The best tree a chain visited is the posterior mode.
   const int64_t mode = exact->probabilities.argmax().item<int64_t>();
   EXPECT_EQ(mcmc->stats(0).best_tree, (*trees)[mode]);
@@ -98,7 +98,7 @@ TEST(TreeMcmcTest, EachMoveAloneVisitsEveryTreeAndFlatTargetIsUniform) {
     options.num_chains = 2;
     options.nni_probability = nni;
     std::unique_ptr<TreeMcmc> mcmc = MakeMcmc(6, &flat, options);
-    ASSERT_TRUE(mcmc->Run(60000).ok());
+    ASSERT_TRUE(mcmc->Run(30000).ok());
     std::map<Tree, int> counts;
     for (int c = 0; c < 2; ++c) {
       for (const Tree& t : mcmc->samples(c)) ++counts[t];
@@ -107,11 +107,11 @@ TEST(TreeMcmcTest, EachMoveAloneVisitsEveryTreeAndFlatTargetIsUniform) {
     // Uniform stationary law: a symmetric proposal on a flat target.
     double tv = 0.0;
     for (const auto& [tree, count] : counts) {
-      tv += std::abs(count / 120000.0 - 1.0 / 945.0);
+      tv += std::abs(count / 60000.0 - 1.0 / 945.0);
     }
     tv *= 0.5;
     std::printf("TV to uniform %.4f\n", tv);
-    EXPECT_LT(tv, 0.1);
+    EXPECT_LT(tv, 0.12);
   }
 }
 
