@@ -59,6 +59,9 @@ class Sampler {
   absl::Status Sample(const SampleQuery& query,
                       const SampleBatchCallback& on_batch);
 
+  // The per-request limits, which Summarize shares.
+  const SamplerOptions& options() const { return options_; }
+
  private:
   const std::shared_ptr<const FederationConfig> config_;
   const ModelStore* const models_;

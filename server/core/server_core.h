@@ -14,6 +14,7 @@
 #include "server/core/federation_config.h"
 #include "server/core/model_store.h"
 #include "server/core/sampler.h"
+#include "server/core/summarizer.h"
 #include "server/core/upload_selection.h"
 #include "server/core/upload_store.h"
 
@@ -78,6 +79,7 @@ class ServerCore {
 
   const ModelStore& models() const { return *models_; }
   Sampler& sampler() { return *sampler_; }
+  Summarizer& summarizer() { return *summarizer_; }
 
   // Wakes and ends every watcher and stops aggregation; the stores stay
   // readable until destruction.
@@ -92,6 +94,7 @@ class ServerCore {
   std::unique_ptr<ModelStore> models_;
   std::unique_ptr<Coordinator> coordinator_;
   std::unique_ptr<Sampler> sampler_;
+  std::unique_ptr<Summarizer> summarizer_;
 };
 
 }  // namespace epgfn
