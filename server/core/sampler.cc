@@ -13,6 +13,7 @@
 #include "common/sampling/random.h"
 #include "common/sampling/trajectories.h"
 #include "common/util/event_log.h"
+#include "common/util/status_macros.h"
 #include "server/core/server_metrics.h"
 
 namespace epgfn {
@@ -31,6 +32,19 @@ absl::StatusOr<SamplerOptions> SamplerOptions::Create(
   options.max_samples_per_request = max_samples_per_request;
   options.batch_size = batch_size;
   return options;
+}
+
+absl::StatusOr<GlobalVersionPtr> FindPublishedVersion(const ModelStore& models,
+                                                      int64_t model_version) {
+  GlobalVersionPtr version = models.Get(model_version);
+  if (version == nullptr) {
+    return absl::NotFoundError(
+        model_version == 0
+            ? std::string("no global model has been published yet")
+            : absl::StrCat("global model version ", model_version,
+                           " does not exist"));
+  }
+  return version;
 }
 
 Sampler::Sampler(std::shared_ptr<const FederationConfig> config,
@@ -60,14 +74,8 @@ absl::Status Sampler::Sample(const SampleQuery& query,
                      options_.max_log_probability_samples, "], got ",
                      query.log_probability_samples));
   }
-  GlobalVersionPtr version = models_->Get(query.model_version);
-  if (version == nullptr) {
-    return absl::NotFoundError(
-        query.model_version == 0
-            ? std::string("no global model has been published yet")
-            : absl::StrCat("global model version ", query.model_version,
-                           " does not exist"));
-  }
+  ASSIGN_OR_RETURN(GlobalVersionPtr version,
+                   FindPublishedVersion(*models_, query.model_version));
   torch::NoGradGuard no_grad;
   const Environment& environment = *config_->environment;
   PolicyNet policy = version->policy;

@@ -102,14 +102,8 @@ absl::StatusOr<PosteriorSummary> Summarizer::SummarizeOrThrow(
   if (given) {
     ASSIGN_OR_RETURN(states, ObjectsTensor(query.objects, width));
     RETURN_IF_ERROR(features->CheckObjects(states));
-    version = models_->Get(query.model_version);
-    if (version == nullptr) {
-      return absl::NotFoundError(
-          query.model_version == 0
-              ? std::string("no global model has been published yet")
-              : absl::StrCat("global model version ", query.model_version,
-                             " does not exist"));
-    }
+    ASSIGN_OR_RETURN(version,
+                     FindPublishedVersion(*models_, query.model_version));
   } else {
     // Drawn through Sample itself: its caps, version lookup, seeding and
     // cancellation apply unchanged.
