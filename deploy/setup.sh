@@ -38,6 +38,10 @@ PACKAGES=(
   # runtimes.
   clang
   libclang-rt-14-dev
+  # common/eval/phylo (dnapars_test) and tests/bench:tree_reference: PHYLIP's
+  # dnapars as an external parsimony search; the benchmark's DS1 alignment.
+  phylip
+  beast2-mcmc-examples
 )
 # kubectl with kustomize built in renders deploy/k8s offline. Any kubectl
 # will do; Debian's package would conflict with one already installed.
