@@ -112,7 +112,9 @@ TEST_P(SummarizerEnvironmentTest, TopObjectsMatchTheExactTerminalDistribution) {
   const auto exact = published.ExactTerminal();
   for (size_t i = 0; i < summary->top_objects.size(); ++i) {
     const TopObjectSummary& object = summary->top_objects[i];
-    if (i > 0) EXPECT_GE(summary->top_objects[i - 1].count, object.count);
+    if (i > 0) {
+      EXPECT_GE(summary->top_objects[i - 1].count, object.count);
+    }
     ASSERT_TRUE(exact.count(object.state)) << object.description;
     const double p = exact.at(object.state);
     EXPECT_NEAR(object.frequency, p, 4 * object.frequency_standard_error + 2e-3)
