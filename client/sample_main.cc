@@ -8,6 +8,11 @@
 // --output holds one object per line, tab-separated: the raw state integers
 // (space-separated), the description, and the log p_T estimate ("nan" unless
 // --log_probability_samples > 0).
+//
+// --summary asks the server for posterior summaries instead (Summarize RPC):
+// of --num_samples objects it draws, or of the objects in --summarize_file
+// (a file --output wrote), and prints the top objects, the feature marginals
+// with standard errors and, for trees, the majority-rule consensus.
 #include <glog/logging.h>
 
 #include <algorithm>
@@ -23,10 +28,14 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/status/status.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "client/core/channel.h"
 #include "client/core/sampler_client.h"
+#include "client/core/summary_format.h"
+#include "common/util/file_io.h"
 #include "common/util/status_macros.h"
 
 ABSL_FLAG(std::string, server, "127.0.0.1:50051",
@@ -61,6 +70,22 @@ ABSL_FLAG(int64_t, max_per_request, 100000,
           "Largest num_samples per Sample request (the server's cap); larger "
           "--num_samples are drawn in several requests.");
 ABSL_FLAG(int32_t, top, 10, "How many of the most frequent objects to list.");
+ABSL_FLAG(bool, summary, false,
+          "Print posterior summaries computed on the server (the Summarize "
+          "RPC) instead of drawing objects here: the --top most frequent "
+          "objects with frequency and importance-sampled p_T "
+          "(--log_probability_samples backward trajectories each; 0: the "
+          "server's default), the feature marginals with standard errors, "
+          "and for trees the majority-rule consensus tree. --num_samples "
+          "objects are drawn on the server (at most its per-request cap).");
+ABSL_FLAG(std::string, summarize_file, "",
+          "With --summary: summarize the objects in this file (one per line, "
+          "the state integers in the first tab-separated column, as "
+          "--output writes them) instead of drawing new ones.");
+ABSL_FLAG(std::string, variable_names, "",
+          "With --summary: comma-separated names of the environment's "
+          "variables for the marginal tables (DAG nodes, grid coordinates, "
+          "multiset items or sequence positions).");
 ABSL_FLAG(int32_t, rpc_attempts, 6,
           "Attempts when the server is unreachable (exponential backoff with "
           "jitter between attempts).");
@@ -87,6 +112,62 @@ absl::Status WriteObjects(const std::string& path,
   return absl::OkStatus();
 }
 
+// The objects of a file that --output wrote: the first tab-separated column
+// of each non-empty line holds the state integers.
+absl::Status ReadObjects(const std::string& path,
+                         v1::SummarizeRequest* request) {
+  ASSIGN_OR_RETURN(const std::string text,
+                   ReadFileToString(path, int64_t{1} << 30));
+  int line_number = 0;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    ++line_number;
+    if (line.empty()) continue;
+    const absl::string_view state = line.substr(0, line.find('\t'));
+    v1::ObjectState* object = request->add_objects();
+    for (absl::string_view field :
+         absl::StrSplit(state, ' ', absl::SkipEmpty())) {
+      int64_t value = 0;
+      if (!absl::SimpleAtoi(field, &value)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            path, ":", line_number, ": '", field, "' is not a state integer"));
+      }
+      object->add_state(value);
+    }
+  }
+  if (request->objects_size() == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(path, " holds no objects"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Summarize(SamplerClient& sampler) {
+  v1::SummarizeRequest request;
+  if (!absl::GetFlag(FLAGS_summarize_file).empty()) {
+    RETURN_IF_ERROR(ReadObjects(absl::GetFlag(FLAGS_summarize_file), &request));
+  } else {
+    request.set_num_samples(absl::GetFlag(FLAGS_num_samples));
+  }
+  request.set_model_version(absl::GetFlag(FLAGS_model_version));
+  if (absl::GetFlag(FLAGS_seed) >= 0) {
+    request.set_use_seed(true);
+    request.set_seed(static_cast<uint64_t>(absl::GetFlag(FLAGS_seed)));
+  }
+  request.set_log_probability_samples(
+      absl::GetFlag(FLAGS_log_probability_samples));
+  request.set_top_objects(std::max(1, absl::GetFlag(FLAGS_top)));
+  if (!absl::GetFlag(FLAGS_variable_names).empty()) {
+    for (absl::string_view name :
+         absl::StrSplit(absl::GetFlag(FLAGS_variable_names), ',')) {
+      request.add_variable_names(std::string(name));
+    }
+  }
+  const absl::Time start = absl::Now();
+  ASSIGN_OR_RETURN(const v1::Summary summary, sampler.Summarize(request));
+  std::printf("%s", FormatSummary(summary).c_str());
+  std::printf("(%.3f s)\n", absl::ToDoubleSeconds(absl::Now() - start));
+  return absl::OkStatus();
+}
+
 absl::Status Run() {
   const int64_t num_samples = absl::GetFlag(FLAGS_num_samples);
   if (num_samples < 1) {
@@ -109,6 +190,12 @@ absl::Status Run() {
         ReadSamplerTokenFile(absl::GetFlag(FLAGS_sampler_token_file)));
   }
   SamplerClient sampler(channel, options);
+  if (absl::GetFlag(FLAGS_summary)) return Summarize(sampler);
+  if (!absl::GetFlag(FLAGS_summarize_file).empty() ||
+      !absl::GetFlag(FLAGS_variable_names).empty()) {
+    return absl::InvalidArgumentError(
+        "--summarize_file and --variable_names need --summary");
+  }
 
   const int64_t max_per_request = absl::GetFlag(FLAGS_max_per_request);
   if (max_per_request < 1) {

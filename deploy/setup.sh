@@ -32,6 +32,8 @@ PACKAGES=(
   # /usr/bin/python3.
   python3-grpcio
   python3-protobuf
+  # Summarize's marginal tables come back as numpy arrays when it is there.
+  python3-numpy
   # The libFuzzer targets (tests/fuzz) build with clang + its sanitizer
   # runtimes.
   clang

@@ -95,4 +95,20 @@ absl::StatusOr<v1::ListModelsResponse> SamplerClient::ListModels() {
   return response;
 }
 
+absl::StatusOr<v1::Summary> SamplerClient::Summarize(
+    const v1::SummarizeRequest& request) {
+  v1::Summary summary;
+  RETURN_IF_ERROR(RetryWithBackoff(
+      options_.retry,
+      [&](int /*attempt*/) -> absl::Status {
+        RETURN_IF_ERROR(WaitForChannel(*channel_, options_.connect_timeout));
+        grpc::ClientContext context;
+        Prepare(context, options_.sample_timeout);
+        summary.Clear();
+        return FromGrpcStatus(stub_->Summarize(&context, request, &summary));
+      },
+      options_.sleep));
+  return summary;
+}
+
 }  // namespace epgfn

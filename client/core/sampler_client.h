@@ -45,6 +45,9 @@ class SamplerClient {
 
   absl::StatusOr<SampleResult> Sample(const v1::SampleRequest& request);
   absl::StatusOr<v1::ListModelsResponse> ListModels();
+  // Posterior summaries (top objects, feature marginals) of a published
+  // version, computed on the server; retried like Sample.
+  absl::StatusOr<v1::Summary> Summarize(const v1::SummarizeRequest& request);
 
  private:
   // Deadline and token on a fresh context.

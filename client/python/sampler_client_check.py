@@ -99,6 +99,72 @@ class SamplerClientTest(unittest.TestCase):
             SamplerClient.connect("127.0.0.1:1", ca_file=CA, cert_file=CERT,
                                   key_file=KEY, connect_timeout_seconds=2)
 
+    def test_summarize_matches_the_same_seeded_samples(self):
+        # Summarize draws through Sample, so the same seed gives the same
+        # objects: its counts and marginals must be exactly theirs.
+        samples = self.sampler.sample(400, seed=2)
+        summary = self.sampler.summarize(
+            400, seed=2, top_objects=3, variable_names=["row", "column"])
+        self.assertEqual(summary.model_version, 1)
+        self.assertEqual(summary.num_objects, 400)
+        counts = {}
+        for obj in samples.objects:
+            counts[obj.state] = counts.get(obj.state, 0) + 1
+        self.assertEqual(summary.num_distinct, len(counts))
+        self.assertEqual(len(summary.top_objects), 3)
+        self.assertEqual([o.count for o in summary.top_objects],
+                         sorted(counts.values(), reverse=True)[:3])
+        for top in summary.top_objects:
+            self.assertEqual(top.count, counts[top.state])
+            self.assertAlmostEqual(top.frequency, top.count / 400)
+            self.assertAlmostEqual(
+                top.frequency_standard_error,
+                math.sqrt(top.frequency * (1 - top.frequency) / 400))
+            self.assertTrue(0 < top.probability < 1, top)
+            self.assertAlmostEqual(math.log(top.probability),
+                                   top.log_probability)
+        table = summary.table("coordinate")
+        self.assertEqual(table.row_labels, ("row", "column"))
+        self.assertEqual(table.column_labels, ("0", "1", "2", "3"))
+        try:
+            import numpy
+        except ImportError:
+            numpy = None
+        if numpy is not None:
+            self.assertIsInstance(table.probabilities, numpy.ndarray)
+            self.assertEqual(table.probabilities.shape, (2, SIDE))
+            self.assertEqual(table.standard_errors.shape, (2, SIDE))
+        for r, name in enumerate(table.row_labels):
+            for value in range(SIDE):
+                expected = sum(1 for obj in samples.objects
+                               if obj.state[r] == value) / 400
+                p, se = table.get(name, str(value))
+                self.assertAlmostEqual(p, expected)
+                self.assertAlmostEqual(
+                    se, math.sqrt(expected * (1 - expected) / 400))
+        self.assertEqual(summary.texts, {})
+
+        given = self.sampler.summarize(
+            objects=[obj.state for obj in samples.objects], top_objects=3)
+        self.assertEqual([o.state for o in given.top_objects],
+                         [o.state for o in summary.top_objects])
+        self.assertEqual(given.tables[0].get("x0", "1"), table.get("row", "1"))
+
+    def test_refused_summaries_raise_request_errors(self):
+        with self.assertRaises(SamplerRequestError) as refused:
+            self.sampler.summarize(10, model_version=99)
+        self.assertEqual(refused.exception.code.name, "NOT_FOUND")
+        with self.assertRaises(SamplerRequestError) as refused:
+            self.sampler.summarize(10**9)
+        self.assertEqual(refused.exception.code.name, "INVALID_ARGUMENT")
+        with self.assertRaises(SamplerRequestError) as refused:
+            self.sampler.summarize(objects=[(0, 9)])  # off the 4x4 grid
+        self.assertEqual(refused.exception.code.name, "INVALID_ARGUMENT")
+        with self.assertRaises(SamplerConfigError):
+            self.sampler.summarize()
+        with self.assertRaises(SamplerConfigError):
+            self.sampler.summarize(5, objects=[(0, 0)])
+
     @unittest.skipUnless(TOKEN_FILE, "the server has no sampler token auth")
     def test_a_wrong_token_is_refused(self):
         with tempfile.NamedTemporaryFile("w", delete=False) as wrong:
@@ -107,6 +173,10 @@ class SamplerClientTest(unittest.TestCase):
             with connect(token_file=wrong.name) as sampler:
                 with self.assertRaises(SamplerAuthError):
                     sampler.sample(1)
+                with self.assertRaises(SamplerAuthError) as refused:
+                    sampler.summarize(1)
+                self.assertEqual(refused.exception.code.name,
+                                 "UNAUTHENTICATED")
         finally:
             os.unlink(wrong.name)
 

@@ -14,6 +14,7 @@
 #include "common/sampling/random.h"
 #include "common/sampling/trajectories.h"
 #include "common/util/event_log.h"
+#include "common/util/status_macros.h"
 #include "server/core/server_metrics.h"
 
 namespace epgfn {
@@ -32,6 +33,19 @@ absl::StatusOr<SamplerOptions> SamplerOptions::Create(
   options.limits.max_objects_per_request = max_samples_per_request;
   options.batch_size = batch_size;
   return options;
+}
+
+absl::StatusOr<GlobalVersionPtr> FindPublishedVersion(const ModelStore& models,
+                                                      int64_t model_version) {
+  GlobalVersionPtr version = models.Get(model_version);
+  if (version == nullptr) {
+    return absl::NotFoundError(
+        model_version == 0
+            ? std::string("no global model has been published yet")
+            : absl::StrCat("global model version ", model_version,
+                           " does not exist"));
+  }
+  return version;
 }
 
 Sampler::Sampler(std::shared_ptr<const FederationConfig> config,
@@ -54,14 +68,8 @@ absl::Status Sampler::Sample(const SampleQuery& query,
     return absl::InvalidArgumentError(
         absl::StrCat("model_version must be >= 0, got ", query.model_version));
   }
-  GlobalVersionPtr version = models_->Get(query.model_version);
-  if (version == nullptr) {
-    return absl::NotFoundError(
-        query.model_version == 0
-            ? std::string("no global model has been published yet")
-            : absl::StrCat("global model version ", query.model_version,
-                           " does not exist"));
-  }
+  ASSIGN_OR_RETURN(GlobalVersionPtr version,
+                   FindPublishedVersion(*models_, query.model_version));
   absl::StatusOr<HeavyRequestGate::Ticket> ticket = heavy_gate_.TryEnter(
       SampleWork(query.num_samples, query.log_probability_samples));
   if (!ticket.ok()) return ticket.status();

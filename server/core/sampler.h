@@ -45,6 +45,11 @@ struct SampledObject {
   double log_probability = 0.0;
 };
 
+// The published version `model_version` (0: the latest); NotFound, with the
+// message Sample and Summarize share, when there is none.
+absl::StatusOr<GlobalVersionPtr> FindPublishedVersion(const ModelStore& models,
+                                                      int64_t model_version);
+
 // Receives one batch; returning false stops sampling (the caller went away).
 using SampleBatchCallback =
     std::function<bool(int64_t version, std::vector<SampledObject> batch)>;
@@ -64,6 +69,9 @@ class Sampler {
   // the caller cancelled, DeadlineExceeded past the caller's deadline.
   absl::Status Sample(const SampleQuery& query,
                       const SampleBatchCallback& on_batch);
+
+  // The per-request limits, which Summarize shares.
+  const SamplerOptions& options() const { return options_; }
 
  private:
   const std::shared_ptr<const FederationConfig> config_;

@@ -43,6 +43,8 @@ absl::StatusOr<std::unique_ptr<ServerCore>> ServerCore::Create(
                    UploadAdmission::Create(options.upload_limits));
   core->sampler_ =
       std::make_unique<Sampler>(config, core->models_.get(), options.sampler);
+  core->summarizer_ = std::make_unique<Summarizer>(
+      config, core->models_.get(), core->sampler_.get());
   CoordinatorOptions coordinator_options = options.coordinator;
   coordinator_options.device = options.device;
   coordinator_options.checkpoint_state_dir = options.state_dir;

@@ -15,6 +15,7 @@
 #include "server/core/model_store.h"
 #include "server/core/sampler.h"
 #include "server/core/upload_admission.h"
+#include "server/core/summarizer.h"
 #include "server/core/upload_selection.h"
 #include "server/core/upload_store.h"
 
@@ -85,6 +86,7 @@ class ServerCore {
   Sampler& sampler() { return *sampler_; }
   // Admission of upload streams (concurrency and memory caps, idle timeout).
   UploadAdmission& upload_admission() { return *admission_; }
+  Summarizer& summarizer() { return *summarizer_; }
 
   // Wakes and ends every watcher and stops aggregation; the stores stay
   // readable until destruction.
@@ -100,6 +102,7 @@ class ServerCore {
   std::unique_ptr<Coordinator> coordinator_;
   std::unique_ptr<Sampler> sampler_;
   std::unique_ptr<UploadAdmission> admission_;
+  std::unique_ptr<Summarizer> summarizer_;
 };
 
 }  // namespace epgfn

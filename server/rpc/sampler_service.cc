@@ -7,6 +7,7 @@
 #include "absl/time/time.h"
 #include "server/rpc/grpc_status.h"
 #include "server/rpc/peer_identity.h"
+#include "server/rpc/summary_conversion.h"
 
 namespace epgfn {
 
@@ -65,6 +66,21 @@ grpc::Status SamplerService::ListModels(grpc::ServerContext* context,
     for (const std::string& id : version->client_ids) info->add_client_ids(id);
     info->set_published_unix_seconds(version->published_unix_seconds);
   }
+  return grpc::Status::OK;
+}
+
+// Authorized as Sample is; the core draws through the Sampler, so Sample's
+// caps apply, and polls the call for cancellation (the client's deadline
+// passing cancels it too).
+grpc::Status SamplerService::Summarize(grpc::ServerContext* context,
+                                       const v1::SummarizeRequest* request,
+                                       v1::Summary* response) {
+  if (grpc::Status status = Authorize(*context); !status.ok()) return status;
+  absl::StatusOr<PosteriorSummary> summary = core_->summarizer().Summarize(
+      SummaryQueryFromProto(*request),
+      [context] { return !context->IsCancelled(); });
+  if (!summary.ok()) return ToGrpcStatus(summary.status());
+  SummaryToProto(*summary, response);
   return grpc::Status::OK;
 }
 

@@ -21,6 +21,9 @@ class SamplerService final : public v1::Sampler::Service {
   grpc::Status ListModels(grpc::ServerContext* context,
                           const v1::ListModelsRequest* request,
                           v1::ListModelsResponse* response) override;
+  grpc::Status Summarize(grpc::ServerContext* context,
+                         const v1::SummarizeRequest* request,
+                         v1::Summary* response) override;
 
  private:
   // OK when `access_` lets the call in.

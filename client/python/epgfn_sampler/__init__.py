@@ -13,6 +13,7 @@ generated from proto/ (see client/python/README.md).
 """
 
 from epgfn_sampler.client import (
+    MarginalTable,
     ModelList,
     ModelVersion,
     SampledObject,
@@ -23,9 +24,12 @@ from epgfn_sampler.client import (
     SamplerError,
     SamplerRequestError,
     SamplerUnavailableError,
+    Summary,
+    TopObject,
 )
 
 __all__ = [
+    "MarginalTable",
     "ModelList",
     "ModelVersion",
     "SampledObject",
@@ -36,4 +40,6 @@ __all__ = [
     "SamplerError",
     "SamplerRequestError",
     "SamplerUnavailableError",
+    "Summary",
+    "TopObject",
 ]

@@ -2,9 +2,14 @@
 draw samples, list the published model versions."""
 
 import math
-from typing import List, NamedTuple, Optional, Sequence, Tuple
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import grpc
+
+try:  # Summaries use numpy arrays when numpy is installed (python3-numpy).
+    import numpy
+except ImportError:  # pragma: no cover - depends on the install
+    numpy = None
 
 try:
     from epgfn_sampler.proto import sampler_pb2, sampler_pb2_grpc
@@ -70,6 +75,65 @@ class ModelVersion(NamedTuple):
 class ModelList(NamedTuple):
     environment: str
     versions: List[ModelVersion]
+
+
+class TopObject(NamedTuple):
+    state: Tuple[int, ...]
+    description: str
+    # Occurrences among the summarized objects, their fraction and its Monte
+    # Carlo standard error.
+    count: int
+    frequency: float
+    frequency_standard_error: float
+    # Importance-sampled estimate of log p_T(x) under the model, and p_T(x).
+    log_probability: float
+    probability: float
+
+
+class MarginalTable(NamedTuple):
+    """P(feature (r, c)) for the cells of a rows x columns table, e.g.
+    P(x_r = c) for a grid or P(r -> c) for a DAG. `probabilities` and
+    `standard_errors` are numpy arrays of shape (rows, columns) when numpy
+    is installed, else lists of rows."""
+    name: str
+    row_labels: Tuple[str, ...]
+    column_labels: Tuple[str, ...]
+    probabilities: object
+    standard_errors: object
+
+    def get(self, row: str, column: str) -> Tuple[float, float]:
+        """(probability, standard error) of the cell named by its labels."""
+        r = self.row_labels.index(row)
+        c = self.column_labels.index(column)
+        return (float(self.probabilities[r][c]),
+                float(self.standard_errors[r][c]))
+
+
+class Summary(NamedTuple):
+    model_version: int
+    num_objects: int
+    num_distinct: int
+    log_probability_samples: int
+    top_objects: List[TopObject]
+    tables: List[MarginalTable]
+    # Text summaries by name, e.g. texts["majority_rule_consensus"]: a Newick
+    # tree with clade support values.
+    texts: Dict[str, str]
+
+    def table(self, prefix: str) -> MarginalTable:
+        """The first table whose name starts with `prefix` (e.g. "edge")."""
+        for table in self.tables:
+            if table.name.startswith(prefix):
+                return table
+        raise KeyError(f"no table named {prefix!r}...; have "
+                       f"{[t.name for t in self.tables]}")
+
+
+def _matrix(values, rows: int, columns: int):
+    if numpy is not None:
+        return numpy.array(values, dtype=float).reshape(rows, columns)
+    values = list(values)
+    return [values[r * columns:(r + 1) * columns] for r in range(rows)]
 
 
 _AUTH_CODES = (grpc.StatusCode.UNAUTHENTICATED,
@@ -241,3 +305,64 @@ class SamplerClient:
                          v.published_unix_seconds)
             for v in response.versions
         ])
+
+    def summarize(self, num_samples: int = 0, model_version: int = 0,
+                  seed: Optional[int] = None,
+                  log_probability_samples: int = 0, top_objects: int = 0,
+                  objects: Optional[Sequence[Sequence[int]]] = None,
+                  variable_names: Optional[Sequence[str]] = None) -> Summary:
+        """Posterior summaries computed on the server: of `num_samples`
+        objects it draws, or of `objects` (raw states, e.g. the `state` of
+        SampledObjects) when given. Returns the top objects with their
+        frequency and importance-sampled p_T (log_probability_samples
+        backward trajectories each; 0: the server's default), the feature
+        marginals with standard errors (grids: per coordinate; multisets:
+        item counts; sequences: per position; DAGs: edge probabilities;
+        trees: clade frequencies) and text summaries (trees: the
+        majority-rule consensus in Newick). variable_names label the
+        environment's variables (e.g. the DAG's nodes).
+        """
+        if objects is None:
+            if not isinstance(num_samples, int) or num_samples < 1:
+                raise SamplerConfigError(
+                    "give num_samples (a positive int) or objects")
+        elif num_samples:
+            raise SamplerConfigError("give num_samples or objects, not both")
+        if model_version < 0 or log_probability_samples < 0 or top_objects < 0:
+            raise SamplerConfigError(
+                "model_version, log_probability_samples and top_objects "
+                "must be >= 0")
+        request = sampler_pb2.SummarizeRequest(
+            num_samples=num_samples, model_version=model_version,
+            log_probability_samples=log_probability_samples,
+            top_objects=top_objects, variable_names=list(variable_names or ()))
+        for state in objects or ():
+            request.objects.add(state=[int(v) for v in state])
+        if seed is not None:
+            if not 0 <= seed < 2**64:
+                raise SamplerConfigError("seed must lie in [0, 2^64)")
+            request.use_seed = True
+            request.seed = seed
+        try:
+            response = self._stub.Summarize(request, timeout=self._timeout,
+                                            metadata=self._metadata)
+        except grpc.RpcError as error:
+            raise _translate(error, "Summarize") from None
+        tables = []
+        for t in response.tables:
+            rows, columns = len(t.row_labels), len(t.column_labels)
+            if len(t.probabilities) != rows * columns or len(
+                    t.standard_errors) != rows * columns:
+                raise SamplerError(f"malformed table {t.name!r} in the "
+                                   "Summarize answer")
+            tables.append(MarginalTable(
+                t.name, tuple(t.row_labels), tuple(t.column_labels),
+                _matrix(t.probabilities, rows, columns),
+                _matrix(t.standard_errors, rows, columns)))
+        return Summary(
+            response.model_version, response.num_objects,
+            response.num_distinct, response.log_probability_samples,
+            [TopObject(tuple(o.state), o.description, o.count, o.frequency,
+                       o.frequency_standard_error, o.log_probability,
+                       o.probability) for o in response.top_objects],
+            tables, {text.name: text.text for text in response.texts})

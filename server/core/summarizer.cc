@@ -1,0 +1,200 @@
+#include "server/core/summarizer.h"
+
+#include <glog/logging.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
+#include <exception>
+#include <map>
+#include <random>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/eval/terminal_probability.h"
+#include "common/sampling/random.h"
+#include "common/util/event_log.h"
+#include "common/util/status_macros.h"
+
+namespace epgfn {
+namespace {
+
+absl::Status Cancelled() {
+  return absl::CancelledError("the caller stopped waiting for the summary");
+}
+
+// The request's objects as a [K, width] tensor; errors name the object.
+absl::StatusOr<torch::Tensor> ObjectsTensor(
+    const std::vector<std::vector<int64_t>>& objects, int64_t width) {
+  torch::Tensor states = torch::empty(
+      {static_cast<int64_t>(objects.size()), width}, torch::kInt64);
+  int64_t* out = states.data_ptr<int64_t>();
+  for (size_t i = 0; i < objects.size(); ++i) {
+    if (static_cast<int64_t>(objects[i].size()) != width) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "objects[", i, "] has ", objects[i].size(),
+          " state integers; this environment's objects have ", width));
+    }
+    std::copy(objects[i].begin(), objects[i].end(), out + i * width);
+  }
+  return states;
+}
+
+}  // namespace
+
+Summarizer::Summarizer(std::shared_ptr<const FederationConfig> config,
+                       const ModelStore* models, Sampler* sampler)
+    : config_(std::move(config)), models_(models), sampler_(sampler) {}
+
+absl::StatusOr<PosteriorSummary> Summarizer::Summarize(
+    const SummaryQuery& query, const std::function<bool()>& keep_going) {
+  // Inputs are checked before they reach LibTorch, so an exception here is a
+  // bug; it becomes INTERNAL instead of escaping the RPC handler.
+  try {
+    return SummarizeOrThrow(query, keep_going);
+  } catch (const std::exception& e) {
+    LOG(ERROR) << "summary failed: " << e.what();
+    return absl::InternalError(absl::StrCat("summary failed: ", e.what()));
+  }
+}
+
+absl::StatusOr<PosteriorSummary> Summarizer::SummarizeOrThrow(
+    const SummaryQuery& query, const std::function<bool()>& keep_going) {
+  const SampleWorkLimits& limits = sampler_->options().limits;
+  if (query.top_objects < 0 || query.top_objects > kMaxSummaryTopObjects) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("top_objects must lie in [0, ", kMaxSummaryTopObjects,
+                     "], got ", query.top_objects));
+  }
+  if (query.log_probability_samples < 0 ||
+      query.log_probability_samples > limits.max_log_probability_samples) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("log_probability_samples must lie in [0, ",
+                     limits.max_log_probability_samples, "], got ",
+                     query.log_probability_samples));
+  }
+  if (query.model_version < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("model_version must be >= 0, got ", query.model_version));
+  }
+  const bool given = !query.objects.empty();
+  if (given && query.num_samples != 0) {
+    return absl::InvalidArgumentError(
+        "give either num_samples (objects drawn on the server) or objects, "
+        "not both");
+  }
+  if (given && static_cast<int64_t>(query.objects.size()) >
+                   limits.max_objects_per_request) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "at most ", limits.max_objects_per_request,
+        " objects per summary request, got ", query.objects.size()));
+  }
+  const Environment& environment = *config_->environment;
+  FeatureLabels labels;
+  labels.variable_names = query.variable_names;
+  ASSIGN_OR_RETURN(std::unique_ptr<FeatureSummarizer> features,
+                   MakeFeatureSummarizer(environment, labels));
+
+  torch::NoGradGuard no_grad;
+  const int64_t width = environment.raw_state_dim();
+  torch::Tensor states;
+  GlobalVersionPtr version;
+  if (given) {
+    ASSIGN_OR_RETURN(states, ObjectsTensor(query.objects, width));
+    RETURN_IF_ERROR(features->CheckObjects(states));
+    ASSIGN_OR_RETURN(version,
+                     FindPublishedVersion(*models_, query.model_version));
+  } else {
+    // Drawn through Sample itself: its caps, version lookup, seeding and
+    // cancellation apply unchanged.
+    SampleQuery sample;
+    sample.num_samples = query.num_samples;
+    sample.model_version = query.model_version;
+    sample.seed = query.seed;
+    sample.control.cancelled = [&keep_going] { return !keep_going(); };
+    std::vector<int64_t> rows;
+    int64_t drawn_version = 0;
+    RETURN_IF_ERROR(sampler_->Sample(
+        sample, [&](int64_t v, std::vector<SampledObject> batch) {
+          drawn_version = v;
+          for (const SampledObject& object : batch) {
+            rows.insert(rows.end(), object.state.begin(), object.state.end());
+          }
+          return keep_going();
+        }));
+    version = models_->Get(drawn_version);
+    if (version == nullptr) {
+      return absl::InternalError(
+          absl::StrCat("version ", drawn_version, " vanished while sampling"));
+    }
+    states =
+        torch::from_blob(rows.data(),
+                         {static_cast<int64_t>(rows.size()) / width, width},
+                         torch::kInt64)
+            .clone();
+  }
+  if (!keep_going()) return Cancelled();
+
+  PosteriorSummary summary;
+  summary.model_version = version->version;
+  summary.num_objects = states.size(0);
+  std::map<std::vector<int64_t>, int64_t> counts;
+  const int64_t* data = states.data_ptr<int64_t>();
+  for (int64_t i = 0; i < summary.num_objects; ++i) {
+    ++counts[std::vector<int64_t>(data + i * width, data + (i + 1) * width)];
+  }
+  summary.num_distinct = static_cast<int64_t>(counts.size());
+  std::vector<std::pair<std::vector<int64_t>, int64_t>> ranked(counts.begin(),
+                                                               counts.end());
+  // The map is ordered by state, so a stable sort breaks ties by state.
+  std::stable_sort(
+      ranked.begin(), ranked.end(),
+      [](const auto& a, const auto& b) { return a.second > b.second; });
+  const int64_t top = std::min<int64_t>(
+      static_cast<int64_t>(ranked.size()),
+      query.top_objects > 0 ? query.top_objects : kDefaultSummaryTopObjects);
+  summary.log_probability_samples = query.log_probability_samples > 0
+                                        ? query.log_probability_samples
+                                        : kDefaultSummaryLogProbabilitySamples;
+  torch::Tensor top_states = torch::empty({top, width}, torch::kInt64);
+  const double k = static_cast<double>(summary.num_objects);
+  for (int64_t i = 0; i < top; ++i) {
+    TopObjectSummary object;
+    object.state = ranked[i].first;
+    object.count = ranked[i].second;
+    object.frequency = static_cast<double>(object.count) / k;
+    object.frequency_standard_error =
+        std::sqrt(object.frequency * (1.0 - object.frequency) / k);
+    std::copy(object.state.begin(), object.state.end(),
+              top_states.data_ptr<int64_t>() + i * width);
+    object.description = environment.Describe(top_states[i]);
+    summary.top_objects.push_back(std::move(object));
+  }
+  if (top > 0) {
+    // Its own stream: seeded requests stay reproducible, and the estimate
+    // does not reuse the draws' randomness.
+    RandomSource random(query.seed ? *query.seed ^ 0x9e3779b97f4a7c15ULL
+                                   : std::random_device()());
+    PolicyNet policy = version->policy;
+    const torch::Tensor log_p =
+        EstimateLogTerminalProbability(policy, environment, top_states,
+                                       summary.log_probability_samples, random)
+            .contiguous();
+    for (int64_t i = 0; i < top; ++i) {
+      summary.top_objects[i].log_probability = log_p.data_ptr<double>()[i];
+      summary.top_objects[i].probability =
+          std::exp(summary.top_objects[i].log_probability);
+    }
+  }
+  if (!keep_going()) return Cancelled();
+  summary.features = features->Summarize(states);
+  VLOG(1) << Event("summary_served")
+                 .With("federation", config_->spec.name())
+                 .With("version", version->version)
+                 .With("objects", summary.num_objects)
+                 .With("given", given)
+                 .With("distinct", summary.num_distinct);
+  return summary;
+}
+
+}  // namespace epgfn
