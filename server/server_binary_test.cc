@@ -366,7 +366,12 @@ TEST(ServerBinaryTest, ABadKeyIsNamedNotReportedAsAListenFailure) {
 TEST(ServerBinaryTest, AReadOnlyStateDirIsRefusedAtStart) {
   const StartupCase setup = MakeSetup("read-only");
   const std::string state = setup.root + "/state";
-  ASSERT_EQ(std::system(absl::StrCat("mkdir -p ", state).c_str()), 0);
+  // An existing state: with its folders in place the old server started
+  // (creating them was what failed on an empty read-only directory).
+  ASSERT_EQ(std::system(absl::StrCat("mkdir -p ", state, "/uploads ", state,
+                                     "/global ", state, "/aggregation")
+                            .c_str()),
+            0);
   std::string command =
       absl::StrCat("unshare --mount --map-root-user sh -c 'mount --bind ",
                    state, " ", state, " && mount -o remount,bind,ro ", state,

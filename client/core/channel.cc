@@ -103,7 +103,9 @@ std::string LastConnectionError(grpc::Channel& channel) {
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() +
                        std::chrono::seconds(2));
-  grpc::ByteBuffer request;
+  // An empty message; a ByteBuffer without a slice is no message at all.
+  grpc::Slice empty("", 0);
+  grpc::ByteBuffer request(&empty, 1);
   grpc::ByteBuffer response;
   std::promise<grpc::Status> done;
   stub.UnaryCall(&context, "/epgfn.v1.ConnectionProbe/Probe", {}, &request,
@@ -117,9 +119,12 @@ std::string LastConnectionError(grpc::Channel& channel) {
 }  // namespace
 
 std::string PermanentTlsFailure(absl::string_view message) {
-  if (absl::StrContains(message, "CERTIFICATE_VERIFY_FAILED")) {
+  // BoringSSL and OpenSSL 1.1 say CERTIFICATE_VERIFY_FAILED, OpenSSL 3
+  // (Debian 12) "certificate verify failed".
+  if (absl::StrContains(message, "CERTIFICATE_VERIFY_FAILED") ||
+      absl::StrContains(message, "certificate verify failed")) {
     return "the server's certificate is not signed by the CA of --tls_ca "
-           "(TLS: CERTIFICATE_VERIFY_FAILED); use the CA file of this "
+           "(TLS: certificate verify failed); use the CA file of this "
            "federation";
   }
   if (absl::StrContains(message, "not in peer certificate")) {

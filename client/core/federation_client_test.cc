@@ -303,6 +303,20 @@ TEST(PermanentTlsFailureTest, NamesTheCauseOfGrpcsHandshakeErrors) {
                 "CERTIFICATE_VERIFY_FAILED")
                 .find("--tls_ca"),
             std::string::npos);
+  // What gRPC 1.51 with Debian's OpenSSL 3 says for a server certificate
+  // of another CA.
+  EXPECT_NE(PermanentTlsFailure(
+                "failed to connect to all addresses; last error: UNKNOWN: "
+                "ipv4:127.0.0.1:37225: Ssl handshake failed: SSL_ERROR_SSL: "
+                "error:0A000086:SSL routines::certificate verify failed")
+                .find("not signed by the CA of --tls_ca"),
+            std::string::npos);
+  // A client certificate the server refuses shows only as a closed socket,
+  // which a restarting server also gives: it stays transient.
+  EXPECT_EQ(PermanentTlsFailure("failed to connect to all addresses; last "
+                                "error: UNAVAILABLE: ipv4:127.0.0.1:5: Socket "
+                                "closed"),
+            "");
   EXPECT_NE(PermanentTlsFailure("Peer name example.org is not in peer "
                                 "certificate")
                 .find("--tls_server_name"),
