@@ -29,6 +29,7 @@
 #include "common/util/event_log.h"
 #include "common/util/file_io.h"
 #include "common/util/status_macros.h"
+#include "server/core/directory_lock.h"
 
 ABSL_FLAG(std::string, server, "127.0.0.1:50051",
           "Address (host:port) of the federation server.");
@@ -97,7 +98,10 @@ absl::Status Run() {
   ASSIGN_OR_RETURN(const torch::Device device,
                    ParseDevice(absl::GetFlag(FLAGS_device)));
   RETURN_IF_ERROR(SetIntraOpThreads(absl::GetFlag(FLAGS_threads)));
-  RETURN_IF_ERROR(MakeDirectories(state_dir));
+  // Held until the process exits: two daemons on one state directory would
+  // train and upload over each other's files.
+  ASSIGN_OR_RETURN(std::unique_ptr<DirectoryLock> state_lock,
+                   DirectoryLock::Acquire(state_dir, "epgfn_client"));
 
   ChannelOptions channel_options;
   channel_options.target = absl::GetFlag(FLAGS_server);
@@ -114,7 +118,8 @@ absl::Status Run() {
       absl::Seconds(absl::GetFlag(FLAGS_connect_timeout_seconds));
   FederationClient client(channel, client_options);
 
-  // 1. The federation's spec.
+  // 1. The federation's spec. The server checks here, before any training,
+  // that the certificate is this member's (PERMISSION_DENIED otherwise).
   ASSIGN_OR_RETURN(SpecResult spec, client.GetSpec(client_id));
   // Every event line names the federation and this client.
   const auto event = [&](absl::string_view name) {
@@ -188,16 +193,10 @@ absl::Status Run() {
 
   // 3. Upload, unless the server already holds this round (a restart after
   // a successful upload).
-  bool already_accepted = false;
-  if (absl::StatusOr<v1::GetStatusResponse> status = client.GetStatus();
-      status.ok()) {
-    for (const v1::ClientStatus& entry : status->clients()) {
-      if (entry.client_id() == client_id &&
-          entry.accepted_round() >= trained.round) {
-        already_accepted = true;
-      }
-    }
-  }
+  // GetSpec told which round the server holds for this client (GetStatus
+  // is for the server's operators); the state lock rules out another run of
+  // this client uploading since.
+  const bool already_accepted = spec.accepted_round >= trained.round;
   int64_t upload_bytes = 0;
   double upload_seconds = 0.0;
   if (already_accepted) {
@@ -286,7 +285,17 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   FLAGS_logtostderr = true;
   google::InitGoogleLogging(argv[0]);
-  const absl::Status status = epgfn::Run();
+  absl::Status status;
+  // No exception (LibTorch's c10::Error, std::bad_alloc) ends the daemon
+  // without a message and a non-zero exit.
+  try {
+    status = epgfn::Run();
+  } catch (const std::exception& e) {
+    status =
+        absl::InternalError(absl::StrCat("unexpected exception: ", e.what()));
+  } catch (...) {
+    status = absl::InternalError("unexpected exception of unknown type");
+  }
   if (!status.ok()) {
     std::fprintf(stderr, "epgfn_client: %s\n", status.ToString().c_str());
     return 1;

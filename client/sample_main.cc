@@ -266,7 +266,15 @@ int main(int argc, char** argv) {
   // Retries are logged (event=rpc_retry) on stderr.
   FLAGS_logtostderr = true;
   google::InitGoogleLogging(argv[0]);
-  const absl::Status status = epgfn::Run();
+  absl::Status status;
+  try {
+    status = epgfn::Run();
+  } catch (const std::exception& e) {
+    status =
+        absl::InternalError(absl::StrCat("unexpected exception: ", e.what()));
+  } catch (...) {
+    status = absl::InternalError("unexpected exception of unknown type");
+  }
   if (!status.ok()) {
     std::fprintf(stderr, "epgfn_sample: %s\n", status.ToString().c_str());
     return 1;

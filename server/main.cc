@@ -19,6 +19,7 @@
 #include "common/util/device.h"
 #include "common/util/metrics.h"
 #include "common/util/metrics_http_server.h"
+#include "server/core/federation_access.h"
 #include "server/core/federation_config.h"
 #include "server/core/sampler_access.h"
 #include "server/core/server_core.h"
@@ -62,6 +63,11 @@ ABSL_FLAG(std::string, sampler_tokens_file, "",
           "With --sampler_auth=token: a file of '<caller-name>:<token>' "
           "lines (tokens of >= 32 characters, e.g. `openssl rand -hex 32`; "
           "'#' comments and blank lines ignored).");
+ABSL_FLAG(std::string, admin_tokens_file, "",
+          "A file of '<operator-name>:<token>' lines (as "
+          "--sampler_tokens_file) whose tokens, sent as 'authorization: "
+          "Bearer <token>', allow GetStatus; empty (the default): GetStatus "
+          "is refused to everyone. Client certificates never allow it.");
 ABSL_FLAG(int64_t, aggregation_checkpoint_every, 500,
           "Write an aggregation checkpoint (under <state_dir>/aggregation/) "
           "every this many aggregation iterations; 0: not by count. A "
@@ -114,6 +120,11 @@ int Run() {
                                    rpc_options->mutual_tls());
   if (!sampler_access.ok()) return Fail(sampler_access.status());
   rpc_options->sampler_access = *std::move(sampler_access);
+  absl::StatusOr<FederationAccessOptions> federation_access =
+      FederationAccessOptions::Create(absl::GetFlag(FLAGS_admin_tokens_file),
+                                      rpc_options->mutual_tls());
+  if (!federation_access.ok()) return Fail(federation_access.status());
+  rpc_options->federation_access = *std::move(federation_access);
   absl::StatusOr<ServerCoreOptions> core_options =
       ServerCoreOptions::Create(absl::GetFlag(FLAGS_state_dir), *device,
                                 absl::GetFlag(FLAGS_max_samples_per_request));

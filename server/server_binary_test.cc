@@ -40,6 +40,8 @@ constexpr char kConfig[] = R"pb(
   aggregation { loss: "cb" iterations: 40 batch_size: 32 }
 )pb";
 
+constexpr char kAdminToken[] = "0123456789abcdef0123456789abcdef-admin";
+
 std::string Read(const std::string& path) {
   auto bytes = ReadFileToString(path, 1 << 20);
   EXPECT_TRUE(bytes.ok()) << bytes.status();
@@ -110,6 +112,8 @@ TEST(ServerBinaryTest, RoundOverMutualTlsThenGracefulShutdownAndRecovery) {
             0);
   const std::string config_path = root + "/federation.textproto";
   std::ofstream(config_path) << kConfig;
+  const std::string admin_tokens = root + "/admin_tokens.txt";
+  std::ofstream(admin_tokens) << "ops:" << kAdminToken << "\n";
   const std::vector<std::string> flags = {
       "--config=" + config_path,
       "--state_dir=" + root + "/state",
@@ -118,6 +122,7 @@ TEST(ServerBinaryTest, RoundOverMutualTlsThenGracefulShutdownAndRecovery) {
       "--tls_key=" + certs + "/server.key",
       "--tls_client_ca=" + certs + "/ca.pem",
       "--sampler_auth=mtls",
+      "--admin_tokens_file=" + admin_tokens,
       "--threads=1"};
 
   ServerProcess server = StartServer(flags);
@@ -166,6 +171,8 @@ TEST(ServerBinaryTest, RoundOverMutualTlsThenGracefulShutdownAndRecovery) {
   ASSERT_FALSE(restarted.address.empty());
   auto stub = stub_for(restarted.address, "client-1");
   grpc::ClientContext status_context;
+  status_context.AddMetadata("authorization",
+                             std::string("Bearer ") + kAdminToken);
   v1::GetStatusResponse status;
   ASSERT_TRUE(stub->GetStatus(&status_context, {}, &status).ok());
   EXPECT_EQ(status.current_version(), 1);
@@ -227,6 +234,166 @@ TEST(ServerBinaryTest, RefusesToStartWithIncompleteSamplerAccess) {
         << "expected '" << c.message << "' in: " << errors;
     EXPECT_EQ(errors.find(secret), std::string::npos) << errors;
   }
+}
+
+// A server with certificates and a config in a fresh folder, for the
+// start-up refusals below.
+struct StartupCase {
+  std::string root;
+  std::string certs;
+  std::vector<std::string> flags;  // without --state_dir and --listen
+};
+
+StartupCase MakeSetup(const std::string& name) {
+  StartupCase setup;
+  setup.root = testing::FreshDirectory(name);
+  setup.certs = setup.root + "/certs";
+  EXPECT_EQ(std::system(absl::StrCat("bash deploy/gen_certs.sh ", setup.certs,
+                                     " client-0 >/dev/null")
+                            .c_str()),
+            0);
+  const std::string config_path = setup.root + "/federation.textproto";
+  std::ofstream(config_path) << kConfig;
+  setup.flags = {"--config=" + config_path,
+                 "--tls_cert=" + setup.certs + "/server.pem",
+                 "--tls_key=" + setup.certs + "/server.key",
+                 "--tls_client_ca=" + setup.certs + "/ca.pem",
+                 "--sampler_auth=mtls",
+                 "--threads=1"};
+  return setup;
+}
+
+std::vector<std::string> With(std::vector<std::string> flags,
+                              const std::vector<std::string>& more) {
+  flags.insert(flags.end(), more.begin(), more.end());
+  return flags;
+}
+
+// gRPC sets SO_REUSEPORT unless told not to: a second server on the port
+// used to start and take half of the new connections.
+TEST(ServerBinaryTest, ASecondServerOnAPortInUseFailsToStart) {
+  const StartupCase setup = MakeSetup("port-in-use");
+  ServerProcess first =
+      StartServer(With(setup.flags, {"--state_dir=" + setup.root + "/a",
+                                     "--listen=127.0.0.1:0"}));
+  ASSERT_FALSE(first.address.empty());
+  auto [code, errors] = RunToExit(
+      With(setup.flags,
+           {"--state_dir=" + setup.root + "/b", "--listen=" + first.address}),
+      setup.root + "/stderr.txt");
+  EXPECT_EQ(code, 1) << errors;
+  EXPECT_NE(errors.find(absl::StrCat("epgfn_server: cannot listen on ",
+                                     first.address, " is already in use")),
+            std::string::npos)
+      << errors;
+  EXPECT_EQ(StopServer(first, SIGTERM, 20), 0);
+}
+
+TEST(ServerBinaryTest, APortOutOfRangeIsRefused) {
+  const StartupCase setup = MakeSetup("port-range");
+  for (const char* listen :
+       {"127.0.0.1:99999", "127.0.0.1:65536", "127.0.0.1:-5", "localhost"}) {
+    auto [code, errors] =
+        RunToExit(With(setup.flags, {"--state_dir=" + setup.root + "/state",
+                                     absl::StrCat("--listen=", listen)}),
+                  setup.root + "/stderr.txt");
+    EXPECT_EQ(code, 1) << errors;
+    EXPECT_NE(errors.find(absl::StrCat("--listen='", listen, "'")),
+              std::string::npos)
+        << errors;
+    EXPECT_NE(errors.find("port 1..65535"), std::string::npos) << errors;
+  }
+}
+
+// Two servers on one state directory forked it (each replaced the other's
+// versions); the second is now refused, naming the first's PID.
+TEST(ServerBinaryTest, ASecondServerOnAStateDirInUseIsRefused) {
+  const StartupCase setup = MakeSetup("state-in-use");
+  const std::string state = setup.root + "/state";
+  ServerProcess first = StartServer(
+      With(setup.flags, {"--state_dir=" + state, "--listen=127.0.0.1:0"}));
+  ASSERT_FALSE(first.address.empty());
+  auto [code, errors] = RunToExit(
+      With(setup.flags, {"--state_dir=" + state, "--listen=127.0.0.1:0"}),
+      setup.root + "/stderr.txt");
+  EXPECT_EQ(code, 1) << errors;
+  EXPECT_NE(errors.find(absl::StrCat("state directory ", state,
+                                     " is in use by another process (pid ",
+                                     first.pid, ",")),
+            std::string::npos)
+      << errors;
+  EXPECT_EQ(StopServer(first, SIGTERM, 20), 0);
+  // A SIGKILLed holder leaves no stale lock.
+  ServerProcess second = StartServer(
+      With(setup.flags, {"--state_dir=" + state, "--listen=127.0.0.1:0"}));
+  ASSERT_FALSE(second.address.empty());
+  kill(second.pid, SIGKILL);
+  waitpid(second.pid, nullptr, 0);
+  ServerProcess third = StartServer(
+      With(setup.flags, {"--state_dir=" + state, "--listen=127.0.0.1:0"}));
+  EXPECT_FALSE(third.address.empty());
+  EXPECT_EQ(StopServer(third, SIGTERM, 20), 0);
+}
+
+TEST(ServerBinaryTest, ABadKeyIsNamedNotReportedAsAListenFailure) {
+  const StartupCase setup = MakeSetup("bad-key");
+  const std::string garbage = setup.root + "/garbage.key";
+  std::ofstream(garbage) << "-----BEGIN PRIVATE KEY-----\ngarbage\n"
+                            "-----END PRIVATE KEY-----\n";
+  struct Case {
+    std::string key;
+    std::string message;
+  };
+  const Case cases[] = {
+      {garbage, "garbage.key is not a PEM private key"},
+      {setup.certs + "/client-0.key",
+       "client-0.key does not belong to the certificate"},
+  };
+  for (const Case& c : cases) {
+    auto [code, errors] = RunToExit(
+        With(setup.flags, {"--state_dir=" + setup.root + "/state",
+                           "--listen=127.0.0.1:0", "--tls_key=" + c.key}),
+        setup.root + "/stderr.txt");
+    EXPECT_EQ(code, 1) << errors;
+    EXPECT_NE(errors.find(c.message), std::string::npos) << errors;
+    EXPECT_EQ(errors.find("cannot listen"), std::string::npos) << errors;
+  }
+}
+
+// An existing state directory on a read-only filesystem started and failed
+// at the first upload. A read-only bind mount needs a mount namespace of
+// our own (root or user namespaces); the test skips without one.
+TEST(ServerBinaryTest, AReadOnlyStateDirIsRefusedAtStart) {
+  const StartupCase setup = MakeSetup("read-only");
+  const std::string state = setup.root + "/state";
+  // An existing state: with its folders in place the old server started
+  // (creating them was what failed on an empty read-only directory).
+  ASSERT_EQ(std::system(absl::StrCat("mkdir -p ", state, "/uploads ", state,
+                                     "/global ", state, "/aggregation")
+                            .c_str()),
+            0);
+  std::string command =
+      absl::StrCat("unshare --mount --map-root-user sh -c 'mount --bind ",
+                   state, " ", state, " && mount -o remount,bind,ro ", state,
+                   " ", state, " || exit 99; exec server/epgfn_server");
+  for (const std::string& flag :
+       With(setup.flags, {"--state_dir=" + state, "--listen=127.0.0.1:0"})) {
+    absl::StrAppend(&command, " ", flag);
+  }
+  const std::string stderr_path = setup.root + "/stderr.txt";
+  absl::StrAppend(&command, "' >/dev/null 2>", stderr_path);
+  const int status = std::system(command.c_str());
+  const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  if (code == 99 ||
+      (code == 1 && Read(stderr_path).find("unshare") != std::string::npos)) {
+    GTEST_SKIP() << "no mount namespace here: " << Read(stderr_path);
+  }
+  const std::string errors = Read(stderr_path);
+  EXPECT_EQ(code, 1) << errors;
+  EXPECT_NE(
+      errors.find(absl::StrCat("state directory ", state, " is not writable")),
+      std::string::npos)
+      << errors;
 }
 
 }  // namespace

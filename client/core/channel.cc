@@ -1,9 +1,13 @@
 #include "client/core/channel.h"
 
 #include <grpcpp/create_channel.h>
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/support/channel_arguments.h>
 
+#include <future>
+
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/util/file_io.h"
 #include "common/util/status_macros.h"
@@ -14,8 +18,7 @@ namespace {
 // PEM files are a few KiB; anything larger is not what the flag meant.
 constexpr int64_t kMaxPemBytes = 1 << 20;
 
-absl::StatusOr<std::string> ReadPem(const std::string& path,
-                                    const char* what) {
+absl::StatusOr<std::string> ReadPem(const std::string& path, const char* what) {
   absl::StatusOr<std::string> pem = ReadFileToString(path, kMaxPemBytes);
   if (!pem.ok()) {
     return absl::Status(pem.status().code(),
@@ -88,13 +91,82 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(
   return channel;
 }
 
+namespace {
+
+// The last connection error of a channel that is not connected: a call made
+// without wait_for_ready fails at once with it (e.g. "failed to connect to
+// all addresses; last error: ... Ssl handshake failed: ...
+// CERTIFICATE_VERIFY_FAILED"). The method need not exist: the call never
+// leaves the client.
+std::string LastConnectionError(grpc::Channel& channel) {
+  grpc::GenericStub stub(channel.shared_from_this());
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(2));
+  // An empty message; a ByteBuffer without a slice is no message at all.
+  grpc::Slice empty("", 0);
+  grpc::ByteBuffer request(&empty, 1);
+  grpc::ByteBuffer response;
+  std::promise<grpc::Status> done;
+  stub.UnaryCall(&context, "/epgfn.v1.ConnectionProbe/Probe", {}, &request,
+                 &response,
+                 [&done](grpc::Status status) { done.set_value(status); });
+  const grpc::Status status = done.get_future().get();
+  if (status.error_code() != grpc::StatusCode::UNAVAILABLE) return "";
+  return status.error_message();
+}
+
+}  // namespace
+
+std::string PermanentTlsFailure(absl::string_view message) {
+  // BoringSSL and OpenSSL 1.1 say CERTIFICATE_VERIFY_FAILED, OpenSSL 3
+  // (Debian 12) "certificate verify failed".
+  if (absl::StrContains(message, "CERTIFICATE_VERIFY_FAILED") ||
+      absl::StrContains(message, "certificate verify failed")) {
+    return "the server's certificate is not signed by the CA of --tls_ca "
+           "(TLS: certificate verify failed); use the CA file of this "
+           "federation";
+  }
+  if (absl::StrContains(message, "not in peer certificate")) {
+    return "the server's certificate does not name the host in --server "
+           "(TLS: peer name not in the certificate); connect by a name it "
+           "lists or set --tls_server_name";
+  }
+  if (absl::StrContains(message, "ALERT_UNKNOWN_CA") ||
+      absl::StrContains(message, "ALERT_BAD_CERTIFICATE") ||
+      absl::StrContains(message, "ALERT_CERTIFICATE_REQUIRED") ||
+      absl::StrContains(message, "ALERT_HANDSHAKE_FAILURE")) {
+    return "the server refused this client's certificate (TLS alert from "
+           "the server); use the certificate the federation issued "
+           "(--tls_cert, --tls_key)";
+  }
+  return "";
+}
+
 absl::Status WaitForChannel(grpc::Channel& channel, absl::Duration timeout) {
   const auto deadline =
       std::chrono::system_clock::now() + absl::ToChronoMilliseconds(timeout);
-  if (channel.WaitForConnected(deadline)) return absl::OkStatus();
-  return absl::UnavailableError(absl::StrCat(
-      "not connected within ", absl::FormatDuration(timeout),
-      " (server down, wrong address, or TLS handshake refused)"));
+  // Rather than WaitForConnected: each failed attempt is looked at as it
+  // happens, so a permanent TLS failure ends the wait at once.
+  std::string error;
+  grpc_connectivity_state state = channel.GetState(/*try_to_connect=*/true);
+  while (state != GRPC_CHANNEL_READY) {
+    if (state == GRPC_CHANNEL_TRANSIENT_FAILURE) {
+      error = LastConnectionError(channel);
+      if (const std::string tls = PermanentTlsFailure(error); !tls.empty()) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("cannot connect: ", tls, " [", error, "]"));
+      }
+    }
+    if (!channel.WaitForStateChange(state, deadline)) break;
+    state = channel.GetState(/*try_to_connect=*/true);
+  }
+  if (state == GRPC_CHANNEL_READY) return absl::OkStatus();
+  if (error.empty()) error = LastConnectionError(channel);
+  return absl::UnavailableError(
+      absl::StrCat("not connected within ", absl::FormatDuration(timeout),
+                   error.empty() ? " (server down or wrong address)"
+                                 : absl::StrCat(": ", error)));
 }
 
 }  // namespace epgfn

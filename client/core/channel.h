@@ -1,13 +1,14 @@
 #ifndef EPGFN_CLIENT_CORE_CHANNEL_H_
 #define EPGFN_CLIENT_CORE_CHANNEL_H_
 
+#include <grpcpp/channel.h>
+
 #include <memory>
 #include <string>
 
-#include <grpcpp/channel.h>
-
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace epgfn {
@@ -38,9 +39,18 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(
     const ChannelOptions& options);
 
 // Waits until `channel` is connected or `timeout` passes. A failure here is
-// reported as UNAVAILABLE (retryable): no RPC has been sent yet, so retrying
-// cannot duplicate anything.
+// reported as UNAVAILABLE (retryable: no RPC has been sent yet, so retrying
+// cannot duplicate anything), with the last connection error gRPC saw,
+// unless that error is a TLS failure that no retry can mend (see
+// PermanentTlsFailure): that one is FAILED_PRECONDITION, so callers stop.
 absl::Status WaitForChannel(grpc::Channel& channel, absl::Duration timeout);
+
+// When `grpc_message` (a connection error as gRPC words it) is a permanent
+// TLS failure, what went wrong in the operator's terms, naming the flag to
+// fix: the server's certificate is not signed by --tls_ca, does not name
+// the host (--tls_server_name), or the server refused this client's
+// certificate. Empty otherwise.
+std::string PermanentTlsFailure(absl::string_view grpc_message);
 
 }  // namespace epgfn
 

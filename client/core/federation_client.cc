@@ -5,12 +5,14 @@
 #include <random>
 #include <utility>
 
+#include <glog/logging.h>
 #include <grpcpp/client_context.h>
 
 #include "absl/strings/str_cat.h"
 #include "client/core/channel.h"
 #include "client/core/grpc_status.h"
 #include "common/model/deterministic_bytes.h"
+#include "common/util/event_log.h"
 #include "common/transfer/payload.h"
 #include "common/util/sha256.h"
 #include "common/util/status_macros.h"
@@ -56,6 +58,7 @@ absl::StatusOr<SpecResult> FederationClient::GetSpec(
   SpecResult result;
   result.spec = std::move(*response.mutable_spec());
   result.spec_digest = response.spec_digest();
+  result.accepted_round = response.accepted_round();
   return result;
 }
 
@@ -164,6 +167,13 @@ absl::StatusOr<v1::GlobalModelAnnouncement> FederationClient::WaitForVersion(
       }
       last = FromGrpcStatus(reader->Finish());
       if (last.code() == absl::StatusCode::kDeadlineExceeded) break;
+      // The server ended or lost the stream: say so, with its reason (an OK
+      // end is a server shutting down its watchers).
+      LOG(WARNING) << Event("watch_stream_ended")
+                          .With("after_version", after_version)
+                          .With("will_retry", last.ok() || IsTransient(last) ||
+                                                  absl::IsCancelled(last))
+                          .WithStatus(last);
       // The server ending the stream normally is a reason to re-subscribe,
       // and so is CANCELLED: this client never cancels a watch it still
       // needs, so it comes from a server shutting down (gRPC cancels calls
@@ -173,6 +183,8 @@ absl::StatusOr<v1::GlobalModelAnnouncement> FederationClient::WaitForVersion(
       }
     } else {
       last = connected;
+      // A permanent TLS failure does not mend by waiting.
+      if (!IsTransient(connected)) return connected;
     }
     ++failures;
     const double ceiling =

@@ -35,6 +35,8 @@ struct FederationClientOptions {
 struct SpecResult {
   v1::FederationSpec spec;
   std::string spec_digest;  // as the server quotes it
+  // The server's accepted round for this client (0: none).
+  int64_t accepted_round = 0;
 };
 
 struct UploadResult {
@@ -76,8 +78,9 @@ class FederationClient {
       const v1::LocalDiagnostics& diagnostics);
 
   // Watches for a published version newer than `after_version` for which
-  // `accept` (if given) holds, reconnecting (with backoff) until `deadline`.
-  // DeadlineExceeded when none came in time.
+  // `accept` (if given) holds, reconnecting (with backoff) until `deadline`;
+  // each time the stream breaks, a warning says why
+  // (event=watch_stream_ended). DeadlineExceeded when none came in time.
   absl::StatusOr<v1::GlobalModelAnnouncement> WaitForVersion(
       int64_t after_version, absl::Time deadline,
       const std::function<bool(const v1::GlobalModelAnnouncement&)>& accept =

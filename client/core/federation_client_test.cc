@@ -3,11 +3,7 @@
 // check, retries of transient failures, watching for a version.
 #include "client/core/federation_client.h"
 
-#include <atomic>
-#include <memory>
-#include <string>
-#include <vector>
-
+#include <glog/logging.h>
 #include <google/protobuf/util/message_differencer.h>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
@@ -16,8 +12,14 @@
 #include <grpcpp/server_builder.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "client/core/channel.h"
 #include "common/util/sha256.h"
 
 namespace epgfn {
@@ -45,7 +47,8 @@ class FakeFederation final : public v1::Federation::Service {
     if (unavailable_get_spec_.fetch_sub(1) > 0) {
       return grpc::Status(grpc::StatusCode::UNAVAILABLE, "warming up");
     }
-    response->mutable_spec()->set_name(absl::StrCat("for ", request->client_id()));
+    response->mutable_spec()->set_name(
+        absl::StrCat("for ", request->client_id()));
     response->set_spec_digest(std::string(64, 'a'));
     return grpc::Status::OK;
   }
@@ -105,9 +108,10 @@ class FakeFederation final : public v1::Federation::Service {
     std::string payload;
     BigModel().SerializeToString(&payload);
     v1::DownloadChunk chunk;
-    chunk.mutable_header()->set_version(request->version() == 0 ? 3
-                                                                : request->version());
-    chunk.mutable_header()->set_total_bytes(static_cast<int64_t>(payload.size()));
+    chunk.mutable_header()->set_version(
+        request->version() == 0 ? 3 : request->version());
+    chunk.mutable_header()->set_total_bytes(
+        static_cast<int64_t>(payload.size()));
     chunk.mutable_header()->set_payload_sha256(Sha256Hex(payload));
     writer->Write(chunk);
     if (corrupt_download_) payload[payload.size() / 2] ^= 1;
@@ -176,9 +180,8 @@ TEST_F(FederationClientTest, UploadStreamsChunksWithDigest) {
   const v1::ModelWeights weights = BigModel();
   v1::LocalDiagnostics diagnostics;
   diagnostics.set_alpha(0.1);
-  absl::StatusOr<UploadResult> result =
-      client_->UploadModel(weights, "client-1", std::string(64, 'a'), 3,
-                           diagnostics);
+  absl::StatusOr<UploadResult> result = client_->UploadModel(
+      weights, "client-1", std::string(64, 'a'), 3, diagnostics);
   ASSERT_TRUE(result.ok()) << result.status();
   std::string expected;
   weights.SerializeToString(&expected);
@@ -186,7 +189,8 @@ TEST_F(FederationClientTest, UploadStreamsChunksWithDigest) {
   EXPECT_EQ(service_.payload_, expected);
   EXPECT_EQ(service_.header_.client_id(), "client-1");
   EXPECT_EQ(service_.header_.round(), 3);
-  EXPECT_EQ(service_.header_.total_bytes(), static_cast<int64_t>(expected.size()));
+  EXPECT_EQ(service_.header_.total_bytes(),
+            static_cast<int64_t>(expected.size()));
   EXPECT_EQ(service_.header_.payload_sha256(), Sha256Hex(expected));
   EXPECT_DOUBLE_EQ(service_.header_.diagnostics().alpha(), 0.1);
   ASSERT_GE(service_.chunk_sizes_.size(), 3u);
@@ -236,14 +240,13 @@ TEST_F(FederationClientTest, DownloadRefusesCorruptedPayload) {
 
 TEST_F(FederationClientTest, WaitForVersionSkipsVersionsWithoutThisClient) {
   absl::StatusOr<v1::GlobalModelAnnouncement> announcement =
-      client_->WaitForVersion(
-          0, absl::Now() + absl::Seconds(20),
-          [](const v1::GlobalModelAnnouncement& a) {
-            for (const std::string& id : a.client_ids()) {
-              if (id == "client-1") return true;
-            }
-            return false;
-          });
+      client_->WaitForVersion(0, absl::Now() + absl::Seconds(20),
+                              [](const v1::GlobalModelAnnouncement& a) {
+                                for (const std::string& id : a.client_ids()) {
+                                  if (id == "client-1") return true;
+                                }
+                                return false;
+                              });
   ASSERT_TRUE(announcement.ok()) << announcement.status();
   EXPECT_EQ(announcement->version(), 2);
 }
@@ -255,6 +258,73 @@ TEST_F(FederationClientTest, WaitForVersionResubscribesAfterAServerCancel) {
   ASSERT_TRUE(announcement.ok()) << announcement.status();
   EXPECT_EQ(announcement->version(), 1);
   EXPECT_EQ(sleeps_, 2);
+}
+
+// Collects the log lines that contain `needle`.
+class CapturingSink : public google::LogSink {
+ public:
+  explicit CapturingSink(std::string needle) : needle_(std::move(needle)) {
+    google::AddLogSink(this);
+  }
+  ~CapturingSink() override { google::RemoveLogSink(this); }
+  void send(google::LogSeverity, const char*, const char*, int,
+            const struct ::tm*, const char* message,
+            size_t message_len) override {
+    std::string line(message, message_len);
+    absl::MutexLock lock(&mutex_);
+    if (line.find(needle_) != std::string::npos) lines_.push_back(line);
+  }
+  std::vector<std::string> lines() {
+    absl::MutexLock lock(&mutex_);
+    return lines_;
+  }
+
+ private:
+  const std::string needle_;
+  absl::Mutex mutex_;
+  std::vector<std::string> lines_;
+};
+
+TEST_F(FederationClientTest, WaitForVersionLogsEachBrokenStream) {
+  CapturingSink sink("event=watch_stream_ended");
+  service_.cancelled_watches_ = 2;
+  ASSERT_TRUE(client_->WaitForVersion(0, absl::Now() + absl::Seconds(20)).ok());
+  const std::vector<std::string> lines = sink.lines();
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_NE(lines[0].find("code=CANCELLED"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find("will_retry=true"), std::string::npos) << lines[0];
+}
+
+TEST(PermanentTlsFailureTest, NamesTheCauseOfGrpcsHandshakeErrors) {
+  EXPECT_NE(PermanentTlsFailure(
+                "failed to connect to all addresses; last error: UNKNOWN: "
+                "ipv4:127.0.0.1:5: Ssl handshake failed: SSL_ERROR_SSL: "
+                "error:1000007d:SSL routines:OPENSSL_internal:"
+                "CERTIFICATE_VERIFY_FAILED")
+                .find("--tls_ca"),
+            std::string::npos);
+  // What gRPC 1.51 with Debian's OpenSSL 3 says for a server certificate
+  // of another CA.
+  EXPECT_NE(PermanentTlsFailure(
+                "failed to connect to all addresses; last error: UNKNOWN: "
+                "ipv4:127.0.0.1:37225: Ssl handshake failed: SSL_ERROR_SSL: "
+                "error:0A000086:SSL routines::certificate verify failed")
+                .find("not signed by the CA of --tls_ca"),
+            std::string::npos);
+  // A client certificate the server refuses shows only as a closed socket,
+  // which a restarting server also gives: it stays transient.
+  EXPECT_EQ(PermanentTlsFailure("failed to connect to all addresses; last "
+                                "error: UNAVAILABLE: ipv4:127.0.0.1:5: Socket "
+                                "closed"),
+            "");
+  EXPECT_NE(PermanentTlsFailure("Peer name example.org is not in peer "
+                                "certificate")
+                .find("--tls_server_name"),
+            std::string::npos);
+  EXPECT_EQ(PermanentTlsFailure("failed to connect to all addresses; last "
+                                "error: UNAVAILABLE: ipv4:127.0.0.1:1: "
+                                "Connection refused"),
+            "");
 }
 
 TEST_F(FederationClientTest, WaitForVersionTimesOut) {
@@ -270,9 +340,9 @@ TEST(FederationClientUnreachableTest, ConnectFailureIsRetriedThenUnavailable) {
   int sleeps = 0;
   options.sleep = [&](absl::Duration) { ++sleeps; };
   // Port 1 on loopback: nothing listens there.
-  FederationClient client(grpc::CreateChannel("127.0.0.1:1",
-                                              grpc::InsecureChannelCredentials()),
-                          options);
+  FederationClient client(
+      grpc::CreateChannel("127.0.0.1:1", grpc::InsecureChannelCredentials()),
+      options);
   absl::StatusOr<SpecResult> spec = client.GetSpec("client-0");
   EXPECT_EQ(spec.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(sleeps, 2);

@@ -1,42 +1,15 @@
 #include "server/core/sampler_access.h"
 
 #include <glog/logging.h>
-#include <openssl/crypto.h>
 
 #include <utility>
 
-#include "absl/strings/ascii.h"
-#include "absl/strings/escaping.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
-#include "common/util/file_io.h"
-#include "common/util/sha256.h"
 
 namespace epgfn {
 namespace {
 
-constexpr int64_t kMaxTokensFileBytes = 1 << 20;
 constexpr size_t kMaxSeenCallersLogged = 1000;
-
-bool IsCallerName(absl::string_view name) {
-  if (name.empty()) return false;
-  for (char c : name) {
-    if (!absl::ascii_isalnum(c) && c != '.' && c != '_' && c != '-') {
-      return false;
-    }
-  }
-  return true;
-}
-
-bool IsTokenText(absl::string_view token) {
-  for (char c : token) {
-    // Printable ASCII without the space: what fits in an HTTP header value
-    // and cannot be confused with the surrounding whitespace.
-    if (c <= ' ' || c > '~') return false;
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -60,70 +33,14 @@ absl::string_view SamplerAuthModeName(SamplerAuthMode mode) {
   return "?";
 }
 
-bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {
-  if (a.size() != b.size()) return false;
-  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
-}
-
 absl::StatusOr<std::vector<SamplerToken>> ParseSamplerTokens(
     absl::string_view text, absl::string_view source) {
-  std::vector<SamplerToken> tokens;
-  std::set<std::string> callers;
-  std::set<std::string> digests;
-  int line_number = 0;
-  for (absl::string_view line : absl::StrSplit(text, '\n')) {
-    ++line_number;
-    line = absl::StripAsciiWhitespace(line);
-    if (line.empty() || absl::StartsWith(line, "#")) continue;
-    auto error = [&](absl::string_view what) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(source, " line ", line_number, ": ", what));
-    };
-    const size_t colon = line.find(':');
-    if (colon == absl::string_view::npos) {
-      return error("expected <caller-name>:<token>");
-    }
-    const absl::string_view caller = line.substr(0, colon);
-    const absl::string_view token = line.substr(colon + 1);
-    if (!IsCallerName(caller)) {
-      return error(absl::StrCat("caller name '", absl::CEscape(caller),
-                                "' must be non-empty [A-Za-z0-9._-]"));
-    }
-    if (!IsTokenText(token)) {
-      return error(absl::StrCat("the token of '", caller,
-                                "' must be printable ASCII without spaces"));
-    }
-    if (token.size() < static_cast<size_t>(kMinSamplerTokenLength)) {
-      return error(absl::StrCat("the token of '", caller, "' has ",
-                                token.size(), " characters, fewer than ",
-                                kMinSamplerTokenLength));
-    }
-    if (!callers.insert(std::string(caller)).second) {
-      return error(absl::StrCat("caller '", caller, "' is listed twice"));
-    }
-    SamplerToken entry{std::string(caller), Sha256Hex(token)};
-    if (!digests.insert(entry.sha256_hex).second) {
-      return error(absl::StrCat("the token of '", caller,
-                                "' is also given to another caller"));
-    }
-    tokens.push_back(std::move(entry));
-  }
-  if (tokens.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(source, " lists no tokens"));
-  }
-  return tokens;
+  return ParseBearerTokens(text, source);
 }
 
 absl::StatusOr<std::vector<SamplerToken>> LoadSamplerTokens(
     const std::string& path) {
-  absl::StatusOr<std::string> text =
-      ReadFileToString(path, kMaxTokensFileBytes);
-  if (!text.ok()) {
-    return absl::Status(text.status().code(),
-                        absl::StrCat("cannot read the sampler tokens file ",
-                                     path, ": ", text.status().message()));
-  }
-  return ParseSamplerTokens(*text, path);
+  return LoadBearerTokens(path, "sampler tokens file");
 }
 
 SamplerAccessOptions SamplerAccessOptions::Open() {
@@ -195,38 +112,15 @@ absl::StatusOr<std::string> SamplerAccess::Authorize(
     return Refuse(kSamplerRefusedNotConfigured,
                   "the server has no sampler tokens configured", credentials);
   }
-  if (credentials.authorization.empty()) {
-    return Refuse(kSamplerRefusedMissingToken,
-                  "the Sampler needs 'authorization: Bearer <token>' metadata",
+  const BearerMatch match =
+      MatchBearerToken(credentials.authorization, options_.tokens);
+  if (match.token == nullptr) {
+    return Refuse(match.reason,
+                  absl::StrCat("the Sampler refused the call: ", match.message),
                   credentials);
   }
-  if (credentials.authorization.size() != 1) {
-    return Refuse(kSamplerRefusedMalformedAuthorization,
-                  "the call carries more than one authorization value",
-                  credentials);
-  }
-  // "Bearer" is case-insensitive (RFC 6750 via RFC 7235).
-  absl::string_view value = credentials.authorization[0];
-  constexpr absl::string_view kScheme = "bearer ";
-  if (value.size() <= kScheme.size() ||
-      !absl::EqualsIgnoreCase(value.substr(0, kScheme.size()), kScheme)) {
-    return Refuse(kSamplerRefusedMalformedAuthorization,
-                  "the authorization metadata must be 'Bearer <token>'",
-                  credentials);
-  }
-  const std::string presented =
-      Sha256Hex(absl::StripAsciiWhitespace(value.substr(kScheme.size())));
-  // Every entry is compared, so the time does not tell which one matched.
-  const SamplerToken* match = nullptr;
-  for (const SamplerToken& token : options_.tokens) {
-    if (ConstantTimeEquals(presented, token.sha256_hex)) match = &token;
-  }
-  if (match == nullptr) {
-    return Refuse(kSamplerRefusedWrongToken, "the sampler token is not valid",
-                  credentials);
-  }
-  NoteCaller(match->caller, credentials);
-  return match->caller;
+  NoteCaller(match.token->caller, credentials);
+  return match.token->caller;
 }
 
 absl::Status SamplerAccess::Refuse(const char* reason,

@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "server/core/bearer_tokens.h"
 
 namespace epgfn {
 
@@ -31,21 +32,12 @@ enum class SamplerAuthMode {
 absl::StatusOr<SamplerAuthMode> ParseSamplerAuthMode(absl::string_view name);
 absl::string_view SamplerAuthModeName(SamplerAuthMode mode);
 
-// One accepted token. Only its SHA-256 is kept, so every comparison is over
-// equal-length strings and the token's length does not leak through timing.
-struct SamplerToken {
-  std::string caller;
-  std::string sha256_hex;
-};
+// The Sampler's tokens are bearer tokens (see bearer_tokens.h), as the
+// operators' admin tokens are.
+using SamplerToken = BearerToken;
+inline constexpr int kMinSamplerTokenLength = kMinBearerTokenLength;
 
-// Tokens are at least this long (e.g. `openssl rand -hex 32` gives 64).
-inline constexpr int kMinSamplerTokenLength = 32;
-
-// Parses a tokens file: one "<caller-name>:<token>" per line; blank lines and
-// lines starting with '#' are ignored. Caller names are [A-Za-z0-9._-]+ and
-// unique; tokens are printable ASCII without spaces, at least
-// kMinSamplerTokenLength long, and unique. Errors name the line (never the
-// token). `source` names the file in messages.
+// See ParseBearerTokens.
 absl::StatusOr<std::vector<SamplerToken>> ParseSamplerTokens(
     absl::string_view text, absl::string_view source);
 absl::StatusOr<std::vector<SamplerToken>> LoadSamplerTokens(
@@ -67,21 +59,13 @@ struct SamplerAccessOptions {
       bool mutual_tls);
 };
 
-// What the RPC layer extracted from one call.
-struct SamplerCallCredentials {
-  // Every value of the "authorization" metadata key.
-  std::vector<std::string> authorization;
-  // Identity of the verified client certificate; nullopt without one.
-  std::optional<std::string> certificate_identity;
-  // For logs only, e.g. "ipv4:127.0.0.1:5555".
-  std::string peer_address;
-};
+using SamplerCallCredentials = CallCredentials;
 
 // Refusal reasons, as counted in RefusalCounts() and GetStatus.
-inline constexpr char kSamplerRefusedMissingToken[] = "missing_token";
-inline constexpr char kSamplerRefusedMalformedAuthorization[] =
-    "malformed_authorization";
-inline constexpr char kSamplerRefusedWrongToken[] = "wrong_token";
+inline constexpr const char* kSamplerRefusedMissingToken = kBearerMissing;
+inline constexpr const char* kSamplerRefusedMalformedAuthorization =
+    kBearerMalformed;
+inline constexpr const char* kSamplerRefusedWrongToken = kBearerWrong;
 inline constexpr char kSamplerRefusedNoCertificate[] = "no_client_certificate";
 inline constexpr char kSamplerRefusedNotConfigured[] = "no_tokens_configured";
 
@@ -112,10 +96,6 @@ class SamplerAccess {
   // Callers already logged; each is logged once, not per call.
   std::set<std::string> seen_callers_ ABSL_GUARDED_BY(mutex_);
 };
-
-// True when `a` and `b` are equal; for equal lengths, the time taken does
-// not depend on where they differ.
-bool ConstantTimeEquals(absl::string_view a, absl::string_view b);
 
 }  // namespace epgfn
 

@@ -29,6 +29,8 @@ absl::StatusOr<std::unique_ptr<ServerCore>> ServerCore::Create(
     std::shared_ptr<const FederationConfig> config,
     const ServerCoreOptions& options) {
   std::unique_ptr<ServerCore> core(new ServerCore);
+  ASSIGN_OR_RETURN(core->lock_,
+                   DirectoryLock::Acquire(options.state_dir, "epgfn_server"));
   core->config_ = config;
   UploadStoreOptions upload_options = options.uploads;
   upload_options.device = options.device;

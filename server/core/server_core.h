@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "server/core/coordinator.h"
+#include "server/core/directory_lock.h"
 #include "server/core/federation_config.h"
 #include "server/core/model_store.h"
 #include "server/core/sampler.h"
@@ -61,7 +62,9 @@ struct FederationStatus {
 // translations onto these methods; tests drive it in-process.
 class ServerCore {
  public:
-  // Recovers the state directory and starts the coordinator.
+  // Locks the state directory for the life of the core (FAILED_PRECONDITION
+  // when another process holds it or it is not writable; see
+  // DirectoryLock), recovers it and starts the coordinator.
   static absl::StatusOr<std::unique_ptr<ServerCore>> Create(
       std::shared_ptr<const FederationConfig> config,
       const ServerCoreOptions& options);
@@ -96,6 +99,8 @@ class ServerCore {
  private:
   ServerCore() = default;
 
+  // First, so that it is released last, after every store is closed.
+  std::unique_ptr<DirectoryLock> lock_;
   std::shared_ptr<const FederationConfig> config_;
   std::unique_ptr<UploadStore> uploads_;
   std::unique_ptr<ModelStore> models_;

@@ -46,6 +46,7 @@ class FederationRpcTest : public ::testing::Test {
         *RpcServerOptions::Create("127.0.0.1:0", "", "", "", true, 64 << 20);
     // Access control has its own test (sampler_auth_test).
     rpc_options.sampler_access = SamplerAccessOptions::Open();
+    rpc_options.federation_access = testing::TestAdminAccess();
     auto server = RpcServer::Start(core_.get(), rpc_options);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(server).value();
@@ -63,6 +64,7 @@ class FederationRpcTest : public ::testing::Test {
 
   v1::GetStatusResponse Status() {
     grpc::ClientContext context;
+    testing::AddAdminToken(context);
     v1::GetStatusResponse response;
     EXPECT_TRUE(federation_->GetStatus(&context, {}, &response).ok());
     return response;

@@ -46,11 +46,43 @@ absl::StatusOr<FederationServiceOptions> FederationServiceOptions::Create(
   return options;
 }
 
+grpc::Status FederationService::AuthorizeMember(
+    const grpc::ServerContext& context, const std::string& claimed_client_id,
+    const char* method, std::string* client_id) {
+  absl::StatusOr<std::string> caller = access_->AuthorizeMember(
+      CallCredentialsOf(context), claimed_client_id, method);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  if (client_id != nullptr) *client_id = *std::move(caller);
+  return grpc::Status::OK;
+}
+
 grpc::Status FederationService::GetSpec(grpc::ServerContext* context,
                                         const v1::GetSpecRequest* request,
                                         v1::GetSpecResponse* response) {
+  return GuardedCall("Federation/GetSpec",
+                     [&] { return DoGetSpec(context, request, response); });
+}
+
+grpc::Status FederationService::DoGetSpec(grpc::ServerContext* context,
+                                          const v1::GetSpecRequest* request,
+                                          v1::GetSpecResponse* response) {
+  // The identity is checked here, before the client trains for hours, and
+  // not only at its upload.
+  std::string client_id;
+  if (grpc::Status status = AuthorizeMember(*context, request->client_id(),
+                                            "GetSpec", &client_id);
+      !status.ok()) {
+    return status;
+  }
   *response->mutable_spec() = core_->config().spec;
   response->set_spec_digest(core_->config().spec_digest);
+  if (!client_id.empty()) {
+    for (const ClientState& state : core_->Status().clients) {
+      if (state.client_id == client_id) {
+        response->set_accepted_round(state.accepted_round);
+      }
+    }
+  }
   return grpc::Status::OK;
 }
 
@@ -155,6 +187,17 @@ absl::StatusOr<UploadRequest> FederationService::ReceiveUpload(
 grpc::Status FederationService::UploadModel(
     grpc::ServerContext* context, grpc::ServerReader<v1::UploadChunk>* reader,
     v1::UploadResponse* response) {
+  return GuardedCall("Federation/UploadModel",
+                     [&] { return DoUploadModel(context, reader, response); });
+}
+
+grpc::Status FederationService::DoUploadModel(
+    grpc::ServerContext* context, grpc::ServerReader<v1::UploadChunk>* reader,
+    v1::UploadResponse* response) {
+  if (grpc::Status status = AuthorizeMember(*context, "", "UploadModel");
+      !status.ok()) {
+    return status;
+  }
   // Held until the upload is stored: its buffer counts until then.
   absl::StatusOr<UploadAdmission::Stream> stream =
       core_->upload_admission().Open([context] { context->TryCancel(); });
@@ -178,6 +221,18 @@ grpc::Status FederationService::UploadModel(
 grpc::Status FederationService::WatchGlobalModel(
     grpc::ServerContext* context, const v1::WatchRequest* request,
     grpc::ServerWriter<v1::GlobalModelAnnouncement>* writer) {
+  return GuardedCall("Federation/WatchGlobalModel", [&] {
+    return DoWatchGlobalModel(context, request, writer);
+  });
+}
+
+grpc::Status FederationService::DoWatchGlobalModel(
+    grpc::ServerContext* context, const v1::WatchRequest* request,
+    grpc::ServerWriter<v1::GlobalModelAnnouncement>* writer) {
+  if (grpc::Status status = AuthorizeMember(*context, "", "WatchGlobalModel");
+      !status.ok()) {
+    return status;
+  }
   int64_t after = request->after_version();
   while (!context->IsCancelled() && !core_->shutting_down()) {
     GlobalVersionPtr version = core_->models().WaitForNewer(
@@ -192,6 +247,19 @@ grpc::Status FederationService::WatchGlobalModel(
 grpc::Status FederationService::DownloadGlobalModel(
     grpc::ServerContext* context, const v1::DownloadRequest* request,
     grpc::ServerWriter<v1::DownloadChunk>* writer) {
+  return GuardedCall("Federation/DownloadGlobalModel", [&] {
+    return DoDownloadGlobalModel(context, request, writer);
+  });
+}
+
+grpc::Status FederationService::DoDownloadGlobalModel(
+    grpc::ServerContext* context, const v1::DownloadRequest* request,
+    grpc::ServerWriter<v1::DownloadChunk>* writer) {
+  if (grpc::Status status =
+          AuthorizeMember(*context, "", "DownloadGlobalModel");
+      !status.ok()) {
+    return status;
+  }
   if (request->version() < 0) {
     return ToGrpcStatus(absl::InvalidArgumentError(
         absl::StrCat("version must be >= 0, got ", request->version())));
@@ -225,6 +293,18 @@ grpc::Status FederationService::DownloadGlobalModel(
 grpc::Status FederationService::GetStatus(grpc::ServerContext* context,
                                           const v1::GetStatusRequest* request,
                                           v1::GetStatusResponse* response) {
+  return GuardedCall("Federation/GetStatus",
+                     [&] { return DoGetStatus(context, response); });
+}
+
+grpc::Status FederationService::DoGetStatus(grpc::ServerContext* context,
+                                            v1::GetStatusResponse* response) {
+  // Every member's rounds and diagnostics: for the operators only.
+  if (absl::StatusOr<std::string> caller =
+          access_->AuthorizeOperator(CallCredentialsOf(*context), "GetStatus");
+      !caller.ok()) {
+    return ToGrpcStatus(caller.status());
+  }
   const FederationStatus status = core_->Status();
   response->set_federation(status.federation);
   response->set_spec_digest(status.spec_digest);

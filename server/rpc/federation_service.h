@@ -5,6 +5,7 @@
 
 #include "absl/status/statusor.h"
 #include "proto/federation.grpc.pb.h"
+#include "server/core/federation_access.h"
 #include "server/core/sampler_access.h"
 #include "server/core/server_core.h"
 
@@ -23,14 +24,21 @@ struct FederationServiceOptions {
       int64_t max_upload_bytes, bool require_peer_identity);
 };
 
-// Thin handlers of epgfn.v1.Federation over a ServerCore.
+// Thin handlers of epgfn.v1.Federation over a ServerCore. Each call is first
+// put to `access` (members for the client RPCs, operators for GetStatus; see
+// FederationAccess), and each handler runs its Do* body under GuardedCall
+// (an exception is INTERNAL, never gRPC's UNKNOWN).
 class FederationService final : public v1::Federation::Service {
  public:
-  // `sampler_access`, when given, supplies GetStatus's refused Sampler
-  // calls; it must outlive the service.
+  // `access` must outlive the service; `sampler_access`, when given,
+  // supplies GetStatus's refused Sampler calls and must outlive it too.
   FederationService(ServerCore* core, FederationServiceOptions options,
+                    const FederationAccess* access,
                     const SamplerAccess* sampler_access = nullptr)
-      : core_(core), options_(options), sampler_access_(sampler_access) {}
+      : core_(core),
+        options_(options),
+        access_(access),
+        sampler_access_(sampler_access) {}
 
   grpc::Status GetSpec(grpc::ServerContext* context,
                        const v1::GetSpecRequest* request,
@@ -49,6 +57,28 @@ class FederationService final : public v1::Federation::Service {
                          v1::GetStatusResponse* response) override;
 
  private:
+  grpc::Status DoGetSpec(grpc::ServerContext* context,
+                         const v1::GetSpecRequest* request,
+                         v1::GetSpecResponse* response);
+  grpc::Status DoUploadModel(grpc::ServerContext* context,
+                             grpc::ServerReader<v1::UploadChunk>* reader,
+                             v1::UploadResponse* response);
+  grpc::Status DoWatchGlobalModel(
+      grpc::ServerContext* context, const v1::WatchRequest* request,
+      grpc::ServerWriter<v1::GlobalModelAnnouncement>* writer);
+  grpc::Status DoDownloadGlobalModel(
+      grpc::ServerContext* context, const v1::DownloadRequest* request,
+      grpc::ServerWriter<v1::DownloadChunk>* writer);
+  grpc::Status DoGetStatus(grpc::ServerContext* context,
+                           v1::GetStatusResponse* response);
+  // OK when the caller is a member of the federation (see FederationAccess);
+  // `claimed_client_id` as AuthorizeMember takes it. Sets `*client_id` to
+  // the caller's id when given.
+  grpc::Status AuthorizeMember(const grpc::ServerContext& context,
+                               const std::string& claimed_client_id,
+                               const char* method,
+                               std::string* client_id = nullptr);
+
   // Reads the header and chunks of an upload into a request for the core,
   // within the admission limits that `stream` holds.
   absl::StatusOr<UploadRequest> ReceiveUpload(
@@ -57,6 +87,7 @@ class FederationService final : public v1::Federation::Service {
 
   ServerCore* const core_;
   const FederationServiceOptions options_;
+  const FederationAccess* const access_;
   const SamplerAccess* const sampler_access_;
 };
 

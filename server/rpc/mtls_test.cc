@@ -5,9 +5,11 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
 
 #include "absl/strings/str_cat.h"
 #include "common/util/file_io.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "proto/federation.grpc.pb.h"
 #include "server/core/server_core.h"
@@ -17,6 +19,8 @@
 
 namespace epgfn {
 namespace {
+
+using ::testing::HasSubstr;
 
 std::string Read(const std::string& path) {
   auto bytes = ReadFileToString(path, 1 << 20);
@@ -145,17 +149,57 @@ TEST_F(MutualTlsTest, IdentityIsTheFirstDnsNameWithoutACommonName) {
   EXPECT_EQ(core_->Status().clients[0].accepted_round, 0);
 }
 
-TEST(RpcServerOptionsTest, RequiresTlsOrInsecure) {
+TEST_F(MutualTlsTest, OptionsRequireTlsOrInsecure) {
+  const std::string cert = *certs_ + "/server.pem";
+  const std::string key = *certs_ + "/server.key";
   EXPECT_FALSE(
       RpcServerOptions::Create("127.0.0.1:0", "", "", "", false, 1).ok());
   EXPECT_FALSE(
-      RpcServerOptions::Create("127.0.0.1:0", "c", "k", "", true, 1).ok());
+      RpcServerOptions::Create("127.0.0.1:0", cert, key, "", true, 1).ok());
   EXPECT_FALSE(
-      RpcServerOptions::Create("127.0.0.1:0", "c", "", "", false, 1).ok());
+      RpcServerOptions::Create("127.0.0.1:0", cert, "", "", false, 1).ok());
   EXPECT_TRUE(
-      RpcServerOptions::Create("127.0.0.1:0", "c", "k", "", false, 1).ok());
+      RpcServerOptions::Create("127.0.0.1:0", cert, key, "", false, 1).ok());
   EXPECT_TRUE(
       RpcServerOptions::Create("127.0.0.1:0", "", "", "", true, 1).ok());
+}
+
+// The files are checked with OpenSSL when the options are made, and each
+// fault is named (gRPC alone only fails to listen).
+TEST_F(MutualTlsTest, OptionsNameABadKeyOrAKeyOfAnotherCertificate) {
+  const std::string cert = *certs_ + "/server.pem";
+  const std::string garbage = testing::FreshDirectory("tls") + "/garbage.key";
+  std::ofstream(garbage) << "-----BEGIN PRIVATE KEY-----\nnot base64 at all"
+                            "\n-----END PRIVATE KEY-----\n";
+  auto options =
+      RpcServerOptions::Create("127.0.0.1:0", cert, garbage, "", false, 1);
+  ASSERT_FALSE(options.ok());
+  EXPECT_THAT(std::string(options.status().message()),
+              HasSubstr("is not a PEM private key"));
+  options = RpcServerOptions::Create("127.0.0.1:0", cert,
+                                     *certs_ + "/client-0.key", "", false, 1);
+  ASSERT_FALSE(options.ok());
+  EXPECT_THAT(std::string(options.status().message()),
+              HasSubstr("client-0.key does not belong to the certificate"));
+  options = RpcServerOptions::Create("127.0.0.1:0", garbage, garbage, "",
+                                     false, 1);
+  ASSERT_FALSE(options.ok());
+  EXPECT_THAT(std::string(options.status().message()),
+              HasSubstr("is not a PEM certificate"));
+}
+
+TEST(RpcServerOptionsTest, ThePortMustBeInRange) {
+  for (const char* bad : {"127.0.0.1:99999", "127.0.0.1:65536", "127.0.0.1:-1",
+                          "127.0.0.1:", "127.0.0.1", ":50051", "::1:50051",
+                          "127.0.0.1:5x"}) {
+    auto options = RpcServerOptions::Create(bad, "", "", "", true, 1);
+    ASSERT_FALSE(options.ok()) << bad;
+    EXPECT_EQ(options.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(options.status().message()),
+                HasSubstr("--listen='"));
+  }
+  EXPECT_TRUE(RpcServerOptions::Create("[::1]:65535", "", "", "", true, 1).ok());
+  EXPECT_TRUE(RpcServerOptions::Create("0.0.0.0:0", "", "", "", true, 1).ok());
 }
 
 }  // namespace

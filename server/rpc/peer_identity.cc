@@ -49,4 +49,17 @@ absl::StatusOr<std::string> PeerIdentity(const grpc::ServerContext& context) {
                              Values(*auth, GRPC_PEER_DNS_PROPERTY_NAME));
 }
 
+CallCredentials CallCredentialsOf(const grpc::ServerContext& context) {
+  CallCredentials credentials;
+  const auto range = context.client_metadata().equal_range("authorization");
+  for (auto it = range.first; it != range.second; ++it) {
+    credentials.authorization.emplace_back(it->second.data(),
+                                           it->second.size());
+  }
+  absl::StatusOr<std::string> identity = PeerIdentity(context);
+  if (identity.ok()) credentials.certificate_identity = *std::move(identity);
+  credentials.peer_address = context.peer();
+  return credentials;
+}
+
 }  // namespace epgfn

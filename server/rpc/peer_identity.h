@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "server/core/bearer_tokens.h"
 
 namespace epgfn {
 
@@ -21,6 +22,10 @@ absl::StatusOr<std::string> CertificateIdentity(
 // CertificateIdentity of the call's verified client certificate (mTLS).
 // Unauthenticated when the call carries none.
 absl::StatusOr<std::string> PeerIdentity(const grpc::ServerContext& context);
+
+// What the call carries for access decisions: its authorization metadata,
+// its certificate identity (when verified) and the peer address.
+CallCredentials CallCredentialsOf(const grpc::ServerContext& context);
 
 }  // namespace epgfn
 

@@ -13,28 +13,17 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/transfer/payload.h"
-#include "common/util/file_io.h"
 #include "common/util/status_macros.h"
+#include "server/rpc/listen_address.h"
 #include "server/rpc/metrics_interceptor.h"
+#include "server/rpc/tls_files.h"
 
 namespace epgfn {
 namespace {
 
-constexpr int64_t kMaxPemBytes = 1 << 20;
 // Streamed chunks are at most 1 MiB; the limit leaves room for a few and
 // for the other messages, while refusing anything absurd up front.
 constexpr int kMaxMessageBytes = 4 * kMaxChunkBytes + (64 << 10);
-
-absl::StatusOr<std::string> ReadPem(const std::string& path,
-                                    const std::string& what) {
-  absl::StatusOr<std::string> pem = ReadFileToString(path, kMaxPemBytes);
-  if (!pem.ok()) {
-    return absl::Status(pem.status().code(),
-                        absl::StrCat("cannot read ", what, " ", path, ": ",
-                                     pem.status().message()));
-  }
-  return pem;
-}
 
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeCredentials(
     const RpcServerOptions& options) {
@@ -43,15 +32,15 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeCredentials(
       options.mutual_tls()
           ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
           : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  ASSIGN_OR_RETURN(
+      ServerTlsFiles files,
+      LoadServerTlsFiles(options.tls_cert_file, options.tls_key_file,
+                         options.tls_client_ca_file));
   grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
-  ASSIGN_OR_RETURN(pair.private_key, ReadPem(options.tls_key_file, "TLS key"));
-  ASSIGN_OR_RETURN(pair.cert_chain,
-                   ReadPem(options.tls_cert_file, "TLS certificate"));
+  pair.private_key = std::move(files.private_key);
+  pair.cert_chain = std::move(files.cert_chain);
   ssl.pem_key_cert_pairs.push_back(std::move(pair));
-  if (options.mutual_tls()) {
-    ASSIGN_OR_RETURN(ssl.pem_root_certs,
-                     ReadPem(options.tls_client_ca_file, "client CA"));
-  }
+  ssl.pem_root_certs = std::move(files.client_ca);
   return grpc::SslServerCredentials(ssl);
 }
 
@@ -61,9 +50,7 @@ absl::StatusOr<RpcServerOptions> RpcServerOptions::Create(
     std::string listen_address, std::string tls_cert_file,
     std::string tls_key_file, std::string tls_client_ca_file, bool insecure,
     int64_t max_upload_bytes) {
-  if (listen_address.empty()) {
-    return absl::InvalidArgumentError("a listen address is required");
-  }
+  RETURN_IF_ERROR(ListenAddress::Parse(listen_address, "--listen").status());
   const bool any_tls = !tls_cert_file.empty() || !tls_key_file.empty() ||
                        !tls_client_ca_file.empty();
   if (insecure && any_tls) {
@@ -78,6 +65,13 @@ absl::StatusOr<RpcServerOptions> RpcServerOptions::Create(
   if (max_upload_bytes < 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("max_upload_bytes must be >= 1, got ", max_upload_bytes));
+  }
+  if (!insecure) {
+    // Here rather than at Start, so that a bad key stops the server before
+    // it recovers its state.
+    RETURN_IF_ERROR(
+        LoadServerTlsFiles(tls_cert_file, tls_key_file, tls_client_ca_file)
+            .status());
   }
   RpcServerOptions options;
   options.listen_address = std::move(listen_address);
@@ -105,8 +99,22 @@ absl::StatusOr<std::unique_ptr<RpcServer>> RpcServer::Start(
   server->core_ = core;
   server->sampler_access_ =
       std::make_unique<SamplerAccess>(options.sampler_access);
+  FederationAccessOptions federation_access = options.federation_access;
+  federation_access.require_member_certificate = options.mutual_tls();
+  const v1::FederationSpec& spec = core->config().spec;
+  server->federation_access_ = std::make_unique<FederationAccess>(
+      std::move(federation_access), spec.name(),
+      std::vector<std::string>(spec.client_ids().begin(),
+                               spec.client_ids().end()));
+  if (!server->federation_access_->has_admin_tokens()) {
+    LOG(INFO) << "no admin tokens (--admin_tokens_file): GetStatus is "
+                 "refused to every caller";
+  } else if (options.insecure) {
+    LOG(WARNING) << "admin tokens travel in plaintext (--insecure)";
+  }
   server->federation_ = std::make_unique<FederationService>(
-      core, service_options, server->sampler_access_.get());
+      core, service_options, server->federation_access_.get(),
+      server->sampler_access_.get());
   server->sampler_ =
       std::make_unique<SamplerService>(core, server->sampler_access_.get());
   switch (sampler_mode) {
@@ -136,8 +144,13 @@ absl::StatusOr<std::unique_ptr<RpcServer>> RpcServer::Start(
   // afterwards.
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  ASSIGN_OR_RETURN(const ListenAddress address,
+                   ListenAddress::Parse(options.listen_address, "--listen"));
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.listen_address, credentials, &server->port_);
+  // gRPC sets SO_REUSEPORT by default: a second server on a port in use
+  // would then start and take half of the new connections.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.AddListeningPort(address.ToString(), credentials, &server->port_);
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
   builder.SetMaxSendMessageSize(kMaxMessageBytes);
   builder.RegisterService(server->federation_.get());
@@ -149,8 +162,15 @@ absl::StatusOr<std::unique_ptr<RpcServer>> RpcServer::Start(
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot listen on ", options.listen_address));
+    // gRPC logs the cause but returns none: find it by binding ourselves.
+    absl::Status cause = DiagnoseBind(address);
+    if (!cause.ok()) {
+      return absl::Status(cause.code(),
+                          absl::StrCat("cannot listen on ", cause.message()));
+    }
+    return absl::UnavailableError(absl::StrCat("cannot listen on ",
+                                               address.ToString(),
+                                               " (see gRPC's log line above)"));
   }
   return server;
 }

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "server/core/federation_access.h"
 #include "server/core/sampler_access.h"
 #include "server/core/server_core.h"
 #include "server/rpc/federation_service.h"
@@ -31,6 +32,10 @@ struct RpcServerOptions {
   // every Sampler call is refused (set it from SamplerAccessOptions::Create,
   // or SamplerAccessOptions::Open() in tests that mean it).
   SamplerAccessOptions sampler_access;
+  // Who may call the Federation service: the admin tokens of GetStatus (set
+  // from FederationAccessOptions::Create). Member checks follow mutual_tls()
+  // whatever require_member_certificate says here.
+  FederationAccessOptions federation_access;
 
   bool mutual_tls() const { return !tls_client_ca_file.empty(); }
 
@@ -64,6 +69,7 @@ class RpcServer {
 
   ServerCore* core_ = nullptr;
   std::unique_ptr<SamplerAccess> sampler_access_;
+  std::unique_ptr<FederationAccess> federation_access_;
   std::unique_ptr<FederationService> federation_;
   std::unique_ptr<SamplerService> sampler_;
   std::unique_ptr<grpc::Server> server_;

@@ -12,6 +12,7 @@
 #include "proto/federation.grpc.pb.h"
 #include "proto/sampler.grpc.pb.h"
 #include "server/core/sampler_access.h"
+#include "server/testing/rpc_client.h"
 #include "server/testing/sampler_server.h"
 #include "server/testing/test_federation.h"
 
@@ -95,6 +96,7 @@ class SamplerAuthTest : public ::testing::Test {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() +
                          std::chrono::seconds(30));
+    testing::AddAdminToken(context);
     v1::GetStatusResponse response;
     EXPECT_TRUE(stub->GetStatus(&context, {}, &response).ok());
     return {response.refused_sampler_calls().begin(),

@@ -12,19 +12,17 @@
 namespace epgfn {
 
 grpc::Status SamplerService::Authorize(const grpc::ServerContext& context) {
-  SamplerCallCredentials credentials;
-  const auto range = context.client_metadata().equal_range("authorization");
-  for (auto it = range.first; it != range.second; ++it) {
-    credentials.authorization.emplace_back(it->second.data(),
-                                           it->second.size());
-  }
-  absl::StatusOr<std::string> identity = PeerIdentity(context);
-  if (identity.ok()) credentials.certificate_identity = *std::move(identity);
-  credentials.peer_address = context.peer();
-  return ToGrpcStatus(access_->Authorize(credentials).status());
+  return ToGrpcStatus(access_->Authorize(CallCredentialsOf(context)).status());
 }
 
 grpc::Status SamplerService::Sample(
+    grpc::ServerContext* context, const v1::SampleRequest* request,
+    grpc::ServerWriter<v1::SampleBatch>* writer) {
+  return GuardedCall("Sampler/Sample",
+                     [&] { return DoSample(context, request, writer); });
+}
+
+grpc::Status SamplerService::DoSample(
     grpc::ServerContext* context, const v1::SampleRequest* request,
     grpc::ServerWriter<v1::SampleBatch>* writer) {
   if (grpc::Status status = Authorize(*context); !status.ok()) return status;
@@ -58,6 +56,13 @@ grpc::Status SamplerService::Sample(
 grpc::Status SamplerService::ListModels(grpc::ServerContext* context,
                                         const v1::ListModelsRequest* request,
                                         v1::ListModelsResponse* response) {
+  return GuardedCall("Sampler/ListModels",
+                     [&] { return DoListModels(context, request, response); });
+}
+
+grpc::Status SamplerService::DoListModels(grpc::ServerContext* context,
+                                          const v1::ListModelsRequest* request,
+                                          v1::ListModelsResponse* response) {
   if (grpc::Status status = Authorize(*context); !status.ok()) return status;
   response->set_environment(core_->config().environment->config().ToString());
   for (const GlobalVersionPtr& version : core_->models().List()) {

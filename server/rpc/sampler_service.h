@@ -8,7 +8,8 @@
 namespace epgfn {
 
 // Thin handlers of epgfn.v1.Sampler over a ServerCore. Every call is first
-// put to `access` (see SamplerAccess): a refusal is UNAUTHENTICATED.
+// put to `access` (see SamplerAccess): a refusal is UNAUTHENTICATED. Each
+// handler runs its Do* body under GuardedCall (an exception is INTERNAL).
 class SamplerService final : public v1::Sampler::Service {
  public:
   // Both must outlive the service.
@@ -26,6 +27,12 @@ class SamplerService final : public v1::Sampler::Service {
                          v1::Summary* response) override;
 
  private:
+  grpc::Status DoSample(grpc::ServerContext* context,
+                        const v1::SampleRequest* request,
+                        grpc::ServerWriter<v1::SampleBatch>* writer);
+  grpc::Status DoListModels(grpc::ServerContext* context,
+                            const v1::ListModelsRequest* request,
+                            v1::ListModelsResponse* response);
   // OK when `access_` lets the call in.
   grpc::Status Authorize(const grpc::ServerContext& context);
 

@@ -46,6 +46,7 @@ class UploadValidationTest : public ::testing::Test {
         config_, *ServerCoreOptions::Create(state_dir_, torch::kCPU, 100));
     auto options = *RpcServerOptions::Create("127.0.0.1:0", "", "", "", true,
                                              kMaxUploadBytes);
+    options.federation_access = testing::TestAdminAccess();
     auto server = RpcServer::Start(core_.get(), options);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(server).value();
@@ -113,6 +114,7 @@ class UploadValidationTest : public ::testing::Test {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() +
                          std::chrono::seconds(30));
+    testing::AddAdminToken(context);
     v1::GetStatusResponse response;
     EXPECT_TRUE(stub_->GetStatus(&context, {}, &response).ok());
     return response;

@@ -67,5 +67,18 @@ Download DownloadModel(v1::Federation::Stub& stub, int64_t version) {
   return download;
 }
 
+std::string TestAdminToken() { return std::string(48, 'A') + "-test-admin"; }
+
+FederationAccessOptions TestAdminAccess() {
+  FederationAccessOptions options;
+  options.admin_tokens =
+      *ParseBearerTokens("test-operator:" + TestAdminToken(), "test admins");
+  return options;
+}
+
+void AddAdminToken(grpc::ClientContext& context) {
+  context.AddMetadata("authorization", "Bearer " + TestAdminToken());
+}
+
 }  // namespace testing
 }  // namespace epgfn

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "proto/federation.grpc.pb.h"
+#include "server/core/federation_access.h"
 
 namespace epgfn {
 namespace testing {
@@ -31,6 +32,13 @@ struct Download {
 };
 
 Download DownloadModel(v1::Federation::Stub& stub, int64_t version);
+
+// GetStatus is for operators: servers in tests take TestAdminAccess() as
+// RpcServerOptions::federation_access, and calls add the token with
+// AddAdminToken.
+std::string TestAdminToken();
+FederationAccessOptions TestAdminAccess();
+void AddAdminToken(grpc::ClientContext& context);
 
 }  // namespace testing
 }  // namespace epgfn

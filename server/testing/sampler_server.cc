@@ -10,6 +10,7 @@
 #include "common/util/file_io.h"
 #include "common/util/status_macros.h"
 #include "server/core/model_store.h"
+#include "server/testing/rpc_client.h"
 #include "server/testing/test_federation.h"
 
 namespace epgfn {
@@ -104,6 +105,7 @@ absl::StatusOr<std::unique_ptr<SamplerServer>> StartSamplerServer(
           "127.0.0.1:0", certs + "/server.pem", certs + "/server.key",
           mutual_tls ? certs + "/ca.pem" : "", false, 64 << 20));
   options.sampler_access = std::move(sampler_access);
+  options.federation_access = TestAdminAccess();
   ASSIGN_OR_RETURN(server->server,
                    RpcServer::Start(server->core.get(), options));
   return server;
