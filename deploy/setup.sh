@@ -45,9 +45,8 @@ PACKAGES=(
   # GNU time: peak RSS per process in tests/bench/sachs_federation.sh.
   time
   # common/eval/phylo (dnapars_test) and tests/bench:tree_reference: PHYLIP's
-  # dnapars as an external parsimony search; the benchmark's DS1 alignment.
+  # dnapars as an external parsimony search.
   phylip
-  beast2-mcmc-examples
 )
 # kubectl with kustomize built in renders deploy/k8s offline. Any kubectl
 # will do; Debian's package would conflict with one already installed.
