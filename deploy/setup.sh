@@ -14,8 +14,16 @@ PACKAGES=(
   libtorch-dev
   libabsl-dev
   libssl-dev
-  # The demo writes PNG heatmaps with its own encoder over zlib.
   zlib1g-dev
+  # Prometheus metrics (--metrics_listen): prometheus-cpp's core registry and
+  # its pull Exposer (the -dev package pulls in both runtime libraries).
+  prometheus-cpp-dev
+  libprometheus-cpp-core1.0
+  libprometheus-cpp-pull1.0
+  # Every figure (demo, evaluator, experiments) is drawn by gnuplot's
+  # pngcairo terminal from TSV files; a font for its labels.
+  gnuplot-nox
+  fonts-dejavu-core
   openssl
   libgtest-dev
   libgmock-dev

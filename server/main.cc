@@ -17,11 +17,11 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "common/util/device.h"
-#include "common/util/metrics.h"
-#include "common/util/metrics_http_server.h"
 #include "server/core/federation_config.h"
+#include "server/core/metrics_endpoint.h"
 #include "server/core/sampler_access.h"
 #include "server/core/server_core.h"
+#include "server/core/server_metrics.h"
 #include "server/rpc/rpc_server.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
@@ -155,20 +155,17 @@ int Run() {
   if (colon != std::string::npos) {
     address = absl::StrCat(address.substr(0, colon + 1), (*server)->port());
   }
-  std::unique_ptr<MetricsHttpServer> metrics_server;
+  std::unique_ptr<MetricsEndpoint> metrics_endpoint;
   if (const std::string metrics_address = absl::GetFlag(FLAGS_metrics_listen);
       !metrics_address.empty()) {
-    absl::StatusOr<std::unique_ptr<MetricsHttpServer>> started =
-        MetricsHttpServer::Start(metrics_address, [] {
-          return MetricsRegistry::Default().TextFormat();
-        });
+    absl::StatusOr<std::unique_ptr<MetricsEndpoint>> started =
+        MetricsEndpoint::Start(metrics_address, ServerMetricsRegistry());
     if (!started.ok()) return Fail(started.status());
-    metrics_server = std::move(*started);
-    const std::string bound =
-        absl::StrCat(metrics_address.substr(0, metrics_address.rfind(':') + 1),
-                     metrics_server->port());
-    LOG(INFO) << "metrics on http://" << bound << "/metrics";
-    std::cout << "metrics listening on " << bound << std::endl;
+    metrics_endpoint = *std::move(started);
+    LOG(INFO) << "metrics on http://" << metrics_endpoint->address()
+              << "/metrics";
+    std::cout << "metrics listening on " << metrics_endpoint->address()
+              << std::endl;
   }
   LOG(INFO) << "listening on " << address;
   std::cout << "listening on " << address << std::endl;
@@ -180,7 +177,7 @@ int Run() {
   (*server)->Shutdown(
       absl::Seconds(absl::GetFlag(FLAGS_shutdown_grace_seconds)));
   server->reset();
-  if (metrics_server != nullptr) metrics_server->Shutdown();
+  metrics_endpoint.reset();
   core->reset();
   LOG(INFO) << "shut down";
   return 0;

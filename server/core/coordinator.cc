@@ -149,9 +149,9 @@ void Coordinator::Loop() {
       GetServerMetrics().aggregation_running.Set(0);
       GetServerMetrics()
           .aggregation_runs
-          .Labels({status.ok()                          ? "published"
-                   : absl::IsCancelled(status) && stop_ ? "abandoned"
-                                                        : "failed"})
+          .Add({{"result", status.ok()                          ? "published"
+                           : absl::IsCancelled(status) && stop_ ? "abandoned"
+                                                                : "failed"}})
           .Increment();
       if (status.ok()) {
         state_.state = "idle";
