@@ -24,6 +24,8 @@ PACKAGES=(
   # pngcairo terminal from TSV files; a font for its labels.
   gnuplot-nox
   fonts-dejavu-core
+  # The figure tests decode every PNG with libpng.
+  libpng-dev
   openssl
   libgtest-dev
   libgmock-dev
@@ -40,6 +42,13 @@ PACKAGES=(
   # /usr/bin/python3.
   python3-grpcio
   python3-protobuf
+  # `pip install ./client/python` into a venv, offline (its install test),
+  # and SampleResult.to_numpy().
+  python3-venv
+  python3-pip
+  python3-setuptools
+  python3-wheel
+  python3-numpy
   # The libFuzzer targets (tests/fuzz) build with clang + its sanitizer
   # runtimes.
   clang
