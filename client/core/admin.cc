@@ -47,12 +47,13 @@ std::string Table(const std::vector<std::vector<std::string>>& rows) {
 std::vector<std::string> VersionCells(const v1::GlobalModelAnnouncement& v) {
   std::string clients = absl::StrJoin(v.client_ids(), ",");
   if (v.excluded_client_ids_size() > 0) {
-    absl::StrAppend(&clients, " (excluded: ",
-                    absl::StrJoin(v.excluded_client_ids(), ","), ")");
+    absl::StrAppend(&clients,
+                    " (excluded: ", absl::StrJoin(v.excluded_client_ids(), ","),
+                    ")");
   }
-  return {absl::StrCat("v", v.version()), Time(v.published_unix_seconds()),
+  return {absl::StrCat("v", v.version()),    Time(v.published_unix_seconds()),
           absl::StrCat(v.client_ids_size()), clients,
-          absl::StrCat(v.payload_bytes()), v.payload_sha256().substr(0, 12)};
+          absl::StrCat(v.payload_bytes()),   v.payload_sha256().substr(0, 12)};
 }
 
 const std::vector<std::string>& VersionColumns() {
@@ -65,8 +66,9 @@ std::vector<v1::GlobalModelAnnouncement> SortedVersions(
     const v1::GetStatusResponse& status) {
   std::vector<v1::GlobalModelAnnouncement> versions(
       status.published_versions().begin(), status.published_versions().end());
-  std::sort(versions.begin(), versions.end(),
-            [](const auto& a, const auto& b) { return a.version() < b.version(); });
+  std::sort(versions.begin(), versions.end(), [](const auto& a, const auto& b) {
+    return a.version() < b.version();
+  });
   return versions;
 }
 
@@ -77,22 +79,21 @@ std::string StatusTable(const v1::GetStatusResponse& status) {
   std::string out = Table({
       {"federation:", status.federation()},
       {"spec digest:", status.spec_digest()},
-      {"current version:",
-       status.current_version() > 0 ? absl::StrCat("v", status.current_version())
-                                    : "none published"},
+      {"current version:", status.current_version() > 0
+                               ? absl::StrCat("v", status.current_version())
+                               : "none published"},
       {"aggregation:",
-       absl::StrCat(aggregation.state(), ", iteration ", aggregation.iteration(),
-                    "/", aggregation.total_iterations(), ", loss ",
-                    absl::StrFormat("%.6g", aggregation.loss()),
-                    aggregation.total_variation_to_local_product() >= 0
-                        ? absl::StrFormat(
-                              ", TV to the local product %.4f",
-                              aggregation.total_variation_to_local_product())
-                        : "",
-                    aggregation.last_error().empty()
-                        ? ""
-                        : absl::StrCat(", last error: ",
-                                       aggregation.last_error()))},
+       absl::StrCat(
+           aggregation.state(), ", iteration ", aggregation.iteration(), "/",
+           aggregation.total_iterations(), ", loss ",
+           absl::StrFormat("%.6g", aggregation.loss()),
+           aggregation.total_variation_to_local_product() >= 0
+               ? absl::StrFormat(", TV to the local product %.4f",
+                                 aggregation.total_variation_to_local_product())
+               : "",
+           aggregation.last_error().empty()
+               ? ""
+               : absl::StrCat(", last error: ", aggregation.last_error()))},
   });
   std::vector<std::vector<std::string>> rows = {
       {"CLIENT", "ROUND", "ALPHA", "BETA", "LOG_Z", "EXCLUDED"}};

@@ -32,7 +32,8 @@ std::string VersionsHeader();
 std::string VersionRow(const v1::GlobalModelAnnouncement& version);
 
 // The message as one line of JSON.
-absl::StatusOr<std::string> ToJsonLine(const google::protobuf::Message& message);
+absl::StatusOr<std::string> ToJsonLine(
+    const google::protobuf::Message& message);
 
 struct WatchOptions {
   // Versions newer than this are reported; < 0: newer than the one current

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
 
 namespace epgfn {
 namespace {
@@ -21,17 +22,18 @@ std::string Seconds(double seconds) {
 std::string FormatProgressLine(const std::string& what,
                                const ProgressPoint& point,
                                double elapsed_seconds, double eta_seconds) {
-  const double percent =
-      point.total_iterations > 0
-          ? 100.0 * point.iteration / point.total_iterations
-          : 0.0;
+  const double percent = point.total_iterations > 0
+                             ? 100.0 * point.iteration / point.total_iterations
+                             : 0.0;
   std::string line = absl::StrFormat(
-      "progress %s: iteration %d/%d (%.0f%%), loss %.4g", what,
-      point.iteration, point.total_iterations, percent, point.loss);
+      "progress %s: iteration %d/%d (%.0f%%), loss %.4g", what, point.iteration,
+      point.total_iterations, percent, point.loss);
   if (point.total_variation) {
-    absl::StrAppend(&line, absl::StrFormat(", tv %.4f", *point.total_variation));
+    absl::StrAppend(&line,
+                    absl::StrFormat(", tv %.4f", *point.total_variation));
   }
-  if (point.fcs) absl::StrAppend(&line, absl::StrFormat(", fcs %.4f", *point.fcs));
+  if (point.fcs)
+    absl::StrAppend(&line, absl::StrFormat(", fcs %.4f", *point.fcs));
   absl::StrAppend(&line, ", elapsed ", Seconds(elapsed_seconds), ", eta ",
                   Seconds(eta_seconds));
   return line;
@@ -59,10 +61,9 @@ void ProgressReporter::Update(const ProgressPoint& point) {
   const double elapsed = absl::ToDoubleSeconds(now - start_);
   const int64_t done = point.iteration - first_iteration_;
   const double eta =
-      last ? 0.0
-      : done > 0
-          ? elapsed / done * (point.total_iterations - point.iteration)
-          : NAN;
+      last       ? 0.0
+      : done > 0 ? elapsed / done * (point.total_iterations - point.iteration)
+                 : NAN;
   sink_(FormatProgressLine(what_, point, elapsed, eta));
 }
 

@@ -29,17 +29,16 @@ using Certificate = std::unique_ptr<X509, X509Free>;
 absl::StatusOr<std::string> ReadPem(const std::string& path, const char* what) {
   absl::StatusOr<std::string> pem = ReadFileToString(path, 1 << 20);
   if (!pem.ok()) {
-    return absl::Status(pem.status().code(),
-                        absl::StrCat(what, " ", path, ": ",
-                                     pem.status().message()));
+    return absl::Status(
+        pem.status().code(),
+        absl::StrCat(what, " ", path, ": ", pem.status().message()));
   }
   return pem;
 }
 
 std::string Subject(X509* certificate) {
   char buffer[512];
-  X509_NAME_oneline(X509_get_subject_name(certificate), buffer,
-                    sizeof(buffer));
+  X509_NAME_oneline(X509_get_subject_name(certificate), buffer, sizeof(buffer));
   return buffer;
 }
 
@@ -73,9 +72,9 @@ absl::StatusOr<std::vector<Certificate>> ParseCertificates(
                        " is not valid yet"));
     }
     if (X509_cmp_current_time(X509_get0_notAfter(certificate.get())) < 0) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          what, " ", path, ": ", Subject(certificate.get()), " expired on ",
-          NotAfter(certificate.get())));
+      return absl::FailedPreconditionError(
+          absl::StrCat(what, " ", path, ": ", Subject(certificate.get()),
+                       " expired on ", NotAfter(certificate.get())));
     }
   }
   return certificates;
@@ -121,12 +120,11 @@ absl::StatusOr<std::string> CheckTlsFiles(const std::string& cert_path,
     ASSIGN_OR_RETURN(const std::string ca_pem, ReadPem(ca_path, "CA file"));
     ASSIGN_OR_RETURN(std::vector<Certificate> cas,
                      ParseCertificates(ca_pem, ca_path, "CA file"));
-    absl::StrAppend(&report, "CA ", ca_path, ": ", Subject(cas[0].get()),
-                    ", valid until ", NotAfter(cas[0].get()),
-                    cas.size() > 1 ? absl::StrCat(" (+", cas.size() - 1,
-                                                  " more)")
-                                   : "",
-                    "\n");
+    absl::StrAppend(
+        &report, "CA ", ca_path, ": ", Subject(cas[0].get()), ", valid until ",
+        NotAfter(cas[0].get()),
+        cas.size() > 1 ? absl::StrCat(" (+", cas.size() - 1, " more)") : "",
+        "\n");
   }
   return report;
 }

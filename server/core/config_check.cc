@@ -69,8 +69,8 @@ absl::StatusOr<std::string> CheckServerSetup(const FederationConfig& config,
   }
   std::string tls = "none (--insecure: plaintext)\n";
   if (!setup.insecure) {
-    ASSIGN_OR_RETURN(tls, CheckTlsFiles(setup.tls_cert, setup.tls_key,
-                                        setup.tls_client_ca));
+    ASSIGN_OR_RETURN(
+        tls, CheckTlsFiles(setup.tls_cert, setup.tls_key, setup.tls_client_ca));
     if (setup.tls_client_ca.empty()) {
       absl::StrAppend(&tls, "no client CA: clients are not authenticated\n");
     }
@@ -84,10 +84,10 @@ absl::StatusOr<std::string> CheckServerSetup(const FederationConfig& config,
   const v1::FederationSpec& spec = config.spec;
   std::string report = absl::StrCat(
       "federation '", spec.name(), "'\n", "spec digest: ", config.spec_digest,
-      "\n", "environment: ", config.environment->config().ToString(),
-      "\n", "clients (", config.num_clients(),
-      "): ", absl::StrJoin(spec.client_ids(), ", "), "\n", "quorum: ",
-      config.quorum, ", upload deadline: ",
+      "\n", "environment: ", config.environment->config().ToString(), "\n",
+      "clients (", config.num_clients(),
+      "): ", absl::StrJoin(spec.client_ids(), ", "), "\n",
+      "quorum: ", config.quorum, ", upload deadline: ",
       config.upload_deadline_seconds > 0
           ? absl::StrCat(config.upload_deadline_seconds, " s")
           : std::string("none (wait for every client)"),
@@ -102,9 +102,8 @@ absl::StatusOr<std::string> CheckServerSetup(const FederationConfig& config,
       config.aggregation.batch_size, " trajectories, loss ",
       spec.aggregation().loss().empty() ? "cb" : spec.aggregation().loss(),
       ", on ", setup.device, "\n", "listen: ", setup.listen_address, "\n",
-      "TLS:\n  ", absl::StrJoin(absl::StrSplit(absl::StripSuffix(tls, "\n"),
-                                               '\n'),
-                                "\n  "),
+      "TLS:\n  ",
+      absl::StrJoin(absl::StrSplit(absl::StripSuffix(tls, "\n"), '\n'), "\n  "),
       "\n", "sampler access: ", setup.sampler_auth,
       setup.sampler_auth == "token"
           ? absl::StrCat(" (", setup.sampler_tokens, " token(s))")

@@ -42,9 +42,9 @@ absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
     exposer = std::make_unique<prometheus::Exposer>(listen_address, 1);
   } catch (const std::exception& error) {
     // civetweb reports every bind failure as "null context".
-    return absl::UnavailableError(absl::StrCat(
-        "cannot serve metrics on ", listen_address,
-        " (address in use or not local?): ", error.what()));
+    return absl::UnavailableError(
+        absl::StrCat("cannot serve metrics on ", listen_address,
+                     " (address in use or not local?): ", error.what()));
   }
   exposer->RegisterCollectable(registry);
   const std::vector<int> ports = exposer->GetListeningPorts();

@@ -19,9 +19,8 @@ prometheus::Gauge& PlainGauge(prometheus::Registry& registry, const char* name,
 }  // namespace
 
 std::shared_ptr<prometheus::Registry> ServerMetricsRegistry() {
-  static const auto* registry =
-      new std::shared_ptr<prometheus::Registry>(
-          std::make_shared<prometheus::Registry>());
+  static const auto* registry = new std::shared_ptr<prometheus::Registry>(
+      std::make_shared<prometheus::Registry>());
   return *registry;
 }
 

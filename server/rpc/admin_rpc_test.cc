@@ -76,7 +76,8 @@ TEST(AdminRpcTest, StatusVersionsAndWatchAgainstARealServer) {
       << versions;
   absl::StatusOr<std::string> json = ToJsonLine(*status);
   ASSERT_TRUE(json.ok());
-  EXPECT_TRUE(absl::StrContains(*json, "\"published_versions\":[{\"version\":\"1\""))
+  EXPECT_TRUE(
+      absl::StrContains(*json, "\"published_versions\":[{\"version\":\"1\""))
       << *json;
 
   // A watch started now sees the re-aggregation that a round-2 upload

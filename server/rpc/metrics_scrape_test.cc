@@ -36,8 +36,9 @@ std::string HttpGet(int port, const std::string& path) {
     close(fd);
     return "connect failed";
   }
-  const std::string request = absl::StrCat(
-      "GET ", path, " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+  const std::string request =
+      absl::StrCat("GET ", path,
+                   " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
   (void)!write(fd, request.data(), request.size());
   std::string response;
   char buffer[4096];
@@ -85,9 +86,9 @@ TEST(MetricsScrapeTest, FamiliesAndValuesAfterUploadsAndAggregation) {
                                testing::LocalModelPayload(*config, 0, 2, 0))
                    .status.ok());
   for (int i = 0; i < 2; ++i) {
-    auto outcome = testing::Upload(*stub, absl::StrCat("client-", i),
-                                   config->spec_digest, 1,
-                                   testing::LocalModelPayload(*config, i, 2, 0));
+    auto outcome =
+        testing::Upload(*stub, absl::StrCat("client-", i), config->spec_digest,
+                        1, testing::LocalModelPayload(*config, i, 2, 0));
     ASSERT_TRUE(outcome.status.ok()) << outcome.status.error_message();
   }
   ASSERT_NE((*core)->models().WaitForNewer(0, absl::Seconds(60)), nullptr);
@@ -117,11 +118,13 @@ TEST(MetricsScrapeTest, FamiliesAndValuesAfterUploadsAndAggregation) {
        }) {
     EXPECT_TRUE(HasLine(text, absl::StrCat("# TYPE ", family))) << family;
   }
-  EXPECT_TRUE(HasLine(text, "epgfn_uploads_accepted_total{client=\"client-0\"} 1"))
-      << text;
-  EXPECT_TRUE(HasLine(text, "epgfn_uploads_accepted_total{client=\"client-1\"} 1"));
   EXPECT_TRUE(
-      HasLine(text, "epgfn_uploads_refused_total{reason=\"digest_mismatch\"} 1"))
+      HasLine(text, "epgfn_uploads_accepted_total{client=\"client-0\"} 1"))
+      << text;
+  EXPECT_TRUE(
+      HasLine(text, "epgfn_uploads_accepted_total{client=\"client-1\"} 1"));
+  EXPECT_TRUE(HasLine(
+      text, "epgfn_uploads_refused_total{reason=\"digest_mismatch\"} 1"))
       << text;
   EXPECT_TRUE(
       HasLine(text, "epgfn_aggregation_runs_total{result=\"published\"} 1"));
@@ -134,25 +137,27 @@ TEST(MetricsScrapeTest, FamiliesAndValuesAfterUploadsAndAggregation) {
                       "service=\"epgfn.v1.Federation\"} 2"))
       << text;
   // The histogram keeps its 15 buckets from 1 ms to 60 s, plus +Inf.
-  EXPECT_TRUE(absl::StrContains(
-      text, "epgfn_rpc_duration_seconds_bucket{method=\"Upload\","
-            "service=\"epgfn.v1.Federation\",le=\"0.001\"}"))
+  EXPECT_TRUE(
+      absl::StrContains(text,
+                        "epgfn_rpc_duration_seconds_bucket{method=\"Upload\","
+                        "service=\"epgfn.v1.Federation\",le=\"0.001\"}"))
       << text;
-  EXPECT_TRUE(absl::StrContains(
-      text, "epgfn_rpc_duration_seconds_bucket{method=\"Upload\","
-            "service=\"epgfn.v1.Federation\",le=\"60\"} 3"));
+  EXPECT_TRUE(
+      absl::StrContains(text,
+                        "epgfn_rpc_duration_seconds_bucket{method=\"Upload\","
+                        "service=\"epgfn.v1.Federation\",le=\"60\"} 3"));
   EXPECT_TRUE(HasLine(text,
                       "epgfn_rpc_duration_seconds_count{method=\"Upload\","
                       "service=\"epgfn.v1.Federation\"} 3"));
-  EXPECT_TRUE(absl::StartsWith(HttpGet((*endpoint)->port(), "/other"),
-                               "HTTP/1.1 404"));
+  EXPECT_TRUE(
+      absl::StartsWith(HttpGet((*endpoint)->port(), "/other"), "HTTP/1.1 404"));
 
   // A second endpoint on the same port is refused with the address named.
-  auto taken = MetricsEndpoint::Start((*endpoint)->address(),
-                                      ServerMetricsRegistry());
+  auto taken =
+      MetricsEndpoint::Start((*endpoint)->address(), ServerMetricsRegistry());
   EXPECT_FALSE(taken.ok());
-  EXPECT_TRUE(absl::StrContains(taken.status().message(),
-                                (*endpoint)->address()))
+  EXPECT_TRUE(
+      absl::StrContains(taken.status().message(), (*endpoint)->address()))
       << taken.status();
   EXPECT_FALSE(MetricsEndpoint::Start("no-port", ServerMetricsRegistry()).ok());
 

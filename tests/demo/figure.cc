@@ -25,9 +25,8 @@ namespace epgfn {
 namespace {
 
 // Series colours (colour-blind-safe, Okabe-Ito), in legend order.
-constexpr const char* kColours[] = {"#0072B2", "#D55E00", "#009E73",
-                                    "#CC79A7", "#E69F00", "#56B4E9",
-                                    "#F0E442", "#000000"};
+constexpr const char* kColours[] = {"#0072B2", "#D55E00", "#009E73", "#CC79A7",
+                                    "#E69F00", "#56B4E9", "#F0E442", "#000000"};
 constexpr int kNumColours = sizeof(kColours) / sizeof(kColours[0]);
 
 // A TSV cell: tabs and newlines would break the table.
@@ -43,8 +42,7 @@ std::string Number(double value) {
 
 // A gnuplot single-quoted string ('' is its only escape).
 std::string Quoted(const std::string& text) {
-  return absl::StrCat("'", absl::StrReplaceAll(Cell(text), {{"'", "''"}}),
-                      "'");
+  return absl::StrCat("'", absl::StrReplaceAll(Cell(text), {{"'", "''"}}), "'");
 }
 
 std::string Basename(const std::string& path) {
@@ -145,9 +143,10 @@ std::string HeatmapCommands(const HeatmapFigure& figure,
   }
   if (!(max_value > 0)) max_value = 1;
   return absl::StrCat(
-      "set xrange [-0.5:", figure.columns - 0.5, "]\n", "set yrange [-0.5:",
-      figure.rows - 0.5, "]\n", "set cbrange [0:", Number(max_value), "]\n",
-      "set cblabel ", Quoted(figure.value_label), "\n",
+      "set xrange [-0.5:", figure.columns - 0.5, "]\n",
+      "set yrange [-0.5:", figure.rows - 0.5, "]\n",
+      "set cbrange [0:", Number(max_value), "]\n", "set cblabel ",
+      Quoted(figure.value_label), "\n",
       // Integer coordinates label the cells; no grid lines through them.
       "set xtics 1 out nomirror\nset ytics 1 out nomirror\nunset grid\n",
       "set size ratio -1\n",
@@ -162,16 +161,16 @@ absl::Status CheckHeatmap(const HeatmapFigure& figure) {
       figure.values.size() !=
           static_cast<size_t>(figure.columns) * figure.rows) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "heatmap '", figure.title, "': ", figure.values.size(),
-        " values for ", figure.columns, "x", figure.rows, " cells"));
+        "heatmap '", figure.title, "': ", figure.values.size(), " values for ",
+        figure.columns, "x", figure.rows, " cells"));
   }
   return absl::OkStatus();
 }
 
 std::string HeatmapTsv(const HeatmapFigure& figure) {
-  std::string tsv = absl::StrCat(Cell(figure.x_label), "\t",
-                                 Cell(figure.y_label), "\t",
-                                 Cell(figure.value_label), "\n");
+  std::string tsv =
+      absl::StrCat(Cell(figure.x_label), "\t", Cell(figure.y_label), "\t",
+                   Cell(figure.value_label), "\n");
   for (int y = 0; y < figure.rows; ++y) {
     for (int x = 0; x < figure.columns; ++x) {
       absl::StrAppend(&tsv, x, "\t", y, "\t",
@@ -218,8 +217,7 @@ absl::Status WriteFigure(const LineFigure& figure, const std::string& stem,
         " with linespoints pt 7 ps 0.5 lw 2 lc rgb '",
         kColours[s % kNumColours], "' title ", Quoted(series.name)));
   }
-  absl::StrAppend(&script, "plot ", absl::StrJoin(plots, ", \\\n     "),
-                  "\n");
+  absl::StrAppend(&script, "plot ", absl::StrJoin(plots, ", \\\n     "), "\n");
   return WriteAndRun(stem, tsv, script, options);
 }
 
@@ -227,9 +225,10 @@ absl::Status WriteFigure(const BarFigure& figure, const std::string& stem,
                          const FigureOptions& options) {
   if (figure.categories.empty() || figure.series.empty() ||
       figure.values.size() != figure.categories.size()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "bar figure '", figure.title, "' needs one row of values per "
-        "category and at least one series"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("bar figure '", figure.title,
+                     "' needs one row of values per "
+                     "category and at least one series"));
   }
   std::string tsv = Cell(figure.x_label);
   for (const std::string& name : figure.series) {
@@ -239,10 +238,10 @@ absl::Status WriteFigure(const BarFigure& figure, const std::string& stem,
   size_t longest = 0;
   for (size_t c = 0; c < figure.categories.size(); ++c) {
     if (figure.values[c].size() != figure.series.size()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "bar figure '", figure.title, "', category '",
-          figure.categories[c], "': ", figure.values[c].size(),
-          " values for ", figure.series.size(), " series"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("bar figure '", figure.title, "', category '",
+                       figure.categories[c], "': ", figure.values[c].size(),
+                       " values for ", figure.series.size(), " series"));
     }
     longest = std::max(longest, figure.categories[c].size());
     absl::StrAppend(&tsv, Cell(figure.categories[c]));
@@ -254,9 +253,9 @@ absl::Status WriteFigure(const BarFigure& figure, const std::string& stem,
   FigureOptions sized = options;
   const int bottom = std::max<int>(4, static_cast<int>(longest * 0.3) + 3);
   sized.height_px = std::max(options.height_px, 420 + bottom * 15);
-  sized.width_px = std::max(options.width_px,
-                            160 + 60 * static_cast<int>(figure.categories.size()) *
-                                      static_cast<int>(figure.series.size()));
+  sized.width_px = std::max(
+      options.width_px, 160 + 60 * static_cast<int>(figure.categories.size()) *
+                                  static_cast<int>(figure.series.size()));
   std::string script =
       Preamble(stem, sized, figure.title, figure.x_label, figure.y_label);
   // gnuplot places the x label below where it thinks the rotated tick
@@ -272,13 +271,12 @@ absl::Status WriteFigure(const BarFigure& figure, const std::string& stem,
                   "set key outside right top box opaque\n");
   std::vector<std::string> plots;
   for (size_t s = 0; s < figure.series.size(); ++s) {
-    plots.push_back(absl::StrCat(
-        s == 0 ? Quoted(Basename(stem) + ".tsv") : "''", " using ", s + 2,
-        s == 0 ? ":xtic(1)" : "", " lc rgb '", kColours[s % kNumColours],
-        "' title columnheader"));
+    plots.push_back(
+        absl::StrCat(s == 0 ? Quoted(Basename(stem) + ".tsv") : "''", " using ",
+                     s + 2, s == 0 ? ":xtic(1)" : "", " lc rgb '",
+                     kColours[s % kNumColours], "' title columnheader"));
   }
-  absl::StrAppend(&script, "plot ", absl::StrJoin(plots, ", \\\n     "),
-                  "\n");
+  absl::StrAppend(&script, "plot ", absl::StrJoin(plots, ", \\\n     "), "\n");
   return WriteAndRun(stem, tsv, script, sized);
 }
 
@@ -288,10 +286,9 @@ absl::Status WriteFigure(const HeatmapFigure& figure, const std::string& stem,
   FigureOptions square = options;
   square.height_px = std::min(options.height_px, options.width_px);
   square.width_px = square.height_px + 160;
-  const std::string script =
-      absl::StrCat(Preamble(stem, square, figure.title, figure.x_label,
-                            figure.y_label),
-                   HeatmapCommands(figure, Basename(stem) + ".tsv"));
+  const std::string script = absl::StrCat(
+      Preamble(stem, square, figure.title, figure.x_label, figure.y_label),
+      HeatmapCommands(figure, Basename(stem) + ".tsv"));
   return WriteAndRun(stem, HeatmapTsv(figure), script, square);
 }
 

@@ -50,8 +50,8 @@ struct BarFigure {
   std::string title;
   std::string x_label;
   std::string y_label;
-  std::vector<std::string> categories;  // tick labels, e.g. "a->b, b->c"
-  std::vector<std::string> series;      // legend entries
+  std::vector<std::string> categories;      // tick labels, e.g. "a->b, b->c"
+  std::vector<std::string> series;          // legend entries
   std::vector<std::vector<double>> values;  // [category][series]
 };
 
@@ -61,9 +61,9 @@ struct HeatmapFigure {
   std::string title;
   std::string x_label;
   std::string y_label;
-  std::string value_label;  // the colorbar's label
-  int columns = 0;          // x = 0..columns-1
-  int rows = 0;             // y = 0..rows-1
+  std::string value_label;     // the colorbar's label
+  int columns = 0;             // x = 0..columns-1
+  int rows = 0;                // y = 0..rows-1
   std::vector<double> values;  // [y * columns + x]
   // Upper end of the colour scale; <= 0: the largest value. Panels that are
   // compared share one.
