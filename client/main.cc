@@ -10,6 +10,7 @@
 #include <glog/logging.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
@@ -87,7 +88,8 @@ ABSL_FLAG(std::string, spec_file, "",
           "(as the server operator distributes it), to check offline "
           "instead of asking the server.");
 ABSL_FLAG(double, connect_timeout_seconds, 5.0,
-          "How long one attempt waits for the connection and TLS handshake.");
+          "How long one attempt of a stream waits for the connection and TLS "
+          "handshake; unary calls wait --rpc_attempts times this in all.");
 
 namespace epgfn {
 namespace {
@@ -174,6 +176,11 @@ absl::Status Run() {
   client_options.retry.max_attempts = absl::GetFlag(FLAGS_rpc_attempts);
   client_options.connect_timeout =
       absl::Seconds(absl::GetFlag(FLAGS_connect_timeout_seconds));
+  // A unary call waits for the connection (waitForReady) as long as the
+  // attempts of a stream would in all.
+  client_options.rpc_timeout =
+      client_options.connect_timeout *
+      std::max(1, absl::GetFlag(FLAGS_rpc_attempts));
   FederationClient client(channel, client_options);
   if (absl::GetFlag(FLAGS_check_config)) {
     LocalTrainingOptions check;
