@@ -127,11 +127,11 @@ absl::Status CheckConfig(FederationClient& client,
     std::printf("spec: %s (offline)\n", path.c_str());
   } else {
     ASSIGN_OR_RETURN(spec, client.GetSpec(client_id));
-    std::printf("spec: fetched from %s\n",
-                absl::GetFlag(FLAGS_server).c_str());
+    std::printf("spec: fetched from %s\n", absl::GetFlag(FLAGS_server).c_str());
   }
   bool listed = false;
-  for (const std::string& id : spec.spec.client_ids()) listed |= id == client_id;
+  for (const std::string& id : spec.spec.client_ids())
+    listed |= id == client_id;
   if (!listed) {
     return absl::FailedPreconditionError(absl::StrCat(
         "client id '", client_id, "' is not a member of federation '",
@@ -163,13 +163,11 @@ absl::Status Run() {
 
   ASSIGN_OR_RETURN(
       const ChannelOptions channel_options,
-      ChannelOptionsFromFlags({absl::GetFlag(FLAGS_server),
-                               absl::GetFlag(FLAGS_insecure),
-                               absl::GetFlag(FLAGS_tls_ca),
-                               absl::GetFlag(FLAGS_tls_cert),
-                               absl::GetFlag(FLAGS_tls_key),
-                               absl::GetFlag(FLAGS_tls_server_name),
-                               absl::GetFlag(FLAGS_rpc_attempts)}));
+      ChannelOptionsFromFlags(
+          {absl::GetFlag(FLAGS_server), absl::GetFlag(FLAGS_insecure),
+           absl::GetFlag(FLAGS_tls_ca), absl::GetFlag(FLAGS_tls_cert),
+           absl::GetFlag(FLAGS_tls_key), absl::GetFlag(FLAGS_tls_server_name),
+           absl::GetFlag(FLAGS_rpc_attempts)}));
   ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel,
                    MakeChannel(channel_options));
   FederationClientOptions client_options;
@@ -178,9 +176,8 @@ absl::Status Run() {
       absl::Seconds(absl::GetFlag(FLAGS_connect_timeout_seconds));
   // A unary call waits for the connection (waitForReady) as long as the
   // attempts of a stream would in all.
-  client_options.rpc_timeout =
-      client_options.connect_timeout *
-      std::max(1, absl::GetFlag(FLAGS_rpc_attempts));
+  client_options.rpc_timeout = client_options.connect_timeout *
+                               std::max(1, absl::GetFlag(FLAGS_rpc_attempts));
   FederationClient client(channel, client_options);
   if (absl::GetFlag(FLAGS_check_config)) {
     LocalTrainingOptions check;

@@ -95,13 +95,11 @@ absl::Status Run() {
   }
   ASSIGN_OR_RETURN(
       const ChannelOptions channel_options,
-      ChannelOptionsFromFlags({absl::GetFlag(FLAGS_server),
-                               absl::GetFlag(FLAGS_insecure),
-                               absl::GetFlag(FLAGS_tls_ca),
-                               absl::GetFlag(FLAGS_tls_cert),
-                               absl::GetFlag(FLAGS_tls_key),
-                               absl::GetFlag(FLAGS_tls_server_name),
-                               absl::GetFlag(FLAGS_rpc_attempts)}));
+      ChannelOptionsFromFlags(
+          {absl::GetFlag(FLAGS_server), absl::GetFlag(FLAGS_insecure),
+           absl::GetFlag(FLAGS_tls_ca), absl::GetFlag(FLAGS_tls_cert),
+           absl::GetFlag(FLAGS_tls_key), absl::GetFlag(FLAGS_tls_server_name),
+           absl::GetFlag(FLAGS_rpc_attempts)}));
   ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel,
                    MakeChannel(channel_options));
   SamplerClientOptions options;

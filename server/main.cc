@@ -148,13 +148,14 @@ int Run() {
         **config,
         {absl::GetFlag(FLAGS_listen), absl::GetFlag(FLAGS_insecure),
          absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key),
-         absl::GetFlag(FLAGS_tls_client_ca), absl::GetFlag(FLAGS_metrics_listen),
-         absl::GetFlag(FLAGS_state_dir), absl::GetFlag(FLAGS_sampler_auth),
+         absl::GetFlag(FLAGS_tls_client_ca),
+         absl::GetFlag(FLAGS_metrics_listen), absl::GetFlag(FLAGS_state_dir),
+         absl::GetFlag(FLAGS_sampler_auth),
          static_cast<int64_t>(rpc_options->sampler_access.tokens.size()),
          absl::GetFlag(FLAGS_device)});
     if (!report.ok()) return Fail(report.status());
-    std::cout << *report << absl::GetFlag(FLAGS_config)
-              << ": configuration OK" << std::endl;
+    std::cout << *report << absl::GetFlag(FLAGS_config) << ": configuration OK"
+              << std::endl;
     return 0;
   }
   LOG(INFO) << "federation '" << (*config)->spec.name()

@@ -242,16 +242,15 @@ TEST(ServerBinaryTest, CheckConfigReportsWhatWouldRunOrTheFirstProblem) {
   const std::string bad_config = root + "/bad.textproto";
   std::ofstream(bad_config) << kConfig << "\nquorum_typo: 2\n";
   std::ofstream(root + "/a_file") << "x";
-  const std::vector<std::string> good = {
-      "--check_config",
-      "--config=" + config_path,
-      "--state_dir=" + root + "/state",
-      "--listen=127.0.0.1:0",
-      "--tls_cert=" + certs + "/server.pem",
-      "--tls_key=" + certs + "/server.key",
-      "--tls_client_ca=" + certs + "/ca.pem",
-      "--sampler_auth=mtls",
-      "--metrics_listen=127.0.0.1:9464"};
+  const std::vector<std::string> good = {"--check_config",
+                                         "--config=" + config_path,
+                                         "--state_dir=" + root + "/state",
+                                         "--listen=127.0.0.1:0",
+                                         "--tls_cert=" + certs + "/server.pem",
+                                         "--tls_key=" + certs + "/server.key",
+                                         "--tls_client_ca=" + certs + "/ca.pem",
+                                         "--sampler_auth=mtls",
+                                         "--metrics_listen=127.0.0.1:9464"};
   {
     const std::string out = root + "/stdout.txt";
     std::string command = "server/epgfn_server";
@@ -269,13 +268,14 @@ TEST(ServerBinaryTest, CheckConfigReportsWhatWouldRunOrTheFirstProblem) {
           std::string("clients (2): client-0, client-1"),
           std::string("aggregation: "), std::string("40 iterations x 32"),
           absl::StrCat("certificate ", certs, "/server.pem: "),
-          std::string("CN="), std::string("key "),
-          std::string(" matches"), std::string("sampler access: mtls"),
+          std::string("CN="), std::string("key "), std::string(" matches"),
+          std::string("sampler access: mtls"),
           std::string("metrics: http://127.0.0.1:9464/metrics"),
           std::string("state dir: " + root + "/state (will be created)"),
           std::string("configuration OK")}) {
       EXPECT_NE(report.find(part), std::string::npos)
-          << "'" << part << "' missing from:\n" << report;
+          << "'" << part << "' missing from:\n"
+          << report;
     }
     // Nothing was created or started.
     EXPECT_FALSE(std::ifstream(root + "/state").good());

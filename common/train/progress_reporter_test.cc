@@ -47,8 +47,9 @@ TEST(ProgressReporterTest, FcsAndSilence) {
             "progress local training: iteration 5/10 (50%), loss 1.5, fcs "
             "0.7500, elapsed 3.0 s, eta 3.0 s");
   std::vector<std::string> lines;
-  ProgressReporter silent("x", absl::ZeroDuration(),
-                          [&](const std::string& line) { lines.push_back(line); });
+  ProgressReporter silent(
+      "x", absl::ZeroDuration(),
+      [&](const std::string& line) { lines.push_back(line); });
   silent.Update(point);
   EXPECT_THAT(lines, ElementsAre());
 }

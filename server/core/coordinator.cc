@@ -257,9 +257,8 @@ absl::Status Coordinator::AggregateAndPublish(const UploadSelection& selection,
     }
   }
 
-  ProgressReporter reporter(
-      "aggregation", options_.progress_interval,
-      [](const std::string& line) { LOG(INFO) << line; });
+  ProgressReporter reporter("aggregation", options_.progress_interval,
+                            [](const std::string& line) { LOG(INFO) << line; });
   auto on_progress = [this, &reporter](const AggregationProgress& progress) {
     reporter.Update({progress.training.iteration,
                      progress.training.total_iterations, progress.training.loss,

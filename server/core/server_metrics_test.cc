@@ -79,8 +79,8 @@ TEST(ServerMetricsTest, CountersFollowUploadsRefusalsAggregationAndSamples) {
   EXPECT_EQ(metrics.samples_served.Value(), samples_before + 25);
 
   // And the same numbers in the exposition.
-  const std::string text =
-      prometheus::TextSerializer().Serialize(ServerMetricsRegistry()->Collect());
+  const std::string text = prometheus::TextSerializer().Serialize(
+      ServerMetricsRegistry()->Collect());
   EXPECT_TRUE(absl::StrContains(text, "\nepgfn_published_version 1\n")) << text;
   EXPECT_TRUE(absl::StrContains(
       text,

@@ -200,10 +200,18 @@ absl::Status WriteCurves(const std::vector<Curve>& curves,
     }
   }
   RETURN_IF_ERROR(WriteFileAtomically(dir + "/curves.tsv", tsv));
-  LineFigure loss{"Training loss (mean over each interval)", "iteration",
-                  "loss (log scale)", false, true, {}};
-  LineFigure tv{"Exact total variation to the product target", "iteration",
-                "TV distance (log scale)", false, true, {}};
+  LineFigure loss{"Training loss (mean over each interval)",
+                  "iteration",
+                  "loss (log scale)",
+                  false,
+                  true,
+                  {}};
+  LineFigure tv{"Exact total variation to the product target",
+                "iteration",
+                "TV distance (log scale)",
+                false,
+                true,
+                {}};
   for (const Curve& curve : curves) {
     loss.series.push_back({curve.name, curve.iteration, curve.loss});
     if (!curve.total_variation.empty()) {
@@ -369,10 +377,9 @@ absl::Status Run() {
     auto tv = ExactTotalVariation(policy, environment, *target);
     curve.total_variation.push_back(tv.ok() ? *tv : NAN);
     evaluation_seconds += SecondsSince(start);
-    reporter.Update({progress.iteration, progress.total_iterations,
-                     progress.loss,
-                     tv.ok() ? std::optional<double>(*tv) : std::nullopt,
-                     std::nullopt});
+    reporter.Update(
+        {progress.iteration, progress.total_iterations, progress.loss,
+         tv.ok() ? std::optional<double>(*tv) : std::nullopt, std::nullopt});
   };
   Curve aggregation_curve{"aggregation"};
   ProgressReporter aggregation_reporter("aggregation", progress_interval,

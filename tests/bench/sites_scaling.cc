@@ -298,7 +298,11 @@ absl::Status Run() {
       DefaultDir(absl::GetFlag(FLAGS_png_dir), "sites_scaling");
   if (!png_dir.empty()) {
     LineFigure figure{"Federated vs centralized training time (phylo, JC69)",
-                      "alignment sites", "CPU time (s)", false, false, {}};
+                      "alignment sites",
+                      "CPU time (s)",
+                      false,
+                      false,
+                      {}};
     LineSeries federated{"federated: slowest client + aggregation", {}, {}};
     LineSeries centralized{"centralized", {}, {}};
     for (const Row& row : rows) {

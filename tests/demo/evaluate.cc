@@ -141,8 +141,12 @@ absl::StatusOr<torch::Tensor> LearnedProbabilities(
 HeatmapFigure ToHeatmap(const torch::Tensor& states,
                         const torch::Tensor& probabilities, int side,
                         std::string title) {
-  HeatmapFigure figure{std::move(title),  "x (grid coordinate)",
-                       "y (grid coordinate)", "probability", side, side,
+  HeatmapFigure figure{std::move(title),
+                       "x (grid coordinate)",
+                       "y (grid coordinate)",
+                       "probability",
+                       side,
+                       side,
                        std::vector<double>(side * side, 0.0)};
   auto s = states.accessor<int64_t, 2>();
   auto p = probabilities.to(torch::kFloat64).contiguous();
@@ -221,8 +225,8 @@ void AddSeries(Bars& bars, const std::string& name,
 absl::Status WriteBars(const Bars& bars, const std::string& stem,
                        const std::string& title, const std::string& x_label,
                        const std::vector<std::string>& labels) {
-  BarFigure figure{title, x_label, "probability", labels, bars.series_names,
-                   {}};
+  BarFigure figure{title,  x_label,           "probability",
+                   labels, bars.series_names, {}};
   for (size_t i = 0; i < labels.size(); ++i) {
     std::vector<double> row;
     for (const std::vector<double>& series : bars.values) {
@@ -451,10 +455,9 @@ absl::Status Run() {
          {ToHeatmap(states, target.probabilities, side,
                     "product of rewards: exact target"),
           ToHeatmap(states, learned, side, "global model (exact)"),
-          empirical.defined()
-              ? ToHeatmap(states, empirical, side,
-                          absl::StrCat(num_samples, " samples"))
-              : HeatmapFigure()}});
+          empirical.defined() ? ToHeatmap(states, empirical, side,
+                                          absl::StrCat(num_samples, " samples"))
+                              : HeatmapFigure()}});
   }
   for (int i = 0; i < num_clients; ++i) {
     const torch::Tensor client_target = NormalizedReward(*rewards[i], states);
@@ -471,9 +474,9 @@ absl::Status Run() {
                    {ToHeatmap(states, client_target, side,
                               absl::StrCat("client ", i, ": own reward"))}};
       if (client_learned.defined()) {
-        row.panels.push_back(ToHeatmap(
-            states, client_learned, side,
-            absl::StrCat("client ", i, ": local model (exact)")));
+        row.panels.push_back(
+            ToHeatmap(states, client_learned, side,
+                      absl::StrCat("client ", i, ": local model (exact)")));
       }
       rows.push_back(std::move(row));
     }

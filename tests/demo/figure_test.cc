@@ -86,7 +86,7 @@ TEST(FigureTest, BarFigureKeepsCategoryNamesAndSeries) {
 
 TEST(FigureTest, HeatmapAndPageOfPanels) {
   const std::string dir = Dir("heatmaps");
-  HeatmapFigure panel{"target", "x", "y", "probability", 3, 2,
+  HeatmapFigure panel{"target",           "x", "y", "probability", 3, 2,
                       {0, 1, 2, 3, 4, 5}, 5};
   ASSERT_TRUE(WriteFigure(panel, dir + "/single").ok());
   const std::vector<std::string> lines = Lines(dir + "/single.tsv");
@@ -112,7 +112,8 @@ TEST(FigureTest, ErrorsNameTheProblem) {
   HeatmapFigure bad{"bad", "x", "y", "p", 2, 2, {1, 2, 3}, 0};
   absl::Status status = WriteFigure(bad, dir + "/bad");
   EXPECT_TRUE(absl::IsInvalidArgument(status));
-  EXPECT_TRUE(absl::StrContains(status.message(), "3 values for 2x2")) << status;
+  EXPECT_TRUE(absl::StrContains(status.message(), "3 values for 2x2"))
+      << status;
 
   FigureOptions missing;
   missing.gnuplot = "epgfn-no-such-gnuplot";
