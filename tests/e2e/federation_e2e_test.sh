@@ -39,7 +39,7 @@ token="$(e2e_write_sampler_token "${work}" e2e-sampler)"
   --config="${config}" --tls_cert="${certs}/server.pem" \
   --tls_key="${certs}/server.key" --tls_client_ca="${certs}/ca.pem" \
   --sampler_auth=token --sampler_tokens_file="${work}/sampler_tokens.txt" \
-  --threads=1 >"${work}/server.log" 2>&1 &
+  --threads=1 --progress_seconds=0.001 >"${work}/server.log" 2>&1 &
 server_pid=$!
 address=$(e2e_wait_for_listening "${work}/server.log" "${server_pid}") ||
   fail "the server did not start"
@@ -63,7 +63,7 @@ for i in "${!clients[@]}"; do
     --tls_key="${certs}/${id}.key" --state_dir="${work}/${id}" \
     --reward="client:index=${i},count=${#clients[@]}" --threads=1 \
     --diagnostics_trajectories=256 --wait_seconds=600 \
-    >"${work}/${id}.log" 2>&1 &
+    --progress_seconds=0.001 >"${work}/${id}.log" 2>&1 &
   client_pids+=($!)
 done
 for i in "${!clients[@]}"; do
@@ -76,6 +76,15 @@ for i in "${!clients[@]}"; do
 done
 client_pids=()
 echo "all ${#clients[@]} clients finished with a global model"
+# Progress lines (--progress_seconds): iteration/total, loss, ETA; the
+# aggregation's also the exact TV to the local product.
+number='-?[0-9.]+(e[-+][0-9]+)?'
+grep -Eq "progress local training: iteration [0-9]+/100 \([0-9]+%\), loss ${number}, elapsed [0-9.]+ s, eta ([0-9.]+ s|\?)" \
+  "${work}/client-0.log" || fail "client-0 printed no progress line"
+grep -Eq "progress local training: iteration 100/100 \(100%\), .*eta 0.0 s" \
+  "${work}/client-0.log" || fail "client-0 printed no final progress line"
+grep -Eq "progress aggregation: iteration [0-9]+/150 \([0-9]+%\), loss ${number}, tv [0-9.]+, elapsed [0-9.]+ s, eta" \
+  "${work}/server.log" || fail "the server printed no aggregation progress line"
 
 # A restarted client reuses its trained model (no retraining), sees that the
 # server already holds its upload, and fetches the global model again.
