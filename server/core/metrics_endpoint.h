@@ -7,15 +7,17 @@
 #include "absl/status/statusor.h"
 
 namespace prometheus {
-class Exposer;
 class Registry;
 }  // namespace prometheus
 
 namespace epgfn {
 
-// Prometheus' pull endpoint for a registry: prometheus-cpp's Exposer (an
-// embedded civetweb HTTP server) answering GET /metrics with the text
-// exposition format; other paths 404. No TLS and no authentication: bind it
+class MetricsHttpServer;
+
+// Prometheus' pull endpoint for a registry: GET /metrics answers with the
+// registry in the text exposition format (prometheus-cpp's TextSerializer);
+// other paths 404. The transport is MetricsHttpServer, not prometheus-cpp's
+// Exposer, which cannot start in a process that loads Debian's LibTorch. No TLS and no authentication: bind it
 // to an address only the monitoring system reaches (e.g. 127.0.0.1).
 class MetricsEndpoint {
  public:
@@ -28,19 +30,17 @@ class MetricsEndpoint {
   MetricsEndpoint(const MetricsEndpoint&) = delete;
   MetricsEndpoint& operator=(const MetricsEndpoint&) = delete;
 
-  int port() const { return port_; }
+  int port() const;
   // host:port with the bound port.
   const std::string& address() const { return address_; }
 
  private:
-  MetricsEndpoint(std::unique_ptr<prometheus::Exposer> exposer,
-                  std::shared_ptr<prometheus::Registry> registry, int port,
+  MetricsEndpoint(std::unique_ptr<MetricsHttpServer> server,
+                  std::shared_ptr<prometheus::Registry> registry,
                   std::string address);
 
-  std::unique_ptr<prometheus::Exposer> exposer_;
-  // The Exposer holds the registry weakly; keep it alive while serving.
-  std::shared_ptr<prometheus::Registry> registry_;
-  int port_;
+  std::unique_ptr<MetricsHttpServer> server_;
+  std::shared_ptr<prometheus::Registry> registry_;  // what it renders
   std::string address_;
 };
 
