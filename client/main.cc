@@ -10,6 +10,7 @@
 #include <glog/logging.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
@@ -25,11 +26,14 @@
 #include "common/env/environment_registry.h"
 #include "common/model/model_codec.h"
 #include "common/model/spec_conversion.h"
+#include "common/train/progress_reporter.h"
 #include "common/util/device.h"
 #include "common/util/event_log.h"
 #include "common/util/file_io.h"
 #include "common/util/status_macros.h"
 #include "server/core/directory_lock.h"
+#include "common/util/tls_files.h"
+#include "server/core/federation_config.h"
 
 ABSL_FLAG(std::string, server, "127.0.0.1:50051",
           "Address (host:port) of the federation server.");
@@ -67,10 +71,26 @@ ABSL_FLAG(int64_t, wait_seconds, 1800,
           "How long to wait for a global model that includes this client's "
           "upload.");
 ABSL_FLAG(int32_t, rpc_attempts, 6,
-          "Attempts per RPC when the server is unreachable (exponential "
-          "backoff with jitter between attempts).");
+          "Attempts per RPC when the server is unreachable: gRPC's own retry "
+          "policy for unary calls (at most 5), exponential backoff with "
+          "jitter between attempts of the streams.");
+ABSL_FLAG(double, progress_seconds, 10,
+          "Print a progress line of local training (iteration/total, loss, "
+          "elapsed, ETA) on stderr at most this often, and at its end; 0: "
+          "none.");
+ABSL_FLAG(bool, check_config, false,
+          "Check this client's setup and exit without training: the TLS "
+          "files, then the federation's spec (from --spec_file, else fetched "
+          "from --server), membership of --client_id, and the environment, "
+          "reward (reading its data files) and policy built from it; prints "
+          "what would run, exits 1 naming the first problem.");
+ABSL_FLAG(std::string, spec_file, "",
+          "With --check_config: the federation's FederationSpec textproto "
+          "(as the server operator distributes it), to check offline "
+          "instead of asking the server.");
 ABSL_FLAG(double, connect_timeout_seconds, 5.0,
-          "How long one attempt waits for the connection and TLS handshake.");
+          "How long one attempt of a stream waits for the connection and TLS "
+          "handshake; unary calls wait --rpc_attempts times this in all.");
 
 namespace epgfn {
 namespace {
@@ -87,6 +107,46 @@ double MegabytesPerSecond(int64_t bytes, double seconds) {
   return seconds > 0 ? bytes / 1e6 / seconds : 0.0;
 }
 
+// --check_config: everything up to training, nothing trained or sent.
+absl::Status CheckConfig(FederationClient& client,
+                         const LocalTrainingOptions& training_options) {
+  const std::string client_id = absl::GetFlag(FLAGS_client_id);
+  if (!absl::GetFlag(FLAGS_insecure)) {
+    ASSIGN_OR_RETURN(const std::string tls,
+                     CheckTlsFiles(absl::GetFlag(FLAGS_tls_cert),
+                                   absl::GetFlag(FLAGS_tls_key),
+                                   absl::GetFlag(FLAGS_tls_ca)));
+    std::printf("TLS:\n%s", tls.c_str());
+  }
+  SpecResult spec;
+  if (const std::string path = absl::GetFlag(FLAGS_spec_file); !path.empty()) {
+    // Validated as the server validates its --config.
+    ASSIGN_OR_RETURN(std::shared_ptr<const FederationConfig> config,
+                     LoadFederationConfig(path));
+    spec.spec = config->spec;
+    spec.spec_digest = config->spec_digest;
+    std::printf("spec: %s (offline)\n", path.c_str());
+  } else {
+    ASSIGN_OR_RETURN(spec, client.GetSpec(client_id));
+    std::printf("spec: fetched from %s\n", absl::GetFlag(FLAGS_server).c_str());
+  }
+  bool listed = false;
+  for (const std::string& id : spec.spec.client_ids())
+    listed |= id == client_id;
+  if (!listed) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "client id '", client_id, "' is not a member of federation '",
+        spec.spec.name(), "'"));
+  }
+  ASSIGN_OR_RETURN(const std::string report,
+                   CheckLocalTraining(spec.spec, training_options));
+  std::printf("federation '%s', spec digest %s\nclient: %s\n%s",
+              spec.spec.name().c_str(), spec.spec_digest.c_str(),
+              client_id.c_str(), report.c_str());
+  std::printf("configuration OK\n");
+  return absl::OkStatus();
+}
+
 absl::Status Run() {
   const std::string client_id = absl::GetFlag(FLAGS_client_id);
   const std::string state_dir = absl::GetFlag(FLAGS_state_dir);
@@ -100,23 +160,38 @@ absl::Status Run() {
   RETURN_IF_ERROR(SetIntraOpThreads(absl::GetFlag(FLAGS_threads)));
   // Held until the process exits: two daemons on one state directory would
   // train and upload over each other's files.
-  ASSIGN_OR_RETURN(std::unique_ptr<DirectoryLock> state_lock,
-                   DirectoryLock::Acquire(state_dir, "epgfn_client"));
+  std::unique_ptr<DirectoryLock> state_lock;
+  if (!absl::GetFlag(FLAGS_check_config)) {
+    ASSIGN_OR_RETURN(state_lock,
+                     DirectoryLock::Acquire(state_dir, "epgfn_client"));
+  }
 
-  ChannelOptions channel_options;
-  channel_options.target = absl::GetFlag(FLAGS_server);
-  channel_options.insecure = absl::GetFlag(FLAGS_insecure);
-  channel_options.ca_pem_path = absl::GetFlag(FLAGS_tls_ca);
-  channel_options.cert_pem_path = absl::GetFlag(FLAGS_tls_cert);
-  channel_options.key_pem_path = absl::GetFlag(FLAGS_tls_key);
-  channel_options.tls_server_name = absl::GetFlag(FLAGS_tls_server_name);
+  ASSIGN_OR_RETURN(
+      const ChannelOptions channel_options,
+      ChannelOptionsFromFlags(
+          {absl::GetFlag(FLAGS_server), absl::GetFlag(FLAGS_insecure),
+           absl::GetFlag(FLAGS_tls_ca), absl::GetFlag(FLAGS_tls_cert),
+           absl::GetFlag(FLAGS_tls_key), absl::GetFlag(FLAGS_tls_server_name),
+           absl::GetFlag(FLAGS_rpc_attempts)}));
   ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel,
                    MakeChannel(channel_options));
   FederationClientOptions client_options;
   client_options.retry.max_attempts = absl::GetFlag(FLAGS_rpc_attempts);
   client_options.connect_timeout =
       absl::Seconds(absl::GetFlag(FLAGS_connect_timeout_seconds));
+  // A unary call waits for the connection (waitForReady) as long as the
+  // attempts of a stream would in all.
+  client_options.rpc_timeout = client_options.connect_timeout *
+                               std::max(1, absl::GetFlag(FLAGS_rpc_attempts));
   FederationClient client(channel, client_options);
+  if (absl::GetFlag(FLAGS_check_config)) {
+    LocalTrainingOptions check;
+    check.reward = reward;
+    check.iterations = absl::GetFlag(FLAGS_iterations);
+    check.batch_size = absl::GetFlag(FLAGS_batch_size);
+    check.device = device;
+    return CheckConfig(client, check);
+  }
 
   // 1. The federation's spec. The server checks here, before any training,
   // that the certificate is this member's (PERMISSION_DENIED otherwise).
@@ -159,11 +234,25 @@ absl::Status Run() {
   training_options.device = device;
   training_options.diagnostics_trajectories =
       absl::GetFlag(FLAGS_diagnostics_trajectories);
+  // Callbacks every 10 iterations; the reporter keeps one line per
+  // --progress_seconds of them.
+  training_options.progress_every = 10;
+  ProgressReporter reporter(
+      "local training", absl::Seconds(absl::GetFlag(FLAGS_progress_seconds)),
+      [](const std::string& line) {
+        std::fprintf(stderr, "epgfn_client: %s\n", line.c_str());
+      });
   ASSIGN_OR_RETURN(
       LocalTrainingResult trained,
       TrainOrReuseLocalModel(
           spec.spec, spec.spec_digest, training_options,
           [&](const TrainingProgress& progress) {
+            reporter.Update({progress.iteration, progress.total_iterations,
+                             progress.loss, std::nullopt, std::nullopt});
+            if (progress.iteration % 100 != 0 &&
+                progress.iteration != progress.total_iterations) {
+              return;  // the event log keeps its every-100 pace
+            }
             LOG(INFO) << event("training_progress")
                              .With("iteration", progress.iteration)
                              .With("total_iterations",

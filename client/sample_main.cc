@@ -87,8 +87,9 @@ ABSL_FLAG(std::string, variable_names, "",
           "variables for the marginal tables (DAG nodes, grid coordinates, "
           "multiset items or sequence positions).");
 ABSL_FLAG(int32_t, rpc_attempts, 6,
-          "Attempts when the server is unreachable (exponential backoff with "
-          "jitter between attempts).");
+          "Attempts when the server is unreachable: gRPC's own retry policy "
+          "for unary calls (at most 5), exponential backoff with jitter "
+          "between attempts of Sample streams.");
 
 namespace epgfn {
 namespace {
@@ -173,13 +174,13 @@ absl::Status Run() {
   if (num_samples < 1) {
     return absl::InvalidArgumentError("--num_samples must be >= 1");
   }
-  ChannelOptions channel_options;
-  channel_options.target = absl::GetFlag(FLAGS_server);
-  channel_options.insecure = absl::GetFlag(FLAGS_insecure);
-  channel_options.ca_pem_path = absl::GetFlag(FLAGS_tls_ca);
-  channel_options.cert_pem_path = absl::GetFlag(FLAGS_tls_cert);
-  channel_options.key_pem_path = absl::GetFlag(FLAGS_tls_key);
-  channel_options.tls_server_name = absl::GetFlag(FLAGS_tls_server_name);
+  ASSIGN_OR_RETURN(
+      const ChannelOptions channel_options,
+      ChannelOptionsFromFlags(
+          {absl::GetFlag(FLAGS_server), absl::GetFlag(FLAGS_insecure),
+           absl::GetFlag(FLAGS_tls_ca), absl::GetFlag(FLAGS_tls_cert),
+           absl::GetFlag(FLAGS_tls_key), absl::GetFlag(FLAGS_tls_server_name),
+           absl::GetFlag(FLAGS_rpc_attempts)}));
   ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel,
                    MakeChannel(channel_options));
   SamplerClientOptions options;

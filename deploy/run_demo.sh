@@ -295,8 +295,8 @@ printf "  %-40s %s\n" "clients, start to global model on disk" "${clients_s}"
 printf "  %-40s %s\n" "sampling (${num_samples} objects)" "${sample_s}"
 printf "  %-40s %s\n" "whole demo" "$(elapsed "${demo_start}" "$(now)")"
 if [[ "${task}" == hypergrid ]]; then
-  echo "heatmaps: ${out}/png/overview.png (and one PNG per panel in ${out}/png)"
+  echo "heatmaps (gnuplot): ${out}/png/overview.png (and one PNG + TSV per panel in ${out}/png)"
 else
-  echo "plots: ${out}/png/top_objects.png$([[ "${task}" == phylo ]] && echo " and ${out}/png/clade_frequencies.png")"
+  echo "plots (gnuplot, data in .tsv next to each): ${out}/png/top_objects.png$([[ "${task}" == phylo ]] && echo " and ${out}/png/clade_frequencies.png")"
 fi
 echo "logs: ${logs}"

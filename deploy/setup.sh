@@ -14,8 +14,18 @@ PACKAGES=(
   libtorch-dev
   libabsl-dev
   libssl-dev
-  # The demo writes PNG heatmaps with its own encoder over zlib.
   zlib1g-dev
+  # Prometheus metrics (--metrics_listen): prometheus-cpp's core registry and
+  # its pull Exposer (the -dev package pulls in both runtime libraries).
+  prometheus-cpp-dev
+  libprometheus-cpp-core1.0
+  libprometheus-cpp-pull1.0
+  # Every figure (demo, evaluator, experiments) is drawn by gnuplot's
+  # pngcairo terminal from TSV files; a font for its labels.
+  gnuplot-nox
+  fonts-dejavu-core
+  # The figure tests decode every PNG with libpng.
+  libpng-dev
   openssl
   libgtest-dev
   libgmock-dev
@@ -33,6 +43,12 @@ PACKAGES=(
   python3-grpcio
   python3-protobuf
   # Summarize's marginal tables come back as numpy arrays when it is there.
+  # `pip install ./client/python` into a venv, offline (its install test),
+  # and SampleResult.to_numpy().
+  python3-venv
+  python3-pip
+  python3-setuptools
+  python3-wheel
   python3-numpy
   # The libFuzzer targets (tests/fuzz) build with clang + its sanitizer
   # runtimes.

@@ -17,12 +17,13 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "common/util/device.h"
-#include "common/util/metrics.h"
-#include "common/util/metrics_http_server.h"
+#include "server/core/config_check.h"
 #include "server/core/federation_access.h"
 #include "server/core/federation_config.h"
+#include "server/core/metrics_endpoint.h"
 #include "server/core/sampler_access.h"
 #include "server/core/server_core.h"
+#include "server/core/server_metrics.h"
 #include "server/rpc/rpc_server.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
@@ -76,6 +77,16 @@ ABSL_FLAG(int64_t, aggregation_checkpoint_every, 500,
 ABSL_FLAG(int64_t, aggregation_checkpoint_seconds, 60,
           "Also write one when this many seconds passed since the last; 0: "
           "not by time.");
+ABSL_FLAG(double, progress_seconds, 10,
+          "Log a progress line of a running aggregation (iteration/total, "
+          "loss, TV to the local product where exact, elapsed, ETA) at most "
+          "this often, and at its end; 0: none.");
+ABSL_FLAG(bool, check_config, false,
+          "Check the configuration and exit (like nginx -t): parse and "
+          "validate --config, the TLS files, the sampler tokens, the "
+          "addresses and --state_dir, print the spec digest and what would "
+          "run; exit 1 naming the first problem. Nothing is bound or "
+          "written.");
 ABSL_FLAG(int32_t, shutdown_grace_seconds, 10,
           "On SIGTERM/SIGINT, how long in-flight calls may take to finish.");
 
@@ -137,10 +148,27 @@ int Run() {
           absl::Seconds(absl::GetFlag(FLAGS_aggregation_checkpoint_seconds)));
   if (!coordinator_options.ok()) return Fail(coordinator_options.status());
   core_options->coordinator = *coordinator_options;
+  core_options->coordinator.progress_interval =
+      absl::Seconds(absl::GetFlag(FLAGS_progress_seconds));
 
   absl::StatusOr<std::shared_ptr<const FederationConfig>> config =
       LoadFederationConfig(absl::GetFlag(FLAGS_config));
   if (!config.ok()) return Fail(config.status());
+  if (absl::GetFlag(FLAGS_check_config)) {
+    absl::StatusOr<std::string> report = CheckServerSetup(
+        **config,
+        {absl::GetFlag(FLAGS_listen), absl::GetFlag(FLAGS_insecure),
+         absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key),
+         absl::GetFlag(FLAGS_tls_client_ca),
+         absl::GetFlag(FLAGS_metrics_listen), absl::GetFlag(FLAGS_state_dir),
+         absl::GetFlag(FLAGS_sampler_auth),
+         static_cast<int64_t>(rpc_options->sampler_access.tokens.size()),
+         absl::GetFlag(FLAGS_device)});
+    if (!report.ok()) return Fail(report.status());
+    std::cout << *report << absl::GetFlag(FLAGS_config) << ": configuration OK"
+              << std::endl;
+    return 0;
+  }
   LOG(INFO) << "federation '" << (*config)->spec.name()
             << "': " << (*config)->num_clients() << " clients, environment "
             << (*config)->environment->config().ToString() << ", spec digest "
@@ -166,20 +194,17 @@ int Run() {
   if (colon != std::string::npos) {
     address = absl::StrCat(address.substr(0, colon + 1), (*server)->port());
   }
-  std::unique_ptr<MetricsHttpServer> metrics_server;
+  std::unique_ptr<MetricsEndpoint> metrics_endpoint;
   if (const std::string metrics_address = absl::GetFlag(FLAGS_metrics_listen);
       !metrics_address.empty()) {
-    absl::StatusOr<std::unique_ptr<MetricsHttpServer>> started =
-        MetricsHttpServer::Start(metrics_address, [] {
-          return MetricsRegistry::Default().TextFormat();
-        });
+    absl::StatusOr<std::unique_ptr<MetricsEndpoint>> started =
+        MetricsEndpoint::Start(metrics_address, ServerMetricsRegistry());
     if (!started.ok()) return Fail(started.status());
-    metrics_server = std::move(*started);
-    const std::string bound =
-        absl::StrCat(metrics_address.substr(0, metrics_address.rfind(':') + 1),
-                     metrics_server->port());
-    LOG(INFO) << "metrics on http://" << bound << "/metrics";
-    std::cout << "metrics listening on " << bound << std::endl;
+    metrics_endpoint = *std::move(started);
+    LOG(INFO) << "metrics on http://" << metrics_endpoint->address()
+              << "/metrics";
+    std::cout << "metrics listening on " << metrics_endpoint->address()
+              << std::endl;
   }
   LOG(INFO) << "listening on " << address;
   std::cout << "listening on " << address << std::endl;
@@ -191,7 +216,7 @@ int Run() {
   (*server)->Shutdown(
       absl::Seconds(absl::GetFlag(FLAGS_shutdown_grace_seconds)));
   server->reset();
-  if (metrics_server != nullptr) metrics_server->Shutdown();
+  metrics_endpoint.reset();
   core->reset();
   LOG(INFO) << "shut down";
   return 0;

@@ -396,5 +396,82 @@ TEST(ServerBinaryTest, AReadOnlyStateDirIsRefusedAtStart) {
       << errors;
 }
 
+// --check_config (like nginx -t): validates everything, starts nothing.
+TEST(ServerBinaryTest, CheckConfigReportsWhatWouldRunOrTheFirstProblem) {
+  const std::string root = testing::FreshDirectory("check-config");
+  const std::string certs = root + "/certs";
+  ASSERT_EQ(std::system(absl::StrCat("bash deploy/gen_certs.sh ", certs,
+                                     " client-0 >/dev/null")
+                            .c_str()),
+            0);
+  const std::string config_path = root + "/federation.textproto";
+  std::ofstream(config_path) << kConfig;
+  const std::string bad_config = root + "/bad.textproto";
+  std::ofstream(bad_config) << kConfig << "\nquorum_typo: 2\n";
+  std::ofstream(root + "/a_file") << "x";
+  const std::vector<std::string> good = {"--check_config",
+                                         "--config=" + config_path,
+                                         "--state_dir=" + root + "/state",
+                                         "--listen=127.0.0.1:0",
+                                         "--tls_cert=" + certs + "/server.pem",
+                                         "--tls_key=" + certs + "/server.key",
+                                         "--tls_client_ca=" + certs + "/ca.pem",
+                                         "--sampler_auth=mtls",
+                                         "--metrics_listen=127.0.0.1:9464"};
+  {
+    const std::string out = root + "/stdout.txt";
+    std::string command = "server/epgfn_server";
+    for (const std::string& flag : good) absl::StrAppend(&command, " ", flag);
+    const int status =
+        std::system(absl::StrCat(command, " >", out, " 2>&1").c_str());
+    ASSERT_TRUE(WIFEXITED(status));
+    const std::string report = Read(out);
+    EXPECT_EQ(WEXITSTATUS(status), 0) << report;
+    auto config = LoadFederationConfig(config_path);
+    ASSERT_TRUE(config.ok());
+    for (const std::string& part :
+         {absl::StrCat("spec digest: ", (*config)->spec_digest),
+          std::string("federation 'binary-test'"),
+          std::string("clients (2): client-0, client-1"),
+          std::string("aggregation: "), std::string("40 iterations x 32"),
+          absl::StrCat("certificate ", certs, "/server.pem: "),
+          std::string("CN="), std::string("key "), std::string(" matches"),
+          std::string("sampler access: mtls"),
+          std::string("metrics: http://127.0.0.1:9464/metrics"),
+          std::string("state dir: " + root + "/state (will be created)"),
+          std::string("configuration OK")}) {
+      EXPECT_NE(report.find(part), std::string::npos)
+          << "'" << part << "' missing from:\n"
+          << report;
+    }
+    // Nothing was created or started.
+    EXPECT_FALSE(std::ifstream(root + "/state").good());
+    EXPECT_EQ(report.find("listening on"), std::string::npos);
+  }
+  struct Case {
+    std::string flag;  // replaces the flag with the same name
+    std::string message;
+  };
+  const Case cases[] = {
+      {"--config=" + bad_config, "bad.textproto"},
+      {"--tls_key=" + certs + "/client-0.key", "does not match"},
+      {"--tls_cert=" + root + "/missing.pem", "missing.pem"},
+      {"--tls_client_ca=" + config_path, "holds no PEM certificate"},
+      {"--state_dir=" + root + "/a_file", "not a directory"},
+      {"--metrics_listen=9464", "--metrics_listen='9464' is not host:port"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> flags;
+    const std::string name = c.flag.substr(0, c.flag.find('='));
+    for (const std::string& flag : good) {
+      flags.push_back(flag.substr(0, flag.find('=')) == name ? c.flag : flag);
+    }
+    auto [code, errors] = RunToExit(flags, root + "/stderr.txt");
+    EXPECT_EQ(code, 1) << c.flag << ": " << errors;
+    EXPECT_NE(errors.find(c.message), std::string::npos)
+        << "expected '" << c.message << "' in: " << errors;
+  }
+}
+
 }  // namespace
 }  // namespace epgfn

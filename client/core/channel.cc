@@ -1,5 +1,7 @@
 #include "client/core/channel.h"
 
+#include <algorithm>
+
 #include <grpcpp/create_channel.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/security/credentials.h>
@@ -8,7 +10,9 @@
 #include <future>
 
 #include "absl/strings/match.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "common/util/file_io.h"
 #include "common/util/status_macros.h"
 
@@ -55,7 +59,88 @@ absl::Status ChannelOptions::Validate() const {
   if (max_message_bytes <= 0) {
     return absl::InvalidArgumentError("max_message_bytes must be positive");
   }
+  if (unary_max_attempts < 1 || unary_initial_backoff <= absl::ZeroDuration() ||
+      unary_max_backoff < unary_initial_backoff ||
+      !(unary_backoff_multiplier >= 1)) {
+    return absl::InvalidArgumentError(
+        "unary retry: attempts >= 1, 0 < initial backoff <= max backoff, "
+        "multiplier >= 1");
+  }
   return absl::OkStatus();
+}
+
+absl::StatusOr<ChannelOptions> ChannelOptionsFromFlags(
+    const ChannelFlags& flags) {
+  ChannelOptions options;
+  options.target = flags.server;
+  options.insecure = flags.insecure;
+  options.ca_pem_path = flags.tls_ca;
+  options.cert_pem_path = flags.tls_cert;
+  options.key_pem_path = flags.tls_key;
+  options.tls_server_name = flags.tls_server_name;
+  if (flags.rpc_attempts < 1) {
+    return absl::InvalidArgumentError("--rpc_attempts must be >= 1");
+  }
+  options.unary_max_attempts = std::min(flags.rpc_attempts, 5);
+  RETURN_IF_ERROR(options.Validate());
+  return options;
+}
+
+std::string UnaryServiceConfigJson(const ChannelOptions& options) {
+  auto seconds = [](absl::Duration d) {
+    return absl::StrFormat("\"%.3fs\"", absl::ToDoubleSeconds(d));
+  };
+  std::string retry;
+  if (options.unary_max_attempts >= 2) {
+    retry = absl::StrCat(
+        ",\"retryPolicy\":{\"maxAttempts\":",
+        std::min(options.unary_max_attempts, 5),
+        ",\"initialBackoff\":", seconds(options.unary_initial_backoff),
+        ",\"maxBackoff\":", seconds(options.unary_max_backoff),
+        ",\"backoffMultiplier\":", options.unary_backoff_multiplier,
+        ",\"retryableStatusCodes\":[\"UNAVAILABLE\"]}");
+  }
+  return absl::StrCat(
+      "{\"methodConfig\":[{\"name\":["
+      "{\"service\":\"epgfn.v1.Federation\",\"method\":\"GetSpec\"},"
+      "{\"service\":\"epgfn.v1.Federation\",\"method\":\"GetStatus\"},"
+      "{\"service\":\"epgfn.v1.Sampler\",\"method\":\"ListModels\"}],"
+      "\"waitForReady\":true",
+      retry, "}]}");
+}
+
+absl::StatusOr<std::string> ReadBearerTokenFile(const std::string& path,
+                                                const std::string& what) {
+  absl::StatusOr<std::string> text = ReadFileToString(path, 64 << 10);
+  if (!text.ok()) {
+    return absl::Status(text.status().code(),
+                        absl::StrCat("cannot read the ", what, " ", path, ": ",
+                                     text.status().message()));
+  }
+  const std::string token(absl::StripAsciiWhitespace(*text));
+  if (token.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the ", what, " ", path, " is empty"));
+  }
+  for (char c : token) {
+    if (c <= ' ' || c > '~') {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the ", what, " ", path,
+          " must hold one token of printable characters without spaces"));
+    }
+  }
+  return token;
+}
+
+absl::Status UnaryCallStatus(grpc::Channel& channel, absl::Status status) {
+  if (absl::IsDeadlineExceeded(status) &&
+      channel.GetState(false) != GRPC_CHANNEL_READY) {
+    return absl::UnavailableError(absl::StrCat(
+        "not connected before the deadline (server down, wrong address, or "
+        "TLS handshake refused): ",
+        status.message()));
+  }
+  return status;
 }
 
 absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(
@@ -64,6 +149,7 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(
   grpc::ChannelArguments arguments;
   arguments.SetMaxReceiveMessageSize(options.max_message_bytes);
   arguments.SetMaxSendMessageSize(options.max_message_bytes);
+  arguments.SetServiceConfigJSON(UnaryServiceConfigJson(options));
   std::shared_ptr<grpc::ChannelCredentials> credentials;
   if (options.insecure) {
     credentials = grpc::InsecureChannelCredentials();

@@ -29,9 +29,49 @@ struct ChannelOptions {
   // Set explicitly rather than relying on gRPC's 4 MiB receive default:
   // models travel in <= 1 MiB chunks, so this only bounds a single message.
   int max_message_bytes = 8 << 20;
+  // gRPC's own retry for the unary calls (Federation.GetSpec,
+  // Federation.GetStatus, Sampler.ListModels), set as the channel's JSON
+  // service config together with waitForReady: a unary call waits for the
+  // connection until its deadline and is retried by gRPC on UNAVAILABLE with
+  // exponential backoff and jitter. 1: no retry. gRPC caps it at 5.
+  // Streams are not covered: gRPC stops retrying a call once a message has
+  // been exchanged, so uploads, downloads, watches and Sample keep the
+  // project's own RetryWithBackoff (retry.h).
+  int unary_max_attempts = 5;
+  absl::Duration unary_initial_backoff = absl::Milliseconds(250);
+  absl::Duration unary_max_backoff = absl::Seconds(8);
+  double unary_backoff_multiplier = 2.0;
 
   absl::Status Validate() const;
 };
+
+// The address and TLS flags every client binary takes (--server,
+// --insecure, --tls_ca, --tls_cert, --tls_key, --tls_server_name,
+// --rpc_attempts), mapped here once so the binaries agree.
+struct ChannelFlags {
+  std::string server;
+  bool insecure = false;
+  std::string tls_ca;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_server_name;
+  int rpc_attempts = 6;
+};
+absl::StatusOr<ChannelOptions> ChannelOptionsFromFlags(
+    const ChannelFlags& flags);
+
+// The service config MakeChannel installs (exposed for tests and docs).
+std::string UnaryServiceConfigJson(const ChannelOptions& options);
+
+// A bearer token from a file (surrounding whitespace removed); `what` names
+// the file in errors ("admin token file"), which never show the token.
+absl::StatusOr<std::string> ReadBearerTokenFile(const std::string& path,
+                                                const std::string& what);
+
+// gRPC's deadline-exceeded as this project reports it: UNAVAILABLE when the
+// channel never connected (nothing was sent, so retrying later is safe),
+// else the status as it is.
+absl::Status UnaryCallStatus(grpc::Channel& channel, absl::Status status);
 
 // Reads the PEM files and builds the channel (it connects lazily).
 // InvalidArgument for inconsistent options, NotFound for a missing file.

@@ -47,11 +47,13 @@ absl::StatusOr<SpecResult> FederationClient::GetSpec(
   v1::GetSpecRequest request;
   request.set_client_id(client_id);
   v1::GetSpecResponse response;
-  RETURN_IF_ERROR(CallWithRetry([&]() {
-    grpc::ClientContext context;
-    context.set_deadline(DeadlineAfter(options_.rpc_timeout));
-    return FromGrpcStatus(stub_->GetSpec(&context, request, &response));
-  }));
+  // Unary: waitForReady and retries come from the channel's service config
+  // (channel.h).
+  grpc::ClientContext context;
+  context.set_deadline(DeadlineAfter(options_.rpc_timeout));
+  RETURN_IF_ERROR(UnaryCallStatus(
+      *channel_,
+      FromGrpcStatus(stub_->GetSpec(&context, request, &response))));
   if (response.spec_digest().empty()) {
     return absl::DataLossError("the server sent a spec without its digest");
   }
@@ -64,12 +66,14 @@ absl::StatusOr<SpecResult> FederationClient::GetSpec(
 
 absl::StatusOr<v1::GetStatusResponse> FederationClient::GetStatus() {
   v1::GetStatusResponse response;
-  RETURN_IF_ERROR(CallWithRetry([&]() {
-    grpc::ClientContext context;
-    context.set_deadline(DeadlineAfter(options_.rpc_timeout));
-    return FromGrpcStatus(
-        stub_->GetStatus(&context, v1::GetStatusRequest(), &response));
-  }));
+  grpc::ClientContext context;
+  context.set_deadline(DeadlineAfter(options_.rpc_timeout));
+  if (!options_.status_token.empty()) {
+    context.AddMetadata("authorization", "Bearer " + options_.status_token);
+  }
+  RETURN_IF_ERROR(UnaryCallStatus(
+      *channel_, FromGrpcStatus(stub_->GetStatus(
+                     &context, v1::GetStatusRequest(), &response))));
   return response;
 }
 

@@ -22,7 +22,9 @@ struct FederationClientOptions {
   RetryOptions retry;
   // How long one attempt may wait for the connection (and TLS handshake).
   absl::Duration connect_timeout = absl::Seconds(5);
-  // Deadline of a unary RPC (GetSpec, GetStatus).
+  // Deadline of a unary RPC (GetSpec, GetStatus), waiting for the
+  // connection included; gRPC retries them (the channel's service config,
+  // channel.h), `retry` covers the streams.
   absl::Duration rpc_timeout = absl::Seconds(30);
   // Deadline of a whole upload or download stream.
   absl::Duration transfer_timeout = absl::Minutes(10);
@@ -30,6 +32,9 @@ struct FederationClientOptions {
   int64_t max_model_bytes = int64_t{1} << 30;
   // Sleep between attempts; tests inject one that returns at once.
   SleepFunction sleep;
+  // When not empty, GetStatus sends "authorization: Bearer <token>" (an
+  // operator's admin token; client daemons authenticate by certificate).
+  std::string status_token;
 };
 
 struct SpecResult {
@@ -54,10 +59,13 @@ struct DownloadResult {
   double seconds = 0.0;
 };
 
-// A client daemon's view of the Federation service. Every RPC has a deadline;
-// attempts that fail transiently (server unreachable, handshake refused,
-// connection lost: UNAVAILABLE) are retried with bounded exponential backoff
-// and jitter. Other errors are returned as they are, as absl::Status.
+// A client daemon's view of the Federation service. Every RPC has a deadline.
+// Unary calls wait for the connection and are retried on UNAVAILABLE by gRPC
+// itself, through the channel's service config (use a channel from
+// MakeChannel); the streams' attempts that fail transiently (server
+// unreachable, handshake refused, connection lost: UNAVAILABLE) are retried
+// with bounded exponential backoff and jitter (retry.h). Other errors are
+// returned as they are, as absl::Status.
 // Thread-compatible.
 class FederationClient {
  public:

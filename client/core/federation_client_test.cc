@@ -4,6 +4,12 @@
 #include "client/core/federation_client.h"
 
 #include <glog/logging.h>
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
 #include <google/protobuf/util/message_differencer.h>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
@@ -44,6 +50,7 @@ class FakeFederation final : public v1::Federation::Service {
  public:
   grpc::Status GetSpec(grpc::ServerContext*, const v1::GetSpecRequest* request,
                        v1::GetSpecResponse* response) override {
+    ++get_spec_calls_;
     if (unavailable_get_spec_.fetch_sub(1) > 0) {
       return grpc::Status(grpc::StatusCode::UNAVAILABLE, "warming up");
     }
@@ -123,6 +130,7 @@ class FakeFederation final : public v1::Federation::Service {
   }
 
   std::atomic<int> unavailable_get_spec_{0};
+  std::atomic<int> get_spec_calls_{0};
   std::atomic<bool> corrupt_download_{false};
   std::atomic<int> lost_upload_answers_{0};
   std::atomic<int> cancelled_watches_{0};
@@ -132,6 +140,18 @@ class FakeFederation final : public v1::Federation::Service {
   std::string payload_;
   std::vector<int64_t> chunk_sizes_;
 };
+
+// An insecure channel whose unary retries (gRPC's, from the service config)
+// back off for milliseconds, not seconds.
+ChannelOptions FastRetryChannel(const std::string& target) {
+  ChannelOptions options;
+  options.target = target;
+  options.insecure = true;
+  options.unary_max_attempts = 4;
+  options.unary_initial_backoff = absl::Milliseconds(10);
+  options.unary_max_backoff = absl::Milliseconds(20);
+  return options;
+}
 
 class FederationClientTest : public ::testing::Test {
  protected:
@@ -148,8 +168,7 @@ class FederationClientTest : public ::testing::Test {
     options.retry.max_attempts = 4;
     options.sleep = [this](absl::Duration) { ++sleeps_; };
     client_ = std::make_unique<FederationClient>(
-        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
-                            grpc::InsecureChannelCredentials()),
+        *MakeChannel(FastRetryChannel(absl::StrCat("127.0.0.1:", port))),
         options);
   }
 
@@ -161,19 +180,88 @@ class FederationClientTest : public ::testing::Test {
   int sleeps_ = 0;
 };
 
-TEST_F(FederationClientTest, GetSpecRetriesUnavailable) {
+// gRPC retries the unary call itself (the service config), so the server
+// sees every attempt and the project's own backoff never sleeps.
+TEST_F(FederationClientTest, GetSpecIsRetriedByGrpcOnUnavailable) {
   service_.unavailable_get_spec_ = 2;
   absl::StatusOr<SpecResult> spec = client_->GetSpec("client-7");
   ASSERT_TRUE(spec.ok()) << spec.status();
   EXPECT_EQ(spec->spec.name(), "for client-7");
-  EXPECT_EQ(sleeps_, 2);
+  EXPECT_EQ(service_.get_spec_calls_, 3);
+  EXPECT_EQ(sleeps_, 0);
 }
 
-TEST_F(FederationClientTest, GetSpecGivesUpAfterMaxAttempts) {
+TEST_F(FederationClientTest, GetSpecGivesUpAfterTheServiceConfigsAttempts) {
   service_.unavailable_get_spec_ = 100;
   absl::StatusOr<SpecResult> spec = client_->GetSpec("client-7");
   EXPECT_EQ(spec.status().code(), absl::StatusCode::kUnavailable);
-  EXPECT_EQ(sleeps_, 3);
+  EXPECT_EQ(service_.get_spec_calls_, 4);
+  EXPECT_EQ(sleeps_, 0);
+}
+
+TEST(ServiceConfigTest, NamesTheUnaryMethodsAndTheRetryPolicy) {
+  ChannelOptions options = FastRetryChannel("127.0.0.1:1");
+  const std::string json = UnaryServiceConfigJson(options);
+  for (const char* part :
+       {"\"method\":\"GetSpec\"", "\"method\":\"GetStatus\"",
+        "\"service\":\"epgfn.v1.Sampler\",\"method\":\"ListModels\"",
+        "\"waitForReady\":true", "\"maxAttempts\":4",
+        "\"initialBackoff\":\"0.010s\"",
+        "\"retryableStatusCodes\":[\"UNAVAILABLE\"]"}) {
+    EXPECT_NE(json.find(part), std::string::npos) << part << " in " << json;
+  }
+  // No retry asked for: waitForReady stays, the policy goes (gRPC refuses
+  // maxAttempts < 2).
+  options.unary_max_attempts = 1;
+  EXPECT_EQ(UnaryServiceConfigJson(options).find("retryPolicy"),
+            std::string::npos);
+  ChannelFlags flags;
+  flags.server = "h:1";
+  flags.insecure = true;
+  flags.rpc_attempts = 9;
+  // gRPC caps attempts at 5.
+  EXPECT_EQ(ChannelOptionsFromFlags(flags)->unary_max_attempts, 5);
+  flags.rpc_attempts = 0;
+  EXPECT_FALSE(ChannelOptionsFromFlags(flags).ok());
+  flags.rpc_attempts = 3;
+  flags.tls_ca = "ca.pem";
+  EXPECT_FALSE(ChannelOptionsFromFlags(flags).ok());  // insecure and a CA
+}
+
+// waitForReady (service config): a unary call made while the server is
+// still down waits for it instead of failing.
+TEST(FederationClientLateServerTest, GetSpecWaitsForAServerThatStartsLate) {
+  // Find a free port, then leave it free until the server starts.
+  int port = 0;
+  {
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                             &port);
+    FakeFederation unused;
+    builder.RegisterService(&unused);
+    builder.BuildAndStart()->Shutdown();
+  }
+  ASSERT_GT(port, 0);
+  FakeFederation service;
+  std::unique_ptr<grpc::Server> server;
+  std::thread starter([&] {
+    absl::SleepFor(absl::Milliseconds(700));
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort(absl::StrCat("127.0.0.1:", port),
+                             grpc::InsecureServerCredentials());
+    builder.RegisterService(&service);
+    server = builder.BuildAndStart();
+  });
+  FederationClientOptions options;
+  options.rpc_timeout = absl::Seconds(20);
+  FederationClient client(
+      *MakeChannel(FastRetryChannel(absl::StrCat("127.0.0.1:", port))),
+      options);
+  absl::StatusOr<SpecResult> spec = client.GetSpec("client-1");
+  starter.join();
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(service.get_spec_calls_, 1);
+  server->Shutdown();
 }
 
 TEST_F(FederationClientTest, UploadStreamsChunksWithDigest) {
@@ -333,18 +421,33 @@ TEST_F(FederationClientTest, WaitForVersionTimesOut) {
   EXPECT_EQ(announcement.status().code(), absl::StatusCode::kDeadlineExceeded);
 }
 
-TEST(FederationClientUnreachableTest, ConnectFailureIsRetriedThenUnavailable) {
+TEST(FederationClientUnreachableTest, UnaryCallWaitsUntilItsDeadline) {
+  FederationClientOptions options;
+  options.rpc_timeout = absl::Milliseconds(500);
+  // Port 1 on loopback: nothing listens there.
+  FederationClient client(*MakeChannel(FastRetryChannel("127.0.0.1:1")),
+                          options);
+  const absl::Time start = absl::Now();
+  absl::StatusOr<SpecResult> spec = client.GetSpec("client-0");
+  // Waited for the connection (waitForReady) rather than failing at once,
+  // and reported as retryable: nothing reached a server.
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(400));
+  EXPECT_EQ(spec.status().code(), absl::StatusCode::kUnavailable)
+      << spec.status();
+}
+
+TEST(FederationClientUnreachableTest, UploadConnectFailureIsRetriedThenUnavailable) {
   FederationClientOptions options;
   options.retry.max_attempts = 3;
   options.connect_timeout = absl::Milliseconds(200);
   int sleeps = 0;
   options.sleep = [&](absl::Duration) { ++sleeps; };
-  // Port 1 on loopback: nothing listens there.
-  FederationClient client(
-      grpc::CreateChannel("127.0.0.1:1", grpc::InsecureChannelCredentials()),
-      options);
-  absl::StatusOr<SpecResult> spec = client.GetSpec("client-0");
-  EXPECT_EQ(spec.status().code(), absl::StatusCode::kUnavailable);
+  FederationClient client(*MakeChannel(FastRetryChannel("127.0.0.1:1")),
+                          options);
+  absl::StatusOr<UploadResult> upload =
+      client.UploadModel(BigModel(), "client-0", std::string(64, 'a'), 1,
+                         v1::LocalDiagnostics());
+  EXPECT_EQ(upload.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(sleeps, 2);
 }
 

@@ -82,29 +82,73 @@ std::string LocalRecordPath(const std::string& state_dir) {
   return absl::StrCat(state_dir, "/local.record");
 }
 
-absl::StatusOr<LocalTrainingResult> TrainOrReuseLocalModel(
-    const v1::FederationSpec& spec, const std::string& spec_digest,
-    const LocalTrainingOptions& options, const ProgressCallback& on_progress) {
-  ASSIGN_OR_RETURN(
-      std::unique_ptr<Environment> environment,
-      MakeEnvironment(EnvironmentConfigFromProto(spec.environment())));
-  ASSIGN_OR_RETURN(RewardConfig reward_config,
-                   RewardConfig::Parse(options.reward));
-  ASSIGN_OR_RETURN(std::unique_ptr<LogReward> reward,
-                   MakeLogReward(*environment, reward_config,
+absl::StatusOr<LocalSetup> PrepareLocalTraining(
+    const v1::FederationSpec& spec, const LocalTrainingOptions& options) {
+  LocalSetup setup;
+  ASSIGN_OR_RETURN(setup.environment,
+                   MakeEnvironment(EnvironmentConfigFromProto(spec.environment())));
+  ASSIGN_OR_RETURN(setup.reward_config, RewardConfig::Parse(options.reward));
+  ASSIGN_OR_RETURN(setup.reward,
+                   MakeLogReward(*setup.environment, setup.reward_config,
                                  RewardContext{spec.client_ids_size()}));
-  ASSIGN_OR_RETURN(PolicyArchitecture architecture,
+  ASSIGN_OR_RETURN(setup.architecture,
                    ArchitectureFromProto(spec.local_architecture()));
-  ASSIGN_OR_RETURN(
-      TrainingOptions training,
-      TrainingOptionsFromProto(spec.local_training(), TrainingOptions()));
+  ASSIGN_OR_RETURN(setup.training,
+                   TrainingOptionsFromProto(spec.local_training(),
+                                            TrainingOptions()));
+  TrainingOptions& training = setup.training;
   if (options.iterations > 0) training.iterations = options.iterations;
   if (options.batch_size > 0) training.batch_size = options.batch_size;
   if (options.progress_every > 0) {
     training.progress_every = options.progress_every;
   }
   RETURN_IF_ERROR(training.Validate());
-  const std::string reward_text = reward_config.ToString();
+  return setup;
+}
+
+absl::StatusOr<std::string> CheckLocalTraining(
+    const v1::FederationSpec& spec, const LocalTrainingOptions& options) {
+  ASSIGN_OR_RETURN(LocalSetup setup, PrepareLocalTraining(spec, options));
+  // The policy must build on this state graph (the architecture fits).
+  RETURN_IF_ERROR(MakePolicy(*setup.environment, setup.architecture,
+                             setup.training.seed, torch::kCPU)
+                      .status());
+  std::string scored = "not enumerable: reward not evaluated";
+  if (absl::StatusOr<at::Tensor> states =
+          setup.environment->EnumerateTerminalStates();
+      states.ok()) {
+    torch::NoGradGuard no_grad;
+    const at::Tensor log_reward =
+        (*setup.reward)(*states).to(torch::kFloat64);
+    const int64_t bad =
+        (log_reward.isnan() | (log_reward == INFINITY)).sum().item<int64_t>();
+    if (bad > 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the reward '", setup.reward_config.ToString(), "' is NaN or +inf on ",
+          bad, " of ", states->size(0), " objects"));
+    }
+    scored = absl::StrCat("finite on all ", states->size(0),
+                          " objects, log R in [",
+                          log_reward.min().item<double>(), ", ",
+                          log_reward.max().item<double>(), "]");
+  }
+  return absl::StrCat(
+      "environment: ", setup.environment->config().ToString(), "\n",
+      "reward: ", setup.reward->Describe(), " (", scored, ")\n",
+      "local model: ", setup.architecture.ToString(), ", ",
+      setup.training.iterations, " iterations x ", setup.training.batch_size,
+      " trajectories\n");
+}
+
+absl::StatusOr<LocalTrainingResult> TrainOrReuseLocalModel(
+    const v1::FederationSpec& spec, const std::string& spec_digest,
+    const LocalTrainingOptions& options, const ProgressCallback& on_progress) {
+  ASSIGN_OR_RETURN(LocalSetup setup, PrepareLocalTraining(spec, options));
+  std::unique_ptr<Environment>& environment = setup.environment;
+  std::unique_ptr<LogReward>& reward = setup.reward;
+  const PolicyArchitecture& architecture = setup.architecture;
+  const TrainingOptions& training = setup.training;
+  const std::string reward_text = setup.reward_config.ToString();
 
   int64_t round = 1;
   if (!options.state_dir.empty()) {

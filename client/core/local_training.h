@@ -2,9 +2,12 @@
 #define EPGFN_CLIENT_CORE_LOCAL_TRAINING_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "common/env/environment_registry.h"
+#include "common/policy/policy_net.h"
 #include "common/train/trainer.h"
 #include "proto/federation_spec.pb.h"
 #include "proto/model.pb.h"
@@ -52,6 +55,26 @@ absl::StatusOr<LocalTrainingResult> TrainOrReuseLocalModel(
     const v1::FederationSpec& spec, const std::string& spec_digest,
     const LocalTrainingOptions& options,
     const ProgressCallback& on_progress = nullptr);
+
+// What local training is built from, from the spec and the options: the
+// environment, the private reward (reading its data files), the policy
+// architecture and the training options with the overrides applied.
+struct LocalSetup {
+  std::unique_ptr<Environment> environment;
+  RewardConfig reward_config;
+  std::unique_ptr<LogReward> reward;
+  PolicyArchitecture architecture;
+  TrainingOptions training;
+};
+absl::StatusOr<LocalSetup> PrepareLocalTraining(
+    const v1::FederationSpec& spec, const LocalTrainingOptions& options);
+
+// `epgfn_client --check_config`: builds everything training would (the
+// environment, the reward from its data files, the policy) without training,
+// scores the reward on every object when the instance is enumerable (it must
+// be finite or -inf), and describes it. The first problem is the error.
+absl::StatusOr<std::string> CheckLocalTraining(
+    const v1::FederationSpec& spec, const LocalTrainingOptions& options);
 
 // File names under the state dir.
 std::string LocalModelPath(const std::string& state_dir);

@@ -4,7 +4,6 @@
 
 #include <utility>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "client/core/channel.h"
 #include "client/core/grpc_status.h"
@@ -14,25 +13,7 @@
 namespace epgfn {
 
 absl::StatusOr<std::string> ReadSamplerTokenFile(const std::string& path) {
-  absl::StatusOr<std::string> text = ReadFileToString(path, 64 << 10);
-  if (!text.ok()) {
-    return absl::Status(text.status().code(),
-                        absl::StrCat("cannot read the sampler token file ",
-                                     path, ": ", text.status().message()));
-  }
-  const std::string token(absl::StripAsciiWhitespace(*text));
-  if (token.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("the sampler token file ", path, " is empty"));
-  }
-  for (char c : token) {
-    if (c <= ' ' || c > '~') {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "the sampler token file ", path,
-          " must hold one token of printable characters without spaces"));
-    }
-  }
-  return token;
+  return ReadBearerTokenFile(path, "sampler token file");
 }
 
 void SamplerClient::Prepare(grpc::ClientContext& context,
@@ -81,17 +62,14 @@ absl::StatusOr<SampleResult> SamplerClient::Sample(
 }
 
 absl::StatusOr<v1::ListModelsResponse> SamplerClient::ListModels() {
+  // Unary: waitForReady and retries come from the channel's service config
+  // (channel.h), not from RetryWithBackoff.
   v1::ListModelsResponse response;
-  RETURN_IF_ERROR(RetryWithBackoff(
-      options_.retry,
-      [&](int /*attempt*/) -> absl::Status {
-        RETURN_IF_ERROR(WaitForChannel(*channel_, options_.connect_timeout));
-        grpc::ClientContext context;
-        Prepare(context, absl::Seconds(30));
-        return FromGrpcStatus(
-            stub_->ListModels(&context, v1::ListModelsRequest(), &response));
-      },
-      options_.sleep));
+  grpc::ClientContext context;
+  Prepare(context, options_.rpc_timeout);
+  RETURN_IF_ERROR(UnaryCallStatus(
+      *channel_, FromGrpcStatus(stub_->ListModels(
+                     &context, v1::ListModelsRequest(), &response))));
   return response;
 }
 

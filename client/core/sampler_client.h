@@ -20,6 +20,9 @@ struct SamplerClientOptions {
   absl::Duration connect_timeout = absl::Seconds(5);
   // Deadline of one Sample stream.
   absl::Duration sample_timeout = absl::Minutes(5);
+  // Deadline of a unary call (ListModels), waiting for the connection
+  // included.
+  absl::Duration rpc_timeout = absl::Seconds(30);
   SleepFunction sleep;
   // Sent as "authorization: Bearer <token>" metadata on every call when not
   // empty (servers started with --sampler_auth=token require it).

@@ -191,10 +191,22 @@ class SamplerClientTest(unittest.TestCase):
             self.assertIn("text/plain", response.headers["Content-Type"])
             text = response.read().decode()
 
+        # Series by name and label set: the exposition's label order is the
+        # library's (prometheus-cpp sorts them), not part of the format.
+        def parse(series):
+            name, _, labels = series.partition("{")
+            return name, frozenset(re.findall(r'(\w+)="([^"]*)"', labels))
+
+        samples = {}
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                series, _, number = line.rpartition(" ")
+                samples[parse(series)] = float(number)
+
         def value(series):
-            match = re.search("^" + re.escape(series) + r" (\S+)$", text, re.M)
-            self.assertIsNotNone(match, f"{series} missing from:\n{text}")
-            return float(match.group(1))
+            self.assertIn(parse(series), samples,
+                          f"{series} missing from:\n{text}")
+            return samples[parse(series)]
 
         self.assertEqual(
             value('epgfn_uploads_accepted_total{client="client-0"}'), 1)

@@ -18,7 +18,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
-#include "common/util/metrics.h"
+// The MIME type of the Prometheus text exposition format.
+namespace epgfn {
+namespace {
+constexpr char kMetricsContentType[] =
+    "text/plain; version=0.0.4; charset=utf-8";
+}  // namespace
+}  // namespace epgfn
 
 namespace epgfn {
 namespace {

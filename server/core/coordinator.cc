@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "common/aggregate/aggregator.h"
+#include "common/train/progress_reporter.h"
 #include "common/util/event_log.h"
 #include "common/util/status_macros.h"
 #include "server/core/aggregation_trigger.h"
@@ -208,9 +209,9 @@ void Coordinator::Loop() {
       GetServerMetrics().aggregation_running.Set(0);
       GetServerMetrics()
           .aggregation_runs
-          .Labels({status.ok()                          ? "published"
-                   : absl::IsCancelled(status) && stop_ ? "abandoned"
-                                                        : "failed"})
+          .Add({{"result", status.ok()                          ? "published"
+                           : absl::IsCancelled(status) && stop_ ? "abandoned"
+                                                                : "failed"}})
           .Increment();
       if (status.ok()) {
         state_.state = "idle";
@@ -329,7 +330,12 @@ absl::Status Coordinator::AggregateAndPublish(const UploadSelection& selection,
     }
   }
 
-  auto on_progress = [this](const AggregationProgress& progress) {
+  ProgressReporter reporter("aggregation", options_.progress_interval,
+                            [](const std::string& line) { LOG(INFO) << line; });
+  auto on_progress = [this, &reporter](const AggregationProgress& progress) {
+    reporter.Update({progress.training.iteration,
+                     progress.training.total_iterations, progress.training.loss,
+                     progress.total_variation_to_local_product, std::nullopt});
     absl::MutexLock lock(&mutex_);
     state_.iteration = progress.training.iteration;
     state_.total_iterations = progress.training.total_iterations;

@@ -28,6 +28,9 @@ struct CoordinatorOptions {
   bool evaluate_exact = true;
   // Iterations between progress reports (and chances to stop on shutdown).
   int64_t progress_every = 50;
+  // A human progress line (iteration/total, loss, TV, ETA) is logged at
+  // most this often, and at the end; zero: none.
+  absl::Duration progress_interval = absl::Seconds(10);
   // How often the trigger is re-evaluated without an upload (deadlines).
   absl::Duration poll_interval = absl::Milliseconds(250);
   // A running aggregation writes a checkpoint under

@@ -93,7 +93,9 @@ absl::StatusOr<std::shared_ptr<const AcceptedUpload>> ServerCore::SubmitUpload(
                    .With("round", request.round)
                    .With("bytes", (*accepted)->payload_bytes)
                    .With("sha256", (*accepted)->payload_sha256);
-  GetServerMetrics().uploads_accepted.Labels({request.client_id}).Increment();
+  GetServerMetrics()
+      .uploads_accepted.Add({{"client", request.client_id}})
+      .Increment();
   coordinator_->NotifyUploadAccepted();
   return accepted;
 }

@@ -1,55 +1,67 @@
 #include "server/core/server_metrics.h"
 
 namespace epgfn {
+namespace {
+
+prometheus::Family<prometheus::Counter>& CounterFamily(
+    prometheus::Registry& registry, const char* name, const char* help) {
+  return prometheus::BuildCounter().Name(name).Help(help).Register(registry);
+}
+
+// A gauge without labels: its one series exists (at 0) from the start, so a
+// scrape shows it before anything happened.
+prometheus::Gauge& PlainGauge(prometheus::Registry& registry, const char* name,
+                              const char* help) {
+  return prometheus::BuildGauge().Name(name).Help(help).Register(registry).Add(
+      {});
+}
+
+}  // namespace
+
+std::shared_ptr<prometheus::Registry> ServerMetricsRegistry() {
+  static const auto* registry = new std::shared_ptr<prometheus::Registry>(
+      std::make_shared<prometheus::Registry>());
+  return *registry;
+}
+
+prometheus::Histogram::BucketBoundaries LatencyBucketsSeconds() {
+  return {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+          0.5,   1,      2.5,   5,    10,    30,   60};
+}
 
 const ServerMetrics& GetServerMetrics() {
   static const ServerMetrics* metrics = [] {
-    MetricsRegistry& registry = MetricsRegistry::Default();
+    prometheus::Registry& registry = *ServerMetricsRegistry();
     return new ServerMetrics{
-        registry.AddCounter("epgfn_uploads_accepted_total",
-                            "Uploads accepted and stored, by client.",
-                            {"client"}),
-        registry.AddCounter("epgfn_uploads_refused_total",
-                            "Uploads refused, by reason.", {"reason"}),
-        registry.AddCounter(
-            "epgfn_aggregation_runs_total",
-            "Aggregation runs that ended, by result (published, failed, "
-            "abandoned).",
-            {"result"}),
-        registry
-            .AddGauge("epgfn_aggregation_running",
-                      "1 while an aggregation runs, else 0.")
-            .Get(),
-        registry
-            .AddGauge("epgfn_aggregation_iteration",
-                      "Iteration of the running (or last) aggregation at "
-                      "its last progress report.")
-            .Get(),
-        registry
-            .AddGauge("epgfn_aggregation_total_iterations",
-                      "Iterations of the running (or last) aggregation.")
-            .Get(),
-        registry
-            .AddGauge("epgfn_aggregation_loss",
-                      "Aggregating balance loss at the last progress "
-                      "report.")
-            .Get(),
-        registry
-            .AddGauge("epgfn_published_version",
-                      "Latest published global model version (0: none).")
-            .Get(),
-        registry
-            .AddCounter("epgfn_samples_served_total",
-                        "Objects streamed by the Sampler service.")
-            .Get(),
-        registry.AddCounter("epgfn_rpc_requests_total",
-                            "gRPC calls finished, by service, method and "
-                            "status code.",
-                            {"service", "method", "code"}),
-        registry.AddHistogram("epgfn_rpc_duration_seconds",
-                              "gRPC call latency from start to status, by "
-                              "service and method.",
-                              LatencyBucketsSeconds(), {"service", "method"}),
+        CounterFamily(registry, "epgfn_uploads_accepted_total",
+                      "Uploads accepted and stored, by client."),
+        CounterFamily(registry, "epgfn_uploads_refused_total",
+                      "Uploads refused, by reason."),
+        CounterFamily(registry, "epgfn_aggregation_runs_total",
+                      "Aggregation runs that ended, by result (published, "
+                      "failed, abandoned)."),
+        PlainGauge(registry, "epgfn_aggregation_running",
+                   "1 while an aggregation runs, else 0."),
+        PlainGauge(registry, "epgfn_aggregation_iteration",
+                   "Iteration of the running (or last) aggregation at its "
+                   "last progress report."),
+        PlainGauge(registry, "epgfn_aggregation_total_iterations",
+                   "Iterations of the running (or last) aggregation."),
+        PlainGauge(registry, "epgfn_aggregation_loss",
+                   "Aggregating balance loss at the last progress report."),
+        PlainGauge(registry, "epgfn_published_version",
+                   "Latest published global model version (0: none)."),
+        CounterFamily(registry, "epgfn_samples_served_total",
+                      "Objects streamed by the Sampler service.")
+            .Add({}),
+        CounterFamily(registry, "epgfn_rpc_requests_total",
+                      "gRPC calls finished, by service, method and status "
+                      "code."),
+        prometheus::BuildHistogram()
+            .Name("epgfn_rpc_duration_seconds")
+            .Help("gRPC call latency from start to status, by service and "
+                  "method.")
+            .Register(registry),
     };
   }();
   return *metrics;

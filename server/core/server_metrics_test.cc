@@ -2,6 +2,8 @@
 // reason, aggregation runs and progress, the published version, samples.
 #include "server/core/server_metrics.h"
 
+#include <prometheus/text_serializer.h>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
@@ -19,24 +21,28 @@ TEST(ServerMetricsTest, CountersFollowUploadsRefusalsAggregationAndSamples) {
   options.coordinator.progress_every = 20;
   auto core = ServerCore::Create(config, options);
   ASSERT_TRUE(core.ok()) << core.status();
-  EXPECT_EQ(metrics.published_version.value(), 0);
+  EXPECT_EQ(metrics.published_version.Value(), 0);
 
-  Counter& unknown = metrics.uploads_refused.Labels({"unknown_client"});
-  Counter& digest = metrics.uploads_refused.Labels({"digest_mismatch"});
-  Counter& accepted0 = metrics.uploads_accepted.Labels({"client-0"});
-  Counter& published = metrics.aggregation_runs.Labels({"published"});
-  const double unknown_before = unknown.value();
-  const double digest_before = digest.value();
-  const double accepted_before = accepted0.value();
-  const double published_before = published.value();
-  const double samples_before = metrics.samples_served.value();
+  prometheus::Counter& unknown =
+      metrics.uploads_refused.Add({{"reason", "unknown_client"}});
+  prometheus::Counter& digest =
+      metrics.uploads_refused.Add({{"reason", "digest_mismatch"}});
+  prometheus::Counter& accepted0 =
+      metrics.uploads_accepted.Add({{"client", "client-0"}});
+  prometheus::Counter& published =
+      metrics.aggregation_runs.Add({{"result", "published"}});
+  const double unknown_before = unknown.Value();
+  const double digest_before = digest.Value();
+  const double accepted_before = accepted0.Value();
+  const double published_before = published.Value();
+  const double samples_before = metrics.samples_served.Value();
 
   EXPECT_FALSE(
       (*core)->CheckUploadHeader("mallory", config->spec_digest, 1).ok());
   EXPECT_FALSE((*core)->CheckUploadHeader("client-0", "other", 1).ok());
-  EXPECT_EQ(unknown.value(), unknown_before + 1);
-  EXPECT_EQ(digest.value(), digest_before + 1);
-  EXPECT_EQ(accepted0.value(), accepted_before);
+  EXPECT_EQ(unknown.Value(), unknown_before + 1);
+  EXPECT_EQ(digest.Value(), digest_before + 1);
+  EXPECT_EQ(accepted0.Value(), accepted_before);
 
   for (int i = 0; i < 2; ++i) {
     UploadRequest request;
@@ -46,20 +52,20 @@ TEST(ServerMetricsTest, CountersFollowUploadsRefusalsAggregationAndSamples) {
     request.payload = testing::LocalModelPayload(*config, i, 2, 0);
     ASSERT_TRUE((*core)->SubmitUpload(request).ok());
   }
-  EXPECT_EQ(accepted0.value(), accepted_before + 1);
+  EXPECT_EQ(accepted0.Value(), accepted_before + 1);
 
   GlobalVersionPtr v1 = (*core)->models().WaitForNewer(0, absl::Seconds(60));
   ASSERT_NE(v1, nullptr);
   // Published and counted in the same pass of the coordinator; wait for the
   // run to be recorded rather than assume an order.
-  for (int i = 0; i < 600 && published.value() == published_before; ++i) {
+  for (int i = 0; i < 600 && published.Value() == published_before; ++i) {
     absl::SleepFor(absl::Milliseconds(50));
   }
-  EXPECT_EQ(published.value(), published_before + 1);
-  EXPECT_EQ(metrics.published_version.value(), 1);
-  EXPECT_EQ(metrics.aggregation_iteration.value(), 40);
-  EXPECT_EQ(metrics.aggregation_total_iterations.value(), 40);
-  EXPECT_EQ(metrics.aggregation_running.value(), 0);
+  EXPECT_EQ(published.Value(), published_before + 1);
+  EXPECT_EQ(metrics.published_version.Value(), 1);
+  EXPECT_EQ(metrics.aggregation_iteration.Value(), 40);
+  EXPECT_EQ(metrics.aggregation_total_iterations.Value(), 40);
+  EXPECT_EQ(metrics.aggregation_running.Value(), 0);
 
   SampleQuery query;
   query.num_samples = 25;
@@ -70,15 +76,16 @@ TEST(ServerMetricsTest, CountersFollowUploadsRefusalsAggregationAndSamples) {
           .Sample(query,
                   [](int64_t, std::vector<SampledObject>) { return true; })
           .ok());
-  EXPECT_EQ(metrics.samples_served.value(), samples_before + 25);
+  EXPECT_EQ(metrics.samples_served.Value(), samples_before + 25);
 
   // And the same numbers in the exposition.
-  const std::string text = MetricsRegistry::Default().TextFormat();
+  const std::string text = prometheus::TextSerializer().Serialize(
+      ServerMetricsRegistry()->Collect());
   EXPECT_TRUE(absl::StrContains(text, "\nepgfn_published_version 1\n")) << text;
   EXPECT_TRUE(absl::StrContains(
       text,
       absl::StrCat("\nepgfn_uploads_refused_total{reason=\"unknown_client\"} ",
-                   unknown.value(), "\n")))
+                   unknown.Value(), "\n")))
       << text;
 }
 

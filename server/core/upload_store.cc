@@ -27,7 +27,7 @@ namespace {
 void CountRefusal(std::map<std::string, int64_t>& refusals,
                   const std::string& reason) {
   ++refusals[reason];
-  GetServerMetrics().uploads_refused.Labels({reason}).Increment();
+  GetServerMetrics().uploads_refused.Add({{"reason", reason}}).Increment();
 }
 
 // Recovery reads files this server wrote itself; the bound only guards

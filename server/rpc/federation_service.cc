@@ -334,6 +334,9 @@ grpc::Status FederationService::DoGetStatus(grpc::ServerContext* context,
   for (const auto& [reason, count] : status.refused_uploads) {
     (*response->mutable_refused_uploads())[reason] = count;
   }
+  for (const GlobalVersionPtr& version : core_->models().List()) {
+    *response->add_published_versions() = Announcement(*version);
+  }
   if (sampler_access_ != nullptr) {
     for (const auto& [reason, count] : sampler_access_->RefusalCounts()) {
       (*response->mutable_refused_sampler_calls())[reason] = count;

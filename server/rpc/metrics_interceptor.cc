@@ -90,9 +90,15 @@ class MetricsInterceptor : public grpc::experimental::Interceptor {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start_)
             .count();
     const ServerMetrics& metrics = GetServerMetrics();
-    metrics.rpc_requests.Labels({service_, method_, CodeName(code)})
+    metrics.rpc_requests
+        .Add({{"service", service_},
+              {"method", method_},
+              {"code", CodeName(code)}})
         .Increment();
-    metrics.rpc_duration_seconds.Labels({service_, method_}).Observe(seconds);
+    metrics.rpc_duration_seconds
+        .Add({{"service", service_}, {"method", method_}},
+             LatencyBucketsSeconds())
+        .Observe(seconds);
     VLOG(1) << Event("rpc_finished")
                    .With("service", service_)
                    .With("method", method_)

@@ -12,7 +12,8 @@
 // product target, for dag it does not (BGe integrates out the parameters).
 //
 // With --png_dir (default: out/federated_experiment in the workspace under
-// `bazel run`) it writes loss and TV curves as PNGs, plus curves.tsv.
+// `bazel run`) it writes loss and TV curves drawn by gnuplot (loss.png,
+// tv.png, each with its .tsv data and .gp script), plus curves.tsv.
 //
 // Run as (flags after --):
 //   bazel run -c opt //tests/bench:federated_experiment -- --clients=4
@@ -38,11 +39,11 @@
 #include "common/eval/exact_distribution.h"
 #include "common/eval/flow_consistency.h"
 #include "common/eval/sample_quality.h"
+#include "common/train/progress_reporter.h"
 #include "common/train/trainer.h"
 #include "common/util/file_io.h"
 #include "common/util/status_macros.h"
-#include "tests/demo/line_plot.h"
-#include "tests/demo/png_writer.h"
+#include "tests/demo/figure.h"
 
 ABSL_FLAG(std::string, env, "hypergrid",
           "Environment: hypergrid, multiset, sequence, phylo or dag (small "
@@ -53,9 +54,12 @@ ABSL_FLAG(std::string, reward_params, "",
           "and dag (bge; default synthetic=1,samples=60,"
           "edge_prob=0.5,data_seed=2).");
 ABSL_FLAG(std::string, png_dir, "",
-          "Directory for the loss/TV curve PNGs and curves.tsv; default "
+          "Directory for the loss/TV figures (gnuplot) and curves.tsv; default "
           "out/federated_experiment in the workspace under bazel run, none "
           "otherwise.");
+ABSL_FLAG(double, progress_seconds, 10,
+          "Print a progress line per phase (iteration/total, loss, exact TV "
+          "where computed, ETA) on stderr at most this often; 0: none.");
 ABSL_FLAG(int, curve_points, 20,
           "Points per training curve (each aggregation/centralized point "
           "costs one exact evaluation, excluded from the wall-clock).");
@@ -200,36 +204,31 @@ absl::Status WriteCurves(const std::vector<Curve>& curves,
     }
   }
   RETURN_IF_ERROR(WriteFileAtomically(dir + "/curves.tsv", tsv));
-  // Clients grey, aggregation red, centralized blue.
-  auto colour = [](const std::string& name) {
-    if (name == "aggregation") return Rgb{214, 39, 40};
-    if (name == "centralized") return Rgb{31, 119, 180};
-    return Rgb{160, 160, 160};
-  };
-  std::vector<PlotSeries> loss;
-  std::vector<PlotSeries> tv;
+  LineFigure loss{"Training loss (mean over each interval)",
+                  "iteration",
+                  "loss (log scale)",
+                  false,
+                  true,
+                  {}};
+  LineFigure tv{"Exact total variation to the product target",
+                "iteration",
+                "TV distance (log scale)",
+                false,
+                true,
+                {}};
   for (const Curve& curve : curves) {
-    loss.push_back({curve.iteration, curve.loss, colour(curve.name)});
+    loss.series.push_back({curve.name, curve.iteration, curve.loss});
     if (!curve.total_variation.empty()) {
-      tv.push_back(
-          {curve.iteration, curve.total_variation, colour(curve.name)});
+      tv.series.push_back({curve.name, curve.iteration, curve.total_variation});
     }
   }
-  LinePlotOptions options;
-  options.log_y = true;
-  for (const auto& [name, series] :
-       std::vector<std::pair<std::string, std::vector<PlotSeries>>>{
-           {"loss", loss}, {"tv", tv}}) {
-    if (series.empty()) continue;
-    ASSIGN_OR_RETURN(RenderedPlot plot, RenderLinePlot(series, options));
-    ASSIGN_OR_RETURN(std::string png, EncodePng(plot.image));
-    RETURN_IF_ERROR(WriteFileAtomically(dir + "/" + name + ".png", png));
-  }
+  RETURN_IF_ERROR(WriteFigure(loss, dir + "/loss"));
+  if (!tv.series.empty()) RETURN_IF_ERROR(WriteFigure(tv, dir + "/tv"));
   std::printf(
-      "\ncurves: %s/loss.png (training loss vs iteration, log scale; grey: "
-      "each client, red: aggregation, blue: centralized), %s/tv.png (exact TV "
-      "to the product target vs iteration; red: aggregation, blue: "
-      "centralized), data in %s/curves.tsv\n",
+      "\nfigures: %s/loss.png (training loss vs iteration, every client, the "
+      "aggregation and the centralized run), %s/tv.png (exact TV to the "
+      "product target vs iteration), each with its .tsv; all curves in "
+      "%s/curves.tsv\n",
       dir.c_str(), dir.c_str(), dir.c_str());
   return absl::OkStatus();
 }
@@ -281,6 +280,11 @@ absl::Status Run() {
     return std::max<int64_t>(1, iterations / curve_points);
   };
   std::vector<Curve> client_curves(clients);
+  const absl::Duration progress_interval =
+      absl::Seconds(absl::GetFlag(FLAGS_progress_seconds));
+  const auto to_stderr = [](const std::string& line) {
+    std::fprintf(stderr, "%s\n", line.c_str());
+  };
 
   PolicyArchitecture architecture;
   architecture.hidden_width = absl::GetFlag(FLAGS_hidden_width);
@@ -328,10 +332,14 @@ absl::Status Run() {
           }
           Curve& curve = client_curves[i];
           curve.name = absl::StrCat("client-", i);
-          client_status[i] =
-              (*trainer)->Run([&curve](const TrainingProgress& progress) {
+          ProgressReporter reporter(absl::StrCat(curve.name, " local training"),
+                                    progress_interval, to_stderr);
+          client_status[i] = (*trainer)->Run(
+              [&curve, &reporter](const TrainingProgress& progress) {
                 curve.iteration.push_back(progress.iteration);
                 curve.loss.push_back(progress.loss);
+                reporter.Update({progress.iteration, progress.total_iterations,
+                                 progress.loss, std::nullopt, std::nullopt});
               });
           client_seconds[i] = SecondsSince(start);
           RandomSource random(seed * 1000 + 200 + i);
@@ -365,20 +373,26 @@ absl::Status Run() {
   // Exact TV at each curve point; its time is taken out of the wall-clock.
   double evaluation_seconds = 0;
   auto track = [&](Curve& curve, PolicyNet policy,
-                   const TrainingProgress& progress) {
+                   const TrainingProgress& progress,
+                   ProgressReporter& reporter) {
     const auto start = Clock::now();
     curve.iteration.push_back(progress.iteration);
     curve.loss.push_back(progress.loss);
     auto tv = ExactTotalVariation(policy, environment, *target);
     curve.total_variation.push_back(tv.ok() ? *tv : NAN);
     evaluation_seconds += SecondsSince(start);
+    reporter.Update(
+        {progress.iteration, progress.total_iterations, progress.loss,
+         tv.ok() ? std::optional<double>(*tv) : std::nullopt, std::nullopt});
   };
   Curve aggregation_curve{"aggregation"};
+  ProgressReporter aggregation_reporter("aggregation", progress_interval,
+                                        to_stderr);
   const auto aggregation_start = Clock::now();
   absl::Status status =
       (*aggregator)->Run([&](const AggregationProgress& progress) {
         track(aggregation_curve, (*aggregator)->global_policy(),
-              progress.training);
+              progress.training, aggregation_reporter);
       });
   if (!status.ok()) return status;
   const double aggregation_seconds =
@@ -398,9 +412,11 @@ absl::Status Run() {
       Trainer::Create(&environment, central, &product_target, central_options);
   if (!central_trainer.ok()) return central_trainer.status();
   Curve central_curve{"centralized"};
+  ProgressReporter central_reporter("centralized training", progress_interval,
+                                    to_stderr);
   evaluation_seconds = 0;
   status = (*central_trainer)->Run([&](const TrainingProgress& progress) {
-    track(central_curve, central, progress);
+    track(central_curve, central, progress, central_reporter);
   });
   if (!status.ok()) return status;
   const double central_seconds =

@@ -47,8 +47,7 @@
 #include "common/train/trainer.h"
 #include "common/util/file_io.h"
 #include "common/util/status_macros.h"
-#include "tests/demo/line_plot.h"
-#include "tests/demo/png_writer.h"
+#include "tests/demo/figure.h"
 
 ABSL_FLAG(std::string, alignment, "common/env/phylo/testdata/primates.nex",
           "NEXUS or FASTA alignment to resample.");
@@ -302,23 +301,25 @@ absl::Status Run() {
   const std::string png_dir =
       DefaultDir(absl::GetFlag(FLAGS_png_dir), "sites_scaling");
   if (!png_dir.empty()) {
-    PlotSeries federated{{}, {}, Rgb{214, 39, 40}};
-    PlotSeries centralized{{}, {}, Rgb{31, 119, 180}};
+    LineFigure figure{"Federated vs centralized training time (phylo, JC69)",
+                      "alignment sites",
+                      "CPU time (s)",
+                      false,
+                      false,
+                      {}};
+    LineSeries federated{"federated: slowest client + aggregation", {}, {}};
+    LineSeries centralized{"centralized", {}, {}};
     for (const Row& row : rows) {
       federated.x.push_back(row.sites);
       federated.y.push_back(row.slowest_client + row.aggregation);
       centralized.x.push_back(row.sites);
       centralized.y.push_back(row.centralized);
     }
-    RETURN_IF_ERROR(MakeDirectories(png_dir));
-    ASSIGN_OR_RETURN(RenderedPlot plot, RenderLinePlot({federated, centralized},
-                                                       LinePlotOptions()));
-    ASSIGN_OR_RETURN(std::string png, EncodePng(plot.image));
-    RETURN_IF_ERROR(WriteFileAtomically(png_dir + "/time_vs_sites.png", png));
+    figure.series = {federated, centralized};
+    RETURN_IF_ERROR(WriteFigure(figure, png_dir + "/time_vs_sites"));
     std::printf(
-        "\nplot: %s/time_vs_sites.png (CPU seconds vs sites; red: "
-        "federated = slowest client + aggregation, blue: "
-        "centralized)\n",
+        "\nfigure: %s/time_vs_sites.png (CPU seconds vs sites), data in "
+        "time_vs_sites.tsv next to it\n",
         png_dir.c_str());
   }
   return absl::OkStatus();

@@ -5,9 +5,10 @@
 // normalized product target and the exact terminal distribution of the
 // global model, and prints the total variation distances (learned and
 // empirical vs target). With --full_data_reward it also scores both against
-// the full-data posterior. PNGs: target/learned/empirical heatmaps for 2-D
-// hypergrids; for every other environment a bar chart of the most probable
-// objects; for phylogenetics also the clade (split) frequencies.
+// the full-data posterior. Figures (gnuplot, with their TSV data next to
+// them, see figure.h): target/learned/empirical heatmaps for 2-D hypergrids;
+// for every other environment a bar chart of the most probable objects; for
+// phylogenetics also the clade (split) frequencies.
 //
 //   evaluate --config=deploy/configs/hypergrid_demo.textproto --num_clients=4
 //     --model=out/demo/client-0/global_v1.model --samples=out/demo/samples.tsv
@@ -45,9 +46,7 @@
 #include "common/util/file_io.h"
 #include "common/util/status_macros.h"
 #include "proto/federation_spec.pb.h"
-#include "tests/demo/bar_chart.h"
-#include "tests/demo/heatmap.h"
-#include "tests/demo/png_writer.h"
+#include "tests/demo/figure.h"
 
 ABSL_FLAG(std::string, config, "",
           "FederationSpec textproto the federation ran with.");
@@ -77,9 +76,9 @@ ABSL_FLAG(std::string, client_models, "",
           "Optional comma-separated local model files of clients 0..N-1, to "
           "show each local model against its own reward.");
 ABSL_FLAG(std::string, png_dir, "",
-          "Directory for the PNGs (heatmaps for 2-D hypergrids, bar charts "
-          "otherwise); empty: none.");
-ABSL_FLAG(int32_t, cell_pixels, 24, "Pixels per grid cell in the PNGs.");
+          "Directory for the figures: PNGs drawn by gnuplot (heatmaps for 2-D "
+          "hypergrids, bar charts otherwise), each with its .tsv data and "
+          ".gp script; empty: none.");
 ABSL_FLAG(int32_t, threads, 1,
           "Intra-op threads for LibTorch (set explicitly; the default is 1).");
 
@@ -143,71 +142,64 @@ absl::StatusOr<torch::Tensor> LearnedProbabilities(
   return ExactLearnedProbabilities(policy, environment, states);
 }
 
-Grid ToGrid(const torch::Tensor& states, const torch::Tensor& probabilities,
-            int side) {
-  Grid grid{side, side, std::vector<double>(side * side, 0.0)};
+// The distribution as a side x side heatmap; cell (x, y) is the object at
+// those coordinates.
+HeatmapFigure ToHeatmap(const torch::Tensor& states,
+                        const torch::Tensor& probabilities, int side,
+                        std::string title) {
+  HeatmapFigure figure{std::move(title),
+                       "x (grid coordinate)",
+                       "y (grid coordinate)",
+                       "probability",
+                       side,
+                       side,
+                       std::vector<double>(side * side, 0.0)};
   auto s = states.accessor<int64_t, 2>();
   auto p = probabilities.to(torch::kFloat64).contiguous();
   const double* data = p.data_ptr<double>();
   for (int64_t i = 0; i < states.size(0); ++i) {
-    grid.values[s[i][1] * side + s[i][0]] += data[i];
+    figure.values[s[i][1] * side + s[i][0]] += data[i];
   }
-  return grid;
+  return figure;
 }
 
 struct PanelRow {
-  std::string name;
-  std::vector<Grid> panels;  // target, learned (optional), empirical (opt.)
+  std::string name;  // "product", "client_0", ...
+  // target, learned (optional), empirical (optional; empty: no panel)
+  std::vector<HeatmapFigure> panels;
 };
 
-absl::Status WritePng(const RgbImage& image, const std::string& path) {
-  ASSIGN_OR_RETURN(const std::string bytes, EncodePng(image));
-  return WriteFileAtomically(path, bytes);
-}
-
-// One PNG per panel and an overview (one row per distribution, columns:
-// target, learned, empirical). Each row shares one colour scale.
-absl::Status WritePngs(const std::vector<PanelRow>& rows, int side,
-                       const std::string& dir) {
-  RETURN_IF_ERROR(MakeDirectories(dir));
-  const int cell = absl::GetFlag(FLAGS_cell_pixels);
-  const int panel = side * cell;
-  constexpr int kGap = 8;
+// One page (one row per distribution, columns: target, learned, empirical;
+// each row on one colour scale) and every panel on its own.
+absl::Status WriteHeatmaps(std::vector<PanelRow> rows, const std::string& dir) {
   static const char* kColumns[] = {"target", "learned", "empirical"};
-  const int columns = 3;
-  RgbImage overview(kGap + columns * (panel + kGap),
-                    kGap + static_cast<int>(rows.size()) * (panel + kGap));
-  for (size_t r = 0; r < rows.size(); ++r) {
+  std::vector<HeatmapFigure> panels;
+  std::vector<std::string> stems;
+  for (PanelRow& row : rows) {
     double max_value = 0;
-    for (const Grid& grid : rows[r].panels) {
-      for (double v : grid.values) max_value = std::max(max_value, v);
+    for (const HeatmapFigure& panel : row.panels) {
+      for (double v : panel.values) max_value = std::max(max_value, v);
     }
-    for (size_t c = 0; c < rows[r].panels.size(); ++c) {
-      const Grid& grid = rows[r].panels[c];
-      if (grid.values.empty()) continue;
-      DrawHeatmap(grid, max_value, kGap + c * (panel + kGap),
-                  kGap + r * (panel + kGap), cell, overview);
-      RgbImage single(panel, panel);
-      DrawHeatmap(grid, max_value, 0, 0, cell, single);
-      const std::string path =
-          absl::StrCat(dir, "/", rows[r].name, "_", kColumns[c], ".png");
-      RETURN_IF_ERROR(WritePng(single, path));
+    row.panels.resize(3);
+    for (int c = 0; c < 3; ++c) {
+      row.panels[c].max_value = max_value;
+      panels.push_back(row.panels[c]);
+      stems.push_back(absl::StrCat(row.name, "_", kColumns[c]));
     }
   }
-  const std::string overview_path = absl::StrCat(dir, "/overview.png");
-  RETURN_IF_ERROR(WritePng(overview, overview_path));
+  RETURN_IF_ERROR(WriteHeatmapPage(
+      "Exact target, global/local model (exact) and samples, per "
+      "distribution",
+      panels, stems, 3, dir + "/overview"));
+  std::string names;
+  for (const PanelRow& row : rows) {
+    absl::StrAppend(&names, names.empty() ? "" : ", ", row.name);
+  }
   std::printf(
-      "PNGs: %s (rows: %s; columns: target, learned, empirical; "
-      "one file per panel next to it)\n",
-      overview_path.c_str(),
-      [&] {
-        std::string names;
-        for (const PanelRow& row : rows) {
-          absl::StrAppend(&names, names.empty() ? "" : ", ", row.name);
-        }
-        return names;
-      }()
-          .c_str());
+      "figures: %s/overview.png (rows: %s; columns: target, learned, "
+      "empirical), one PNG + TSV per panel next to it "
+      "(overview_<row>_<column>.{png,tsv})\n",
+      dir.c_str(), names.c_str());
   return absl::OkStatus();
 }
 
@@ -217,18 +209,13 @@ std::string WithShare(const std::string& reward, int index, int count) {
                       "index=", index, ",count=", count);
 }
 
-constexpr Rgb kExactColour{120, 120, 120};
-constexpr Rgb kLearnedColour{214, 39, 40};
-constexpr Rgb kSampledColour{31, 119, 180};
-constexpr Rgb kFullColour{44, 160, 44};
-
+// Bars of several distributions over the same categories.
 struct Bars {
-  std::vector<std::vector<double>> values;  // [series][category]
-  std::vector<Rgb> colours;
   std::vector<std::string> series_names;
+  std::vector<std::vector<double>> values;  // [series][category]
 };
 
-void AddSeries(Bars& bars, const std::string& name, Rgb colour,
+void AddSeries(Bars& bars, const std::string& name,
                const torch::Tensor& probabilities,
                const std::vector<int64_t>& order) {
   if (!probabilities.defined()) return;
@@ -237,33 +224,29 @@ void AddSeries(Bars& bars, const std::string& name, Rgb colour,
   std::vector<double> values;
   for (int64_t index : order) values.push_back(data[index]);
   bars.values.push_back(std::move(values));
-  bars.colours.push_back(colour);
   bars.series_names.push_back(name);
 }
 
-const char* ColourName(Rgb colour) {
-  if (colour.r == kExactColour.r) return "grey";
-  if (colour.r == kLearnedColour.r) return "red";
-  if (colour.r == kSampledColour.r) return "blue";
-  return "green";
-}
-
-// Writes the chart and prints its legend and one line per category.
-absl::Status WriteBars(const Bars& bars, const std::string& path,
-                       const std::string& what,
+// Writes the chart (and its TSV) and prints one line per category.
+absl::Status WriteBars(const Bars& bars, const std::string& stem,
+                       const std::string& title, const std::string& x_label,
                        const std::vector<std::string>& labels) {
-  BarChartOptions options;
-  options.width = std::max(480, 70 * static_cast<int>(labels.size()));
-  ASSIGN_OR_RETURN(RenderedPlot plot,
-                   RenderBarChart(bars.values, bars.colours, options));
-  RETURN_IF_ERROR(WritePng(plot.image, path));
+  BarFigure figure{title,  x_label,           "probability",
+                   labels, bars.series_names, {}};
+  for (size_t i = 0; i < labels.size(); ++i) {
+    std::vector<double> row;
+    for (const std::vector<double>& series : bars.values) {
+      row.push_back(series[i]);
+    }
+    figure.values.push_back(std::move(row));
+  }
+  RETURN_IF_ERROR(WriteFigure(figure, stem));
   std::string legend;
   for (size_t s = 0; s < bars.series_names.size(); ++s) {
-    absl::StrAppend(&legend, s == 0 ? "" : ", ", ColourName(bars.colours[s]),
-                    ": ", bars.series_names[s]);
+    absl::StrAppend(&legend, s == 0 ? "" : ", ", bars.series_names[s]);
   }
-  std::printf("PNG: %s (%s; bars left to right: %s)\n", path.c_str(),
-              what.c_str(), legend.c_str());
+  std::printf("figure: %s.png, data %s.tsv (%s; bars: %s)\n", stem.c_str(),
+              stem.c_str(), title.c_str(), legend.c_str());
   for (size_t i = 0; i < labels.size(); ++i) {
     std::string row;
     for (size_t s = 0; s < bars.values.size(); ++s) {
@@ -326,10 +309,9 @@ absl::Status WriteCladeChart(
   }
   const std::vector<int64_t> order =
       TopK(frequencies[0], absl::GetFlag(FLAGS_top_k));
-  const Rgb colours[] = {kExactColour, kLearnedColour, kSampledColour};
   Bars bars;
-  for (size_t d = 0; d < distributions.size() && d < 3; ++d) {
-    AddSeries(bars, distributions[d].first, colours[d], frequencies[d], order);
+  for (size_t d = 0; d < distributions.size(); ++d) {
+    AddSeries(bars, distributions[d].first, frequencies[d], order);
   }
   std::vector<std::string> labels;
   for (int64_t index : order) {
@@ -341,10 +323,10 @@ absl::Status WriteCladeChart(
     }
     labels.push_back("{" + names + "}");
   }
-  return WriteBars(bars, dir + "/clade_frequencies.png",
-                   "clade (split) frequencies of the most probable clades "
+  return WriteBars(bars, dir + "/clade_frequencies",
+                   "Clade (split) frequencies of the most probable clades "
                    "under the exact posterior",
-                   labels);
+                   "clade (taxa below one internal node)", labels);
 }
 
 absl::Status Run() {
@@ -494,9 +476,12 @@ absl::Status Run() {
   if (grid_2d) {
     rows.push_back(
         {"product",
-         {ToGrid(states, target.probabilities, side),
-          ToGrid(states, learned, side),
-          empirical.defined() ? ToGrid(states, empirical, side) : Grid()}});
+         {ToHeatmap(states, target.probabilities, side,
+                    "product of rewards: exact target"),
+          ToHeatmap(states, learned, side, "global model (exact)"),
+          empirical.defined() ? ToHeatmap(states, empirical, side,
+                                          absl::StrCat(num_samples, " samples"))
+                              : HeatmapFigure()}});
   }
   for (int i = 0; i < num_clients; ++i) {
     const torch::Tensor client_target = NormalizedReward(*rewards[i], states);
@@ -510,9 +495,12 @@ absl::Status Run() {
     }
     if (grid_2d) {
       PanelRow row{absl::StrCat("client_", i),
-                   {ToGrid(states, client_target, side)}};
+                   {ToHeatmap(states, client_target, side,
+                              absl::StrCat("client ", i, ": own reward"))}};
       if (client_learned.defined()) {
-        row.panels.push_back(ToGrid(states, client_learned, side));
+        row.panels.push_back(
+            ToHeatmap(states, client_learned, side,
+                      absl::StrCat("client ", i, ": local model (exact)")));
       }
       rows.push_back(std::move(row));
     }
@@ -520,28 +508,31 @@ absl::Status Run() {
   const std::string png_dir = absl::GetFlag(FLAGS_png_dir);
   if (!png_dir.empty()) {
     if (grid_2d) {
-      RETURN_IF_ERROR(WritePngs(rows, side, png_dir));
+      RETURN_IF_ERROR(WriteHeatmaps(std::move(rows), png_dir));
     } else {
       RETURN_IF_ERROR(MakeDirectories(png_dir));
       const std::vector<int64_t> order =
           TopK(target.probabilities, absl::GetFlag(FLAGS_top_k));
       Bars bars;
-      AddSeries(bars, "exact product target", kExactColour,
-                target.probabilities, order);
-      AddSeries(bars, "global model (exact)", kLearnedColour, learned, order);
-      AddSeries(bars, "samples", kSampledColour, empirical, order);
+      AddSeries(bars, "exact product target", target.probabilities, order);
+      AddSeries(bars, "global model (exact)", learned, order);
+      AddSeries(bars, "samples", empirical, order);
       if (full.has_value()) {
-        AddSeries(bars, "full-data posterior", kFullColour, full->probabilities,
-                  order);
+        AddSeries(bars, "full-data posterior", full->probabilities, order);
       }
       std::vector<std::string> labels;
       for (int64_t index : order) {
         labels.push_back(environment->Describe(states[index]));
       }
-      RETURN_IF_ERROR(WriteBars(bars, png_dir + "/top_objects.png",
-                                "probabilities of the most probable objects "
-                                "under the product target",
-                                labels));
+      const std::string kind = environment->config().kind;
+      RETURN_IF_ERROR(WriteBars(
+          bars, png_dir + "/top_objects",
+          absl::StrCat("The ", labels.size(),
+                       " most probable objects under the product target"),
+          kind == "dag"     ? "DAG (its edges, parent->child)"
+          : kind == "phylo" ? "tree topology (Newick)"
+                            : absl::StrCat(kind, " object"),
+          labels));
       if (const auto* phylo =
               dynamic_cast<const PhyloEnvironment*>(environment.get())) {
         RETURN_IF_ERROR(
@@ -569,7 +560,7 @@ absl::Status Run() {
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Exact evaluation of a federated global model against the product of "
-      "the clients' rewards, with heatmap PNGs.");
+      "the clients' rewards, with figures drawn by gnuplot.");
   absl::ParseCommandLine(argc, argv);
   const absl::Status status = epgfn::Run();
   if (!status.ok()) {

@@ -10,6 +10,7 @@ runfiles="${TEST_SRCDIR:?}/${TEST_WORKSPACE:-epgfn}"
 server_bin="${runfiles}/server/epgfn_server"
 client_bin="${runfiles}/client/epgfn_client"
 sample_bin="${runfiles}/client/epgfn_sample"
+admin_bin="${runfiles}/client/epgfn_admin"
 gen_certs="${runfiles}/deploy/gen_certs.sh"
 config="${runfiles}/tests/e2e/hypergrid_small.textproto"
 work="${TEST_TMPDIR:?}/e2e"
@@ -38,7 +39,7 @@ token="$(e2e_write_sampler_token "${work}" e2e-sampler)"
   --config="${config}" --tls_cert="${certs}/server.pem" \
   --tls_key="${certs}/server.key" --tls_client_ca="${certs}/ca.pem" \
   --sampler_auth=token --sampler_tokens_file="${work}/sampler_tokens.txt" \
-  --threads=1 >"${work}/server.log" 2>&1 &
+  --threads=1 --progress_seconds=0.001 >"${work}/server.log" 2>&1 &
 server_pid=$!
 address=$(e2e_wait_for_listening "${work}/server.log" "${server_pid}") ||
   fail "the server did not start"
@@ -62,7 +63,7 @@ for i in "${!clients[@]}"; do
     --tls_key="${certs}/${id}.key" --state_dir="${work}/${id}" \
     --reward="client:index=${i},count=${#clients[@]}" --threads=1 \
     --diagnostics_trajectories=256 --wait_seconds=600 \
-    >"${work}/${id}.log" 2>&1 &
+    --progress_seconds=0.001 >"${work}/${id}.log" 2>&1 &
   client_pids+=($!)
 done
 for i in "${!clients[@]}"; do
@@ -75,6 +76,15 @@ for i in "${!clients[@]}"; do
 done
 client_pids=()
 echo "all ${#clients[@]} clients finished with a global model"
+# Progress lines (--progress_seconds): iteration/total, loss, ETA; the
+# aggregation's also the exact TV to the local product.
+number='-?[0-9.]+(e[-+][0-9]+)?'
+grep -Eq "progress local training: iteration [0-9]+/100 \([0-9]+%\), loss ${number}, elapsed [0-9.]+ s, eta ([0-9.]+ s|\?)" \
+  "${work}/client-0.log" || fail "client-0 printed no progress line"
+grep -Eq "progress local training: iteration 100/100 \(100%\), .*eta 0.0 s" \
+  "${work}/client-0.log" || fail "client-0 printed no final progress line"
+grep -Eq "progress aggregation: iteration [0-9]+/150 \([0-9]+%\), loss ${number}, tv [0-9.]+, elapsed [0-9.]+ s, eta" \
+  "${work}/server.log" || fail "the server printed no aggregation progress line"
 
 # A restarted client reuses its trained model (no retraining), sees that the
 # server already holds its upload, and fetches the global model again.
@@ -126,6 +136,45 @@ else
   fail "the sampler returned objects outside the 4x4 grid"
 fi
 grep -q "objects" "${work}/sample.log" || fail "the sampler printed no summary"
+
+# The operator's view (epgfn_admin) of the same server, over mutual TLS.
+admin=("${admin_bin}" --server="${address}" --tls_ca="${certs}/ca.pem"
+  --tls_cert="${certs}/client-0.pem" --tls_key="${certs}/client-0.key")
+"${admin[@]}" status >"${work}/admin_status.txt" 2>&1 ||
+  fail "epgfn_admin status failed: $(cat "${work}/admin_status.txt")"
+grep -q "^federation: " "${work}/admin_status.txt" &&
+  grep -q "^current version: *v1" "${work}/admin_status.txt" &&
+  grep -Eq "^CLIENT +ROUND +ALPHA +BETA +LOG_Z +EXCLUDED" \
+    "${work}/admin_status.txt" ||
+  fail "epgfn_admin status lacks its fields: $(cat "${work}/admin_status.txt")"
+for id in "${clients[@]}"; do
+  grep -Eq "^${id} +1 +[0-9.]+ +[0-9.]+ +-?[0-9.]+ +no" \
+    "${work}/admin_status.txt" || fail "epgfn_admin status lacks ${id}"
+done
+"${admin[@]}" versions >"${work}/admin_versions.txt" 2>&1 ||
+  fail "epgfn_admin versions failed"
+grep -Eq "^v1 +[0-9-]+ [0-9:]+ UTC +3 +client-0,client-1,client-2" \
+  "${work}/admin_versions.txt" ||
+  fail "epgfn_admin versions: $(cat "${work}/admin_versions.txt")"
+"${admin[@]}" versions --json >"${work}/admin_versions.json" ||
+  fail "epgfn_admin versions --json failed"
+/usr/bin/python3 - "${work}/admin_versions.json" <<'PY' ||
+import json, sys
+status = json.load(open(sys.argv[1]))
+versions = status["published_versions"]
+assert [int(v["version"]) for v in versions] == [1], versions
+assert sorted(versions[0]["client_ids"]) == ["client-0", "client-1", "client-2"]
+assert status["aggregation"]["state"], status
+PY
+  fail "epgfn_admin versions --json is not the status as JSON"
+# watch from version 0 reports v1 at once and stops after one.
+timeout 30 "${admin[@]}" watch --after_version=0 --watch_count=1 \
+  >"${work}/admin_watch.txt" 2>&1 || fail "epgfn_admin watch failed"
+grep -q "^v1 " "${work}/admin_watch.txt" ||
+  fail "epgfn_admin watch: $(cat "${work}/admin_watch.txt")"
+if "${admin[@]}" frobnicate >/dev/null 2>&1; then
+  fail "epgfn_admin accepted an unknown command"
+fi
 
 e2e_save_logs
 echo "---- client-0.log"

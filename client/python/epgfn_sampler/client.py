@@ -65,6 +65,27 @@ class SampleResult(NamedTuple):
     def log_probabilities(self) -> List[float]:
         return [obj.log_probability for obj in self.objects]
 
+    @property
+    def states(self) -> List[Tuple[int, ...]]:
+        """The raw terminal states as plain tuples of ints."""
+        return [obj.state for obj in self.objects]
+
+    def to_numpy(self) -> dict:
+        """{"states": int64 [n, state_dim], "log_probabilities": float64 [n]}
+        as numpy arrays; needs numpy (Debian: python3-numpy)."""
+        try:
+            import numpy
+        except ImportError as error:
+            raise ImportError(
+                "SampleResult.to_numpy() needs numpy (Debian: python3-numpy; "
+                "pip: epgfn-sampler[numpy])") from error
+        return {
+            "states": numpy.array(self.states, dtype=numpy.int64).reshape(
+                len(self.objects), -1),
+            "log_probabilities": numpy.array(self.log_probabilities,
+                                             dtype=numpy.float64),
+        }
+
 
 class ModelVersion(NamedTuple):
     version: int
