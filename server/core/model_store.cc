@@ -374,7 +374,7 @@ std::vector<int64_t> ModelStore::ResidentVersions() const {
 GlobalVersionPtr ModelStore::WaitForNewer(int64_t after_version,
                                           absl::Duration timeout) const {
   absl::MutexLock lock(&mutex_);
-  auto ready = [&]() {
+  auto ready = [&]() ABSL_SHARED_LOCKS_REQUIRED(mutex_) {
     return closed_ ||
            (!versions_.empty() && versions_.rbegin()->first > after_version);
   };
