@@ -19,6 +19,14 @@ bash tests/fuzz/run_fuzzers.sh "${EPGFN_FUZZ_SECONDS:-30}" 2>&1 | tee -a "${log}
   fuzz_status=$?
 if ((status == 0)); then status=${fuzz_status}; fi
 
+# clang's thread-safety analysis of the annotated libraries (and a TSan
+# subset when EPGFN_TSAN_TESTS names one), bounded in time; see TESTING.md.
+thread_status=0
+timeout "${EPGFN_THREAD_CHECK_SECONDS:-420}" \
+  bash tests/tsan/run_thread_checks.sh "${EPGFN_THREAD_CHECK_SECONDS:-420}" \
+  2>&1 | tee -a "${log}" || thread_status=$?
+if ((status == 0)); then status=${thread_status}; fi
+
 # One closing line in the plain "N passed, N failed" form, from Bazel's own
 # per-target summary.
 passed=$(grep -cE '^//.* (PASSED|\(cached\) PASSED)' "${log}" || true)
