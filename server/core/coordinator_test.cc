@@ -585,8 +585,8 @@ TEST(ServerCoreTest, SamplerCapsWorkAndStopsInsideABatch) {
   absl::Notification in_first, release_first;
   auto first = std::async(std::launch::async, [&] {
     SampleQuery heavy = query;
-    heavy.num_samples = 2048;  // two batches
-    heavy.log_probability_samples = 1;
+    heavy.num_samples = 1000;           // the per-request cap of these options
+    heavy.log_probability_samples = 2;  // 2,000 trajectories: heavy
     return core->sampler().Sample(heavy, [&](int64_t, auto) {
       if (!in_first.HasBeenNotified()) {
         in_first.Notify();
