@@ -133,21 +133,21 @@ TEST(MetricsScrapeTest, FamiliesAndValuesAfterUploadsAndAggregation) {
   EXPECT_TRUE(HasLine(text, "epgfn_aggregation_total_iterations 30"));
   // Three Upload calls finished: two OK, one refused.
   EXPECT_TRUE(HasLine(text,
-                      "epgfn_rpc_requests_total{code=\"OK\",method=\"Upload\","
+                      "epgfn_rpc_requests_total{code=\"OK\",method=\"UploadModel\","
                       "service=\"epgfn.v1.Federation\"} 2"))
       << text;
   // The histogram keeps its 15 buckets from 1 ms to 60 s, plus +Inf.
   EXPECT_TRUE(
       absl::StrContains(text,
-                        "epgfn_rpc_duration_seconds_bucket{method=\"Upload\","
+                        "epgfn_rpc_duration_seconds_bucket{method=\"UploadModel\","
                         "service=\"epgfn.v1.Federation\",le=\"0.001\"}"))
       << text;
   EXPECT_TRUE(
       absl::StrContains(text,
-                        "epgfn_rpc_duration_seconds_bucket{method=\"Upload\","
+                        "epgfn_rpc_duration_seconds_bucket{method=\"UploadModel\","
                         "service=\"epgfn.v1.Federation\",le=\"60\"} 3"));
   EXPECT_TRUE(HasLine(text,
-                      "epgfn_rpc_duration_seconds_count{method=\"Upload\","
+                      "epgfn_rpc_duration_seconds_count{method=\"UploadModel\","
                       "service=\"epgfn.v1.Federation\"} 3"));
   EXPECT_TRUE(
       absl::StartsWith(HttpGet((*endpoint)->port(), "/other"), "HTTP/1.1 404"));
