@@ -21,10 +21,14 @@ if ((status == 0)); then status=${fuzz_status}; fi
 
 # clang's thread-safety analysis of the annotated libraries (and a TSan
 # subset when EPGFN_TSAN_TESTS names one), bounded in time; see TESTING.md.
+# Opt-in (EPGFN_THREAD_CHECKS=1) until its cold clang build has been timed
+# within CI's budget.
 thread_status=0
-timeout "${EPGFN_THREAD_CHECK_SECONDS:-420}" \
-  bash tests/tsan/run_thread_checks.sh "${EPGFN_THREAD_CHECK_SECONDS:-420}" \
-  2>&1 | tee -a "${log}" || thread_status=$?
+if [[ "${EPGFN_THREAD_CHECKS:-0}" == 1 ]]; then
+  timeout "${EPGFN_THREAD_CHECK_SECONDS:-420}" \
+    bash tests/tsan/run_thread_checks.sh "${EPGFN_THREAD_CHECK_SECONDS:-420}" \
+    2>&1 | tee -a "${log}" || thread_status=$?
+fi
 if ((status == 0)); then status=${thread_status}; fi
 
 # One closing line in the plain "N passed, N failed" form, from Bazel's own
