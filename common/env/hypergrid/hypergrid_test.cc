@@ -75,7 +75,7 @@ TEST(HypergridTest, StandardRewardRingMatchesItsClosedFormAndIsSymmetric) {
     for (int dim : {1, 2}) {
       auto grid = MakeGrid("dim=" + std::to_string(dim) +
                            ",side=" + std::to_string(side));
-      auto reward = MakeHypergridReward(*grid, {"standard", {}});
+      auto reward = MakeSplitLogReward(*grid, {"standard", {}});
       ASSERT_TRUE(reward.ok());
       torch::Tensor states = *grid->EnumerateTerminalStates();
       torch::Tensor log_r = (**reward)(states);

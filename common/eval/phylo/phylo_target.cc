@@ -5,6 +5,10 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "common/env/phylo/alignment.h"
+#include "common/env/phylo/client_alignment.h"
 #include "common/env/environment_registry.h"
 #include "common/env/phylo/phylo.h"
 #include "common/util/status_macros.h"
@@ -16,16 +20,33 @@ absl::StatusOr<PhyloTarget> MakePhyloTarget(
   ASSIGN_OR_RETURN(EnvironmentConfig env_config,
                    EnvironmentConfig::Parse(environment_config));
   ASSIGN_OR_RETURN(RewardConfig reward, RewardConfig::Parse(reward_config));
-  PhyloTarget target;
-  ASSIGN_OR_RETURN(target.environment, MakeEnvironment(env_config));
-  const auto* phylo =
-      dynamic_cast<const PhyloEnvironment*>(target.environment.get());
-  if (phylo == nullptr) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("'", environment_config, "' is not a phylo environment"));
+  // The reference holds all the data: the alignment named here goes to the
+  // reward (the environment names taxa only), and num_taxa=k picks the
+  // file's first k taxa.
+  const std::string path = env_config.params.GetString("alignment", "");
+  if (path.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "'", environment_config, "' names no alignment for the reference"));
   }
-  target.taxa = phylo->taxa();
-  target.site_masks = phylo->site_masks();
+  ASSIGN_OR_RETURN(Alignment alignment, ReadAlignment(path));
+  std::vector<std::string> taxa;
+  if (env_config.params.Has("taxa")) {
+    taxa = absl::StrSplit(env_config.params.GetString("taxa", ""), ';');
+  } else {
+    ASSIGN_OR_RETURN(const int64_t count,
+                     env_config.params.GetInt("num_taxa", alignment.num_taxa(),
+                                              2, alignment.num_taxa()));
+    taxa.assign(alignment.taxa.begin(), alignment.taxa.begin() + count);
+  }
+  EnvironmentConfig names_only{"phylo", {}};
+  names_only.params.Set("taxa", absl::StrJoin(taxa, ";"));
+  reward.params.Set("alignment", path);
+  PhyloTarget target;
+  ASSIGN_OR_RETURN(target.environment, MakeEnvironment(names_only));
+  target.taxa = taxa;
+  ASSIGN_OR_RETURN(ClientAlignment matched, MatchAlignmentToTaxa(
+                                                alignment, taxa, path));
+  target.site_masks = matched.masks;
   // Full data: one client, so the whole prior and every site.
   ASSIGN_OR_RETURN(target.reward,
                    MakeLogReward(*target.environment, reward, RewardContext{}));
