@@ -21,6 +21,7 @@ v1::FederationSpec SmallSpec() {
   spec.mutable_local_architecture()->set_hidden_layers(1);
   *spec.mutable_global_architecture() = spec.local_architecture();
   spec.add_client_ids("client-0");
+  spec.add_client_ids("client-1");
   spec.mutable_local_training()->set_iterations(5);
   spec.mutable_local_training()->set_batch_size(16);
   spec.mutable_local_training()->set_seed(3);
