@@ -50,8 +50,9 @@ absl::Status Run() {
   if (!absl::GetFlag(FLAGS_taxa).empty()) {
     std::vector<int64_t> rows;
     std::vector<std::string> names;
-    for (const std::string& name :
-         absl::StrSplit(absl::GetFlag(FLAGS_taxa), ';')) {
+    const std::vector<std::string> wanted =
+        absl::StrSplit(absl::GetFlag(FLAGS_taxa), ';');
+    for (const std::string& name : wanted) {
       auto it = std::find(alignment.taxa.begin(), alignment.taxa.end(), name);
       if (it == alignment.taxa.end()) {
         return absl::InvalidArgumentError(
