@@ -43,7 +43,7 @@ TEST(EnvironmentRegistryTest, ComposesThePriorsShareFromTheFederation) {
   for (int i = 0; i < 4; ++i) {
     auto client =
         MakeLogReward(**environment,
-                      *RewardConfig::Parse("client:index=" + std::to_string(i)),
+                      *RewardConfig::Parse("client:count=4,index=" + std::to_string(i)),
                       RewardContext{4});
     ASSERT_TRUE(client.ok()) << client.status();
     at::Tensor corner =
@@ -56,10 +56,10 @@ TEST(EnvironmentRegistryTest, ComposesThePriorsShareFromTheFederation) {
   }
   // The temperature divides the whole reward.
   auto tempered = MakeLogReward(
-      **environment, *RewardConfig::Parse("client:index=1,temperature=4"),
+      **environment, *RewardConfig::Parse("client:count=4,index=1,temperature=4"),
       RewardContext{4});
   auto plain = MakeLogReward(
-      **environment, *RewardConfig::Parse("client:index=1"), RewardContext{4});
+      **environment, *RewardConfig::Parse("client:count=4,index=1"), RewardContext{4});
   ASSERT_TRUE(tempered.ok() && plain.ok());
   EXPECT_TRUE(torch::allclose((*tempered)->LogRewardFloat64(states) * 4.0,
                               (*plain)->LogRewardFloat64(states), 0, 1e-12));
