@@ -68,11 +68,14 @@ TEST(PublicationDiskFullTest, RetriesUntilSpaceIsFreedKeepingTheModel) {
   const std::string config_path = root + "/federation.textproto";
   std::ofstream(config_path) << kConfig;
   const std::string state_dir = mount_point + "/state";
+  const std::string admin_tokens = root + "/admin_tokens.txt";
+  std::ofstream(admin_tokens) << "ops:" << testing::TestAdminToken() << "\n";
 
   const testing::ServerProcess server = testing::StartServerProcess(
       {"--config=" + config_path, "--state_dir=" + state_dir,
        "--listen=127.0.0.1:0", "--insecure", "--sampler_auth=open",
-       "--threads=1", "--aggregation_checkpoint_every=100"});
+       "--threads=1", "--aggregation_checkpoint_every=100",
+       "--admin_tokens_file=" + admin_tokens});
   ASSERT_FALSE(server.address.empty()) << "the server did not announce itself";
   auto stub = v1::Federation::NewStub(
       grpc::CreateChannel(server.address, grpc::InsecureChannelCredentials()));
@@ -80,6 +83,7 @@ TEST(PublicationDiskFullTest, RetriesUntilSpaceIsFreedKeepingTheModel) {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() +
                          std::chrono::seconds(10));
+    testing::AddAdminToken(context);
     v1::GetStatusResponse response;
     EXPECT_TRUE(stub->GetStatus(&context, {}, &response).ok());
     return response;

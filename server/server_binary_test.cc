@@ -454,9 +454,9 @@ TEST(ServerBinaryTest, CheckConfigReportsWhatWouldRunOrTheFirstProblem) {
   };
   const Case cases[] = {
       {"--config=" + bad_config, "bad.textproto"},
-      {"--tls_key=" + certs + "/client-0.key", "does not match"},
+      {"--tls_key=" + certs + "/client-0.key", "does not belong to the certificate"},
       {"--tls_cert=" + root + "/missing.pem", "missing.pem"},
-      {"--tls_client_ca=" + config_path, "holds no PEM certificate"},
+      {"--tls_client_ca=" + config_path, "is not a PEM certificate"},
       {"--state_dir=" + root + "/a_file", "not a directory"},
       {"--metrics_listen=9464", "--metrics_listen='9464' is not host:port"},
   };

@@ -48,9 +48,11 @@ absl::StatusOr<SpecResult> FederationClient::GetSpec(
   request.set_client_id(client_id);
   v1::GetSpecResponse response;
   // Unary: waitForReady and retries come from the channel's service config
-  // (channel.h).
+  // (channel.h); the connection wait first ends at once on a TLS failure
+  // that no retry can mend.
   grpc::ClientContext context;
   context.set_deadline(DeadlineAfter(options_.rpc_timeout));
+  RETURN_IF_ERROR(WaitForChannel(*channel_, options_.rpc_timeout));
   RETURN_IF_ERROR(UnaryCallStatus(
       *channel_,
       FromGrpcStatus(stub_->GetSpec(&context, request, &response))));
@@ -71,6 +73,7 @@ absl::StatusOr<v1::GetStatusResponse> FederationClient::GetStatus() {
   if (!options_.status_token.empty()) {
     context.AddMetadata("authorization", "Bearer " + options_.status_token);
   }
+  RETURN_IF_ERROR(WaitForChannel(*channel_, options_.rpc_timeout));
   RETURN_IF_ERROR(UnaryCallStatus(
       *channel_, FromGrpcStatus(stub_->GetStatus(
                      &context, v1::GetStatusRequest(), &response))));

@@ -67,6 +67,7 @@ absl::StatusOr<v1::ListModelsResponse> SamplerClient::ListModels() {
   v1::ListModelsResponse response;
   grpc::ClientContext context;
   Prepare(context, options_.rpc_timeout);
+  RETURN_IF_ERROR(WaitForChannel(*channel_, options_.rpc_timeout));
   RETURN_IF_ERROR(UnaryCallStatus(
       *channel_, FromGrpcStatus(stub_->ListModels(
                      &context, v1::ListModelsRequest(), &response))));

@@ -30,6 +30,7 @@ TEST(AdminRpcTest, StatusVersionsAndWatchAgainstARealServer) {
   auto rpc_options =
       *RpcServerOptions::Create("127.0.0.1:0", "", "", "", true, 64 << 20);
   rpc_options.sampler_access = SamplerAccessOptions::Open();
+  rpc_options.federation_access = testing::TestAdminAccess();
   auto server = RpcServer::Start(core->get(), rpc_options);
   ASSERT_TRUE(server.ok()) << server.status();
   const std::string address = absl::StrCat("127.0.0.1:", (*server)->port());
@@ -37,7 +38,10 @@ TEST(AdminRpcTest, StatusVersionsAndWatchAgainstARealServer) {
   ChannelFlags flags;
   flags.server = address;
   flags.insecure = true;
-  FederationClient admin(*MakeChannel(*ChannelOptionsFromFlags(flags)), {});
+  FederationClientOptions admin_options;
+  admin_options.status_token = testing::TestAdminToken();
+  FederationClient admin(*MakeChannel(*ChannelOptionsFromFlags(flags)),
+                         admin_options);
 
   // Before any upload.
   absl::StatusOr<v1::GetStatusResponse> status = admin.GetStatus();

@@ -499,14 +499,15 @@ class LocalScoreReward : public LogReward {
         shift_(shift),
         description_(std::move(description)) {}
 
-  at::Tensor operator()(const at::Tensor& terminal_states) const override {
+  at::Tensor LogRewardFloat64(
+      const at::Tensor& terminal_states) const override {
     const torch::Tensor states =
         terminal_states.to(torch::kCPU, torch::kInt64).contiguous();
     const int64_t batch = states.size(0);
     const int64_t width = states.size(1);
     const int64_t* data = states.data_ptr<int64_t>();
     const int64_t subsets = int64_t{1} << nodes_;
-    std::vector<float> values(batch);
+    std::vector<double> values(batch);
     for (int64_t b = 0; b < batch; ++b) {
       double total = -shift_;
       for (int64_t j = 0; j < nodes_; ++j) {
@@ -516,9 +517,10 @@ class LocalScoreReward : public LogReward {
         }
         total += local_scores_[j * subsets + parents];
       }
-      values[b] = static_cast<float>(total);
+      values[b] = total;
     }
-    return torch::tensor(values).to(terminal_states.device());
+    return torch::tensor(values, torch::kFloat64)
+        .to(terminal_states.device());
   }
   std::string Describe() const override { return description_; }
 

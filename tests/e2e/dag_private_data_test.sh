@@ -85,7 +85,7 @@ grep -v '^#' "${server_dir}/federation.textproto" | grep -Eqi "bge|data=|\.csv|\
   exec "${server_bin}" --listen=127.0.0.1:0 --state_dir=state \
     --config=federation.textproto --tls_cert="${certs}/server.pem" \
     --tls_key="${certs}/server.key" --tls_client_ca="${certs}/ca.pem" \
-    --threads=1) >"${work}/server.log" 2>&1 &
+    --sampler_auth=mtls --threads=1) >"${work}/server.log" 2>&1 &
 server_pid=$!
 address=$(e2e_wait_for_listening "${work}/server.log" "${server_pid}") ||
   fail "the server did not start"

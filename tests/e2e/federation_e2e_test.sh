@@ -33,12 +33,18 @@ certs="${work}/certs"
 # The sampler's bearer token: the server reads "<caller>:<token>" lines, the
 # sampler a file with just the token.
 token="$(e2e_write_sampler_token "${work}" e2e-sampler)"
+# The operator's admin token for GetStatus (epgfn_admin), same file forms.
+admin_token="$(openssl rand -hex 32)"
+(umask 077 && printf 'e2e-operator:%s\n' "${admin_token}" \
+  >"${work}/admin_tokens.txt" && printf '%s\n' "${admin_token}" \
+  >"${work}/admin_token.txt")
 
 # Port 0: the server binds a free port and prints "listening on <address>".
 "${server_bin}" --listen=127.0.0.1:0 --state_dir="${work}/server" \
   --config="${config}" --tls_cert="${certs}/server.pem" \
   --tls_key="${certs}/server.key" --tls_client_ca="${certs}/ca.pem" \
   --sampler_auth=token --sampler_tokens_file="${work}/sampler_tokens.txt" \
+  --admin_tokens_file="${work}/admin_tokens.txt" \
   --threads=1 --progress_seconds=0.001 >"${work}/server.log" 2>&1 &
 server_pid=$!
 address=$(e2e_wait_for_listening "${work}/server.log" "${server_pid}") ||
@@ -139,7 +145,8 @@ grep -q "objects" "${work}/sample.log" || fail "the sampler printed no summary"
 
 # The operator's view (epgfn_admin) of the same server, over mutual TLS.
 admin=("${admin_bin}" --server="${address}" --tls_ca="${certs}/ca.pem"
-  --tls_cert="${certs}/client-0.pem" --tls_key="${certs}/client-0.key")
+  --tls_cert="${certs}/client-0.pem" --tls_key="${certs}/client-0.key"
+  --admin_token_file="${work}/admin_token.txt")
 "${admin[@]}" status >"${work}/admin_status.txt" 2>&1 ||
   fail "epgfn_admin status failed: $(cat "${work}/admin_status.txt")"
 grep -q "^federation: " "${work}/admin_status.txt" &&

@@ -116,7 +116,12 @@ absl::Status Run() {
     RETURN_IF_ERROR(WriteFileAtomically(path, FormatAlignment(part, format)));
     std::printf("%s\n", path.c_str());
   }
-  if (!absl::GetFlag(FLAGS_full_output).empty()) {
+  if (const std::string full_output = absl::GetFlag(FLAGS_full_output);
+      !full_output.empty()) {
+    if (const size_t slash = full_output.rfind('/');
+        slash != std::string::npos && slash > 0) {
+      RETURN_IF_ERROR(MakeDirectories(full_output.substr(0, slash)));
+    }
     RETURN_IF_ERROR(
         WriteFileAtomically(absl::GetFlag(FLAGS_full_output),
                             FormatAlignment(full, AlignmentFormat::kFasta)));

@@ -57,14 +57,14 @@ TEST(TreeMcmcTest, CladeFrequenciesConvergeToTheEnumeratedPosterior) {
   std::unique_ptr<TreeMcmc> mcmc = MakeMcmc(6, target->reward.get(), options);
   ConvergenceOptions convergence;
   convergence.check_every = 2000;
-  convergence.max_steps = 24000;
+  convergence.max_steps = 48000;
   auto report = RunUntilConverged(*mcmc, convergence);
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_TRUE(report->converged)
       << "ASDSF " << report->trace.back().asdsf.value << " after "
       << report->trace.back().steps << " steps";
   // Then a fixed length, so the tolerance below is about a known sample.
-  ASSERT_TRUE(mcmc->Run(24000 - report->trace.back().steps).ok());
+  ASSERT_TRUE(mcmc->Run(48000 - report->trace.back().steps).ok());
   const CladeFrequencies sampled = mcmc->Frequencies(-1, 0.25);
   const double error = MaxAbsCladeDifference(sampled, *exact_clades);
   std::printf(
