@@ -8,7 +8,7 @@
 //     --tls_ca=ca.pem --tls_cert=client-2.pem --tls_key=client-2.key
 //     --state_dir=/var/lib/epgfn/client-2 --reward=client:index=2,count=4
 #include <glog/logging.h>
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <algorithm>
 #include <cstdio>

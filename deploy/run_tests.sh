@@ -5,18 +5,29 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+phase_start=${SECONDS}
+# One line per phase with its wall-clock, so that a CI log shows where the
+# time budget (40 minutes on 2 cores) goes.
+phase_done() {
+  echo "run_tests: $1 took $((SECONDS - phase_start)) s (total ${SECONDS} s)"
+  phase_start=${SECONDS}
+}
+
 bash deploy/setup.sh
+phase_done setup
 
 log="$(mktemp)"
 trap 'rm -f "${log}"' EXIT
 status=0
 bazel test //... 2>&1 | tee "${log}" || status=$?
+phase_done "bazel test //..."
 
 # Each libFuzzer target for a bounded time (clang build in its own output
 # base; see tests/fuzz/README.md). Its summary lines count below.
 fuzz_status=0
 bash tests/fuzz/run_fuzzers.sh "${EPGFN_FUZZ_SECONDS:-30}" 2>&1 | tee -a "${log}" ||
   fuzz_status=$?
+phase_done fuzzing
 if ((status == 0)); then status=${fuzz_status}; fi
 
 # clang's thread-safety analysis of the annotated libraries (and a TSan

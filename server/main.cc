@@ -5,7 +5,7 @@
 //     --tls_client_ca=ca.pem
 #include <glog/logging.h>
 #include <pthread.h>
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <csignal>
 #include <cstdint>

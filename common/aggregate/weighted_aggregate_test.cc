@@ -2,7 +2,7 @@
 // same trained local models, aggregated with exponents w_i, sample in
 // proportion to prod_i R_i^{w_i}; compared exactly with that normalised
 // product of the client rewards.
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <cmath>
 #include <cstdio>

@@ -1,6 +1,6 @@
 #include "common/env/environment_registry.h"
 
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <string>
 #include <vector>

@@ -3,7 +3,7 @@
 #include <set>
 #include <vector>
 
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include "gtest/gtest.h"
 

@@ -1,6 +1,6 @@
 #include "common/env/federated_reward.h"
 
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <memory>
 #include <string>

@@ -1,6 +1,6 @@
 #include "common/eval/feature_summary.h"
 
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <algorithm>
 #include <cmath>

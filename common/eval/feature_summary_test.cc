@@ -6,7 +6,7 @@
 // computes on its own from the enumeration.
 #include "common/eval/feature_summary.h"
 
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <algorithm>
 #include <cctype>

@@ -1,6 +1,6 @@
 #include "common/eval/flow_consistency.h"
 
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <cmath>
 #include <memory>

@@ -1,6 +1,6 @@
 #include "common/eval/sample_quality.h"
 
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <cmath>
 #include <memory>

@@ -3,7 +3,7 @@
 
 #include <cstdint>
 
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include "common/env/environment.h"
 #include "common/policy/policy_net.h"

@@ -3,7 +3,7 @@
 #include <memory>
 #include <string>
 
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include "common/env/environment_registry.h"
 #include "common/eval/exact_distribution.h"

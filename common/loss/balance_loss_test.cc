@@ -1,6 +1,7 @@
 #include "common/loss/balance_loss.h"
 
-#include <torch/torch.h>
+#include <torch/types.h>
+#include <torch/utils.h>
 
 #include <cmath>
 

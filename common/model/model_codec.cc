@@ -11,7 +11,8 @@
 #include <utility>
 #include <vector>
 
-#include <torch/torch.h>
+#include <torch/types.h>
+#include <torch/utils.h>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"

@@ -10,7 +10,8 @@
 #include <set>
 #include <string>
 
-#include <torch/torch.h>
+#include <torch/types.h>
+#include <torch/utils.h>
 
 #include "common/env/hypergrid/hypergrid.h"
 #include "gmock/gmock.h"

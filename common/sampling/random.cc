@@ -1,7 +1,7 @@
 #include "common/sampling/random.h"
 
 #include <ATen/CPUGeneratorImpl.h>
-#include <torch/torch.h>
+#include <torch/types.h>
 
 namespace epgfn {
 

@@ -1,7 +1,7 @@
 #ifndef EPGFN_COMMON_SAMPLING_TRAJECTORIES_H_
 #define EPGFN_COMMON_SAMPLING_TRAJECTORIES_H_
 
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include "common/env/environment.h"
 #include "common/policy/policy_net.h"

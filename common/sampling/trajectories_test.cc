@@ -1,6 +1,7 @@
 #include "common/sampling/trajectories.h"
 
-#include <torch/torch.h>
+#include <torch/types.h>
+#include <torch/utils.h>
 
 #include "common/env/environment_registry.h"
 #include "common/eval/exact_distribution.h"

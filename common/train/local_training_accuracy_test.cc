@@ -1,7 +1,8 @@
 // Trains for real on small instances and compares the learned terminal
 // distribution (computed exactly by dynamic programming) with the enumerated
 // target. Seeds are fixed, so each case is deterministic.
-#include <torch/torch.h>
+#include <torch/types.h>
+#include <torch/utils.h>
 
 #include <cstdio>
 

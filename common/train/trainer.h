@@ -1,7 +1,8 @@
 #ifndef EPGFN_COMMON_TRAIN_TRAINER_H_
 #define EPGFN_COMMON_TRAIN_TRAINER_H_
 
-#include <torch/torch.h>
+#include <torch/optim/adam.h>
+#include <torch/types.h>
 
 #include <cstdint>
 #include <functional>

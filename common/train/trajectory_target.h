@@ -1,7 +1,7 @@
 #ifndef EPGFN_COMMON_TRAIN_TRAJECTORY_TARGET_H_
 #define EPGFN_COMMON_TRAIN_TRAJECTORY_TARGET_H_
 
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <string>
 #include <vector>

@@ -1,6 +1,8 @@
 #include "common/util/device.h"
 
-#include <torch/torch.h>
+#include <ATen/Parallel.h>
+#include <torch/cuda.h>
+#include <torch/types.h>
 
 #include "gtest/gtest.h"
 

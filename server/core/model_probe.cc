@@ -1,6 +1,7 @@
 #include "server/core/model_probe.h"
 
-#include <torch/torch.h>
+#include <torch/types.h>
+#include <torch/utils.h>
 
 #include <algorithm>
 #include <vector>

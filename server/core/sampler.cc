@@ -1,7 +1,8 @@
 #include "server/core/sampler.h"
 
 #include <glog/logging.h>
-#include <torch/torch.h>
+#include <torch/types.h>
+#include <torch/utils.h>
 
 #include <algorithm>
 #include <cmath>

@@ -5,7 +5,7 @@
 // against exact values; and every refusal with its status code.
 #include "server/core/summarizer.h"
 
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <cmath>
 #include <map>

@@ -20,7 +20,8 @@
 // The data are read from --sachs_dir (never copied into the repository);
 // without them the binary says so and exits 0. Columns are standardised
 // over all rows before any split.
-#include <torch/torch.h>
+#include <ATen/Parallel.h>
+#include <torch/types.h>
 
 #include <algorithm>
 #include <chrono>

@@ -23,7 +23,8 @@
 //
 //   bazel run -c opt //tests/bench:dag_scaling -- --variables=5,8,11,15,20
 #include <sys/wait.h>
-#include <torch/torch.h>
+#include <torch/types.h>
+#include <torch/utils.h>
 #include <unistd.h>
 
 #include <chrono>

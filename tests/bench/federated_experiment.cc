@@ -17,7 +17,8 @@
 //
 // Run as (flags after --):
 //   bazel run -c opt //tests/bench:federated_experiment -- --clients=4
-#include <torch/torch.h>
+#include <torch/types.h>
+#include <torch/utils.h>
 
 #include <algorithm>
 #include <chrono>

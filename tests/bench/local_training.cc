@@ -6,7 +6,8 @@
 //   bazel run -c opt //tests/bench:local_training -- --threads=1
 #include <sched.h>  // sched_getaffinity
 #include <time.h>   // clock_gettime
-#include <torch/torch.h>
+#include <ATen/Parallel.h>
+#include <torch/types.h>
 
 #include <algorithm>
 #include <chrono>

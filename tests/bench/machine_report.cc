@@ -9,7 +9,9 @@
 #include <fstream>
 #include <thread>
 
-#include <torch/torch.h>
+#include <ATen/Parallel.h>
+#include <torch/types.h>
+#include <torch/utils.h>
 
 #include "absl/strings/str_format.h"
 

@@ -12,7 +12,8 @@
 #   bash tests/bench/phylo_ds1_federation.sh [OUT_DIR]
 #
 # Environment: DS1_LOCAL_ITERATIONS (default 400), DS1_AGGREGATION_ITERATIONS
-# (400), DS1_TEMPERATURE (100), DS1_CURVE_ITERATIONS (400).
+# (400), DS1_TEMPERATURE (100), DS1_CURVE_ITERATIONS (400),
+# DS1_COMPILATION_MODE (opt).
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -28,9 +29,12 @@ clients=(client-0 client-1 client-2 client-3)
 
 targets=(//server:epgfn_server //client:epgfn_client
          //common/env/phylo:split_alignment //tests/bench:phylo_model_quality)
-bazel build -c opt --jobs=1 "${targets[@]}" >/dev/null 2>&1 ||
-  bazel build -c opt --jobs=1 "${targets[@]}"
-bin="$(bazel info -c opt bazel-bin 2>/dev/null)"
+# DS1_COMPILATION_MODE=fastbuild reuses the test build's binaries (slower
+# code: the figures are then pessimistic, and the table must say so).
+mode="${DS1_COMPILATION_MODE:-opt}"
+bazel build -c "${mode}" --jobs=1 "${targets[@]}" >/dev/null 2>&1 ||
+  bazel build -c "${mode}" --jobs=1 "${targets[@]}"
+bin="$(bazel info -c "${mode}" bazel-bin 2>/dev/null)"
 rm -rf "${out}"
 mkdir -p "${out}/logs" "${out}/server"
 logs="${out}/logs"

@@ -15,7 +15,9 @@
 // --curve_every iterations, the best and mean log-likelihood of
 // --curve_samples on-policy trees.
 #include <google/protobuf/text_format.h>
-#include <torch/torch.h>
+#include <ATen/Parallel.h>
+#include <torch/types.h>
+#include <torch/utils.h>
 
 #include <chrono>
 #include <cstdio>

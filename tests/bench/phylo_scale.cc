@@ -9,7 +9,9 @@
 //
 //   bazel run -c opt //tests/bench:phylo_scale -- --threads=1
 #include <sys/resource.h>
-#include <torch/torch.h>
+#include <ATen/Parallel.h>
+#include <torch/types.h>
+#include <torch/utils.h>
 
 #include <chrono>
 #include <cstdio>

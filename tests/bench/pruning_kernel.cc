@@ -8,7 +8,9 @@
 //   bazel run -c opt //tests/bench:pruning_kernel -- --threads=1
 #include <malloc.h>
 #include <time.h>
-#include <torch/torch.h>
+#include <ATen/Parallel.h>
+#include <torch/types.h>
+#include <torch/utils.h>
 
 #include <algorithm>
 #include <chrono>

@@ -23,7 +23,8 @@
 //
 //   bazel run -c opt //tests/bench:sites_scaling -- --sites=2000,4000
 #include <time.h>
-#include <torch/torch.h>
+#include <torch/types.h>
+#include <torch/utils.h>
 
 #include <algorithm>
 #include <cstdio>

@@ -16,7 +16,8 @@
 //
 // Run as (flags after --):
 //   bazel run -c opt //tests/bench:tree_reference
-#include <torch/torch.h>
+#include <torch/types.h>
+#include <torch/utils.h>
 #include <unistd.h>
 
 #include <algorithm>

@@ -8,7 +8,8 @@
 // pareto.png) to --out_dir.
 //
 //   bazel run -c opt //tests/bench:weighted_sweep -- --env=multiset
-#include <torch/torch.h>
+#include <ATen/Parallel.h>
+#include <torch/types.h>
 
 #include <chrono>
 #include <cstdio>

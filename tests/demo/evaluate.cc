@@ -18,7 +18,9 @@
 //     --full_data_reward=bge:data=common/env/dag/testdata/synthetic4.csv
 //     --model=... --samples=... --png_dir=...
 #include <google/protobuf/text_format.h>
-#include <torch/torch.h>
+#include <ATen/Parallel.h>
+#include <torch/types.h>
+#include <torch/utils.h>
 
 #include <algorithm>
 #include <cmath>

@@ -12,7 +12,8 @@
 // below is a bug.
 
 #include <google/protobuf/text_format.h>
-#include <torch/torch.h>
+#include <torch/types.h>
+#include <torch/utils.h>
 
 #include <cstddef>
 #include <cstdint>

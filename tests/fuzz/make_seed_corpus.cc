@@ -6,7 +6,7 @@
 //   bazel run //tests/fuzz:make_seed_corpus --
 //   $PWD/tests/fuzz/corpus/model_upload
 
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <cmath>
 #include <cstdint>

@@ -14,7 +14,8 @@
 // report, an escaping exception or a broken invariant below is a bug.
 
 #include <stdlib.h>
-#include <torch/torch.h>
+#include <torch/types.h>
+#include <torch/utils.h>
 #include <unistd.h>
 
 #include <cstddef>

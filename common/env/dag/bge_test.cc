@@ -1,6 +1,7 @@
 #include "common/env/dag/bge.h"
 
-#include <torch/torch.h>
+#include <torch/types.h>
+#include <torch/utils.h>
 
 #include <cmath>
 #include <cstdlib>

@@ -1,7 +1,7 @@
 #include "common/env/dag/dag.h"
 
 #include <glog/logging.h>
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <algorithm>
 #include <cmath>

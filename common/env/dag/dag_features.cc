@@ -1,6 +1,6 @@
 // The DAG's posterior summaries: the d x d matrix of edge probabilities
 // P(i -> j), with the variables' names.
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <memory>
 #include <string>

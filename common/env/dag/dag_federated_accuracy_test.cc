@@ -8,7 +8,8 @@
 // posterior prior(G) BGe(D | G), because BGe integrates the parameters out
 // (see bge.h). The TV to the full-data posterior is printed for information
 // only.
-#include <torch/torch.h>
+#include <torch/types.h>
+#include <torch/utils.h>
 
 #include <chrono>
 #include <cmath>

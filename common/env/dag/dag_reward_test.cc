@@ -2,7 +2,7 @@
 // variables matched to columns, bad files refused before any training with
 // a message naming the file, the row and the column, and the rewards
 // invariant under column order and delimiter.
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <cstdio>
 #include <cstdlib>

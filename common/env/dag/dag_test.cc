@@ -1,6 +1,6 @@
 #include "common/env/dag/dag.h"
 
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <functional>
 #include <string>

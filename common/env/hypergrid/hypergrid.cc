@@ -1,6 +1,6 @@
 #include "common/env/hypergrid/hypergrid.h"
 
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <cmath>
 #include <vector>

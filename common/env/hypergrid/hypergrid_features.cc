@@ -1,5 +1,5 @@
 // The hypergrid's posterior summaries: per-coordinate marginals.
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <memory>
 #include <string>

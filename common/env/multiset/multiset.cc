@@ -1,6 +1,6 @@
 #include "common/env/multiset/multiset.h"
 
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <cmath>
 #include <cstdint>

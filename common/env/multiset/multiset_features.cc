@@ -1,5 +1,5 @@
 // The multiset's posterior summaries: the distribution of each item's count.
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <memory>
 #include <string>

@@ -1,6 +1,6 @@
 #include "common/env/phylo/alignment.h"
 
-#include <torch/torch.h>
+#include <torch/types.h>
 #include <zlib.h>
 
 #include <cctype>

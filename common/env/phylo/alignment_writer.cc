@@ -1,6 +1,6 @@
 #include "common/env/phylo/alignment_writer.h"
 
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include "absl/strings/str_cat.h"
 

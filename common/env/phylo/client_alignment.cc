@@ -1,7 +1,7 @@
 #include "common/env/phylo/client_alignment.h"
 
 #include <glog/logging.h>
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <map>
 

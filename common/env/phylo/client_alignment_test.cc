@@ -1,6 +1,6 @@
 #include "common/env/phylo/client_alignment.h"
 
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <cstdio>
 #include <cstdlib>

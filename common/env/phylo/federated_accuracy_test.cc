@@ -16,7 +16,8 @@
 // Budget: 2000 CB iterations per client and 2000 aggregation iterations,
 // batch 64. Measured in fastbuild on one core (nice 15, shared machine):
 // 106 s, TV 0.030 (local TVs 0.030-0.036).
-#include <torch/torch.h>
+#include <torch/types.h>
+#include <torch/utils.h>
 
 #include <chrono>
 #include <cstdio>

@@ -1,6 +1,6 @@
 #include "common/env/phylo/likelihood.h"
 
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <cmath>
 #include <string>

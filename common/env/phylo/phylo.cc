@@ -1,6 +1,6 @@
 #include "common/env/phylo/phylo.h"
 
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <algorithm>
 #include <cctype>

@@ -1,7 +1,7 @@
 // The tree posterior's summaries: clade frequencies (the rooted splits) and
 // the majority-rule consensus tree in Newick with clade support, computed
 // with the clade and consensus library of common/eval/phylo.
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <algorithm>
 #include <functional>

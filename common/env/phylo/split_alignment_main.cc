@@ -10,7 +10,7 @@
 // paths, one per line. --drop=i:TAXON leaves TAXON out of part i (that
 // client lacks it: missing data); --full_output writes the whole alignment
 // with those cells as '?', whose posterior is the exact full-data reference.
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <cstdio>
 #include <string>

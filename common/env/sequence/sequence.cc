@@ -1,6 +1,6 @@
 #include "common/env/sequence/sequence.h"
 
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <cmath>
 #include <cstdint>

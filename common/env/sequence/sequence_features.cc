@@ -1,6 +1,6 @@
 // The sequence's posterior summaries: the token distribution at each
 // position.
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <memory>
 #include <string>

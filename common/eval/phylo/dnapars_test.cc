@@ -1,6 +1,6 @@
 #include "common/eval/phylo/dnapars.h"
 
-#include <torch/torch.h>
+#include <torch/types.h>
 #include <unistd.h>
 
 #include <algorithm>

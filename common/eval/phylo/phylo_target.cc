@@ -1,6 +1,7 @@
 #include "common/eval/phylo/phylo_target.h"
 
-#include <torch/torch.h>
+#include <torch/types.h>
+#include <torch/utils.h>
 
 #include <cmath>
 

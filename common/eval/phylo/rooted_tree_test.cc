@@ -1,6 +1,6 @@
 #include "common/eval/phylo/rooted_tree.h"
 
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <map>
 #include <queue>

@@ -1,6 +1,7 @@
 #include "common/eval/phylo/tree_mcmc.h"
 
-#include <torch/torch.h>
+#include <torch/types.h>
+#include <torch/utils.h>
 
 #include <algorithm>
 #include <chrono>

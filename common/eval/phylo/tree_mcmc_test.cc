@@ -1,6 +1,6 @@
 #include "common/eval/phylo/tree_mcmc.h"
 
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <map>
 #include <set>

@@ -1,6 +1,6 @@
 #include "common/eval/phylo/tree_state.h"
 
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <algorithm>
 #include <functional>
