@@ -9,21 +9,23 @@
 #include <glog/logging.h>
 #include <google/protobuf/text_format.h>
 #include <google/protobuf/util/message_differencer.h>
-#include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server.h>
-#include <grpcpp/server_builder.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "client/core/global_model_check.h"
+#include "client/core/test_loopback.h"
 #include "common/env/environment_registry.h"
 #include "common/model/model_codec.h"
 #include "common/model/spec_conversion.h"
@@ -69,25 +71,19 @@ class ScriptedFederation final : public v1::Federation::Service {
   grpc::Status UploadModel(grpc::ServerContext*,
                            grpc::ServerReader<v1::UploadChunk>* reader,
                            v1::UploadResponse* response) override {
-    v1::UploadChunk chunk;
-    if (!reader->Read(&chunk) || !chunk.has_header()) {
+    std::optional<ReceivedUpload> upload = ReadUpload(*reader);
+    if (!upload.has_value()) {
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no header");
     }
-    const v1::UploadHeader header = chunk.header();
-    std::string payload;
-    while (reader->Read(&chunk)) payload += chunk.data();
     if (refuse_uploads) {
       return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "not now");
     }
     absl::MutexLock lock(&mutex_);
     ++uploads_;
-    accepted_round_ = header.round();
-    uploader_ = header.client_id();
-    payload_ = payload;
-    response->set_client_id(header.client_id());
-    response->set_round(header.round());
-    response->set_received_bytes(static_cast<int64_t>(payload.size()));
-    response->set_payload_sha256(Sha256Hex(payload));
+    accepted_round_ = upload->header.round();
+    uploader_ = upload->header.client_id();
+    payload_ = upload->payload;
+    AcknowledgeUpload(*upload, *response);
     return grpc::Status::OK;
   }
 
@@ -142,28 +138,16 @@ class ScriptedFederation final : public v1::Federation::Service {
  private:
   absl::Mutex mutex_;
   const v1::FederationSpec spec_ = TestSpec();
-  int64_t accepted_round_ = 0;
-  int uploads_ = 0;
-  std::string uploader_;
-  std::string payload_;
+  int64_t accepted_round_ ABSL_GUARDED_BY(mutex_) = 0;
+  int uploads_ ABSL_GUARDED_BY(mutex_) = 0;
+  std::string uploader_ ABSL_GUARDED_BY(mutex_);
+  std::string payload_ ABSL_GUARDED_BY(mutex_);
 };
 
-// Counts the log lines that only local training writes.
-class TrainingLineCounter : public google::LogSink {
- public:
-  TrainingLineCounter() { google::AddLogSink(this); }
-  ~TrainingLineCounter() override { google::RemoveLogSink(this); }
-  void send(google::LogSeverity, const char*, const char*, int,
-            const struct ::tm*, const char* message,
-            size_t message_len) override {
-    const absl::string_view line(message, message_len);
-    if (absl::StrContains(line, "event=training_progress") ||
-        absl::StrContains(line, "event=local_model_trained")) {
-      ++lines;
-    }
-  }
-  std::atomic<int> lines{0};
-};
+// The log lines that only local training writes.
+std::vector<std::string> TrainingNeedles() {
+  return {"event=training_progress", "event=local_model_trained"};
+}
 
 std::string ReadAll(std::FILE* file) {
   std::rewind(file);
@@ -178,14 +162,10 @@ std::string ReadAll(std::FILE* file) {
 class ClientDaemonTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    grpc::ServerBuilder builder;
-    int port = 0;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
-                             &port);
-    builder.RegisterService(&service_);
-    server_ = builder.BuildAndStart();
+    LoopbackServer loopback = StartLoopbackServer(service_);
+    server_ = std::move(loopback.server);
     ASSERT_NE(server_, nullptr);
-    address_ = absl::StrCat("127.0.0.1:", port);
+    address_ = loopback.address;
     const char* root = std::getenv("TEST_TMPDIR");
     state_dir_ = absl::StrCat(
         root != nullptr ? root : "/tmp", "/",
@@ -237,10 +217,10 @@ class ClientDaemonTest : public ::testing::Test {
 };
 
 TEST_F(ClientDaemonTest, TrainsUploadsAndKeepsTheVerifiedGlobalModel) {
-  TrainingLineCounter training;
+  CapturingLogSink training(TrainingNeedles());
   absl::StatusOr<ClientRunResult> result = RunDaemon();
   ASSERT_TRUE(result.ok()) << result.status();
-  EXPECT_GT(training.lines, 0);
+  EXPECT_FALSE(training.lines().empty());
   EXPECT_FALSE(result->reused);
   EXPECT_FALSE(result->upload_skipped);
   EXPECT_EQ(result->round, 1);
@@ -279,11 +259,11 @@ TEST_F(ClientDaemonTest, RestartAfterAFailedUploadResumesWithoutRetraining) {
   const auto trained_at = std::filesystem::last_write_time(local_model);
 
   service_.refuse_uploads = false;
-  TrainingLineCounter training;
+  CapturingLogSink training(TrainingNeedles());
   absl::StatusOr<ClientRunResult> result = RunDaemon();
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_TRUE(result->reused);
-  EXPECT_EQ(training.lines, 0);
+  EXPECT_TRUE(training.lines().empty());
   EXPECT_EQ(std::filesystem::last_write_time(local_model), trained_at);
   EXPECT_EQ(result->training_seconds, 0.0);
   EXPECT_EQ(result->round, 1);
@@ -341,10 +321,10 @@ TEST_F(ClientDaemonTest, SecondDaemonOnOneStateDirectoryIsRefused) {
 TEST_F(ClientDaemonTest, CheckConfigReportsWithoutTrainingOrWriting) {
   ClientDaemonOptions options = Options();
   options.check_config = true;
-  TrainingLineCounter training;
+  CapturingLogSink training(TrainingNeedles());
   ASSERT_TRUE(RunClientDaemon(options).ok());
   EXPECT_TRUE(absl::StrContains(ReadAll(out_), "configuration OK"));
-  EXPECT_EQ(training.lines, 0);
+  EXPECT_TRUE(training.lines().empty());
   EXPECT_EQ(service_.uploads(), 0);
   EXPECT_FALSE(std::filesystem::exists(state_dir_));
 
