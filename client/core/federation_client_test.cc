@@ -4,12 +4,6 @@
 #include "client/core/federation_client.h"
 
 #include <glog/logging.h>
-#include <atomic>
-#include <memory>
-#include <string>
-#include <thread>
-#include <vector>
-
 #include <google/protobuf/util/message_differencer.h>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
@@ -20,12 +14,15 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "client/core/channel.h"
+#include "client/core/test_loopback.h"
 #include "common/util/sha256.h"
 
 namespace epgfn {
@@ -63,18 +60,14 @@ class FakeFederation final : public v1::Federation::Service {
   grpc::Status UploadModel(grpc::ServerContext*,
                            grpc::ServerReader<v1::UploadChunk>* reader,
                            v1::UploadResponse* response) override {
-    v1::UploadChunk chunk;
-    if (!reader->Read(&chunk) || !chunk.has_header()) {
+    std::optional<ReceivedUpload> upload = ReadUpload(*reader);
+    if (!upload.has_value()) {
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no header");
     }
     absl::MutexLock lock(&mutex_);
-    header_ = chunk.header();
-    payload_.clear();
-    chunk_sizes_.clear();
-    while (reader->Read(&chunk)) {
-      chunk_sizes_.push_back(static_cast<int64_t>(chunk.data().size()));
-      payload_ += chunk.data();
-    }
+    header_ = upload->header;
+    payload_ = upload->payload;
+    chunk_sizes_ = upload->chunk_sizes;
     // As the real server: an identical replay of a stored upload.
     if (!stored_sha256_.empty() && stored_sha256_ == Sha256Hex(payload_)) {
       return grpc::Status(grpc::StatusCode::ALREADY_EXISTS, "replay");
@@ -84,10 +77,7 @@ class FakeFederation final : public v1::Federation::Service {
       stored_sha256_ = Sha256Hex(payload_);
       return grpc::Status(grpc::StatusCode::UNAVAILABLE, "connection lost");
     }
-    response->set_client_id(header_.client_id());
-    response->set_round(header_.round());
-    response->set_received_bytes(static_cast<int64_t>(payload_.size()));
-    response->set_payload_sha256(Sha256Hex(payload_));
+    AcknowledgeUpload(*upload, *response);
     return grpc::Status::OK;
   }
 
@@ -156,20 +146,15 @@ ChannelOptions FastRetryChannel(const std::string& target) {
 class FederationClientTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    grpc::ServerBuilder builder;
-    int port = 0;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
-                             &port);
-    builder.RegisterService(&service_);
-    server_ = builder.BuildAndStart();
+    LoopbackServer loopback = StartLoopbackServer(service_);
+    server_ = std::move(loopback.server);
     ASSERT_NE(server_, nullptr);
-    ASSERT_GT(port, 0);
+    ASSERT_GT(loopback.port, 0);
     FederationClientOptions options;
     options.retry.max_attempts = 4;
     options.sleep = [this](absl::Duration) { ++sleeps_; };
     client_ = std::make_unique<FederationClient>(
-        *MakeChannel(FastRetryChannel(absl::StrCat("127.0.0.1:", port))),
-        options);
+        *MakeChannel(FastRetryChannel(loopback.address)), options);
   }
 
   void TearDown() override { server_->Shutdown(); }
@@ -348,33 +333,8 @@ TEST_F(FederationClientTest, WaitForVersionResubscribesAfterAServerCancel) {
   EXPECT_EQ(sleeps_, 2);
 }
 
-// Collects the log lines that contain `needle`.
-class CapturingSink : public google::LogSink {
- public:
-  explicit CapturingSink(std::string needle) : needle_(std::move(needle)) {
-    google::AddLogSink(this);
-  }
-  ~CapturingSink() override { google::RemoveLogSink(this); }
-  void send(google::LogSeverity, const char*, const char*, int,
-            const struct ::tm*, const char* message,
-            size_t message_len) override {
-    std::string line(message, message_len);
-    absl::MutexLock lock(&mutex_);
-    if (line.find(needle_) != std::string::npos) lines_.push_back(line);
-  }
-  std::vector<std::string> lines() {
-    absl::MutexLock lock(&mutex_);
-    return lines_;
-  }
-
- private:
-  const std::string needle_;
-  absl::Mutex mutex_;
-  std::vector<std::string> lines_;
-};
-
 TEST_F(FederationClientTest, WaitForVersionLogsEachBrokenStream) {
-  CapturingSink sink("event=watch_stream_ended");
+  CapturingLogSink sink({"event=watch_stream_ended"});
   service_.cancelled_watches_ = 2;
   ASSERT_TRUE(client_->WaitForVersion(0, absl::Now() + absl::Seconds(20)).ok());
   const std::vector<std::string> lines = sink.lines();
@@ -436,7 +396,8 @@ TEST(FederationClientUnreachableTest, UnaryCallWaitsUntilItsDeadline) {
       << spec.status();
 }
 
-TEST(FederationClientUnreachableTest, UploadConnectFailureIsRetriedThenUnavailable) {
+TEST(FederationClientUnreachableTest,
+     UploadConnectFailureIsRetriedThenUnavailable) {
   FederationClientOptions options;
   options.retry.max_attempts = 3;
   options.connect_timeout = absl::Milliseconds(200);
@@ -444,9 +405,8 @@ TEST(FederationClientUnreachableTest, UploadConnectFailureIsRetriedThenUnavailab
   options.sleep = [&](absl::Duration) { ++sleeps; };
   FederationClient client(*MakeChannel(FastRetryChannel("127.0.0.1:1")),
                           options);
-  absl::StatusOr<UploadResult> upload =
-      client.UploadModel(BigModel(), "client-0", std::string(64, 'a'), 1,
-                         v1::LocalDiagnostics());
+  absl::StatusOr<UploadResult> upload = client.UploadModel(
+      BigModel(), "client-0", std::string(64, 'a'), 1, v1::LocalDiagnostics());
   EXPECT_EQ(upload.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(sleeps, 2);
 }

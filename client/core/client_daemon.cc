@@ -1,0 +1,333 @@
+#include "client/core/client_daemon.h"
+
+#include <glog/logging.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "client/core/global_model_check.h"
+#include "common/model/model_codec.h"
+#include "common/model/spec_conversion.h"
+#include "common/train/progress_reporter.h"
+#include "common/util/device.h"
+#include "common/util/status_macros.h"
+#include "common/util/tls_files.h"
+
+namespace epgfn {
+namespace {
+
+double MegabytesPerSecond(int64_t bytes, double seconds) {
+  return seconds > 0 ? bytes / 1e6 / seconds : 0.0;
+}
+
+absl::Status CheckMembership(const v1::FederationSpec& spec,
+                             const std::string& client_id) {
+  const auto& ids = spec.client_ids();
+  if (std::find(ids.begin(), ids.end(), client_id) != ids.end()) {
+    return absl::OkStatus();
+  }
+  return absl::FailedPreconditionError(
+      absl::StrCat("client id '", client_id,
+                   "' is not a member of federation '", spec.name(), "'"));
+}
+
+FederationClientOptions ClientOptions(const ClientDaemonOptions& options) {
+  FederationClientOptions client_options;
+  client_options.retry.max_attempts = options.channel.rpc_attempts;
+  client_options.connect_timeout = options.connect_timeout;
+  // A unary call waits for the connection (waitForReady) as long as the
+  // attempts of a stream would in all.
+  client_options.rpc_timeout =
+      options.connect_timeout * std::max(1, options.channel.rpc_attempts);
+  client_options.sleep = options.sleep;
+  return client_options;
+}
+
+}  // namespace
+
+absl::Status ClientDaemonOptions::Validate() const {
+  if (client_id.empty() || state_dir.empty() || reward.empty()) {
+    return absl::InvalidArgumentError(
+        "--client_id, --state_dir and --reward are required");
+  }
+  if (iterations < 0 || batch_size < 0 || diagnostics_trajectories < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "iterations (", iterations, ") and batch_size (", batch_size,
+        ") must be >= 0 (0: the spec's), diagnostics_trajectories (",
+        diagnostics_trajectories, ") >= 1"));
+  }
+  if (check_config && !spec_file.empty() && !load_spec_file) {
+    return absl::InvalidArgumentError(
+        "a spec file to check needs a spec file loader");
+  }
+  if (out == nullptr) {
+    return absl::InvalidArgumentError("no output stream for the summary");
+  }
+  return absl::OkStatus();
+}
+
+std::string SummaryLine(const std::string& client_id,
+                        const ClientRunResult& result) {
+  return absl::StrFormat(
+      "SUMMARY client=%s round=%d reused=%d train_s=%.3f upload_bytes=%d "
+      "upload_s=%.4f wait_s=%.3f version=%d download_bytes=%d "
+      "download_s=%.4f model=%s\n",
+      client_id, result.round, result.reused ? 1 : 0, result.training_seconds,
+      result.upload_bytes, result.upload_seconds, result.wait_seconds,
+      result.version, result.download_bytes, result.download_seconds,
+      result.global_model_path);
+}
+
+absl::StatusOr<std::unique_ptr<ClientDaemon>> ClientDaemon::Create(
+    ClientDaemonOptions options) {
+  RETURN_IF_ERROR(options.Validate());
+  ASSIGN_OR_RETURN(const torch::Device device, ParseDevice(options.device));
+  RETURN_IF_ERROR(SetIntraOpThreads(options.threads));
+  std::unique_ptr<DirectoryLock> state_lock;
+  if (!options.check_config) {
+    ASSIGN_OR_RETURN(state_lock,
+                     DirectoryLock::Acquire(options.state_dir, "epgfn_client"));
+  }
+  ASSIGN_OR_RETURN(const ChannelOptions channel_options,
+                   ChannelOptionsFromFlags(options.channel));
+  ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel,
+                   MakeChannel(channel_options));
+  auto client =
+      std::make_unique<FederationClient>(channel, ClientOptions(options));
+  return std::unique_ptr<ClientDaemon>(new ClientDaemon(
+      std::move(options), device, std::move(state_lock), std::move(client)));
+}
+
+ClientDaemon::ClientDaemon(ClientDaemonOptions options, torch::Device device,
+                           std::unique_ptr<DirectoryLock> state_lock,
+                           std::unique_ptr<FederationClient> client)
+    : options_(std::move(options)),
+      device_(device),
+      state_lock_(std::move(state_lock)),
+      client_(std::move(client)) {}
+
+Event ClientDaemon::MakeEvent(absl::string_view name) const {
+  Event line(name);
+  line.With("federation", federation_name_).With("client", options_.client_id);
+  return line;
+}
+
+LocalTrainingOptions ClientDaemon::TrainingOptions() const {
+  LocalTrainingOptions training;
+  training.reward = options_.reward;
+  training.state_dir = options_.state_dir;
+  training.iterations = options_.iterations;
+  training.batch_size = options_.batch_size;
+  training.device = device_;
+  training.diagnostics_trajectories = options_.diagnostics_trajectories;
+  // Callbacks every 10 iterations; the reporter keeps one line per
+  // progress period of them.
+  training.progress_every = 10;
+  return training;
+}
+
+absl::Status ClientDaemon::CheckConfig() {
+  const std::string& client_id = options_.client_id;
+  if (!options_.channel.insecure) {
+    ASSIGN_OR_RETURN(
+        const std::string tls,
+        CheckTlsFiles(options_.channel.tls_cert, options_.channel.tls_key,
+                      options_.channel.tls_ca));
+    std::fprintf(options_.out, "TLS:\n%s", tls.c_str());
+  }
+  SpecResult spec;
+  if (!options_.spec_file.empty()) {
+    // Validated as the server validates its --config.
+    ASSIGN_OR_RETURN(spec, options_.load_spec_file(options_.spec_file));
+    std::fprintf(options_.out, "spec: %s (offline)\n",
+                 options_.spec_file.c_str());
+  } else {
+    ASSIGN_OR_RETURN(spec, client_->GetSpec(client_id));
+    std::fprintf(options_.out, "spec: fetched from %s\n",
+                 options_.channel.server.c_str());
+  }
+  RETURN_IF_ERROR(CheckMembership(spec.spec, client_id));
+  LocalTrainingOptions check = TrainingOptions();
+  check.state_dir.clear();  // nothing is read or written there
+  ASSIGN_OR_RETURN(const std::string report,
+                   CheckLocalTraining(spec.spec, check));
+  std::fprintf(options_.out, "federation '%s', spec digest %s\nclient: %s\n%s",
+               spec.spec.name().c_str(), spec.spec_digest.c_str(),
+               client_id.c_str(), report.c_str());
+  std::fprintf(options_.out, "configuration OK\n");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ClientRunResult> ClientDaemon::Run() {
+  // 1. The federation's spec. The server checks here, before any training,
+  // that the certificate is this member's (PERMISSION_DENIED otherwise).
+  ASSIGN_OR_RETURN(const SpecResult spec, FetchSpec());
+  // 2. Local training on the private reward (or the model a previous run
+  // left).
+  ASSIGN_OR_RETURN(const LocalTrainingResult trained, TrainOrReuse(spec));
+  ClientRunResult result;
+  result.round = trained.round;
+  result.reused = trained.reused;
+  result.training_seconds = trained.reused ? 0.0 : trained.training_seconds;
+  // 3. Upload, unless the server already holds this round.
+  RETURN_IF_ERROR(UploadUnlessAccepted(spec, trained, result));
+  // 4. Wait for a global model that aggregates this client's upload.
+  ASSIGN_OR_RETURN(const v1::GlobalModelAnnouncement announcement,
+                   WaitForGlobalModel(trained.round, result));
+  // 5. Download, verify, keep.
+  RETURN_IF_ERROR(DownloadAndKeep(spec, announcement, result));
+  std::fputs(SummaryLine(options_.client_id, result).c_str(), options_.out);
+  std::fflush(options_.out);
+  return result;
+}
+
+absl::StatusOr<SpecResult> ClientDaemon::FetchSpec() {
+  ASSIGN_OR_RETURN(SpecResult spec, client_->GetSpec(options_.client_id));
+  // Every event line from here on names the federation.
+  federation_name_ = spec.spec.name();
+  LOG(INFO) << MakeEvent("spec_received")
+                   .With("spec", spec.spec_digest.substr(0, 12))
+                   .With("environment",
+                         EnvironmentConfigFromProto(spec.spec.environment())
+                             .ToString())
+                   .With("local_architecture",
+                         spec.spec.local_architecture().ShortDebugString());
+  if (FederationSpecDigest(spec.spec) != spec.spec_digest) {
+    LOG(WARNING) << MakeEvent("spec_digest_differs")
+                        .With("detail",
+                              "the server's spec digest differs from the one "
+                              "computed here; uploads quote the server's");
+  }
+  RETURN_IF_ERROR(CheckMembership(spec.spec, options_.client_id));
+  return spec;
+}
+
+absl::StatusOr<LocalTrainingResult> ClientDaemon::TrainOrReuse(
+    const SpecResult& spec) {
+  ProgressReporter reporter(
+      "local training", options_.progress_period, [](const std::string& line) {
+        std::fprintf(stderr, "epgfn_client: %s\n", line.c_str());
+      });
+  ASSIGN_OR_RETURN(
+      LocalTrainingResult trained,
+      TrainOrReuseLocalModel(
+          spec.spec, spec.spec_digest, TrainingOptions(),
+          [&](const TrainingProgress& progress) {
+            reporter.Update({progress.iteration, progress.total_iterations,
+                             progress.loss, std::nullopt, std::nullopt});
+            if (progress.iteration % 100 != 0 &&
+                progress.iteration != progress.total_iterations) {
+              return;  // the event log keeps its every-100 pace
+            }
+            LOG(INFO) << MakeEvent("training_progress")
+                             .With("iteration", progress.iteration)
+                             .With("total_iterations",
+                                   progress.total_iterations)
+                             .With("loss", progress.loss)
+                             .With("log_z", progress.log_z)
+                             .With("seconds", progress.elapsed_seconds)
+                             .With("trajectories", progress.trajectories);
+          }));
+  if (trained.reused) {
+    LOG(INFO) << MakeEvent("local_model_reused")
+                     .With("round", trained.round)
+                     .With("path", trained.model_path);
+  } else {
+    LOG(INFO) << MakeEvent("local_model_trained")
+                     .With("round", trained.round)
+                     .With("seconds", trained.training_seconds)
+                     .With("path", trained.model_path);
+  }
+  LOG(INFO) << MakeEvent("diagnostics")
+                   .With("round", trained.round)
+                   .With("alpha", trained.diagnostics.alpha())
+                   .With("beta", trained.diagnostics.beta())
+                   .With("log_z_hat", trained.diagnostics.log_z_estimate())
+                   .With("trajectories",
+                         trained.diagnostics.num_trajectories());
+  return trained;
+}
+
+absl::Status ClientDaemon::UploadUnlessAccepted(
+    const SpecResult& spec, const LocalTrainingResult& trained,
+    ClientRunResult& result) {
+  // GetSpec told which round the server holds for this client (a restart
+  // after a successful upload); the state lock rules out another run of
+  // this client uploading since.
+  if (spec.accepted_round >= trained.round) {
+    result.upload_skipped = true;
+    LOG(INFO) << MakeEvent("upload_skipped")
+                     .With("round", trained.round)
+                     .With("reason", "the server already holds this round");
+    return absl::OkStatus();
+  }
+  ASSIGN_OR_RETURN(const UploadResult upload,
+                   client_->UploadModel(trained.weights, options_.client_id,
+                                        spec.spec_digest, trained.round,
+                                        trained.diagnostics));
+  result.upload_bytes = upload.payload_bytes;
+  result.upload_seconds = upload.seconds;
+  LOG(INFO) << MakeEvent("uploaded")
+                   .With("round", trained.round)
+                   .With("bytes", upload.payload_bytes)
+                   .With("chunks", upload.chunks)
+                   .With("seconds", upload.seconds)
+                   .With("mb_per_s", MegabytesPerSecond(upload.payload_bytes,
+                                                        upload.seconds));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::GlobalModelAnnouncement> ClientDaemon::WaitForGlobalModel(
+    int64_t round, ClientRunResult& result) {
+  const absl::Time wait_start = absl::Now();
+  LOG(INFO) << MakeEvent("waiting_for_global_model").With("round", round);
+  ASSIGN_OR_RETURN(v1::GlobalModelAnnouncement announcement,
+                   client_->WaitForVersion(
+                       0, wait_start + options_.wait_timeout,
+                       [&](const v1::GlobalModelAnnouncement& a) {
+                         return AnnouncementIncludes(a, options_.client_id);
+                       }));
+  result.wait_seconds = absl::ToDoubleSeconds(absl::Now() - wait_start);
+  LOG(INFO) << MakeEvent("global_model_announced")
+                   .With("version", announcement.version())
+                   .With("clients", announcement.client_ids_size())
+                   .With("waited_seconds", result.wait_seconds);
+  return announcement;
+}
+
+absl::Status ClientDaemon::DownloadAndKeep(
+    const SpecResult& spec, const v1::GlobalModelAnnouncement& announcement,
+    ClientRunResult& result) {
+  ASSIGN_OR_RETURN(const DownloadResult download,
+                   client_->DownloadGlobalModel(announcement.version()));
+  // The digest, then that it builds on this state graph.
+  RETURN_IF_ERROR(VerifyGlobalModel(announcement, download, spec.spec));
+  const std::string path =
+      GlobalModelPath(options_.state_dir, download.version);
+  RETURN_IF_ERROR(WriteModelFile(path, download.weights));
+  result.version = download.version;
+  result.download_bytes = download.payload_bytes;
+  result.download_seconds = download.seconds;
+  result.global_model_path = path;
+  LOG(INFO) << MakeEvent("downloaded")
+                   .With("version", download.version)
+                   .With("bytes", download.payload_bytes)
+                   .With("seconds", download.seconds)
+                   .With("mb_per_s", MegabytesPerSecond(download.payload_bytes,
+                                                        download.seconds))
+                   .With("sha256", download.payload_sha256)
+                   .With("path", path);
+  return absl::OkStatus();
+}
+
+absl::Status RunClientDaemon(ClientDaemonOptions options) {
+  const bool check_config = options.check_config;
+  ASSIGN_OR_RETURN(std::unique_ptr<ClientDaemon> daemon,
+                   ClientDaemon::Create(std::move(options)));
+  if (check_config) return daemon->CheckConfig();
+  return daemon->Run().status();
+}
+
+}  // namespace epgfn
