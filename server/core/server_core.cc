@@ -3,6 +3,7 @@
 #include <glog/logging.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/util/event_log.h"
 #include "common/util/status_macros.h"
 #include "server/core/server_metrics.h"
@@ -43,8 +44,31 @@ absl::StatusOr<std::unique_ptr<ServerCore>> ServerCore::Create(
                                                      model_options));
   ASSIGN_OR_RETURN(core->admission_,
                    UploadAdmission::Create(options.upload_limits));
-  core->sampler_ =
-      std::make_unique<Sampler>(config, core->models_.get(), options.sampler);
+  for (const NamedAggregateConfig& aggregate : config->aggregates) {
+    // Its own folder: versions, records and checkpoint as the default's.
+    const std::string directory =
+        absl::StrCat(options.state_dir, "/aggregates/", aggregate.name);
+    ModelStoreOptions named_options = model_options;
+    named_options.aggregate = aggregate;
+    NamedAggregate named;
+    named.config = aggregate;
+    ASSIGN_OR_RETURN(named.models,
+                     ModelStore::Create(config, directory, named_options));
+    CoordinatorOptions coordinator_options = options.coordinator;
+    coordinator_options.device = options.device;
+    coordinator_options.checkpoint_state_dir = directory;
+    coordinator_options.aggregate = aggregate;
+    named.coordinator = std::make_unique<Coordinator>(
+        config, core->uploads_.get(), named.models.get(), coordinator_options);
+    core->named_.push_back(std::move(named));
+  }
+  const ServerCore* self = core.get();
+  core->sampler_ = std::make_unique<Sampler>(
+      config,
+      [self](const std::string& aggregate) {
+        return self->FindModels(aggregate);
+      },
+      options.sampler);
   core->summarizer_ = std::make_unique<Summarizer>(
       config, core->models_.get(), core->sampler_.get());
   CoordinatorOptions coordinator_options = options.coordinator;
@@ -56,7 +80,23 @@ absl::StatusOr<std::unique_ptr<ServerCore>> ServerCore::Create(
   GetServerMetrics().published_version.Set(
       latest == nullptr ? 0.0 : static_cast<double>(latest->version));
   RETURN_IF_ERROR(core->coordinator_->Start());
+  for (NamedAggregate& named : core->named_) {
+    RETURN_IF_ERROR(named.coordinator->Start());
+  }
   return core;
+}
+
+absl::StatusOr<const ModelStore*> ServerCore::FindModels(
+    const std::string& aggregate) const {
+  if (IsDefaultAggregateName(aggregate)) return models_.get();
+  std::vector<std::string> known = {kDefaultAggregateName};
+  for (const NamedAggregate& named : named_) {
+    if (named.config.name == aggregate) return named.models.get();
+    known.push_back(named.config.name);
+  }
+  return absl::NotFoundError(absl::StrCat("no aggregate named '", aggregate,
+                                          "' (known: ",
+                                          absl::StrJoin(known, ", "), ")"));
 }
 
 ServerCore::~ServerCore() { BeginShutdown(); }
@@ -97,6 +137,12 @@ absl::StatusOr<std::shared_ptr<const AcceptedUpload>> ServerCore::SubmitUpload(
       .uploads_accepted.Add({{"client", request.client_id}})
       .Increment();
   coordinator_->NotifyUploadAccepted();
+  for (NamedAggregate& named : named_) {
+    // Only the aggregates this client belongs to act on it.
+    if (named.config.WeightOf(request.client_id) > 0.0) {
+      named.coordinator->NotifyUploadAccepted();
+    }
+  }
   return accepted;
 }
 
@@ -142,12 +188,24 @@ FederationStatus ServerCore::Status() const {
   GlobalVersionPtr latest = models_->Latest();
   status.current_version = latest == nullptr ? 0 : latest->version;
   status.refused_uploads = uploads_->RefusalCounts();
+  for (const NamedAggregate& named : named_) {
+    NamedAggregateStatus aggregate;
+    aggregate.name = named.config.name;
+    aggregate.weights = named.config.weights;
+    aggregate.aggregation = named.coordinator->state();
+    GlobalVersionPtr named_latest = named.models->Latest();
+    aggregate.current_version =
+        named_latest == nullptr ? 0 : named_latest->version;
+    status.aggregates.push_back(std::move(aggregate));
+  }
   return status;
 }
 
 void ServerCore::BeginShutdown() {
   if (models_) models_->Close();
+  for (NamedAggregate& named : named_) named.models->Close();
   if (coordinator_) coordinator_->Shutdown();
+  for (NamedAggregate& named : named_) named.coordinator->Shutdown();
 }
 
 }  // namespace epgfn

@@ -47,6 +47,15 @@ struct ClientState {
   std::string exclusion_reason;
 };
 
+// A named aggregate's part of the status.
+struct NamedAggregateStatus {
+  std::string name;
+  std::map<std::string, double> weights;
+  AggregationState aggregation;
+  // Its latest version; 0 before the first.
+  int64_t current_version = 0;
+};
+
 struct FederationStatus {
   std::string federation;
   std::string spec_digest;
@@ -54,11 +63,15 @@ struct FederationStatus {
   AggregationState aggregation;
   int64_t current_version = 0;
   std::map<std::string, int64_t> refused_uploads;
+  // The config's named aggregates, in its order.
+  std::vector<NamedAggregateStatus> aggregates;
 };
 
 // The aggregation server without any RPC (as TensorFlow Serving's
 // ServerCore): the federation's config, the upload and model stores, the
-// aggregation coordinator and the sampler. The RPC handlers are thin
+// aggregation coordinator and the sampler. Each named aggregate of the
+// config has its own model store and coordinator under
+// <state_dir>/aggregates/<name>/ over the same uploads. The RPC handlers are thin
 // translations onto these methods; tests drive it in-process.
 class ServerCore {
  public:
@@ -86,6 +99,10 @@ class ServerCore {
   FederationStatus Status() const;
 
   const ModelStore& models() const { return *models_; }
+  // The store of the aggregate `aggregate` (empty or "default": models());
+  // NotFound, naming the known aggregates, for an unknown name.
+  absl::StatusOr<const ModelStore*> FindModels(
+      const std::string& aggregate) const;
   Sampler& sampler() { return *sampler_; }
   // Admission of upload streams (concurrency and memory caps, idle timeout).
   UploadAdmission& upload_admission() { return *admission_; }
@@ -99,12 +116,20 @@ class ServerCore {
  private:
   ServerCore() = default;
 
+  struct NamedAggregate {
+    NamedAggregateConfig config;
+    std::unique_ptr<ModelStore> models;
+    std::unique_ptr<Coordinator> coordinator;
+  };
+
   // First, so that it is released last, after every store is closed.
   std::unique_ptr<DirectoryLock> lock_;
   std::shared_ptr<const FederationConfig> config_;
   std::unique_ptr<UploadStore> uploads_;
   std::unique_ptr<ModelStore> models_;
   std::unique_ptr<Coordinator> coordinator_;
+  // In the config's order; fixed once Create returns.
+  std::vector<NamedAggregate> named_;
   std::unique_ptr<Sampler> sampler_;
   std::unique_ptr<UploadAdmission> admission_;
   std::unique_ptr<Summarizer> summarizer_;
