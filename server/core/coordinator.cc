@@ -169,10 +169,10 @@ void Coordinator::Loop() {
   absl::MutexLock lock(&mutex_);
   while (!stop_) {
     wake_ = false;
-    const UploadMap uploads = options_.aggregate
-                                  ? MembersOnly(uploads_->Accepted(),
-                                                *options_.aggregate)
-                                  : uploads_->Accepted();
+    const UploadMap uploads =
+        options_.aggregate
+            ? MembersOnly(uploads_->Accepted(), *options_.aggregate)
+            : uploads_->Accepted();
     UploadSelection selection = SelectUploads(uploads, config_->exclusion);
     // Uploads that made an aggregation non-finite stay out until their
     // client uploads a newer round.

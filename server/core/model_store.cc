@@ -112,9 +112,9 @@ absl::StatusOr<GlobalVersionPtr> ModelStore::LoadVersion(
   if (record.aggregate_name() != aggregate_name ||
       std::map<std::string, double>(record.client_weights().begin(),
                                     record.client_weights().end()) != weights) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "published for aggregate '", record.aggregate_name(),
-        "' with other weights than the config's"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("published for aggregate '", record.aggregate_name(),
+                     "' with other weights than the config's"));
   }
   if (record.client_ids_size() != record.client_rounds_size()) {
     return absl::DataLossError("client ids and rounds differ in length");

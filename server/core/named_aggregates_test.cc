@@ -97,8 +97,8 @@ TEST(NamedAggregatesTest, OwnVersionsReaggregatedOnlyByTheirOwnClients) {
     EXPECT_THAT(default_v1->client_ids,
                 ElementsAre("client-0", "client-1", "client-2"));
     // Its own files, beside the default's.
-    EXPECT_TRUE(std::filesystem::exists(state_dir +
-                                        "/aggregates/ab/global/v1.meta"));
+    EXPECT_TRUE(
+        std::filesystem::exists(state_dir + "/aggregates/ab/global/v1.meta"));
     EXPECT_TRUE(std::filesystem::exists(state_dir + "/global/v1.meta"));
 
     // client-2's new round: "c" and the default re-aggregate, "ab" does not
@@ -134,16 +134,16 @@ TEST(NamedAggregatesTest, OwnVersionsReaggregatedOnlyByTheirOwnClients) {
     query.aggregate = "c";
     int64_t served_version = 0;
     int64_t received = 0;
-    ASSERT_TRUE((*core)
-                    ->sampler()
-                    .Sample(query,
-                            [&](int64_t version,
-                                std::vector<SampledObject> batch) {
-                              served_version = version;
-                              received += static_cast<int64_t>(batch.size());
-                              return true;
-                            })
-                    .ok());
+    ASSERT_TRUE(
+        (*core)
+            ->sampler()
+            .Sample(query,
+                    [&](int64_t version, std::vector<SampledObject> batch) {
+                      served_version = version;
+                      received += static_cast<int64_t>(batch.size());
+                      return true;
+                    })
+            .ok());
     EXPECT_EQ(served_version, 2);
     EXPECT_EQ(received, 5);
     query.aggregate = "nope";

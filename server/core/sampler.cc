@@ -58,13 +58,14 @@ bool IsDefaultAggregateName(const std::string& aggregate) {
 }
 
 ModelStoreLookup DefaultAggregateOnly(const ModelStore* models) {
-  return [models](const std::string& aggregate)
-             -> absl::StatusOr<const ModelStore*> {
-    if (IsDefaultAggregateName(aggregate)) return models;
-    return absl::NotFoundError(absl::StrCat(
-        "no aggregate named '", aggregate,
-        "' (this federation has only the default aggregate)"));
-  };
+  return
+      [models](
+          const std::string& aggregate) -> absl::StatusOr<const ModelStore*> {
+        if (IsDefaultAggregateName(aggregate)) return models;
+        return absl::NotFoundError(
+            absl::StrCat("no aggregate named '", aggregate,
+                         "' (this federation has only the default aggregate)"));
+      };
 }
 
 Sampler::Sampler(std::shared_ptr<const FederationConfig> config,

@@ -89,8 +89,9 @@ class Sampler {
   // InvalidArgument for a bad query (num_samples outside [1, cap], work
   // above the limit, ...; CheckSampleWork), ResourceExhausted when too many
   // heavy requests run already, NotFound when the aggregate or the version
-  // does not exist (or none is published yet), Cancelled when `on_batch` returned false or
-  // the caller cancelled, DeadlineExceeded past the caller's deadline.
+  // does not exist (or none is published yet), Cancelled when `on_batch`
+  // returned false or the caller cancelled, DeadlineExceeded past the caller's
+  // deadline.
   absl::Status Sample(const SampleQuery& query,
                       const SampleBatchCallback& on_batch);
 
