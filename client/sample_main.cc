@@ -58,6 +58,10 @@ ABSL_FLAG(bool, insecure, false,
 ABSL_FLAG(int64_t, num_samples, 1000, "Number of objects to draw.");
 ABSL_FLAG(int64_t, model_version, 0,
           "Global model version to sample from (0: the latest).");
+ABSL_FLAG(std::string, aggregate, "",
+          "Named aggregate (the federation config's aggregate { name }) to "
+          "sample or summarize; empty or \"default\": the default product "
+          "of every client. An unknown name is NOT_FOUND.");
 ABSL_FLAG(int64_t, seed, -1,
           "Seed for reproducible samples; negative: unseeded.");
 ABSL_FLAG(int32_t, log_probability_samples, 0,
@@ -149,6 +153,7 @@ absl::Status Summarize(SamplerClient& sampler) {
     request.set_num_samples(absl::GetFlag(FLAGS_num_samples));
   }
   request.set_model_version(absl::GetFlag(FLAGS_model_version));
+  request.set_aggregate(absl::GetFlag(FLAGS_aggregate));
   if (absl::GetFlag(FLAGS_seed) >= 0) {
     request.set_use_seed(true);
     request.set_seed(static_cast<uint64_t>(absl::GetFlag(FLAGS_seed)));
@@ -207,6 +212,7 @@ absl::Status Run() {
   for (int64_t drawn = 0, part = 0; drawn < num_samples; ++part) {
     v1::SampleRequest request;
     request.set_num_samples(std::min(max_per_request, num_samples - drawn));
+    request.set_aggregate(absl::GetFlag(FLAGS_aggregate));
     // Later requests pin the version the first one got, so every object
     // comes from one model even if a new version is published meanwhile.
     request.set_model_version(part == 0 ? absl::GetFlag(FLAGS_model_version)
@@ -239,8 +245,12 @@ absl::Status Run() {
   std::stable_sort(
       ranked.begin(), ranked.end(),
       [](const auto& a, const auto& b) { return a.second > b.second; });
-  std::printf("model version %lld: %zu objects in %.3f s, %zu distinct\n",
-              static_cast<long long>(result.model_version),
+  const std::string aggregate =
+      absl::GetFlag(FLAGS_aggregate).empty()
+          ? std::string()
+          : absl::StrCat("aggregate ", absl::GetFlag(FLAGS_aggregate), " ");
+  std::printf("%smodel version %lld: %zu objects in %.3f s, %zu distinct\n",
+              aggregate.c_str(), static_cast<long long>(result.model_version),
               result.objects.size(), seconds, counts.size());
   const size_t top = std::min<size_t>(
       ranked.size(),

@@ -61,16 +61,19 @@ absl::StatusOr<SampleResult> SamplerClient::Sample(
   return result;
 }
 
-absl::StatusOr<v1::ListModelsResponse> SamplerClient::ListModels() {
+absl::StatusOr<v1::ListModelsResponse> SamplerClient::ListModels(
+    const std::string& aggregate) {
   // Unary: waitForReady and retries come from the channel's service config
   // (channel.h), not from RetryWithBackoff.
   v1::ListModelsResponse response;
   grpc::ClientContext context;
   Prepare(context, options_.rpc_timeout);
   RETURN_IF_ERROR(WaitForChannel(*channel_, options_.rpc_timeout));
+  v1::ListModelsRequest request;
+  request.set_aggregate(aggregate);
   RETURN_IF_ERROR(UnaryCallStatus(
-      *channel_, FromGrpcStatus(stub_->ListModels(
-                     &context, v1::ListModelsRequest(), &response))));
+      *channel_,
+      FromGrpcStatus(stub_->ListModels(&context, request, &response))));
   return response;
 }
 

@@ -47,7 +47,9 @@ class SamplerClient {
                 SamplerClientOptions options);
 
   absl::StatusOr<SampleResult> Sample(const v1::SampleRequest& request);
-  absl::StatusOr<v1::ListModelsResponse> ListModels();
+  // `aggregate`: a named aggregate's versions (empty: the default one's).
+  absl::StatusOr<v1::ListModelsResponse> ListModels(
+      const std::string& aggregate = "");
   // Posterior summaries (top objects, feature marginals) of a published
   // version, computed on the server; retried like Sample.
   absl::StatusOr<v1::Summary> Summarize(const v1::SummarizeRequest& request);

@@ -79,7 +79,11 @@ v1::LocalDiagnostics DiagnosticsToProto(const LocalDiagnostics& diagnostics) {
 std::string FederationSpecDigest(const v1::FederationSpec& spec) {
   // Equal specs must hash equally on every party, whatever their map order.
   // A spec never approaches the 2 GiB limit (the config loader caps it).
-  absl::StatusOr<std::string> bytes = DeterministicBytes(spec);
+  // Named aggregates are the server's business, not the clients': adding
+  // one must not invalidate the uploads already accepted.
+  v1::FederationSpec hashed = spec;
+  hashed.clear_aggregate();
+  absl::StatusOr<std::string> bytes = DeterministicBytes(hashed);
   return Sha256Hex(bytes.ok() ? *bytes : std::string());
 }
 

@@ -12,7 +12,6 @@
 #include "absl/time/clock.h"
 #include "common/aggregate/aggregator.h"
 #include "common/train/progress_reporter.h"
-#include "common/util/event_log.h"
 #include "common/util/status_macros.h"
 #include "server/core/aggregation_trigger.h"
 #include "server/core/model_probe.h"
@@ -37,6 +36,16 @@ std::optional<LocalDiagnostics> UsableDiagnostics(
     return std::nullopt;
   }
   return diagnostics;
+}
+
+// The accepted uploads of `aggregate`'s clients with a positive weight.
+UploadMap MembersOnly(const UploadMap& uploads,
+                      const NamedAggregateConfig& aggregate) {
+  UploadMap members;
+  for (const auto& [client_id, upload] : uploads) {
+    if (aggregate.WeightOf(client_id) > 0.0) members[client_id] = upload;
+  }
+  return members;
 }
 
 }  // namespace
@@ -125,6 +134,13 @@ absl::Status Coordinator::Start() {
   return absl::OkStatus();
 }
 
+Event Coordinator::Tagged(absl::string_view name) const {
+  Event event(name);
+  event.With("federation", config_->spec.name());
+  if (options_.aggregate) event.With("aggregate", options_.aggregate->name);
+  return event;
+}
+
 bool Coordinator::Stopping() const {
   absl::ReaderMutexLock lock(&mutex_);
   return stop_;
@@ -153,7 +169,10 @@ void Coordinator::Loop() {
   absl::MutexLock lock(&mutex_);
   while (!stop_) {
     wake_ = false;
-    const UploadMap uploads = uploads_->Accepted();
+    const UploadMap uploads =
+        options_.aggregate
+            ? MembersOnly(uploads_->Accepted(), *options_.aggregate)
+            : uploads_->Accepted();
     UploadSelection selection = SelectUploads(uploads, config_->exclusion);
     // Uploads that made an aggregation non-finite stay out until their
     // client uploads a newer round.
@@ -175,8 +194,12 @@ void Coordinator::Loop() {
               });
     const std::map<std::string, int64_t> rounds = RoundsOf(selection.included);
     const GlobalVersionPtr latest = models_->Latest();
+    // A named aggregate waits for all of its clients (its own quorum is 1).
+    const int num_clients =
+        is_default() ? config_->num_clients()
+                     : static_cast<int>(options_.aggregate->Members().size());
     TriggerDecision decision = DecideAggregation(
-        config_->num_clients(), config_->quorum,
+        num_clients, is_default() ? config_->quorum : 1,
         config_->upload_deadline_seconds, rounds,
         static_cast<int>(uploads.size()), latest.get(), Now() - round_opened_);
     const bool already_failed =
@@ -191,7 +214,7 @@ void Coordinator::Loop() {
       state_.checkpoint_iteration = 0;
       state_.publish_attempts = 0;
       mutex_.Unlock();
-      GetServerMetrics().aggregation_running.Set(1);
+      if (is_default()) GetServerMetrics().aggregation_running.Set(1);
       absl::Status status;
       try {
         status = AggregateAndPublish(selection, latest);
@@ -206,13 +229,15 @@ void Coordinator::Loop() {
         poisoned = FindPoisonedUploads(selection);
       }
       mutex_.Lock();
-      GetServerMetrics().aggregation_running.Set(0);
-      GetServerMetrics()
-          .aggregation_runs
-          .Add({{"result", status.ok()                          ? "published"
-                           : absl::IsCancelled(status) && stop_ ? "abandoned"
-                                                                : "failed"}})
-          .Increment();
+      if (is_default()) {
+        GetServerMetrics().aggregation_running.Set(0);
+        GetServerMetrics()
+            .aggregation_runs
+            .Add({{"result", status.ok()                          ? "published"
+                             : absl::IsCancelled(status) && stop_ ? "abandoned"
+                                                                  : "failed"}})
+            .Increment();
+      }
       if (status.ok()) {
         state_.state = "idle";
         failed_rounds_.clear();
@@ -226,22 +251,19 @@ void Coordinator::Loop() {
         state_.last_error = absl::StrCat(
             status.message(),
             "; excluded the uploads responsible: ", absl::StrJoin(names, ","));
-        LOG(ERROR) << Event("aggregation_uploads_excluded")
-                          .With("federation", config_->spec.name())
+        LOG(ERROR) << Tagged("aggregation_uploads_excluded")
                           .With("excluded", absl::StrJoin(names, ","))
                           .WithStatus(status);
         // The loop re-selects without them and aggregates the rest.
       } else if (absl::IsCancelled(status) && stop_) {
-        LOG(INFO) << Event("aggregation_stopped")
-                         .With("federation", config_->spec.name())
+        LOG(INFO) << Tagged("aggregation_stopped")
                          .With("reason", "server shutting down")
                          .With("detail", status.message());
       } else {
         state_.state = "failed";
         state_.last_error = std::string(status.message());
         failed_rounds_ = rounds;
-        LOG(ERROR) << Event("aggregation_failed")
-                          .With("federation", config_->spec.name())
+        LOG(ERROR) << Tagged("aggregation_failed")
                           .With("clients",
                                 absl::StrJoin(rounds, ",",
                                               absl::PairFormatter(":")))
@@ -251,6 +273,24 @@ void Coordinator::Loop() {
     }
     if (already_failed && decision == TriggerDecision::kAggregate) {
       state_.state = "failed";
+    } else if (!is_default() && selection.included.empty() &&
+               !selection.excluded.empty() &&
+               static_cast<int>(uploads.size()) >= num_clients) {
+      // Nothing to aggregate and nothing more to wait for: say why.
+      std::vector<std::string> reasons;
+      for (const ExcludedUpload& excluded : selection.excluded) {
+        reasons.push_back(absl::StrCat(excluded.client_id, ":", excluded.round,
+                                       " (", excluded.reason, ")"));
+      }
+      const std::string why = absl::StrCat(
+          "not published: every client of aggregate '",
+          options_.aggregate->name,
+          "' has its upload excluded: ", absl::StrJoin(reasons, "; "));
+      if (state_.state != "all_clients_excluded" || state_.last_error != why) {
+        LOG(WARNING) << Tagged("aggregate_not_published").With("reason", why);
+      }
+      state_.state = "all_clients_excluded";
+      state_.last_error = why;
     } else {
       state_.state =
           decision == TriggerDecision::kIdle ? "idle" : "waiting_for_uploads";
@@ -265,9 +305,10 @@ absl::Status Coordinator::AggregateAndPublish(const UploadSelection& selection,
   AggregationInputs inputs;
   inputs.spec_digest = config_->spec_digest;
   for (const auto& [client_id, upload] : selection.included) {
-    locals.push_back(LocalModel{client_id, config_->environment->config(),
-                                upload->policy,
-                                UsableDiagnostics(upload->diagnostics)});
+    locals.push_back(LocalModel{
+        client_id, config_->environment->config(), upload->policy,
+        UsableDiagnostics(upload->diagnostics),
+        options_.aggregate ? options_.aggregate->WeightOf(client_id) : 1.0});
     inputs.client_ids.push_back(client_id);
     inputs.client_rounds.push_back(upload->round);
     inputs.payload_sha256.push_back(upload->payload_sha256);
@@ -295,16 +336,17 @@ absl::Status Coordinator::AggregateAndPublish(const UploadSelection& selection,
     inputs.warm_start_sha256 = latest->payload_sha256;
   }
 
-  LOG(INFO) << Event("aggregation_started")
-                   .With("federation", config_->spec.name())
+  LOG(INFO) << Tagged("aggregation_started")
                    .With("uploads", inputs.client_ids.size())
                    .With("clients", absl::StrJoin(inputs.client_ids, ","))
                    .With("iterations", options.training.iterations)
                    .With("warm_start_version",
                          latest != nullptr ? latest->version : 0);
-  GetServerMetrics().aggregation_iteration.Set(0);
-  GetServerMetrics().aggregation_total_iterations.Set(
-      static_cast<double>(options.training.iterations));
+  if (is_default()) {
+    GetServerMetrics().aggregation_iteration.Set(0);
+    GetServerMetrics().aggregation_total_iterations.Set(
+        static_cast<double>(options.training.iterations));
+  }
   ASSIGN_OR_RETURN(std::unique_ptr<Aggregator> aggregator,
                    Aggregator::Create(config_->environment.get(),
                                       std::move(locals), options, warm_start));
@@ -342,9 +384,8 @@ absl::Status Coordinator::AggregateAndPublish(const UploadSelection& selection,
     state_.loss = progress.training.loss;
     state_.total_variation_to_local_product =
         progress.total_variation_to_local_product.value_or(-1.0);
-    Event event("aggregation_progress");
-    event.With("federation", config_->spec.name())
-        .With("iteration", state_.iteration)
+    Event event = Tagged("aggregation_progress");
+    event.With("iteration", state_.iteration)
         .With("total_iterations", state_.total_iterations)
         .With("loss", state_.loss);
     if (progress.total_variation_to_local_product) {
@@ -352,6 +393,7 @@ absl::Status Coordinator::AggregateAndPublish(const UploadSelection& selection,
                  *progress.total_variation_to_local_product);
     }
     LOG(INFO) << event;
+    if (!is_default()) return;
     GetServerMetrics().aggregation_iteration.Set(
         static_cast<double>(state_.iteration));
     GetServerMetrics().aggregation_loss.Set(state_.loss);
@@ -437,8 +479,7 @@ absl::Status Coordinator::AggregateAndPublish(const UploadSelection& selection,
         "publication failed (attempt ", state_.publish_attempts,
         "; the trained model is kept, retrying in ",
         absl::FormatDuration(backoff), "): ", attempt.status().message());
-    LOG(ERROR) << Event("publication_failed")
-                      .With("federation", config_->spec.name())
+    LOG(ERROR) << Tagged("publication_failed")
                       .With("attempt", state_.publish_attempts)
                       .With("retry_in", absl::FormatDuration(backoff))
                       .WithStatus(attempt.status());
@@ -458,22 +499,22 @@ absl::Status Coordinator::AggregateAndPublish(const UploadSelection& selection,
   absl::MutexLock lock(&mutex_);
   GlobalVersionPtr published = models_->Commit(std::move(prepared));
   if (state_.publish_attempts > 0) {
-    LOG(INFO) << Event("publication_recovered")
-                     .With("federation", config_->spec.name())
+    LOG(INFO) << Tagged("publication_recovered")
                      .With("failed_attempts", state_.publish_attempts);
   }
   state_.state = "idle";
   failed_rounds_.clear();
   round_opened_ = Now();
-  LOG(INFO) << Event("version_published")
-                   .With("federation", config_->spec.name())
+  LOG(INFO) << Tagged("version_published")
                    .With("version", published->version)
                    .With("clients", absl::StrJoin(inputs.client_ids, ","))
                    .With("excluded", absl::StrJoin(excluded_ids, ","))
                    .With("bytes", published->payload.size())
                    .With("sha256", published->payload_sha256);
-  GetServerMetrics().published_version.Set(
-      static_cast<double>(published->version));
+  if (is_default()) {
+    GetServerMetrics().published_version.Set(
+        static_cast<double>(published->version));
+  }
   if (checkpoints_) {
     // The version supersedes the checkpoint; one left behind by a crash
     // right here is discarded at the next aggregation (its warm start

@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/util/event_log.h"
 #include "server/core/aggregation_checkpoint.h"
 #include "server/core/federation_config.h"
 #include "server/core/model_store.h"
@@ -54,6 +55,14 @@ struct CoordinatorOptions {
   // The time the deadline and checkpoint timers read; tests inject a fake
   // clock (then call NotifyUploadAccepted() to re-evaluate at once).
   std::function<absl::Time()> clock;  // empty: absl::Now
+  // Set: this coordinator trains a named aggregate, prod_i R_i^{w_i} over
+  // its clients with a positive weight, into its own model store: it
+  // aggregates once every one of them has an accepted upload (or the
+  // deadline passed with at least one aggregated), and again, warm-started
+  // from its latest version, whenever one of them uploads a newer round;
+  // other clients' uploads do not concern it. It sets none of the
+  // server-wide aggregation metrics (those are the default aggregate's).
+  std::optional<NamedAggregateConfig> aggregate;
 
   static absl::StatusOr<CoordinatorOptions> Create(
       torch::Device device, bool evaluate_exact, int64_t progress_every,
@@ -65,7 +74,9 @@ struct CoordinatorOptions {
 struct AggregationState {
   // "idle", "waiting_for_uploads", "running", "publishing",
   // "publish_retrying" (trained, the publication failed and is retried; see
-  // last_error and publish_attempts) or "failed".
+  // last_error and publish_attempts), "failed" or, for a named aggregate
+  // whose every client's upload is excluded, "all_clients_excluded" (see
+  // last_error).
   std::string state = "waiting_for_uploads";
   int64_t iteration = 0;
   int64_t total_iterations = 0;
@@ -131,6 +142,9 @@ class Coordinator {
   absl::Status AggregateAndPublish(const UploadSelection& selection,
                                    const GlobalVersionPtr& latest);
   bool Stopping() const;
+  // An event tagged with the federation (and the named aggregate).
+  Event Tagged(absl::string_view name) const;
+  bool is_default() const { return !options_.aggregate.has_value(); }
 
   const std::shared_ptr<const FederationConfig> config_;
   UploadStore* const uploads_;

@@ -130,6 +130,69 @@ bool FederationConfig::IsClient(const std::string& client_id) const {
   return false;
 }
 
+double NamedAggregateConfig::WeightOf(const std::string& client_id) const {
+  auto it = weights.find(client_id);
+  return it == weights.end() ? 0.0 : it->second;
+}
+
+std::vector<std::string> NamedAggregateConfig::Members() const {
+  std::vector<std::string> members;
+  for (const auto& [client_id, weight] : weights) {
+    if (weight > 0.0) members.push_back(client_id);
+  }
+  return members;
+}
+
+absl::StatusOr<NamedAggregateConfig> ValidateNamedAggregate(
+    const v1::NamedAggregate& aggregate, const FederationConfig& config,
+    const std::vector<std::string>& taken, const std::string& field) {
+  const std::string& name = aggregate.name();
+  // The name becomes a folder under the state directory.
+  if (!IsValidClientId(name)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, ".name = '", name,
+        "' is not a valid aggregate name ([A-Za-z0-9._-]+, at most 128 "
+        "characters)"));
+  }
+  if (name == kDefaultAggregateName) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, ".name = '", name,
+        "' is the default aggregate's name (the product of every client)"));
+  }
+  if (std::find(taken.begin(), taken.end(), name) != taken.end()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ".name = '", name, "' is used twice"));
+  }
+  if (aggregate.weights().empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, " ('", name, "'): weights must list at least one client"));
+  }
+  NamedAggregateConfig named;
+  named.name = name;
+  bool any_positive = false;
+  for (const auto& [client_id, weight] : aggregate.weights()) {
+    const std::string where =
+        absl::StrCat(field, " ('", name, "'): weights['", client_id, "']");
+    if (!config.IsClient(client_id)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": unknown client (not in client_ids)"));
+    }
+    // !(w >= 0) also refuses NaN.
+    if (!(weight >= 0.0) || !std::isfinite(weight)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, " = ", weight, ": weights must be finite and >= 0"));
+    }
+    any_positive = any_positive || weight > 0.0;
+    named.weights[client_id] = weight;
+  }
+  if (!any_positive) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, " ('", name,
+        "'): every weight is 0; at least one client needs a positive weight"));
+  }
+  return named;
+}
+
 bool IsValidClientId(const std::string& client_id) {
   if (client_id.empty() || client_id.size() > 128) return false;
   if (client_id == "." || client_id == "..") return false;
@@ -239,6 +302,15 @@ FederationConfigFromSpec(const v1::FederationSpec& spec) {
         "per-trajectory target); use \"cb\" or \"tb\"");
   }
   config->aggregation = *aggregation;
+  std::vector<std::string> names;
+  for (int i = 0; i < spec.aggregate_size(); ++i) {
+    ASSIGN_OR_RETURN(
+        NamedAggregateConfig named,
+        ValidateNamedAggregate(spec.aggregate(i), *config, names,
+                               absl::StrCat("aggregate[", i, "]")));
+    names.push_back(named.name);
+    config->aggregates.push_back(std::move(named));
+  }
   return std::shared_ptr<const FederationConfig>(std::move(config));
 }
 

@@ -2,8 +2,10 @@
 #define EPGFN_SERVER_CORE_FEDERATION_CONFIG_H_
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -22,6 +24,23 @@ struct ExclusionLimits {
   bool any() const { return max_alpha > 0.0 || max_beta > 0.0; }
 };
 
+// The name that selects the default aggregate (the product of every
+// client); a named aggregate may not take it.
+inline constexpr char kDefaultAggregateName[] = "default";
+
+// A validated FederationSpec.aggregate: a weighted product over a subset of
+// the clients, published in its own version sequence.
+struct NamedAggregateConfig {
+  std::string name;
+  // Client id -> exponent, as listed (zeros included: they are recorded).
+  std::map<std::string, double> weights;
+
+  // The client's exponent; 0 when not listed.
+  double WeightOf(const std::string& client_id) const;
+  // Clients with a positive weight, sorted.
+  std::vector<std::string> Members() const;
+};
+
 // A validated federation: the spec as loaded, plus everything derived from
 // it once at start-up so that no request has to re-parse or re-check it.
 struct FederationConfig {
@@ -37,10 +56,20 @@ struct FederationConfig {
   int quorum = 0;
   int64_t upload_deadline_seconds = 0;
   ExclusionLimits exclusion;
+  // FederationSpec.aggregate, in the spec's order.
+  std::vector<NamedAggregateConfig> aggregates;
 
   int num_clients() const { return spec.client_ids_size(); }
   bool IsClient(const std::string& client_id) const;
 };
+
+// Validates one named aggregate against `config`'s clients and the names
+// already `taken`: a valid name (as client ids, not "default", not taken),
+// known clients, finite non-negative weights with at least one positive.
+// Errors are InvalidArgument and start with `field`.
+absl::StatusOr<NamedAggregateConfig> ValidateNamedAggregate(
+    const v1::NamedAggregate& aggregate, const FederationConfig& config,
+    const std::vector<std::string>& taken, const std::string& field);
 
 // Validates `spec`. Every error names the offending field.
 absl::StatusOr<std::shared_ptr<const FederationConfig>>

@@ -1,5 +1,7 @@
 #include "server/core/federation_config.h"
 
+#include <google/protobuf/text_format.h>
+
 #include <cmath>
 #include <fstream>
 
@@ -185,7 +187,9 @@ TEST(FederationConfigTest, RefusesStringFieldsThatAreNotUtf8) {
 
   // Non-ASCII UTF-8 is fine.
   v1::FederationSpec unicode = testing::SmallHypergridSpec(3);
-  unicode.set_name("f\xc3\xb6" "deration");
+  unicode.set_name(
+      "f\xc3\xb6"
+      "deration");
   EXPECT_TRUE(FederationConfigFromSpec(unicode).ok());
 }
 
@@ -196,6 +200,79 @@ TEST(FederationConfigTest, ValidatesClientIds) {
   EXPECT_FALSE(IsValidClientId(".."));
   EXPECT_FALSE(IsValidClientId("a b"));
   EXPECT_FALSE(IsValidClientId("a/b"));
+}
+
+// The spec as a config file would name it: aggregate { name weights {...} }.
+absl::StatusOr<std::shared_ptr<const FederationConfig>> WithAggregates(
+    const std::string& aggregates_text) {
+  std::string text;
+  google::protobuf::TextFormat::PrintToString(testing::SmallHypergridSpec(3),
+                                              &text);
+  return ParseFederationConfig(text + aggregates_text, "named.textproto");
+}
+
+TEST(NamedAggregateConfigTest, ReadsNamedAggregatesWithoutChangingTheDigest) {
+  auto plain = FederationConfigFromSpec(testing::SmallHypergridSpec(3));
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  auto config = WithAggregates(
+      "aggregate { name: \"labs-A-B\" weights { key: \"client-0\" value: 1 }"
+      " weights { key: \"client-1\" value: 0.5 } }"
+      "aggregate { name: \"c2\" weights { key: \"client-2\" value: 2 }"
+      " weights { key: \"client-0\" value: 0 } }");
+  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_EQ((*config)->aggregates.size(), 2u);
+  const NamedAggregateConfig& first = (*config)->aggregates[0];
+  EXPECT_EQ(first.name, "labs-A-B");
+  EXPECT_EQ(first.WeightOf("client-1"), 0.5);
+  EXPECT_EQ(first.WeightOf("client-2"), 0.0);
+  EXPECT_EQ(first.Members(),
+            (std::vector<std::string>{"client-0", "client-1"}));
+  // A zero weight is recorded but leaves the client out.
+  EXPECT_EQ((*config)->aggregates[1].weights.size(), 2u);
+  EXPECT_EQ((*config)->aggregates[1].Members(),
+            std::vector<std::string>{"client-2"});
+  // Uploads quote the same digest with or without named aggregates.
+  EXPECT_EQ((*config)->spec_digest, (*plain)->spec_digest);
+}
+
+TEST(NamedAggregateConfigTest, RefusesEachBadAggregateByName) {
+  struct Case {
+    std::string text;
+    std::string message;
+  };
+  const std::string ok_weights = " weights { key: \"client-0\" value: 1 }";
+  const std::vector<Case> cases = {
+      {"aggregate { name: \"a\" weights { key: \"client-0\" value: -1 } }",
+       "aggregate[0] ('a'): weights['client-0'] = -1: weights must be finite "
+       "and >= 0"},
+      {"aggregate { name: \"a\" weights { key: \"client-0\" value: nan } }",
+       "weights must be finite"},
+      {"aggregate { name: \"a\" weights { key: \"client-0\" value: inf } }",
+       "weights must be finite"},
+      {"aggregate { name: \"a\" weights { key: \"client-0\" value: 0 }"
+       " weights { key: \"client-1\" value: 0 } }",
+       "aggregate[0] ('a'): every weight is 0"},
+      {"aggregate { name: \"a\" }", "weights must list at least one client"},
+      {"aggregate { name: \"a\" weights { key: \"client-9\" value: 1 } }",
+       "aggregate[0] ('a'): weights['client-9']: unknown client"},
+      {"aggregate { name: \"a\"" + ok_weights + " } aggregate { name: \"a\"" +
+           ok_weights + " }",
+       "aggregate[1].name = 'a' is used twice"},
+      {"aggregate { name: \"default\"" + ok_weights + " }",
+       "aggregate[0].name = 'default' is the default aggregate's name"},
+      {"aggregate { name: \"a/b\"" + ok_weights + " }",
+       "aggregate[0].name = 'a/b' is not a valid aggregate name"},
+      {"aggregate { name: \"..\"" + ok_weights + " }",
+       "is not a valid aggregate name"},
+      {"aggregate {" + ok_weights + " }", "is not a valid aggregate name"},
+  };
+  for (const Case& c : cases) {
+    absl::Status status = WithAggregates(c.text).status();
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument)
+        << c.text << ": " << status;
+    EXPECT_THAT(std::string(status.message()), HasSubstr(c.message)) << c.text;
+    EXPECT_THAT(std::string(status.message()), HasSubstr("named.textproto"));
+  }
 }
 
 }  // namespace

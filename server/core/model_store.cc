@@ -104,6 +104,18 @@ absl::StatusOr<GlobalVersionPtr> ModelStore::LoadVersion(
   if (record.spec_digest() != config_->spec_digest) {
     return absl::FailedPreconditionError("published under another spec");
   }
+  const std::string aggregate_name =
+      options_.aggregate ? options_.aggregate->name : std::string();
+  const std::map<std::string, double> weights =
+      options_.aggregate ? options_.aggregate->weights
+                         : std::map<std::string, double>();
+  if (record.aggregate_name() != aggregate_name ||
+      std::map<std::string, double>(record.client_weights().begin(),
+                                    record.client_weights().end()) != weights) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("published for aggregate '", record.aggregate_name(),
+                     "' with other weights than the config's"));
+  }
   if (record.client_ids_size() != record.client_rounds_size()) {
     return absl::DataLossError("client ids and rounds differ in length");
   }
@@ -145,6 +157,8 @@ absl::StatusOr<GlobalVersionPtr> ModelStore::LoadVersion(
                                      record.excluded_client_ids().end());
   loaded->exclusion_reasons.assign(record.exclusion_reasons().begin(),
                                    record.exclusion_reasons().end());
+  loaded->aggregate_name = record.aggregate_name();
+  loaded->client_weights = weights;
   loaded->payload = std::move(payload);
   loaded->payload_sha256 = record.payload_sha256();
   loaded->published_unix_seconds = record.published_unix_seconds();
@@ -283,6 +297,10 @@ absl::StatusOr<PreparedVersion> ModelStore::Prepare(
   published->client_rounds = client_rounds;
   published->excluded_client_ids = excluded_client_ids;
   published->exclusion_reasons = exclusion_reasons;
+  if (options_.aggregate) {
+    published->aggregate_name = options_.aggregate->name;
+    published->client_weights = options_.aggregate->weights;
+  }
   published->payload_sha256 = Sha256Hex(payload);
   published->payload = std::move(payload);
   published->published_unix_seconds = absl::ToUnixSeconds(absl::Now());
@@ -298,6 +316,10 @@ absl::StatusOr<PreparedVersion> ModelStore::Prepare(
   }
   for (const std::string& reason : exclusion_reasons) {
     record.add_exclusion_reasons(reason);
+  }
+  record.set_aggregate_name(published->aggregate_name);
+  for (const auto& [client_id, weight] : published->client_weights) {
+    (*record.mutable_client_weights())[client_id] = weight;
   }
   record.set_payload_sha256(published->payload_sha256);
   record.set_payload_bytes(static_cast<int64_t>(published->payload.size()));

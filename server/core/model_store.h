@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,10 @@ struct GlobalVersion {
   // (same order).
   std::vector<std::string> excluded_client_ids;
   std::vector<std::string> exclusion_reasons;
+  // The named aggregate this version belongs to and its exponents (client
+  // id -> weight); empty for the default aggregate.
+  std::string aggregate_name;
+  std::map<std::string, double> client_weights;
   // The serialized v1::ModelWeights that downloads stream.
   std::string payload;
   std::string payload_sha256;
@@ -54,6 +59,9 @@ struct ModelStoreOptions {
   int64_t resident_versions = 4;
   int64_t max_resident_bytes = int64_t{1} << 30;
   FileWriter write_file;  // empty: WriteFileAtomically
+  // Set for a named aggregate's store: every version records its name and
+  // weights, and recovery skips versions recorded with others.
+  std::optional<NamedAggregateConfig> aggregate;
 
   static absl::StatusOr<ModelStoreOptions> Create(torch::Device device,
                                                   int64_t resident_versions,

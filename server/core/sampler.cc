@@ -36,23 +36,47 @@ absl::StatusOr<SamplerOptions> SamplerOptions::Create(
   return options;
 }
 
-absl::StatusOr<GlobalVersionPtr> FindPublishedVersion(const ModelStore& models,
-                                                      int64_t model_version) {
+absl::StatusOr<GlobalVersionPtr> FindPublishedVersion(
+    const ModelStore& models, int64_t model_version,
+    const std::string& aggregate) {
   GlobalVersionPtr version = models.Get(model_version);
   if (version == nullptr) {
+    const std::string of =
+        IsDefaultAggregateName(aggregate)
+            ? std::string()
+            : absl::StrCat(" of aggregate '", aggregate, "'");
     return absl::NotFoundError(
         model_version == 0
-            ? std::string("no global model has been published yet")
-            : absl::StrCat("global model version ", model_version,
+            ? absl::StrCat("no global model", of, " has been published yet")
+            : absl::StrCat("global model version ", model_version, of,
                            " does not exist"));
   }
   return version;
 }
 
+bool IsDefaultAggregateName(const std::string& aggregate) {
+  return aggregate.empty() || aggregate == kDefaultAggregateName;
+}
+
+ModelStoreLookup DefaultAggregateOnly(const ModelStore* models) {
+  return
+      [models](
+          const std::string& aggregate) -> absl::StatusOr<const ModelStore*> {
+        if (IsDefaultAggregateName(aggregate)) return models;
+        return absl::NotFoundError(
+            absl::StrCat("no aggregate named '", aggregate,
+                         "' (this federation has only the default aggregate)"));
+      };
+}
+
 Sampler::Sampler(std::shared_ptr<const FederationConfig> config,
                  const ModelStore* models, SamplerOptions options)
+    : Sampler(std::move(config), DefaultAggregateOnly(models), options) {}
+
+Sampler::Sampler(std::shared_ptr<const FederationConfig> config,
+                 ModelStoreLookup lookup, SamplerOptions options)
     : config_(std::move(config)),
-      models_(models),
+      lookup_(std::move(lookup)),
       options_(options),
       heavy_gate_(options.limits),
       // Unseeded requests differ across restarts, not just across requests.
@@ -69,8 +93,10 @@ absl::Status Sampler::Sample(const SampleQuery& query,
     return absl::InvalidArgumentError(
         absl::StrCat("model_version must be >= 0, got ", query.model_version));
   }
-  ASSIGN_OR_RETURN(GlobalVersionPtr version,
-                   FindPublishedVersion(*models_, query.model_version));
+  ASSIGN_OR_RETURN(const ModelStore* models, lookup_(query.aggregate));
+  ASSIGN_OR_RETURN(
+      GlobalVersionPtr version,
+      FindPublishedVersion(*models, query.model_version, query.aggregate));
   absl::StatusOr<HeavyRequestGate::Ticket> ticket = heavy_gate_.TryEnter(
       SampleWork(query.num_samples, query.log_probability_samples));
   if (!ticket.ok()) return ticket.status();

@@ -28,6 +28,8 @@ struct SamplerOptions {
 
 struct SampleQuery {
   int64_t num_samples = 0;
+  // The named aggregate to draw from; empty (or "default"): the default one.
+  std::string aggregate;
   // 0: the latest.
   int64_t model_version = 0;
   std::optional<uint64_t> seed;
@@ -46,9 +48,22 @@ struct SampledObject {
 };
 
 // The published version `model_version` (0: the latest); NotFound, with the
-// message Sample and Summarize share, when there is none.
-absl::StatusOr<GlobalVersionPtr> FindPublishedVersion(const ModelStore& models,
-                                                      int64_t model_version);
+// message Sample and Summarize share, when there is none. `aggregate` names
+// the store's named aggregate in the message (empty: the default one).
+absl::StatusOr<GlobalVersionPtr> FindPublishedVersion(
+    const ModelStore& models, int64_t model_version,
+    const std::string& aggregate = "");
+
+// The model store of an aggregate by name (empty or "default": the default
+// aggregate's); NotFound, naming the known aggregates, for any other name.
+using ModelStoreLookup = std::function<absl::StatusOr<const ModelStore*>(
+    const std::string& aggregate)>;
+
+// A lookup that knows only the default aggregate's `models`.
+ModelStoreLookup DefaultAggregateOnly(const ModelStore* models);
+
+// True for the names that select the default aggregate ("" and "default").
+bool IsDefaultAggregateName(const std::string& aggregate);
 
 // Receives one batch; returning false stops sampling (the caller went away).
 using SampleBatchCallback =
@@ -61,12 +76,22 @@ class Sampler {
  public:
   Sampler(std::shared_ptr<const FederationConfig> config,
           const ModelStore* models, SamplerOptions options);
+  // Serves every aggregate `lookup` resolves (SampleQuery::aggregate).
+  Sampler(std::shared_ptr<const FederationConfig> config,
+          ModelStoreLookup lookup, SamplerOptions options);
+
+  // The store of the aggregate named `aggregate` (see ModelStoreLookup).
+  absl::StatusOr<const ModelStore*> FindStore(
+      const std::string& aggregate) const {
+    return lookup_(aggregate);
+  }
 
   // InvalidArgument for a bad query (num_samples outside [1, cap], work
   // above the limit, ...; CheckSampleWork), ResourceExhausted when too many
-  // heavy requests run already, NotFound when the version does not exist
-  // (or none is published yet), Cancelled when `on_batch` returned false or
-  // the caller cancelled, DeadlineExceeded past the caller's deadline.
+  // heavy requests run already, NotFound when the aggregate or the version
+  // does not exist (or none is published yet), Cancelled when `on_batch`
+  // returned false or the caller cancelled, DeadlineExceeded past the caller's
+  // deadline.
   absl::Status Sample(const SampleQuery& query,
                       const SampleBatchCallback& on_batch);
 
@@ -75,7 +100,7 @@ class Sampler {
 
  private:
   const std::shared_ptr<const FederationConfig> config_;
-  const ModelStore* const models_;
+  const ModelStoreLookup lookup_;
   const SamplerOptions options_;
   HeavyRequestGate heavy_gate_;
   std::atomic<uint64_t> next_seed_;

@@ -3,6 +3,7 @@
 #include <glog/logging.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/util/event_log.h"
 #include "common/util/status_macros.h"
 #include "server/core/server_metrics.h"
@@ -43,10 +44,25 @@ absl::StatusOr<std::unique_ptr<ServerCore>> ServerCore::Create(
                                                      model_options));
   ASSIGN_OR_RETURN(core->admission_,
                    UploadAdmission::Create(options.upload_limits));
-  core->sampler_ =
-      std::make_unique<Sampler>(config, core->models_.get(), options.sampler);
-  core->summarizer_ = std::make_unique<Summarizer>(
-      config, core->models_.get(), core->sampler_.get());
+  core->state_dir_ = options.state_dir;
+  core->model_options_ = model_options;
+  core->coordinator_options_ = options.coordinator;
+  core->coordinator_options_.device = options.device;
+  for (const NamedAggregateConfig& aggregate : config->aggregates) {
+    ASSIGN_OR_RETURN(std::unique_ptr<NamedAggregate> named,
+                     core->MakeNamedAggregate(aggregate));
+    absl::MutexLock lock(&core->named_mutex_);
+    core->named_.push_back(std::move(named));
+  }
+  const ServerCore* self = core.get();
+  core->sampler_ = std::make_unique<Sampler>(
+      config,
+      [self](const std::string& aggregate) {
+        return self->FindModels(aggregate);
+      },
+      options.sampler);
+  core->summarizer_ = std::make_unique<Summarizer>(config, core->models_.get(),
+                                                   core->sampler_.get());
   CoordinatorOptions coordinator_options = options.coordinator;
   coordinator_options.device = options.device;
   coordinator_options.checkpoint_state_dir = options.state_dir;
@@ -56,7 +72,78 @@ absl::StatusOr<std::unique_ptr<ServerCore>> ServerCore::Create(
   GetServerMetrics().published_version.Set(
       latest == nullptr ? 0.0 : static_cast<double>(latest->version));
   RETURN_IF_ERROR(core->coordinator_->Start());
+  absl::MutexLock lock(&core->named_mutex_);
+  for (const auto& named : core->named_) {
+    RETURN_IF_ERROR(named->coordinator->Start());
+  }
   return core;
+}
+
+absl::StatusOr<std::unique_ptr<ServerCore::NamedAggregate>>
+ServerCore::MakeNamedAggregate(const NamedAggregateConfig& aggregate) const {
+  // Its own folder: versions, records and checkpoint as the default's.
+  const std::string directory =
+      absl::StrCat(state_dir_, "/aggregates/", aggregate.name);
+  ModelStoreOptions model_options = model_options_;
+  model_options.aggregate = aggregate;
+  auto named = std::make_unique<NamedAggregate>();
+  named->config = aggregate;
+  ASSIGN_OR_RETURN(named->models,
+                   ModelStore::Create(config_, directory, model_options));
+  CoordinatorOptions coordinator_options = coordinator_options_;
+  coordinator_options.checkpoint_state_dir = directory;
+  coordinator_options.aggregate = aggregate;
+  named->coordinator = std::make_unique<Coordinator>(
+      config_, uploads_.get(), named->models.get(), coordinator_options);
+  return named;
+}
+
+NamedAggregateStatus ServerCore::StatusOf(const NamedAggregate& named) const {
+  NamedAggregateStatus status;
+  status.name = named.config.name;
+  status.weights = named.config.weights;
+  status.aggregation = named.coordinator->state();
+  GlobalVersionPtr latest = named.models->Latest();
+  status.current_version = latest == nullptr ? 0 : latest->version;
+  return status;
+}
+
+absl::StatusOr<NamedAggregateStatus> ServerCore::AddNamedAggregate(
+    const v1::NamedAggregate& aggregate, const std::string& caller) {
+  // One at a time, so that two requests cannot both take a name.
+  absl::MutexLock lock(&named_mutex_);
+  if (models_->closed()) {
+    return absl::UnavailableError("the server is shutting down");
+  }
+  std::vector<std::string> taken;
+  for (const auto& named : named_) taken.push_back(named->config.name);
+  ASSIGN_OR_RETURN(
+      NamedAggregateConfig validated,
+      ValidateNamedAggregate(aggregate, *config_, taken, "aggregate"));
+  ASSIGN_OR_RETURN(std::unique_ptr<NamedAggregate> named,
+                   MakeNamedAggregate(validated));
+  RETURN_IF_ERROR(named->coordinator->Start());
+  LOG(INFO) << Event("aggregate_created")
+                   .With("federation", config_->spec.name())
+                   .With("aggregate", validated.name)
+                   .With("by", caller)
+                   .With("clients", absl::StrJoin(validated.Members(), ","));
+  named_.push_back(std::move(named));
+  return StatusOf(*named_.back());
+}
+
+absl::StatusOr<const ModelStore*> ServerCore::FindModels(
+    const std::string& aggregate) const {
+  if (IsDefaultAggregateName(aggregate)) return models_.get();
+  std::vector<std::string> known = {kDefaultAggregateName};
+  absl::ReaderMutexLock lock(&named_mutex_);
+  for (const auto& named : named_) {
+    if (named->config.name == aggregate) return named->models.get();
+    known.push_back(named->config.name);
+  }
+  return absl::NotFoundError(
+      absl::StrCat("no aggregate named '", aggregate,
+                   "' (known: ", absl::StrJoin(known, ", "), ")"));
 }
 
 ServerCore::~ServerCore() { BeginShutdown(); }
@@ -97,6 +184,13 @@ absl::StatusOr<std::shared_ptr<const AcceptedUpload>> ServerCore::SubmitUpload(
       .uploads_accepted.Add({{"client", request.client_id}})
       .Increment();
   coordinator_->NotifyUploadAccepted();
+  absl::ReaderMutexLock lock(&named_mutex_);
+  for (const auto& named : named_) {
+    // Only the aggregates this client belongs to act on it.
+    if (named->config.WeightOf(request.client_id) > 0.0) {
+      named->coordinator->NotifyUploadAccepted();
+    }
+  }
   return accepted;
 }
 
@@ -142,12 +236,20 @@ FederationStatus ServerCore::Status() const {
   GlobalVersionPtr latest = models_->Latest();
   status.current_version = latest == nullptr ? 0 : latest->version;
   status.refused_uploads = uploads_->RefusalCounts();
+  absl::ReaderMutexLock lock(&named_mutex_);
+  for (const auto& named : named_)
+    status.aggregates.push_back(StatusOf(*named));
   return status;
 }
 
 void ServerCore::BeginShutdown() {
   if (models_) models_->Close();
+  // Held while the coordinators stop (their threads never take it), so that
+  // no aggregate is added meanwhile.
+  absl::MutexLock lock(&named_mutex_);
+  for (const auto& named : named_) named->models->Close();
   if (coordinator_) coordinator_->Shutdown();
+  for (const auto& named : named_) named->coordinator->Shutdown();
 }
 
 }  // namespace epgfn

@@ -10,13 +10,14 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "server/core/coordinator.h"
 #include "server/core/directory_lock.h"
 #include "server/core/federation_config.h"
 #include "server/core/model_store.h"
 #include "server/core/sampler.h"
-#include "server/core/upload_admission.h"
 #include "server/core/summarizer.h"
+#include "server/core/upload_admission.h"
 #include "server/core/upload_selection.h"
 #include "server/core/upload_store.h"
 
@@ -47,6 +48,15 @@ struct ClientState {
   std::string exclusion_reason;
 };
 
+// A named aggregate's part of the status.
+struct NamedAggregateStatus {
+  std::string name;
+  std::map<std::string, double> weights;
+  AggregationState aggregation;
+  // Its latest version; 0 before the first.
+  int64_t current_version = 0;
+};
+
 struct FederationStatus {
   std::string federation;
   std::string spec_digest;
@@ -54,12 +64,16 @@ struct FederationStatus {
   AggregationState aggregation;
   int64_t current_version = 0;
   std::map<std::string, int64_t> refused_uploads;
+  // The config's named aggregates, in its order.
+  std::vector<NamedAggregateStatus> aggregates;
 };
 
 // The aggregation server without any RPC (as TensorFlow Serving's
 // ServerCore): the federation's config, the upload and model stores, the
-// aggregation coordinator and the sampler. The RPC handlers are thin
-// translations onto these methods; tests drive it in-process.
+// aggregation coordinator and the sampler. Each named aggregate of the
+// config has its own model store and coordinator under
+// <state_dir>/aggregates/<name>/ over the same uploads. The RPC handlers are
+// thin translations onto these methods; tests drive it in-process.
 class ServerCore {
  public:
   // Locks the state directory for the life of the core (FAILED_PRECONDITION
@@ -86,6 +100,17 @@ class ServerCore {
   FederationStatus Status() const;
 
   const ModelStore& models() const { return *models_; }
+  // Adds a named aggregate at run time (an operator's request, `caller`
+  // for the log): validated as a config's (InvalidArgument, nothing
+  // changes), then created and started as the config's are; it starts from
+  // the uploads already accepted. It lasts until the server stops.
+  absl::StatusOr<NamedAggregateStatus> AddNamedAggregate(
+      const v1::NamedAggregate& aggregate, const std::string& caller);
+
+  // The store of the aggregate `aggregate` (empty or "default": models());
+  // NotFound, naming the known aggregates, for an unknown name.
+  absl::StatusOr<const ModelStore*> FindModels(
+      const std::string& aggregate) const;
   Sampler& sampler() { return *sampler_; }
   // Admission of upload streams (concurrency and memory caps, idle timeout).
   UploadAdmission& upload_admission() { return *admission_; }
@@ -99,12 +124,31 @@ class ServerCore {
  private:
   ServerCore() = default;
 
+  struct NamedAggregate {
+    NamedAggregateConfig config;
+    std::unique_ptr<ModelStore> models;
+    std::unique_ptr<Coordinator> coordinator;
+  };
+
   // First, so that it is released last, after every store is closed.
   std::unique_ptr<DirectoryLock> lock_;
   std::shared_ptr<const FederationConfig> config_;
   std::unique_ptr<UploadStore> uploads_;
   std::unique_ptr<ModelStore> models_;
   std::unique_ptr<Coordinator> coordinator_;
+  // Creates (not starts) a named aggregate's store and coordinator.
+  absl::StatusOr<std::unique_ptr<NamedAggregate>> MakeNamedAggregate(
+      const NamedAggregateConfig& aggregate) const;
+  NamedAggregateStatus StatusOf(const NamedAggregate& named) const;
+
+  std::string state_dir_;
+  ModelStoreOptions model_options_;
+  CoordinatorOptions coordinator_options_;
+  // The config's, in its order, then those added at run time. Never
+  // removed, so the stores' addresses stay valid for the sampler.
+  mutable absl::Mutex named_mutex_;
+  std::vector<std::unique_ptr<NamedAggregate>> named_
+      ABSL_GUARDED_BY(named_mutex_);
   std::unique_ptr<Sampler> sampler_;
   std::unique_ptr<UploadAdmission> admission_;
   std::unique_ptr<Summarizer> summarizer_;

@@ -100,16 +100,21 @@ absl::StatusOr<PosteriorSummary> Summarizer::SummarizeOrThrow(
   const int64_t width = environment.raw_state_dim();
   torch::Tensor states;
   GlobalVersionPtr version;
+  const ModelStore* models = models_;
+  if (!IsDefaultAggregateName(query.aggregate)) {
+    ASSIGN_OR_RETURN(models, sampler_->FindStore(query.aggregate));
+  }
   if (given) {
     ASSIGN_OR_RETURN(states, ObjectsTensor(query.objects, width));
     RETURN_IF_ERROR(features->CheckObjects(states));
-    ASSIGN_OR_RETURN(version,
-                     FindPublishedVersion(*models_, query.model_version));
+    ASSIGN_OR_RETURN(version, FindPublishedVersion(*models, query.model_version,
+                                                   query.aggregate));
   } else {
     // Drawn through Sample itself: its caps, version lookup, seeding and
     // cancellation apply unchanged.
     SampleQuery sample;
     sample.num_samples = query.num_samples;
+    sample.aggregate = query.aggregate;
     sample.model_version = query.model_version;
     sample.seed = query.seed;
     sample.control.cancelled = [&keep_going] { return !keep_going(); };
@@ -123,7 +128,7 @@ absl::StatusOr<PosteriorSummary> Summarizer::SummarizeOrThrow(
           }
           return keep_going();
         }));
-    version = models_->Get(drawn_version);
+    version = models->Get(drawn_version);
     if (version == nullptr) {
       return absl::InternalError(
           absl::StrCat("version ", drawn_version, " vanished while sampling"));

@@ -25,6 +25,9 @@ inline constexpr int32_t kDefaultSummaryLogProbabilitySamples = 16;
 struct SummaryQuery {
   // K objects to draw from the model; 0 when `objects` are given.
   int64_t num_samples = 0;
+  // The named aggregate (empty or "default": the default one), resolved by
+  // the Sampler.
+  std::string aggregate;
   // 0: the latest.
   int64_t model_version = 0;
   std::optional<uint64_t> seed;
@@ -68,7 +71,8 @@ struct PosteriorSummary {
 // marginals (common/eval/feature_summary.h). No gRPC here.
 class Summarizer {
  public:
-  // All must outlive the summarizer.
+  // Both must outlive the summarizer. `models` is the default aggregate's
+  // store; the sampler resolves named aggregates.
   Summarizer(std::shared_ptr<const FederationConfig> config,
              const ModelStore* models, Sampler* sampler);
 

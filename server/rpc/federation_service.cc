@@ -14,6 +14,29 @@
 namespace epgfn {
 namespace {
 
+void AggregationToProto(const AggregationState& state,
+                        v1::AggregationStatus* aggregation) {
+  aggregation->set_state(state.state);
+  aggregation->set_iteration(state.iteration);
+  aggregation->set_total_iterations(state.total_iterations);
+  aggregation->set_loss(state.loss);
+  aggregation->set_total_variation_to_local_product(
+      state.total_variation_to_local_product);
+  aggregation->set_last_error(state.last_error);
+  aggregation->set_resumed_from_iteration(state.resumed_from_iteration);
+  aggregation->set_checkpoint_iteration(state.checkpoint_iteration);
+}
+
+void NamedAggregateToProto(const NamedAggregateStatus& named,
+                           v1::NamedAggregateStatus* out) {
+  out->set_name(named.name);
+  for (const auto& [client_id, weight] : named.weights) {
+    (*out->mutable_weights())[client_id] = weight;
+  }
+  AggregationToProto(named.aggregation, out->mutable_aggregation());
+  out->set_current_version(named.current_version);
+}
+
 v1::GlobalModelAnnouncement Announcement(const GlobalVersion& version) {
   v1::GlobalModelAnnouncement announcement;
   announcement.set_version(version.version);
@@ -318,18 +341,10 @@ grpc::Status FederationService::DoGetStatus(grpc::ServerContext* context,
     client->set_excluded(state.excluded);
     client->set_exclusion_reason(state.exclusion_reason);
   }
-  v1::AggregationStatus* aggregation = response->mutable_aggregation();
-  aggregation->set_state(status.aggregation.state);
-  aggregation->set_iteration(status.aggregation.iteration);
-  aggregation->set_total_iterations(status.aggregation.total_iterations);
-  aggregation->set_loss(status.aggregation.loss);
-  aggregation->set_total_variation_to_local_product(
-      status.aggregation.total_variation_to_local_product);
-  aggregation->set_last_error(status.aggregation.last_error);
-  aggregation->set_resumed_from_iteration(
-      status.aggregation.resumed_from_iteration);
-  aggregation->set_checkpoint_iteration(
-      status.aggregation.checkpoint_iteration);
+  AggregationToProto(status.aggregation, response->mutable_aggregation());
+  for (const NamedAggregateStatus& named : status.aggregates) {
+    NamedAggregateToProto(named, response->add_aggregates());
+  }
   response->set_current_version(status.current_version);
   for (const auto& [reason, count] : status.refused_uploads) {
     (*response->mutable_refused_uploads())[reason] = count;
@@ -342,6 +357,27 @@ grpc::Status FederationService::DoGetStatus(grpc::ServerContext* context,
       (*response->mutable_refused_sampler_calls())[reason] = count;
     }
   }
+  return grpc::Status::OK;
+}
+
+grpc::Status FederationService::CreateAggregate(
+    grpc::ServerContext* context, const v1::CreateAggregateRequest* request,
+    v1::CreateAggregateResponse* response) {
+  return GuardedCall("Federation/CreateAggregate", [&] {
+    return DoCreateAggregate(context, *request, response);
+  });
+}
+
+grpc::Status FederationService::DoCreateAggregate(
+    grpc::ServerContext* context, const v1::CreateAggregateRequest& request,
+    v1::CreateAggregateResponse* response) {
+  absl::StatusOr<std::string> caller = access_->AuthorizeOperator(
+      CallCredentialsOf(*context), "CreateAggregate");
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  absl::StatusOr<NamedAggregateStatus> created =
+      core_->AddNamedAggregate(request.aggregate(), *caller);
+  if (!created.ok()) return ToGrpcStatus(created.status());
+  NamedAggregateToProto(*created, response->mutable_aggregate());
   return grpc::Status::OK;
 }
 

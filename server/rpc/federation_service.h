@@ -55,6 +55,10 @@ class FederationService final : public v1::Federation::Service {
   grpc::Status GetStatus(grpc::ServerContext* context,
                          const v1::GetStatusRequest* request,
                          v1::GetStatusResponse* response) override;
+  // Operators only, as GetStatus.
+  grpc::Status CreateAggregate(grpc::ServerContext* context,
+                               const v1::CreateAggregateRequest* request,
+                               v1::CreateAggregateResponse* response) override;
 
  private:
   grpc::Status DoGetSpec(grpc::ServerContext* context,
@@ -71,6 +75,9 @@ class FederationService final : public v1::Federation::Service {
       grpc::ServerWriter<v1::DownloadChunk>* writer);
   grpc::Status DoGetStatus(grpc::ServerContext* context,
                            v1::GetStatusResponse* response);
+  grpc::Status DoCreateAggregate(grpc::ServerContext* context,
+                                 const v1::CreateAggregateRequest& request,
+                                 v1::CreateAggregateResponse* response);
   // OK when the caller is a member of the federation (see FederationAccess);
   // `claimed_client_id` as AuthorizeMember takes it. Sets `*client_id` to
   // the caller's id when given.

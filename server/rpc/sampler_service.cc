@@ -28,6 +28,7 @@ grpc::Status SamplerService::DoSample(
   if (grpc::Status status = Authorize(*context); !status.ok()) return status;
   SampleQuery query;
   query.num_samples = request->num_samples();
+  query.aggregate = request->aggregate();
   query.model_version = request->model_version();
   if (request->use_seed()) query.seed = request->seed();
   query.log_probability_samples = request->log_probability_samples();
@@ -64,12 +65,18 @@ grpc::Status SamplerService::DoListModels(grpc::ServerContext* context,
                                           const v1::ListModelsRequest* request,
                                           v1::ListModelsResponse* response) {
   if (grpc::Status status = Authorize(*context); !status.ok()) return status;
+  absl::StatusOr<const ModelStore*> models =
+      core_->FindModels(request->aggregate());
+  if (!models.ok()) return ToGrpcStatus(models.status());
   response->set_environment(core_->config().environment->config().ToString());
-  for (const GlobalVersionPtr& version : core_->models().List()) {
+  for (const GlobalVersionPtr& version : (*models)->List()) {
     v1::ModelVersionInfo* info = response->add_versions();
     info->set_version(version->version);
     for (const std::string& id : version->client_ids) info->add_client_ids(id);
     info->set_published_unix_seconds(version->published_unix_seconds);
+    for (const auto& [client_id, weight] : version->client_weights) {
+      (*info->mutable_client_weights())[client_id] = weight;
+    }
   }
   return grpc::Status::OK;
 }

@@ -5,6 +5,7 @@ namespace epgfn {
 SummaryQuery SummaryQueryFromProto(const v1::SummarizeRequest& request) {
   SummaryQuery query;
   query.num_samples = request.num_samples();
+  query.aggregate = request.aggregate();
   query.model_version = request.model_version();
   if (request.use_seed()) query.seed = request.seed();
   query.log_probability_samples = request.log_probability_samples();

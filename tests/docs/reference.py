@@ -16,7 +16,7 @@ import sys
 
 # Messages a FederationSpec textproto is made of (the config's fields).
 CONFIG_MESSAGES = ("FederationSpec", "TrainingConfig", "EnvironmentSpec",
-                   "PolicyArchitecture", "ExclusionPolicy")
+                   "PolicyArchitecture", "ExclusionPolicy", "NamedAggregate")
 OWN_SOURCE = re.compile(r"^  Flags from ((?:server|client|tests|common)/\S+):$")
 FLAG = re.compile(r"^    --(\w+) \((.*)$")
 

@@ -270,8 +270,12 @@ class SamplerClient:
 
     def sample(self, num_samples: int, model_version: int = 0,
                seed: Optional[int] = None,
-               log_probability_samples: int = 0) -> SampleResult:
+               log_probability_samples: int = 0,
+               aggregate: str = "") -> SampleResult:
         """Draws `num_samples` objects from a published global model.
+
+        aggregate: a named aggregate of the federation config ("" or
+        "default": the default product of every client).
 
         model_version: 0 for the latest. seed: the same seed returns the same
         objects (None: fresh randomness). log_probability_samples: backward
@@ -288,7 +292,8 @@ class SamplerClient:
             raise SamplerConfigError("log_probability_samples must be >= 0")
         request = sampler_pb2.SampleRequest(
             num_samples=num_samples, model_version=model_version,
-            log_probability_samples=log_probability_samples)
+            log_probability_samples=log_probability_samples,
+            aggregate=aggregate)
         if seed is not None:
             if not 0 <= seed < 2**64:
                 raise SamplerConfigError("seed must lie in [0, 2^64)")
@@ -313,11 +318,12 @@ class SamplerClient:
                 f"{num_samples}")
         return SampleResult(version, objects)
 
-    def list_models(self) -> ModelList:
-        """The environment and every published global model version."""
+    def list_models(self, aggregate: str = "") -> ModelList:
+        """The environment and every published version of the aggregate
+        ("": the default one)."""
         try:
             response = self._stub.ListModels(
-                sampler_pb2.ListModelsRequest(), timeout=self._timeout,
+                sampler_pb2.ListModelsRequest(aggregate=aggregate), timeout=self._timeout,
                 metadata=self._metadata)
         except grpc.RpcError as error:
             raise _translate(error, "ListModels") from None
@@ -331,7 +337,8 @@ class SamplerClient:
                   seed: Optional[int] = None,
                   log_probability_samples: int = 0, top_objects: int = 0,
                   objects: Optional[Sequence[Sequence[int]]] = None,
-                  variable_names: Optional[Sequence[str]] = None) -> Summary:
+                  variable_names: Optional[Sequence[str]] = None,
+                  aggregate: str = "") -> Summary:
         """Posterior summaries computed on the server: of `num_samples`
         objects it draws, or of `objects` (raw states, e.g. the `state` of
         SampledObjects) when given. Returns the top objects with their
@@ -341,7 +348,8 @@ class SamplerClient:
         item counts; sequences: per position; DAGs: edge probabilities;
         trees: clade frequencies) and text summaries (trees: the
         majority-rule consensus in Newick). variable_names label the
-        environment's variables (e.g. the DAG's nodes).
+        environment's variables (e.g. the DAG's nodes). aggregate: as in
+        sample().
         """
         if objects is None:
             if not isinstance(num_samples, int) or num_samples < 1:
@@ -356,7 +364,8 @@ class SamplerClient:
         request = sampler_pb2.SummarizeRequest(
             num_samples=num_samples, model_version=model_version,
             log_probability_samples=log_probability_samples,
-            top_objects=top_objects, variable_names=list(variable_names or ()))
+            top_objects=top_objects, variable_names=list(variable_names or ()),
+            aggregate=aggregate)
         for state in objects or ():
             request.objects.add(state=[int(v) for v in state])
         if seed is not None:
