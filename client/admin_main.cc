@@ -22,6 +22,7 @@
 #include "absl/flags/usage.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "client/channel_flags.h"
 #include "client/core/admin.h"
 #include "client/core/channel.h"
 #include "client/core/federation_client.h"
@@ -79,13 +80,9 @@ absl::Status Run(const std::string& command) {
     return absl::InvalidArgumentError(absl::StrCat(
         "unknown command '", command, "'; expected status, versions or watch"));
   }
-  ASSIGN_OR_RETURN(
-      const ChannelOptions channel_options,
-      ChannelOptionsFromFlags(
-          {absl::GetFlag(FLAGS_server), absl::GetFlag(FLAGS_insecure),
-           absl::GetFlag(FLAGS_tls_ca), absl::GetFlag(FLAGS_tls_cert),
-           absl::GetFlag(FLAGS_tls_key), absl::GetFlag(FLAGS_tls_server_name),
-           absl::GetFlag(FLAGS_rpc_attempts)}));
+  ASSIGN_OR_RETURN(const ChannelOptions channel_options,
+                   ChannelOptionsFromFlags(ChannelFlagsFromCommandLine(
+                       absl::GetFlag(FLAGS_rpc_attempts))));
   ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel,
                    MakeChannel(channel_options));
   FederationClientOptions options;

@@ -20,6 +20,7 @@
 #include "absl/status/status.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "client/channel_flags.h"
 #include "client/core/channel.h"
 #include "proto/grpc/health/v1/health.grpc.pb.h"
 
@@ -54,15 +55,13 @@ int Probe() {
     std::fprintf(stderr, "epgfn_health_probe: --timeout_seconds must be > 0\n");
     return kBadFlags;
   }
-  epgfn::ChannelOptions options;
-  options.target = absl::GetFlag(FLAGS_server);
-  options.insecure = absl::GetFlag(FLAGS_insecure);
-  options.ca_pem_path = absl::GetFlag(FLAGS_tls_ca);
-  options.cert_pem_path = absl::GetFlag(FLAGS_tls_cert);
-  options.key_pem_path = absl::GetFlag(FLAGS_tls_key);
-  options.tls_server_name = absl::GetFlag(FLAGS_tls_server_name);
+  // No --rpc_attempts: the deadline bounds the probe, and gRPC's retry of the
+  // check (5 attempts, as ChannelOptions has by default) fits inside it.
+  absl::StatusOr<epgfn::ChannelOptions> options =
+      epgfn::ChannelOptionsFromFlags(epgfn::ChannelFlagsFromCommandLine(
+          /*rpc_attempts=*/5));
   absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
-      epgfn::MakeChannel(options);
+      options.ok() ? epgfn::MakeChannel(*options) : options.status();
   if (!channel.ok()) {
     std::fprintf(stderr, "epgfn_health_probe: %s\n",
                  channel.status().ToString().c_str());
@@ -83,12 +82,12 @@ int Probe() {
                                                          &response);
   if (status.error_code() == grpc::StatusCode::NOT_FOUND) {
     // The server is up but does not know the service asked for.
-    std::printf("SERVICE_UNKNOWN %s: %s\n", options.target.c_str(),
+    std::printf("SERVICE_UNKNOWN %s: %s\n", options->target.c_str(),
                 status.error_message().c_str());
     return kNotServing;
   }
   if (!status.ok()) {
-    std::printf("UNREACHABLE %s: %s (code %d)\n", options.target.c_str(),
+    std::printf("UNREACHABLE %s: %s (code %d)\n", options->target.c_str(),
                 status.error_message().c_str(),
                 static_cast<int>(status.error_code()));
     return kUnreachable;
@@ -97,7 +96,7 @@ int Probe() {
               grpc::health::v1::HealthCheckResponse::ServingStatus_Name(
                   response.status())
                   .c_str(),
-              options.target.c_str());
+              options->target.c_str());
   return response.status() == grpc::health::v1::HealthCheckResponse::SERVING
              ? kServing
              : kNotServing;

@@ -20,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "client/channel_flags.h"
 #include "client/core/client_daemon.h"
 #include "common/util/status_macros.h"
 #include "server/core/federation_config.h"
@@ -109,11 +110,8 @@ ClientDaemonOptions OptionsFromFlags() {
   options.wait_timeout = absl::Seconds(absl::GetFlag(FLAGS_wait_seconds));
   options.progress_period =
       absl::Seconds(absl::GetFlag(FLAGS_progress_seconds));
-  options.channel = {
-      absl::GetFlag(FLAGS_server),      absl::GetFlag(FLAGS_insecure),
-      absl::GetFlag(FLAGS_tls_ca),      absl::GetFlag(FLAGS_tls_cert),
-      absl::GetFlag(FLAGS_tls_key),     absl::GetFlag(FLAGS_tls_server_name),
-      absl::GetFlag(FLAGS_rpc_attempts)};
+  options.channel =
+      ChannelFlagsFromCommandLine(absl::GetFlag(FLAGS_rpc_attempts));
   options.connect_timeout =
       absl::Seconds(absl::GetFlag(FLAGS_connect_timeout_seconds));
   options.check_config = absl::GetFlag(FLAGS_check_config);

@@ -3,6 +3,7 @@
 #include <torch/types.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -41,10 +42,10 @@ TEST(EnvironmentRegistryTest, ComposesThePriorsShareFromTheFederation) {
   const double corners[4][2] = {{0, 0}, {1, 0}, {0, 1}, {1, 1}};
   at::Tensor z = states.to(torch::kFloat64) / 7.0;
   for (int i = 0; i < 4; ++i) {
-    auto client =
-        MakeLogReward(**environment,
-                      *RewardConfig::Parse("client:count=4,index=" + std::to_string(i)),
-                      RewardContext{4});
+    auto client = MakeLogReward(
+        **environment,
+        *RewardConfig::Parse("client:count=4,index=" + std::to_string(i)),
+        RewardContext{4});
     ASSERT_TRUE(client.ok()) << client.status();
     at::Tensor corner =
         torch::tensor({corners[i][0], corners[i][1]}, torch::kFloat64);
@@ -56,10 +57,12 @@ TEST(EnvironmentRegistryTest, ComposesThePriorsShareFromTheFederation) {
   }
   // The temperature divides the whole reward.
   auto tempered = MakeLogReward(
-      **environment, *RewardConfig::Parse("client:count=4,index=1,temperature=4"),
+      **environment,
+      *RewardConfig::Parse("client:count=4,index=1,temperature=4"),
       RewardContext{4});
-  auto plain = MakeLogReward(
-      **environment, *RewardConfig::Parse("client:count=4,index=1"), RewardContext{4});
+  auto plain = MakeLogReward(**environment,
+                             *RewardConfig::Parse("client:count=4,index=1"),
+                             RewardContext{4});
   ASSERT_TRUE(tempered.ok() && plain.ok());
   EXPECT_TRUE(torch::allclose((*tempered)->LogRewardFloat64(states) * 4.0,
                               (*plain)->LogRewardFloat64(states), 0, 1e-12));
@@ -88,6 +91,61 @@ TEST(EnvironmentRegistryTest, CanonicalConfigsCompareEqual) {
   ASSERT_TRUE(with_defaults.ok() && explicit_params.ok());
   EXPECT_EQ((*with_defaults)->config(), (*explicit_params)->config());
   EXPECT_EQ((*with_defaults)->config().ToString(), "hypergrid:dim=2,side=8");
+}
+
+// An environment that calls itself `kind` but is of none of the registered
+// classes.
+class Impostor : public Environment {
+ public:
+  explicit Impostor(std::string kind) : config_{std::move(kind), {}} {}
+  const EnvironmentConfig& config() const override { return config_; }
+  int64_t raw_state_dim() const override { return 1; }
+  int64_t encoding_dim() const override { return 1; }
+  int64_t num_forward_actions() const override { return 1; }
+  int64_t num_backward_actions() const override { return 1; }
+  int64_t max_trajectory_length() const override { return 1; }
+  at::Tensor InitialStates(int64_t, c10::Device) const override { return {}; }
+  at::Tensor Encode(const at::Tensor&) const override { return {}; }
+  at::Tensor ForwardMask(const at::Tensor&) const override { return {}; }
+  at::Tensor BackwardMask(const at::Tensor&) const override { return {}; }
+  at::Tensor Step(const at::Tensor&, const at::Tensor&) const override {
+    return {};
+  }
+  at::Tensor BackwardStep(const at::Tensor&, const at::Tensor&) const override {
+    return {};
+  }
+  at::Tensor BackwardActionOf(const at::Tensor&,
+                              const at::Tensor&) const override {
+    return {};
+  }
+  at::Tensor ForwardActionOf(const at::Tensor&,
+                             const at::Tensor&) const override {
+    return {};
+  }
+  absl::StatusOr<at::Tensor> EnumerateTerminalStates() const override {
+    return at::Tensor();
+  }
+  std::string Describe(const at::Tensor&) const override { return ""; }
+
+ private:
+  EnvironmentConfig config_;
+};
+
+// The factories' typed check (TypedEnvironmentFactory), once for every
+// registered kind: a reward is only built for an environment of the
+// registered class, not for one that merely carries the kind's name (this
+// replaces a copy of the impostor in the multiset and sequence tests).
+TEST(EnvironmentRegistryTest, RewardForAnotherEnvironmentIsRefused) {
+  for (const std::string& kind : RegisteredEnvironmentKinds()) {
+    Impostor impostor(kind);
+    auto reward = MakeSplitLogReward(impostor, *RewardConfig::Parse("utility"));
+    ASSERT_FALSE(reward.ok()) << kind;
+    EXPECT_EQ(reward.status().code(), absl::StatusCode::kInvalidArgument)
+        << kind;
+    EXPECT_NE(reward.status().message().find("of another class"),
+              std::string::npos)
+        << kind << ": " << reward.status();
+  }
 }
 
 TEST(EnvironmentRegistryTest, UnknownKindListsTheRegisteredOnes) {

@@ -114,6 +114,94 @@ double MeanSampledLogReward(PolicyNet& policy, const Environment& environment,
   return reward.LogRewardFloat64(samples.terminal_states).mean().item<double>();
 }
 
+// Local training: client 0 timed and trained for the learning check; the
+// others only a few iterations, as the aggregation's cost per iteration
+// does not depend on how well its local models are trained.
+struct LocalPhase {
+  std::vector<LocalModel> locals;
+  double ms_per_iteration = 0;  // client 0's
+  // Client 0's mean sampled log-likelihood before and after training.
+  double before = 0;
+  double after = 0;
+};
+
+absl::StatusOr<LocalPhase> TrainLocals(
+    const Environment& environment, const PolicyArchitecture& architecture,
+    const std::vector<std::unique_ptr<LogReward>>& rewards, uint64_t seed) {
+  const int64_t timed = absl::GetFlag(FLAGS_timed_iterations);
+  const int64_t learn = absl::GetFlag(FLAGS_learn_iterations);
+  LocalPhase phase;
+  for (int64_t i = 0; i < static_cast<int64_t>(rewards.size()); ++i) {
+    ASSIGN_OR_RETURN(PolicyNet policy, MakePolicy(environment, architecture,
+                                                  seed + 10 + i, torch::kCPU));
+    RewardTarget target(rewards[i].get());
+    const int64_t iterations = i == 0 ? std::max(learn, 5 + timed) : 5;
+    ASSIGN_OR_RETURN(std::unique_ptr<Trainer> trainer,
+                     Trainer::Create(&environment, policy, &target,
+                                     Training(iterations, seed + 20 + i)));
+    if (i == 0) {
+      phase.before =
+          MeanSampledLogReward(policy, environment, *rewards[0], seed);
+      RETURN_IF_ERROR(trainer->RunUntil(5));
+      const auto start = Clock::now();
+      RETURN_IF_ERROR(trainer->RunUntil(5 + timed));
+      phase.ms_per_iteration = 1e3 * SecondsSince(start) / timed;
+    }
+    RETURN_IF_ERROR(trainer->Run());
+    if (i == 0) {
+      phase.after =
+          MeanSampledLogReward(policy, environment, *rewards[0], seed + 1);
+    }
+    phase.locals.push_back(LocalModel{absl::StrCat("client-", i),
+                                      environment.config(), policy,
+                                      std::nullopt});
+  }
+  return phase;
+}
+
+// References under client 0's reward: the generating DAG and the empty one.
+struct References {
+  double truth_log_r = 0;
+  double empty_log_r = 0;
+  int64_t truth_in_degree = 0;  // the generating DAG's largest
+};
+
+References ScoreReferences(const DagEnvironment& dag,
+                           const LinearGaussianNetwork& network,
+                           const LogReward& reward, int64_t k) {
+  const int64_t d = dag.nodes();
+  References references;
+  torch::Tensor truth = dag.StatesFromAdjacency(
+      torch::tensor(network.adjacency, torch::kInt64).view({1, d * d}));
+  references.truth_log_r = reward.LogRewardFloat64(truth)[0].item<double>();
+  references.empty_log_r =
+      reward.LogRewardFloat64(dag.InitialStates(1, torch::kCPU))[0]
+          .item<double>();
+  for (int64_t j = 0; j < d; ++j) {
+    int64_t parents = 0;
+    for (int64_t i = 0; i < d; ++i) parents += network.adjacency[i * d + j];
+    references.truth_in_degree = std::max(references.truth_in_degree, parents);
+  }
+  return references;
+}
+
+// Milliseconds per aggregation iteration, after 5 untimed ones.
+absl::StatusOr<double> AggregationMilliseconds(
+    const Environment& environment, const PolicyArchitecture& architecture,
+    const std::vector<LocalModel>& locals, uint64_t seed) {
+  const int64_t timed = absl::GetFlag(FLAGS_timed_iterations);
+  AggregationOptions options;
+  options.architecture = architecture;
+  options.training = Training(5 + timed, seed + 30);
+  options.evaluate_exact = false;
+  ASSIGN_OR_RETURN(std::unique_ptr<Aggregator> aggregator,
+                   Aggregator::Create(&environment, locals, options));
+  RETURN_IF_ERROR(aggregator->RunUntil(5));
+  const auto start = Clock::now();
+  RETURN_IF_ERROR(aggregator->Run());
+  return 1e3 * SecondsSince(start) / timed;
+}
+
 absl::Status RunSize(int64_t d) {
   torch::set_num_threads(1);
   const int64_t clients = absl::GetFlag(FLAGS_clients);
@@ -159,61 +247,12 @@ absl::Status RunSize(int64_t d) {
   int64_t parameters = 0;
   for (const torch::Tensor& p : probe->parameters()) parameters += p.numel();
 
-  // Local training: client 0 timed and trained for the learning check; the
-  // others only a few iterations, as the aggregation's cost per iteration
-  // does not depend on how well its local models are trained.
-  const int64_t timed = absl::GetFlag(FLAGS_timed_iterations);
-  const int64_t learn = absl::GetFlag(FLAGS_learn_iterations);
-  std::vector<LocalModel> locals;
-  double local_ms = 0, before = 0, after = 0;
-  for (int64_t i = 0; i < clients; ++i) {
-    ASSIGN_OR_RETURN(PolicyNet policy, MakePolicy(*environment, architecture,
-                                                  seed + 10 + i, torch::kCPU));
-    RewardTarget target(rewards[i].get());
-    const int64_t iterations = i == 0 ? std::max(learn, 5 + timed) : 5;
-    ASSIGN_OR_RETURN(std::unique_ptr<Trainer> trainer,
-                     Trainer::Create(environment.get(), policy, &target,
-                                     Training(iterations, seed + 20 + i)));
-    if (i == 0) {
-      before = MeanSampledLogReward(policy, *environment, *rewards[0], seed);
-      RETURN_IF_ERROR(trainer->RunUntil(5));
-      const auto start = Clock::now();
-      RETURN_IF_ERROR(trainer->RunUntil(5 + timed));
-      local_ms = 1e3 * SecondsSince(start) / timed;
-    }
-    RETURN_IF_ERROR(trainer->Run());
-    if (i == 0) {
-      after = MeanSampledLogReward(policy, *environment, *rewards[0], seed + 1);
-    }
-    locals.push_back(LocalModel{absl::StrCat("client-", i),
-                                environment->config(), policy, std::nullopt});
-  }
-  // References under client 0's reward: the generating DAG and the empty one.
-  torch::Tensor truth = dag.StatesFromAdjacency(
-      torch::tensor(network.adjacency, torch::kInt64).view({1, d * d}));
-  const double truth_log_r =
-      rewards[0]->LogRewardFloat64(truth)[0].item<double>();
-  const double empty_log_r =
-      rewards[0]
-          ->LogRewardFloat64(environment->InitialStates(1, torch::kCPU))[0]
-          .item<double>();
-  int64_t truth_in_degree = 0;
-  for (int64_t j = 0; j < d; ++j) {
-    int64_t parents = 0;
-    for (int64_t i = 0; i < d; ++i) parents += network.adjacency[i * d + j];
-    truth_in_degree = std::max(truth_in_degree, parents);
-  }
-
-  AggregationOptions options;
-  options.architecture = architecture;
-  options.training = Training(5 + timed, seed + 30);
-  options.evaluate_exact = false;
-  ASSIGN_OR_RETURN(std::unique_ptr<Aggregator> aggregator,
-                   Aggregator::Create(environment.get(), locals, options));
-  RETURN_IF_ERROR(aggregator->RunUntil(5));
-  const auto aggregation_start = Clock::now();
-  RETURN_IF_ERROR(aggregator->Run());
-  const double aggregation_ms = 1e3 * SecondsSince(aggregation_start) / timed;
+  ASSIGN_OR_RETURN(const LocalPhase local,
+                   TrainLocals(*environment, architecture, rewards, seed));
+  const References references = ScoreReferences(dag, network, *rewards[0], k);
+  ASSIGN_OR_RETURN(
+      const double aggregation_ms,
+      AggregationMilliseconds(*environment, architecture, local.locals, seed));
 
   std::printf(
       "| %lld | %lld | %lld | %.2f | %.2f | %lld | %lld | %lld | %.1f | %.1f "
@@ -222,9 +261,11 @@ absl::Status RunSize(int64_t d) {
       static_cast<long long>(score.num_parent_sets()), table_mib, table_seconds,
       static_cast<long long>(environment->encoding_dim()),
       static_cast<long long>(environment->num_forward_actions()),
-      static_cast<long long>(parameters), local_ms, aggregation_ms,
-      PeakRssMiB(), before, after, truth_log_r,
-      truth_in_degree > k ? ", outside max_parents" : "", empty_log_r);
+      static_cast<long long>(parameters), local.ms_per_iteration,
+      aggregation_ms, PeakRssMiB(), local.before, local.after,
+      references.truth_log_r,
+      references.truth_in_degree > k ? ", outside max_parents" : "",
+      references.empty_log_r);
   std::fflush(stdout);
   return absl::OkStatus();
 }

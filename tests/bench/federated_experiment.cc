@@ -21,10 +21,15 @@
 #include <torch/utils.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <numeric>
+#include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -42,6 +47,7 @@
 #include "common/eval/sample_quality.h"
 #include "common/train/progress_reporter.h"
 #include "common/train/trainer.h"
+#include "common/train/trajectory_target.h"
 #include "common/util/file_io.h"
 #include "common/util/status_macros.h"
 #include "tests/demo/figure.h"
@@ -234,77 +240,150 @@ absl::Status WriteCurves(const std::vector<Curve>& curves,
   return absl::OkStatus();
 }
 
-absl::Status Run() {
-  torch::set_num_threads(1);
-  const int clients = absl::GetFlag(FLAGS_clients);
-  const uint64_t seed = absl::GetFlag(FLAGS_seed);
-  if (clients < 1) return absl::InvalidArgumentError("--clients must be >= 1");
-  absl::StatusOr<EnvironmentConfig> config =
-      EnvironmentConfig::Parse(DefaultSpec(absl::GetFlag(FLAGS_env)));
-  if (!config.ok()) return config.status();
-  absl::StatusOr<std::unique_ptr<Environment>> made = MakeEnvironment(*config);
-  if (!made.ok()) return made.status();
-  const Environment& environment = **made;
+// The instance every method is scored on: the clients' rewards, their exact
+// product target and, for the Bayesian workloads, the full-data posterior.
+struct Instance {
+  std::unique_ptr<Environment> environment;
+  std::vector<std::unique_ptr<LogReward>> rewards;  // client i's at i
+  std::unique_ptr<ProductOfRewards> product;        // of `rewards`
+  TerminalDistribution target;
+  torch::Tensor target_log_reward;  // float64, over target.states
+  torch::Tensor modes;
+  std::optional<TerminalDistribution> full;  // one client holding all data
+};
 
-  std::vector<std::unique_ptr<LogReward>> rewards;
+absl::StatusOr<Instance> BuildInstance(int clients, uint64_t seed) {
+  Instance instance;
+  ASSIGN_OR_RETURN(
+      const EnvironmentConfig config,
+      EnvironmentConfig::Parse(DefaultSpec(absl::GetFlag(FLAGS_env))));
+  ASSIGN_OR_RETURN(instance.environment, MakeEnvironment(config));
+  const Environment& environment = *instance.environment;
   std::vector<const LogReward*> factors;
   for (int i = 0; i < clients; ++i) {
-    auto reward = MakeSplitLogReward(
-        environment, *RewardConfig::Parse(ClientRewardSpec(environment.config(),
-                                                           i, clients, seed)));
-    if (!reward.ok()) return reward.status();
-    factors.push_back(reward->get());
-    rewards.push_back(std::move(reward).value());
+    ASSIGN_OR_RETURN(
+        std::unique_ptr<LogReward> reward,
+        MakeSplitLogReward(environment,
+                           *RewardConfig::Parse(ClientRewardSpec(
+                               environment.config(), i, clients, seed))));
+    factors.push_back(reward.get());
+    instance.rewards.push_back(std::move(reward));
   }
-  ProductOfRewards product(factors);
-  absl::StatusOr<TerminalDistribution> target =
-      ExactTargetDistribution(environment, product);
-  if (!target.ok()) return target.status();
-  torch::Tensor target_log_reward = product(target->states).to(torch::kFloat64);
-  torch::Tensor modes = ModeStates(*target, 0.5);
-  // The full-data posterior: one client holding every site / row.
-  std::optional<TerminalDistribution> full;
+  instance.product = std::make_unique<ProductOfRewards>(factors);
+  ASSIGN_OR_RETURN(instance.target,
+                   ExactTargetDistribution(environment, *instance.product));
+  instance.target_log_reward =
+      (*instance.product)(instance.target.states).to(torch::kFloat64);
+  instance.modes = ModeStates(instance.target, 0.5);
   if (HasFullDataReward(environment.config())) {
-    auto reward =
-        MakeSplitLogReward(environment, *RewardConfig::Parse(ClientRewardSpec(
-                                            environment.config(), 0, 1, seed)));
-    if (!reward.ok()) return reward.status();
-    auto distribution = ExactTargetDistribution(environment, **reward);
-    if (!distribution.ok()) return distribution.status();
-    if (!distribution->states.equal(target->states)) {
+    ASSIGN_OR_RETURN(std::unique_ptr<LogReward> reward,
+                     MakeSplitLogReward(
+                         environment, *RewardConfig::Parse(ClientRewardSpec(
+                                          environment.config(), 0, 1, seed))));
+    ASSIGN_OR_RETURN(TerminalDistribution distribution,
+                     ExactTargetDistribution(environment, *reward));
+    if (!distribution.states.equal(instance.target.states)) {
       return absl::InternalError("enumerations differ between rewards");
     }
-    full = *std::move(distribution);
+    instance.full = std::move(distribution);
   }
-  const int curve_points = std::max(1, absl::GetFlag(FLAGS_curve_points));
-  auto every = [&](int64_t iterations) {
-    return std::max<int64_t>(1, iterations / curve_points);
-  };
-  std::vector<Curve> client_curves(clients);
-  const absl::Duration progress_interval =
-      absl::Seconds(absl::GetFlag(FLAGS_progress_seconds));
-  const auto to_stderr = [](const std::string& line) {
-    std::fprintf(stderr, "%s\n", line.c_str());
-  };
+  return instance;
+}
 
+// What every phase trains with, from the flags.
+struct Settings {
+  uint64_t seed = 0;
   PolicyArchitecture architecture;
-  architecture.hidden_width = absl::GetFlag(FLAGS_hidden_width);
-  TrainingOptions options;
-  options.batch_size = absl::GetFlag(FLAGS_batch_size);
-  options.learning_rate = absl::GetFlag(FLAGS_learning_rate);
-  options.exploration.epsilon = 0.05;
-  options.progress_every = 1 << 30;
+  TrainingOptions training;  // iterations, seed and progress set per phase
+  int curve_points = 1;
+  absl::Duration progress_interval;
 
-  std::printf("# %s, %d clients, target over %lld objects, %lld modes\n",
-              environment.config().ToString().c_str(), clients,
-              static_cast<long long>(target->states.size(0)),
-              static_cast<long long>(modes.size(0)));
+  // The progress period that gives `curve_points` points.
+  int64_t Every(int64_t iterations) const {
+    return std::max<int64_t>(1, iterations / curve_points);
+  }
+  ProgressReporter Reporter(const std::string& what) const {
+    return ProgressReporter(what, progress_interval,
+                            [](const std::string& line) {
+                              std::fprintf(stderr, "%s\n", line.c_str());
+                            });
+  }
+};
 
-  // Phase 1: local training, clients in parallel threads.
-  std::vector<LocalModel> locals(clients);
-  std::vector<double> client_seconds(clients);
+Settings SettingsFromFlags() {
+  Settings settings;
+  settings.seed = absl::GetFlag(FLAGS_seed);
+  settings.architecture.hidden_width = absl::GetFlag(FLAGS_hidden_width);
+  settings.training.batch_size = absl::GetFlag(FLAGS_batch_size);
+  settings.training.learning_rate = absl::GetFlag(FLAGS_learning_rate);
+  settings.training.exploration.epsilon = 0.05;
+  settings.training.progress_every = 1 << 30;
+  settings.curve_points = std::max(1, absl::GetFlag(FLAGS_curve_points));
+  settings.progress_interval =
+      absl::Seconds(absl::GetFlag(FLAGS_progress_seconds));
+  return settings;
+}
+
+// Phase 1's outcome: every client's model, loss curve and training time.
+struct LocalPhase {
+  std::vector<LocalModel> locals;
+  std::vector<Curve> curves;
+  std::vector<double> client_seconds;
+  double wall_seconds = 0;
+
+  double SlowestClient() const {
+    return *std::max_element(client_seconds.begin(), client_seconds.end());
+  }
+};
+
+// Trains client i's local model on its own reward and estimates its
+// (alpha, beta) diagnostics; one client of phase 1.
+absl::Status TrainClient(const Instance& instance, const Settings& settings,
+                         int i, LocalPhase& phase) {
+  const Environment& environment = *instance.environment;
+  const uint64_t seed = settings.seed;
+  const auto start = Clock::now();
+  ASSIGN_OR_RETURN(PolicyNet policy,
+                   MakePolicy(environment, settings.architecture,
+                              seed * 1000 + i, torch::kCPU));
+  TrainingOptions local = settings.training;
+  local.iterations = absl::GetFlag(FLAGS_local_iterations);
+  local.seed = seed * 1000 + 100 + i;
+  local.progress_every = settings.Every(local.iterations);
+  RewardTarget reward_target(instance.rewards[i].get());
+  ASSIGN_OR_RETURN(auto trainer, Trainer::Create(&environment, policy,
+                                                 &reward_target, local));
+  Curve& curve = phase.curves[i];
+  curve.name = absl::StrCat("client-", i);
+  ProgressReporter reporter =
+      settings.Reporter(absl::StrCat(curve.name, " local training"));
+  RETURN_IF_ERROR(
+      trainer->Run([&curve, &reporter](const TrainingProgress& progress) {
+        curve.iteration.push_back(progress.iteration);
+        curve.loss.push_back(progress.loss);
+        reporter.Update({progress.iteration, progress.total_iterations,
+                         progress.loss, std::nullopt, std::nullopt});
+      }));
+  phase.client_seconds[i] = SecondsSince(start);
+  RandomSource random(seed * 1000 + 200 + i);
+  auto diagnostics = EstimateLocalDiagnostics(
+      policy, environment, *instance.rewards[i], 2048, random);
+  phase.locals[i] = LocalModel{absl::StrCat("client-", i), environment.config(),
+                               policy, std::nullopt};
+  if (diagnostics.ok()) phase.locals[i].diagnostics = *diagnostics;
+  return absl::OkStatus();
+}
+
+// Phase 1: local training, clients in --parallel_clients threads.
+absl::StatusOr<LocalPhase> TrainClients(const Instance& instance,
+                                        const Settings& settings) {
+  const int clients = static_cast<int>(instance.rewards.size());
+  LocalPhase phase;
+  phase.locals.resize(clients);
+  phase.curves.resize(clients);
+  phase.client_seconds.resize(clients);
   std::vector<absl::Status> client_status(clients);
-  const auto local_start = Clock::now();
+  const auto start = Clock::now();
   {
     std::vector<std::thread> workers;
     std::atomic<int> next{0};
@@ -313,163 +392,165 @@ absl::Status Run() {
       workers.emplace_back([&] {
         torch::set_num_threads(1);
         for (int i = next++; i < clients; i = next++) {
-          const auto start = Clock::now();
-          absl::StatusOr<PolicyNet> policy = MakePolicy(
-              environment, architecture, seed * 1000 + i, torch::kCPU);
-          if (!policy.ok()) {
-            client_status[i] = policy.status();
-            continue;
-          }
-          TrainingOptions local = options;
-          local.iterations = absl::GetFlag(FLAGS_local_iterations);
-          local.seed = seed * 1000 + 100 + i;
-          local.progress_every = every(local.iterations);
-          RewardTarget reward_target(rewards[i].get());
-          auto trainer =
-              Trainer::Create(&environment, *policy, &reward_target, local);
-          if (!trainer.ok()) {
-            client_status[i] = trainer.status();
-            continue;
-          }
-          Curve& curve = client_curves[i];
-          curve.name = absl::StrCat("client-", i);
-          ProgressReporter reporter(absl::StrCat(curve.name, " local training"),
-                                    progress_interval, to_stderr);
-          client_status[i] = (*trainer)->Run(
-              [&curve, &reporter](const TrainingProgress& progress) {
-                curve.iteration.push_back(progress.iteration);
-                curve.loss.push_back(progress.loss);
-                reporter.Update({progress.iteration, progress.total_iterations,
-                                 progress.loss, std::nullopt, std::nullopt});
-              });
-          client_seconds[i] = SecondsSince(start);
-          RandomSource random(seed * 1000 + 200 + i);
-          auto diagnostics = EstimateLocalDiagnostics(
-              *policy, environment, *rewards[i], 2048, random);
-          locals[i] = LocalModel{absl::StrCat("client-", i),
-                                 environment.config(), *policy, std::nullopt};
-          if (diagnostics.ok()) locals[i].diagnostics = *diagnostics;
+          client_status[i] = TrainClient(instance, settings, i, phase);
         }
       });
     }
     for (auto& worker : workers) worker.join();
   }
   for (const absl::Status& status : client_status) {
-    if (!status.ok()) return status;
+    RETURN_IF_ERROR(status);
   }
-  const double local_wall = SecondsSince(local_start);
-  const double slowest_client =
-      *std::max_element(client_seconds.begin(), client_seconds.end());
+  phase.wall_seconds = SecondsSince(start);
+  return phase;
+}
 
-  // Phase 2: aggregation (no reward evaluated).
+// A trained global or centralized model, its curve, and its training time
+// without the exact evaluations of the curve points.
+struct TrainedModel {
+  PolicyNet policy = nullptr;
+  Curve curve;
+  double seconds = 0;
+  int64_t iterations = 0;
+};
+
+// Records a curve point with the exact TV of `policy` to the target; the
+// time it takes is added to `evaluation_seconds`.
+void TrackExactTv(const Instance& instance, Curve& curve, PolicyNet policy,
+                  const TrainingProgress& progress, ProgressReporter& reporter,
+                  double& evaluation_seconds) {
+  const auto start = Clock::now();
+  curve.iteration.push_back(progress.iteration);
+  curve.loss.push_back(progress.loss);
+  auto tv = ExactTotalVariation(policy, *instance.environment, instance.target);
+  curve.total_variation.push_back(tv.ok() ? *tv : NAN);
+  evaluation_seconds += SecondsSince(start);
+  reporter.Update({progress.iteration, progress.total_iterations, progress.loss,
+                   tv.ok() ? std::optional<double>(*tv) : std::nullopt,
+                   std::nullopt});
+}
+
+// Phase 2: aggregation of the local models (no reward evaluated).
+absl::StatusOr<TrainedModel> Aggregate(const Instance& instance,
+                                       const Settings& settings,
+                                       const std::vector<LocalModel>& locals) {
   AggregationOptions aggregation;
-  aggregation.architecture = architecture;
-  aggregation.training = options;
+  aggregation.architecture = settings.architecture;
+  aggregation.training = settings.training;
   aggregation.training.iterations = absl::GetFlag(FLAGS_aggregation_iterations);
-  aggregation.training.seed = seed * 1000 + 500;
-  aggregation.training.progress_every = every(aggregation.training.iterations);
+  aggregation.training.seed = settings.seed * 1000 + 500;
+  aggregation.training.progress_every =
+      settings.Every(aggregation.training.iterations);
   aggregation.evaluate_exact = false;
-  auto aggregator = Aggregator::Create(&environment, locals, aggregation);
-  if (!aggregator.ok()) return aggregator.status();
-  // Exact TV at each curve point; its time is taken out of the wall-clock.
+  ASSIGN_OR_RETURN(
+      auto aggregator,
+      Aggregator::Create(instance.environment.get(), locals, aggregation));
+  TrainedModel model;
+  model.curve.name = "aggregation";
+  model.iterations = aggregation.training.iterations;
+  ProgressReporter reporter = settings.Reporter("aggregation");
   double evaluation_seconds = 0;
-  auto track = [&](Curve& curve, PolicyNet policy,
-                   const TrainingProgress& progress,
-                   ProgressReporter& reporter) {
-    const auto start = Clock::now();
-    curve.iteration.push_back(progress.iteration);
-    curve.loss.push_back(progress.loss);
-    auto tv = ExactTotalVariation(policy, environment, *target);
-    curve.total_variation.push_back(tv.ok() ? *tv : NAN);
-    evaluation_seconds += SecondsSince(start);
-    reporter.Update(
-        {progress.iteration, progress.total_iterations, progress.loss,
-         tv.ok() ? std::optional<double>(*tv) : std::nullopt, std::nullopt});
-  };
-  Curve aggregation_curve{"aggregation"};
-  ProgressReporter aggregation_reporter("aggregation", progress_interval,
-                                        to_stderr);
-  const auto aggregation_start = Clock::now();
-  absl::Status status =
-      (*aggregator)->Run([&](const AggregationProgress& progress) {
-        track(aggregation_curve, (*aggregator)->global_policy(),
-              progress.training, aggregation_reporter);
-      });
-  if (!status.ok()) return status;
-  const double aggregation_seconds =
-      SecondsSince(aggregation_start) - evaluation_seconds;
-  PolicyNet global = (*aggregator)->global_policy();
+  const auto start = Clock::now();
+  RETURN_IF_ERROR(aggregator->Run([&](const AggregationProgress& progress) {
+    TrackExactTv(instance, model.curve, aggregator->global_policy(),
+                 progress.training, reporter, evaluation_seconds);
+  }));
+  model.seconds = SecondsSince(start) - evaluation_seconds;
+  model.policy = aggregator->global_policy();
+  return model;
+}
 
-  // Phase 3: centralized baseline on the product reward.
-  const auto central_start = Clock::now();
-  PolicyNet central =
-      *MakePolicy(environment, architecture, seed * 1000 + 700, torch::kCPU);
-  TrainingOptions central_options = options;
-  central_options.iterations = absl::GetFlag(FLAGS_centralized_iterations);
-  central_options.seed = seed * 1000 + 800;
-  central_options.progress_every = every(central_options.iterations);
-  RewardTarget product_target(&product);
-  auto central_trainer =
-      Trainer::Create(&environment, central, &product_target, central_options);
-  if (!central_trainer.ok()) return central_trainer.status();
-  Curve central_curve{"centralized"};
-  ProgressReporter central_reporter("centralized training", progress_interval,
-                                    to_stderr);
-  evaluation_seconds = 0;
-  status = (*central_trainer)->Run([&](const TrainingProgress& progress) {
-    track(central_curve, central, progress, central_reporter);
-  });
-  if (!status.ok()) return status;
-  const double central_seconds =
-      SecondsSince(central_start) - evaluation_seconds;
+// Phase 3: the centralized baseline, trained on the product reward.
+absl::StatusOr<TrainedModel> TrainCentralized(const Instance& instance,
+                                              const Settings& settings) {
+  const Environment& environment = *instance.environment;
+  const auto start = Clock::now();
+  TrainedModel model;
+  model.policy = *MakePolicy(environment, settings.architecture,
+                             settings.seed * 1000 + 700, torch::kCPU);
+  TrainingOptions options = settings.training;
+  options.iterations = absl::GetFlag(FLAGS_centralized_iterations);
+  options.seed = settings.seed * 1000 + 800;
+  options.progress_every = settings.Every(options.iterations);
+  model.iterations = options.iterations;
+  RewardTarget product_target(instance.product.get());
+  ASSIGN_OR_RETURN(auto trainer, Trainer::Create(&environment, model.policy,
+                                                 &product_target, options));
+  model.curve.name = "centralized";
+  ProgressReporter reporter = settings.Reporter("centralized training");
+  double evaluation_seconds = 0;
+  RETURN_IF_ERROR(trainer->Run([&](const TrainingProgress& progress) {
+    TrackExactTv(instance, model.curve, model.policy, progress, reporter,
+                 evaluation_seconds);
+  }));
+  model.seconds = SecondsSince(start) - evaluation_seconds;
+  return model;
+}
 
-  // Phase 4: product-of-marginals baseline from samples of each local model.
+// Phase 4: the product-of-marginals baseline from samples of each local
+// model.
+absl::StatusOr<torch::Tensor> ProductOfMarginals(
+    const Instance& instance, const Settings& settings,
+    std::vector<LocalModel>& locals) {
   std::vector<torch::Tensor> local_samples;
-  RandomSource sampling(seed * 1000 + 900);
+  RandomSource sampling(settings.seed * 1000 + 900);
   for (LocalModel& local : locals) {
     local_samples.push_back(
-        SampleTrajectories(local.policy, environment,
+        SampleTrajectories(local.policy, *instance.environment,
                            absl::GetFlag(FLAGS_evaluation_samples), {},
                            sampling)
             .terminal_states);
   }
-  auto marginals =
-      ProductOfMarginalsDistribution(local_samples, target->states);
-  if (!marginals.ok()) return marginals.status();
+  return ProductOfMarginalsDistribution(local_samples, instance.target.states);
+}
 
-  RandomSource evaluation(seed * 1000 + 950);
-  std::vector<MethodScore> scores;
+// The three methods' scores, in the table's order.
+std::vector<MethodScore> ScoreMethods(const Instance& instance,
+                                      const Settings& settings,
+                                      const LocalPhase& local,
+                                      TrainedModel& global,
+                                      TrainedModel& central,
+                                      const torch::Tensor& marginals) {
+  RandomSource evaluation(settings.seed * 1000 + 950);
   auto exact = [&](PolicyNet& policy) {
-    return *ExactLearnedProbabilities(policy, environment, target->states);
+    return *ExactLearnedProbabilities(policy, *instance.environment,
+                                      instance.target.states);
   };
-  scores.push_back(Score("EP-GFlowNet (aggregated)", exact(global), *target,
-                         target_log_reward, modes, evaluation));
-  scores.back().wall_clock =
-      absl::StrFormat("%.1f s (slowest client %.1f + aggregation %.1f)",
-                      slowest_client + aggregation_seconds, slowest_client,
-                      aggregation_seconds);
-  scores.push_back(Score("Centralized GFlowNet", exact(central), *target,
-                         target_log_reward, modes, evaluation));
-  scores.back().wall_clock = absl::StrFormat("%.1f s", central_seconds);
-  scores.push_back(Score("Product of marginals", *marginals, *target,
-                         target_log_reward, modes, evaluation));
-  scores.back().wall_clock = "(from the local models' samples)";
-  if (full.has_value()) {
-    const std::vector<torch::Tensor> distributions = {
-        exact(global), exact(central), *marginals};
-    for (size_t m = 0; m < scores.size(); ++m) {
+  const std::vector<torch::Tensor> distributions = {
+      exact(global.policy), exact(central.policy), marginals};
+  const std::vector<std::string> methods = {"EP-GFlowNet (aggregated)",
+                                            "Centralized GFlowNet",
+                                            "Product of marginals"};
+  std::vector<MethodScore> scores;
+  for (size_t m = 0; m < methods.size(); ++m) {
+    scores.push_back(Score(methods[m], distributions[m], instance.target,
+                           instance.target_log_reward, instance.modes,
+                           evaluation));
+    if (instance.full.has_value()) {
       scores[m].total_variation_full =
-          TotalVariation(distributions[m], full->probabilities);
+          TotalVariation(distributions[m], instance.full->probabilities);
     }
   }
+  const double slowest_client = local.SlowestClient();
+  scores[0].wall_clock = absl::StrFormat(
+      "%.1f s (slowest client %.1f + aggregation %.1f)",
+      slowest_client + global.seconds, slowest_client, global.seconds);
+  scores[1].wall_clock = absl::StrFormat("%.1f s", central.seconds);
+  scores[2].wall_clock = "(from the local models' samples)";
+  return scores;
+}
 
-  if (full.has_value()) {
+void PrintScores(const Instance& instance, const Settings& settings,
+                 const std::vector<MethodScore>& scores) {
+  const EnvironmentConfig& config = instance.environment->config();
+  if (instance.full.has_value()) {
     std::printf(
         "# full-data posterior (reward %s) at TV %.4f from the product "
         "target%s\n",
-        ClientRewardSpec(environment.config(), 0, 1, seed).c_str(),
-        TotalVariation(full->probabilities, target->probabilities),
-        environment.config().kind == "dag"
+        ClientRewardSpec(config, 0, 1, settings.seed).c_str(),
+        TotalVariation(instance.full->probabilities,
+                       instance.target.probabilities),
+        config.kind == "dag"
             ? ": BGe integrates out the parameters, so the product of the "
               "clients' posteriors is not the full-data posterior (it counts "
               "the parameter prior once per client); EP-GFlowNets target the "
@@ -481,7 +562,7 @@ absl::Status Run() {
       "\n| method | TV to exact product | TV to full-data posterior | "
       "FCS | top-10 mean log R | modes found (of %lld) | wall-clock "
       "|\n|---|---|---|---|---|---|---|\n",
-      static_cast<long long>(modes.size(0)));
+      static_cast<long long>(instance.modes.size(0)));
   for (const MethodScore& score : scores) {
     std::printf(
         "| %s | %.4f | %s | %.4f | %.3f | %lld | %s |\n", score.method.c_str(),
@@ -492,31 +573,59 @@ absl::Status Run() {
         score.fcs, score.top_k_log_reward,
         static_cast<long long>(score.modes_found), score.wall_clock.c_str());
   }
+}
+
+void PrintPhases(const LocalPhase& local, const TrainedModel& global,
+                 const TrainedModel& central) {
+  const int clients = static_cast<int>(local.locals.size());
+  const double slowest_client = local.SlowestClient();
   std::vector<LocalDiagnostics> diagnostics;
-  for (const LocalModel& local : locals) {
-    if (local.diagnostics) diagnostics.push_back(*local.diagnostics);
+  for (const LocalModel& model : local.locals) {
+    if (model.diagnostics) diagnostics.push_back(*model.diagnostics);
   }
   absl::StatusOr<double> bound = JeffreyDivergenceBound(diagnostics);
   std::printf(
       "\nphases: local training %.1f s wall for %d clients on %d threads "
       "(slowest client %.1f s, mean %.1f s); aggregation %.1f s (%.2f ms per "
       "iteration, %.0f%% of the slowest client); centralized %.1f s\n",
-      local_wall, clients, absl::GetFlag(FLAGS_parallel_clients),
+      local.wall_seconds, clients, absl::GetFlag(FLAGS_parallel_clients),
       slowest_client,
-      std::accumulate(client_seconds.begin(), client_seconds.end(), 0.0) /
+      std::accumulate(local.client_seconds.begin(), local.client_seconds.end(),
+                      0.0) /
           clients,
-      aggregation_seconds,
-      1000.0 * aggregation_seconds /
-          std::max<int64_t>(1, aggregation.training.iterations),
-      100.0 * aggregation_seconds / slowest_client, central_seconds);
+      global.seconds,
+      1000.0 * global.seconds / std::max<int64_t>(1, global.iterations),
+      100.0 * global.seconds / slowest_client, central.seconds);
   std::printf("Jeffrey divergence bound from client diagnostics: %s\n",
               bound.ok() ? absl::StrFormat("%.4f", *bound).c_str()
                          : std::string(bound.status().message()).c_str());
+}
+
+absl::Status Run() {
+  torch::set_num_threads(1);
+  const int clients = absl::GetFlag(FLAGS_clients);
+  if (clients < 1) return absl::InvalidArgumentError("--clients must be >= 1");
+  const Settings settings = SettingsFromFlags();
+  ASSIGN_OR_RETURN(Instance instance, BuildInstance(clients, settings.seed));
+  std::printf("# %s, %d clients, target over %lld objects, %lld modes\n",
+              instance.environment->config().ToString().c_str(), clients,
+              static_cast<long long>(instance.target.states.size(0)),
+              static_cast<long long>(instance.modes.size(0)));
+  ASSIGN_OR_RETURN(LocalPhase local, TrainClients(instance, settings));
+  ASSIGN_OR_RETURN(TrainedModel global,
+                   Aggregate(instance, settings, local.locals));
+  ASSIGN_OR_RETURN(TrainedModel central, TrainCentralized(instance, settings));
+  ASSIGN_OR_RETURN(const torch::Tensor marginals,
+                   ProductOfMarginals(instance, settings, local.locals));
+  PrintScores(
+      instance, settings,
+      ScoreMethods(instance, settings, local, global, central, marginals));
+  PrintPhases(local, global, central);
   const std::string png_dir = PngDirectory();
   if (!png_dir.empty()) {
-    std::vector<Curve> curves = client_curves;
-    curves.push_back(aggregation_curve);
-    curves.push_back(central_curve);
+    std::vector<Curve> curves = local.curves;
+    curves.push_back(global.curve);
+    curves.push_back(central.curve);
     RETURN_IF_ERROR(WriteCurves(curves, png_dir));
   }
   return absl::OkStatus();

@@ -4,9 +4,9 @@
 // states/s and achieved GFLOP/s relative to sgemm.
 //
 //   bazel run -c opt //tests/bench:local_training -- --threads=1
+#include <ATen/Parallel.h>
 #include <sched.h>  // sched_getaffinity
 #include <time.h>   // clock_gettime
-#include <ATen/Parallel.h>
 #include <torch/types.h>
 
 #include <algorithm>
@@ -16,6 +16,8 @@
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
+#include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,6 +25,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -31,6 +34,8 @@
 #include "absl/strings/str_split.h"
 #include "common/env/environment_registry.h"
 #include "common/train/trainer.h"
+#include "common/train/trajectory_target.h"
+#include "common/util/status_macros.h"
 #include "tests/bench/machine_report.h"
 
 ABSL_FLAG(int32_t, threads, 1,
@@ -105,116 +110,93 @@ struct Row {
   int64_t parameters = 0;
 };
 
-int Main() {
-  const int threads = absl::GetFlag(FLAGS_threads);
-  if (threads < 1) {
-    std::fprintf(stderr, "--threads must be >= 1\n");
-    return 2;
-  }
-  at::set_num_threads(threads);
-
+// The --batch_sizes list; nullopt (after saying which entry) when bad.
+std::optional<std::vector<int64_t>> ParseBatchSizes() {
   std::vector<int64_t> batch_sizes;
-  for (absl::string_view part :
-       absl::StrSplit(absl::GetFlag(FLAGS_batch_sizes), ',', absl::SkipEmpty())) {
+  for (absl::string_view part : absl::StrSplit(absl::GetFlag(FLAGS_batch_sizes),
+                                               ',', absl::SkipEmpty())) {
     int64_t value = 0;
     if (!absl::SimpleAtoi(part, &value) || value < 2) {
-      std::fprintf(stderr, "bad --batch_sizes entry '%s' (need integers >= 2)\n",
+      std::fprintf(stderr,
+                   "bad --batch_sizes entry '%s' (need integers >= 2)\n",
                    std::string(part).c_str());
-      return 2;
+      return std::nullopt;
     }
     batch_sizes.push_back(value);
   }
+  return batch_sizes;
+}
 
-  auto config = EnvironmentConfig::Parse(absl::GetFlag(FLAGS_environment));
-  if (!config.ok()) {
-    std::fprintf(stderr, "%s\n", config.status().ToString().c_str());
-    return 2;
-  }
-  auto environment = MakeEnvironment(*config);
-  if (!environment.ok()) {
-    std::fprintf(stderr, "%s\n", environment.status().ToString().c_str());
-    return 2;
-  }
-  auto reward_config = RewardConfig::Parse(absl::GetFlag(FLAGS_reward));
-  if (!reward_config.ok()) {
-    std::fprintf(stderr, "%s\n", reward_config.status().ToString().c_str());
-    return 2;
-  }
-  auto reward = MakeSplitLogReward(**environment, *reward_config);
-  if (!reward.ok()) {
-    std::fprintf(stderr, "%s\n", reward.status().ToString().c_str());
-    return 2;
-  }
+// --environment and its --reward.
+struct Workload {
+  std::unique_ptr<Environment> environment;
+  std::unique_ptr<LogReward> reward;
+};
 
-  // The machine's one-thread figure, and the figure at --threads (the
-  // denominator of "% of sgemm") when that differs.
-  const double sgemm_one_thread = MeasureSgemmGflops(1);
-  const double sgemm =
-      threads == 1 ? sgemm_one_thread : MeasureSgemmGflops(threads);
+absl::StatusOr<Workload> MakeWorkload() {
+  Workload workload;
+  ASSIGN_OR_RETURN(const EnvironmentConfig config,
+                   EnvironmentConfig::Parse(absl::GetFlag(FLAGS_environment)));
+  ASSIGN_OR_RETURN(workload.environment, MakeEnvironment(config));
+  ASSIGN_OR_RETURN(const RewardConfig reward_config,
+                   RewardConfig::Parse(absl::GetFlag(FLAGS_reward)));
+  ASSIGN_OR_RETURN(workload.reward,
+                   MakeSplitLogReward(*workload.environment, reward_config));
+  return workload;
+}
 
-  std::vector<Row> rows;
-  for (int64_t batch : batch_sizes) {
-    PolicyArchitecture architecture;  // 2 x 256 MLP
-    auto policy = MakePolicy(**environment, architecture, 1, torch::kCPU);
-    if (!policy.ok()) {
-      std::fprintf(stderr, "%s\n", policy.status().ToString().c_str());
-      return 1;
-    }
-    TrainingOptions options;
-    options.loss = LossKind::kContrastiveBalance;
-    options.batch_size = batch;
-    options.exploration.epsilon = 0.05;
-    options.seed = 2;
-    RewardTarget target(reward->get());
-    auto trainer = Trainer::Create(environment->get(), *policy, &target, options);
-    if (!trainer.ok()) {
-      std::fprintf(stderr, "%s\n", trainer.status().ToString().c_str());
-      return 1;
-    }
-    Row row;
-    row.batch = batch;
-    // The parameters a visited state's forward/backward pass runs through
-    // (log Z is not used by CB).
-    for (const auto& item : (*policy)->named_parameters()) {
-      if (item.key() != "log_z") row.parameters += item.value().numel();
-    }
-    for (int64_t i = 0; i < absl::GetFlag(FLAGS_warmup_iterations); ++i) {
-      if (auto loss = (*trainer)->Step(); !loss.ok()) {
-        std::fprintf(stderr, "%s\n", loss.status().ToString().c_str());
-        return 1;
-      }
-    }
-    const int64_t fixed = absl::GetFlag(FLAGS_iterations);
-    const double budget = absl::GetFlag(FLAGS_seconds_per_row);
-    const auto start = Clock::now();
-    const double cpu_start = ProcessCpuSeconds();
-    while (fixed > 0 ? row.steps < fixed
-                     : (row.steps == 0 || SecondsSince(start) < budget)) {
-      if (auto loss = (*trainer)->Step(); !loss.ok()) {
-        std::fprintf(stderr, "%s\n", loss.status().ToString().c_str());
-        return 1;
-      }
-      ++row.steps;
-      row.trajectories += batch;
-      row.states += (*trainer)->last_batch_states();
-    }
-    row.seconds = SecondsSince(start);
-    row.cpu_seconds = ProcessCpuSeconds() - cpu_start;
-    rows.push_back(row);
-    std::fprintf(stderr, "batch %lld: %lld steps in %.2f s\n",
-                 static_cast<long long>(batch),
-                 static_cast<long long>(row.steps), row.seconds);
+// One row: CB training at `batch` trajectories per step, after the warm-up,
+// for --iterations steps or --seconds_per_row.
+absl::StatusOr<Row> MeasureRow(const Workload& workload, int64_t batch) {
+  PolicyArchitecture architecture;  // 2 x 256 MLP
+  ASSIGN_OR_RETURN(PolicyNet policy, MakePolicy(*workload.environment,
+                                                architecture, 1, torch::kCPU));
+  TrainingOptions options;
+  options.loss = LossKind::kContrastiveBalance;
+  options.batch_size = batch;
+  options.exploration.epsilon = 0.05;
+  options.seed = 2;
+  RewardTarget target(workload.reward.get());
+  ASSIGN_OR_RETURN(auto trainer, Trainer::Create(workload.environment.get(),
+                                                 policy, &target, options));
+  Row row;
+  row.batch = batch;
+  // The parameters a visited state's forward/backward pass runs through
+  // (log Z is not used by CB).
+  for (const auto& item : policy->named_parameters()) {
+    if (item.key() != "log_z") row.parameters += item.value().numel();
   }
+  for (int64_t i = 0; i < absl::GetFlag(FLAGS_warmup_iterations); ++i) {
+    RETURN_IF_ERROR(trainer->Step().status());
+  }
+  const int64_t fixed = absl::GetFlag(FLAGS_iterations);
+  const double budget = absl::GetFlag(FLAGS_seconds_per_row);
+  const auto start = Clock::now();
+  const double cpu_start = ProcessCpuSeconds();
+  while (fixed > 0 ? row.steps < fixed
+                   : (row.steps == 0 || SecondsSince(start) < budget)) {
+    RETURN_IF_ERROR(trainer->Step().status());
+    ++row.steps;
+    row.trajectories += batch;
+    row.states += trainer->last_batch_states();
+  }
+  row.seconds = SecondsSince(start);
+  row.cpu_seconds = ProcessCpuSeconds() - cpu_start;
+  return row;
+}
 
-  // The exact command and the date, for BENCHMARKS.md.
+// The exact command, for BENCHMARKS.md: the flags that differ from their
+// defaults, and always --threads, --batch_sizes and the row length.
+std::string Command(int threads) {
   std::vector<std::string> flags = {
       absl::StrCat("--threads=", threads),
       absl::StrCat("--batch_sizes=", absl::GetFlag(FLAGS_batch_sizes))};
   if (absl::GetFlag(FLAGS_iterations) > 0) {
-    flags.push_back(absl::StrCat("--iterations=", absl::GetFlag(FLAGS_iterations)));
-  } else {
     flags.push_back(
-        absl::StrCat("--seconds_per_row=", absl::GetFlag(FLAGS_seconds_per_row)));
+        absl::StrCat("--iterations=", absl::GetFlag(FLAGS_iterations)));
+  } else {
+    flags.push_back(absl::StrCat("--seconds_per_row=",
+                                 absl::GetFlag(FLAGS_seconds_per_row)));
   }
   if (absl::GetFlag(FLAGS_warmup_iterations) != 10) {
     flags.push_back(absl::StrCat("--warmup_iterations=",
@@ -227,12 +209,16 @@ int Main() {
   if (absl::GetFlag(FLAGS_reward) != "standard") {
     flags.push_back(absl::StrCat("--reward=", absl::GetFlag(FLAGS_reward)));
   }
+  return absl::StrCat("bazel run -c opt //tests/bench:local_training -- ",
+                      absl::StrJoin(flags, " "));
+}
+
+// The command, date, setup, machine and FLOP model above the table.
+void PrintSetup(int threads, double sgemm_one_thread, double sgemm) {
   char date[64];
   const std::time_t now = std::time(nullptr);
   std::strftime(date, sizeof(date), "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
-
-  std::printf("Command: `bazel run -c opt //tests/bench:local_training -- %s`\n",
-              absl::StrJoin(flags, " ").c_str());
+  std::printf("Command: `%s`\n", Command(threads).c_str());
   std::printf("Date: %s; intra-op threads: %d (at::get_num_threads() = %d)\n",
               date, threads, at::get_num_threads());
   std::printf(
@@ -258,6 +244,9 @@ int Main() {
       "visited state while sampling); total = 8*P*S. %% of sgemm = total / "
       "sgemm at --threads. cpu/wall = process CPU time / wall time (below "
       "--threads: the cores were shared with other work).\n\n");
+}
+
+void PrintTable(const std::vector<Row>& rows, double sgemm) {
   std::printf(
       "| batch | steps | trajectories/s | states/s | mean length | "
       "params | train GFLOP/s (6PS) | rollout GFLOP/s (2PS) | "
@@ -280,6 +269,42 @@ int Main() {
         static_cast<long long>(row.parameters), train, rollout, total,
         100.0 * total / sgemm, row.cpu_seconds / row.seconds);
   }
+}
+
+// Exit status 2 for bad flags or workload, 1 when a row fails.
+int Main() {
+  const int threads = absl::GetFlag(FLAGS_threads);
+  if (threads < 1) {
+    std::fprintf(stderr, "--threads must be >= 1\n");
+    return 2;
+  }
+  at::set_num_threads(threads);
+  const std::optional<std::vector<int64_t>> batch_sizes = ParseBatchSizes();
+  if (!batch_sizes.has_value()) return 2;
+  absl::StatusOr<Workload> workload = MakeWorkload();
+  if (!workload.ok()) {
+    std::fprintf(stderr, "%s\n", workload.status().ToString().c_str());
+    return 2;
+  }
+  // The machine's one-thread figure, and the figure at --threads (the
+  // denominator of "% of sgemm") when that differs.
+  const double sgemm_one_thread = MeasureSgemmGflops(1);
+  const double sgemm =
+      threads == 1 ? sgemm_one_thread : MeasureSgemmGflops(threads);
+  std::vector<Row> rows;
+  for (int64_t batch : *batch_sizes) {
+    absl::StatusOr<Row> row = MeasureRow(*workload, batch);
+    if (!row.ok()) {
+      std::fprintf(stderr, "%s\n", row.status().ToString().c_str());
+      return 1;
+    }
+    rows.push_back(*row);
+    std::fprintf(stderr, "batch %lld: %lld steps in %.2f s\n",
+                 static_cast<long long>(batch),
+                 static_cast<long long>(row->steps), row->seconds);
+  }
+  PrintSetup(threads, sgemm_one_thread, sgemm);
+  PrintTable(rows, sgemm);
   return 0;
 }
 

@@ -172,6 +172,170 @@ std::string DefaultDir(const std::string& flag, const char* name) {
   return workspace == nullptr ? "" : absl::StrCat(workspace, "/out/", name);
 }
 
+// --work_dir, else the test's or a fixed temporary directory.
+std::string WorkDirectory() {
+  std::string work_dir = absl::GetFlag(FLAGS_work_dir);
+  if (work_dir.empty()) {
+    const char* tmp = std::getenv("TEST_TMPDIR");
+    work_dir = tmp != nullptr ? tmp : "/tmp/epgfn_sites_scaling";
+  }
+  return work_dir;
+}
+
+void PrintSettings(int taxa, int clients) {
+  std::printf(
+      "# sites scaling: %s, first %d taxa, %d clients, iterations local %lld "
+      "/ aggregation %lld / centralized %lld, batch %lld, compress=%d, "
+      "temperature %g x S / %g\n",
+      absl::GetFlag(FLAGS_alignment).c_str(), taxa, clients,
+      static_cast<long long>(absl::GetFlag(FLAGS_local_iterations)),
+      static_cast<long long>(absl::GetFlag(FLAGS_aggregation_iterations)),
+      static_cast<long long>(absl::GetFlag(FLAGS_centralized_iterations)),
+      static_cast<long long>(absl::GetFlag(FLAGS_batch_size)),
+      absl::GetFlag(FLAGS_compress), absl::GetFlag(FLAGS_reference_temperature),
+      absl::GetFlag(FLAGS_reference_sites));
+  std::fflush(stdout);
+}
+
+// The local models of `clients` clients, each trained on its own block of
+// the alignment's sites; the slowest one's CPU time goes to `row`.
+absl::StatusOr<std::vector<LocalModel>> TrainClients(
+    const Environment& environment, const std::string& params, int clients,
+    uint64_t seed, Row& row) {
+  std::vector<LocalModel> locals;
+  for (int i = 0; i < clients; ++i) {
+    ASSIGN_OR_RETURN(
+        std::unique_ptr<LogReward> reward,
+        MakeSplitLogReward(environment, *RewardConfig::Parse(absl::StrCat(
+                                            "jc69:index=", i,
+                                            ",count=", clients, ",", params))));
+    if (i == 0)
+      std::printf("#   S=%lld: %s\n", static_cast<long long>(row.sites),
+                  reward->Describe().c_str());
+    ASSIGN_OR_RETURN(Timed local, Train(environment, *reward,
+                                        absl::GetFlag(FLAGS_local_iterations),
+                                        seed * 1000 + 10 * i));
+    row.slowest_client = std::max(row.slowest_client, local.cpu_seconds);
+    locals.push_back(LocalModel{absl::StrCat("client-", i),
+                                environment.config(), local.policy,
+                                std::nullopt});
+  }
+  return locals;
+}
+
+// Aggregates `locals`; its CPU time and the global model's exact TV go to
+// `row`.
+absl::Status Aggregate(const Environment& environment,
+                       const std::vector<LocalModel>& locals,
+                       const TerminalDistribution& target, uint64_t seed,
+                       Row& row) {
+  AggregationOptions aggregation;
+  aggregation.architecture.hidden_width = 128;
+  aggregation.training.iterations = absl::GetFlag(FLAGS_aggregation_iterations);
+  aggregation.training.batch_size = absl::GetFlag(FLAGS_batch_size);
+  aggregation.training.exploration.epsilon = 0.05;
+  aggregation.training.seed = seed * 1000 + 500;
+  aggregation.training.progress_every = 1 << 30;
+  aggregation.evaluate_exact = false;
+  const double aggregation_start = ThreadCpuSeconds();
+  ASSIGN_OR_RETURN(std::unique_ptr<Aggregator> aggregator,
+                   Aggregator::Create(&environment, locals, aggregation));
+  RETURN_IF_ERROR(aggregator->Run());
+  row.aggregation = ThreadCpuSeconds() - aggregation_start;
+  PolicyNet global = aggregator->global_policy();
+  ASSIGN_OR_RETURN(row.tv_federated,
+                   ExactTotalVariation(global, environment, target));
+  return absl::OkStatus();
+}
+
+// One row: a bootstrap alignment of `sites` columns, its exact posterior,
+// the federation and the centralized run on it.
+absl::StatusOr<Row> RunSites(const Alignment& alignment, int taxa, int clients,
+                             int64_t sites, const std::string& work_dir,
+                             uint64_t seed) {
+  Row row;
+  row.sites = sites;
+  const std::string path = absl::StrCat(work_dir, "/sites_", sites, ".fasta");
+  RETURN_IF_ERROR(WriteFileAtomically(
+      path, BootstrapFasta(alignment, taxa, sites, seed * 7919 + sites)));
+  std::vector<std::string> names(alignment.taxa.begin(),
+                                 alignment.taxa.begin() + taxa);
+  ASSIGN_OR_RETURN(std::unique_ptr<Environment> environment,
+                   MakeEnvironment(*EnvironmentConfig::Parse(absl::StrCat(
+                       "phylo:taxa=", absl::StrJoin(names, ";")))));
+  const double temperature = absl::GetFlag(FLAGS_reference_temperature) *
+                             sites / absl::GetFlag(FLAGS_reference_sites);
+  const std::string params =
+      absl::StrFormat("alignment=%s,temperature=%.6g,compress=%d", path,
+                      temperature, absl::GetFlag(FLAGS_compress));
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<LogReward> full,
+      MakeSplitLogReward(*environment, *RewardConfig::Parse("jc69:" + params)));
+  ASSIGN_OR_RETURN(TerminalDistribution target,
+                   ExactTargetDistribution(*environment, *full));
+  row.top_probability = target.probabilities.max().item<double>();
+  ASSIGN_OR_RETURN(const std::vector<LocalModel> locals,
+                   TrainClients(*environment, params, clients, seed, row));
+  RETURN_IF_ERROR(Aggregate(*environment, locals, target, seed, row));
+  ASSIGN_OR_RETURN(
+      Timed central,
+      Train(*environment, *full, absl::GetFlag(FLAGS_centralized_iterations),
+            seed * 1000 + 700));
+  row.centralized = central.cpu_seconds;
+  ASSIGN_OR_RETURN(row.tv_centralized,
+                   ExactTotalVariation(central.policy, *environment, target));
+  std::printf(
+      "#   S=%lld done: slowest client %.1f s, aggregation %.1f s, "
+      "centralized %.1f s, TV %.4f / %.4f\n",
+      static_cast<long long>(sites), row.slowest_client, row.aggregation,
+      row.centralized, row.tv_federated, row.tv_centralized);
+  std::fflush(stdout);
+  return row;
+}
+
+void PrintTable(const std::vector<Row>& rows, int clients) {
+  std::printf(
+      "\n| sites | sites per client | target max p | slowest client (s) | "
+      "aggregation (s) | federated total (s) | centralized (s) | TV "
+      "federated | TV centralized |\n|---:|---:|---:|---:|---:|---:|---:|---:|"
+      "---:|\n");
+  for (const Row& row : rows) {
+    std::printf(
+        "| %lld | %lld | %.3f | %.1f | %.1f | %.1f | %.1f | %.4f | "
+        "%.4f |\n",
+        static_cast<long long>(row.sites),
+        static_cast<long long>(row.sites / clients), row.top_probability,
+        row.slowest_client, row.aggregation,
+        row.slowest_client + row.aggregation, row.centralized, row.tv_federated,
+        row.tv_centralized);
+  }
+}
+
+absl::Status WriteTimeFigure(const std::vector<Row>& rows,
+                             const std::string& png_dir) {
+  LineFigure figure{"Federated vs centralized training time (phylo, JC69)",
+                    "alignment sites",
+                    "CPU time (s)",
+                    false,
+                    false,
+                    {}};
+  LineSeries federated{"federated: slowest client + aggregation", {}, {}};
+  LineSeries centralized{"centralized", {}, {}};
+  for (const Row& row : rows) {
+    federated.x.push_back(row.sites);
+    federated.y.push_back(row.slowest_client + row.aggregation);
+    centralized.x.push_back(row.sites);
+    centralized.y.push_back(row.centralized);
+  }
+  figure.series = {federated, centralized};
+  RETURN_IF_ERROR(WriteFigure(figure, png_dir + "/time_vs_sites"));
+  std::printf(
+      "\nfigure: %s/time_vs_sites.png (CPU seconds vs sites), data in "
+      "time_vs_sites.tsv next to it\n",
+      png_dir.c_str());
+  return absl::OkStatus();
+}
+
 absl::Status Run() {
   torch::set_num_threads(1);
   const int clients = absl::GetFlag(FLAGS_clients);
@@ -188,141 +352,19 @@ absl::Status Run() {
   if (alignment.num_taxa() < taxa) {
     return absl::InvalidArgumentError("the alignment has too few taxa");
   }
-  std::string work_dir = absl::GetFlag(FLAGS_work_dir);
-  if (work_dir.empty()) {
-    const char* tmp = std::getenv("TEST_TMPDIR");
-    work_dir = tmp != nullptr ? tmp : "/tmp/epgfn_sites_scaling";
-  }
+  const std::string work_dir = WorkDirectory();
   RETURN_IF_ERROR(MakeDirectories(work_dir));
-  std::printf(
-      "# sites scaling: %s, first %d taxa, %d clients, iterations local %lld "
-      "/ aggregation %lld / centralized %lld, batch %lld, compress=%d, "
-      "temperature %g x S / %g\n",
-      absl::GetFlag(FLAGS_alignment).c_str(), taxa, clients,
-      static_cast<long long>(absl::GetFlag(FLAGS_local_iterations)),
-      static_cast<long long>(absl::GetFlag(FLAGS_aggregation_iterations)),
-      static_cast<long long>(absl::GetFlag(FLAGS_centralized_iterations)),
-      static_cast<long long>(absl::GetFlag(FLAGS_batch_size)),
-      absl::GetFlag(FLAGS_compress), absl::GetFlag(FLAGS_reference_temperature),
-      absl::GetFlag(FLAGS_reference_sites));
-  std::fflush(stdout);
+  PrintSettings(taxa, clients);
   std::vector<Row> rows;
   for (int64_t sites : site_counts) {
-    Row row;
-    row.sites = sites;
-    const std::string path = absl::StrCat(work_dir, "/sites_", sites, ".fasta");
-    RETURN_IF_ERROR(WriteFileAtomically(
-        path, BootstrapFasta(alignment, taxa, sites, seed * 7919 + sites)));
-    std::vector<std::string> names(alignment.taxa.begin(),
-                                   alignment.taxa.begin() + taxa);
-    ASSIGN_OR_RETURN(std::unique_ptr<Environment> environment,
-                     MakeEnvironment(*EnvironmentConfig::Parse(absl::StrCat(
-                         "phylo:taxa=", absl::StrJoin(names, ";")))));
-    const double temperature = absl::GetFlag(FLAGS_reference_temperature) *
-                               sites / absl::GetFlag(FLAGS_reference_sites);
-    const std::string params =
-        absl::StrFormat("alignment=%s,temperature=%.6g,compress=%d", path,
-                        temperature, absl::GetFlag(FLAGS_compress));
-    ASSIGN_OR_RETURN(std::unique_ptr<LogReward> full,
-                     MakeSplitLogReward(
-                         *environment, *RewardConfig::Parse("jc69:" + params)));
-    ASSIGN_OR_RETURN(TerminalDistribution target,
-                     ExactTargetDistribution(*environment, *full));
-    row.top_probability = target.probabilities.max().item<double>();
-
-    std::vector<LocalModel> locals;
-    for (int i = 0; i < clients; ++i) {
-      ASSIGN_OR_RETURN(
-          std::unique_ptr<LogReward> reward,
-          MakeSplitLogReward(
-              *environment,
-              *RewardConfig::Parse(absl::StrCat(
-                  "jc69:index=", i, ",count=", clients, ",", params))));
-      if (i == 0)
-        std::printf("#   S=%lld: %s\n", static_cast<long long>(sites),
-                    reward->Describe().c_str());
-      ASSIGN_OR_RETURN(Timed local, Train(*environment, *reward,
-                                          absl::GetFlag(FLAGS_local_iterations),
-                                          seed * 1000 + 10 * i));
-      row.slowest_client = std::max(row.slowest_client, local.cpu_seconds);
-      locals.push_back(LocalModel{absl::StrCat("client-", i),
-                                  environment->config(), local.policy,
-                                  std::nullopt});
-    }
-    AggregationOptions aggregation;
-    aggregation.architecture.hidden_width = 128;
-    aggregation.training.iterations =
-        absl::GetFlag(FLAGS_aggregation_iterations);
-    aggregation.training.batch_size = absl::GetFlag(FLAGS_batch_size);
-    aggregation.training.exploration.epsilon = 0.05;
-    aggregation.training.seed = seed * 1000 + 500;
-    aggregation.training.progress_every = 1 << 30;
-    aggregation.evaluate_exact = false;
-    const double aggregation_start = ThreadCpuSeconds();
-    ASSIGN_OR_RETURN(
-        std::unique_ptr<Aggregator> aggregator,
-        Aggregator::Create(environment.get(), locals, aggregation));
-    RETURN_IF_ERROR(aggregator->Run());
-    row.aggregation = ThreadCpuSeconds() - aggregation_start;
-    PolicyNet global = aggregator->global_policy();
-    ASSIGN_OR_RETURN(row.tv_federated,
-                     ExactTotalVariation(global, *environment, target));
-
-    ASSIGN_OR_RETURN(
-        Timed central,
-        Train(*environment, *full, absl::GetFlag(FLAGS_centralized_iterations),
-              seed * 1000 + 700));
-    row.centralized = central.cpu_seconds;
-    ASSIGN_OR_RETURN(row.tv_centralized,
-                     ExactTotalVariation(central.policy, *environment, target));
-    std::printf(
-        "#   S=%lld done: slowest client %.1f s, aggregation %.1f s, "
-        "centralized %.1f s, TV %.4f / %.4f\n",
-        static_cast<long long>(sites), row.slowest_client, row.aggregation,
-        row.centralized, row.tv_federated, row.tv_centralized);
-    std::fflush(stdout);
+    ASSIGN_OR_RETURN(Row row,
+                     RunSites(alignment, taxa, clients, sites, work_dir, seed));
     rows.push_back(row);
   }
-
-  std::printf(
-      "\n| sites | sites per client | target max p | slowest client (s) | "
-      "aggregation (s) | federated total (s) | centralized (s) | TV "
-      "federated | TV centralized |\n|---:|---:|---:|---:|---:|---:|---:|---:|"
-      "---:|\n");
-  for (const Row& row : rows) {
-    std::printf(
-        "| %lld | %lld | %.3f | %.1f | %.1f | %.1f | %.1f | %.4f | "
-        "%.4f |\n",
-        static_cast<long long>(row.sites),
-        static_cast<long long>(row.sites / clients), row.top_probability,
-        row.slowest_client, row.aggregation,
-        row.slowest_client + row.aggregation, row.centralized, row.tv_federated,
-        row.tv_centralized);
-  }
+  PrintTable(rows, clients);
   const std::string png_dir =
       DefaultDir(absl::GetFlag(FLAGS_png_dir), "sites_scaling");
-  if (!png_dir.empty()) {
-    LineFigure figure{"Federated vs centralized training time (phylo, JC69)",
-                      "alignment sites",
-                      "CPU time (s)",
-                      false,
-                      false,
-                      {}};
-    LineSeries federated{"federated: slowest client + aggregation", {}, {}};
-    LineSeries centralized{"centralized", {}, {}};
-    for (const Row& row : rows) {
-      federated.x.push_back(row.sites);
-      federated.y.push_back(row.slowest_client + row.aggregation);
-      centralized.x.push_back(row.sites);
-      centralized.y.push_back(row.centralized);
-    }
-    figure.series = {federated, centralized};
-    RETURN_IF_ERROR(WriteFigure(figure, png_dir + "/time_vs_sites"));
-    std::printf(
-        "\nfigure: %s/time_vs_sites.png (CPU seconds vs sites), data in "
-        "time_vs_sites.tsv next to it\n",
-        png_dir.c_str());
-  }
+  if (!png_dir.empty()) RETURN_IF_ERROR(WriteTimeFigure(rows, png_dir));
   return absl::OkStatus();
 }
 

@@ -252,6 +252,90 @@ absl::Status WriteOutputs(const std::vector<SweepRow>& rows, int clients) {
   return absl::OkStatus();
 }
 
+// The clients' rewards, their values on every object, and their local
+// models, each trained once for the whole sweep.
+struct Clients {
+  std::vector<std::unique_ptr<LogReward>> rewards;
+  std::vector<at::Tensor> log_rewards;  // [i]: over the enumerated objects
+  std::vector<LocalModel> locals;
+};
+
+absl::StatusOr<Clients> TrainClients(const Environment& environment,
+                                     const EnvironmentConfig& config,
+                                     const at::Tensor& states, int clients) {
+  Clients trained;
+  double local_seconds = 0;
+  for (int i = 0; i < clients; ++i) {
+    ASSIGN_OR_RETURN(RewardConfig reward_config,
+                     RewardConfig::Parse(absl::StrCat(
+                         "client:index=", i, ",count=", clients, ",seed=3")));
+    ASSIGN_OR_RETURN(trained.rewards.emplace_back(),
+                     MakeSplitLogReward(environment, reward_config));
+    trained.log_rewards.push_back(
+        trained.rewards.back()->LogRewardFloat64(states));
+    ASSIGN_OR_RETURN(PolicyNet policy, MakePolicy(environment, Architecture(),
+                                                  100 + i, torch::kCPU));
+    RewardTarget target(trained.rewards.back().get());
+    const auto start = Clock::now();
+    ASSIGN_OR_RETURN(
+        std::unique_ptr<Trainer> trainer,
+        Trainer::Create(
+            &environment, policy, &target,
+            Training(absl::GetFlag(FLAGS_local_iterations), 200 + i)));
+    RETURN_IF_ERROR(trainer->Run());
+    local_seconds += SecondsSince(start);
+    trained.locals.push_back(
+        LocalModel{absl::StrCat("client-", i), config, policy, std::nullopt});
+  }
+  std::printf("Local models: %d trained once, %.1f s in all\n\n", clients,
+              local_seconds);
+  return trained;
+}
+
+void PrintSweep(const std::vector<SweepRow>& rows) {
+  std::printf(
+      "| w | TV to prod R_i^w_i | E[log R_i] | Pareto | aggregation s |\n");
+  std::printf("|---|---|---|---|---|\n");
+  for (const SweepRow& row : rows) {
+    std::vector<std::string> expected;
+    for (double e : row.expected_log_rewards) {
+      expected.push_back(absl::StrFormat("%.3f", e));
+    }
+    std::printf("| (%s) | %.4f | (%s) | %s | %.1f |\n",
+                absl::StrJoin(row.weights, ", ").c_str(), row.total_variation,
+                absl::StrJoin(expected, ", ").c_str(), row.pareto ? "yes" : "",
+                row.seconds);
+  }
+}
+
+// Model reuse: one new weighted aggregate against a centralized model
+// trained on prod_i R_i^{w_i} until it is as close to it.
+absl::Status CompareReuse(const Environment& environment,
+                          const Clients& trained, const at::Tensor& states) {
+  std::vector<double> reuse_weights = {1.0, 0.5, 2.0};
+  reuse_weights.resize(trained.locals.size());
+  ASSIGN_OR_RETURN(SweepRow reuse,
+                   Aggregate(environment, trained.locals, reuse_weights,
+                             trained.log_rewards, states));
+  std::vector<const LogReward*> factors;
+  for (const auto& reward : trained.rewards) factors.push_back(reward.get());
+  WeightedProductReward product(factors, reuse_weights);
+  ASSIGN_OR_RETURN(TerminalDistribution target,
+                   ExactTargetDistribution(environment, product));
+  ASSIGN_OR_RETURN(
+      auto centralized,
+      CentralizedTimeToTv(environment, product, target, reuse.total_variation));
+  std::printf(
+      "\nModel reuse, w=(%s): new aggregate %.1f s to TV %.4f; centralized "
+      "on prod R_i^w_i %.1f s to TV %.4f (%s)\n",
+      absl::StrJoin(reuse_weights, ", ").c_str(), reuse.seconds,
+      reuse.total_variation, centralized.first, centralized.second,
+      centralized.second <= reuse.total_variation
+          ? "reached"
+          : "not reached within --centralized_max_iterations");
+  return absl::OkStatus();
+}
+
 absl::Status Run() {
   at::set_num_threads(1);
   std::string spec = absl::GetFlag(FLAGS_env);
@@ -275,81 +359,20 @@ absl::Status Run() {
       static_cast<long long>(absl::GetFlag(FLAGS_local_iterations)),
       static_cast<long long>(absl::GetFlag(FLAGS_aggregation_iterations)),
       static_cast<long long>(kBatch));
-
-  std::vector<std::unique_ptr<LogReward>> rewards;
-  std::vector<at::Tensor> log_rewards;
-  std::vector<LocalModel> locals;
-  double local_seconds = 0;
-  for (int i = 0; i < clients; ++i) {
-    ASSIGN_OR_RETURN(RewardConfig reward_config,
-                     RewardConfig::Parse(absl::StrCat(
-                         "client:index=", i, ",count=", clients, ",seed=3")));
-    ASSIGN_OR_RETURN(rewards.emplace_back(),
-                     MakeSplitLogReward(*environment, reward_config));
-    log_rewards.push_back(rewards.back()->LogRewardFloat64(states));
-    ASSIGN_OR_RETURN(PolicyNet policy, MakePolicy(*environment, Architecture(),
-                                                  100 + i, torch::kCPU));
-    RewardTarget target(rewards.back().get());
-    const auto start = Clock::now();
-    ASSIGN_OR_RETURN(
-        std::unique_ptr<Trainer> trainer,
-        Trainer::Create(
-            environment.get(), policy, &target,
-            Training(absl::GetFlag(FLAGS_local_iterations), 200 + i)));
-    RETURN_IF_ERROR(trainer->Run());
-    local_seconds += SecondsSince(start);
-    locals.push_back(
-        LocalModel{absl::StrCat("client-", i), config, policy, std::nullopt});
-  }
-  std::printf("Local models: %d trained once, %.1f s in all\n\n", clients,
-              local_seconds);
-
+  ASSIGN_OR_RETURN(const Clients trained,
+                   TrainClients(*environment, config, states, clients));
   std::vector<SweepRow> rows;
   for (const std::vector<double>& weights :
        SimplexGrid(clients, absl::GetFlag(FLAGS_grid_steps),
                    absl::GetFlag(FLAGS_weight_scale))) {
-    ASSIGN_OR_RETURN(SweepRow row, Aggregate(*environment, locals, weights,
-                                             log_rewards, states));
+    ASSIGN_OR_RETURN(SweepRow row,
+                     Aggregate(*environment, trained.locals, weights,
+                               trained.log_rewards, states));
     rows.push_back(std::move(row));
   }
   MarkParetoFront(rows);
-  std::printf(
-      "| w | TV to prod R_i^w_i | E[log R_i] | Pareto | aggregation s |\n");
-  std::printf("|---|---|---|---|---|\n");
-  for (const SweepRow& row : rows) {
-    std::vector<std::string> expected;
-    for (double e : row.expected_log_rewards) {
-      expected.push_back(absl::StrFormat("%.3f", e));
-    }
-    std::printf("| (%s) | %.4f | (%s) | %s | %.1f |\n",
-                absl::StrJoin(row.weights, ", ").c_str(), row.total_variation,
-                absl::StrJoin(expected, ", ").c_str(), row.pareto ? "yes" : "",
-                row.seconds);
-  }
-
-  // Model reuse: one new weighted aggregate against a centralized model
-  // trained on prod_i R_i^{w_i} until it is as close to it.
-  std::vector<double> reuse_weights = {1.0, 0.5, 2.0};
-  reuse_weights.resize(clients);
-  ASSIGN_OR_RETURN(
-      SweepRow reuse,
-      Aggregate(*environment, locals, reuse_weights, log_rewards, states));
-  std::vector<const LogReward*> factors;
-  for (const auto& reward : rewards) factors.push_back(reward.get());
-  WeightedProductReward product(factors, reuse_weights);
-  ASSIGN_OR_RETURN(TerminalDistribution target,
-                   ExactTargetDistribution(*environment, product));
-  ASSIGN_OR_RETURN(auto centralized,
-                   CentralizedTimeToTv(*environment, product, target,
-                                       reuse.total_variation));
-  std::printf(
-      "\nModel reuse, w=(%s): new aggregate %.1f s to TV %.4f; centralized "
-      "on prod R_i^w_i %.1f s to TV %.4f (%s)\n",
-      absl::StrJoin(reuse_weights, ", ").c_str(), reuse.seconds,
-      reuse.total_variation, centralized.first, centralized.second,
-      centralized.second <= reuse.total_variation
-          ? "reached"
-          : "not reached within --centralized_max_iterations");
+  PrintSweep(rows);
+  RETURN_IF_ERROR(CompareReuse(*environment, trained, states));
   return WriteOutputs(rows, clients);
 }
 

@@ -3,8 +3,10 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 
 namespace epgfn {
@@ -96,6 +98,121 @@ double BGeScore::LocalScore(int64_t node, uint64_t parents) const {
   return local_scores_[node * num_parent_sets_ + ParentSetIndex(parents)];
 }
 
+namespace {
+
+// The rank tables of the parent sets: binomials[i * stride + t] = C(i, t)
+// for i < d, and size_offsets[s] = the number of sets of fewer than s
+// elements (stride = max_parents + 2, the sets' sizes 0..max_parents + 1).
+struct RankTables {
+  std::vector<int64_t> binomials;
+  std::vector<int64_t> size_offsets;
+};
+
+// Pascal's triangle up to C(d, max_parents + 1).
+RankTables MakeRankTables(int64_t d, int64_t max_parents) {
+  const int64_t stride = max_parents + 2;
+  std::vector<int64_t> pascal((d + 1) * stride, 0);
+  for (int64_t n = 0; n <= d; ++n) {
+    pascal[n * stride] = 1;
+    for (int64_t t = 1; t < stride && t <= n; ++t) {
+      pascal[n * stride + t] = pascal[(n - 1) * stride + t - 1] +
+                               (t <= n - 1 ? pascal[(n - 1) * stride + t] : 0);
+    }
+  }
+  RankTables tables;
+  tables.binomials.assign(pascal.begin(), pascal.begin() + d * stride);
+  tables.size_offsets.assign(stride + 1, 0);
+  for (int64_t s = 0; s < stride; ++s) {
+    tables.size_offsets[s + 1] =
+        tables.size_offsets[s] + pascal[d * stride + s];
+  }
+  return tables;
+}
+
+// The refusal of a table over kMaxTableEntries entries, naming the largest
+// max_parents that fits.
+absl::Status TableTooLarge(int64_t d, int64_t max_parents,
+                           const std::vector<int64_t>& size_offsets,
+                           int64_t num_parent_sets) {
+  int64_t fits = 0;
+  while (fits + 1 < max_parents &&
+         size_offsets[fits + 2] <= BGeScore::kMaxTableEntries / d) {
+    ++fits;
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "BGe local-score table for ", d, " variables with up to ", max_parents,
+      " parents each would hold ", d, " x ", num_parent_sets,
+      " entries (limit ", BGeScore::kMaxTableEntries,
+      "); set a maximum in-degree on the environment, e.g. max_parents=",
+      fits));
+}
+
+// R = t I + S + N alpha_mu / (N + alpha_mu) xbar xbar^T (mu0 = 0), row-major
+// d x d.
+std::vector<double> PosteriorScale(const Dataset& data, double alpha_mu,
+                                   double t) {
+  const int64_t d = data.columns();
+  const double n = static_cast<double>(data.rows);
+  std::vector<double> mean(d, 0.0);
+  for (int64_t r = 0; r < data.rows; ++r) {
+    for (int64_t c = 0; c < d; ++c) mean[c] += data.at(r, c);
+  }
+  for (double& m : mean) m /= n;
+  std::vector<double> posterior_scale(d * d, 0.0);
+  for (int64_t r = 0; r < data.rows; ++r) {
+    for (int64_t a = 0; a < d; ++a) {
+      const double da = data.at(r, a) - mean[a];
+      for (int64_t b = 0; b < d; ++b) {
+        posterior_scale[a * d + b] += da * (data.at(r, b) - mean[b]);
+      }
+    }
+  }
+  const double shrink = n * alpha_mu / (n + alpha_mu);
+  for (int64_t a = 0; a < d; ++a) {
+    for (int64_t b = 0; b < d; ++b) {
+      posterior_scale[a * d + b] += shrink * mean[a] * mean[b];
+    }
+    posterior_scale[a * d + a] += t;
+  }
+  return posterior_scale;
+}
+
+// log p(D^Y) for every Y of at most max_parents + 1 of the d variables, in
+// rank order (by size, then increasing mask); n data rows.
+std::vector<double> SubsetLogMarginals(
+    const std::vector<double>& posterior_scale, int64_t d, double n,
+    double alpha_mu, double alpha_w, double t, int64_t max_parents,
+    int64_t num_subsets) {
+  const double log_t = std::log(t);
+  std::vector<double> log_marginals;
+  log_marginals.reserve(num_subsets);
+  std::vector<int64_t> members;
+  for (int64_t size = 0; size <= max_parents + 1; ++size) {
+    ForEachSubsetOfSize(d, size, [&](uint64_t subset) {
+      if (size == 0) {
+        log_marginals.push_back(0.0);
+        return;
+      }
+      members.clear();
+      for (int64_t i = 0; i < d; ++i) {
+        if (subset >> i & 1) members.push_back(i);
+      }
+      const double l = static_cast<double>(size);
+      const double prior_dof = alpha_w - static_cast<double>(d) + l;
+      const double posterior_dof = n + prior_dof;
+      log_marginals.push_back(
+          0.5 * l * std::log(alpha_mu / (n + alpha_mu)) +
+          LogMultivariateGamma(size, 0.5 * posterior_dof) -
+          LogMultivariateGamma(size, 0.5 * prior_dof) - 0.5 * n * l * kLogPi +
+          0.5 * prior_dof * l * log_t -
+          0.5 * posterior_dof * LogDetSubmatrix(posterior_scale, d, members));
+    });
+  }
+  return log_marginals;
+}
+
+}  // namespace
+
 absl::StatusOr<BGeScore> BGeScore::Create(const Dataset& data, double alpha_mu,
                                           double alpha_w, int64_t max_parents) {
   const int64_t d = data.columns();
@@ -122,90 +239,20 @@ absl::StatusOr<BGeScore> BGeScore::Create(const Dataset& data, double alpha_mu,
   score.alpha_mu_ = alpha_mu;
   score.alpha_w_ = alpha_w;
   score.max_parents_ = max_parents;
-  // Pascal's triangle up to C(d, max_parents + 1).
-  const int64_t stride = max_parents + 2;
-  std::vector<int64_t> pascal((d + 1) * stride, 0);
-  for (int64_t n = 0; n <= d; ++n) {
-    pascal[n * stride] = 1;
-    for (int64_t t = 1; t < stride && t <= n; ++t) {
-      pascal[n * stride + t] = pascal[(n - 1) * stride + t - 1] +
-                               (t <= n - 1 ? pascal[(n - 1) * stride + t] : 0);
-    }
-  }
-  score.binomials_.assign(pascal.begin(), pascal.begin() + d * stride);
-  score.size_offsets_.assign(stride + 1, 0);
-  for (int64_t s = 0; s < stride; ++s) {
-    score.size_offsets_[s + 1] =
-        score.size_offsets_[s] + pascal[d * stride + s];
-  }
+  RankTables tables = MakeRankTables(d, max_parents);
+  score.binomials_ = std::move(tables.binomials);
+  score.size_offsets_ = std::move(tables.size_offsets);
   score.num_parent_sets_ = score.size_offsets_[max_parents + 1];
   if (score.num_parent_sets_ > kMaxTableEntries / d) {
-    int64_t fits = 0;
-    while (fits + 1 < max_parents &&
-           score.size_offsets_[fits + 2] <= kMaxTableEntries / d) {
-      ++fits;
-    }
-    return absl::InvalidArgumentError(absl::StrCat(
-        "BGe local-score table for ", d, " variables with up to ", max_parents,
-        " parents each would hold ", d, " x ", score.num_parent_sets_,
-        " entries (limit ", kMaxTableEntries,
-        "); set a maximum in-degree on the environment, e.g. max_parents=",
-        fits));
+    return TableTooLarge(d, max_parents, score.size_offsets_,
+                         score.num_parent_sets_);
   }
 
-  const double n = static_cast<double>(data.rows);
   const double t =
       alpha_mu * (alpha_w - static_cast<double>(d) - 1.0) / (alpha_mu + 1.0);
-
-  // R = t I + S + N alpha_mu / (N + alpha_mu) xbar xbar^T (mu0 = 0).
-  std::vector<double> mean(d, 0.0);
-  for (int64_t r = 0; r < data.rows; ++r) {
-    for (int64_t c = 0; c < d; ++c) mean[c] += data.at(r, c);
-  }
-  for (double& m : mean) m /= n;
-  std::vector<double> posterior_scale(d * d, 0.0);
-  for (int64_t r = 0; r < data.rows; ++r) {
-    for (int64_t a = 0; a < d; ++a) {
-      const double da = data.at(r, a) - mean[a];
-      for (int64_t b = 0; b < d; ++b) {
-        posterior_scale[a * d + b] += da * (data.at(r, b) - mean[b]);
-      }
-    }
-  }
-  const double shrink = n * alpha_mu / (n + alpha_mu);
-  for (int64_t a = 0; a < d; ++a) {
-    for (int64_t b = 0; b < d; ++b) {
-      posterior_scale[a * d + b] += shrink * mean[a] * mean[b];
-    }
-    posterior_scale[a * d + a] += t;
-  }
-
-  // log p(D^Y) for every Y of at most max_parents + 1 variables, in rank
-  // order (by size, then increasing mask).
-  const double log_t = std::log(t);
-  score.log_marginals_.reserve(score.size_offsets_[stride]);
-  std::vector<int64_t> members;
-  for (int64_t size = 0; size <= max_parents + 1; ++size) {
-    ForEachSubsetOfSize(d, size, [&](uint64_t subset) {
-      if (size == 0) {
-        score.log_marginals_.push_back(0.0);
-        return;
-      }
-      members.clear();
-      for (int64_t i = 0; i < d; ++i) {
-        if (subset >> i & 1) members.push_back(i);
-      }
-      const double l = static_cast<double>(size);
-      const double prior_dof = alpha_w - static_cast<double>(d) + l;
-      const double posterior_dof = n + prior_dof;
-      score.log_marginals_.push_back(
-          0.5 * l * std::log(alpha_mu / (n + alpha_mu)) +
-          LogMultivariateGamma(size, 0.5 * posterior_dof) -
-          LogMultivariateGamma(size, 0.5 * prior_dof) - 0.5 * n * l * kLogPi +
-          0.5 * prior_dof * l * log_t -
-          0.5 * posterior_dof * LogDetSubmatrix(posterior_scale, d, members));
-    });
-  }
+  score.log_marginals_ = SubsetLogMarginals(
+      PosteriorScale(data, alpha_mu, t), d, static_cast<double>(data.rows),
+      alpha_mu, alpha_w, t, max_parents, score.size_offsets_[max_parents + 2]);
   score.local_scores_.assign(d * score.num_parent_sets_, 0.0);
   for (int64_t node = 0; node < d; ++node) {
     const uint64_t bit = uint64_t{1} << node;

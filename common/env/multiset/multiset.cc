@@ -10,8 +10,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "common/env/client_share.h"
 #include "common/env/environment_registry.h"
+#include "common/env/utility_reward.h"
 #include "common/util/portable_random.h"
 #include "common/util/status_macros.h"
 
@@ -171,31 +171,15 @@ class LinearUtilityReward : public LogReward {
 
 absl::StatusOr<RewardParts> MakeMultisetReward(
     const MultisetEnvironment& environment, const RewardConfig& config) {
-  const ParamMap& params = config.params;
-  if (config.kind == "utility") {
-    RETURN_IF_ERROR(params.CheckKeys({"seed", "scale"}));
-    ASSIGN_OR_RETURN(const int64_t seed, ReadRewardSeed(params));
-    ASSIGN_OR_RETURN(const double scale,
-                     params.GetDouble("scale", 1.0, 0.0, 1e6));
-    return LikelihoodOnly(std::make_unique<LinearUtilityReward>(
-        MultisetUtilities(environment.items(), seed, scale),
-        absl::StrCat("multiset utility reward (seed ", seed, ", scale ", scale,
-                     ")")));
-  }
-  if (config.kind == "client") {
-    RETURN_IF_ERROR(params.CheckKeys({"index", "count", "seed", "scale"}));
-    ASSIGN_OR_RETURN(const ClientShare share, ReadClientShare(params));
-    ASSIGN_OR_RETURN(const int64_t seed, ReadRewardSeed(params));
-    ASSIGN_OR_RETURN(const double scale,
-                     params.GetDouble("scale", 1.0, 0.0, 1e6));
-    return LikelihoodOnly(std::make_unique<LinearUtilityReward>(
-        MultisetClientUtilities(environment.items(), seed, share.index, scale),
-        absl::StrCat("multiset client reward ", share.index, " of ",
-                     share.count, " (seed ", seed, ", scale ", scale, ")")));
-  }
-  return absl::InvalidArgumentError(
-      absl::StrCat("unknown multiset reward kind '", config.kind,
-                   "'; expected 'utility' or 'client'"));
+  ASSIGN_OR_RETURN(const UtilityRewardChoice choice,
+                   ReadUtilityRewardChoice("multiset", config));
+  at::Tensor utilities =
+      choice.client.has_value()
+          ? MultisetClientUtilities(environment.items(), choice.seed,
+                                    choice.client->index, choice.scale)
+          : MultisetUtilities(environment.items(), choice.seed, choice.scale);
+  return LikelihoodOnly(std::make_unique<LinearUtilityReward>(
+      std::move(utilities), DescribeUtilityReward("multiset", choice)));
 }
 
 namespace {

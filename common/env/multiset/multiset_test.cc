@@ -154,49 +154,6 @@ TEST(MultisetTest, RegisteredWithCanonicalConfig) {
   EXPECT_NE((*reward)->Describe().find("multiset"), std::string::npos);
 }
 
-// An environment that calls itself "multiset" but is not one.
-class Impostor : public Environment {
- public:
-  const EnvironmentConfig& config() const override { return config_; }
-  int64_t raw_state_dim() const override { return 1; }
-  int64_t encoding_dim() const override { return 1; }
-  int64_t num_forward_actions() const override { return 1; }
-  int64_t num_backward_actions() const override { return 1; }
-  int64_t max_trajectory_length() const override { return 1; }
-  at::Tensor InitialStates(int64_t, c10::Device) const override { return {}; }
-  at::Tensor Encode(const at::Tensor&) const override { return {}; }
-  at::Tensor ForwardMask(const at::Tensor&) const override { return {}; }
-  at::Tensor BackwardMask(const at::Tensor&) const override { return {}; }
-  at::Tensor Step(const at::Tensor&, const at::Tensor&) const override {
-    return {};
-  }
-  at::Tensor BackwardStep(const at::Tensor&, const at::Tensor&) const override {
-    return {};
-  }
-  at::Tensor BackwardActionOf(const at::Tensor&,
-                              const at::Tensor&) const override {
-    return {};
-  }
-  at::Tensor ForwardActionOf(const at::Tensor&,
-                             const at::Tensor&) const override {
-    return {};
-  }
-  absl::StatusOr<at::Tensor> EnumerateTerminalStates() const override {
-    return at::Tensor();
-  }
-  std::string Describe(const at::Tensor&) const override { return ""; }
-
- private:
-  EnvironmentConfig config_{"multiset", {}};
-};
-
-TEST(MultisetTest, RewardForAnotherEnvironmentIsRefused) {
-  Impostor impostor;
-  auto reward = MakeSplitLogReward(impostor, ParseReward("utility"));
-  ASSERT_FALSE(reward.ok());
-  EXPECT_EQ(reward.status().code(), absl::StatusCode::kInvalidArgument);
-}
-
 void ExpectEnvironmentRefused(const std::string& text,
                               const std::string& name) {
   auto multiset = MultisetEnvironment::Create(*EnvironmentConfig::Parse(text));

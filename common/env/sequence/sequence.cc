@@ -9,8 +9,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "common/env/client_share.h"
 #include "common/env/environment_registry.h"
+#include "common/env/utility_reward.h"
 #include "common/util/portable_random.h"
 #include "common/util/status_macros.h"
 
@@ -172,33 +172,17 @@ class PositionUtilityReward : public LogReward {
 
 absl::StatusOr<RewardParts> MakeSequenceReward(
     const SequenceEnvironment& environment, const RewardConfig& config) {
-  const ParamMap& params = config.params;
-  if (config.kind == "utility") {
-    RETURN_IF_ERROR(params.CheckKeys({"seed", "scale"}));
-    ASSIGN_OR_RETURN(const int64_t seed, ReadRewardSeed(params));
-    ASSIGN_OR_RETURN(const double scale,
-                     params.GetDouble("scale", 1.0, 0.0, 1e6));
-    return LikelihoodOnly(std::make_unique<PositionUtilityReward>(
-        SequenceUtilities(environment.length(), environment.vocab(), seed,
-                          scale),
-        absl::StrCat("sequence utility reward (seed ", seed, ", scale ", scale,
-                     ")")));
-  }
-  if (config.kind == "client") {
-    RETURN_IF_ERROR(params.CheckKeys({"index", "count", "seed", "scale"}));
-    ASSIGN_OR_RETURN(const ClientShare share, ReadClientShare(params));
-    ASSIGN_OR_RETURN(const int64_t seed, ReadRewardSeed(params));
-    ASSIGN_OR_RETURN(const double scale,
-                     params.GetDouble("scale", 1.0, 0.0, 1e6));
-    return LikelihoodOnly(std::make_unique<PositionUtilityReward>(
-        SequenceClientUtilities(environment.length(), environment.vocab(), seed,
-                                share.index, scale),
-        absl::StrCat("sequence client reward ", share.index, " of ",
-                     share.count, " (seed ", seed, ", scale ", scale, ")")));
-  }
-  return absl::InvalidArgumentError(
-      absl::StrCat("unknown sequence reward kind '", config.kind,
-                   "'; expected 'utility' or 'client'"));
+  ASSIGN_OR_RETURN(const UtilityRewardChoice choice,
+                   ReadUtilityRewardChoice("sequence", config));
+  at::Tensor utilities =
+      choice.client.has_value()
+          ? SequenceClientUtilities(environment.length(), environment.vocab(),
+                                    choice.seed, choice.client->index,
+                                    choice.scale)
+          : SequenceUtilities(environment.length(), environment.vocab(),
+                              choice.seed, choice.scale);
+  return LikelihoodOnly(std::make_unique<PositionUtilityReward>(
+      std::move(utilities), DescribeUtilityReward("sequence", choice)));
 }
 
 namespace {
