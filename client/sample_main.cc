@@ -180,10 +180,9 @@ absl::Status Run() {
   if (num_samples < 1) {
     return absl::InvalidArgumentError("--num_samples must be >= 1");
   }
-  ASSIGN_OR_RETURN(
-      const ChannelOptions channel_options,
-      ChannelOptionsFromFlags(
-          ChannelFlagsFromCommandLine(absl::GetFlag(FLAGS_rpc_attempts))));
+  ASSIGN_OR_RETURN(const ChannelOptions channel_options,
+                   ChannelOptionsFromFlags(ChannelFlagsFromCommandLine(
+                       absl::GetFlag(FLAGS_rpc_attempts))));
   ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel,
                    MakeChannel(channel_options));
   SamplerClientOptions options;

@@ -304,9 +304,9 @@ void Coordinator::FinishAggregation(const PendingAggregation& pending,
       names.push_back(absl::StrCat(upload.client_id, ":", upload.round));
       poisoned_[upload.client_id] = std::move(upload);
     }
-    state_.last_error =
-        absl::StrCat(status.message(), "; excluded the uploads responsible: ",
-                     absl::StrJoin(names, ","));
+    state_.last_error = absl::StrCat(
+        status.message(),
+        "; excluded the uploads responsible: ", absl::StrJoin(names, ","));
     LOG(ERROR) << Tagged("aggregation_uploads_excluded")
                       .With("excluded", absl::StrJoin(names, ","))
                       .WithStatus(status);

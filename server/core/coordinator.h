@@ -139,7 +139,8 @@ class Coordinator {
   // The resting phase when the trigger does not aggregate.
   void UpdateRestingPhase(TriggerDecision decision, bool already_failed,
                           const UploadSelection& selection, int num_uploaded,
-                          int num_clients) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+                          int num_clients)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // AggregateAndPublish with exceptions turned into a status.
   absl::Status RunGuarded(const PendingAggregation& pending);
   // The state and logs after a run ended with `status`.

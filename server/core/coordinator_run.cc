@@ -181,9 +181,9 @@ absl::Status Coordinator::RunWithCheckpoints(const AggregationRun& run,
           options_.checkpoint_interval > absl::ZeroDuration() &&
           Now() - last_checkpoint_time >= options_.checkpoint_interval;
       if (stopping || by_count || by_time) {
-        WriteCheckpoint(run.inputs, aggregator,
-                        stopping ? "shutdown"
-                                 : (by_count ? "interval" : "timer"));
+        WriteCheckpoint(
+            run.inputs, aggregator,
+            stopping ? "shutdown" : (by_count ? "interval" : "timer"));
         last_checkpoint_iteration = done;
         last_checkpoint_time = Now();
       }
@@ -217,10 +217,9 @@ absl::Status Coordinator::Publish(const AggregationRun& run,
   for (;;) {
     absl::StatusOr<PreparedVersion> attempt;
     try {
-      attempt = models_->Prepare(aggregator.global_policy(),
-                                 run.inputs.client_ids,
-                                 run.inputs.client_rounds, excluded_ids,
-                                 exclusion_reasons);
+      attempt = models_->Prepare(
+          aggregator.global_policy(), run.inputs.client_ids,
+          run.inputs.client_rounds, excluded_ids, exclusion_reasons);
     } catch (const std::exception& e) {
       attempt = absl::InternalError(absl::StrCat("export threw: ", e.what()));
     }

@@ -153,14 +153,16 @@ TEST(ServerCoreTest, AggregatesAtQuorumAfterDeadlineThenForStraggler) {
     request.payload = testing::LocalModelPayload(*config, i, 3, 0);
     ASSERT_TRUE((*core)->SubmitUpload(request).ok());
   }
-  EXPECT_EQ((*core)->Status().aggregation.phase, AggregationPhase::kWaitingForUploads);
+  EXPECT_EQ((*core)->Status().aggregation.phase,
+            AggregationPhase::kWaitingForUploads);
   EXPECT_EQ((*core)->Status().current_version, 0);
   // Just before the deadline (by the coordinator's clock) nothing happens,
   // however long the test waits (many polls) ...
   clock.Advance(absl::Milliseconds(1999));
   EXPECT_EQ((*core)->models().WaitForNewer(0, absl::Milliseconds(100)),
             nullptr);
-  EXPECT_EQ((*core)->Status().aggregation.phase, AggregationPhase::kWaitingForUploads);
+  EXPECT_EQ((*core)->Status().aggregation.phase,
+            AggregationPhase::kWaitingForUploads);
   // ... and at the deadline the quorum is aggregated.
   clock.Advance(absl::Milliseconds(1));
   GlobalVersionPtr v1 = WaitForVersion(**core, 0);
@@ -400,7 +402,8 @@ TEST(ServerCoreTest, SamplerSaysNotFoundBeforeTheFirstVersion) {
   query.num_samples = 5;
   EXPECT_EQ(core->sampler().Sample(query, nullptr).code(),
             absl::StatusCode::kNotFound);
-  EXPECT_EQ(core->Status().aggregation.phase, AggregationPhase::kWaitingForUploads);
+  EXPECT_EQ(core->Status().aggregation.phase,
+            AggregationPhase::kWaitingForUploads);
 }
 
 bool EndsWith(const std::string& text, const std::string& suffix) {

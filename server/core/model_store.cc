@@ -262,9 +262,8 @@ absl::StatusOr<PreparedVersion> ModelStore::Prepare(
         "client ids and rounds (or exclusions and reasons) differ in length");
   }
   absl::MutexLock publishing(&publish_mutex_);
-  ASSIGN_OR_RETURN(
-      std::string payload,
-      DeterministicBytes(ExportModel(*config_->environment, policy)));
+  ASSIGN_OR_RETURN(std::string payload, DeterministicBytes(ExportModel(
+                                            *config_->environment, policy)));
   v1::ModelWeights weights;
   if (!weights.ParseFromString(payload)) {
     return absl::InternalError("exported model does not parse");
