@@ -32,6 +32,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "client/channel_flags.h"
 #include "client/core/channel.h"
 #include "client/core/sampler_client.h"
 #include "client/core/summary_format.h"
@@ -179,13 +180,9 @@ absl::Status Run() {
   if (num_samples < 1) {
     return absl::InvalidArgumentError("--num_samples must be >= 1");
   }
-  ASSIGN_OR_RETURN(
-      const ChannelOptions channel_options,
-      ChannelOptionsFromFlags(
-          {absl::GetFlag(FLAGS_server), absl::GetFlag(FLAGS_insecure),
-           absl::GetFlag(FLAGS_tls_ca), absl::GetFlag(FLAGS_tls_cert),
-           absl::GetFlag(FLAGS_tls_key), absl::GetFlag(FLAGS_tls_server_name),
-           absl::GetFlag(FLAGS_rpc_attempts)}));
+  ASSIGN_OR_RETURN(const ChannelOptions channel_options,
+                   ChannelOptionsFromFlags(ChannelFlagsFromCommandLine(
+                       absl::GetFlag(FLAGS_rpc_attempts))));
   ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel,
                    MakeChannel(channel_options));
   SamplerClientOptions options;

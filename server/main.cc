@@ -140,16 +140,16 @@ int Run() {
       ServerCoreOptions::Create(absl::GetFlag(FLAGS_state_dir), *device,
                                 absl::GetFlag(FLAGS_max_samples_per_request));
   if (!core_options.ok()) return Fail(core_options.status());
-  absl::StatusOr<CoordinatorOptions> coordinator_options =
-      CoordinatorOptions::Create(
-          *device, core_options->coordinator.evaluate_exact,
-          core_options->coordinator.progress_every,
-          absl::GetFlag(FLAGS_aggregation_checkpoint_every),
-          absl::Seconds(absl::GetFlag(FLAGS_aggregation_checkpoint_seconds)));
-  if (!coordinator_options.ok()) return Fail(coordinator_options.status());
-  core_options->coordinator = *coordinator_options;
-  core_options->coordinator.progress_interval =
+  CoordinatorOptions& coordinator = core_options->coordinator;
+  coordinator.checkpoint_every_iterations =
+      absl::GetFlag(FLAGS_aggregation_checkpoint_every);
+  coordinator.checkpoint_interval =
+      absl::Seconds(absl::GetFlag(FLAGS_aggregation_checkpoint_seconds));
+  coordinator.progress_interval =
       absl::Seconds(absl::GetFlag(FLAGS_progress_seconds));
+  if (absl::Status valid = coordinator.Validate(); !valid.ok()) {
+    return Fail(valid);
+  }
 
   absl::StatusOr<std::shared_ptr<const FederationConfig>> config =
       LoadFederationConfig(absl::GetFlag(FLAGS_config));

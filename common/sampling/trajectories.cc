@@ -1,5 +1,6 @@
 #include "common/sampling/trajectories.h"
 
+#include <stdexcept>
 #include <vector>
 
 namespace epgfn {
@@ -29,9 +30,19 @@ Trajectories SampleTrajectories(PolicyNet& policy,
     if (t > 0 && active_rows.size(0) == 0) break;
     torch::Tensor logits =
         policy->forward(environment.Encode(active_states)).forward_logits;
-    if (exploration.temperature != 1.0) logits = logits / exploration.temperature;
+    if (exploration.temperature != 1.0)
+      logits = logits / exploration.temperature;
     torch::Tensor mask = environment.ForwardMask(active_states);
     torch::Tensor probabilities = MaskedLogSoftmax(logits, mask).exp();
+    // A diverged policy (NaN or infinite logits) would otherwise make the
+    // categorical draw pick a forbidden action, and the environment then
+    // fails somewhere far from the cause (seen on Sachs: "index out of
+    // range" in the DAG's Step).
+    if (!torch::isfinite(probabilities).all().item<bool>()) {
+      throw std::runtime_error(
+          "the policy's action probabilities are not finite (NaN or "
+          "infinite logits): training diverged");
+    }
     if (exploration.epsilon > 0.0) {
       torch::Tensor allowed = mask.to(torch::kFloat32);
       probabilities = (1.0 - exploration.epsilon) * probabilities +
@@ -46,8 +57,8 @@ Trajectories SampleTrajectories(PolicyNet& policy,
                                      probabilities.options())
                              .index_copy_(0, active_rows, probabilities))
             .index_select(0, active_rows);
-    all_actions.push_back(
-        torch::zeros({batch}, index_options).index_copy_(0, active_rows, actions));
+    all_actions.push_back(torch::zeros({batch}, index_options)
+                              .index_copy_(0, active_rows, actions));
     all_step_masks.push_back(
         torch::zeros({batch}, torch::dtype(torch::kBool).device(device))
             .index_fill_(0, active_rows, true));
@@ -88,11 +99,12 @@ Trajectories SampleBackwardTrajectories(PolicyNet& policy,
     torch::Tensor moving = mask.any(-1);
     if (!moving.any().item<bool>()) break;
     torch::Tensor probabilities =
-        learned ? MaskedLogSoftmax(
-                      policy->forward(environment.Encode(states)).backward_logits,
-                      mask)
-                      .exp()
-                : mask.to(torch::kFloat32);
+        learned
+            ? MaskedLogSoftmax(
+                  policy->forward(environment.Encode(states)).backward_logits,
+                  mask)
+                  .exp()
+            : mask.to(torch::kFloat32);
     // Rows already at s0 draw from a dummy distribution; they do not move.
     probabilities = torch::where(moving.unsqueeze(1), probabilities,
                                  torch::ones_like(probabilities));
@@ -158,7 +170,8 @@ TrajectoryLogProbs ComputeTrajectoryLogProbs(PolicyNet& policy,
   torch::Tensor flat_actions = trajectories.actions.reshape({flat});
 
   // One forward pass over the states where an action was taken: s_0..s_{L-1}.
-  torch::Tensor valid = trajectories.step_mask.reshape({flat}).nonzero().squeeze(1);
+  torch::Tensor valid =
+      trajectories.step_mask.reshape({flat}).nonzero().squeeze(1);
   torch::Tensor rows = flat_states.index_select(0, valid);
   PolicyNetImpl::Output output = policy->forward(environment.Encode(rows));
   torch::Tensor log_pf_rows =
@@ -187,10 +200,11 @@ TrajectoryLogProbs ComputeTrajectoryLogProbs(PolicyNet& policy,
   torch::Tensor backward_mask = environment.BackwardMask(children);
   torch::Tensor log_pb_rows;
   if (output.backward_logits.defined()) {
-    torch::Tensor row_of_flat = torch::full({flat}, -1, valid.options())
-                                    .index_put({valid}, torch::arange(valid.size(0), valid.options()));
-    torch::Tensor backward_logits =
-        output.backward_logits.index_select(0, row_of_flat.index_select(0, moves + batch));
+    torch::Tensor row_of_flat =
+        torch::full({flat}, -1, valid.options())
+            .index_put({valid}, torch::arange(valid.size(0), valid.options()));
+    torch::Tensor backward_logits = output.backward_logits.index_select(
+        0, row_of_flat.index_select(0, moves + batch));
     torch::Tensor backward_actions = environment.BackwardActionOf(
         children, flat_actions.index_select(0, moves));
     log_pb_rows = MaskedLogSoftmax(backward_logits, backward_mask)

@@ -3,6 +3,10 @@
 #include <torch/types.h>
 #include <torch/utils.h>
 
+#include <limits>
+#include <stdexcept>
+#include <string>
+
 #include "common/env/environment_registry.h"
 #include "common/eval/exact_distribution.h"
 #include "gtest/gtest.h"
@@ -54,8 +58,8 @@ void ExpectWellFormed(const Environment& environment,
           << "trajectory " << b << " took a forbidden action at step " << t;
       if (t == length - 1) {
         EXPECT_EQ(action, environment.exit_action());
-        EXPECT_TRUE(trajectories.states[t][b].equal(
-            trajectories.terminal_states[b]));
+        EXPECT_TRUE(
+            trajectories.states[t][b].equal(trajectories.terminal_states[b]));
       } else {
         EXPECT_NE(action, environment.exit_action());
         torch::Tensor next =
@@ -73,6 +77,26 @@ TEST(TrajectoriesTest, ForwardSamplesAreCompletePathsEndingInExit) {
   Trajectories trajectories = SampleTrajectories(
       policy, *environment, 64, ExplorationOptions{0.2, 1.5}, random);
   ExpectWellFormed(*environment, trajectories);
+}
+
+TEST(TrajectoriesTest,
+     ADivergedPolicyFailsClearlyInsteadOfTakingAForbiddenAction) {
+  auto environment = MakeEnv("dag:nodes=4");
+  PolicyNet policy = MakeNet(*environment, false, 1);
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& parameter : policy->parameters()) {
+      parameter.fill_(std::numeric_limits<float>::quiet_NaN());
+    }
+  }
+  RandomSource random(7);
+  try {
+    SampleTrajectories(policy, *environment, 8, {}, random);
+    FAIL() << "sampling from a NaN policy succeeded";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("not finite"), std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(TrajectoriesTest, SamplingIsDeterministicForASeed) {
@@ -113,8 +137,10 @@ TEST(TrajectoriesTest, UniformPolicyLogProbsCountAllowedActions) {
     double expected_pf = 0.0, expected_pb = 0.0;
     for (int64_t t = 0; t < trajectories.lengths[b].item<int64_t>(); ++t) {
       torch::Tensor state = trajectories.states[t][b].unsqueeze(0);
-      expected_pf -= std::log(environment->ForwardMask(state).sum().item<double>());
-      if (trajectories.actions[t][b].item<int64_t>() != environment->exit_action()) {
+      expected_pf -=
+          std::log(environment->ForwardMask(state).sum().item<double>());
+      if (trajectories.actions[t][b].item<int64_t>() !=
+          environment->exit_action()) {
         torch::Tensor child = trajectories.states[t + 1][b].unsqueeze(0);
         expected_pb -=
             std::log(environment->BackwardMask(child).sum().item<double>());

@@ -3,10 +3,10 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "absl/time/time.h"
-#include "server/core/model_store.h"
 
 namespace epgfn {
 
@@ -14,6 +14,27 @@ enum class TriggerDecision {
   kIdle,  // The latest version already covers every accepted upload.
   kWait,  // Not enough uploads yet (or the deadline is still ahead).
   kAggregate,
+};
+
+// The federation's rules for when to aggregate.
+struct TriggerPolicy {
+  int num_clients = 0;
+  int quorum = 1;
+  // 0: no deadline (wait for every client before the first version).
+  int64_t upload_deadline_seconds = 0;
+};
+
+// What the coordinator sees when it asks.
+struct TriggerState {
+  // Client id -> accepted round of the uploads to aggregate (those the
+  // exclusion policy keeps).
+  std::map<std::string, int64_t> included_rounds;
+  // Every client with an accepted upload, excluded ones too.
+  int num_uploaded = 0;
+  // Client id -> round aggregated in the latest version; empty optional
+  // before the first version.
+  std::optional<std::map<std::string, int64_t>> latest_rounds;
+  absl::Duration since_round_opened = absl::ZeroDuration();
 };
 
 // When to aggregate, as a pure function of the state so it can be tested
@@ -24,13 +45,8 @@ enum class TriggerDecision {
 //  - afterwards: as soon as an aggregated upload is not covered by the
 //    latest version (a straggler, or a newer round of a client), given >=
 //    quorum aggregated uploads.
-// `included_rounds` maps client id -> accepted round of the uploads to
-// aggregate (those the exclusion policy keeps); `num_uploaded` counts every
-// client with an accepted upload, excluded ones too.
-TriggerDecision DecideAggregation(
-    int num_clients, int quorum, int64_t upload_deadline_seconds,
-    const std::map<std::string, int64_t>& included_rounds, int num_uploaded,
-    const GlobalVersion* latest, absl::Duration since_round_opened);
+TriggerDecision DecideAggregation(const TriggerPolicy& policy,
+                                  const TriggerState& state);
 
 }  // namespace epgfn
 

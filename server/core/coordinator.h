@@ -13,8 +13,12 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/aggregate/aggregator.h"
+#include "common/train/progress_reporter.h"
 #include "common/util/event_log.h"
 #include "server/core/aggregation_checkpoint.h"
+#include "server/core/aggregation_state.h"
+#include "server/core/aggregation_trigger.h"
 #include "server/core/federation_config.h"
 #include "server/core/model_store.h"
 #include "server/core/upload_selection.h"
@@ -64,34 +68,9 @@ struct CoordinatorOptions {
   // server-wide aggregation metrics (those are the default aggregate's).
   std::optional<NamedAggregateConfig> aggregate;
 
-  static absl::StatusOr<CoordinatorOptions> Create(
-      torch::Device device, bool evaluate_exact, int64_t progress_every,
-      int64_t checkpoint_every_iterations = 0,
-      absl::Duration checkpoint_interval = absl::ZeroDuration());
-};
-
-// What GetStatus reports about aggregation.
-struct AggregationState {
-  // "idle", "waiting_for_uploads", "running", "publishing",
-  // "publish_retrying" (trained, the publication failed and is retried; see
-  // last_error and publish_attempts), "failed" or, for a named aggregate
-  // whose every client's upload is excluded, "all_clients_excluded" (see
-  // last_error).
-  std::string state = "waiting_for_uploads";
-  int64_t iteration = 0;
-  int64_t total_iterations = 0;
-  double loss = 0.0;
-  // -1 when not evaluated.
-  double total_variation_to_local_product = -1.0;
-  std::string last_error;
-  // The running (or last) aggregation resumed from a checkpoint written at
-  // this iteration; 0 when it started afresh.
-  int64_t resumed_from_iteration = 0;
-  // Iteration of the last checkpoint the running (or last) aggregation
-  // wrote; 0 when none.
-  int64_t checkpoint_iteration = 0;
-  // Failed publication attempts of the current result (0: none).
-  int64_t publish_attempts = 0;
+  // The first problem with these options; Coordinator::Start() refuses
+  // them.
+  absl::Status Validate() const;
 };
 
 // Decides when to aggregate (DecideAggregation over the uploads that the
@@ -132,15 +111,67 @@ class Coordinator {
   std::map<std::string, ExcludedUpload> PoisonedUploads() const;
 
  private:
+  // One aggregation the trigger asked for.
+  struct PendingAggregation {
+    UploadSelection selection;
+    std::map<std::string, int64_t> rounds;  // of selection.included
+    GlobalVersionPtr latest;                // warm start; null: cold
+  };
+  // What one aggregation trains on and publishes with.
+  struct AggregationRun {
+    std::vector<LocalModel> locals;
+    AggregationInputs inputs;
+    std::vector<ExcludedUpload> excluded;
+    AggregationOptions options;
+    std::optional<PolicyNet> warm_start;
+  };
+
   absl::Time Now() const;
   void Loop();
+  // Blocks until the trigger asks for an aggregation (returned, with the
+  // phase set to running) or Shutdown() (nullopt), keeping the resting
+  // phase up to date meanwhile.
+  std::optional<PendingAggregation> WaitForAggregation();
+  // The accepted uploads this coordinator aggregates, after the exclusion
+  // policy and the poisoned uploads.
+  UploadSelection SelectCurrentUploads(const UploadMap& uploads)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // The resting phase when the trigger does not aggregate.
+  void UpdateRestingPhase(TriggerDecision decision, bool already_failed,
+                          const UploadSelection& selection, int num_uploaded,
+                          int num_clients)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // AggregateAndPublish with exceptions turned into a status.
+  absl::Status RunGuarded(const PendingAggregation& pending);
+  // The state and logs after a run ended with `status`.
+  void FinishAggregation(const PendingAggregation& pending,
+                         const absl::Status& status);
+  // Every phase change goes through here (checked against the table in
+  // aggregation_state.h).
+  void SetPhase(AggregationPhase phase) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+
   // Probes each included upload (blame_probe_walks) after a non-finite
   // aggregation; returns those that fail, with the probe's message.
   std::vector<ExcludedUpload> FindPoisonedUploads(
       const UploadSelection& selection) const;
-  // Aggregates `uploads` and publishes; Cancelled when shut down meanwhile.
-  absl::Status AggregateAndPublish(const UploadSelection& selection,
-                                   const GlobalVersionPtr& latest);
+  // Aggregates `pending` and publishes; Cancelled when shut down meanwhile.
+  absl::Status AggregateAndPublish(const PendingAggregation& pending);
+  AggregationRun BuildRun(const PendingAggregation& pending) const;
+  // Restores `aggregator` from a checkpoint of the same inputs; discards a
+  // checkpoint of other inputs.
+  void ResumeFromCheckpoint(const AggregationInputs& inputs,
+                            Aggregator& aggregator);
+  // Trains to the end in chunks, checkpointing by count, by timer and on
+  // shutdown; Cancelled when shut down before the end.
+  absl::Status RunWithCheckpoints(const AggregationRun& run,
+                                  Aggregator& aggregator);
+  void ReportProgress(const AggregationProgress& progress,
+                      ProgressReporter& reporter);
+  void WriteCheckpoint(const AggregationInputs& inputs,
+                       const Aggregator& aggregator, const char* why);
+  // Exports and writes the trained model (retrying a failed write with
+  // backoff), then makes it the latest version.
+  absl::Status Publish(const AggregationRun& run, const Aggregator& aggregator);
   bool Stopping() const;
   // An event tagged with the federation (and the named aggregate).
   Event Tagged(absl::string_view name) const;

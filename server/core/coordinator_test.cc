@@ -5,6 +5,7 @@
 #include <cstring>
 #include <filesystem>
 #include <future>
+#include <optional>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -46,39 +47,59 @@ class FakeClock {
   absl::Time now_ = absl::FromUnixSeconds(1700000000);
 };
 
-int Size(const std::map<std::string, int64_t>& rounds) {
-  return static_cast<int>(rounds.size());
+using Rounds = std::map<std::string, int64_t>;
+
+// Three clients, with the given quorum and deadline.
+TriggerPolicy ThreeClients(int quorum, int64_t deadline_seconds) {
+  TriggerPolicy policy;
+  policy.num_clients = 3;
+  policy.quorum = quorum;
+  policy.upload_deadline_seconds = deadline_seconds;
+  return policy;
+}
+
+// `num_uploaded` clients have an accepted upload, those in `included` kept
+// by the exclusion policy; `latest`: the latest version's rounds, if any.
+TriggerState Uploads(Rounds included, int num_uploaded,
+                     absl::Duration since_round_opened,
+                     std::optional<Rounds> latest = std::nullopt) {
+  TriggerState state;
+  state.included_rounds = std::move(included);
+  state.num_uploaded = num_uploaded;
+  state.since_round_opened = since_round_opened;
+  state.latest_rounds = std::move(latest);
+  return state;
 }
 
 TEST(DecideAggregationTest, WaitsForAllOrQuorumAtDeadline) {
   const absl::Duration early = absl::Seconds(1);
   const absl::Duration late = absl::Seconds(11);
-  std::map<std::string, int64_t> two = {{"a", 1}, {"b", 1}};
-  std::map<std::string, int64_t> three = {{"a", 1}, {"b", 1}, {"c", 1}};
-  EXPECT_EQ(DecideAggregation(3, 2, 10, {}, 0, nullptr, late),
+  const Rounds two = {{"a", 1}, {"b", 1}};
+  const Rounds three = {{"a", 1}, {"b", 1}, {"c", 1}};
+  EXPECT_EQ(DecideAggregation(ThreeClients(2, 10), Uploads({}, 0, late)),
             TriggerDecision::kWait);
-  EXPECT_EQ(DecideAggregation(3, 2, 10, two, Size(two), nullptr, early),
+  EXPECT_EQ(DecideAggregation(ThreeClients(2, 10), Uploads(two, 2, early)),
             TriggerDecision::kWait);
-  EXPECT_EQ(DecideAggregation(3, 2, 10, two, Size(two), nullptr, late),
+  EXPECT_EQ(DecideAggregation(ThreeClients(2, 10), Uploads(two, 2, late)),
             TriggerDecision::kAggregate);
-  EXPECT_EQ(DecideAggregation(3, 3, 10, two, Size(two), nullptr, late),
+  EXPECT_EQ(DecideAggregation(ThreeClients(3, 10), Uploads(two, 2, late)),
             TriggerDecision::kWait);
-  EXPECT_EQ(DecideAggregation(3, 2, 0, two, Size(two), nullptr, late),
+  EXPECT_EQ(DecideAggregation(ThreeClients(2, 0), Uploads(two, 2, late)),
             TriggerDecision::kWait);
-  EXPECT_EQ(DecideAggregation(3, 3, 0, three, Size(three), nullptr, early),
+  EXPECT_EQ(DecideAggregation(ThreeClients(3, 0), Uploads(three, 3, early)),
             TriggerDecision::kAggregate);
 
-  GlobalVersion latest;
-  latest.version = 1;
-  latest.client_ids = {"a", "b"};
-  latest.client_rounds = {1, 1};
-  EXPECT_EQ(DecideAggregation(3, 2, 10, two, Size(two), &latest, early),
-            TriggerDecision::kIdle);
-  EXPECT_EQ(DecideAggregation(3, 2, 10, three, Size(three), &latest, early),
-            TriggerDecision::kAggregate);
-  std::map<std::string, int64_t> newer = {{"a", 2}, {"b", 1}};
-  EXPECT_EQ(DecideAggregation(3, 2, 10, newer, Size(newer), &latest, early),
-            TriggerDecision::kAggregate);
+  const Rounds latest = {{"a", 1}, {"b", 1}};
+  EXPECT_EQ(
+      DecideAggregation(ThreeClients(2, 10), Uploads(two, 2, early, latest)),
+      TriggerDecision::kIdle);
+  EXPECT_EQ(
+      DecideAggregation(ThreeClients(2, 10), Uploads(three, 3, early, latest)),
+      TriggerDecision::kAggregate);
+  const Rounds newer = {{"a", 2}, {"b", 1}};
+  EXPECT_EQ(
+      DecideAggregation(ThreeClients(2, 10), Uploads(newer, 2, early, latest)),
+      TriggerDecision::kAggregate);
 }
 
 TEST(DecideAggregationTest, QuorumCountsOnlyIncludedUploads) {
@@ -86,26 +107,24 @@ TEST(DecideAggregationTest, QuorumCountsOnlyIncludedUploads) {
   const absl::Duration late = absl::Seconds(11);
   // Three clients uploaded, one of them excluded: with quorum 2 the two
   // included ones are aggregated at once (nobody is left to wait for) ...
-  std::map<std::string, int64_t> two = {{"a", 1}, {"b", 1}};
-  EXPECT_EQ(DecideAggregation(3, 2, 0, two, 3, nullptr, early),
+  const Rounds two = {{"a", 1}, {"b", 1}};
+  EXPECT_EQ(DecideAggregation(ThreeClients(2, 0), Uploads(two, 3, early)),
             TriggerDecision::kAggregate);
   // ... with quorum 3 never, not even after the deadline.
-  EXPECT_EQ(DecideAggregation(3, 3, 10, two, 3, nullptr, late),
+  EXPECT_EQ(DecideAggregation(ThreeClients(3, 10), Uploads(two, 3, late)),
             TriggerDecision::kWait);
   // Everyone excluded: nothing to aggregate.
-  EXPECT_EQ(DecideAggregation(3, 1, 10, {}, 3, nullptr, late),
+  EXPECT_EQ(DecideAggregation(ThreeClients(1, 10), Uploads({}, 3, late)),
             TriggerDecision::kWait);
   // Two of three uploaded, one excluded: below quorum 2 at the deadline.
-  std::map<std::string, int64_t> one = {{"a", 1}};
-  EXPECT_EQ(DecideAggregation(3, 2, 10, one, 2, nullptr, late),
+  const Rounds one = {{"a", 1}};
+  EXPECT_EQ(DecideAggregation(ThreeClients(2, 10), Uploads(one, 2, late)),
             TriggerDecision::kWait);
   // An excluded straggler does not trigger a re-aggregation.
-  GlobalVersion latest;
-  latest.version = 1;
-  latest.client_ids = {"a", "b"};
-  latest.client_rounds = {1, 1};
-  EXPECT_EQ(DecideAggregation(3, 2, 10, two, 3, &latest, early),
-            TriggerDecision::kIdle);
+  const Rounds latest = {{"a", 1}, {"b", 1}};
+  EXPECT_EQ(
+      DecideAggregation(ThreeClients(2, 10), Uploads(two, 3, early, latest)),
+      TriggerDecision::kIdle);
 }
 
 GlobalVersionPtr WaitForVersion(const ServerCore& core, int64_t after) {
@@ -134,14 +153,16 @@ TEST(ServerCoreTest, AggregatesAtQuorumAfterDeadlineThenForStraggler) {
     request.payload = testing::LocalModelPayload(*config, i, 3, 0);
     ASSERT_TRUE((*core)->SubmitUpload(request).ok());
   }
-  EXPECT_EQ((*core)->Status().aggregation.state, "waiting_for_uploads");
+  EXPECT_EQ((*core)->Status().aggregation.phase,
+            AggregationPhase::kWaitingForUploads);
   EXPECT_EQ((*core)->Status().current_version, 0);
   // Just before the deadline (by the coordinator's clock) nothing happens,
   // however long the test waits (many polls) ...
   clock.Advance(absl::Milliseconds(1999));
   EXPECT_EQ((*core)->models().WaitForNewer(0, absl::Milliseconds(100)),
             nullptr);
-  EXPECT_EQ((*core)->Status().aggregation.state, "waiting_for_uploads");
+  EXPECT_EQ((*core)->Status().aggregation.phase,
+            AggregationPhase::kWaitingForUploads);
   // ... and at the deadline the quorum is aggregated.
   clock.Advance(absl::Milliseconds(1));
   GlobalVersionPtr v1 = WaitForVersion(**core, 0);
@@ -334,7 +355,7 @@ TEST(ServerCoreTest, ExcludesUploadsBeyondTheDiagnosticLimits) {
     absl::SleepFor(absl::Seconds(1));
     FederationStatus status = core->Status();
     EXPECT_EQ(status.current_version, 0);
-    EXPECT_EQ(status.aggregation.state, "waiting_for_uploads");
+    EXPECT_EQ(status.aggregation.phase, AggregationPhase::kWaitingForUploads);
     EXPECT_FALSE(status.clients[0].excluded);
     EXPECT_TRUE(status.clients[1].excluded);
     EXPECT_THAT(status.clients[1].exclusion_reason,
@@ -358,7 +379,7 @@ TEST(ServerCoreTest, ExcludesUploadsBeyondTheDiagnosticLimits) {
     absl::SleepFor(absl::Milliseconds(600));
     status = core->Status();
     EXPECT_EQ(status.current_version, 1);
-    EXPECT_EQ(status.aggregation.state, "idle");
+    EXPECT_EQ(status.aggregation.phase, AggregationPhase::kIdle);
     EXPECT_EQ(status.clients[2].accepted_round, 1);
   }
   // The exclusions are part of the version's record on disk.
@@ -381,7 +402,8 @@ TEST(ServerCoreTest, SamplerSaysNotFoundBeforeTheFirstVersion) {
   query.num_samples = 5;
   EXPECT_EQ(core->sampler().Sample(query, nullptr).code(),
             absl::StatusCode::kNotFound);
-  EXPECT_EQ(core->Status().aggregation.state, "waiting_for_uploads");
+  EXPECT_EQ(core->Status().aggregation.phase,
+            AggregationPhase::kWaitingForUploads);
 }
 
 bool EndsWith(const std::string& text, const std::string& suffix) {
@@ -424,7 +446,7 @@ TEST(ServerCoreTest, StatusAndUploadsDoNotWaitBehindASlowPublication) {
   release.Notify();
   EXPECT_TRUE(status_answered);
   EXPECT_TRUE(upload_answered);
-  EXPECT_EQ(status.get().aggregation.state, "publishing");
+  EXPECT_EQ(status.get().aggregation.phase, AggregationPhase::kPublishing);
   EXPECT_TRUE(upload.get().ok());
   GlobalVersionPtr version = WaitForVersion(*core, 0);
   ASSERT_NE(version, nullptr);
@@ -456,7 +478,7 @@ TEST(ServerCoreTest, RetriesAFailedPublicationKeepingTheTrainedModel) {
     absl::SleepFor(absl::Milliseconds(5));
     status = core->Status();
   } while (status.aggregation.publish_attempts < 3 && absl::Now() < give_up);
-  EXPECT_EQ(status.aggregation.state, "publish_retrying");
+  EXPECT_EQ(status.aggregation.phase, AggregationPhase::kPublishRetrying);
   EXPECT_THAT(status.aggregation.last_error, HasSubstr("No space left"));
   EXPECT_THAT(status.aggregation.last_error,
               HasSubstr("the trained model is kept"));
@@ -468,7 +490,7 @@ TEST(ServerCoreTest, RetriesAFailedPublicationKeepingTheTrainedModel) {
   GlobalVersionPtr version = WaitForVersion(*core, 0);
   ASSERT_NE(version, nullptr);
   status = core->Status();
-  EXPECT_EQ(status.aggregation.state, "idle");
+  EXPECT_EQ(status.aggregation.phase, AggregationPhase::kIdle);
   EXPECT_GE(status.aggregation.publish_attempts, 3);
   EXPECT_EQ(status.aggregation.iteration, 40);
 

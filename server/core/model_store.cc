@@ -1,8 +1,6 @@
 #include "server/core/model_store.h"
 
 #include <glog/logging.h>
-#include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/text_format.h>
 
 #include <algorithm>
@@ -12,6 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/model/deterministic_bytes.h"
 #include "common/model/model_codec.h"
 #include "common/util/file_io.h"
 #include "common/util/sha256.h"
@@ -23,17 +22,6 @@ namespace epgfn {
 namespace {
 
 constexpr int64_t kMaxStoredModelBytes = int64_t{4} << 30;
-
-std::string SerializeDeterministically(const v1::ModelWeights& weights) {
-  std::string bytes;
-  {
-    google::protobuf::io::StringOutputStream stream(&bytes);
-    google::protobuf::io::CodedOutputStream coded(&stream);
-    coded.SetSerializationDeterministic(true);
-    weights.SerializeToCodedStream(&coded);
-  }
-  return bytes;
-}
 
 }  // namespace
 
@@ -274,8 +262,8 @@ absl::StatusOr<PreparedVersion> ModelStore::Prepare(
         "client ids and rounds (or exclusions and reasons) differ in length");
   }
   absl::MutexLock publishing(&publish_mutex_);
-  std::string payload =
-      SerializeDeterministically(ExportModel(*config_->environment, policy));
+  ASSIGN_OR_RETURN(std::string payload, DeterministicBytes(ExportModel(
+                                            *config_->environment, policy)));
   v1::ModelWeights weights;
   if (!weights.ParseFromString(payload)) {
     return absl::InternalError("exported model does not parse");

@@ -220,7 +220,7 @@ TEST(NamedAggregatesTest, OnlyExcludedClientsIsNotPublishedAndSaysWhy) {
   FederationStatus status = (*core)->Status();
   ASSERT_EQ(status.aggregates.size(), 2u);
   EXPECT_EQ(status.aggregates[1].current_version, 0);
-  EXPECT_EQ(status.aggregates[1].aggregation.state, "all_clients_excluded");
+  EXPECT_EQ(status.aggregates[1].aggregation.phase, AggregationPhase::kAllClientsExcluded);
   EXPECT_THAT(status.aggregates[1].aggregation.last_error,
               HasSubstr("every client of aggregate 'c' has its upload "
                         "excluded: client-2:1"));

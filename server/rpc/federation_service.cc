@@ -16,7 +16,7 @@ namespace {
 
 void AggregationToProto(const AggregationState& state,
                         v1::AggregationStatus* aggregation) {
-  aggregation->set_state(state.state);
+  aggregation->set_state(std::string(AggregationPhaseName(state.phase)));
   aggregation->set_iteration(state.iteration);
   aggregation->set_total_iterations(state.total_iterations);
   aggregation->set_loss(state.loss);

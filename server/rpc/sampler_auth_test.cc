@@ -74,8 +74,7 @@ class SamplerAuthTest : public ::testing::Test {
       received += batch.objects_size();
     }
     grpc::Status status = reader->Finish();
-    if (status.ok()) EXPECT_EQ(received, kSamples);
-    if (!status.ok()) EXPECT_EQ(received, 0);
+    EXPECT_EQ(received, status.ok() ? kSamples : 0);
     return status;
   }
 
