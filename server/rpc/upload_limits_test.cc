@@ -77,7 +77,10 @@ class UploadLimitsTest : public ::testing::Test {
       header->set_round(1);
       header->set_total_bytes(static_cast<int64_t>(payload_.size()));
       header->set_payload_sha256(Sha256Hex(payload_));
-      EXPECT_TRUE(upload->writer->Write(chunk));
+      // Not asserted: a stream the server refuses at once (too many
+      // streams) may be closed before the header is written, which fails
+      // the write under load. Each test checks admission and Finish().
+      upload->writer->Write(chunk);
     }
     return upload;
   }

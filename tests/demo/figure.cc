@@ -194,7 +194,11 @@ absl::Status WriteFigure(const LineFigure& figure, const std::string& stem,
       Preamble(stem, options, figure.title, figure.x_label, figure.y_label);
   if (figure.log_x) absl::StrAppend(&script, "set logscale x\n");
   if (figure.log_y) absl::StrAppend(&script, "set logscale y\n");
-  absl::StrAppend(&script, "set key outside right top box opaque\n");
+  // Below the plot, so that long series names (the sites-scaling figure's)
+  // do not take width from the curves.
+  absl::StrAppend(&script,
+                  "set key outside center bottom horizontal box opaque\n"
+                  "set bmargin 7\n");
   // One block per series: the rows whose first column names it.
   std::vector<std::string> plots;
   for (size_t s = 0; s < figure.series.size(); ++s) {
@@ -263,8 +267,11 @@ absl::Status WriteFigure(const BarFigure& figure, const std::string& stem,
   absl::StrAppend(&script, "unset xlabel\nset label 101 ",
                   Quoted(figure.x_label),
                   " at screen 0.45, screen 0.03 center\n");
-  absl::StrAppend(&script, "set bmargin ", bottom, "\n",
-                  "set xtics rotate by 40 right nomirror font ',9'\n",
+  // The first category's label, right-aligned at its tick, reaches left of
+  // the plot by about half a character per character.
+  const int left = std::max<int>(10, static_cast<int>(longest * 0.5));
+  absl::StrAppend(&script, "set bmargin ", bottom, "\n", "set lmargin ", left,
+                  "\n", "set xtics rotate by 40 right nomirror font ',9'\n",
                   "set yrange [0:*]\n", "set style data histograms\n",
                   "set style histogram clustered gap 1\n",
                   "set style fill solid 0.9 border -1\n",
