@@ -169,6 +169,12 @@ class Coordinator {
                       ProgressReporter& reporter);
   void WriteCheckpoint(const AggregationInputs& inputs,
                        const Aggregator& aggregator, const char* why);
+  // ModelStore::Prepare, retried with backoff until it succeeds or the
+  // server shuts down (Cancelled, after checkpointing the trained model).
+  absl::StatusOr<PreparedVersion> PrepareWithRetries(
+      const AggregationRun& run, const Aggregator& aggregator,
+      const std::vector<std::string>& excluded_ids,
+      const std::vector<std::string>& exclusion_reasons);
   // Exports and writes the trained model (retrying a failed write with
   // backoff), then makes it the latest version.
   absl::Status Publish(const AggregationRun& run, const Aggregator& aggregator);

@@ -197,23 +197,11 @@ absl::Status Coordinator::RunWithCheckpoints(const AggregationRun& run,
   return absl::OkStatus();
 }
 
-absl::Status Coordinator::Publish(const AggregationRun& run,
-                                  const Aggregator& aggregator) {
-  std::vector<std::string> excluded_ids;
-  std::vector<std::string> exclusion_reasons;
-  for (const ExcludedUpload& excluded : run.excluded) {
-    excluded_ids.push_back(excluded.client_id);
-    exclusion_reasons.push_back(excluded.reason);
-  }
-  // Export, serialization, re-import and the fsynced writes run outside the
-  // coordinator's lock, so that GetStatus and uploads' notifications do not
-  // wait behind them. A failure keeps the trained model and retries.
-  {
-    absl::MutexLock lock(&mutex_);
-    SetPhase(AggregationPhase::kPublishing);
-  }
+absl::StatusOr<PreparedVersion> Coordinator::PrepareWithRetries(
+    const AggregationRun& run, const Aggregator& aggregator,
+    const std::vector<std::string>& excluded_ids,
+    const std::vector<std::string>& exclusion_reasons) {
   absl::Duration backoff = options_.publish_retry_initial;
-  PreparedVersion prepared;
   for (;;) {
     absl::StatusOr<PreparedVersion> attempt;
     try {
@@ -223,10 +211,7 @@ absl::Status Coordinator::Publish(const AggregationRun& run,
     } catch (const std::exception& e) {
       attempt = absl::InternalError(absl::StrCat("export threw: ", e.what()));
     }
-    if (attempt.ok()) {
-      prepared = *std::move(attempt);
-      break;
-    }
+    if (attempt.ok()) return attempt;
     bool stopping = false;
     {
       absl::MutexLock lock(&mutex_);
@@ -253,6 +238,26 @@ absl::Status Coordinator::Publish(const AggregationRun& run,
     }
     backoff = std::min(backoff * 2, options_.publish_retry_max);
   }
+}
+
+absl::Status Coordinator::Publish(const AggregationRun& run,
+                                  const Aggregator& aggregator) {
+  std::vector<std::string> excluded_ids;
+  std::vector<std::string> exclusion_reasons;
+  for (const ExcludedUpload& excluded : run.excluded) {
+    excluded_ids.push_back(excluded.client_id);
+    exclusion_reasons.push_back(excluded.reason);
+  }
+  // Export, serialization, re-import and the fsynced writes run outside the
+  // coordinator's lock, so that GetStatus and uploads' notifications do not
+  // wait behind them. A failure keeps the trained model and retries.
+  {
+    absl::MutexLock lock(&mutex_);
+    SetPhase(AggregationPhase::kPublishing);
+  }
+  ASSIGN_OR_RETURN(
+      PreparedVersion prepared,
+      PrepareWithRetries(run, aggregator, excluded_ids, exclusion_reasons));
   // Made visible and marked idle in one critical section, so that a client
   // woken by the new version never reads a stale "running" from GetStatus.
   absl::MutexLock lock(&mutex_);

@@ -109,7 +109,13 @@ for i in "${!clients[@]}"; do
 done
 for pid in "${client_pids[@]}"; do wait "${pid}"; done
 federation_s=$(elapsed "${t_start}" "$(now)")
-kill -TERM "${server_pid}"; wait "${server_pid}" || true
+# The server's own peak RSS, read before it stops: GNU time writes no report
+# when the signal reaches it rather than the server.
+server_child=$(pgrep -P "${server_pid}" | head -n 1 || true)
+server_peak_mib=$(awk '/^VmHWM:/{ printf "%.0f", $2 / 1024 }' \
+  "/proc/${server_child}/status" 2>/dev/null || true)
+kill -TERM "${server_child:-${server_pid}}" 2>/dev/null || true
+wait "${server_pid}" || true
 
 field() {  # log, key
   awk -v key="$2" '/^SUMMARY /{ for (i = 2; i <= NF; i++) {
@@ -123,7 +129,7 @@ for id in "${clients[@]}"; do
   echo "| ${id} | $(field "${logs}/${id}.log" train_s) | $(field "${logs}/${id}.log" upload_s) | $(field "${logs}/${id}.log" wait_s) | $(field "${logs}/${id}.log" download_s) | $(peak_mib "${logs}/${id}.time") |"
 done
 aggregation_line=$(grep "event=version_published" "${logs}/server.log" | tail -n 1 || true)
-echo "| server | | | | | $(peak_mib "${logs}/server.time") |"
+echo "| server | | | | | ${server_peak_mib:-$(peak_mib "${logs}/server.time")} |"
 echo "# server: ${aggregation_line##*event=}"
 
 model=$(field "${logs}/client-0.log" model)

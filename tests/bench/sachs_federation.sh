@@ -14,7 +14,7 @@
 #   bazel run -c opt //tests/bench:sachs_federation -- \
 #     [--sachs_dir=/work/shared/data/sachs] [--local_iterations=1500] \
 #     [--aggregation_iterations=1500] [--samples=10000] [--max_parents=k] \
-#     [--work_dir=/tmp/epgfn_sachs_federation] [--threads=1]
+#     [--work_dir=/tmp/epgfn_sachs_federation] [--threads=1] [--temperature=1]
 #
 # Skips (exit 0, with a message) when the data folder is absent. The data
 # are read from there and never copied into the repository.
@@ -28,6 +28,10 @@ max_parents=""
 work="/tmp/epgfn_sachs_federation"
 threads=1
 hidden_width=128
+# Each client's reward is tempered by this (log R / T): with ~1,866 rows per
+# client log R spans thousands of nats, and untempered training diverged
+# (non-finite logits at iteration ~710 on 2026-12-02).
+temperature=1
 for arg in "$@"; do
   case "${arg}" in
     --sachs_dir=*) sachs_dir="${arg#*=}" ;;
@@ -38,6 +42,7 @@ for arg in "$@"; do
     --work_dir=*) work="${arg#*=}" ;;
     --threads=*) threads="${arg#*=}" ;;
     --hidden_width=*) hidden_width="${arg#*=}" ;;
+    --temperature=*) temperature="${arg#*=}" ;;
     *) echo "sachs_federation: unknown argument ${arg} (see the header)" >&2
        exit 2 ;;
   esac
@@ -159,7 +164,7 @@ for i in "${!clients[@]}"; do
     --client_id="${id}" --tls_ca="${certs}/ca.pem" \
     --tls_cert="${certs}/${id}.pem" --tls_key="${certs}/${id}.key" \
     --state_dir="${work}/${id}" \
-    --reward="bge:standardize=1,data=${work}/${id}-data/rows.tsv" \
+    --reward="bge:standardize=1,temperature=${temperature},data=${work}/${id}-data/rows.tsv" \
     --threads="${threads}" --wait_seconds=7200) >"${logs}/${id}.log" 2>&1 &
   client_pids+=($!)
 done
@@ -190,7 +195,7 @@ field() {  # log, key
 peak() { [[ -s "$1" ]] && awk 'END { printf "%.0f", $1 / 1024 }' "$1" || echo "n/a"; }
 
 echo "Sachs federation: ${#clients[@]} clients x ~$(($(wc -l <"${data}") / 4)) rows, variables ${variables}"
-echo "environment max_parents: ${max_parents:-none}; local ${local_iterations} and aggregation ${aggregation_iterations} iterations, batch 64, MLP 2x${hidden_width}, ${threads} thread(s) per process"
+echo "environment max_parents: ${max_parents:-none}; local ${local_iterations} and aggregation ${aggregation_iterations} iterations, batch 64, MLP 2x${hidden_width}, ${threads} thread(s) per process, reward temperature ${temperature}"
 echo
 echo "| process | phase wall-clock s | peak RSS MiB |"
 echo "|---|---|---|"
