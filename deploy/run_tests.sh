@@ -19,9 +19,9 @@ phase_done setup
 log="$(mktemp)"
 trap 'rm -f "${log}"' EXIT
 status=0
-# --build_tests_only: the benchmarks and tools no test depends on are not
-# compiled here (about a tenth of the cold build); `bazel build //...` builds
-# them, and each benchmark's command is in BENCHMARKS.md.
+# --build_tests_only: the benchmark binaries and tools that no test depends on
+# are not compiled here; `bazel build //...` builds them, and each
+# benchmark's command is in BENCHMARKS.md.
 bazel test --build_tests_only //... 2>&1 | tee "${log}" || status=$?
 phase_done "bazel test --build_tests_only //..."
 

@@ -3,6 +3,8 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/types.h>
 
+#include <stdexcept>
+
 namespace epgfn {
 
 RandomSource::RandomSource(uint64_t seed)
@@ -16,6 +18,15 @@ at::Tensor RandomSource::Uniform(at::IntArrayRef shape, c10::Device device) {
 at::Tensor RandomSource::Categorical(const at::Tensor& probabilities) {
   at::Tensor cumulative = probabilities.cumsum(-1);
   at::Tensor total = cumulative.narrow(-1, cumulative.size(-1) - 1, 1);
+  // NaN or infinite probabilities (a diverged policy's logits) reach every
+  // row's total; drawing from them would return a zero-probability
+  // category, and the environment would then fail far from the cause (seen
+  // on Sachs: "index out of range" in the DAG's Step).
+  if (!at::isfinite(total).all().item<bool>()) {
+    throw std::runtime_error(
+        "categorical draw: the probabilities are not finite (NaN or infinite "
+        "logits: has training diverged?)");
+  }
   at::Tensor threshold =
       Uniform({probabilities.size(0), 1}, probabilities.device()) * total;
   // The chosen index i has cumulative[i-1] < threshold <= cumulative[i], so

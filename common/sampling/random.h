@@ -21,6 +21,7 @@ class RandomSource {
 
   // One category per row of `probabilities` ([B, K], non-negative, rows not
   // all zero) by inverse-CDF; never returns a zero-probability category.
+  // Throws std::runtime_error when a row holds a NaN or an infinity.
   at::Tensor Categorical(const at::Tensor& probabilities);
 
   // Uniform integers in [0, high).

@@ -1,6 +1,5 @@
 #include "common/sampling/trajectories.h"
 
-#include <stdexcept>
 #include <vector>
 
 namespace epgfn {
@@ -34,15 +33,6 @@ Trajectories SampleTrajectories(PolicyNet& policy,
       logits = logits / exploration.temperature;
     torch::Tensor mask = environment.ForwardMask(active_states);
     torch::Tensor probabilities = MaskedLogSoftmax(logits, mask).exp();
-    // A diverged policy (NaN or infinite logits) would otherwise make the
-    // categorical draw pick a forbidden action, and the environment then
-    // fails somewhere far from the cause (seen on Sachs: "index out of
-    // range" in the DAG's Step).
-    if (!torch::isfinite(probabilities).all().item<bool>()) {
-      throw std::runtime_error(
-          "the policy's action probabilities are not finite (NaN or "
-          "infinite logits): training diverged");
-    }
     if (exploration.epsilon > 0.0) {
       torch::Tensor allowed = mask.to(torch::kFloat32);
       probabilities = (1.0 - exploration.epsilon) * probabilities +

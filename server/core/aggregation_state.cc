@@ -40,12 +40,8 @@ absl::string_view AggregationPhaseName(AggregationPhase phase) {
 
 bool IsAllowedTransition(AggregationPhase from, AggregationPhase to) {
   if (from == to) return true;
+  if (IsResting(from)) return IsResting(to) || to == AggregationPhase::kRunning;
   switch (from) {
-    case AggregationPhase::kWaitingForUploads:
-    case AggregationPhase::kIdle:
-    case AggregationPhase::kFailed:
-    case AggregationPhase::kAllClientsExcluded:
-      return IsResting(to) || to == AggregationPhase::kRunning;
     case AggregationPhase::kRunning:
       return IsResting(to) || to == AggregationPhase::kPublishing;
     case AggregationPhase::kPublishing:
@@ -54,8 +50,9 @@ bool IsAllowedTransition(AggregationPhase from, AggregationPhase to) {
       // that throws past its own guard ends as failed.
       return to == AggregationPhase::kPublishRetrying ||
              to == AggregationPhase::kIdle || to == AggregationPhase::kFailed;
+    default:
+      return false;  // the resting phases are handled above
   }
-  return false;
 }
 
 }  // namespace epgfn

@@ -43,6 +43,7 @@ TEST(AggregationStateTest, TransitionsFollowTheTable) {
   // A run publishes or fails; only a run publishes.
   EXPECT_TRUE(IsAllowedTransition(P::kRunning, P::kPublishing));
   EXPECT_TRUE(IsAllowedTransition(P::kRunning, P::kFailed));
+  EXPECT_FALSE(IsAllowedTransition(P::kRunning, P::kPublishRetrying));
   EXPECT_FALSE(IsAllowedTransition(P::kIdle, P::kPublishing));
   EXPECT_FALSE(IsAllowedTransition(P::kWaitingForUploads, P::kPublishRetrying));
   // A publication ends in idle, through retries if need be, never back in a

@@ -224,12 +224,13 @@ Coordinator::WaitForAggregation() {
         !failed_rounds_.empty() && pending.rounds == failed_rounds_;
     if (decision == TriggerDecision::kAggregate && !already_failed) {
       SetPhase(AggregationPhase::kRunning);
-      const AggregationPhase phase = state_.phase;
-      const std::string last_error = state_.last_error;
-      state_ = AggregationState();
-      state_.phase = phase;
-      state_.last_error = last_error;
-      state_.total_iterations = config_->aggregation.iterations;
+      // A new run's counters start over; the last error stays until a newer
+      // outcome replaces it.
+      AggregationState fresh;
+      fresh.phase = state_.phase;
+      fresh.last_error = std::move(state_.last_error);
+      fresh.total_iterations = config_->aggregation.iterations;
+      state_ = std::move(fresh);
       return pending;
     }
     UpdateRestingPhase(decision, already_failed, pending.selection,
