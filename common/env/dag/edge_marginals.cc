@@ -102,61 +102,65 @@ void LogProductsOverSubsets(const std::vector<double>& log_a, int64_t subsets,
   }
 }
 
-}  // namespace
+// The sizes every step shares.
+struct SubsetSpace {
+  int64_t d;
+  int64_t subsets;  // 2^d
+  uint32_t full;    // the mask of all d nodes
+};
 
-absl::StatusOr<EdgeMarginals> ComputeEdgeMarginals(
-    int64_t nodes, const std::vector<double>& local_scores,
-    const ModularDagPosteriorOptions& options) {
-  absl::StatusOr<std::vector<double>> factors =
-      LogFactors(nodes, local_scores, options);
-  if (!factors.ok()) return factors.status();
-  const std::vector<double>& log_f = *factors;
-  const int64_t d = nodes;
-  const int64_t subsets = int64_t{1} << d;
-  const uint32_t full = static_cast<uint32_t>(subsets - 1);
-
-  // 1. log A_j(W) = log sum_{S subset of W} f_j(S), for W without j.
+// 1. log A_j(W) = log sum_{S subset of W} f_j(S), for W without j.
+std::vector<double> LogParentSetSums(const SubsetSpace& space,
+                                     const std::vector<double>& log_f) {
   std::vector<double> log_a = log_f;
-  for (int64_t j = 0; j < d; ++j) {
-    double* row = &log_a[j * subsets];
-    for (int64_t b = 0; b < d; ++b) {
+  for (int64_t j = 0; j < space.d; ++j) {
+    double* row = &log_a[j * space.subsets];
+    for (int64_t b = 0; b < space.d; ++b) {
       if (b == j) continue;
-      for (uint32_t w = 0; w < subsets; ++w) {
+      for (uint32_t w = 0; w < space.subsets; ++w) {
         if ((w >> b) & 1 && !((w >> j) & 1)) {
           row[w] = LogAddExp(row[w], row[w ^ (1u << b)]);
         }
       }
     }
   }
+  return log_a;
+}
 
-  std::vector<double> log_products(subsets, kNegInf);
-
-  // 2. Forward: log Z(U), pushed from each finished W = U \ T to U.
-  std::vector<SignedLogSum> z_sums(subsets);
-  std::vector<double> log_z(subsets, kNegInf);
+// 2. Forward: log Z(U), pushed from each finished W = U \ T to U.
+std::vector<double> ForwardLogZ(const SubsetSpace& space,
+                                const std::vector<double>& log_a) {
+  std::vector<double> log_products(space.subsets, kNegInf);
+  std::vector<SignedLogSum> z_sums(space.subsets);
+  std::vector<double> log_z(space.subsets, kNegInf);
   log_z[0] = 0.0;
-  for (uint32_t w = 0; w < subsets; ++w) {
+  for (uint32_t w = 0; w < space.subsets; ++w) {
     if (w != 0) log_z[w] = z_sums[w].Log();
     if (log_z[w] == kNegInf) continue;
-    const uint32_t complement = full & ~w;
-    LogProductsOverSubsets(log_a, subsets, w, complement, log_products);
+    const uint32_t complement = space.full & ~w;
+    LogProductsOverSubsets(log_a, space.subsets, w, complement, log_products);
     for (uint32_t t = (0 - complement) & complement; t != 0;
          t = (t - complement) & complement) {
       z_sums[w | t].Add(log_z[w] + log_products[t], PopCount(t) % 2 == 1);
     }
   }
-  z_sums.clear();
-  z_sums.shrink_to_fit();
+  return log_z;
+}
 
-  // 3. Backward: log H(W) and log K_j(W), pulled from the larger sets W + T.
-  std::vector<double> log_h(subsets, kNegInf);
-  std::vector<double> log_k(d * subsets, kNegInf);
-  log_h[full] = 0.0;
-  std::vector<SignedLogSum> k_sums(d);
-  for (int64_t w_index = subsets - 2; w_index >= 0; --w_index) {
+// 3. Backward: log H(W) and log K_j(W), pulled from the larger sets W + T;
+// returns log K ([d * 2^d]).
+std::vector<double> BackwardLogK(const SubsetSpace& space,
+                                 const std::vector<double>& log_a,
+                                 const std::vector<double>& log_z) {
+  std::vector<double> log_products(space.subsets, kNegInf);
+  std::vector<double> log_h(space.subsets, kNegInf);
+  std::vector<double> log_k(space.d * space.subsets, kNegInf);
+  log_h[space.full] = 0.0;
+  std::vector<SignedLogSum> k_sums(space.d);
+  for (int64_t w_index = space.subsets - 2; w_index >= 0; --w_index) {
     const uint32_t w = static_cast<uint32_t>(w_index);
-    const uint32_t complement = full & ~w;
-    LogProductsOverSubsets(log_a, subsets, w, complement, log_products);
+    const uint32_t complement = space.full & ~w;
+    LogProductsOverSubsets(log_a, space.subsets, w, complement, log_products);
     SignedLogSum h_sum;
     std::fill(k_sums.begin(), k_sums.end(), SignedLogSum());
     for (uint32_t t = (0 - complement) & complement; t != 0;
@@ -167,52 +171,80 @@ absl::StatusOr<EdgeMarginals> ComputeEdgeMarginals(
       h_sum.Add(log_term, positive);
       for (uint32_t rest = t; rest != 0; rest &= rest - 1) {
         const int j = LowestBit(rest);
-        k_sums[j].Add(log_term - log_a[j * subsets + w], positive);
+        k_sums[j].Add(log_term - log_a[j * space.subsets + w], positive);
       }
     }
     log_h[w] = h_sum.Log();
     if (log_z[w] == kNegInf) continue;
     for (uint32_t rest = complement; rest != 0; rest &= rest - 1) {
       const int j = LowestBit(rest);
-      log_k[j * subsets + w] = log_z[w] + k_sums[j].Log();
+      log_k[j * space.subsets + w] = log_z[w] + k_sums[j].Log();
     }
   }
+  return log_k;
+}
 
-  // 4. Gamma_j = superset sums of K_j over sets without j, then the edge
-  // sums; log_k is transformed in place.
+// 4. Gamma_j = superset sums of K_j over sets without j, then the edge sums
+// into node j (log_k's row j is transformed in place). Returns the log of
+// the total over parent sets of j, which must equal log Z (the check).
+double AccumulateEdgesInto(const SubsetSpace& space, int64_t j,
+                           const std::vector<double>& log_f,
+                           std::vector<double>& log_k, double log_normalizer,
+                           std::vector<double>& probabilities) {
+  double* gamma = &log_k[j * space.subsets];
+  for (int64_t b = 0; b < space.d; ++b) {
+    if (b == j) continue;
+    for (uint32_t s = 0; s < space.subsets; ++s) {
+      if (!((s >> b) & 1) && !((s >> j) & 1)) {
+        gamma[s] = LogAddExp(gamma[s], gamma[s | (1u << b)]);
+      }
+    }
+  }
+  double log_total = kNegInf;
+  std::vector<double> log_edge(space.d, kNegInf);
+  for (uint32_t s = 0; s < space.subsets; ++s) {
+    if ((s >> j) & 1) continue;
+    const double log_term = log_f[j * space.subsets + s] + gamma[s];
+    if (log_term == kNegInf) continue;
+    log_total = LogAddExp(log_total, log_term);
+    for (uint32_t rest = s; rest != 0; rest &= rest - 1) {
+      const int i = LowestBit(rest);
+      log_edge[i] = LogAddExp(log_edge[i], log_term);
+    }
+  }
+  for (int64_t i = 0; i < space.d; ++i) {
+    if (i == j) continue;
+    probabilities[i * space.d + j] =
+        std::min(1.0, std::exp(log_edge[i] - log_normalizer));
+  }
+  return log_total;
+}
+
+}  // namespace
+
+absl::StatusOr<EdgeMarginals> ComputeEdgeMarginals(
+    int64_t nodes, const std::vector<double>& local_scores,
+    const ModularDagPosteriorOptions& options) {
+  absl::StatusOr<std::vector<double>> factors =
+      LogFactors(nodes, local_scores, options);
+  if (!factors.ok()) return factors.status();
+  const std::vector<double>& log_f = *factors;
+  const int64_t subsets = int64_t{1} << nodes;
+  const SubsetSpace space{nodes, subsets, static_cast<uint32_t>(subsets - 1)};
+
+  const std::vector<double> log_a = LogParentSetSums(space, log_f);
+  const std::vector<double> log_z = ForwardLogZ(space, log_a);
+  std::vector<double> log_k = BackwardLogK(space, log_a, log_z);
+
   EdgeMarginals result;
-  result.nodes = d;
-  result.log_normalizer = log_z[full];
-  result.probabilities.assign(d * d, 0.0);
-  for (int64_t j = 0; j < d; ++j) {
-    double* gamma = &log_k[j * subsets];
-    for (int64_t b = 0; b < d; ++b) {
-      if (b == j) continue;
-      for (uint32_t s = 0; s < subsets; ++s) {
-        if (!((s >> b) & 1) && !((s >> j) & 1)) {
-          gamma[s] = LogAddExp(gamma[s], gamma[s | (1u << b)]);
-        }
-      }
-    }
-    double log_total = kNegInf;
-    std::vector<double> log_edge(d, kNegInf);
-    for (uint32_t s = 0; s < subsets; ++s) {
-      if ((s >> j) & 1) continue;
-      const double log_term = log_f[j * subsets + s] + gamma[s];
-      if (log_term == kNegInf) continue;
-      log_total = LogAddExp(log_total, log_term);
-      for (uint32_t rest = s; rest != 0; rest &= rest - 1) {
-        const int i = LowestBit(rest);
-        log_edge[i] = LogAddExp(log_edge[i], log_term);
-      }
-    }
+  result.nodes = nodes;
+  result.log_normalizer = log_z[space.full];
+  result.probabilities.assign(nodes * nodes, 0.0);
+  for (int64_t j = 0; j < nodes; ++j) {
+    const double log_total = AccumulateEdgesInto(
+        space, j, log_f, log_k, result.log_normalizer, result.probabilities);
     result.normalizer_check = std::max(
         result.normalizer_check, std::abs(log_total - result.log_normalizer));
-    for (int64_t i = 0; i < d; ++i) {
-      if (i == j) continue;
-      result.probabilities[i * d + j] =
-          std::min(1.0, std::exp(log_edge[i] - result.log_normalizer));
-    }
   }
   return result;
 }
