@@ -44,8 +44,17 @@ absl::Status EstimateStreamingDiagnostics(PolicyNet& policy,
       (torch::logsumexp(-log_ratio, 0) - std::log(num_trajectories))
           .item<double>();
   torch::Tensor normalised = (log_ratio + log_z).exp();
-  out->alpha = std::max(0.0, 1.0 - normalised.min().item<double>());
-  out->beta = std::max(0.0, normalised.max().item<double>() - 1.0);
+  const double low = normalised.min().item<double>();
+  const double high = normalised.max().item<double>();
+  // std::max would turn a NaN into a reassuring 0.
+  if (std::isnan(low) || std::isnan(high)) {
+    return absl::InternalError(
+        absl::StrCat("NaN in the streaming diagnostics: log ratio in [",
+                     log_ratio.min().item<double>(), ", ",
+                     log_ratio.max().item<double>(), "], log Z ", log_z));
+  }
+  out->alpha = std::max(0.0, 1.0 - low);
+  out->beta = std::max(0.0, high - 1.0);
   out->log_z_estimate = log_z;
   out->num_trajectories = num_trajectories;
   return absl::OkStatus();
