@@ -66,6 +66,49 @@ absl::StatusOr<std::unique_ptr<LogReward>> MakeLogReward(
                                 federated.temperature);
 }
 
+namespace {
+
+// The parts of a streaming block's reward and its temperature. The context
+// check of `count` is skipped by reading the parameters for a federation of
+// exactly `count` members (count is the number of blocks here).
+absl::StatusOr<std::unique_ptr<LogReward>> MakeStreamingReward(
+    const Environment& environment, const RewardConfig& config,
+    const RewardContext& context, bool keep_prior) {
+  if (context.num_clients < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a federation needs at least one client, got ", context.num_clients));
+  }
+  ASSIGN_OR_RETURN(const EnvironmentFactory factory,
+                   FindFactory(environment.config().kind));
+  RewardContext blocks;
+  ASSIGN_OR_RETURN(blocks.num_clients,
+                   config.params.GetInt("count", 1, 1, int64_t{1} << 40));
+  ASSIGN_OR_RETURN(const FederatedRewardParams federated,
+                   ReadFederatedRewardParams(config, blocks));
+  ASSIGN_OR_RETURN(
+      RewardParts parts,
+      factory.make_reward(environment, federated.environment_config));
+  if (!keep_prior) parts.log_prior.reset();
+  return ComposeFederatedReward(std::move(parts), context,
+                                federated.temperature);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<LogReward>> MakeStreamingInitialReward(
+    const Environment& environment, const RewardConfig& first_data,
+    const RewardContext& context) {
+  return MakeStreamingReward(environment, first_data, context,
+                             /*keep_prior=*/true);
+}
+
+absl::StatusOr<std::unique_ptr<LogReward>> MakeStreamingLikelihood(
+    const Environment& environment, const RewardConfig& new_data,
+    const RewardContext& context) {
+  return MakeStreamingReward(environment, new_data, context,
+                             /*keep_prior=*/false);
+}
+
 absl::StatusOr<std::unique_ptr<LogReward>> MakeSplitLogReward(
     const Environment& environment, const RewardConfig& config) {
   RewardContext context;

@@ -84,6 +84,26 @@ absl::StatusOr<std::unique_ptr<LogReward>> MakeLogReward(
 absl::StatusOr<std::unique_ptr<LogReward>> MakeSplitLogReward(
     const Environment& environment, const RewardConfig& config);
 
+// Streaming Bayes (issue 13: today's posterior is tomorrow's prior). A
+// stream's first model is trained on MakeStreamingInitialReward of its first
+// block; each later block's update adds MakeStreamingLikelihood of that block
+// to the previous model's target, so that after t blocks the target is
+//   (log prior(x) / num_clients + sum_{s<=t} log likelihood(D_s | x)) / T.
+// In both, `count` (experiments' `index=i,count=N`) is the number of blocks
+// one dataset is cut into, not the federation's size, so it is not checked
+// against context.num_clients; `temperature` is read as in MakeLogReward
+// (give every block the client's T).
+//
+// The first block's reward: MakeLogReward without the `count` check.
+absl::StatusOr<std::unique_ptr<LogReward>> MakeStreamingInitialReward(
+    const Environment& environment, const RewardConfig& first_data,
+    const RewardContext& context);
+// The new block's likelihood only, log likelihood(D_t | x) / T: the prior's
+// share is already in the first model and must not be counted again.
+absl::StatusOr<std::unique_ptr<LogReward>> MakeStreamingLikelihood(
+    const Environment& environment, const RewardConfig& new_data,
+    const RewardContext& context);
+
 std::vector<std::string> RegisteredEnvironmentKinds();
 std::string EnvironmentHelp();
 

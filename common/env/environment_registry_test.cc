@@ -84,6 +84,45 @@ TEST(EnvironmentRegistryTest, ASplitThatDisagreesWithTheFederationIsRefused) {
                   .ok());
 }
 
+// A stream's blocks: the first carries the whole prior (count is the number
+// of blocks, not a federation's size), later ones only their likelihood, and
+// both are tempered by the same T.
+TEST(EnvironmentRegistryTest, StreamingRewardsSplitPriorAndLikelihood) {
+  auto environment = MakeEnvironment(*EnvironmentConfig::Parse("hypergrid"));
+  ASSERT_TRUE(environment.ok());
+  at::Tensor states = torch::tensor({{0, 0}, {3, 5}, {7, 7}}, torch::kInt64);
+  auto prior = MakeLogReward(**environment, *RewardConfig::Parse("standard"),
+                             RewardContext{1});
+  ASSERT_TRUE(prior.ok()) << prior.status();
+  const RewardConfig block =
+      *RewardConfig::Parse("client:index=1,count=4,temperature=2");
+  auto initial =
+      MakeStreamingInitialReward(**environment, block, RewardContext{1});
+  ASSERT_TRUE(initial.ok()) << initial.status();
+  auto likelihood =
+      MakeStreamingLikelihood(**environment, block, RewardContext{1});
+  ASSERT_TRUE(likelihood.ok()) << likelihood.status();
+  auto federated = MakeLogReward(**environment, block, RewardContext{4});
+  ASSERT_TRUE(federated.ok()) << federated.status();
+  const at::Tensor prior_values = (*prior)->LogRewardFloat64(states);
+  const at::Tensor likelihood_values = (*likelihood)->LogRewardFloat64(states);
+  EXPECT_TRUE(at::allclose((*initial)->LogRewardFloat64(states),
+                           prior_values / 2.0 + likelihood_values));
+  EXPECT_TRUE(at::allclose((*federated)->LogRewardFloat64(states),
+                           prior_values / 8.0 + likelihood_values));
+  // The likelihood is a real factor: corner 1's term varies over states.
+  EXPECT_GT((likelihood_values.max() - likelihood_values.min()).item<double>(),
+            0.05);
+  // In a federation of 3 the first block carries a third of the prior.
+  auto federated_initial =
+      MakeStreamingInitialReward(**environment, block, RewardContext{3});
+  ASSERT_TRUE(federated_initial.ok()) << federated_initial.status();
+  EXPECT_TRUE(at::allclose((*federated_initial)->LogRewardFloat64(states),
+                           prior_values / 6.0 + likelihood_values));
+  EXPECT_FALSE(
+      MakeStreamingLikelihood(**environment, block, RewardContext{0}).ok());
+}
+
 TEST(EnvironmentRegistryTest, CanonicalConfigsCompareEqual) {
   auto with_defaults = MakeEnvironment(*EnvironmentConfig::Parse("hypergrid"));
   auto explicit_params =

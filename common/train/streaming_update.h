@@ -1,0 +1,65 @@
+#ifndef EPGFN_COMMON_TRAIN_STREAMING_UPDATE_H_
+#define EPGFN_COMMON_TRAIN_STREAMING_UPDATE_H_
+
+#include <torch/types.h>
+
+#include <cstdint>
+#include <optional>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "common/env/environment.h"
+#include "common/policy/policy_net.h"
+#include "common/train/trainer.h"
+
+namespace epgfn {
+
+struct StreamingUpdateOptions {
+  // Loss (contrastive balance by default), iterations, batch, exploration,
+  // seed of the update's training.
+  TrainingOptions training;
+  // On-policy trajectories for the per-update diagnostics.
+  int64_t diagnostics_trajectories = 4096;
+
+  absl::Status Validate() const;
+};
+
+struct StreamingUpdateDiagnostics {
+  // Mean loss over the last progress window of the update's training.
+  double final_loss = 0.0;
+  // The updated model's (alpha, beta) against the streaming target, with the
+  // meaning of LocalDiagnostics (common/aggregate/local_model.h): over the
+  // sampled trajectories 1 - alpha <= p_F(t) / (exp(S(t)) / Z_hat) <= 1 +
+  // beta, where S is the StreamingTarget in place of log p_B + log R.
+  double alpha = 0.0;
+  double beta = 0.0;
+  double log_z_estimate = 0.0;
+  int64_t num_trajectories = 0;
+  // Flow Consistency in Subgraphs against the reward of everything seen so
+  // far, when the caller has one (common/eval/flow_consistency.h).
+  std::optional<double> fcs;
+};
+
+struct StreamingUpdateResult {
+  PolicyNet policy{nullptr};
+  StreamingUpdateDiagnostics diagnostics;
+  double training_seconds = 0.0;  // wall clock of the training loop alone
+};
+
+// One streaming Bayes update: warm-starts a deep copy of `previous` (which is
+// left untouched: it is the frozen prior), trains it on `device` against
+// StreamingTarget(previous, new_data_log_likelihood) and returns it with its
+// diagnostics. `new_data_log_likelihood` is the new data's likelihood only
+// (MakeStreamingLikelihood); the prior is already in the first model.
+// InvalidArgument for bad options or a policy that does not fit the
+// environment; Internal when training diverges.
+absl::StatusOr<StreamingUpdateResult> TrainStreamingUpdate(
+    const Environment& environment, PolicyNet previous,
+    const LogReward& new_data_log_likelihood,
+    const StreamingUpdateOptions& options, torch::Device device,
+    const ProgressCallback& on_progress = nullptr,
+    const LogReward* all_data_reward_for_fcs = nullptr);
+
+}  // namespace epgfn
+
+#endif  // EPGFN_COMMON_TRAIN_STREAMING_UPDATE_H_
