@@ -35,6 +35,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "common/env/phylo/alignment.h"
 #include "common/eval/exact_distribution.h"
 #include "common/eval/phylo/consensus.h"
@@ -72,12 +73,22 @@ ABSL_FLAG(std::string, large_alignment,
           "The large instance: a NEXUS/FASTA alignment, or a BEAST XML "
           "(.xml or .xml.gz) that this benchmark converts to FASTA itself. "
           "Empty: skip.");
-ABSL_FLAG(int, large_taxa, 16,
+ABSL_FLAG(int, large_taxa, 27,
           "Taxa of the large alignment used (its first ones; the phylo "
-          "environment on main takes at most 16).");
+          "environment takes at most 64, PhyloEnvironment::kMaxTaxa). "
+          "DS1 has 27.");
 ABSL_FLAG(std::string, large_jc69_reward, "jc69:temperature=20",
           "The JC69 reward of the large instance's MCMC run.");
 ABSL_FLAG(int, dnapars_jumbles, 10, "dnapars random addition orders.");
+ABSL_FLAG(std::string, parsimony_alignments,
+          "DS1=testHKY336,DS2=testHKY501,DS3=testHKY1510,DS4=testHKY1366,"
+          "DS5=testHKY1044,DS6=testHKY3475,DS7=testHKY1809,DS8=testHKY755",
+          "NAME=FILE pairs of the parsimony comparison: FILE.xml.gz under "
+          "--benchmark_dir, all its taxa (at most 64). Empty: none.");
+ABSL_FLAG(std::string, benchmark_dir,
+          "/usr/share/doc/beast2-mcmc/examples/benchmark/1",
+          "Folder of the BEAST XML files --parsimony_alignments names.");
+ABSL_FLAG(double, parsimony_seconds, 60, "MCMC budget of each parsimony row.");
 
 namespace epgfn {
 namespace {
@@ -91,7 +102,13 @@ double SecondsSince(Clock::time_point start) {
 
 // BEAST 1 XML (DS1-DS8 as Debian ships them): <sequence> <taxon
 // idref="NAME"/> SEQUENCE </sequence>. Written as FASTA to a temporary file.
-absl::StatusOr<std::string> BeastXmlAsFasta(const std::string& path) {
+struct Converted {
+  std::string path;
+  int taxa = 0;
+};
+
+absl::StatusOr<Converted> BeastXmlAsFasta(const std::string& path,
+                                          const std::string& out) {
   std::string xml;
   if (path.size() > 3 && path.substr(path.size() - 3) == ".gz") {
     FILE* pipe = popen(absl::StrCat("zcat '", path, "'").c_str(), "r");
@@ -124,15 +141,17 @@ absl::StatusOr<std::string> BeastXmlAsFasta(const std::string& path) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": no <sequence><taxon idref=.../>...</sequence>"));
   }
-  const std::string out = "/tmp/epgfn-tree-reference-large.fasta";
   RETURN_IF_ERROR(WriteFileAtomically(out, fasta));
-  return out;
+  return Converted{out, count};
 }
 
 absl::StatusOr<std::string> LargeEnvironment() {
   std::string path = absl::GetFlag(FLAGS_large_alignment);
   if (path.find(".xml") != std::string::npos) {
-    ASSIGN_OR_RETURN(path, BeastXmlAsFasta(path));
+    ASSIGN_OR_RETURN(
+        Converted converted,
+        BeastXmlAsFasta(path, "/tmp/epgfn-tree-reference-large.fasta"));
+    path = converted.path;
   }
   return absl::StrCat("phylo:alignment=", path,
                       ",num_taxa=", absl::GetFlag(FLAGS_large_taxa));
@@ -390,7 +409,8 @@ absl::Status LargeInstance(const std::string& env) {
 }
 
 // Section 3: dnapars's best against the MCMC's on the parsimony reward.
-absl::Status ParsimonyRow(const std::string& env) {
+absl::Status ParsimonyRow(const std::string& env, std::string label = "") {
+  if (label.empty()) label = env;
   ASSIGN_OR_RETURN(PhyloTarget target, MakePhyloTarget(env, "parsimony"));
   ASSIGN_OR_RETURN(std::string phylip, PhylipAlignment(target.site_masks));
   DnaparsOptions options;
@@ -402,7 +422,7 @@ absl::Status ParsimonyRow(const std::string& env) {
       TreeMcmc::Create(target.num_taxa(), target.reward.get(), McmcOptions()));
   // A fixed budget: the parsimony posterior exp(-score) is nearly a point
   // mass, so ASDSF is not the question here; the best score is.
-  const double budget = std::min(60.0, absl::GetFlag(FLAGS_mcmc_seconds));
+  const double budget = absl::GetFlag(FLAGS_parsimony_seconds);
   const auto start = Clock::now();
   while (SecondsSince(start) < budget) RETURN_IF_ERROR(mcmc->Run(500));
   const double seconds = SecondsSince(start);
@@ -420,7 +440,7 @@ absl::Status ParsimonyRow(const std::string& env) {
   std::printf(
       "| %s | %d | %lld | %.0f (%d trees, %.1f s) | %lld (%lld samples, "
       "%zu distinct, %.1f s) |\n",
-      env.c_str(), target.num_taxa(), (long long)target.site_masks.size(1),
+      label.c_str(), target.num_taxa(), (long long)target.site_masks.size(1),
       dnapars.best_score, dnapars.trees_found, dnapars.seconds, (long long)best,
       (long long)samples, distinct.size(), seconds);
   return absl::OkStatus();
@@ -444,6 +464,21 @@ absl::Status Main() {
   RETURN_IF_ERROR(ParsimonyRow(
       "phylo:alignment=common/env/phylo/testdata/primates.nex,num_taxa=12"));
   if (!large.empty()) RETURN_IF_ERROR(ParsimonyRow(large));
+  for (absl::string_view entry : absl::StrSplit(
+           absl::GetFlag(FLAGS_parsimony_alignments), ',', absl::SkipEmpty())) {
+    const std::pair<std::string, std::string> named =
+        absl::StrSplit(entry, absl::MaxSplits('=', 1));
+    ASSIGN_OR_RETURN(
+        Converted converted,
+        BeastXmlAsFasta(
+            absl::StrCat(absl::GetFlag(FLAGS_benchmark_dir), "/", named.second,
+                         ".xml.gz"),
+            absl::StrCat("/tmp/epgfn-tree-reference-", named.first, ".fasta")));
+    RETURN_IF_ERROR(
+        ParsimonyRow(absl::StrCat("phylo:alignment=", converted.path,
+                                  ",num_taxa=", converted.taxa),
+                     absl::StrCat(named.first, " (", named.second, ")")));
+  }
   std::printf("\nload average at end: %s\n", LoadAverage().c_str());
   return absl::OkStatus();
 }
