@@ -86,7 +86,7 @@ ABSL_FLAG(int64_t, large_gfn_iterations, 400,
 ABSL_FLAG(int, dnapars_jumbles, 10, "dnapars random addition orders.");
 ABSL_FLAG(std::string, parsimony_alignments,
           "DS1=testHKY336,DS2=testHKY501,DS3=testHKY1510,DS4=testHKY1366,"
-          "DS5=testHKY1044,DS6=testHKY3475,DS7=testHKY1809,DS8=testHKY755",
+          "DS5=testHKY3475,DS6=testHKY1044,DS7=testHKY1809,DS8=testHKY755",
           "NAME=FILE pairs of the parsimony comparison: FILE.xml.gz under "
           "--benchmark_dir, all its taxa (at most 64). Empty: none.");
 ABSL_FLAG(std::string, benchmark_dir,
