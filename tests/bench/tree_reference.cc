@@ -35,6 +35,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "common/env/phylo/alignment.h"
 #include "common/eval/exact_distribution.h"
 #include "common/eval/phylo/consensus.h"
@@ -72,12 +73,26 @@ ABSL_FLAG(std::string, large_alignment,
           "The large instance: a NEXUS/FASTA alignment, or a BEAST XML "
           "(.xml or .xml.gz) that this benchmark converts to FASTA itself. "
           "Empty: skip.");
-ABSL_FLAG(int, large_taxa, 16,
+ABSL_FLAG(int, large_taxa, 27,
           "Taxa of the large alignment used (its first ones; the phylo "
-          "environment on main takes at most 16).");
+          "environment takes at most 64, PhyloEnvironment::kMaxTaxa). "
+          "DS1 has 27.");
 ABSL_FLAG(std::string, large_jc69_reward, "jc69:temperature=20",
           "The JC69 reward of the large instance's MCMC run.");
+ABSL_FLAG(int64_t, large_gfn_iterations, 400,
+          "Iterations of the GFlowNet trained on the large instance's full "
+          "reward (the target a federation of site-split clients aims at); "
+          "0: none.");
 ABSL_FLAG(int, dnapars_jumbles, 10, "dnapars random addition orders.");
+ABSL_FLAG(std::string, parsimony_alignments,
+          "DS1=testHKY336,DS2=testHKY501,DS3=testHKY1510,DS4=testHKY1366,"
+          "DS5=testHKY3475,DS6=testHKY1044,DS7=testHKY1809,DS8=testHKY755",
+          "NAME=FILE pairs of the parsimony comparison: FILE.xml.gz under "
+          "--benchmark_dir, all its taxa (at most 64). Empty: none.");
+ABSL_FLAG(std::string, benchmark_dir,
+          "/usr/share/doc/beast2-mcmc/examples/benchmark/1",
+          "Folder of the BEAST XML files --parsimony_alignments names.");
+ABSL_FLAG(double, parsimony_seconds, 60, "MCMC budget of each parsimony row.");
 
 namespace epgfn {
 namespace {
@@ -91,7 +106,13 @@ double SecondsSince(Clock::time_point start) {
 
 // BEAST 1 XML (DS1-DS8 as Debian ships them): <sequence> <taxon
 // idref="NAME"/> SEQUENCE </sequence>. Written as FASTA to a temporary file.
-absl::StatusOr<std::string> BeastXmlAsFasta(const std::string& path) {
+struct Converted {
+  std::string path;
+  int taxa = 0;
+};
+
+absl::StatusOr<Converted> BeastXmlAsFasta(const std::string& path,
+                                          const std::string& out) {
   std::string xml;
   if (path.size() > 3 && path.substr(path.size() - 3) == ".gz") {
     FILE* pipe = popen(absl::StrCat("zcat '", path, "'").c_str(), "r");
@@ -124,15 +145,17 @@ absl::StatusOr<std::string> BeastXmlAsFasta(const std::string& path) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": no <sequence><taxon idref=.../>...</sequence>"));
   }
-  const std::string out = "/tmp/epgfn-tree-reference-large.fasta";
   RETURN_IF_ERROR(WriteFileAtomically(out, fasta));
-  return out;
+  return Converted{out, count};
 }
 
 absl::StatusOr<std::string> LargeEnvironment() {
   std::string path = absl::GetFlag(FLAGS_large_alignment);
   if (path.find(".xml") != std::string::npos) {
-    ASSIGN_OR_RETURN(path, BeastXmlAsFasta(path));
+    ASSIGN_OR_RETURN(
+        Converted converted,
+        BeastXmlAsFasta(path, "/tmp/epgfn-tree-reference-large.fasta"));
+    path = converted.path;
   }
   return absl::StrCat("phylo:alignment=", path,
                       ",num_taxa=", absl::GetFlag(FLAGS_large_taxa));
@@ -235,12 +258,13 @@ absl::StatusOr<McmcCurve> RunMcmc(TreeMcmc& mcmc,
 }
 
 void PrintTopClades(const CladeFrequencies& f, const CladeFrequencies* exact,
-                    const std::vector<std::string>& names, int count) {
+                    const std::vector<std::string>& names, int count,
+                    const char* label = "MCMC", const char* other = "exact") {
   std::vector<std::pair<double, Clade>> order;
   for (const auto& [clade, freq] : f.frequency) order.push_back({freq, clade});
   std::sort(order.rbegin(), order.rend());
-  std::printf("\n| clade | MCMC |%s\n|---|---|%s\n",
-              exact != nullptr ? " exact |" : "",
+  std::printf("\n| clade | %s |%s\n|---|---|%s\n", label,
+              exact != nullptr ? absl::StrCat(" ", other, " |").c_str() : "",
               exact != nullptr ? "---|" : "");
   for (int i = 0; i < count && i < static_cast<int>(order.size()); ++i) {
     std::string members;
@@ -253,6 +277,34 @@ void PrintTopClades(const CladeFrequencies& f, const CladeFrequencies* exact,
     if (exact != nullptr) std::printf(" %.4f |", exact->Of(order[i].second));
     std::printf("\n");
   }
+}
+
+absl::StatusOr<std::unique_ptr<Trainer>> MakeTrainer(const PhyloTarget& target,
+                                                     int64_t iterations,
+                                                     PolicyNet* policy,
+                                                     RewardTarget* reward) {
+  PolicyArchitecture architecture;
+  architecture.hidden_width = 128;
+  ASSIGN_OR_RETURN(*policy, MakePolicy(*target.environment, architecture,
+                                       absl::GetFlag(FLAGS_seed), torch::kCPU));
+  TrainingOptions options;
+  options.iterations = iterations;
+  options.batch_size = 64;
+  options.exploration.epsilon = 0.05;
+  options.seed = absl::GetFlag(FLAGS_seed) + 1;
+  options.progress_every = 1 << 30;
+  return Trainer::Create(target.environment.get(), *policy, reward, options);
+}
+
+absl::StatusOr<CladeFrequencies> SampledClades(const PhyloTarget& target,
+                                               PolicyNet policy,
+                                               RandomSource& random) {
+  Trajectories draws =
+      SampleTrajectories(policy, *target.environment,
+                         absl::GetFlag(FLAGS_gfn_samples), {}, random);
+  ASSIGN_OR_RETURN(std::vector<Tree> sampled,
+                   TreesOfStates(draws.terminal_states, target.num_taxa()));
+  return CountClades(target.num_taxa(), sampled);
 }
 
 // Section 1: the enumerable instance.
@@ -386,11 +438,41 @@ absl::Status LargeInstance(const std::string& env) {
   ASSIGN_OR_RETURN(ConsensusTree consensus,
                    MajorityRuleConsensus(curve.pooled, target.taxa));
   std::printf("\nMajority-rule consensus: %s\n", consensus.newick.c_str());
+  const int64_t iterations = absl::GetFlag(FLAGS_large_gfn_iterations);
+  if (iterations <= 0) return absl::OkStatus();
+  PolicyNet policy{nullptr};
+  RewardTarget reward_target(target.reward.get());
+  ASSIGN_OR_RETURN(std::unique_ptr<Trainer> trainer,
+                   MakeTrainer(target, iterations, &policy, &reward_target));
+  const auto start = Clock::now();
+  RETURN_IF_ERROR(trainer->Run());
+  const double training_seconds = SecondsSince(start);
+  RandomSource random(absl::GetFlag(FLAGS_seed) + 3);
+  const auto sample_start = Clock::now();
+  ASSIGN_OR_RETURN(CladeFrequencies sampled,
+                   SampledClades(target, policy, random));
+  const double sample_seconds = SecondsSince(sample_start);
+  std::printf(
+      "\nGFlowNet on the full reward (MLP 128x2, CB, batch 64, %lld "
+      "iterations, %.1f s; %lld samples in %.1f s): max abs clade "
+      "difference to the MCMC's pooled frequencies %.4f; clades >= 0.1: "
+      "GFlowNet %d, MCMC %d\n",
+      (long long)iterations, training_seconds,
+      (long long)absl::GetFlag(FLAGS_gfn_samples), sample_seconds,
+      MaxAbsCladeDifference(sampled, curve.pooled),
+      static_cast<int>(
+          std::count_if(sampled.frequency.begin(), sampled.frequency.end(),
+                        [](const auto& entry) { return entry.second >= 0.1; })),
+      static_cast<int>(std::count_if(
+          curve.pooled.frequency.begin(), curve.pooled.frequency.end(),
+          [](const auto& entry) { return entry.second >= 0.1; })));
+  PrintTopClades(sampled, &curve.pooled, target.taxa, 12, "GFlowNet", "MCMC");
   return absl::OkStatus();
 }
 
 // Section 3: dnapars's best against the MCMC's on the parsimony reward.
-absl::Status ParsimonyRow(const std::string& env) {
+absl::Status ParsimonyRow(const std::string& env, std::string label = "") {
+  if (label.empty()) label = env;
   ASSIGN_OR_RETURN(PhyloTarget target, MakePhyloTarget(env, "parsimony"));
   ASSIGN_OR_RETURN(std::string phylip, PhylipAlignment(target.site_masks));
   DnaparsOptions options;
@@ -402,7 +484,7 @@ absl::Status ParsimonyRow(const std::string& env) {
       TreeMcmc::Create(target.num_taxa(), target.reward.get(), McmcOptions()));
   // A fixed budget: the parsimony posterior exp(-score) is nearly a point
   // mass, so ASDSF is not the question here; the best score is.
-  const double budget = std::min(60.0, absl::GetFlag(FLAGS_mcmc_seconds));
+  const double budget = absl::GetFlag(FLAGS_parsimony_seconds);
   const auto start = Clock::now();
   while (SecondsSince(start) < budget) RETURN_IF_ERROR(mcmc->Run(500));
   const double seconds = SecondsSince(start);
@@ -420,7 +502,7 @@ absl::Status ParsimonyRow(const std::string& env) {
   std::printf(
       "| %s | %d | %lld | %.0f (%d trees, %.1f s) | %lld (%lld samples, "
       "%zu distinct, %.1f s) |\n",
-      env.c_str(), target.num_taxa(), (long long)target.site_masks.size(1),
+      label.c_str(), target.num_taxa(), (long long)target.site_masks.size(1),
       dnapars.best_score, dnapars.trees_found, dnapars.seconds, (long long)best,
       (long long)samples, distinct.size(), seconds);
   return absl::OkStatus();
@@ -444,6 +526,21 @@ absl::Status Main() {
   RETURN_IF_ERROR(ParsimonyRow(
       "phylo:alignment=common/env/phylo/testdata/primates.nex,num_taxa=12"));
   if (!large.empty()) RETURN_IF_ERROR(ParsimonyRow(large));
+  for (absl::string_view entry : absl::StrSplit(
+           absl::GetFlag(FLAGS_parsimony_alignments), ',', absl::SkipEmpty())) {
+    const std::pair<std::string, std::string> named =
+        absl::StrSplit(entry, absl::MaxSplits('=', 1));
+    ASSIGN_OR_RETURN(
+        Converted converted,
+        BeastXmlAsFasta(
+            absl::StrCat(absl::GetFlag(FLAGS_benchmark_dir), "/", named.second,
+                         ".xml.gz"),
+            absl::StrCat("/tmp/epgfn-tree-reference-", named.first, ".fasta")));
+    RETURN_IF_ERROR(
+        ParsimonyRow(absl::StrCat("phylo:alignment=", converted.path,
+                                  ",num_taxa=", converted.taxa),
+                     absl::StrCat(named.first, " (", named.second, ")")));
+  }
   std::printf("\nload average at end: %s\n", LoadAverage().c_str());
   return absl::OkStatus();
 }
