@@ -131,7 +131,7 @@ TEST(LocalTrainingTest, StreamingUpdatesKeepEveryRoundResumeAndRollBack) {
   const std::string digest = FederationSpecDigest(spec);
   const std::string dir = TempDir("streaming");
   LocalTrainingOptions options = Options(dir);
-  const std::string first_reward = options.reward;
+  const std::string first_reward = "client:count=2,index=1";  // canonical
 
   // Nothing to update yet.
   options.update_reward = "client:index=0,count=2";
@@ -157,7 +157,7 @@ TEST(LocalTrainingTest, StreamingUpdatesKeepEveryRoundResumeAndRollBack) {
   EXPECT_EQ(update->round, 2);
   EXPECT_EQ(update->base_round, 1);
   EXPECT_EQ(update->data,
-            (std::vector<std::string>{first_reward, "client:index=0,count=2"}));
+            (std::vector<std::string>{first_reward, "client:count=2,index=0"}));
   EXPECT_FALSE(MessageDifferencer::Equals(update->weights, first->weights));
   EXPECT_EQ(update->diagnostics.num_trajectories(), 64);
   for (int64_t round : {1, 2}) {
@@ -167,7 +167,7 @@ TEST(LocalTrainingTest, StreamingUpdatesKeepEveryRoundResumeAndRollBack) {
   // The record says what the round contains.
   const std::string record = ReadAll(LocalRoundRecordPath(dir, 2));
   EXPECT_NE(record.find("base_round: 1"), std::string::npos) << record;
-  EXPECT_NE(record.find("data: \"client:index=0,count=2\""), std::string::npos)
+  EXPECT_NE(record.find("data: \"client:count=2,index=0\""), std::string::npos)
       << record;
 
   // Restarted with the same update (say it crashed before uploading): the
@@ -191,7 +191,7 @@ TEST(LocalTrainingTest, StreamingUpdatesKeepEveryRoundResumeAndRollBack) {
   EXPECT_EQ(restarted->round, 2);
 
   // A second update builds on round 2.
-  options.update_reward = "client:index=1,count=3";
+  options.update_reward = "client:index=1,count=2";
   absl::StatusOr<LocalTrainingResult> second =
       TrainOrReuseStreamingUpdate(spec, digest, options);
   ASSERT_TRUE(second.ok()) << second.status();
@@ -216,7 +216,7 @@ TEST(LocalTrainingTest, StreamingUpdatesKeepEveryRoundResumeAndRollBack) {
   EXPECT_EQ(RollBackLocalModel(spec, digest, dir, 9).status().code(),
             absl::StatusCode::kNotFound);
   // The next update is based on the rollback.
-  options.update_reward = "client:index=2,count=3";
+  options.update_reward = "client:index=0,count=2";
   absl::StatusOr<LocalTrainingResult> after =
       TrainOrReuseStreamingUpdate(spec, digest, options);
   ASSERT_TRUE(after.ok()) << after.status();
