@@ -48,6 +48,18 @@ ABSL_FLAG(std::string, state_dir, "",
 ABSL_FLAG(std::string, reward, "",
           "This client's private reward on the federation's environment, "
           "e.g. 'client:index=2,count=4'. Never sent to the server.");
+ABSL_FLAG(std::string, update_reward, "",
+          "The reward config of NEW data only, e.g. "
+          "'jc69:alignment=new_genes.nex', applied as a streaming update on "
+          "the last accepted local model (which serves as the prior; old data "
+          "are not read again) and uploaded as the next round. --reward stays "
+          "the first reward. Restarting with the same value reuses the "
+          "trained update. Every round's model is kept under --state_dir.");
+ABSL_FLAG(int64_t, rollback_to_round, 0,
+          "Make the kept local round N (local_round_N.* under --state_dir) "
+          "the current model again, uploaded as a new round that replaces "
+          "the accepted one; later --update_reward runs build on it. 0: no "
+          "rollback.");
 ABSL_FLAG(std::string, device, "cpu", "Training device: cpu or cuda.");
 ABSL_FLAG(int32_t, threads, 1,
           "Intra-op threads for LibTorch (set explicitly; the default is 1).");
@@ -101,6 +113,8 @@ ClientDaemonOptions OptionsFromFlags() {
   options.client_id = absl::GetFlag(FLAGS_client_id);
   options.state_dir = absl::GetFlag(FLAGS_state_dir);
   options.reward = absl::GetFlag(FLAGS_reward);
+  options.update_reward = absl::GetFlag(FLAGS_update_reward);
+  options.rollback_to_round = absl::GetFlag(FLAGS_rollback_to_round);
   options.device = absl::GetFlag(FLAGS_device);
   options.threads = absl::GetFlag(FLAGS_threads);
   options.iterations = absl::GetFlag(FLAGS_iterations);

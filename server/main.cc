@@ -77,6 +77,11 @@ ABSL_FLAG(int64_t, aggregation_checkpoint_every, 500,
 ABSL_FLAG(int64_t, aggregation_checkpoint_seconds, 60,
           "Also write one when this many seconds passed since the last; 0: "
           "not by time.");
+ABSL_FLAG(double, aggregation_settle_seconds, 0,
+          "After the first version, start a re-aggregation only when no "
+          "upload has been accepted for this many seconds, so that streaming "
+          "updates of several clients arriving within it make one new "
+          "version instead of one each; 0: re-aggregate at once.");
 ABSL_FLAG(double, progress_seconds, 10,
           "Log a progress line of a running aggregation (iteration/total, "
           "loss, TV to the local product where exact, elapsed, ETA) at most "
@@ -147,6 +152,8 @@ int Run() {
       absl::Seconds(absl::GetFlag(FLAGS_aggregation_checkpoint_seconds));
   coordinator.progress_interval =
       absl::Seconds(absl::GetFlag(FLAGS_progress_seconds));
+  coordinator.settle_window =
+      absl::Seconds(absl::GetFlag(FLAGS_aggregation_settle_seconds));
   if (absl::Status valid = coordinator.Validate(); !valid.ok()) {
     return Fail(valid);
   }

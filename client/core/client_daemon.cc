@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "client/core/global_model_check.h"
 #include "common/model/model_codec.h"
 #include "common/model/spec_conversion.h"
@@ -57,6 +58,14 @@ absl::Status ClientDaemonOptions::Validate() const {
         "iterations (", iterations, ") and batch_size (", batch_size,
         ") must be >= 0 (0: the spec's), diagnostics_trajectories (",
         diagnostics_trajectories, ") >= 1"));
+  }
+  if (!update_reward.empty() && rollback_to_round != 0) {
+    return absl::InvalidArgumentError(
+        "--update_reward and --rollback_to_round exclude each other");
+  }
+  if (rollback_to_round < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "rollback_to_round must be >= 0, got ", rollback_to_round));
   }
   if (check_config && !spec_file.empty() && !load_spec_file) {
     return absl::InvalidArgumentError(
@@ -117,6 +126,7 @@ Event ClientDaemon::MakeEvent(absl::string_view name) const {
 LocalTrainingOptions ClientDaemon::TrainingOptions() const {
   LocalTrainingOptions training;
   training.reward = options_.reward;
+  training.update_reward = options_.update_reward;
   training.state_dir = options_.state_dir;
   training.iterations = options_.iterations;
   training.batch_size = options_.batch_size;
@@ -210,26 +220,39 @@ absl::StatusOr<LocalTrainingResult> ClientDaemon::TrainOrReuse(
       "local training", options_.progress_period, [](const std::string& line) {
         std::fprintf(stderr, "epgfn_client: %s\n", line.c_str());
       });
+  if (options_.rollback_to_round > 0) {
+    ASSIGN_OR_RETURN(
+        LocalTrainingResult rolled,
+        RollBackLocalModel(spec.spec, spec.spec_digest, options_.state_dir,
+                           options_.rollback_to_round));
+    LOG(INFO) << MakeEvent("local_model_rolled_back")
+                     .With("to_round", options_.rollback_to_round)
+                     .With("round", rolled.round)
+                     .With("data", absl::StrJoin(rolled.data, ";"));
+    return rolled;
+  }
+  const auto train = options_.update_reward.empty()
+                         ? &TrainOrReuseLocalModel
+                         : &TrainOrReuseStreamingUpdate;
   ASSIGN_OR_RETURN(
       LocalTrainingResult trained,
-      TrainOrReuseLocalModel(
-          spec.spec, spec.spec_digest, TrainingOptions(),
-          [&](const TrainingProgress& progress) {
-            reporter.Update({progress.iteration, progress.total_iterations,
-                             progress.loss, std::nullopt, std::nullopt});
-            if (progress.iteration % 100 != 0 &&
-                progress.iteration != progress.total_iterations) {
-              return;  // the event log keeps its every-100 pace
-            }
-            LOG(INFO) << MakeEvent("training_progress")
-                             .With("iteration", progress.iteration)
-                             .With("total_iterations",
-                                   progress.total_iterations)
-                             .With("loss", progress.loss)
-                             .With("log_z", progress.log_z)
-                             .With("seconds", progress.elapsed_seconds)
-                             .With("trajectories", progress.trajectories);
-          }));
+      train(spec.spec, spec.spec_digest, TrainingOptions(),
+            [&](const TrainingProgress& progress) {
+              reporter.Update({progress.iteration, progress.total_iterations,
+                               progress.loss, std::nullopt, std::nullopt});
+              if (progress.iteration % 100 != 0 &&
+                  progress.iteration != progress.total_iterations) {
+                return;  // the event log keeps its every-100 pace
+              }
+              LOG(INFO) << MakeEvent("training_progress")
+                               .With("iteration", progress.iteration)
+                               .With("total_iterations",
+                                     progress.total_iterations)
+                               .With("loss", progress.loss)
+                               .With("log_z", progress.log_z)
+                               .With("seconds", progress.elapsed_seconds)
+                               .With("trajectories", progress.trajectories);
+            }));
   if (trained.reused) {
     LOG(INFO) << MakeEvent("local_model_reused")
                      .With("round", trained.round)
@@ -237,9 +260,13 @@ absl::StatusOr<LocalTrainingResult> ClientDaemon::TrainOrReuse(
   } else {
     LOG(INFO) << MakeEvent("local_model_trained")
                      .With("round", trained.round)
+                     .With("base_round", trained.base_round)
                      .With("seconds", trained.training_seconds)
                      .With("path", trained.model_path);
   }
+  LOG(INFO) << MakeEvent("local_model_data")
+                   .With("round", trained.round)
+                   .With("data", absl::StrJoin(trained.data, ";"));
   LOG(INFO) << MakeEvent("diagnostics")
                    .With("round", trained.round)
                    .With("alpha", trained.diagnostics.alpha())
@@ -264,13 +291,14 @@ absl::Status ClientDaemon::UploadUnlessAccepted(
     return absl::OkStatus();
   }
   ASSIGN_OR_RETURN(const UploadResult upload,
-                   client_->UploadModel(trained.weights, options_.client_id,
-                                        spec.spec_digest, trained.round,
-                                        trained.diagnostics));
+                   client_->UploadModel(
+                       trained.weights, options_.client_id, spec.spec_digest,
+                       trained.round, trained.diagnostics, trained.base_round));
   result.upload_bytes = upload.payload_bytes;
   result.upload_seconds = upload.seconds;
   LOG(INFO) << MakeEvent("uploaded")
                    .With("round", trained.round)
+                   .With("base_round", trained.base_round)
                    .With("bytes", upload.payload_bytes)
                    .With("chunks", upload.chunks)
                    .With("seconds", upload.seconds)
@@ -283,12 +311,13 @@ absl::StatusOr<v1::GlobalModelAnnouncement> ClientDaemon::WaitForGlobalModel(
     int64_t round, ClientRunResult& result) {
   const absl::Time wait_start = absl::Now();
   LOG(INFO) << MakeEvent("waiting_for_global_model").With("round", round);
-  ASSIGN_OR_RETURN(v1::GlobalModelAnnouncement announcement,
-                   client_->WaitForVersion(
-                       0, wait_start + options_.wait_timeout,
-                       [&](const v1::GlobalModelAnnouncement& a) {
-                         return AnnouncementIncludes(a, options_.client_id);
-                       }));
+  ASSIGN_OR_RETURN(
+      v1::GlobalModelAnnouncement announcement,
+      client_->WaitForVersion(0, wait_start + options_.wait_timeout,
+                              [&](const v1::GlobalModelAnnouncement& a) {
+                                return AnnouncementIncludes(
+                                    a, options_.client_id, round);
+                              }));
   result.wait_seconds = absl::ToDoubleSeconds(absl::Now() - wait_start);
   LOG(INFO) << MakeEvent("global_model_announced")
                    .With("version", announcement.version())

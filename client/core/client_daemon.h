@@ -33,6 +33,12 @@ struct ClientDaemonOptions {
   std::string state_dir;
   // This client's private reward, e.g. "client:index=2,count=4".
   std::string reward;
+  // The reward config of NEW data only, applied as a streaming update on the
+  // last accepted local model (--update_reward); empty: none.
+  std::string update_reward;
+  // Make the kept round `rollback_to_round` the current local model again
+  // (as a new round) before uploading; 0: no rollback.
+  int64_t rollback_to_round = 0;
   std::string device = "cpu";
   int threads = 1;  // LibTorch intra-op threads
   // Overrides of the spec's local training (0: the spec's).

@@ -81,6 +81,7 @@ class ScriptedFederation final : public v1::Federation::Service {
     absl::MutexLock lock(&mutex_);
     ++uploads_;
     accepted_round_ = upload->header.round();
+    base_round_ = upload->header.base_round();
     uploader_ = upload->header.client_id();
     payload_ = upload->payload;
     AcknowledgeUpload(*upload, *response);
@@ -126,6 +127,11 @@ class ScriptedFederation final : public v1::Federation::Service {
     absl::MutexLock lock(&mutex_);
     return uploads_;
   }
+  // Round and base round of the last upload.
+  std::pair<int64_t, int64_t> last_rounds() {
+    absl::MutexLock lock(&mutex_);
+    return {accepted_round_, base_round_};
+  }
   std::string payload() {
     absl::MutexLock lock(&mutex_);
     return payload_;
@@ -139,6 +145,7 @@ class ScriptedFederation final : public v1::Federation::Service {
   absl::Mutex mutex_;
   const v1::FederationSpec spec_ = TestSpec();
   int64_t accepted_round_ ABSL_GUARDED_BY(mutex_) = 0;
+  int64_t base_round_ ABSL_GUARDED_BY(mutex_) = 0;
   int uploads_ ABSL_GUARDED_BY(mutex_) = 0;
   std::string uploader_ ABSL_GUARDED_BY(mutex_);
   std::string payload_ ABSL_GUARDED_BY(mutex_);
@@ -198,9 +205,13 @@ class ClientDaemonTest : public ::testing::Test {
   }
 
   // One daemon's life: created (locking the state directory), run, gone.
-  absl::StatusOr<ClientRunResult> RunDaemon() {
+  absl::StatusOr<ClientRunResult> RunDaemon(
+      const std::string& update_reward = "", int64_t rollback_to_round = 0) {
+    ClientDaemonOptions options = Options();
+    options.update_reward = update_reward;
+    options.rollback_to_round = rollback_to_round;
     absl::StatusOr<std::unique_ptr<ClientDaemon>> daemon =
-        ClientDaemon::Create(Options());
+        ClientDaemon::Create(std::move(options));
     if (!daemon.ok()) return daemon.status();
     return (*daemon)->Run();
   }
@@ -285,6 +296,38 @@ TEST_F(ClientDaemonTest, RoundTheServerAlreadyHoldsIsNotUploadedAgain) {
   // It still waits for and keeps the global model.
   EXPECT_EQ(restarted->version, 1);
   EXPECT_TRUE(HasGlobalModel());
+}
+
+TEST_F(ClientDaemonTest, StreamingUpdateIsUploadedWithItsBaseRound) {
+  ASSERT_TRUE(RunDaemon().ok());
+  absl::StatusOr<ClientRunResult> update = RunDaemon("client:index=0,count=2");
+  ASSERT_TRUE(update.ok()) << update.status();
+  EXPECT_FALSE(update->reused);
+  EXPECT_EQ(update->round, 2);
+  EXPECT_EQ(service_.uploads(), 2);
+  EXPECT_EQ(service_.last_rounds(), std::make_pair(int64_t{2}, int64_t{1}));
+
+  // Rolled back to round 1: uploaded as round 3, a replacement (base 0).
+  absl::StatusOr<ClientRunResult> rolled = RunDaemon("", 1);
+  ASSERT_TRUE(rolled.ok()) << rolled.status();
+  EXPECT_EQ(rolled->round, 3);
+  EXPECT_EQ(service_.last_rounds(), std::make_pair(int64_t{3}, int64_t{0}));
+  // Both at once is refused before anything runs.
+  EXPECT_EQ(RunDaemon("client:index=0,count=2", 1).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(AnnouncementIncludesTest, AnsweredByTheClientsRoundWhenAnnounced) {
+  v1::GlobalModelAnnouncement announcement;
+  announcement.add_client_ids("client-0");
+  announcement.add_client_ids("client-1");
+  EXPECT_TRUE(AnnouncementIncludes(announcement, "client-1", 2));  // no rounds
+  announcement.add_client_rounds(3);
+  announcement.add_client_rounds(1);
+  EXPECT_FALSE(AnnouncementIncludes(announcement, "client-1", 2));
+  EXPECT_TRUE(AnnouncementIncludes(announcement, "client-1", 1));
+  EXPECT_TRUE(AnnouncementIncludes(announcement, "client-0", 2));
+  EXPECT_FALSE(AnnouncementIncludes(announcement, "client-2", 1));
 }
 
 TEST_F(ClientDaemonTest, DownloadOfAnotherVersionIsRefused) {

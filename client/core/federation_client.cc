@@ -1,19 +1,19 @@
 #include "client/core/federation_client.h"
 
+#include <glog/logging.h>
+#include <grpcpp/client_context.h>
+
 #include <algorithm>
 #include <optional>
 #include <random>
 #include <utility>
 
-#include <glog/logging.h>
-#include <grpcpp/client_context.h>
-
 #include "absl/strings/str_cat.h"
 #include "client/core/channel.h"
 #include "client/core/grpc_status.h"
 #include "common/model/deterministic_bytes.h"
-#include "common/util/event_log.h"
 #include "common/transfer/payload.h"
+#include "common/util/event_log.h"
 #include "common/util/sha256.h"
 #include "common/util/status_macros.h"
 
@@ -27,8 +27,7 @@ FederationClient::FederationClient(std::shared_ptr<grpc::Channel> channel,
 
 std::chrono::system_clock::time_point FederationClient::DeadlineAfter(
     absl::Duration timeout) const {
-  return std::chrono::system_clock::now() +
-         absl::ToChronoMilliseconds(timeout);
+  return std::chrono::system_clock::now() + absl::ToChronoMilliseconds(timeout);
 }
 
 absl::Status FederationClient::CallWithRetry(
@@ -54,8 +53,7 @@ absl::StatusOr<SpecResult> FederationClient::GetSpec(
   context.set_deadline(DeadlineAfter(options_.rpc_timeout));
   RETURN_IF_ERROR(WaitForChannel(*channel_, options_.rpc_timeout));
   RETURN_IF_ERROR(UnaryCallStatus(
-      *channel_,
-      FromGrpcStatus(stub_->GetSpec(&context, request, &response))));
+      *channel_, FromGrpcStatus(stub_->GetSpec(&context, request, &response))));
   if (response.spec_digest().empty()) {
     return absl::DataLossError("the server sent a spec without its digest");
   }
@@ -83,7 +81,7 @@ absl::StatusOr<v1::GetStatusResponse> FederationClient::GetStatus() {
 absl::StatusOr<UploadResult> FederationClient::UploadModel(
     const v1::ModelWeights& weights, const std::string& client_id,
     const std::string& spec_digest, int64_t round,
-    const v1::LocalDiagnostics& diagnostics) {
+    const v1::LocalDiagnostics& diagnostics, int64_t base_round) {
   // Deterministic, so a restarted client re-sends the very bytes it sent
   // before and the server recognises a replay.
   ASSIGN_OR_RETURN(const std::string payload, DeterministicBytes(weights));
@@ -92,6 +90,7 @@ absl::StatusOr<UploadResult> FederationClient::UploadModel(
   header->set_client_id(client_id);
   header->set_spec_digest(spec_digest);
   header->set_round(round);
+  header->set_base_round(base_round);
   header->set_total_bytes(static_cast<int64_t>(payload.size()));
   header->set_payload_sha256(Sha256Hex(payload));
   *header->mutable_diagnostics() = diagnostics;
@@ -196,10 +195,10 @@ absl::StatusOr<v1::GlobalModelAnnouncement> FederationClient::WaitForVersion(
     ++failures;
     const double ceiling =
         absl::ToDoubleSeconds(BackoffCeiling(options_.retry, failures));
-    const absl::Duration pause = std::min(
-        absl::Seconds(std::uniform_real_distribution<double>(
-            ceiling / 2, ceiling)(jitter_random)),
-        std::max(deadline - absl::Now(), absl::ZeroDuration()));
+    const absl::Duration pause =
+        std::min(absl::Seconds(std::uniform_real_distribution<double>(
+                     ceiling / 2, ceiling)(jitter_random)),
+                 std::max(deadline - absl::Now(), absl::ZeroDuration()));
     if (options_.sleep) {
       options_.sleep(pause);
     } else {
@@ -229,8 +228,8 @@ absl::StatusOr<DownloadResult> FederationClient::DownloadGlobalModel(
     while (reader->Read(&chunk)) {
       if (!assembler.has_value()) {
         if (!chunk.has_header()) {
-          stream_error = absl::DataLossError(
-              "the download did not start with a header");
+          stream_error =
+              absl::DataLossError("the download did not start with a header");
           break;
         }
         const v1::DownloadHeader& header = chunk.header();
@@ -240,10 +239,9 @@ absl::StatusOr<DownloadResult> FederationClient::DownloadGlobalModel(
                            header.version()));
           break;
         }
-        absl::StatusOr<PayloadAssembler> created =
-            PayloadAssembler::Create(header.total_bytes(),
-                                     header.payload_sha256(),
-                                     options_.max_model_bytes);
+        absl::StatusOr<PayloadAssembler> created = PayloadAssembler::Create(
+            header.total_bytes(), header.payload_sha256(),
+            options_.max_model_bytes);
         if (!created.ok()) {
           stream_error = created.status();
           break;

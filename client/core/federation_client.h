@@ -1,12 +1,12 @@
 #ifndef EPGFN_CLIENT_CORE_FEDERATION_CLIENT_H_
 #define EPGFN_CLIENT_CORE_FEDERATION_CLIENT_H_
 
+#include <grpcpp/channel.h>
+
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
-
-#include <grpcpp/channel.h>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -79,11 +79,13 @@ class FederationClient {
   // Streams `weights` (serialized) as a header and chunks of at most
   // kMaxChunkBytes, quoting the payload's SHA-256 so the server can refuse a
   // corrupted stream. A retry answered ALREADY_EXISTS (the server stored an
-  // earlier attempt whose answer was lost) counts as success.
+  // earlier attempt whose answer was lost) counts as success. `base_round`:
+  // the accepted round a streaming update was trained from (0: a fresh
+  // model; UploadHeader.base_round).
   absl::StatusOr<UploadResult> UploadModel(
       const v1::ModelWeights& weights, const std::string& client_id,
       const std::string& spec_digest, int64_t round,
-      const v1::LocalDiagnostics& diagnostics);
+      const v1::LocalDiagnostics& diagnostics, int64_t base_round = 0);
 
   // Watches for a published version newer than `after_version` for which
   // `accept` (if given) holds, reconnecting (with backoff) until `deadline`;

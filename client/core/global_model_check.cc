@@ -20,6 +20,16 @@ bool AnnouncementIncludes(const v1::GlobalModelAnnouncement& announcement,
                    client_id) != announcement.client_ids().end();
 }
 
+bool AnnouncementIncludes(const v1::GlobalModelAnnouncement& announcement,
+                          const std::string& client_id, int64_t round) {
+  const auto& ids = announcement.client_ids();
+  const auto it = std::find(ids.begin(), ids.end(), client_id);
+  if (it == ids.end()) return false;
+  if (announcement.client_rounds_size() != ids.size()) return true;
+  return announcement.client_rounds(static_cast<int>(it - ids.begin())) >=
+         round;
+}
+
 absl::Status VerifyGlobalModel(const v1::GlobalModelAnnouncement& announcement,
                                const DownloadResult& download,
                                const v1::FederationSpec& spec) {

@@ -15,6 +15,10 @@ namespace epgfn {
 // of `client_id`.
 bool AnnouncementIncludes(const v1::GlobalModelAnnouncement& announcement,
                           const std::string& client_id);
+// ... and aggregates its round `round` or a newer one. A server that does not
+// announce rounds (client_rounds empty) is taken at its word for any round.
+bool AnnouncementIncludes(const v1::GlobalModelAnnouncement& announcement,
+                          const std::string& client_id, int64_t round);
 
 // What a client checks before keeping a downloaded global model: that it is
 // the announced version, that its bytes are the announced ones (when the

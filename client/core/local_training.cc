@@ -11,6 +11,7 @@
 #include "common/env/environment_registry.h"
 #include "common/model/model_codec.h"
 #include "common/model/spec_conversion.h"
+#include "common/train/streaming_update.h"
 #include "common/util/file_io.h"
 #include "common/util/sha256.h"
 #include "common/util/status_macros.h"
@@ -28,10 +29,11 @@ struct Persisted {
 
 // The record and model an earlier run left, if both are there and intact.
 // Anything unreadable counts as absent: the model is then retrained.
-std::optional<Persisted> LoadPersisted(const std::string& state_dir,
-                                       const Environment& environment) {
+std::optional<Persisted> LoadPersistedFiles(const std::string& record_path,
+                                            const std::string& model_path,
+                                            const Environment& environment) {
   absl::StatusOr<std::string> text =
-      ReadFileToString(LocalRecordPath(state_dir), kMaxRecordBytes);
+      ReadFileToString(record_path, kMaxRecordBytes);
   if (!text.ok()) return std::nullopt;
   Persisted persisted;
   if (!google::protobuf::TextFormat::ParseFromString(*text,
@@ -39,7 +41,7 @@ std::optional<Persisted> LoadPersisted(const std::string& state_dir,
     return std::nullopt;
   }
   absl::StatusOr<std::string> model_bytes =
-      ReadFileToString(LocalModelPath(state_dir), kMaxModelBytes);
+      ReadFileToString(model_path, kMaxModelBytes);
   if (!model_bytes.ok() ||
       Sha256Hex(*model_bytes) != persisted.record.model_sha256() ||
       !persisted.weights.ParseFromString(*model_bytes)) {
@@ -53,23 +55,64 @@ std::optional<Persisted> LoadPersisted(const std::string& state_dir,
   return persisted;
 }
 
-absl::Status Persist(const std::string& state_dir,
-                     client::v1::LocalModelRecord record,
-                     const v1::ModelWeights& weights) {
-  RETURN_IF_ERROR(MakeDirectories(state_dir));
+std::optional<Persisted> LoadPersisted(const std::string& state_dir,
+                                       const Environment& environment) {
+  return LoadPersistedFiles(LocalRecordPath(state_dir),
+                            LocalModelPath(state_dir), environment);
+}
+
+absl::Status PersistFiles(const std::string& record_path,
+                          const std::string& model_path,
+                          client::v1::LocalModelRecord record,
+                          const v1::ModelWeights& weights) {
   // The model first: a crash in between leaves a record that does not match
   // the new model's digest, which reads as "no usable model".
-  RETURN_IF_ERROR(WriteModelFile(LocalModelPath(state_dir), weights));
+  RETURN_IF_ERROR(WriteModelFile(model_path, weights));
   // The digest of the bytes as written (map fields make re-serializing an
   // unreliable way to get them).
   ASSIGN_OR_RETURN(const std::string model_bytes,
-                   ReadFileToString(LocalModelPath(state_dir), kMaxModelBytes));
+                   ReadFileToString(model_path, kMaxModelBytes));
   record.set_model_sha256(Sha256Hex(model_bytes));
   std::string text;
   if (!google::protobuf::TextFormat::PrintToString(record, &text)) {
     return absl::InternalError("could not print the local model record");
   }
-  return WriteFileAtomically(LocalRecordPath(state_dir), text);
+  return WriteFileAtomically(record_path, text);
+}
+
+// The round's own files (kept for resumption and rollback), then the current
+// model's: a crash in between leaves the previous round current.
+absl::Status Persist(const std::string& state_dir,
+                     const client::v1::LocalModelRecord& record,
+                     const v1::ModelWeights& weights) {
+  RETURN_IF_ERROR(MakeDirectories(state_dir));
+  RETURN_IF_ERROR(PersistFiles(LocalRoundRecordPath(state_dir, record.round()),
+                               LocalRoundModelPath(state_dir, record.round()),
+                               record, weights));
+  return PersistFiles(LocalRecordPath(state_dir), LocalModelPath(state_dir),
+                      record, weights);
+}
+
+// What a record's model includes (records from before streaming updates
+// list nothing: just their reward).
+std::vector<std::string> DataOf(const client::v1::LocalModelRecord& record) {
+  if (record.data_size() == 0) return {record.reward()};
+  return {record.data().begin(), record.data().end()};
+}
+
+LocalTrainingResult ReusedResult(const std::string& state_dir,
+                                 Persisted persisted) {
+  const client::v1::LocalModelRecord& record = persisted.record;
+  LocalTrainingResult result;
+  result.weights = std::move(persisted.weights);
+  result.diagnostics = record.diagnostics();
+  result.round = record.round();
+  result.reused = true;
+  result.training_seconds = record.training_seconds();
+  result.model_path = LocalModelPath(state_dir);
+  result.base_round = record.base_round();
+  result.data = DataOf(record);
+  return result;
 }
 
 }  // namespace
@@ -82,20 +125,36 @@ std::string LocalRecordPath(const std::string& state_dir) {
   return absl::StrCat(state_dir, "/local.record");
 }
 
-absl::StatusOr<LocalSetup> PrepareLocalTraining(
-    const v1::FederationSpec& spec, const LocalTrainingOptions& options) {
+std::string LocalRoundModelPath(const std::string& state_dir, int64_t round) {
+  return absl::StrCat(state_dir, "/local_round_", round, ".model");
+}
+
+std::string LocalRoundRecordPath(const std::string& state_dir, int64_t round) {
+  return absl::StrCat(state_dir, "/local_round_", round, ".record");
+}
+
+namespace {
+
+// Without `build_reward` the reward's data files are not read (a streaming
+// update reads only its new data).
+absl::StatusOr<LocalSetup> PrepareSetup(const v1::FederationSpec& spec,
+                                        const LocalTrainingOptions& options,
+                                        bool build_reward) {
   LocalSetup setup;
-  ASSIGN_OR_RETURN(setup.environment,
-                   MakeEnvironment(EnvironmentConfigFromProto(spec.environment())));
+  ASSIGN_OR_RETURN(
+      setup.environment,
+      MakeEnvironment(EnvironmentConfigFromProto(spec.environment())));
   ASSIGN_OR_RETURN(setup.reward_config, RewardConfig::Parse(options.reward));
-  ASSIGN_OR_RETURN(setup.reward,
-                   MakeLogReward(*setup.environment, setup.reward_config,
-                                 RewardContext{spec.client_ids_size()}));
+  if (build_reward) {
+    ASSIGN_OR_RETURN(setup.reward,
+                     MakeLogReward(*setup.environment, setup.reward_config,
+                                   RewardContext{spec.client_ids_size()}));
+  }
   ASSIGN_OR_RETURN(setup.architecture,
                    ArchitectureFromProto(spec.local_architecture()));
-  ASSIGN_OR_RETURN(setup.training,
-                   TrainingOptionsFromProto(spec.local_training(),
-                                            TrainingOptions()));
+  ASSIGN_OR_RETURN(
+      setup.training,
+      TrainingOptionsFromProto(spec.local_training(), TrainingOptions()));
   TrainingOptions& training = setup.training;
   if (options.iterations > 0) training.iterations = options.iterations;
   if (options.batch_size > 0) training.batch_size = options.batch_size;
@@ -104,6 +163,13 @@ absl::StatusOr<LocalSetup> PrepareLocalTraining(
   }
   RETURN_IF_ERROR(training.Validate());
   return setup;
+}
+
+}  // namespace
+
+absl::StatusOr<LocalSetup> PrepareLocalTraining(
+    const v1::FederationSpec& spec, const LocalTrainingOptions& options) {
+  return PrepareSetup(spec, options, /*build_reward=*/true);
 }
 
 absl::StatusOr<std::string> CheckLocalTraining(
@@ -118,26 +184,24 @@ absl::StatusOr<std::string> CheckLocalTraining(
           setup.environment->EnumerateTerminalStates();
       states.ok()) {
     torch::NoGradGuard no_grad;
-    const at::Tensor log_reward =
-        (*setup.reward)(*states).to(torch::kFloat64);
+    const at::Tensor log_reward = (*setup.reward)(*states).to(torch::kFloat64);
     const int64_t bad =
         (log_reward.isnan() | (log_reward == INFINITY)).sum().item<int64_t>();
     if (bad > 0) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "the reward '", setup.reward_config.ToString(), "' is NaN or +inf on ",
-          bad, " of ", states->size(0), " objects"));
+          "the reward '", setup.reward_config.ToString(),
+          "' is NaN or +inf on ", bad, " of ", states->size(0), " objects"));
     }
-    scored = absl::StrCat("finite on all ", states->size(0),
-                          " objects, log R in [",
-                          log_reward.min().item<double>(), ", ",
-                          log_reward.max().item<double>(), "]");
+    scored =
+        absl::StrCat("finite on all ", states->size(0), " objects, log R in [",
+                     log_reward.min().item<double>(), ", ",
+                     log_reward.max().item<double>(), "]");
   }
-  return absl::StrCat(
-      "environment: ", setup.environment->config().ToString(), "\n",
-      "reward: ", setup.reward->Describe(), " (", scored, ")\n",
-      "local model: ", setup.architecture.ToString(), ", ",
-      setup.training.iterations, " iterations x ", setup.training.batch_size,
-      " trajectories\n");
+  return absl::StrCat("environment: ", setup.environment->config().ToString(),
+                      "\n", "reward: ", setup.reward->Describe(), " (", scored,
+                      ")\n", "local model: ", setup.architecture.ToString(),
+                      ", ", setup.training.iterations, " iterations x ",
+                      setup.training.batch_size, " trajectories\n");
 }
 
 absl::StatusOr<LocalTrainingResult> TrainOrReuseLocalModel(
@@ -160,14 +224,8 @@ absl::StatusOr<LocalTrainingResult> TrainOrReuseLocalModel(
       if (record.reward() == reward_text &&
           record.iterations() == training.iterations &&
           record.batch_size() == training.batch_size) {
-        LocalTrainingResult result;
-        result.weights = std::move(persisted->weights);
-        result.diagnostics = record.diagnostics();
-        result.round = record.round();
-        result.reused = true;
-        result.training_seconds = record.training_seconds();
-        result.model_path = LocalModelPath(options.state_dir);
-        return result;
+        // (The latest streaming update or rollback of this reward, too.)
+        return ReusedResult(options.state_dir, std::move(*persisted));
       }
       // Same federation, new model: the server only takes newer rounds.
       round = record.round() + 1;
@@ -175,13 +233,12 @@ absl::StatusOr<LocalTrainingResult> TrainOrReuseLocalModel(
   }
 
   const absl::Time start = absl::Now();
-  ASSIGN_OR_RETURN(PolicyNet policy,
-                   MakePolicy(*environment, architecture, training.seed,
-                              options.device));
+  ASSIGN_OR_RETURN(PolicyNet policy, MakePolicy(*environment, architecture,
+                                                training.seed, options.device));
   RewardTarget target(reward.get());
-  ASSIGN_OR_RETURN(std::unique_ptr<Trainer> trainer,
-                   Trainer::Create(environment.get(), policy, &target,
-                                   training));
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<Trainer> trainer,
+      Trainer::Create(environment.get(), policy, &target, training));
   RETURN_IF_ERROR(trainer->Run(on_progress));
   const double training_seconds = absl::ToDoubleSeconds(absl::Now() - start);
 
@@ -196,6 +253,7 @@ absl::StatusOr<LocalTrainingResult> TrainOrReuseLocalModel(
   result.diagnostics = DiagnosticsToProto(diagnostics);
   result.round = round;
   result.training_seconds = training_seconds;
+  result.data = {reward_text};
   if (!options.state_dir.empty()) {
     client::v1::LocalModelRecord record;
     record.set_spec_digest(spec_digest);
@@ -205,9 +263,128 @@ absl::StatusOr<LocalTrainingResult> TrainOrReuseLocalModel(
     record.set_round(round);
     *record.mutable_diagnostics() = result.diagnostics;
     record.set_training_seconds(training_seconds);
+    record.add_data(reward_text);
     RETURN_IF_ERROR(Persist(options.state_dir, record, result.weights));
     result.model_path = LocalModelPath(options.state_dir);
   }
+  return result;
+}
+
+absl::StatusOr<LocalTrainingResult> TrainOrReuseStreamingUpdate(
+    const v1::FederationSpec& spec, const std::string& spec_digest,
+    const LocalTrainingOptions& options, const ProgressCallback& on_progress) {
+  if (options.update_reward.empty() || options.state_dir.empty()) {
+    return absl::InvalidArgumentError(
+        "a streaming update needs the new data's reward and a state dir");
+  }
+  ASSIGN_OR_RETURN(LocalSetup setup,
+                   PrepareSetup(spec, options, /*build_reward=*/false));
+  const std::string reward_text = setup.reward_config.ToString();
+  ASSIGN_OR_RETURN(const RewardConfig update_config,
+                   RewardConfig::Parse(options.update_reward));
+  const std::string update_text = update_config.ToString();
+  std::optional<Persisted> current =
+      LoadPersisted(options.state_dir, *setup.environment);
+  if (!current.has_value() || current->record.spec_digest() != spec_digest) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("no local model of this federation under ",
+                     options.state_dir, " to update with '", update_text,
+                     "': run once without --update_reward first"));
+  }
+  const client::v1::LocalModelRecord& base = current->record;
+  if (base.reward() != reward_text) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the current local model (round ", base.round(),
+                     ") was trained on reward '", base.reward(), "', not '",
+                     reward_text, "'"));
+  }
+  std::vector<std::string> data = DataOf(base);
+  if (base.base_round() > 0 && data.back() == update_text) {
+    // Trained by an earlier run (whose upload may or may not have got
+    // through): the daemon uploads it unless the server holds it.
+    return ReusedResult(options.state_dir, std::move(*current));
+  }
+
+  ASSIGN_OR_RETURN(
+      PolicyNet previous,
+      ImportModel(current->weights, *setup.environment, options.device));
+  ASSIGN_OR_RETURN(std::unique_ptr<LogReward> likelihood,
+                   MakeStreamingLikelihood(
+                       EnvironmentConfigFromProto(spec.environment()),
+                       update_config, RewardContext{spec.client_ids_size()}));
+  StreamingUpdateOptions update_options;
+  update_options.training = setup.training;
+  update_options.diagnostics_trajectories = options.diagnostics_trajectories;
+  ASSIGN_OR_RETURN(
+      StreamingUpdateResult update,
+      TrainStreamingUpdate(*setup.environment, previous, *likelihood,
+                           update_options, options.device, on_progress));
+  LocalDiagnostics diagnostics;
+  diagnostics.alpha = update.diagnostics.alpha;
+  diagnostics.beta = update.diagnostics.beta;
+  diagnostics.log_z_estimate = update.diagnostics.log_z_estimate;
+  diagnostics.num_trajectories = update.diagnostics.num_trajectories;
+
+  data.push_back(update_text);
+  LocalTrainingResult result;
+  result.weights = ExportModel(*setup.environment, update.policy);
+  result.diagnostics = DiagnosticsToProto(diagnostics);
+  result.round = base.round() + 1;
+  result.base_round = base.round();
+  result.training_seconds = update.training_seconds;
+  result.data = data;
+  result.model_path = LocalModelPath(options.state_dir);
+
+  client::v1::LocalModelRecord record;
+  record.set_spec_digest(spec_digest);
+  record.set_reward(reward_text);
+  record.set_iterations(setup.training.iterations);
+  record.set_batch_size(setup.training.batch_size);
+  record.set_round(result.round);
+  record.set_base_round(result.base_round);
+  for (const std::string& config : data) record.add_data(config);
+  *record.mutable_diagnostics() = result.diagnostics;
+  record.set_training_seconds(result.training_seconds);
+  RETURN_IF_ERROR(Persist(options.state_dir, record, result.weights));
+  return result;
+}
+
+absl::StatusOr<LocalTrainingResult> RollBackLocalModel(
+    const v1::FederationSpec& spec, const std::string& spec_digest,
+    const std::string& state_dir, int64_t round) {
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<Environment> environment,
+      MakeEnvironment(EnvironmentConfigFromProto(spec.environment())));
+  std::optional<Persisted> current = LoadPersisted(state_dir, *environment);
+  if (!current.has_value() || current->record.spec_digest() != spec_digest) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "no current local model of this federation under ", state_dir));
+  }
+  if (current->record.rolled_back_to_round() == round) {
+    return ReusedResult(state_dir, std::move(*current));  // done before
+  }
+  std::optional<Persisted> kept =
+      LoadPersistedFiles(LocalRoundRecordPath(state_dir, round),
+                         LocalRoundModelPath(state_dir, round), *environment);
+  if (!kept.has_value() || kept->record.spec_digest() != spec_digest ||
+      kept->record.round() != round) {
+    return absl::NotFoundError(
+        absl::StrCat("round ", round, " is not kept intact under ", state_dir,
+                     " (", LocalRoundRecordPath(state_dir, round), ")"));
+  }
+  client::v1::LocalModelRecord record = kept->record;
+  record.set_round(current->record.round() + 1);
+  record.set_base_round(0);  // replaces the accepted upload, not an update
+  record.set_rolled_back_to_round(round);
+  record.clear_data();
+  for (const std::string& config : DataOf(kept->record)) {
+    record.add_data(config);
+  }
+  RETURN_IF_ERROR(Persist(state_dir, record, kept->weights));
+  Persisted rolled{record, std::move(kept->weights)};
+  LocalTrainingResult result = ReusedResult(state_dir, std::move(rolled));
+  result.reused = false;
+  result.training_seconds = 0.0;
   return result;
 }
 

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/env/environment_registry.h"
@@ -30,6 +31,11 @@ struct LocalTrainingOptions {
   int64_t diagnostics_trajectories = 4096;
   // Progress callback period in iterations; 0: the trainer's default.
   int64_t progress_every = 0;
+  // The reward config of NEW data only (--update_reward): the current local
+  // model is updated with it by a streaming update (its likelihood alone;
+  // the current model serves as the prior) instead of training from scratch.
+  // Empty: no update.
+  std::string update_reward;
 };
 
 struct LocalTrainingResult {
@@ -43,6 +49,10 @@ struct LocalTrainingResult {
   double training_seconds = 0.0;
   // Where the model is kept (empty without a state dir).
   std::string model_path;
+  // The round a streaming update was trained from; 0: a fresh model.
+  int64_t base_round = 0;
+  // The reward/data configs the model includes, oldest first.
+  std::vector<std::string> data;
 };
 
 // Trains the client's local model for `spec` on its private reward, or
@@ -76,9 +86,34 @@ absl::StatusOr<LocalSetup> PrepareLocalTraining(
 absl::StatusOr<std::string> CheckLocalTraining(
     const v1::FederationSpec& spec, const LocalTrainingOptions& options);
 
-// File names under the state dir.
+// A streaming update (options.update_reward set): loads the current local
+// model persisted under options.state_dir (FailedPrecondition when there is
+// none for this spec digest and reward), trains a warm-started copy on the
+// new data's likelihood alone (TrainStreamingUpdate) and persists it as the
+// next round, based on the current one. When the current model already is
+// this update (a restart after training, before or after its upload), it is
+// reused instead.
+absl::StatusOr<LocalTrainingResult> TrainOrReuseStreamingUpdate(
+    const v1::FederationSpec& spec, const std::string& spec_digest,
+    const LocalTrainingOptions& options,
+    const ProgressCallback& on_progress = nullptr);
+
+// --rollback_to_round: makes a copy of round `round`'s model (kept under
+// state_dir) the current local model, as a new round (one more than the
+// current) with base round 0, so that it replaces the server's accepted
+// upload and later updates build on it. Nothing happens when the current
+// model already is such a copy of `round`. NotFound when round `round` is not
+// kept (or its file does not match its record).
+absl::StatusOr<LocalTrainingResult> RollBackLocalModel(
+    const v1::FederationSpec& spec, const std::string& spec_digest,
+    const std::string& state_dir, int64_t round);
+
+// File names under the state dir: the current model and its record, and
+// every round's model and record (the record is each one's commit point).
 std::string LocalModelPath(const std::string& state_dir);
 std::string LocalRecordPath(const std::string& state_dir);
+std::string LocalRoundModelPath(const std::string& state_dir, int64_t round);
+std::string LocalRoundRecordPath(const std::string& state_dir, int64_t round);
 
 }  // namespace epgfn
 

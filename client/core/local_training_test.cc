@@ -4,7 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "common/model/spec_conversion.h"
 
@@ -112,6 +116,113 @@ TEST(LocalTrainingTest, DoesNotTrustATamperedModelFile) {
       TrainOrReuseLocalModel(spec, digest, Options(dir));
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_FALSE(again->reused);
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+TEST(LocalTrainingTest, StreamingUpdatesKeepEveryRoundResumeAndRollBack) {
+  using google::protobuf::util::MessageDifferencer;
+  const v1::FederationSpec spec = SmallSpec();
+  const std::string digest = FederationSpecDigest(spec);
+  const std::string dir = TempDir("streaming");
+  LocalTrainingOptions options = Options(dir);
+  const std::string first_reward = "client:count=2,index=1";  // canonical
+
+  // Nothing to update yet.
+  options.update_reward = "client:index=0,count=2";
+  EXPECT_EQ(TrainOrReuseStreamingUpdate(spec, digest, options).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+
+  options.update_reward.clear();
+  absl::StatusOr<LocalTrainingResult> first =
+      TrainOrReuseLocalModel(spec, digest, options);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->base_round, 0);
+  EXPECT_EQ(first->data, std::vector<std::string>{first_reward});
+
+  // New data: round 2, trained from round 1, which stays on disk.
+  options.update_reward = "client:index=0,count=2";
+  int progress_calls = 0;
+  absl::StatusOr<LocalTrainingResult> update = TrainOrReuseStreamingUpdate(
+      spec, digest, options,
+      [&](const TrainingProgress&) { ++progress_calls; });
+  ASSERT_TRUE(update.ok()) << update.status();
+  EXPECT_FALSE(update->reused);
+  EXPECT_GT(progress_calls, 0);
+  EXPECT_EQ(update->round, 2);
+  EXPECT_EQ(update->base_round, 1);
+  EXPECT_EQ(update->data,
+            (std::vector<std::string>{first_reward, "client:count=2,index=0"}));
+  EXPECT_FALSE(MessageDifferencer::Equals(update->weights, first->weights));
+  EXPECT_EQ(update->diagnostics.num_trajectories(), 64);
+  for (int64_t round : {1, 2}) {
+    EXPECT_TRUE(std::filesystem::exists(LocalRoundModelPath(dir, round)));
+    EXPECT_TRUE(std::filesystem::exists(LocalRoundRecordPath(dir, round)));
+  }
+  // The record says what the round contains.
+  const std::string record = ReadAll(LocalRoundRecordPath(dir, 2));
+  EXPECT_NE(record.find("base_round: 1"), std::string::npos) << record;
+  EXPECT_NE(record.find("data: \"client:count=2,index=0\""), std::string::npos)
+      << record;
+
+  // Restarted with the same update (say it crashed before uploading): the
+  // trained update is reused, not retrained.
+  progress_calls = 0;
+  absl::StatusOr<LocalTrainingResult> resumed = TrainOrReuseStreamingUpdate(
+      spec, digest, options,
+      [&](const TrainingProgress&) { ++progress_calls; });
+  ASSERT_TRUE(resumed.ok()) << resumed.status();
+  EXPECT_TRUE(resumed->reused);
+  EXPECT_EQ(progress_calls, 0);
+  EXPECT_EQ(resumed->round, 2);
+  EXPECT_EQ(resumed->base_round, 1);
+  EXPECT_TRUE(MessageDifferencer::Equals(resumed->weights, update->weights));
+  // Restarted without --update_reward: the latest round is current.
+  LocalTrainingOptions plain = Options(dir);
+  absl::StatusOr<LocalTrainingResult> restarted =
+      TrainOrReuseLocalModel(spec, digest, plain);
+  ASSERT_TRUE(restarted.ok()) << restarted.status();
+  EXPECT_TRUE(restarted->reused);
+  EXPECT_EQ(restarted->round, 2);
+
+  // A second update builds on round 2.
+  options.update_reward = "client:index=1,count=2";
+  absl::StatusOr<LocalTrainingResult> second =
+      TrainOrReuseStreamingUpdate(spec, digest, options);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->round, 3);
+  EXPECT_EQ(second->base_round, 2);
+  EXPECT_EQ(second->data.size(), 3u);
+
+  // Rolled back to round 2: a new round 4 holding round 2's model and data,
+  // not an update of anything; asking again changes nothing.
+  absl::StatusOr<LocalTrainingResult> rolled =
+      RollBackLocalModel(spec, digest, dir, 2);
+  ASSERT_TRUE(rolled.ok()) << rolled.status();
+  EXPECT_EQ(rolled->round, 4);
+  EXPECT_EQ(rolled->base_round, 0);
+  EXPECT_EQ(rolled->data, update->data);
+  EXPECT_TRUE(MessageDifferencer::Equals(rolled->weights, update->weights));
+  absl::StatusOr<LocalTrainingResult> again =
+      RollBackLocalModel(spec, digest, dir, 2);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->reused);
+  EXPECT_EQ(again->round, 4);
+  EXPECT_EQ(RollBackLocalModel(spec, digest, dir, 9).status().code(),
+            absl::StatusCode::kNotFound);
+  // The next update is based on the rollback.
+  options.update_reward = "client:index=0,count=2";
+  absl::StatusOr<LocalTrainingResult> after =
+      TrainOrReuseStreamingUpdate(spec, digest, options);
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(after->round, 5);
+  EXPECT_EQ(after->base_round, 4);
+  EXPECT_EQ(after->data.size(), 3u);
 }
 
 TEST(LocalTrainingTest, RefusesAnUnknownReward) {

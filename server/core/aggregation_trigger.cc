@@ -23,8 +23,10 @@ TriggerDecision DecideAggregation(const TriggerPolicy& policy,
     if (CoveredBy(state.included_rounds, *state.latest_rounds)) {
       return TriggerDecision::kIdle;
     }
-    return uploads >= policy.quorum ? TriggerDecision::kAggregate
-                                    : TriggerDecision::kWait;
+    if (uploads < policy.quorum) return TriggerDecision::kWait;
+    return state.since_last_upload >= policy.settle_window
+               ? TriggerDecision::kAggregate
+               : TriggerDecision::kWait;
   }
   if (uploads == 0 || uploads < policy.quorum) return TriggerDecision::kWait;
   if (state.num_uploaded >= policy.num_clients) {

@@ -22,6 +22,10 @@ struct TriggerPolicy {
   int quorum = 1;
   // 0: no deadline (wait for every client before the first version).
   int64_t upload_deadline_seconds = 0;
+  // After the first version: a re-aggregation waits until no upload has
+  // been accepted for this long, so that updates of several clients arriving
+  // close together make one version rather than one each. Zero: at once.
+  absl::Duration settle_window = absl::ZeroDuration();
 };
 
 // What the coordinator sees when it asks.
@@ -35,6 +39,8 @@ struct TriggerState {
   // before the first version.
   std::optional<std::map<std::string, int64_t>> latest_rounds;
   absl::Duration since_round_opened = absl::ZeroDuration();
+  // Since the newest accepted upload (InfiniteDuration: none seen).
+  absl::Duration since_last_upload = absl::InfiniteDuration();
 };
 
 // When to aggregate, as a pure function of the state so it can be tested
@@ -44,7 +50,8 @@ struct TriggerState {
 //    since the round opened with >= quorum aggregated uploads;
 //  - afterwards: as soon as an aggregated upload is not covered by the
 //    latest version (a straggler, or a newer round of a client), given >=
-//    quorum aggregated uploads.
+//    quorum aggregated uploads, once settle_window has passed since the
+//    newest upload.
 TriggerDecision DecideAggregation(const TriggerPolicy& policy,
                                   const TriggerState& state);
 

@@ -57,6 +57,11 @@ absl::Status CoordinatorOptions::Validate() const {
         absl::StrCat("checkpoint_every_iterations must be >= 0, got ",
                      checkpoint_every_iterations));
   }
+  if (settle_window < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("settle_window must be >= 0, got ",
+                     absl::FormatDuration(settle_window)));
+  }
   if (checkpoint_interval < absl::ZeroDuration()) {
     return absl::InvalidArgumentError(
         absl::StrCat("checkpoint_interval must be >= 0, got ",
@@ -146,7 +151,9 @@ void Coordinator::Shutdown() {
 }
 
 void Coordinator::NotifyUploadAccepted() {
+  const absl::Time now = Now();
   absl::MutexLock lock(&mutex_);
+  last_upload_ = now;
   wake_ = true;
 }
 
@@ -212,6 +219,7 @@ Coordinator::WaitForAggregation() {
                      : static_cast<int>(options_.aggregate->Members().size());
     policy.quorum = is_default() ? config_->quorum : 1;
     policy.upload_deadline_seconds = config_->upload_deadline_seconds;
+    policy.settle_window = options_.settle_window;
     TriggerState trigger;
     trigger.included_rounds = pending.rounds;
     trigger.num_uploaded = static_cast<int>(uploads.size());
@@ -219,6 +227,7 @@ Coordinator::WaitForAggregation() {
       trigger.latest_rounds = AggregatedRounds(*pending.latest);
     }
     trigger.since_round_opened = Now() - round_opened_;
+    if (last_upload_) trigger.since_last_upload = Now() - *last_upload_;
     const TriggerDecision decision = DecideAggregation(policy, trigger);
     const bool already_failed =
         !failed_rounds_.empty() && pending.rounds == failed_rounds_;

@@ -38,6 +38,11 @@ struct CoordinatorOptions {
   absl::Duration progress_interval = absl::Seconds(10);
   // How often the trigger is re-evaluated without an upload (deadlines).
   absl::Duration poll_interval = absl::Milliseconds(250);
+  // After the first version, a re-aggregation starts only once no upload has
+  // been accepted for this long (TriggerPolicy::settle_window): streaming
+  // updates of several clients arriving within it make one version. Zero:
+  // re-aggregate at once (one version per update).
+  absl::Duration settle_window = absl::ZeroDuration();
   // A running aggregation writes a checkpoint under
   // <state_dir>/aggregation/ when this many iterations (0: never by count)
   // or this much time (zero: never by time) have passed since the last one,
@@ -193,6 +198,8 @@ class Coordinator {
   bool stop_ ABSL_GUARDED_BY(mutex_) = false;
   bool wake_ ABSL_GUARDED_BY(mutex_) = false;
   absl::Time round_opened_ ABSL_GUARDED_BY(mutex_);
+  // When NotifyUploadAccepted() was last called, by Now().
+  std::optional<absl::Time> last_upload_ ABSL_GUARDED_BY(mutex_);
   // Client -> round of the uploads whose aggregation last failed.
   std::map<std::string, int64_t> failed_rounds_ ABSL_GUARDED_BY(mutex_);
   std::map<std::string, ExcludedUpload> poisoned_ ABSL_GUARDED_BY(mutex_);

@@ -127,6 +127,27 @@ TEST(DecideAggregationTest, QuorumCountsOnlyIncludedUploads) {
       TriggerDecision::kIdle);
 }
 
+TEST(DecideAggregationTest, ReaggregatesOnlyAfterTheSettleWindow) {
+  TriggerPolicy policy = ThreeClients(2, 10);
+  policy.settle_window = absl::Seconds(3);
+  const Rounds latest = {{"a", 1}, {"b", 1}};
+  const Rounds newer = {{"a", 2}, {"b", 1}};
+  TriggerState state = Uploads(newer, 2, absl::Seconds(100), latest);
+  state.since_last_upload = absl::Seconds(2);
+  EXPECT_EQ(DecideAggregation(policy, state), TriggerDecision::kWait);
+  state.since_last_upload = absl::Seconds(3);
+  EXPECT_EQ(DecideAggregation(policy, state), TriggerDecision::kAggregate);
+  // Covered: idle whatever the window.
+  state.included_rounds = latest;
+  state.since_last_upload = absl::ZeroDuration();
+  EXPECT_EQ(DecideAggregation(policy, state), TriggerDecision::kIdle);
+  // The first version does not wait for it.
+  TriggerState first =
+      Uploads({{"a", 1}, {"b", 1}, {"c", 1}}, 3, absl::Seconds(1));
+  first.since_last_upload = absl::ZeroDuration();
+  EXPECT_EQ(DecideAggregation(policy, first), TriggerDecision::kAggregate);
+}
+
 GlobalVersionPtr WaitForVersion(const ServerCore& core, int64_t after) {
   return core.models().WaitForNewer(after, absl::Seconds(60));
 }
@@ -227,6 +248,49 @@ UploadRequest MakeUpload(const FederationConfig& config, int index, int count,
   request.round = round;
   request.payload = testing::LocalModelPayload(config, index, count, 0);
   return request;
+}
+
+// Two streaming updates accepted within the settle window make one new
+// version, which records each client's round.
+TEST(ServerCoreTest, CoalescesNearSimultaneousUpdatesIntoOneVersion) {
+  auto config = *FederationConfigFromSpec(testing::SmallHypergridSpec(2, 40));
+  auto options = *ServerCoreOptions::Create(testing::FreshDirectory("settle"),
+                                            torch::kCPU, 1000);
+  options.coordinator.progress_every = 20;
+  FakeClock clock;
+  options.coordinator.clock = clock.AsFunction();
+  options.coordinator.poll_interval = absl::Milliseconds(5);
+  options.coordinator.settle_window = absl::Seconds(3);
+  auto core = ServerCore::Create(config, options);
+  ASSERT_TRUE(core.ok()) << core.status();
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE((*core)->SubmitUpload(MakeUpload(*config, i, 2)).ok());
+  }
+  // The first version does not wait for the window.
+  GlobalVersionPtr v1 = WaitForVersion(**core, 0);
+  ASSERT_NE(v1, nullptr);
+  EXPECT_THAT(v1->client_rounds, ElementsAre(1, 1));
+
+  for (int i = 0; i < 2; ++i) {
+    UploadRequest update = MakeUpload(*config, i, 2, 2);
+    update.payload = testing::LocalModelPayload(*config, i, 2, 7);
+    update.base_round = 1;
+    ASSERT_TRUE((*core)->SubmitUpload(update).ok());
+    clock.Advance(absl::Seconds(2));  // within the window of the last one
+    EXPECT_EQ((*core)->models().WaitForNewer(1, absl::Milliseconds(100)),
+              nullptr);
+  }
+  clock.Advance(absl::Seconds(1));
+  GlobalVersionPtr v2 = WaitForVersion(**core, 1);
+  ASSERT_NE(v2, nullptr);
+  EXPECT_EQ(v2->version, 2);
+  EXPECT_THAT(v2->client_ids, ElementsAre("client-0", "client-1"));
+  EXPECT_THAT(v2->client_rounds, ElementsAre(2, 2));
+  // Nothing left to aggregate: no third version.
+  EXPECT_EQ((*core)->models().WaitForNewer(2, absl::Milliseconds(300)),
+            nullptr);
+  // A version 1 sampler request still works; the default is the newest.
+  EXPECT_EQ((*core)->models().List().size(), 2u);
 }
 
 ServerCoreOptions CheckpointingOptions(const std::string& state_dir) {

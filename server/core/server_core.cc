@@ -150,13 +150,15 @@ ServerCore::~ServerCore() { BeginShutdown(); }
 
 absl::Status ServerCore::CheckUploadHeader(const std::string& client_id,
                                            const std::string& spec_digest,
-                                           int64_t round) {
-  absl::Status status = uploads_->CheckHeader(client_id, spec_digest, round);
+                                           int64_t round, int64_t base_round) {
+  absl::Status status =
+      uploads_->CheckHeader(client_id, spec_digest, round, base_round);
   if (!status.ok()) {
     LOG(WARNING) << Event("upload_refused")
                         .With("federation", config_->spec.name())
                         .With("client", client_id)
                         .With("round", round)
+                        .With("base_round", base_round)
                         .WithStatus(status);
   }
   return status;

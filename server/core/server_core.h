@@ -89,7 +89,8 @@ class ServerCore {
   // See UploadStore::CheckHeader / Submit; logs the outcome and wakes the
   // coordinator on acceptance.
   absl::Status CheckUploadHeader(const std::string& client_id,
-                                 const std::string& spec_digest, int64_t round);
+                                 const std::string& spec_digest, int64_t round,
+                                 int64_t base_round = 0);
   absl::StatusOr<std::shared_ptr<const AcceptedUpload>> SubmitUpload(
       const UploadRequest& request);
   // Counts and logs an upload refused before it reached the store.

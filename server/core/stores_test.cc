@@ -178,6 +178,51 @@ std::string WithTensor(const std::string& payload, const std::string& name,
   return weights.SerializeAsString();
 }
 
+TEST_F(UploadStoreTest, RefusesAStreamingUpdateOfAnotherBaseAndStoresNothing) {
+  ASSERT_TRUE(store_->Submit(Request("client-0", 1, payload_)).ok());
+  const std::string update = testing::LocalModelPayload(*config_, 1, 3, 0);
+
+  // Based on a round the server never accepted from this client.
+  UploadRequest wrong_base = Request("client-0", 2, update);
+  wrong_base.base_round = 3;
+  ExpectRefused(wrong_base, absl::StatusCode::kFailedPrecondition);
+  EXPECT_FALSE(
+      std::filesystem::exists(state_dir_ + "/uploads/client-0.r2.model"));
+  auto refused = store_->Submit(wrong_base);
+  EXPECT_THAT(refused.status().message(),
+              ::testing::HasSubstr("accepted round is 1"));
+  // A client with no accepted upload has nothing to update.
+  UploadRequest no_base = Request("client-1", 1, update);
+  no_base.base_round = 1;
+  ExpectRefused(no_base, absl::StatusCode::kFailedPrecondition);
+  // The header check refuses it before any byte is received.
+  EXPECT_EQ(store_->CheckHeader("client-0", config_->spec_digest, 2, 3).code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(store_->CheckHeader("client-0", config_->spec_digest, 2, 1).ok());
+  EXPECT_EQ(store_->RefusalCounts().at(kRefusedBaseMismatch), 4);
+
+  // On the accepted round it is taken, and its base is kept across a
+  // restart.
+  UploadRequest good = Request("client-0", 2, update);
+  good.base_round = 1;
+  auto accepted = store_->Submit(good);
+  ASSERT_TRUE(accepted.ok()) << accepted.status();
+  EXPECT_EQ((*accepted)->base_round, 1);
+  // A replay is acknowledged as for any upload; an update of the previous
+  // base (now stale) is refused.
+  EXPECT_EQ(store_->Submit(good).status().code(),
+            absl::StatusCode::kAlreadyExists);
+  UploadRequest stale_base = Request("client-0", 3, payload_);
+  stale_base.base_round = 1;
+  EXPECT_EQ(store_->Submit(stale_base).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  store_.reset();
+  store_ = *UploadStore::Create(config_, state_dir_);
+  ASSERT_EQ(store_->Accepted().count("client-0"), 1u);
+  EXPECT_EQ(store_->Accepted().at("client-0")->round, 2);
+  EXPECT_EQ(store_->Accepted().at("client-0")->base_round, 1);
+}
+
 TEST_F(UploadStoreTest, RefusesFiniteWeightsWhoseLogProbabilitiesOverflow) {
   ASSERT_TRUE(store_->Submit(Request("client-0", 1, payload_)).ok());
   // The raw logits are finite (3e38 + a small term), but the masked

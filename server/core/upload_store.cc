@@ -169,6 +169,7 @@ void UploadStore::Recover() {
     auto upload = std::make_shared<AcceptedUpload>();
     upload->client_id = client_id;
     upload->round = record.round();
+    upload->base_round = record.base_round();
     upload->payload_sha256 = record.payload_sha256();
     upload->payload_bytes = static_cast<int64_t>(payload->size());
     if (record.has_diagnostics()) {
@@ -185,7 +186,7 @@ void UploadStore::Recover() {
 
 absl::Status UploadStore::CheckHeaderLocked(const std::string& client_id,
                                             const std::string& spec_digest,
-                                            int64_t round,
+                                            int64_t round, int64_t base_round,
                                             const std::string* payload_sha256,
                                             std::string* reason) const {
   if (!config_->IsClient(client_id)) {
@@ -205,8 +206,25 @@ absl::Status UploadStore::CheckHeaderLocked(const std::string& client_id,
     return absl::InvalidArgumentError(absl::StrCat(
         "round must lie in [1, ", kMaxUploadRound, "], got ", round));
   }
+  if (base_round < 0) {
+    *reason = kRefusedBaseMismatch;
+    return absl::InvalidArgumentError(absl::StrCat(
+        "base_round must be >= 0 (0: a fresh model), got ", base_round));
+  }
   auto it = accepted_.find(client_id);
+  const int64_t accepted_round = it == accepted_.end() ? 0 : it->second->round;
   if (it == accepted_.end() || round > it->second->round) {
+    if (base_round > 0 && base_round != accepted_round) {
+      // The update was trained on a model the server does not hold as this
+      // client's: aggregating it would double-count or drop data.
+      *reason = kRefusedBaseMismatch;
+      return absl::FailedPreconditionError(
+          absl::StrCat("round ", round, " of client '", client_id,
+                       "' is a streaming update of round ", base_round,
+                       " but the client's accepted round is ", accepted_round,
+                       accepted_round == 0 ? " (none)" : "",
+                       "; train the update on the accepted round's model"));
+    }
     return absl::OkStatus();
   }
   if (payload_sha256 != nullptr && round == it->second->round &&
@@ -228,11 +246,11 @@ absl::Status UploadStore::CheckHeaderLocked(const std::string& client_id,
 
 absl::Status UploadStore::CheckHeader(const std::string& client_id,
                                       const std::string& spec_digest,
-                                      int64_t round) {
+                                      int64_t round, int64_t base_round) {
   absl::MutexLock lock(&mutex_);
   std::string reason;
-  absl::Status status =
-      CheckHeaderLocked(client_id, spec_digest, round, nullptr, &reason);
+  absl::Status status = CheckHeaderLocked(client_id, spec_digest, round,
+                                          base_round, nullptr, &reason);
   if (!status.ok()) CountRefusal(refusals_, reason);
   return status;
 }
@@ -295,7 +313,7 @@ absl::StatusOr<std::shared_ptr<const AcceptedUpload>> UploadStore::Submit(
     absl::MutexLock lock(&mutex_);
     absl::Status status =
         CheckHeaderLocked(request.client_id, request.spec_digest, request.round,
-                          &sha256, &reason);
+                          request.base_round, &sha256, &reason);
     if (!status.ok()) {
       CountRefusal(refusals_, reason);
       return status;
@@ -313,6 +331,7 @@ absl::StatusOr<std::shared_ptr<const AcceptedUpload>> UploadStore::Submit(
   auto upload = std::make_shared<AcceptedUpload>();
   upload->client_id = request.client_id;
   upload->round = request.round;
+  upload->base_round = request.base_round;
   upload->payload_sha256 = sha256;
   upload->payload_bytes = static_cast<int64_t>(request.payload.size());
   upload->diagnostics = request.diagnostics;
@@ -325,7 +344,7 @@ absl::StatusOr<std::shared_ptr<const AcceptedUpload>> UploadStore::Submit(
     absl::MutexLock lock(&mutex_);
     absl::Status status =
         CheckHeaderLocked(request.client_id, request.spec_digest, request.round,
-                          &sha256, &reason);
+                          request.base_round, &sha256, &reason);
     if (!status.ok()) {
       CountRefusal(refusals_, reason);
       return status;
@@ -335,6 +354,7 @@ absl::StatusOr<std::shared_ptr<const AcceptedUpload>> UploadStore::Submit(
   record.set_client_id(upload->client_id);
   record.set_spec_digest(config_->spec_digest);
   record.set_round(upload->round);
+  record.set_base_round(upload->base_round);
   record.set_payload_sha256(sha256);
   record.set_payload_bytes(upload->payload_bytes);
   if (upload->diagnostics) {

@@ -23,6 +23,9 @@ struct UploadRequest {
   std::string client_id;
   std::string spec_digest;
   int64_t round = 0;
+  // A streaming update's base: the client's accepted round it was trained
+  // from (UploadHeader.base_round); 0: a fresh model.
+  int64_t base_round = 0;
   // A serialized v1::ModelWeights.
   std::string payload;
   std::optional<LocalDiagnostics> diagnostics;
@@ -32,6 +35,7 @@ struct UploadRequest {
 struct AcceptedUpload {
   std::string client_id;
   int64_t round = 0;
+  int64_t base_round = 0;  // 0: a fresh model, else a streaming update's base
   std::string payload_sha256;
   int64_t payload_bytes = 0;
   std::optional<LocalDiagnostics> diagnostics;
@@ -48,6 +52,7 @@ inline constexpr char kRefusedIdentityMismatch[] = "identity_mismatch";
 inline constexpr char kRefusedDigestMismatch[] = "digest_mismatch";
 inline constexpr char kRefusedStaleRound[] = "stale_round";
 inline constexpr char kRefusedReplay[] = "replay";
+inline constexpr char kRefusedBaseMismatch[] = "base_round_mismatch";
 inline constexpr char kRefusedInvalidModel[] = "invalid_model";
 inline constexpr char kRefusedNonFiniteOutputs[] = "non_finite_outputs";
 inline constexpr char kRefusedTransfer[] = "transfer_error";
@@ -92,10 +97,14 @@ class UploadStore {
   // is refused before its bytes are received: PermissionDenied for an
   // unknown client, FailedPrecondition for another spec's digest or a round
   // not newer than the accepted one, InvalidArgument for a round outside
-  // [1, kMaxUploadRound].
+  // [1, kMaxUploadRound]. A streaming update (base_round > 0) of a newer
+  // round must be based on the accepted round (FailedPrecondition
+  // otherwise); a replay of the accepted round passes here, whatever its
+  // base, so that Submit can acknowledge it.
   // Counts the refusal.
   absl::Status CheckHeader(const std::string& client_id,
-                           const std::string& spec_digest, int64_t round);
+                           const std::string& spec_digest, int64_t round,
+                           int64_t base_round = 0);
 
   // The header checks again (the state may have moved on), AlreadyExists for
   // a byte-identical replay of the accepted round, InvalidArgument for a
@@ -122,6 +131,7 @@ class UploadStore {
   // Header checks against `accepted_` without counting.
   absl::Status CheckHeaderLocked(const std::string& client_id,
                                  const std::string& spec_digest, int64_t round,
+                                 int64_t base_round,
                                  const std::string* payload_sha256,
                                  std::string* reason) const
       ABSL_SHARED_LOCKS_REQUIRED(mutex_);

@@ -43,6 +43,9 @@ v1::GlobalModelAnnouncement Announcement(const GlobalVersion& version) {
   for (const std::string& id : version.client_ids) {
     announcement.add_client_ids(id);
   }
+  for (int64_t round : version.client_rounds) {
+    announcement.add_client_rounds(round);
+  }
   announcement.set_payload_bytes(static_cast<int64_t>(version.payload.size()));
   announcement.set_payload_sha256(version.payload_sha256);
   announcement.set_published_unix_seconds(version.published_unix_seconds);
@@ -147,8 +150,9 @@ absl::StatusOr<UploadRequest> FederationService::ReceiveUpload(
     }
   }
   stream.Touch();
-  RETURN_IF_ERROR(core_->CheckUploadHeader(
-      header.client_id(), header.spec_digest(), header.round()));
+  RETURN_IF_ERROR(core_->CheckUploadHeader(header.client_id(),
+                                           header.spec_digest(), header.round(),
+                                           header.base_round()));
   if (header.total_bytes() <= options_.max_upload_bytes) {
     // (A larger announcement is refused below, naming the size limit.)
     if (absl::Status admitted =
@@ -200,6 +204,7 @@ absl::StatusOr<UploadRequest> FederationService::ReceiveUpload(
   request.client_id = header.client_id();
   request.spec_digest = header.spec_digest();
   request.round = header.round();
+  request.base_round = header.base_round();
   request.payload = std::move(payload).value();
   if (header.has_diagnostics()) {
     request.diagnostics = DiagnosticsFromProto(header.diagnostics());

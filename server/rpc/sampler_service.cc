@@ -73,6 +73,7 @@ grpc::Status SamplerService::DoListModels(grpc::ServerContext* context,
     v1::ModelVersionInfo* info = response->add_versions();
     info->set_version(version->version);
     for (const std::string& id : version->client_ids) info->add_client_ids(id);
+    for (int64_t round : version->client_rounds) info->add_client_rounds(round);
     info->set_published_unix_seconds(version->published_unix_seconds);
     for (const auto& [client_id, weight] : version->client_weights) {
       (*info->mutable_client_weights())[client_id] = weight;
