@@ -308,10 +308,10 @@ absl::StatusOr<LocalTrainingResult> TrainOrReuseStreamingUpdate(
   ASSIGN_OR_RETURN(
       PolicyNet previous,
       ImportModel(current->weights, *setup.environment, options.device));
-  ASSIGN_OR_RETURN(std::unique_ptr<LogReward> likelihood,
-                   MakeStreamingLikelihood(
-                       EnvironmentConfigFromProto(spec.environment()),
-                       update_config, RewardContext{spec.client_ids_size()}));
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<LogReward> likelihood,
+      MakeStreamingLikelihood(*setup.environment, update_config,
+                              RewardContext{spec.client_ids_size()}));
   StreamingUpdateOptions update_options;
   update_options.training = setup.training;
   update_options.diagnostics_trajectories = options.diagnostics_trajectories;
