@@ -12,19 +12,28 @@ absl::StatusOr<LocalDiagnostics> EstimateLocalDiagnostics(
     PolicyNet& policy, const Environment& environment,
     const LogReward& log_reward, int64_t num_trajectories,
     RandomSource& random) {
+  RewardTarget target(&log_reward);
+  return EstimateLocalDiagnostics(policy, environment, target, num_trajectories,
+                                  random);
+}
+
+absl::StatusOr<LocalDiagnostics> EstimateLocalDiagnostics(
+    PolicyNet& policy, const Environment& environment, TrajectoryTarget& target,
+    int64_t num_trajectories, RandomSource& random) {
   if (num_trajectories < 2) {
     return absl::InvalidArgumentError("need at least 2 trajectories");
   }
   torch::NoGradGuard no_grad;
   Trajectories trajectories =
       SampleTrajectories(policy, environment, num_trajectories, {}, random);
-  torch::Tensor log_ratio =
-      (LogForwardOverBackward(
-           ComputeTrajectoryLogProbs(policy, environment, trajectories)) -
-       log_reward(trajectories.terminal_states))
-          .to(torch::kFloat64);
+  torch::Tensor log_ratio = (LogForwardOverBackward(ComputeTrajectoryLogProbs(
+                                 policy, environment, trajectories)) -
+                             target.LogTarget(trajectories))
+                                .to(torch::kFloat64);
   if (!torch::isfinite(log_ratio).all().item<bool>()) {
-    return absl::InternalError("non-finite log p_F / (p_B R) on a trajectory");
+    return absl::InternalError(absl::StrCat("non-finite log p_F / p_B against ",
+                                            target.Describe(),
+                                            " on a trajectory"));
   }
   // log Z_hat = log mean exp(-log_ratio).
   const double log_z =
@@ -32,8 +41,7 @@ absl::StatusOr<LocalDiagnostics> EstimateLocalDiagnostics(
           .item<double>();
   torch::Tensor normalised = (log_ratio + log_z).exp();
   LocalDiagnostics diagnostics;
-  diagnostics.alpha =
-      std::max(0.0, 1.0 - normalised.min().item<double>());
+  diagnostics.alpha = std::max(0.0, 1.0 - normalised.min().item<double>());
   diagnostics.beta = std::max(0.0, normalised.max().item<double>() - 1.0);
   diagnostics.log_z_estimate = log_z;
   diagnostics.num_trajectories = num_trajectories;

@@ -8,6 +8,7 @@
 #include "common/env/environment.h"
 #include "common/policy/policy_net.h"
 #include "common/sampling/random.h"
+#include "common/train/trajectory_target.h"
 
 namespace epgfn {
 
@@ -19,6 +20,12 @@ absl::StatusOr<LocalDiagnostics> EstimateLocalDiagnostics(
     PolicyNet& policy, const Environment& environment,
     const LogReward& log_reward, int64_t num_trajectories,
     RandomSource& random);
+// The same against any trajectory target S(t) in place of log R(x) (a
+// streaming update's, say): 1 - alpha <= p_F(t) / (p_B(t|x) exp(S(t)) /
+// Z_hat) <= 1 + beta.
+absl::StatusOr<LocalDiagnostics> EstimateLocalDiagnostics(
+    PolicyNet& policy, const Environment& environment, TrajectoryTarget& target,
+    int64_t num_trajectories, RandomSource& random);
 
 // The paper's bound on the Jeffrey divergence between the aggregate's and the
 // true product distribution, sum_i log((1 + beta_i) / (1 - alpha_i)).
