@@ -115,6 +115,24 @@ LocalTrainingResult ReusedResult(const std::string& state_dir,
   return result;
 }
 
+// The record kept beside a trained result: ReusedResult's inverse.
+client::v1::LocalModelRecord RecordOf(const std::string& spec_digest,
+                                      const std::string& reward_text,
+                                      const TrainingOptions& training,
+                                      const LocalTrainingResult& result) {
+  client::v1::LocalModelRecord record;
+  record.set_spec_digest(spec_digest);
+  record.set_reward(reward_text);
+  record.set_iterations(training.iterations);
+  record.set_batch_size(training.batch_size);
+  record.set_round(result.round);
+  record.set_base_round(result.base_round);
+  for (const std::string& config : result.data) record.add_data(config);
+  *record.mutable_diagnostics() = result.diagnostics;
+  record.set_training_seconds(result.training_seconds);
+  return record;
+}
+
 }  // namespace
 
 std::string LocalModelPath(const std::string& state_dir) {
@@ -255,16 +273,9 @@ absl::StatusOr<LocalTrainingResult> TrainOrReuseLocalModel(
   result.training_seconds = training_seconds;
   result.data = {reward_text};
   if (!options.state_dir.empty()) {
-    client::v1::LocalModelRecord record;
-    record.set_spec_digest(spec_digest);
-    record.set_reward(reward_text);
-    record.set_iterations(training.iterations);
-    record.set_batch_size(training.batch_size);
-    record.set_round(round);
-    *record.mutable_diagnostics() = result.diagnostics;
-    record.set_training_seconds(training_seconds);
-    record.add_data(reward_text);
-    RETURN_IF_ERROR(Persist(options.state_dir, record, result.weights));
+    RETURN_IF_ERROR(Persist(
+        options.state_dir, RecordOf(spec_digest, reward_text, training, result),
+        result.weights));
     result.model_path = LocalModelPath(options.state_dir);
   }
   return result;
@@ -332,20 +343,13 @@ absl::StatusOr<LocalTrainingResult> TrainOrReuseStreamingUpdate(
   result.round = base.round() + 1;
   result.base_round = base.round();
   result.training_seconds = update.training_seconds;
-  result.data = data;
+  result.data = std::move(data);
   result.model_path = LocalModelPath(options.state_dir);
 
-  client::v1::LocalModelRecord record;
-  record.set_spec_digest(spec_digest);
-  record.set_reward(reward_text);
-  record.set_iterations(setup.training.iterations);
-  record.set_batch_size(setup.training.batch_size);
-  record.set_round(result.round);
-  record.set_base_round(result.base_round);
-  for (const std::string& config : data) record.add_data(config);
-  *record.mutable_diagnostics() = result.diagnostics;
-  record.set_training_seconds(result.training_seconds);
-  RETURN_IF_ERROR(Persist(options.state_dir, record, result.weights));
+  RETURN_IF_ERROR(
+      Persist(options.state_dir,
+              RecordOf(spec_digest, reward_text, setup.training, result),
+              result.weights));
   return result;
 }
 
