@@ -83,3 +83,17 @@ e2e_write_sampler_token() {
   ) || return 1
   echo "${token}"
 }
+
+# An operator bearer token for GetStatus and the admin RPCs: DIR/admin_tokens.txt
+# (the server's --admin_tokens_file, naming CALLER) and DIR/admin_token.txt
+# (the caller's --admin_token_file). Prints the token.
+e2e_write_admin_token() {
+  local dir="$1" caller="$2" token
+  token="$(openssl rand -hex 32)" && [[ -n "${token}" ]] || return 1
+  (
+    umask 077
+    printf '%s:%s\n' "${caller}" "${token}" >"${dir}/admin_tokens.txt" &&
+      printf '%s\n' "${token}" >"${dir}/admin_token.txt"
+  ) || return 1
+  echo "${token}"
+}

@@ -34,10 +34,7 @@ certs="${work}/certs"
 # sampler a file with just the token.
 token="$(e2e_write_sampler_token "${work}" e2e-sampler)"
 # The operator's admin token for GetStatus (epgfn_admin), same file forms.
-admin_token="$(openssl rand -hex 32)"
-(umask 077 && printf 'e2e-operator:%s\n' "${admin_token}" \
-  >"${work}/admin_tokens.txt" && printf '%s\n' "${admin_token}" \
-  >"${work}/admin_token.txt")
+e2e_write_admin_token "${work}" e2e-operator >/dev/null
 
 # Port 0: the server binds a free port and prints "listening on <address>".
 "${server_bin}" --listen=127.0.0.1:0 --state_dir="${work}/server" \

@@ -34,10 +34,7 @@ trap cleanup EXIT
 bash "${gen_certs}" "${work}/certs" "${clients[@]}" >/dev/null
 certs="${work}/certs"
 e2e_write_sampler_token "${work}" e2e-sampler >/dev/null
-admin_token="$(openssl rand -hex 32)"
-(umask 077 && printf 'e2e-operator:%s\n' "${admin_token}" \
-  >"${work}/admin_tokens.txt" && printf '%s\n' "${admin_token}" \
-  >"${work}/admin_token.txt")
+e2e_write_admin_token "${work}" e2e-operator >/dev/null
 
 "${server_bin}" --listen=127.0.0.1:0 --state_dir="${work}/server" \
   --config="${config}" --tls_cert="${certs}/server.pem" \
