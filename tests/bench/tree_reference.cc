@@ -332,21 +332,10 @@ absl::Status SmallInstance() {
   double gfn_seconds = 0;
   const int64_t iterations = absl::GetFlag(FLAGS_gfn_iterations);
   if (iterations > 0) {
-    PolicyArchitecture architecture;
-    architecture.hidden_width = 128;
-    ASSIGN_OR_RETURN(PolicyNet policy,
-                     MakePolicy(*target.environment, architecture,
-                                absl::GetFlag(FLAGS_seed), torch::kCPU));
-    TrainingOptions options;
-    options.iterations = iterations;
-    options.batch_size = 64;
-    options.exploration.epsilon = 0.05;
-    options.seed = absl::GetFlag(FLAGS_seed) + 1;
-    options.progress_every = 1 << 30;
+    PolicyNet policy{nullptr};
     RewardTarget reward_target(target.reward.get());
     ASSIGN_OR_RETURN(std::unique_ptr<Trainer> trainer,
-                     Trainer::Create(target.environment.get(), policy,
-                                     &reward_target, options));
+                     MakeTrainer(target, iterations, &policy, &reward_target));
     RandomSource random(absl::GetFlag(FLAGS_seed) + 2);
     std::printf(
         "\nGFlowNet (MLP 128x2, contrastive balance, batch 64):\n\n| "
