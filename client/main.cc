@@ -69,6 +69,12 @@ ABSL_FLAG(int64_t, batch_size, 0,
           "Overrides the spec's local training batch size (0: the spec's).");
 ABSL_FLAG(int64_t, diagnostics_trajectories, 4096,
           "On-policy trajectories for the (alpha, beta) diagnostics.");
+ABSL_FLAG(int64_t, fcs_samples, 1024,
+          "After training, compute the local model's FCS (Flow Consistency "
+          "in Subgraphs: mean TV between p_T and the private reward on "
+          "random subsets of 8 of this many on-policy samples, p_T estimated "
+          "with 16 backward samples per object; 0 best, 1 worst) and upload it "
+          "with the diagnostics; 0: not computed.");
 ABSL_FLAG(int64_t, wait_seconds, 1800,
           "How long to wait for a global model that includes this client's "
           "upload.");
@@ -121,6 +127,7 @@ ClientDaemonOptions OptionsFromFlags() {
   options.batch_size = absl::GetFlag(FLAGS_batch_size);
   options.diagnostics_trajectories =
       absl::GetFlag(FLAGS_diagnostics_trajectories);
+  options.fcs_samples = absl::GetFlag(FLAGS_fcs_samples);
   options.wait_timeout = absl::Seconds(absl::GetFlag(FLAGS_wait_seconds));
   options.progress_period =
       absl::Seconds(absl::GetFlag(FLAGS_progress_seconds));

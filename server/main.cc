@@ -82,6 +82,17 @@ ABSL_FLAG(double, aggregation_settle_seconds, 0,
           "upload has been accepted for this many seconds, so that streaming "
           "updates of several clients arriving within it make one new "
           "version instead of one each; 0: re-aggregate at once.");
+ABSL_FLAG(int64_t, aggregation_fcs_samples, 512,
+          "At the end of each aggregation, before publication, compute the "
+          "global model's FCS (Flow Consistency in Subgraphs) against the "
+          "product of the local models' terminal distributions on a pool of "
+          "this many of its own samples (16 backward samples per object, 256 "
+          "subsets of 8; no reward is evaluated), shown by GetStatus, the "
+          "metrics and the version_published line; 0: not computed.");
+ABSL_FLAG(int64_t, aggregation_progress_fcs_samples, 0,
+          "The same FCS at every aggregation progress report, on a pool of "
+          "this many samples (each report pays for it: keep it small); 0: "
+          "not at progress.");
 ABSL_FLAG(double, progress_seconds, 10,
           "Log a progress line of a running aggregation (iteration/total, "
           "loss, TV to the local product where exact, elapsed, ETA) at most "
@@ -154,6 +165,10 @@ int Run() {
       absl::Seconds(absl::GetFlag(FLAGS_progress_seconds));
   coordinator.settle_window =
       absl::Seconds(absl::GetFlag(FLAGS_aggregation_settle_seconds));
+  coordinator.fcs_to_local_product.num_samples =
+      absl::GetFlag(FLAGS_aggregation_fcs_samples);
+  coordinator.fcs_progress_samples =
+      absl::GetFlag(FLAGS_aggregation_progress_fcs_samples);
   if (absl::Status valid = coordinator.Validate(); !valid.ok()) {
     return Fail(valid);
   }

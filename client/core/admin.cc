@@ -91,12 +91,16 @@ std::string StatusTable(const v1::GetStatusResponse& status) {
                ? absl::StrFormat(", TV to the local product %.4f",
                                  aggregation.total_variation_to_local_product())
                : "",
+           aggregation.fcs_to_local_product() >= 0
+               ? absl::StrFormat(", FCS to the local product %.4f",
+                                 aggregation.fcs_to_local_product())
+               : "",
            aggregation.last_error().empty()
                ? ""
                : absl::StrCat(", last error: ", aggregation.last_error()))},
   });
   std::vector<std::vector<std::string>> rows = {
-      {"CLIENT", "ROUND", "ALPHA", "BETA", "LOG_Z", "EXCLUDED"}};
+      {"CLIENT", "ROUND", "ALPHA", "BETA", "LOG_Z", "FCS", "EXCLUDED"}};
   for (const v1::ClientStatus& client : status.clients()) {
     const bool has_diagnostics = client.has_diagnostics();
     const v1::LocalDiagnostics& d = client.diagnostics();
@@ -107,6 +111,8 @@ std::string StatusTable(const v1::GetStatusResponse& status) {
          has_diagnostics ? absl::StrFormat("%.4f", d.alpha()) : "-",
          has_diagnostics ? absl::StrFormat("%.4f", d.beta()) : "-",
          has_diagnostics ? absl::StrFormat("%.4f", d.log_z_estimate()) : "-",
+         has_diagnostics && d.has_fcs() ? absl::StrFormat("%.4f", d.fcs())
+                                        : "-",
          client.excluded() ? absl::StrCat("yes: ", client.exclusion_reason())
                            : "no"});
   }

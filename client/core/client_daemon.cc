@@ -59,6 +59,10 @@ absl::Status ClientDaemonOptions::Validate() const {
         ") must be >= 0 (0: the spec's), diagnostics_trajectories (",
         diagnostics_trajectories, ") >= 1"));
   }
+  if (fcs_samples < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("fcs_samples must be >= 0 (0: none), got ", fcs_samples));
+  }
   if (!update_reward.empty() && rollback_to_round != 0) {
     return absl::InvalidArgumentError(
         "--update_reward and --rollback_to_round exclude each other");
@@ -132,6 +136,7 @@ LocalTrainingOptions ClientDaemon::TrainingOptions() const {
   training.batch_size = options_.batch_size;
   training.device = device_;
   training.diagnostics_trajectories = options_.diagnostics_trajectories;
+  training.fcs_samples = options_.fcs_samples;
   // Callbacks every 10 iterations; the reporter keeps one line per
   // progress period of them.
   training.progress_every = 10;
@@ -234,12 +239,14 @@ absl::StatusOr<LocalTrainingResult> ClientDaemon::TrainOrReuse(
   const auto train = options_.update_reward.empty()
                          ? &TrainOrReuseLocalModel
                          : &TrainOrReuseStreamingUpdate;
+  ProgressPoint last;
   ASSIGN_OR_RETURN(
       LocalTrainingResult trained,
       train(spec.spec, spec.spec_digest, TrainingOptions(),
             [&](const TrainingProgress& progress) {
-              reporter.Update({progress.iteration, progress.total_iterations,
-                               progress.loss, std::nullopt, std::nullopt});
+              last = {progress.iteration, progress.total_iterations,
+                      progress.loss, std::nullopt, std::nullopt};
+              reporter.Update(last);
               if (progress.iteration % 100 != 0 &&
                   progress.iteration != progress.total_iterations) {
                 return;  // the event log keeps its every-100 pace
@@ -253,6 +260,11 @@ absl::StatusOr<LocalTrainingResult> ClientDaemon::TrainOrReuse(
                                .With("seconds", progress.elapsed_seconds)
                                .With("trajectories", progress.trajectories);
             }));
+  if (!trained.reused && trained.diagnostics.has_fcs()) {
+    // Measured after the last iteration: one more final line carries it.
+    last.fcs = trained.diagnostics.fcs();
+    reporter.Update(last);
+  }
   if (trained.reused) {
     LOG(INFO) << MakeEvent("local_model_reused")
                      .With("round", trained.round)
@@ -267,13 +279,18 @@ absl::StatusOr<LocalTrainingResult> ClientDaemon::TrainOrReuse(
   LOG(INFO) << MakeEvent("local_model_data")
                    .With("round", trained.round)
                    .With("data", absl::StrJoin(trained.data, ";"));
-  LOG(INFO) << MakeEvent("diagnostics")
-                   .With("round", trained.round)
-                   .With("alpha", trained.diagnostics.alpha())
-                   .With("beta", trained.diagnostics.beta())
-                   .With("log_z_hat", trained.diagnostics.log_z_estimate())
-                   .With("trajectories",
-                         trained.diagnostics.num_trajectories());
+  Event diagnostics = MakeEvent("diagnostics");
+  diagnostics.With("round", trained.round)
+      .With("alpha", trained.diagnostics.alpha())
+      .With("beta", trained.diagnostics.beta())
+      .With("log_z_hat", trained.diagnostics.log_z_estimate())
+      .With("trajectories", trained.diagnostics.num_trajectories());
+  if (trained.diagnostics.has_fcs()) {
+    diagnostics.With("fcs", trained.diagnostics.fcs());
+  } else if (!trained.fcs_not_computed.empty()) {
+    diagnostics.With("fcs_not_computed", trained.fcs_not_computed);
+  }
+  LOG(INFO) << diagnostics;
   return trained;
 }
 

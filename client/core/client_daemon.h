@@ -45,6 +45,10 @@ struct ClientDaemonOptions {
   int64_t iterations = 0;
   int64_t batch_size = 0;
   int64_t diagnostics_trajectories = 4096;
+  // Pool of the FCS of a freshly trained model against the private reward,
+  // uploaded with the diagnostics (LocalTrainingOptions::fcs_samples); 0:
+  // none.
+  int64_t fcs_samples = 1024;
   // How long to wait for a global model that includes this client's upload.
   absl::Duration wait_timeout = absl::Seconds(1800);
   // One progress line of local training on stderr per period; 0: none.

@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -83,6 +84,7 @@ class ScriptedFederation final : public v1::Federation::Service {
     accepted_round_ = upload->header.round();
     base_round_ = upload->header.base_round();
     uploader_ = upload->header.client_id();
+    diagnostics_ = upload->header.diagnostics();
     payload_ = upload->payload;
     AcknowledgeUpload(*upload, *response);
     return grpc::Status::OK;
@@ -136,6 +138,10 @@ class ScriptedFederation final : public v1::Federation::Service {
     absl::MutexLock lock(&mutex_);
     return payload_;
   }
+  v1::LocalDiagnostics diagnostics() {
+    absl::MutexLock lock(&mutex_);
+    return diagnostics_;
+  }
 
   std::atomic<bool> refuse_uploads{false};
   std::atomic<bool> announce_other_digest{false};
@@ -149,6 +155,7 @@ class ScriptedFederation final : public v1::Federation::Service {
   int uploads_ ABSL_GUARDED_BY(mutex_) = 0;
   std::string uploader_ ABSL_GUARDED_BY(mutex_);
   std::string payload_ ABSL_GUARDED_BY(mutex_);
+  v1::LocalDiagnostics diagnostics_ ABSL_GUARDED_BY(mutex_);
 };
 
 // The log lines that only local training writes.
@@ -193,6 +200,7 @@ class ClientDaemonTest : public ::testing::Test {
     options.state_dir = state_dir_;
     options.reward = "client:index=1,count=2";
     options.diagnostics_trajectories = 64;
+    options.fcs_samples = 256;
     options.wait_timeout = absl::Seconds(20);
     options.progress_period = absl::ZeroDuration();
     options.channel.server = address_;
@@ -238,6 +246,13 @@ TEST_F(ClientDaemonTest, TrainsUploadsAndKeepsTheVerifiedGlobalModel) {
   EXPECT_EQ(service_.uploads(), 1);
   EXPECT_EQ(result->upload_bytes,
             static_cast<int64_t>(service_.payload().size()));
+  // The FCS against the private reward travels with (alpha, beta).
+  const v1::LocalDiagnostics diagnostics = service_.diagnostics();
+  EXPECT_EQ(diagnostics.num_trajectories(), 64);
+  ASSERT_TRUE(diagnostics.has_fcs());
+  EXPECT_TRUE(std::isfinite(diagnostics.fcs()));
+  EXPECT_GE(diagnostics.fcs(), 0.0);
+  EXPECT_LE(diagnostics.fcs(), 1.0);
   EXPECT_EQ(result->version, 1);
   EXPECT_EQ(result->global_model_path, GlobalModelPath(state_dir_, 1));
   // The file holds exactly the served model.

@@ -9,6 +9,7 @@
 #include "client/core/local_state.pb.h"
 #include "common/aggregate/local_diagnostics.h"
 #include "common/env/environment_registry.h"
+#include "common/eval/flow_consistency.h"
 #include "common/model/model_codec.h"
 #include "common/model/spec_conversion.h"
 #include "common/train/streaming_update.h"
@@ -267,6 +268,23 @@ absl::StatusOr<LocalTrainingResult> TrainOrReuseLocalModel(
                                options.diagnostics_trajectories, random));
 
   LocalTrainingResult result;
+  if (options.fcs_samples > 0) {
+    FcsOptions fcs;
+    fcs.num_samples = options.fcs_samples;
+    // 16 rather than 64 paths per object keeps the FCS at a few percent of
+    // a typical training's cost (the server's choice too).
+    fcs.num_backward_samples = 16;
+    RandomSource fcs_random(training.seed + 2);
+    // Not fatal: a posterior too peaked for a subset of distinct objects is
+    // a legitimate model.
+    absl::StatusOr<double> value =
+        SampledFlowConsistency(policy, *environment, *reward, fcs, fcs_random);
+    if (value.ok()) {
+      diagnostics.fcs = *value;
+    } else {
+      result.fcs_not_computed = std::string(value.status().message());
+    }
+  }
   result.weights = ExportModel(*environment, policy);
   result.diagnostics = DiagnosticsToProto(diagnostics);
   result.round = round;
@@ -338,6 +356,12 @@ absl::StatusOr<LocalTrainingResult> TrainOrReuseStreamingUpdate(
 
   data.push_back(update_text);
   LocalTrainingResult result;
+  if (options.fcs_samples > 0) {
+    // Its reward is the product over every data set so far, and a streaming
+    // update by design reads only the new one.
+    result.fcs_not_computed =
+        "a streaming update (its reward would need every earlier data set)";
+  }
   result.weights = ExportModel(*setup.environment, update.policy);
   result.diagnostics = DiagnosticsToProto(diagnostics);
   result.round = base.round() + 1;

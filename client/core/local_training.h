@@ -29,6 +29,10 @@ struct LocalTrainingOptions {
   torch::Device device = torch::kCPU;
   // On-policy trajectories for the (alpha, beta) diagnostics.
   int64_t diagnostics_trajectories = 4096;
+  // On-policy trajectories of the pool on which a freshly trained model's
+  // FCS against the private reward is computed (16 backward samples per
+  // object, 256 subsets of 8), reported in the diagnostics; 0: none.
+  int64_t fcs_samples = 0;
   // Progress callback period in iterations; 0: the trainer's default.
   int64_t progress_every = 0;
   // The reward config of NEW data only (--update_reward): the current local
@@ -53,6 +57,9 @@ struct LocalTrainingResult {
   int64_t base_round = 0;
   // The reward/data configs the model includes, oldest first.
   std::vector<std::string> data;
+  // Why diagnostics.fcs is unset although fcs_samples asked for it (a
+  // streaming update, too few distinct objects); empty otherwise.
+  std::string fcs_not_computed;
 };
 
 // Trains the client's local model for `spec` on its private reward, or

@@ -93,6 +93,28 @@ absl::Status CopyWeights(const PolicyNet& source, PolicyNet& target) {
   return copy(source->named_buffers(), target_buffers);
 }
 
+// Keeps the FCS's draws apart from training's (seeded by the same seed).
+constexpr uint64_t kFcsSeedOffset = 0x5eed0003;
+
+absl::Status ValidateFcsOptions(const AggregationOptions& options) {
+  const FcsOptions& fcs = options.fcs_to_local_product;
+  if (fcs.num_samples < 0 || options.fcs_progress_samples < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "FCS pool sizes must be >= 0 (0: off); got ", fcs.num_samples, " and ",
+        options.fcs_progress_samples, " at progress"));
+  }
+  if ((fcs.num_samples > 0 || options.fcs_progress_samples > 0) &&
+      (fcs.subset_size < 1 || fcs.num_subsets < 1 ||
+       fcs.num_backward_samples < 1)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "FCS subset_size, num_subsets and num_backward_samples must be >= 1; "
+        "got ",
+        fcs.subset_size, ", ", fcs.num_subsets, ", ",
+        fcs.num_backward_samples));
+  }
+  return absl::OkStatus();
+}
+
 bool HasUnitWeights(const std::vector<LocalModel>& local_models) {
   for (const LocalModel& local : local_models) {
     if (local.weight != 1.0) return false;
@@ -137,6 +159,7 @@ absl::StatusOr<std::unique_ptr<Aggregator>> Aggregator::Create(
         "balance loss; detailed balance has no per-trajectory target");
   }
   RETURN_IF_ERROR(options.architecture.Validate());
+  RETURN_IF_ERROR(ValidateFcsOptions(options));
   std::set<std::string> ids;
   std::vector<WeightedPolicy> local_policies;
   std::vector<LocalDiagnostics> diagnostics;
@@ -211,6 +234,7 @@ absl::StatusOr<std::unique_ptr<Aggregator>> Aggregator::Create(
       return product.status();  // Enumerable, yet evaluation failed.
     }
   }
+  aggregator->local_policies_ = local_policies;
   aggregator->target_ = std::make_unique<AggregatingBalanceTarget>(
       environment, std::move(local_policies));
   ASSIGN_OR_RETURN(
@@ -242,10 +266,35 @@ absl::Status Aggregator::RunUntil(
             evaluation_status.Update(tv.status());
           }
         }
+        if (options_.fcs_progress_samples > 0) {
+          // Not an error when it fails: a peaked model's small pool is
+          // legitimate, and the report simply has no FCS.
+          absl::StatusOr<double> fcs = FcsOnPool(options_.fcs_progress_samples);
+          if (fcs.ok()) progress.fcs_to_local_product = *fcs;
+        }
         on_progress(progress);
       });
   RETURN_IF_ERROR(status);
   return evaluation_status;
+}
+
+absl::StatusOr<double> Aggregator::FcsToLocalProduct() const {
+  if (options_.fcs_to_local_product.num_samples == 0) {
+    return absl::FailedPreconditionError(
+        "FCS to the local product is off (fcs_to_local_product.num_samples "
+        "is 0)");
+  }
+  return FcsOnPool(options_.fcs_to_local_product.num_samples);
+}
+
+absl::StatusOr<double> Aggregator::FcsOnPool(int64_t num_samples) const {
+  FcsOptions fcs = options_.fcs_to_local_product;
+  fcs.num_samples = num_samples;
+  RandomSource random(options_.training.seed + kFcsSeedOffset);
+  PolicyNet global = global_;
+  std::vector<WeightedPolicy> locals = local_policies_;
+  return FlowConsistencyToLocalProduct(global, *environment_, locals, fcs,
+                                       random);
 }
 
 aggregate::v1::AggregatorCheckpoint Aggregator::Checkpoint() const {

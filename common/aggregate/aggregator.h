@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/aggregate/aggregate_flow_consistency.h"
 #include "common/aggregate/aggregating_balance_target.h"
 #include "common/aggregate/aggregator_checkpoint.pb.h"
 #include "common/aggregate/local_model.h"
@@ -29,11 +30,23 @@ struct AggregationOptions {
   // the normalised product of the local models' terminal distributions (the
   // distribution aggregation can at best reach; no reward is evaluated).
   bool evaluate_exact = true;
+  // FCS of the global model against the weighted product of the local
+  // models' terminal distributions (aggregate_flow_consistency.h), which
+  // needs no reward and no enumeration: on a pool of
+  // fcs_to_local_product.num_samples trajectories for FcsToLocalProduct()
+  // (0: off), and of fcs_progress_samples at each progress report (0: off;
+  // keep it small, every report pays (locals + 1) x pool x backward
+  // samples). Subsets and backward samples come from fcs_to_local_product.
+  FcsOptions fcs_to_local_product = NoFcs();
+  int64_t fcs_progress_samples = 0;
 };
 
 struct AggregationProgress {
   TrainingProgress training;
   std::optional<double> total_variation_to_local_product;
+  // With fcs_progress_samples > 0; unset too when the global model's pool
+  // held fewer distinct objects than a subset (a very peaked model).
+  std::optional<double> fcs_to_local_product;
 };
 
 using AggregationProgressCallback =
@@ -46,10 +59,10 @@ class Aggregator {
  public:
   // Refuses (InvalidArgument / FailedPrecondition, naming the client) local
   // models built for another environment or encoding, duplicate or empty
-  // client ids, negative or non-finite weights or all weights 0, and a warm
-  // start of another architecture. The global model samples in proportion to
-  // prod_i R_i^{w_i} (LocalModel::weight). `environment` must outlive the
-  // aggregator.
+  // client ids, negative or non-finite weights or all weights 0, a warm
+  // start of another architecture, and FCS options out of range. The global
+  // model samples in proportion to prod_i R_i^{w_i} (LocalModel::weight).
+  // `environment` must outlive the aggregator.
   static absl::StatusOr<std::unique_ptr<Aggregator>> Create(
       const Environment* environment, std::vector<LocalModel> local_models,
       const AggregationOptions& options,
@@ -86,14 +99,23 @@ class Aggregator {
   const std::optional<TerminalDistribution>& local_product() const {
     return local_product_;
   }
+  // The global model's FCS to the local product now, on a pool of
+  // options.fcs_to_local_product.num_samples, with a generator seeded from
+  // the training seed (the same model scores the same; training's own
+  // draws are untouched). FailedPrecondition when that pool size is 0;
+  // InvalidArgument when the pool has fewer distinct objects than a subset.
+  absl::StatusOr<double> FcsToLocalProduct() const;
 
  private:
   Aggregator() = default;
+  absl::StatusOr<double> FcsOnPool(int64_t num_samples) const;
 
   const Environment* environment_ = nullptr;
   std::vector<LocalModel> local_models_;
   AggregationOptions options_;
   PolicyNet global_{nullptr};
+  // The product's terms (also held by target_), for the FCS.
+  std::vector<WeightedPolicy> local_policies_;
   std::unique_ptr<AggregatingBalanceTarget> target_;
   std::unique_ptr<Trainer> trainer_;
   std::optional<double> jeffrey_bound_;

@@ -17,6 +17,10 @@ struct LocalDiagnostics {
   double beta = 0.0;   // >= 0
   double log_z_estimate = 0.0;
   int64_t num_trajectories = 0;
+  // Flow Consistency in Subgraphs against the client's own reward
+  // (common/eval/flow_consistency.h), when the client computed it. Like
+  // alpha and beta the server can only report it, not check it.
+  std::optional<double> fcs;
 };
 
 // One client's trained GFlowNet as the aggregator receives it.

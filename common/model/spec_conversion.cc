@@ -64,6 +64,7 @@ LocalDiagnostics DiagnosticsFromProto(const v1::LocalDiagnostics& proto) {
   diagnostics.beta = proto.beta();
   diagnostics.log_z_estimate = proto.log_z_estimate();
   diagnostics.num_trajectories = proto.num_trajectories();
+  if (proto.has_fcs()) diagnostics.fcs = proto.fcs();
   return diagnostics;
 }
 
@@ -73,6 +74,7 @@ v1::LocalDiagnostics DiagnosticsToProto(const LocalDiagnostics& diagnostics) {
   proto.set_beta(diagnostics.beta);
   proto.set_log_z_estimate(diagnostics.log_z_estimate);
   proto.set_num_trajectories(diagnostics.num_trajectories);
+  if (diagnostics.fcs) proto.set_fcs(*diagnostics.fcs);
   return proto;
 }
 

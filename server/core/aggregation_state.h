@@ -47,6 +47,11 @@ struct AggregationState {
   double loss = 0.0;
   // -1 when not evaluated.
   double total_variation_to_local_product = -1.0;
+  // FCS of the global model against the product of the local models'
+  // terminal distributions (common/aggregate/aggregate_flow_consistency.h):
+  // the last one computed, at the end of the run or at a progress report;
+  // -1 when none was.
+  double fcs_to_local_product = -1.0;
   std::string last_error;
   // The running (or last) aggregation resumed from a checkpoint written at
   // this iteration; 0 when it started afresh.

@@ -14,6 +14,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/aggregate/aggregator.h"
+#include "common/eval/flow_consistency.h"
 #include "common/train/progress_reporter.h"
 #include "common/util/event_log.h"
 #include "server/core/aggregation_checkpoint.h"
@@ -26,11 +27,23 @@
 
 namespace epgfn {
 
+// The server's FCS pool: 512 on-policy samples, 16 backward samples per
+// object, 256 subsets of 8 (a fraction of a typical aggregation's cost).
+FcsOptions DefaultServerFcsOptions();
+
 struct CoordinatorOptions {
   torch::Device device = torch::kCPU;
   // Report the exact TV to the product of the local models (enumerable
   // instances only).
   bool evaluate_exact = true;
+  // FCS of the global model against the product of the local models'
+  // terminal distributions (AggregationOptions::fcs_to_local_product; no
+  // reward, no enumeration): at the end of each aggregation, before
+  // publication, on a pool of fcs_to_local_product.num_samples (0: not
+  // computed), and at each progress report on a pool of
+  // fcs_progress_samples (0: not at progress).
+  FcsOptions fcs_to_local_product = DefaultServerFcsOptions();
+  int64_t fcs_progress_samples = 0;
   // Iterations between progress reports (and chances to stop on shutdown).
   int64_t progress_every = 50;
   // A human progress line (iteration/total, loss, TV, ETA) is logged at
@@ -172,6 +185,10 @@ class Coordinator {
                                   Aggregator& aggregator);
   void ReportProgress(const AggregationProgress& progress,
                       ProgressReporter& reporter);
+  // The trained global model's FCS to the local product, into the state and
+  // the metrics (the published version's log line reads it there); a
+  // failure (a pool too peaked for a subset) is logged, not fatal.
+  void MeasureFcsToLocalProduct(const Aggregator& aggregator);
   void WriteCheckpoint(const AggregationInputs& inputs,
                        const Aggregator& aggregator, const char* why);
   // ModelStore::Prepare, retried with backoff until it succeeds or the

@@ -54,6 +54,9 @@ absl::Status Coordinator::AggregateAndPublish(
                          run.options, run.warm_start));
   if (checkpoints_) ResumeFromCheckpoint(run.inputs, *aggregator);
   RETURN_IF_ERROR(RunWithCheckpoints(run, *aggregator));
+  if (run.options.fcs_to_local_product.num_samples > 0) {
+    MeasureFcsToLocalProduct(*aggregator);
+  }
   return Publish(run, *aggregator);
 }
 
@@ -77,6 +80,8 @@ Coordinator::AggregationRun Coordinator::BuildRun(
       1, std::min(options_.progress_every, run.options.training.iterations));
   run.options.device = options_.device;
   run.options.evaluate_exact = options_.evaluate_exact;
+  run.options.fcs_to_local_product = options_.fcs_to_local_product;
+  run.options.fcs_progress_samples = options_.fcs_progress_samples;
   if (pending.latest != nullptr) {
     run.warm_start = pending.latest->policy;
     run.inputs.warm_start_version = pending.latest->version;
@@ -112,13 +117,17 @@ void Coordinator::ReportProgress(const AggregationProgress& progress,
                                  ProgressReporter& reporter) {
   reporter.Update({progress.training.iteration,
                    progress.training.total_iterations, progress.training.loss,
-                   progress.total_variation_to_local_product, std::nullopt});
+                   progress.total_variation_to_local_product,
+                   progress.fcs_to_local_product});
   absl::MutexLock lock(&mutex_);
   state_.iteration = progress.training.iteration;
   state_.total_iterations = progress.training.total_iterations;
   state_.loss = progress.training.loss;
   state_.total_variation_to_local_product =
       progress.total_variation_to_local_product.value_or(-1.0);
+  if (progress.fcs_to_local_product) {
+    state_.fcs_to_local_product = *progress.fcs_to_local_product;
+  }
   Event event = Tagged("aggregation_progress");
   event.With("iteration", state_.iteration)
       .With("total_iterations", state_.total_iterations)
@@ -127,11 +136,31 @@ void Coordinator::ReportProgress(const AggregationProgress& progress,
     event.With("tv_to_local_product",
                *progress.total_variation_to_local_product);
   }
+  if (progress.fcs_to_local_product) {
+    event.With("fcs_to_local_product", *progress.fcs_to_local_product);
+  }
   LOG(INFO) << event;
   if (!is_default()) return;
   GetServerMetrics().aggregation_iteration.Set(
       static_cast<double>(state_.iteration));
   GetServerMetrics().aggregation_loss.Set(state_.loss);
+  if (progress.fcs_to_local_product) {
+    GetServerMetrics().aggregation_fcs_to_local_product.Set(
+        *progress.fcs_to_local_product);
+  }
+}
+
+void Coordinator::MeasureFcsToLocalProduct(const Aggregator& aggregator) {
+  absl::StatusOr<double> fcs = aggregator.FcsToLocalProduct();
+  if (!fcs.ok()) {
+    LOG(WARNING) << Tagged("fcs_not_computed").WithStatus(fcs.status());
+    return;
+  }
+  absl::MutexLock lock(&mutex_);
+  state_.fcs_to_local_product = *fcs;
+  if (is_default()) {
+    GetServerMetrics().aggregation_fcs_to_local_product.Set(*fcs);
+  }
 }
 
 void Coordinator::WriteCheckpoint(const AggregationInputs& inputs,
@@ -269,12 +298,16 @@ absl::Status Coordinator::Publish(const AggregationRun& run,
   SetPhase(AggregationPhase::kIdle);
   failed_rounds_.clear();
   round_opened_ = Now();
-  LOG(INFO) << Tagged("version_published")
-                   .With("version", published->version)
-                   .With("clients", absl::StrJoin(run.inputs.client_ids, ","))
-                   .With("excluded", absl::StrJoin(excluded_ids, ","))
-                   .With("bytes", published->payload.size())
-                   .With("sha256", published->payload_sha256);
+  Event event = Tagged("version_published");
+  event.With("version", published->version)
+      .With("clients", absl::StrJoin(run.inputs.client_ids, ","))
+      .With("excluded", absl::StrJoin(excluded_ids, ","))
+      .With("bytes", published->payload.size())
+      .With("sha256", published->payload_sha256);
+  if (state_.fcs_to_local_product >= 0) {
+    event.With("fcs_to_local_product", state_.fcs_to_local_product);
+  }
+  LOG(INFO) << event;
   if (is_default()) {
     GetServerMetrics().published_version.Set(
         static_cast<double>(published->version));

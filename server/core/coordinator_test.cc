@@ -194,6 +194,9 @@ TEST(ServerCoreTest, AggregatesAtQuorumAfterDeadlineThenForStraggler) {
   EXPECT_EQ(status.current_version, 1);
   EXPECT_EQ(status.aggregation.iteration, 60);
   EXPECT_GE(status.aggregation.total_variation_to_local_product, 0.0);
+  // Computed at the end of the run, before publication (the default pool).
+  EXPECT_GE(status.aggregation.fcs_to_local_product, 0.0);
+  EXPECT_LE(status.aggregation.fcs_to_local_product, 1.0);
   EXPECT_EQ(status.clients.size(), 3u);
   EXPECT_EQ(status.clients[1].accepted_round, 1);
   EXPECT_EQ(status.clients[2].accepted_round, 0);

@@ -16,6 +16,14 @@ prometheus::Gauge& PlainGauge(prometheus::Registry& registry, const char* name,
       {});
 }
 
+// A gauge whose 0 would read as a perfect score: -1 until first set.
+prometheus::Gauge& NotYetGauge(prometheus::Registry& registry, const char* name,
+                               const char* help) {
+  prometheus::Gauge& gauge = PlainGauge(registry, name, help);
+  gauge.Set(-1);
+  return gauge;
+}
+
 }  // namespace
 
 std::shared_ptr<prometheus::Registry> ServerMetricsRegistry() {
@@ -49,6 +57,11 @@ const ServerMetrics& GetServerMetrics() {
                    "Iterations of the running (or last) aggregation."),
         PlainGauge(registry, "epgfn_aggregation_loss",
                    "Aggregating balance loss at the last progress report."),
+        NotYetGauge(registry, "epgfn_aggregation_fcs_to_local_product",
+                    "FCS (0 best, 1 worst) of the last global model against "
+                    "the product of the local models' terminal "
+                    "distributions, estimated on its own samples; -1 until "
+                    "computed."),
         PlainGauge(registry, "epgfn_published_version",
                    "Latest published global model version (0: none)."),
         CounterFamily(registry, "epgfn_samples_served_total",

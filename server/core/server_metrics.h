@@ -28,6 +28,8 @@ struct ServerMetrics {
   prometheus::Gauge& aggregation_iteration;
   prometheus::Gauge& aggregation_total_iterations;
   prometheus::Gauge& aggregation_loss;
+  // -1 until the first FCS is computed.
+  prometheus::Gauge& aggregation_fcs_to_local_product;
   prometheus::Gauge& published_version;
   prometheus::Counter& samples_served;
   // {service, method, code}: every gRPC call, as the interceptor sees it.

@@ -22,6 +22,8 @@ TEST(ServerMetricsTest, CountersFollowUploadsRefusalsAggregationAndSamples) {
   auto core = ServerCore::Create(config, options);
   ASSERT_TRUE(core.ok()) << core.status();
   EXPECT_EQ(metrics.published_version.Value(), 0);
+  // Not yet computed reads -1, never a perfect 0.
+  EXPECT_EQ(metrics.aggregation_fcs_to_local_product.Value(), -1);
 
   prometheus::Counter& unknown =
       metrics.uploads_refused.Add({{"reason", "unknown_client"}});
@@ -66,6 +68,8 @@ TEST(ServerMetricsTest, CountersFollowUploadsRefusalsAggregationAndSamples) {
   EXPECT_EQ(metrics.aggregation_iteration.Value(), 40);
   EXPECT_EQ(metrics.aggregation_total_iterations.Value(), 40);
   EXPECT_EQ(metrics.aggregation_running.Value(), 0);
+  EXPECT_GE(metrics.aggregation_fcs_to_local_product.Value(), 0.0);
+  EXPECT_LE(metrics.aggregation_fcs_to_local_product.Value(), 1.0);
 
   SampleQuery query;
   query.num_samples = 25;
@@ -82,6 +86,9 @@ TEST(ServerMetricsTest, CountersFollowUploadsRefusalsAggregationAndSamples) {
   const std::string text = prometheus::TextSerializer().Serialize(
       ServerMetricsRegistry()->Collect());
   EXPECT_TRUE(absl::StrContains(text, "\nepgfn_published_version 1\n")) << text;
+  EXPECT_TRUE(
+      absl::StrContains(text, "\nepgfn_aggregation_fcs_to_local_product "))
+      << text;
   EXPECT_TRUE(absl::StrContains(
       text,
       absl::StrCat("\nepgfn_uploads_refused_total{reason=\"unknown_client\"} ",

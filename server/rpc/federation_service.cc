@@ -25,6 +25,7 @@ void AggregationToProto(const AggregationState& state,
   aggregation->set_last_error(state.last_error);
   aggregation->set_resumed_from_iteration(state.resumed_from_iteration);
   aggregation->set_checkpoint_iteration(state.checkpoint_iteration);
+  aggregation->set_fcs_to_local_product(state.fcs_to_local_product);
 }
 
 void NamedAggregateToProto(const NamedAggregateStatus& named,

@@ -57,6 +57,7 @@
 #include "common/util/file_io.h"
 #include "common/util/status_macros.h"
 #include "tests/bench/machine_report.h"
+#include "tests/bench/model_fcs.h"
 
 ABSL_FLAG(std::string, sachs_dir, "/work/shared/data/sachs",
           "Folder with sachs.2005.continuous.txt and "
@@ -653,19 +654,26 @@ absl::Status ReportTraining(const Dataset& data,
     std::string name;
     PolicyNet policy{nullptr};
     double seconds = 0.0;
-    const EdgeMarginals* aim = nullptr;  // the DP of the target it aims at
+    const EdgeMarginals* aim = nullptr;     // the DP of the target it aims at
+    const LogReward* aim_reward = nullptr;  // the same target, for the FCS
   };
+  // (FCS ignores the log normaliser; it is there for symmetry.)
+  const LocalScoreReward full_reward(d, full_scores, exact_full.log_normalizer,
+                                     "full data");
+  const LocalScoreReward product_reward(d, product,
+                                        exact_product.log_normalizer,
+                                        "product of the client rewards");
   std::vector<Method> methods;
   ASSIGN_OR_RETURN(TrainedModel central_full,
                    TrainOnScores(*environment, d, full_scores, "full data",
                                  seed * 1000 + 300));
   methods.push_back({"centralized, full-data reward", central_full.policy,
-                     central_full.seconds, &exact_full});
+                     central_full.seconds, &exact_full, &full_reward});
   ASSIGN_OR_RETURN(
       TrainedModel central_product,
       TrainOnScores(*environment, d, product, "product", seed * 1000 + 310));
   methods.push_back({"centralized, product reward", central_product.policy,
-                     central_product.seconds, &exact_product});
+                     central_product.seconds, &exact_product, &product_reward});
   // Federated: each client trains on prior^(1/N) x its own BGe (the uniform
   // prior's share is a constant), then the aggregation sees only the
   // clients' policies.
@@ -691,7 +699,7 @@ absl::Status ReportTraining(const Dataset& data,
                                   " clients + aggregation)"),
                      aggregator->global_policy(),
                      slowest_client + SecondsSince(aggregation_start),
-                     &exact_product});
+                     &exact_product, &product_reward});
 
   std::printf(
       "\n### (e) Trained GFlowNets against the DP: {%s}, %lld rows (%d "
@@ -706,9 +714,9 @@ absl::Status ReportTraining(const Dataset& data,
       static_cast<long long>(iterations), static_cast<long long>(samples));
   std::printf(
       "| method | aims at | max abs error | mean abs error | max MC std error "
-      "| E-SHD (exact) | AUROC sampled (exact) | AUPRC sampled (exact) | "
-      "time |\n");
-  std::printf("|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
+      "| E-SHD (exact) | AUROC sampled (exact) | AUPRC sampled (exact) | FCS "
+      "| time |\n");
+  std::printf("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (size_t m = 0; m < methods.size(); ++m) {
     const std::vector<double> sampled = SampledEdgeMarginals(
         methods[m].policy, *environment, d, samples, seed * 1000 + 600 + m);
@@ -724,12 +732,17 @@ absl::Status ReportTraining(const Dataset& data,
         EvaluateEdgeMarginals(d, methods[m].aim->probabilities, sub_truth));
     std::printf(
         "| %s | %s | %.4f | %.4f | %.4f | %.2f (%.2f) | %.3f (%.3f) | %.3f "
-        "(%.3f) | %.0f s |\n",
+        "(%.3f) | %s | %.0f s |\n",
         methods[m].name.c_str(),
         methods[m].aim == &exact_full ? "full data" : "product", error.max_abs,
         error.mean_abs, max_std_error, got.expected_shd, exact.expected_shd,
-        got.auroc, exact.auroc, got.auprc, exact.auprc, methods[m].seconds);
+        got.auroc, exact.auroc, got.auprc, exact.auprc,
+        FcsCell(methods[m].policy, *environment, *methods[m].aim_reward,
+                seed * 1000 + 700 + m)
+            .c_str(),
+        methods[m].seconds);
   }
+  std::printf("\n%s\n", FcsLegend().c_str());
   const Gap targets_gap =
       MarginalGap(exact_product.probabilities, exact_full.probabilities, d);
   std::printf("\nThe two exact targets differ by max %.4f / mean %.4f here.\n",

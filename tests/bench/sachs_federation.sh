@@ -8,7 +8,9 @@
 # server's config names the variables only.
 #
 # Prints the wall-clock of each phase, each process's peak RSS (GNU time),
-# and the edges of the DAGs sampled from the global model ranked by their
+# the FCS each process reported (each client's local model against its own
+# reward, the global model against the product of the local models), and
+# the edges of the DAGs sampled from the global model ranked by their
 # sampled marginal probability, with the curators' ground-truth edges marked.
 #
 #   bazel run -c opt //tests/bench:sachs_federation -- \
@@ -206,6 +208,23 @@ aggregation=$(for id in "${clients[@]}"; do field "${logs}/${id}.log" wait_s; do
 echo "| server | aggregation (last upload -> published) ${aggregation} | $(peak "${logs}/server.time") |"
 echo "| sampler | ${num_samples} samples ${sample_s} | $(peak "${logs}/sample.time") |"
 echo "| all | clients start -> global model on disk ${clients_s}; whole run $(elapsed "${start}" "$(now)") | |"
+echo
+
+# The value of KEY in the last "event=NAME ... KEY=value" line of a log.
+event_field() {  # log, event name, key
+  awk -v name="event=$2" -v key="$3" '
+    index($0, name " ") { for (i = 1; i <= NF; i++) {
+      split($i, kv, "="); if (kv[1] == key) value = substr($i, length(key) + 2) } }
+    END { print (value == "" ? "n/a" : value) }' "$1"
+}
+echo "FCS (0 best, 1 worst; 256 subsets of 8 distinct objects from on-policy samples, common/eval/flow_consistency.h):"
+echo
+echo "| model | against | FCS |"
+echo "|---|---|---|"
+for id in "${clients[@]}"; do
+  echo "| ${id} local model | its own reward (client, 1024 samples) | $(event_field "${logs}/${id}.log" diagnostics fcs) |"
+done
+echo "| global model | product of the local models' p_T, estimated (server, 512 samples) | $(event_field "${logs}/server.log" version_published fcs_to_local_product) |"
 echo
 
 # Edge marginals of the sampled DAGs: the first d^2 state integers are the

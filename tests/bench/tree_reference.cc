@@ -49,6 +49,7 @@
 #include "common/util/file_io.h"
 #include "common/util/status_macros.h"
 #include "tests/bench/machine_report.h"
+#include "tests/bench/model_fcs.h"
 
 ABSL_FLAG(std::string, small_environment,
           "phylo:alignment=common/env/phylo/testdata/primates.nex,num_taxa=7",
@@ -330,6 +331,7 @@ absl::Status SmallInstance() {
   double gfn_sampled_seconds_to_agreement = -1;
   double gfn_final_error = -1, gfn_final_sampled = -1, gfn_vs_mcmc = -1;
   double gfn_seconds = 0;
+  std::string gfn_fcs = "-";
   const int64_t iterations = absl::GetFlag(FLAGS_gfn_iterations);
   if (iterations > 0) {
     PolicyNet policy{nullptr};
@@ -383,6 +385,8 @@ absl::Status SmallInstance() {
       std::printf("| %lld | %.1f | %.4f | %.4f | %.4f |\n", (long long)done,
                   gfn_seconds, gfn_final_error, gfn_final_sampled, gfn_vs_mcmc);
     }
+    gfn_fcs = FcsCell(policy, *target.environment, *target.reward,
+                      absl::GetFlag(FLAGS_seed) + 4);
   }
   std::printf(
       "\n| method | time to max abs clade diff <= %.3f vs exact | final max "
@@ -403,6 +407,8 @@ absl::Status SmallInstance() {
         (long long)absl::GetFlag(FLAGS_gfn_samples),
         Time(gfn_sampled_seconds_to_agreement).c_str(), gfn_final_sampled,
         gfn_vs_mcmc);
+    std::printf("\nGFlowNet's FCS against the full reward: %s\n%s\n",
+                gfn_fcs.c_str(), FcsLegend().c_str());
   }
   return absl::OkStatus();
 }
@@ -455,6 +461,11 @@ absl::Status LargeInstance(const std::string& env) {
       static_cast<int>(std::count_if(
           curve.pooled.frequency.begin(), curve.pooled.frequency.end(),
           [](const auto& entry) { return entry.second >= 0.1; })));
+  std::printf("GFlowNet's FCS against the full reward: %s\n%s\n",
+              FcsCell(policy, *target.environment, *target.reward,
+                      absl::GetFlag(FLAGS_seed) + 5)
+                  .c_str(),
+              FcsLegend().c_str());
   PrintTopClades(sampled, &curve.pooled, target.taxa, 12, "GFlowNet", "MCMC");
   return absl::OkStatus();
 }
