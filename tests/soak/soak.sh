@@ -4,9 +4,10 @@
 # hypergrid federation (soak_hypergrid.textproto); each client daemon runs
 # round after round (round 1 from its reward, then a streaming update with
 # --update_reward, its likelihood scale alternating between 1 and 2 so that
-# each run's data differ from the round before and make a new round); --samplers concurrent Sample calls (sampler_soak) the
-# whole time; the server SIGKILLed every --kill_period seconds and restarted
-# on the same state dir and port; its RSS sampled every 5 s.
+# each run's data differ from the round before and make a new round);
+# --samplers concurrent Sample calls (sampler_soak) the whole time; the
+# server SIGKILLed every --kill_period seconds and restarted on the same
+# state dir and port; its RSS sampled every 5 s.
 #
 # At the end it checks that
 #   1. every round the server acknowledged (a client's `event=uploaded`, or
@@ -18,9 +19,11 @@
 #      processes, and epgfn_sample serves each of them;
 #   3. no unexpected error: a sampler error is expected only when it is
 #      UNAVAILABLE inside a down window (from the SIGKILL to the restarted
-#      server's "listening" line plus --grace seconds); a failed client run
-#      is expected only when a down window overlaps it; the server never
-#      exits unless killed by this script;
+#      server's "listening" line plus --grace seconds: gRPC's default
+#      reconnect backoff, 1 s x 1.6^n, lets a long-lived channel see the new
+#      server 15-25 s after it listens); a failed client run is expected
+#      only when a down window overlaps it; the server never exits unless
+#      killed by this script;
 #   4. each server process's RSS at its end is within 20% of its RSS after
 #      its first published version, and so is the last process's end RSS
 #      against the first process's.
@@ -138,14 +141,20 @@ start_server() {
 # RSS of the current server every 5 s: unix_s,incarnation,pid,rss_kb and the
 # versions that process has published so far (its first is the base).
 rss_loop() {
-  echo "unix_s,incarnation,pid,rss_kb,published" >"${out}/rss.csv"
+  echo "unix_s,incarnation,pid,rss_kb,published,rss_anon_kb,rss_file_kb" \
+    >"${out}/rss.csv"
   while [[ ! -f "${out}/stop" ]]; do
-    local inc pid log rss published
+    local inc pid log rss published vm anon file
     read -r inc pid log <"${out}/server.now"
-    rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/${pid}/status" 2>/dev/null || true)
+    # VmRSS, RssAnon, RssFile: the kernel may drop the clean file pages
+    # (LibTorch's code) under memory pressure, so growth shows in RssAnon.
+    rss=$(awk '/^(VmRSS|RssAnon|RssFile):/ { printf "%s ", $2 }' \
+      "/proc/${pid}/status" 2>/dev/null || true)
     if [[ -n "${rss}" ]]; then
+      read -r vm anon file <<<"${rss}"
       published=$(grep -c "version_published" "${log}" || true)
-      echo "$(date +%s),${inc},${pid},${rss},${published}" >>"${out}/rss.csv"
+      echo "$(date +%s),${inc},${pid},${vm},${published},${anon},${file}" \
+        >>"${out}/rss.csv"
     fi
     sleep 5
   done
