@@ -205,8 +205,9 @@ def main():
                     e["base"] = kb
                 e["end"] = kb
                 e["max"] = max(e["max"], kb)
-    judged = "rss_anon_kb" if all("rss_anon_kb" in e for e in per.values()) \
-        else "rss_kb"
+    # The criterion is on VmRSS, as issue 15 states it; RssAnon is shown
+    # beside it to tell a dropped page cache from the process's own memory.
+    judged = "rss_kb"
     rss_bad = []
     for key, label in (("rss_kb", "VmRSS"), ("rss_anon_kb", "RssAnon")):
         for inc, entry in per.items():
