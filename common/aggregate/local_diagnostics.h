@@ -23,6 +23,12 @@ absl::StatusOr<LocalDiagnostics> EstimateLocalDiagnostics(
 // The same against any trajectory target S(t) in place of log R(x) (a
 // streaming update's, say): 1 - alpha <= p_F(t) / (p_B(t|x) exp(S(t)) /
 // Z_hat) <= 1 + beta.
+// Two consequences to keep in mind when reading them (both measured, issue
+// 13): against a streaming target they see only how well the update fits S,
+// never the error S inherits from the previous model, so an update that adds
+// no error of its own reports ~0 whatever its TV to the true posterior; and
+// beta is a maximum over the sample, so one rare trajectory the policy
+// oversamples (by 15x on a state of mass 1e-5, say) sets it alone.
 absl::StatusOr<LocalDiagnostics> EstimateLocalDiagnostics(
     PolicyNet& policy, const Environment& environment, TrajectoryTarget& target,
     int64_t num_trajectories, RandomSource& random);

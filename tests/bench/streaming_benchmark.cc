@@ -1,0 +1,389 @@
+// Issue 13's benchmark: a streaming Bayes update (TrainStreamingUpdate,
+// warm-started from the previous model, which is the prior of the new data)
+// against retraining a fresh model from scratch on the reward of every block
+// so far, per update, to the same accuracy.
+//
+// The alignment's sites are cut into 1 + --updates contiguous blocks. Block
+// 0 trains the first model (MakeStreamingInitialReward); update t trains on
+// block t's likelihood only (MakeStreamingLikelihood). After each update the
+// streaming model's distance to the posterior of blocks 0..t is measured:
+//   exact case: exact TV (every rooted tree enumerated; <= 8 taxa);
+//   fcs case:   sampled FCS against the all-blocks reward (too many trees to
+//               enumerate).
+// Then a fresh model is trained on the all-blocks reward in chunks of
+// --retrain_chunk iterations, measuring the same distance after each chunk,
+// until it is within --tolerance of the streaming model's and it has had at
+// least --first_iterations (the first model's budget: the converse check),
+// or --retrain_max_iterations. Times are of training alone (evaluation
+// excluded) on --threads intra-op threads.
+//
+//   bazel run -c opt //tests/bench:streaming_benchmark -- --cases=exact,fcs
+#include <torch/types.h>
+#include <torch/utils.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "common/env/environment_registry.h"
+#include "common/eval/exact_distribution.h"
+#include "common/eval/flow_consistency.h"
+#include "common/sampling/random.h"
+#include "common/train/streaming_update.h"
+#include "common/train/trainer.h"
+#include "common/train/trajectory_target.h"
+#include "common/util/status_macros.h"
+#include "tests/bench/machine_report.h"
+
+ABSL_FLAG(std::string, cases, "exact,fcs",
+          "Comma-separated cases to run: exact (--taxa, exact TV) and fcs "
+          "(--large_taxa, sampled FCS).");
+ABSL_FLAG(std::string, taxa,
+          "Tarsius_syrichta;Lemur_catta;Homo_sapiens;Pan;Gorilla;Pongo;"
+          "Hylobates",
+          "Taxa of the exact case (at most 8: every rooted tree is "
+          "enumerated). Default: the first 7 of primates.nex, 10,395 trees.");
+ABSL_FLAG(std::string, large_taxa,
+          "Tarsius_syrichta;Lemur_catta;Homo_sapiens;Pan;Gorilla;Pongo;"
+          "Hylobates;Macaca_fuscata;M_mulatta;M_fascicularis;M_sylvanus;"
+          "Saimiri_sciureus",
+          "Taxa of the fcs case. Default: all 12 of primates.nex "
+          "(1.4e10 rooted trees).");
+ABSL_FLAG(std::string, alignment, "common/env/phylo/testdata/primates.nex",
+          "Alignment whose sites are cut into the blocks (relative paths "
+          "name files of the workspace).");
+ABSL_FLAG(double, temperature, 20,
+          "JC69 reward temperature (the streaming accuracy test's).");
+ABSL_FLAG(int, updates, 5, "Streaming updates U; the sites make 1 + U blocks.");
+ABSL_FLAG(int64_t, first_iterations, 2000,
+          "Iterations of the first model (block 0) and the least a "
+          "retraining gets.");
+ABSL_FLAG(int64_t, update_iterations, 500,
+          "Iterations of each streaming update (warm-started).");
+ABSL_FLAG(int64_t, batch_size, 128, "Trajectories per iteration, all runs.");
+ABSL_FLAG(double, learning_rate, 5e-4, "Adam learning rate, all runs.");
+ABSL_FLAG(double, epsilon, 0.05, "Uniform exploration while training.");
+ABSL_FLAG(int64_t, hidden_width, 128, "Policy MLP width (2 layers).");
+ABSL_FLAG(int64_t, retrain_chunk, 100,
+          "Retraining iterations between two measurements.");
+ABSL_FLAG(int64_t, retrain_max_iterations, 6000,
+          "Cap on a retraining's iterations.");
+ABSL_FLAG(double, tolerance, 0.01,
+          "Retraining counts as reaching the streaming model's accuracy when "
+          "its TV (FCS) is within this of the streaming model's.");
+ABSL_FLAG(int64_t, diagnostics_trajectories, 4096,
+          "Trajectories of the update's (alpha, beta) diagnostics.");
+ABSL_FLAG(int64_t, fcs_samples, 1024, "FCS pool draws (fcs case).");
+ABSL_FLAG(uint64_t, seed, 0, "Seed of every initialisation and training.");
+ABSL_FLAG(int, threads, 1, "Intra-op threads (set explicitly).");
+
+namespace epgfn {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+enum class Metric { kExactTv, kFcs };
+
+const char* MetricName(Metric metric) {
+  return metric == Metric::kExactTv ? "exact TV" : "FCS";
+}
+
+TrainingOptions Training(int64_t iterations, uint64_t seed) {
+  TrainingOptions options;
+  options.iterations = iterations;
+  options.batch_size = absl::GetFlag(FLAGS_batch_size);
+  options.learning_rate = absl::GetFlag(FLAGS_learning_rate);
+  options.exploration.epsilon = absl::GetFlag(FLAGS_epsilon);
+  options.seed = seed;
+  options.progress_every = iterations;
+  return options;
+}
+
+// The distance of a model to the posterior of the blocks so far.
+class Distance {
+ public:
+  static absl::StatusOr<Distance> Create(Metric metric,
+                                         const Environment& environment,
+                                         const LogReward& all_data) {
+    Distance distance(metric, &environment, &all_data);
+    if (metric == Metric::kExactTv) {
+      ASSIGN_OR_RETURN(distance.posterior_,
+                       ExactTargetDistribution(environment, all_data));
+    }
+    return distance;
+  }
+
+  absl::StatusOr<double> Of(PolicyNet& policy) const {
+    if (metric_ == Metric::kExactTv) {
+      return ExactTotalVariation(policy, *environment_, *posterior_);
+    }
+    // The same pool seed for every model, so that differences between two
+    // models are not differences between two draws of the subsets.
+    RandomSource random(absl::GetFlag(FLAGS_seed) + 0xfc5);
+    FcsOptions options;
+    options.num_samples = absl::GetFlag(FLAGS_fcs_samples);
+    return SampledFlowConsistency(policy, *environment_, *all_data_, options,
+                                  random);
+  }
+
+ private:
+  Distance(Metric metric, const Environment* environment,
+           const LogReward* all_data)
+      : metric_(metric), environment_(environment), all_data_(all_data) {}
+
+  Metric metric_;
+  const Environment* environment_;
+  const LogReward* all_data_;
+  std::optional<TerminalDistribution> posterior_;
+};
+
+struct RetrainResult {
+  // First measurement within --tolerance of the streaming model, and at or
+  // below it (equal accuracy); -1 when not reached within the cap.
+  int64_t iterations_within = -1;
+  double seconds_within = 0.0;
+  int64_t iterations_equal = -1;
+  double seconds_equal = 0.0;
+  // At the first model's budget (the converse check) and the best seen.
+  double distance_at_first_budget = 0.0;
+  double best_distance = 1e9;
+  int64_t iterations_done = 0;
+};
+
+absl::StatusOr<RetrainResult> Retrain(const Environment& environment,
+                                      const LogReward& all_data,
+                                      const Distance& distance,
+                                      double streaming_distance, int update) {
+  const uint64_t seed = absl::GetFlag(FLAGS_seed);
+  const int64_t chunk = absl::GetFlag(FLAGS_retrain_chunk);
+  const int64_t cap = absl::GetFlag(FLAGS_retrain_max_iterations);
+  const int64_t first_budget = absl::GetFlag(FLAGS_first_iterations);
+  PolicyArchitecture architecture;
+  architecture.hidden_width = absl::GetFlag(FLAGS_hidden_width);
+  ASSIGN_OR_RETURN(PolicyNet fresh, MakePolicy(environment, architecture,
+                                               seed + 11, torch::kCPU));
+  RewardTarget target(&all_data);
+  ASSIGN_OR_RETURN(std::unique_ptr<Trainer> trainer,
+                   Trainer::Create(&environment, fresh, &target,
+                                   Training(cap, seed + 50 + update)));
+  RetrainResult result;
+  double seconds = 0.0;
+  const double tolerance = absl::GetFlag(FLAGS_tolerance);
+  while (result.iterations_done < cap) {
+    const auto start = Clock::now();
+    fresh->train();
+    RETURN_IF_ERROR(trainer->RunUntil(result.iterations_done + chunk));
+    seconds += SecondsSince(start);
+    result.iterations_done = trainer->iterations_done();
+    fresh->eval();
+    ASSIGN_OR_RETURN(const double d, distance.Of(fresh));
+    result.best_distance = std::min(result.best_distance, d);
+    if (result.iterations_done == first_budget) {
+      result.distance_at_first_budget = d;
+    }
+    if (result.iterations_within < 0 && d <= streaming_distance + tolerance) {
+      result.iterations_within = result.iterations_done;
+      result.seconds_within = seconds;
+    }
+    if (result.iterations_equal < 0 && d <= streaming_distance) {
+      result.iterations_equal = result.iterations_done;
+      result.seconds_equal = seconds;
+    }
+    if (result.iterations_done >= first_budget &&
+        result.iterations_equal >= 0) {
+      break;
+    }
+  }
+  return result;
+}
+
+std::string Speedup(int64_t iterations, double retrain_seconds,
+                    double streaming_seconds) {
+  if (iterations < 0) return "not reached";
+  return absl::StrFormat("%.2fx", retrain_seconds / streaming_seconds);
+}
+
+std::string Reached(int64_t iterations, double seconds) {
+  if (iterations < 0) {
+    return absl::StrCat("> ", absl::GetFlag(FLAGS_retrain_max_iterations),
+                        " (cap)");
+  }
+  return absl::StrFormat("%d / %.1f s", iterations, seconds);
+}
+
+absl::Status RunCase(Metric metric, const std::string& taxa) {
+  const int blocks = 1 + absl::GetFlag(FLAGS_updates);
+  const uint64_t seed = absl::GetFlag(FLAGS_seed);
+  const int64_t update_iterations = absl::GetFlag(FLAGS_update_iterations);
+  ASSIGN_OR_RETURN(std::unique_ptr<Environment> environment,
+                   MakeEnvironment(*EnvironmentConfig::Parse(
+                       absl::StrCat("phylo:taxa=", taxa))));
+  std::vector<std::unique_ptr<LogReward>> block_rewards;
+  for (int i = 0; i < blocks; ++i) {
+    ASSIGN_OR_RETURN(
+        const RewardConfig config,
+        RewardConfig::Parse(absl::StrCat(
+            "jc69:alignment=", absl::GetFlag(FLAGS_alignment), ",index=", i,
+            ",count=", blocks, ",split=contiguous,temperature=",
+            absl::GetFlag(FLAGS_temperature))));
+    ASSIGN_OR_RETURN(
+        std::unique_ptr<LogReward> reward,
+        i == 0
+            ? MakeStreamingInitialReward(*environment, config, RewardContext{1})
+            : MakeStreamingLikelihood(*environment, config, RewardContext{1}));
+    std::printf("block %d: %s\n", i, reward->Describe().c_str());
+    block_rewards.push_back(std::move(reward));
+  }
+  const int num_taxa = static_cast<int>(
+      std::vector<std::string>(absl::StrSplit(taxa, ';')).size());
+  std::printf(
+      "\n## %d taxa, %s, %d updates (first model %lld iterations, updates "
+      "%lld, batch %lld, lr %g, temperature %g)\n\n%s\n\n",
+      num_taxa, MetricName(metric), blocks - 1,
+      (long long)absl::GetFlag(FLAGS_first_iterations),
+      (long long)update_iterations, (long long)absl::GetFlag(FLAGS_batch_size),
+      absl::GetFlag(FLAGS_learning_rate), absl::GetFlag(FLAGS_temperature),
+      MachineReportLine().c_str());
+  std::fflush(stdout);
+
+  PolicyArchitecture architecture;
+  architecture.hidden_width = absl::GetFlag(FLAGS_hidden_width);
+  ASSIGN_OR_RETURN(PolicyNet model, MakePolicy(*environment, architecture,
+                                               seed + 11, torch::kCPU));
+  {
+    RewardTarget target(block_rewards[0].get());
+    ASSIGN_OR_RETURN(
+        std::unique_ptr<Trainer> trainer,
+        Trainer::Create(
+            environment.get(), model, &target,
+            Training(absl::GetFlag(FLAGS_first_iterations), seed + 21)));
+    const auto start = Clock::now();
+    RETURN_IF_ERROR(trainer->Run());
+    const double seconds = SecondsSince(start);
+    model->eval();
+    ASSIGN_OR_RETURN(const Distance distance,
+                     Distance::Create(metric, *environment, *block_rewards[0]));
+    ASSIGN_OR_RETURN(const double d, distance.Of(model));
+    std::printf("first model (block 0): %s %.4f, %.1f s training\n\n",
+                MetricName(metric), d, seconds);
+  }
+
+  const char* m = MetricName(metric);
+  std::printf(
+      "| update | blocks | streaming %s | alpha | beta | streaming train s "
+      "| with diagnostics s | retrain to within %.2f: iters / s | speed-up "
+      "| retrain to equal %s: iters / s | speed-up | retrain %s at %lld "
+      "iters (best) | streaming within %.2f of it |\n"
+      "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+      m, absl::GetFlag(FLAGS_tolerance), m, m,
+      (long long)absl::GetFlag(FLAGS_first_iterations),
+      absl::GetFlag(FLAGS_tolerance));
+  std::fflush(stdout);
+  std::vector<const LogReward*> so_far = {block_rewards[0].get()};
+  int goal_met = 0;
+  for (int t = 1; t < blocks; ++t) {
+    so_far.push_back(block_rewards[t].get());
+    ProductOfRewards all_data(so_far);
+    StreamingUpdateOptions options;
+    options.training = Training(update_iterations, seed + 30 + t);
+    options.diagnostics_trajectories =
+        absl::GetFlag(FLAGS_diagnostics_trajectories);
+    const auto start = Clock::now();
+    ASSIGN_OR_RETURN(
+        StreamingUpdateResult update,
+        TrainStreamingUpdate(*environment, model, *block_rewards[t], options,
+                             torch::kCPU, nullptr, &all_data));
+    const double with_diagnostics = SecondsSince(start);
+    ASSIGN_OR_RETURN(const Distance distance,
+                     Distance::Create(metric, *environment, all_data));
+    ASSIGN_OR_RETURN(const double streaming, distance.Of(update.policy));
+    ASSIGN_OR_RETURN(const RetrainResult retrain,
+                     Retrain(*environment, all_data, distance, streaming, t));
+    const bool converse = streaming <= retrain.distance_at_first_budget +
+                                           absl::GetFlag(FLAGS_tolerance);
+    const double speedup =
+        retrain.iterations_within < 0
+            ? 1e9
+            : retrain.seconds_within / update.training_seconds;
+    if (speedup >= 2.5 && converse) ++goal_met;
+    std::printf(
+        "| %d | 0..%d | %.4f | %.3f | %.3f | %.1f | %.1f | %s | %s | %s | %s "
+        "| %.4f (%.4f) | %s |\n",
+        t, t, streaming, update.diagnostics.alpha, update.diagnostics.beta,
+        update.training_seconds, with_diagnostics,
+        Reached(retrain.iterations_within, retrain.seconds_within).c_str(),
+        Speedup(retrain.iterations_within, retrain.seconds_within,
+                update.training_seconds)
+            .c_str(),
+        Reached(retrain.iterations_equal, retrain.seconds_equal).c_str(),
+        Speedup(retrain.iterations_equal, retrain.seconds_equal,
+                update.training_seconds)
+            .c_str(),
+        retrain.distance_at_first_budget, retrain.best_distance,
+        converse ? "yes" : "no");
+    std::fflush(stdout);
+    model = update.policy;
+  }
+  std::printf(
+      "\nupdates with speed-up (to within %.2f) >= 2.5x and the streaming %s "
+      "within %.2f of the %lld-iteration retraining: %d of %d\nload average "
+      "at end: %s\n",
+      absl::GetFlag(FLAGS_tolerance), m, absl::GetFlag(FLAGS_tolerance),
+      (long long)absl::GetFlag(FLAGS_first_iterations), goal_met, blocks - 1,
+      LoadAverage().c_str());
+  return absl::OkStatus();
+}
+
+absl::Status Main() {
+  torch::set_num_threads(absl::GetFlag(FLAGS_threads));
+  std::printf("# Streaming updates against retraining (issue 13)\n");
+  for (absl::string_view name :
+       absl::StrSplit(absl::GetFlag(FLAGS_cases), ',', absl::SkipEmpty())) {
+    if (name == "exact") {
+      RETURN_IF_ERROR(RunCase(Metric::kExactTv, absl::GetFlag(FLAGS_taxa)));
+    } else if (name == "fcs") {
+      RETURN_IF_ERROR(RunCase(Metric::kFcs, absl::GetFlag(FLAGS_large_taxa)));
+    } else {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown case '", name, "'; expected exact or fcs"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+}  // namespace epgfn
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "Streaming Bayes updates against retraining from scratch, per update, "
+      "to the same exact TV (or FCS).");
+  absl::ParseCommandLine(argc, argv);
+  if (const char* workspace = std::getenv("BUILD_WORKSPACE_DIRECTORY")) {
+    // Relative alignment paths name files of the workspace.
+    if (chdir(workspace) != 0) std::perror("chdir");
+  }
+  absl::Status status = epgfn::Main();
+  if (!status.ok()) {
+    std::fprintf(stderr, "streaming_benchmark: %s\n",
+                 status.ToString().c_str());
+    return 1;
+  }
+  return 0;
+}
