@@ -2,7 +2,9 @@
 
 #include <google/protobuf/text_format.h>
 
+#include <map>
 #include <optional>
+#include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -132,6 +134,38 @@ client::v1::LocalModelRecord RecordOf(const std::string& spec_digest,
   *record.mutable_diagnostics() = result.diagnostics;
   record.set_training_seconds(result.training_seconds);
   return record;
+}
+
+// The update's reward at the base reward's temperature: inherited when the
+// update names none, refused when it names another. Both belong to one
+// posterior, so a forgotten temperature would silently train on a likelihood
+// T times too sharp for the model it updates. The result spells the
+// temperature as the base does ("4.0" and "4" make the same update, which a
+// restart must recognise as already trained).
+absl::StatusOr<RewardConfig> UpdateAtBaseTemperature(
+    const RewardConfig& base, const std::string& update_text) {
+  ASSIGN_OR_RETURN(RewardConfig update, RewardConfig::Parse(update_text));
+  constexpr char kTemperature[] = "temperature";
+  ASSIGN_OR_RETURN(const double base_temperature,
+                   base.params.GetDouble(kTemperature, 1.0, 1e-6, 1e6));
+  ASSIGN_OR_RETURN(
+      const double update_temperature,
+      update.params.GetDouble(kTemperature, base_temperature, 1e-6, 1e6));
+  if (update_temperature != base_temperature) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--update_reward '", update_text, "' has temperature ",
+        update_temperature, " but the base reward '", base.ToString(),
+        "' has temperature ", base_temperature,
+        "; a streaming update must use the base reward's temperature (leave "
+        "it out of --update_reward to inherit it)"));
+  }
+  std::map<std::string, std::string> values = update.params.values();
+  values.erase(kTemperature);
+  if (base.params.Has(kTemperature)) {
+    values[kTemperature] = base.params.GetString(kTemperature, "");
+  }
+  update.params = ParamMap(std::move(values));
+  return update;
 }
 
 }  // namespace
@@ -309,8 +343,9 @@ absl::StatusOr<LocalTrainingResult> TrainOrReuseStreamingUpdate(
   ASSIGN_OR_RETURN(LocalSetup setup,
                    PrepareSetup(spec, options, /*build_reward=*/false));
   const std::string reward_text = setup.reward_config.ToString();
-  ASSIGN_OR_RETURN(const RewardConfig update_config,
-                   RewardConfig::Parse(options.update_reward));
+  ASSIGN_OR_RETURN(
+      const RewardConfig update_config,
+      UpdateAtBaseTemperature(setup.reward_config, options.update_reward));
   const std::string update_text = update_config.ToString();
   std::optional<Persisted> current =
       LoadPersisted(options.state_dir, *setup.environment);

@@ -225,6 +225,56 @@ TEST(LocalTrainingTest, StreamingUpdatesKeepEveryRoundResumeAndRollBack) {
   EXPECT_EQ(after->data.size(), 3u);
 }
 
+// A tempered base reward: an update that names no temperature inherits it
+// (and a restart naming it explicitly is the same update); another
+// temperature is refused before anything is trained.
+TEST(LocalTrainingTest, StreamingUpdatesInheritTheBaseTemperature) {
+  const v1::FederationSpec spec = SmallSpec();
+  const std::string digest = FederationSpecDigest(spec);
+  const std::string dir = TempDir("tempered");
+  LocalTrainingOptions options = Options(dir);
+  options.reward = "client:index=1,count=2,temperature=4";
+  ASSERT_TRUE(TrainOrReuseLocalModel(spec, digest, options).ok());
+
+  options.update_reward = "client:index=0,count=2,temperature=2";
+  absl::StatusOr<LocalTrainingResult> refused =
+      TrainOrReuseStreamingUpdate(spec, digest, options);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  const std::string message(refused.status().message());
+  EXPECT_NE(message.find("temperature 2 but the base reward"),
+            std::string::npos)
+      << message;
+  EXPECT_NE(message.find("has temperature 4"), std::string::npos) << message;
+  EXPECT_FALSE(std::filesystem::exists(LocalRoundRecordPath(dir, 2)));
+
+  options.update_reward = "client:index=0,count=2";
+  absl::StatusOr<LocalTrainingResult> update =
+      TrainOrReuseStreamingUpdate(spec, digest, options);
+  ASSERT_TRUE(update.ok()) << update.status();
+  EXPECT_EQ(update->round, 2);
+  EXPECT_EQ(update->data.back(), "client:count=2,index=0,temperature=4");
+
+  // Restarted with the temperature spelled out: the same update, reused.
+  options.update_reward = "client:index=0,count=2,temperature=4.0";
+  absl::StatusOr<LocalTrainingResult> same =
+      TrainOrReuseStreamingUpdate(spec, digest, options);
+  ASSERT_TRUE(same.ok()) << same.status();
+  EXPECT_TRUE(same->reused);
+  EXPECT_EQ(same->round, 2);
+
+  // An untempered base refuses a tempered update (the default is 1).
+  const std::string plain_dir = TempDir("untempered");
+  LocalTrainingOptions plain = Options(plain_dir);
+  ASSERT_TRUE(TrainOrReuseLocalModel(spec, digest, plain).ok());
+  plain.update_reward = "client:index=0,count=2,temperature=20";
+  absl::StatusOr<LocalTrainingResult> sharper =
+      TrainOrReuseStreamingUpdate(spec, digest, plain);
+  EXPECT_EQ(sharper.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(sharper.status().message().find("has temperature 1"),
+            std::string::npos)
+      << sharper.status();
+}
+
 TEST(LocalTrainingTest, RefusesAnUnknownReward) {
   const v1::FederationSpec spec = SmallSpec();
   LocalTrainingOptions options = Options("");

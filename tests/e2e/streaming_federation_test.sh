@@ -6,6 +6,11 @@
 # and v3 that include client-0's rounds 2 and 3 (and client-1's round 1,
 # reused), as GetStatus (epgfn_admin versions --json) and ListModels report,
 # and serve samples from each of v1, v2 and v3.
+# Then the server is restarted from a backup of its state dir taken at v1
+# (it holds client-0's round 1 while client-0 is at round 3): client-0's next
+# update (round 4, base 3) must be refused with FAILED_PRECONDITION and
+# change nothing on the server; --rollback_to_round=1 then re-uploads round
+# 1's model as round 5, which the server accepts and publishes in its v2.
 set -euo pipefail
 
 runfiles="${TEST_SRCDIR:?}/${TEST_WORKSPACE:-epgfn}"
@@ -70,6 +75,9 @@ done
 client_pids=()
 grep -q "^SUMMARY client=client-0 round=1 .* version=1 " "${work}/client-0.log" ||
   fail "client-0 did not finish round 1 with v1"
+# The backup an operator might restore later (the server is idle: v1 is
+# published and both clients have downloaded it).
+cp -a "${work}/server" "${work}/server-backup-v1"
 
 # Two streaming updates of client-0, each a restart with new data.
 update_1="client:index=1,count=2"
@@ -144,6 +152,82 @@ grep -q "model version 3:" "${work}/sample_v0.log" ||
 
 kill -TERM "${server_pid}"
 wait "${server_pid}" || fail "the server did not exit 0 on SIGTERM"
+server_pid=""
+
+# The server restored from the v1 backup: it holds client-0's round 1 only.
+rm -f "${work}/server-backup-v1/LOCK"
+"${server_bin}" --listen=127.0.0.1:0 --state_dir="${work}/server-backup-v1" \
+  --config="${config}" --tls_cert="${certs}/server.pem" \
+  --tls_key="${certs}/server.key" --tls_client_ca="${certs}/ca.pem" \
+  --sampler_auth=token --sampler_tokens_file="${work}/sampler_tokens.txt" \
+  --admin_tokens_file="${work}/admin_tokens.txt" \
+  --threads=1 >"${work}/server-restored.log" 2>&1 &
+server_pid=$!
+address=$(e2e_wait_for_listening "${work}/server-restored.log" "${server_pid}") ||
+  fail "the restored server did not start"
+admin[1]="--server=${address}"
+
+# check_restored <json file> <versions> <client-0 round> <refusals>: the
+# restored server's status: its versions, the round it holds for client-0
+# and how many uploads it refused for a wrong base round.
+check_restored() {
+  /usr/bin/python3 - "$@" <<'PY'
+import json, sys
+path, versions, round_0, refusals = sys.argv[1:]
+status = json.load(open(path))
+held = sorted(int(v["version"]) for v in status["published_versions"])
+assert held == [int(v) for v in versions.split(",")], held
+accepted = {c["client_id"]: int(c.get("accepted_round", 0))
+            for c in status["clients"]}
+assert accepted["client-0"] == int(round_0), accepted
+refused = int(status.get("refused_uploads", {}).get("base_round_mismatch", 0))
+assert refused == int(refusals), status.get("refused_uploads")
+PY
+}
+"${admin[@]}" status --json >"${work}/restored_before.json" ||
+  fail "epgfn_admin status on the restored server failed"
+check_restored "${work}/restored_before.json" 1 1 0 ||
+  fail "the restored server is not at v1: $(cat "${work}/restored_before.json")"
+
+# (a) An update of round 3, which this server never accepted: refused.
+if run_client 0 update-wrong-base --update_reward="client:index=1,count=2"; then
+  fail "an update of round 3 was accepted by a server holding round 1"
+fi
+grep -q "FAILED_PRECONDITION: .*streaming update of round 3 but the client's accepted round is 1" \
+  "${work}/update-wrong-base.log" ||
+  fail "the client did not report the base mismatch: $(tail -3 "${work}/update-wrong-base.log")"
+grep -q "event=upload_refused .*client=client-0 round=4 base_round=3 code=FAILED_PRECONDITION" \
+  "${work}/server-restored.log" || fail "the server did not log the refusal"
+"${admin[@]}" status --json >"${work}/restored_after.json" ||
+  fail "epgfn_admin status after the refusal failed"
+check_restored "${work}/restored_after.json" 1 1 1 ||
+  fail "the refused update changed the server: $(cat "${work}/restored_after.json")"
+
+# (b) Back to round 1's model: a new round 5 (not an update), accepted and
+# published in v2.
+run_client 0 rollback --rollback_to_round=1 || fail "the rollback failed"
+grep -q "^SUMMARY client=client-0 round=5 .* version=2 " \
+  "${work}/rollback.log" || fail "the rollback did not end with round 5 in v2"
+grep -q "event=uploaded .*round=5 base_round=0 " "${work}/rollback.log" ||
+  fail "the rollback was not uploaded as round 5, base 0"
+grep -q "rolled_back_to_round: 1" "${work}/client-0/local_round_5.record" ||
+  fail "round 5's record does not say it is round 1's model"
+"${admin[@]}" versions --json >"${work}/restored_versions.json" ||
+  fail "epgfn_admin versions on the restored server failed"
+/usr/bin/python3 - "${work}/restored_versions.json" <<'PY' ||
+import json, sys
+status = json.load(open(sys.argv[1]))
+versions = sorted(status["published_versions"], key=lambda v: int(v["version"]))
+rounds = [dict(zip(v["client_ids"], map(int, v["client_rounds"])))
+          for v in versions]
+assert [int(v["version"]) for v in versions] == [1, 2], versions
+assert rounds == [{"client-0": 1, "client-1": 1},
+                  {"client-0": 5, "client-1": 1}], rounds
+PY
+  fail "v2 does not include the rollback: $(cat "${work}/restored_versions.json")"
+
+kill -TERM "${server_pid}"
+wait "${server_pid}" || fail "the restored server did not exit 0 on SIGTERM"
 server_pid=""
 e2e_save_logs
 echo "PASS"

@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/util/status_macros.h"
 
 namespace epgfn {
 namespace {
@@ -149,24 +150,12 @@ absl::Status TableTooLarge(int64_t d, int64_t max_parents,
 
 // R = t I + S + N alpha_mu / (N + alpha_mu) xbar xbar^T (mu0 = 0), row-major
 // d x d.
-std::vector<double> PosteriorScale(const Dataset& data, double alpha_mu,
-                                   double t) {
-  const int64_t d = data.columns();
-  const double n = static_cast<double>(data.rows);
-  std::vector<double> mean(d, 0.0);
-  for (int64_t r = 0; r < data.rows; ++r) {
-    for (int64_t c = 0; c < d; ++c) mean[c] += data.at(r, c);
-  }
-  for (double& m : mean) m /= n;
-  std::vector<double> posterior_scale(d * d, 0.0);
-  for (int64_t r = 0; r < data.rows; ++r) {
-    for (int64_t a = 0; a < d; ++a) {
-      const double da = data.at(r, a) - mean[a];
-      for (int64_t b = 0; b < d; ++b) {
-        posterior_scale[a * d + b] += da * (data.at(r, b) - mean[b]);
-      }
-    }
-  }
+std::vector<double> PosteriorScale(const BgeSufficientStatistics& statistics,
+                                   double alpha_mu, double t) {
+  const int64_t d = statistics.columns();
+  const double n = static_cast<double>(statistics.rows);
+  const std::vector<double>& mean = statistics.mean;
+  std::vector<double> posterior_scale = statistics.scatter;
   const double shrink = n * alpha_mu / (n + alpha_mu);
   for (int64_t a = 0; a < d; ++a) {
     for (int64_t b = 0; b < d; ++b) {
@@ -215,6 +204,13 @@ std::vector<double> SubsetLogMarginals(
 
 absl::StatusOr<BGeScore> BGeScore::Create(const Dataset& data, double alpha_mu,
                                           double alpha_w, int64_t max_parents) {
+  return Create(BgeSufficientStatistics::Of(data), alpha_mu, alpha_w,
+                max_parents);
+}
+
+absl::StatusOr<BGeScore> BGeScore::Create(const BgeSufficientStatistics& data,
+                                          double alpha_mu, double alpha_w,
+                                          int64_t max_parents) {
   const int64_t d = data.columns();
   if (d < 1 || d > kMaxNodes) {
     return absl::InvalidArgumentError(
@@ -253,22 +249,55 @@ absl::StatusOr<BGeScore> BGeScore::Create(const Dataset& data, double alpha_mu,
   score.log_marginals_ = SubsetLogMarginals(
       PosteriorScale(data, alpha_mu, t), d, static_cast<double>(data.rows),
       alpha_mu, alpha_w, t, max_parents, score.size_offsets_[max_parents + 2]);
-  score.local_scores_.assign(d * score.num_parent_sets_, 0.0);
-  for (int64_t node = 0; node < d; ++node) {
+  for (const double log_marginal : score.log_marginals_) {
+    // Only statistics read from a file can get here: rows give a positive
+    // semi-definite scatter, and R = tI + S is then positive definite.
+    if (!std::isfinite(log_marginal)) {
+      return absl::InvalidArgumentError(
+          "BGe statistics whose scatter matrix is not positive semi-definite");
+    }
+  }
+  score.FillLocalScores();
+  return score;
+}
+
+void BGeScore::FillLocalScores() {
+  local_scores_.assign(nodes_ * num_parent_sets_, 0.0);
+  for (int64_t node = 0; node < nodes_; ++node) {
     const uint64_t bit = uint64_t{1} << node;
-    double* row = &score.local_scores_[node * score.num_parent_sets_];
+    double* row = &local_scores_[node * num_parent_sets_];
     int64_t index = 0;  // the rank of `parents`: they come in rank order
-    for (int64_t size = 0; size <= max_parents; ++size) {
-      ForEachSubsetOfSize(d, size, [&](uint64_t parents) {
+    for (int64_t size = 0; size <= max_parents_; ++size) {
+      ForEachSubsetOfSize(nodes_, size, [&](uint64_t parents) {
         if ((parents & bit) == 0) {
-          row[index] =
-              score.log_marginals_[score.ParentSetIndex(parents | bit)] -
-              score.log_marginals_[index];
+          row[index] = log_marginals_[ParentSetIndex(parents | bit)] -
+                       log_marginals_[index];
         }
         ++index;
       });
     }
   }
+}
+
+absl::StatusOr<BGeScore> BGeScore::CreateConditional(
+    const BgeSufficientStatistics& given, const BgeSufficientStatistics& data,
+    double alpha_mu, double alpha_w, int64_t max_parents) {
+  if (given.rows == 0) return Create(data, alpha_mu, alpha_w, max_parents);
+  if (data.rows < 1) {
+    return absl::InvalidArgumentError("BGe needs at least one data row");
+  }
+  BgeSufficientStatistics all = given;
+  RETURN_IF_ERROR(all.Merge(data));
+  ASSIGN_OR_RETURN(BGeScore score, Create(all, alpha_mu, alpha_w, max_parents));
+  ASSIGN_OR_RETURN(const BGeScore earlier,
+                   Create(given, alpha_mu, alpha_w, max_parents));
+  // The same hyper-parameters and in-degree, so the tables align entry for
+  // entry. log p(D_t | D_<t) per subset is the difference of the two log
+  // marginals, and so is every local score.
+  for (size_t k = 0; k < score.log_marginals_.size(); ++k) {
+    score.log_marginals_[k] -= earlier.log_marginals_[k];
+  }
+  score.FillLocalScores();
   return score;
 }
 

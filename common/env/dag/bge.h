@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/env/dag/bge_statistics.h"
 #include "common/env/dag/data.h"
 
 namespace epgfn {
@@ -40,7 +41,11 @@ namespace epgfn {
 // p(D_1, D_2 | G) = p(D_1 | G) p(D_2 | D_1, G) != p(D_1 | G) p(D_2 | G). The
 // product of client rewards (each with its own rows) is therefore a valid
 // distribution over DAGs but NOT the full-data posterior; it counts the prior
-// on the parameters once per client.
+// on the parameters once per client. A stream of blocks at one client can be
+// exact instead (CreateConditional): block t scores
+//   log p(D_t | D_<t, G) = log p(D_<=t | G) - log p(D_<t | G),
+// which needs of the earlier blocks only their sufficient statistics
+// (bge_statistics.h), and the blocks' scores then sum to log p(D_<=t | G).
 //
 // Local scores in double precision: LocalScore(node, parents) is the exact
 // log p(D^{Pa + j}) - log p(D^{Pa}) that the reward sums (the reward tensor
@@ -66,6 +71,21 @@ class BGeScore {
   static absl::StatusOr<BGeScore> Create(const Dataset& data, double alpha_mu,
                                          double alpha_w,
                                          int64_t max_parents = -1);
+  // The same from the data's statistics (Create(data) is
+  // Create(BgeSufficientStatistics::Of(data)), bit for bit). InvalidArgument
+  // also for a scatter that is not positive semi-definite.
+  static absl::StatusOr<BGeScore> Create(const BgeSufficientStatistics& data,
+                                         double alpha_mu, double alpha_w,
+                                         int64_t max_parents = -1);
+  // The conditional score of new data given earlier data of the same
+  // variables: every log marginal (and so every local score) is
+  //   log p(D_given + D^Y) - log p(D_given^Y),
+  // the marginal likelihood of `data` under the posterior that `given` left.
+  // Empty `given` (rows 0): Create(data). InvalidArgument as Create, and
+  // when the two name different columns.
+  static absl::StatusOr<BGeScore> CreateConditional(
+      const BgeSufficientStatistics& given, const BgeSufficientStatistics& data,
+      double alpha_mu, double alpha_w, int64_t max_parents = -1);
 
   int64_t nodes() const { return nodes_; }
   double alpha_mu() const { return alpha_mu_; }
@@ -109,6 +129,8 @@ class BGeScore {
 
  private:
   BGeScore() = default;
+  // local_scores_ from log_marginals_.
+  void FillLocalScores();
 
   int64_t nodes_ = 0;
   double alpha_mu_ = 0.0;

@@ -432,41 +432,114 @@ absl::StatusOr<Dataset> LoadData(const DagEnvironment& environment,
   return data;
 }
 
-}  // namespace
+// The rows a dag reward scores (after the index/count split and any
+// standardisation) and words for its description.
+struct Share {
+  Dataset rows;
+  std::string words;
+  bool standardized = false;
+};
 
-absl::StatusOr<RewardParts> MakeDagReward(const DagEnvironment& environment,
-                                          const RewardConfig& config) {
-  if (config.kind != "bge") {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "unknown dag reward kind '", config.kind, "'; expected 'bge'"));
-  }
-  const ParamMap& params = config.params;
-  const int64_t d = environment.nodes();
-  RETURN_IF_ERROR(params.CheckKeys({"data", "synthetic", "samples", "edge_prob",
-                                    "data_seed", "standardize", "alpha_mu",
-                                    "alpha_w", "prior", "edge_penalty", "index",
-                                    "count", "split", "seed"}));
+absl::StatusOr<Share> LoadShare(const DagEnvironment& environment,
+                                const ParamMap& params) {
   std::string source;
   ASSIGN_OR_RETURN(const Dataset data, LoadData(environment, params, &source));
-
   ASSIGN_OR_RETURN(const ClientShare client_share, ReadClientShare(params));
   const std::string split = params.GetString("split", "contiguous");
   ASSIGN_OR_RETURN(const int64_t seed, ReadRewardSeed(params));
   ASSIGN_OR_RETURN(std::vector<int64_t> rows,
                    ClientRows(data.rows, client_share.index, client_share.count,
                               split, seed));
-  Dataset share = data.Subset(rows);
+  Share share;
+  share.rows = data.Subset(rows);
   ASSIGN_OR_RETURN(const int64_t standardize,
                    params.GetInt("standardize", 0, 0, 1));
-  if (standardize == 1) RETURN_IF_ERROR(Standardize(&share, source));
+  share.standardized = standardize == 1;
+  if (share.standardized) RETURN_IF_ERROR(Standardize(&share.rows, source));
+  share.words =
+      client_share.count == 1
+          ? absl::StrCat(share.rows.rows, " rows of ", source)
+          : absl::StrCat("share ", client_share.index, " of ",
+                         client_share.count, ": ", share.rows.rows, " of ",
+                         data.rows, " rows of ", source, ", ", split, " split");
+  return share;
+}
+
+// The statistics of the earlier blocks a stream's block is conditioned on
+// (`given`); empty statistics without it.
+absl::StatusOr<BgeSufficientStatistics> LoadGiven(const ParamMap& params,
+                                                  const Share& share) {
+  if (!params.Has("given")) return BgeSufficientStatistics();
+  const std::string path = params.GetString("given", "");
+  if (share.standardized) {
+    // Each block would be scaled by its own rows: not one dataset any more.
+    return absl::InvalidArgumentError(
+        "dag reward: given= (a stream's earlier blocks) cannot be combined "
+        "with standardize=1; standardise every block with the same constants "
+        "beforehand");
+  }
+  ASSIGN_OR_RETURN(BgeSufficientStatistics given, ReadBgeStatistics(path));
+  if (given.names != share.rows.names) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "dag reward: the statistics in ", path, " are of columns '",
+        absl::StrJoin(given.names, ";"), "' but the new data's are '",
+        absl::StrJoin(share.rows.names, ";"), "'"));
+  }
+  return given;
+}
+
+const std::vector<std::string>& DagRewardKeys() {
+  static const auto* const keys = new std::vector<std::string>{
+      "data",        "synthetic", "samples", "edge_prob", "data_seed",
+      "standardize", "alpha_mu",  "alpha_w", "prior",     "edge_penalty",
+      "index",       "count",     "split",   "seed",      "given"};
+  return *keys;
+}
+
+absl::Status CheckBge(const RewardConfig& config) {
+  if (config.kind != "bge") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unknown dag reward kind '", config.kind, "'; expected 'bge'"));
+  }
+  return config.params.CheckKeys(DagRewardKeys());
+}
+
+}  // namespace
+
+absl::StatusOr<BgeSufficientStatistics> DagStreamStatistics(
+    const DagEnvironment& environment, const RewardConfig& config) {
+  RETURN_IF_ERROR(CheckBge(config));
+  ASSIGN_OR_RETURN(const Share share, LoadShare(environment, config.params));
+  if (share.standardized) {
+    return absl::InvalidArgumentError(
+        "dag reward: a standardised block (standardize=1) has no statistics "
+        "that a later block could build on; standardise every block with the "
+        "same constants beforehand");
+  }
+  ASSIGN_OR_RETURN(BgeSufficientStatistics all,
+                   LoadGiven(config.params, share));
+  RETURN_IF_ERROR(all.Merge(BgeSufficientStatistics::Of(share.rows)));
+  return all;
+}
+
+absl::StatusOr<RewardParts> MakeDagReward(const DagEnvironment& environment,
+                                          const RewardConfig& config) {
+  RETURN_IF_ERROR(CheckBge(config));
+  const ParamMap& params = config.params;
+  const int64_t d = environment.nodes();
+  ASSIGN_OR_RETURN(const Share share, LoadShare(environment, params));
+  ASSIGN_OR_RETURN(const BgeSufficientStatistics given,
+                   LoadGiven(params, share));
 
   ASSIGN_OR_RETURN(const double alpha_mu,
                    params.GetDouble("alpha_mu", 1.0, 1e-12, 1e12));
   ASSIGN_OR_RETURN(const double alpha_w,
                    params.GetDouble("alpha_w", static_cast<double>(d) + 2.0,
                                     static_cast<double>(d) + 1.0, 1e12));
-  ASSIGN_OR_RETURN(BGeScore score, BGeScore::Create(share, alpha_mu, alpha_w,
-                                                    environment.max_parents()));
+  ASSIGN_OR_RETURN(BGeScore score,
+                   BGeScore::CreateConditional(
+                       given, BgeSufficientStatistics::Of(share.rows), alpha_mu,
+                       alpha_w, environment.max_parents()));
 
   const std::string prior = params.GetString("prior", "uniform");
   double penalty = 0.0;
@@ -479,12 +552,6 @@ absl::StatusOr<RewardParts> MakeDagReward(const DagEnvironment& environment,
     return absl::InvalidArgumentError(
         "edge_penalty applies only with prior=edges");
   }
-  const std::string share_words =
-      client_share.count == 1
-          ? absl::StrCat(share.rows, " rows of ", source)
-          : absl::StrCat("share ", client_share.index, " of ",
-                         client_share.count, ": ", share.rows, " of ",
-                         data.rows, " rows of ", source, ", ", split, " split");
   RewardParts parts;
   // The uniform prior is a constant: no part (the registry's convention).
   if (prior == "edges") {
@@ -492,9 +559,14 @@ absl::StatusOr<RewardParts> MakeDagReward(const DagEnvironment& environment,
         d, penalty, absl::StrCat("edge prior, -", penalty, " per edge"));
   }
   parts.log_likelihood = std::make_unique<BGeLikelihood>(
-      score, absl::StrCat("dag BGe likelihood (", share_words,
-                          standardize == 1 ? ", standardised" : "",
-                          "; max_parents ", environment.max_parents(), ")"));
+      score,
+      absl::StrCat("dag BGe likelihood (", share.words,
+                   share.standardized ? ", standardised" : "",
+                   given.rows == 0
+                       ? ""
+                       : absl::StrCat(", given ", given.rows, " earlier rows (",
+                                      params.GetString("given", ""), ")"),
+                   "; max_parents ", environment.max_parents(), ")"));
   return parts;
 }
 
@@ -506,8 +578,9 @@ EPGFN_REGISTER_ENVIRONMENT(
         "dag:variables=a;b;...|nodes=d (2..32)[,max_parents=k]. Rewards: "
         "bge:data=PATH (CSV/TSV, columns by name)|synthetic=1[,samples,"
         "edge_prob,data_seed,standardize=0|1,alpha_mu,alpha_w,"
-        "prior=uniform|edges,edge_penalty,temperature; experiments: index,"
-        "count,split=contiguous|random,seed]",
+        "prior=uniform|edges,edge_penalty,temperature,given=STATS (a "
+        "stream's earlier blocks); experiments: index,count,split="
+        "contiguous|random,seed]",
         &MakeDagReward));
 
 }  // namespace

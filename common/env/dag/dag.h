@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/env/dag/bge.h"
+#include "common/env/dag/bge_statistics.h"
 #include "common/env/dag/data.h"
 #include "common/env/environment.h"
 #include "common/env/reward_parts.h"
@@ -144,11 +145,27 @@ class DagEnvironment : public Environment {
 //    ("contiguous", default, or "random" with `seed`): use share `index` of
 //    `count` of the file's rows, for splitting one file in process. A
 //    deployed client names its own file and leaves them out.
+//  - given=PATH: a streaming block (common/train/streaming_update.h). PATH
+//    holds the BGe statistics of all the client's earlier blocks
+//    (DagStreamStatistics, bge_statistics.h), and the likelihood is the
+//    conditional BGe score log p(D_new | D_earlier, G) (BGeScore::
+//    CreateConditional), so that the first block's reward plus every later
+//    block's likelihood is exactly log prior(G) + log BGe(all rows | G).
+//    The columns must match; not with standardize=1.
 // BGe integrates the parameters out, so the product of the client rewards,
 // prior(G) prod_i BGe(D_i | G), is not the full-data posterior
 // prior(G) BGe(D | G) (see bge.h); federated training targets the product.
 absl::StatusOr<RewardParts> MakeDagReward(const DagEnvironment& environment,
                                           const RewardConfig& config);
+
+// The BGe statistics of all the data a streaming block's reward `config`
+// (a dag reward as above, without federation-level parameters such as
+// `temperature`) stands for: its own rows, merged with its `given`
+// statistics when it names them. Written next to a block's model
+// (WriteBgeStatistics), it is what the next block names as `given`.
+// InvalidArgument as MakeDagReward, and with standardize=1.
+absl::StatusOr<BgeSufficientStatistics> DagStreamStatistics(
+    const DagEnvironment& environment, const RewardConfig& config);
 
 }  // namespace epgfn
 
