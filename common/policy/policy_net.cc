@@ -28,8 +28,8 @@ absl::Status PolicyArchitecture::Validate() const {
         "hidden_width must lie in [1, 65536], got ", hidden_width));
   }
   if (hidden_layers < 1 || hidden_layers > 64) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "hidden_layers must lie in [1, 64], got ", hidden_layers));
+    return absl::InvalidArgumentError(
+        absl::StrCat("hidden_layers must lie in [1, 64], got ", hidden_layers));
   }
   return absl::OkStatus();
 }
@@ -52,8 +52,9 @@ void PolicyNetImpl::reset() {
     // In place: the activation overwrites the Linear output it follows
     // (autograd's leaky_relu_ backward reads the result, negative slope
     // 0.01 > 0), saving one [B, width] allocation and pass per layer.
-    torso_->push_back(
-        torch::nn::LeakyReLU(torch::nn::LeakyReLUOptions().inplace(true)));
+    torso_->push_back(torch::nn::LeakyReLU(torch::nn::LeakyReLUOptions()
+                                               .negative_slope(kNegativeSlope)
+                                               .inplace(true)));
     width = architecture_.hidden_width;
   }
   torso_ = register_module("torso", torso_);
@@ -71,12 +72,20 @@ void PolicyNetImpl::reset() {
 
 PolicyNetImpl::Output PolicyNetImpl::forward(
     const torch::Tensor& encoded_states) {
-  torch::Tensor hidden = torso_->forward(encoded_states);
+  return Heads(torso_->forward(encoded_states));
+}
+
+PolicyNetImpl::Output PolicyNetImpl::Heads(const torch::Tensor& hidden) {
   Output output;
   output.forward_logits = forward_head_->forward(hidden);
   if (backward_head_) output.backward_logits = backward_head_->forward(hidden);
   if (flow_head_) output.log_flow = flow_head_->forward(hidden).squeeze(-1);
   return output;
+}
+
+torch::nn::Linear PolicyNetImpl::torso_layer(int64_t i) const {
+  // The torso alternates Linear and LeakyReLU.
+  return torch::nn::Linear(torso_->ptr<torch::nn::LinearImpl>(2 * i));
 }
 
 absl::StatusOr<PolicyNet> MakePolicy(const Environment& environment,

@@ -1,14 +1,14 @@
 #ifndef EPGFN_COMMON_POLICY_POLICY_NET_H_
 #define EPGFN_COMMON_POLICY_POLICY_NET_H_
 
-#include <cstdint>
-#include <string>
-
 #include <torch/nn/cloneable.h>
 #include <torch/nn/modules/activation.h>
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/types.h>
+
+#include <cstdint>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "common/env/environment.h"
@@ -56,6 +56,18 @@ class PolicyNetImpl : public torch::nn::Cloneable<PolicyNetImpl> {
   void reset() override;
 
   Output forward(const torch::Tensor& encoded_states);
+  // The heads on the torso's output (the end of forward()).
+  Output Heads(const torch::Tensor& hidden);
+
+  // The Linear layers, for code that runs the network's passes itself
+  // (ActivationTape); a head the architecture lacks is an empty holder.
+  // Torso layer i (i < hidden_layers) is followed by an in-place LeakyReLU
+  // of slope kNegativeSlope.
+  torch::nn::Linear torso_layer(int64_t i) const;
+  torch::nn::Linear forward_head() const { return forward_head_; }
+  torch::nn::Linear backward_head() const { return backward_head_; }
+  torch::nn::Linear flow_head() const { return flow_head_; }
+  static constexpr double kNegativeSlope = 0.01;
 
   const PolicyArchitecture& architecture() const { return architecture_; }
   int64_t encoding_dim() const { return encoding_dim_; }

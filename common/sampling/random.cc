@@ -16,6 +16,12 @@ at::Tensor RandomSource::Uniform(at::IntArrayRef shape, c10::Device device) {
 }
 
 at::Tensor RandomSource::Categorical(const at::Tensor& probabilities) {
+  return CategoricalOfRows(probabilities, at::Tensor(), probabilities.size(0));
+}
+
+at::Tensor RandomSource::CategoricalOfRows(const at::Tensor& probabilities,
+                                           const at::Tensor& rows,
+                                           int64_t batch) {
   at::Tensor cumulative = probabilities.cumsum(-1);
   at::Tensor total = cumulative.narrow(-1, cumulative.size(-1) - 1, 1);
   // NaN or infinite probabilities (a diverged policy's logits) reach every
@@ -27,8 +33,9 @@ at::Tensor RandomSource::Categorical(const at::Tensor& probabilities) {
         "categorical draw: the probabilities are not finite (NaN or infinite "
         "logits: has training diverged?)");
   }
-  at::Tensor threshold =
-      Uniform({probabilities.size(0), 1}, probabilities.device()) * total;
+  at::Tensor uniform = Uniform({batch, 1}, probabilities.device());
+  if (rows.defined()) uniform = uniform.index_select(0, rows);
+  at::Tensor threshold = uniform * total;
   // The chosen index i has cumulative[i-1] < threshold <= cumulative[i], so
   // its probability is positive; the clamp only guards rounding at the end.
   return (cumulative < threshold).sum(-1).clamp_max(probabilities.size(-1) - 1);

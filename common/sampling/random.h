@@ -23,6 +23,13 @@ class RandomSource {
   // all zero) by inverse-CDF; never returns a zero-probability category.
   // Throws std::runtime_error when a row holds a NaN or an infinity.
   at::Tensor Categorical(const at::Tensor& probabilities);
+  // Categorical() for the rows `rows` (indices, [R] int64) of a batch of
+  // `batch` rows whose other rows are not drawn: `probabilities` is [R, K].
+  // Draws the same uniforms as Categorical() on the whole [batch, K] batch,
+  // so each row gets the category that call would give it, and the random
+  // stream advances the same way.
+  at::Tensor CategoricalOfRows(const at::Tensor& probabilities,
+                               const at::Tensor& rows, int64_t batch);
 
   // Uniform integers in [0, high).
   at::Tensor Integers(int64_t high, at::IntArrayRef shape);

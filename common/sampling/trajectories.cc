@@ -2,12 +2,24 @@
 
 #include <vector>
 
+#include "common/policy/activation_tape.h"
+
 namespace epgfn {
 
-Trajectories SampleTrajectories(PolicyNet& policy,
-                                const Environment& environment, int64_t batch,
-                                const ExplorationOptions& exploration,
-                                RandomSource& random) {
+namespace {
+
+// What the on-policy rollout keeps for the log-probabilities.
+struct RolloutRecord {
+  ActivationTape* tape;                      // the policy's passes
+  std::vector<torch::Tensor> forward_masks;  // per step, rows of the tape
+  torch::Tensor visited;  // flat indices t * B + b of the steps, ascending
+};
+
+// SampleTrajectories' rollout; records its policy passes into `record` when
+// given one.
+Trajectories Rollout(PolicyNet& policy, const Environment& environment,
+                     int64_t batch, const ExplorationOptions& exploration,
+                     RandomSource& random, RolloutRecord* record) {
   torch::NoGradGuard no_grad;
   const torch::Device device = policy->device();
   const int64_t exit_action = environment.exit_action();
@@ -21,37 +33,40 @@ Trajectories SampleTrajectories(PolicyNet& policy,
   torch::Tensor active_rows = torch::arange(batch, index_options);
   torch::Tensor active_states = states;
   std::vector<torch::Tensor> all_states = {states};
-  std::vector<torch::Tensor> all_actions;
-  std::vector<torch::Tensor> all_step_masks;
+  // Per step, the flat indices t * B + b of the rows that took an action,
+  // and those actions; the [T, B] tensors are filled once at the end rather
+  // than by two small ops per step.
+  std::vector<torch::Tensor> visited;
+  std::vector<torch::Tensor> taken;
 
   for (int64_t t = 0; t < environment.max_trajectory_length(); ++t) {
     // (At least one step, even for an empty batch, as before.)
     if (t > 0 && active_rows.size(0) == 0) break;
-    torch::Tensor logits =
-        policy->forward(environment.Encode(active_states)).forward_logits;
+    torch::Tensor encoded = environment.Encode(active_states);
+    torch::Tensor logits = record != nullptr
+                               ? record->tape->Forward(encoded).forward_logits
+                               : policy->forward(encoded).forward_logits;
     if (exploration.temperature != 1.0)
       logits = logits / exploration.temperature;
     torch::Tensor mask = environment.ForwardMask(active_states);
-    torch::Tensor probabilities = MaskedLogSoftmax(logits, mask).exp();
+    if (record != nullptr) record->forward_masks.push_back(mask);
+    // In place where the operands are this step's own temporaries (same
+    // values as the out-of-place forms, fewer allocations).
+    torch::Tensor probabilities = MaskedLogSoftmax(logits, mask).exp_();
     if (exploration.epsilon > 0.0) {
+      // (1 - epsilon) p + epsilon * allowed / #allowed.
       torch::Tensor allowed = mask.to(torch::kFloat32);
-      probabilities = (1.0 - exploration.epsilon) * probabilities +
-                      exploration.epsilon * allowed / allowed.sum(-1, true);
+      torch::Tensor count = allowed.sum(-1, true);
+      probabilities.mul_(1.0 - exploration.epsilon)
+          .add_(allowed.mul_(exploration.epsilon).div_(count));
     }
-    // Draw for the whole batch (finished rows get a dummy distribution) so
-    // that the random stream, and hence every sample for a given seed, is
-    // the same as when all rows were rolled out each step.
+    // One uniform per row of the whole batch (finished rows' are drawn and
+    // dropped), so that a seed gives the same samples as when every row was
+    // rolled out each step.
     torch::Tensor actions =
-        random
-            .Categorical(torch::ones({batch, probabilities.size(1)},
-                                     probabilities.options())
-                             .index_copy_(0, active_rows, probabilities))
-            .index_select(0, active_rows);
-    all_actions.push_back(torch::zeros({batch}, index_options)
-                              .index_copy_(0, active_rows, actions));
-    all_step_masks.push_back(
-        torch::zeros({batch}, torch::dtype(torch::kBool).device(device))
-            .index_fill_(0, active_rows, true));
+        random.CategoricalOfRows(probabilities, active_rows, batch);
+    visited.push_back(t == 0 ? active_rows : active_rows + t * batch);
+    taken.push_back(actions);
     torch::Tensor moving = (actions != exit_action).nonzero().squeeze(1);
     active_rows = active_rows.index_select(0, moving);
     if (moving.size(0) > 0) {
@@ -61,13 +76,107 @@ Trajectories SampleTrajectories(PolicyNet& policy,
     }
     all_states.push_back(states);
   }
+  const int64_t num_steps = static_cast<int64_t>(taken.size());
+  const int64_t flat = num_steps * batch;
+  torch::Tensor visited_flat = torch::cat(visited);
   Trajectories trajectories;
   trajectories.states = torch::stack(all_states);
-  trajectories.actions = torch::stack(all_actions);
-  trajectories.step_mask = torch::stack(all_step_masks);
+  trajectories.actions = torch::zeros({flat}, index_options)
+                             .index_put_({visited_flat}, torch::cat(taken))
+                             .reshape({num_steps, batch});
+  trajectories.step_mask =
+      torch::zeros({flat}, torch::dtype(torch::kBool).device(device))
+          .index_fill_(0, visited_flat, true)
+          .reshape({num_steps, batch});
   trajectories.lengths = trajectories.step_mask.sum(0);
   trajectories.terminal_states = states;
+  if (record != nullptr) record->visited = visited_flat;
   return trajectories;
+}
+
+// The log-probabilities of `trajectories` from the policy's outputs on their
+// visited states: `output` and `forward_mask` hold one row per entry of
+// `visited`, the ascending flat indices t * B + b of the steps taken.
+TrajectoryLogProbs LogProbsFromOutputs(const Environment& environment,
+                                       const Trajectories& trajectories,
+                                       const torch::Tensor& visited,
+                                       const PolicyNetImpl::Output& output,
+                                       const torch::Tensor& forward_mask) {
+  const int64_t num_steps = trajectories.max_steps();
+  const int64_t batch = trajectories.batch_size();
+  const int64_t flat = num_steps * batch;
+  const auto float_options =
+      torch::dtype(torch::kFloat32).device(trajectories.states.device());
+  torch::Tensor flat_states = trajectories.states.narrow(0, 0, num_steps)
+                                  .reshape({flat, environment.raw_state_dim()});
+  torch::Tensor flat_actions = trajectories.actions.reshape({flat});
+  torch::Tensor log_pf_rows =
+      MaskedLogSoftmax(output.forward_logits, forward_mask)
+          .gather(1, flat_actions.index_select(0, visited).unsqueeze(1))
+          .squeeze(1);
+
+  TrajectoryLogProbs result;
+  result.log_pf = torch::zeros({flat}, float_options)
+                      .index_put({visited}, log_pf_rows)
+                      .reshape({num_steps, batch});
+  if (output.log_flow.defined()) {
+    result.log_flow = torch::zeros({flat}, float_options)
+                          .index_put({visited}, output.log_flow)
+                          .reshape({num_steps, batch});
+  }
+
+  // p_B(s_t | s_{t+1}) for every non-exit step, read at the child s_{t+1},
+  // which is itself a visited state (flat index + batch).
+  torch::Tensor moves = (trajectories.step_mask &
+                         (trajectories.actions != environment.exit_action()))
+                            .reshape({flat})
+                            .nonzero()
+                            .squeeze(1);
+  torch::Tensor children = flat_states.index_select(0, moves + batch);
+  torch::Tensor backward_mask = environment.BackwardMask(children);
+  torch::Tensor log_pb_rows;
+  if (output.backward_logits.defined()) {
+    torch::Tensor row_of_flat =
+        torch::full({flat}, -1, visited.options())
+            .index_put({visited},
+                       torch::arange(visited.size(0), visited.options()));
+    torch::Tensor backward_logits = output.backward_logits.index_select(
+        0, row_of_flat.index_select(0, moves + batch));
+    torch::Tensor backward_actions = environment.BackwardActionOf(
+        children, flat_actions.index_select(0, moves));
+    log_pb_rows = MaskedLogSoftmax(backward_logits, backward_mask)
+                      .gather(1, backward_actions.unsqueeze(1))
+                      .squeeze(1);
+  } else {
+    log_pb_rows = -backward_mask.sum(-1).clamp_min(1).to(torch::kFloat32).log();
+  }
+  result.log_pb = torch::zeros({flat}, float_options)
+                      .index_put({moves}, log_pb_rows)
+                      .reshape({num_steps, batch});
+  return result;
+}
+
+}  // namespace
+
+Trajectories SampleTrajectories(PolicyNet& policy,
+                                const Environment& environment, int64_t batch,
+                                const ExplorationOptions& exploration,
+                                RandomSource& random) {
+  return Rollout(policy, environment, batch, exploration, random, nullptr);
+}
+
+SampledTrajectories SampleTrajectoriesWithLogProbs(
+    PolicyNet& policy, const Environment& environment, int64_t batch,
+    const ExplorationOptions& exploration, RandomSource& random) {
+  ActivationTape tape(policy);
+  RolloutRecord record{&tape};
+  SampledTrajectories sampled;
+  sampled.trajectories =
+      Rollout(policy, environment, batch, exploration, random, &record);
+  sampled.log_probs =
+      LogProbsFromOutputs(environment, sampled.trajectories, record.visited,
+                          tape.Replay(), torch::cat(record.forward_masks));
+  return sampled;
 }
 
 Trajectories SampleBackwardTrajectories(PolicyNet& policy,
@@ -150,63 +259,17 @@ Trajectories SampleBackwardTrajectories(PolicyNet& policy,
 TrajectoryLogProbs ComputeTrajectoryLogProbs(PolicyNet& policy,
                                              const Environment& environment,
                                              const Trajectories& trajectories) {
-  const int64_t num_steps = trajectories.max_steps();
-  const int64_t batch = trajectories.batch_size();
-  const int64_t flat = num_steps * batch;
-  const auto float_options =
-      torch::dtype(torch::kFloat32).device(trajectories.states.device());
-  torch::Tensor flat_states = trajectories.states.narrow(0, 0, num_steps)
-                                  .reshape({flat, environment.raw_state_dim()});
-  torch::Tensor flat_actions = trajectories.actions.reshape({flat});
-
+  const int64_t flat = trajectories.max_steps() * trajectories.batch_size();
+  torch::Tensor flat_states =
+      trajectories.states.narrow(0, 0, trajectories.max_steps())
+          .reshape({flat, environment.raw_state_dim()});
   // One forward pass over the states where an action was taken: s_0..s_{L-1}.
-  torch::Tensor valid =
+  torch::Tensor visited =
       trajectories.step_mask.reshape({flat}).nonzero().squeeze(1);
-  torch::Tensor rows = flat_states.index_select(0, valid);
-  PolicyNetImpl::Output output = policy->forward(environment.Encode(rows));
-  torch::Tensor log_pf_rows =
-      MaskedLogSoftmax(output.forward_logits, environment.ForwardMask(rows))
-          .gather(1, flat_actions.index_select(0, valid).unsqueeze(1))
-          .squeeze(1);
-
-  TrajectoryLogProbs result;
-  result.log_pf = torch::zeros({flat}, float_options)
-                      .index_put({valid}, log_pf_rows)
-                      .reshape({num_steps, batch});
-  if (output.log_flow.defined()) {
-    result.log_flow = torch::zeros({flat}, float_options)
-                          .index_put({valid}, output.log_flow)
-                          .reshape({num_steps, batch});
-  }
-
-  // p_B(s_t | s_{t+1}) for every non-exit step, read at the child s_{t+1},
-  // which is itself a visited state (flat index + batch).
-  torch::Tensor moves = (trajectories.step_mask &
-                         (trajectories.actions != environment.exit_action()))
-                            .reshape({flat})
-                            .nonzero()
-                            .squeeze(1);
-  torch::Tensor children = flat_states.index_select(0, moves + batch);
-  torch::Tensor backward_mask = environment.BackwardMask(children);
-  torch::Tensor log_pb_rows;
-  if (output.backward_logits.defined()) {
-    torch::Tensor row_of_flat =
-        torch::full({flat}, -1, valid.options())
-            .index_put({valid}, torch::arange(valid.size(0), valid.options()));
-    torch::Tensor backward_logits = output.backward_logits.index_select(
-        0, row_of_flat.index_select(0, moves + batch));
-    torch::Tensor backward_actions = environment.BackwardActionOf(
-        children, flat_actions.index_select(0, moves));
-    log_pb_rows = MaskedLogSoftmax(backward_logits, backward_mask)
-                      .gather(1, backward_actions.unsqueeze(1))
-                      .squeeze(1);
-  } else {
-    log_pb_rows = -backward_mask.sum(-1).clamp_min(1).to(torch::kFloat32).log();
-  }
-  result.log_pb = torch::zeros({flat}, float_options)
-                      .index_put({moves}, log_pb_rows)
-                      .reshape({num_steps, batch});
-  return result;
+  torch::Tensor rows = flat_states.index_select(0, visited);
+  return LogProbsFromOutputs(environment, trajectories, visited,
+                             policy->forward(environment.Encode(rows)),
+                             environment.ForwardMask(rows));
 }
 
 }  // namespace epgfn

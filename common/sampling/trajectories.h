@@ -32,7 +32,7 @@ struct ExplorationOptions {
 };
 
 // Rolls out `batch` trajectories from s0 together (one policy forward pass
-// per step for the whole batch), without gradients.
+// per step over the rows still running), without gradients.
 Trajectories SampleTrajectories(PolicyNet& policy,
                                 const Environment& environment, int64_t batch,
                                 const ExplorationOptions& exploration,
@@ -60,6 +60,25 @@ struct TrajectoryLogProbs {
 TrajectoryLogProbs ComputeTrajectoryLogProbs(PolicyNet& policy,
                                              const Environment& environment,
                                              const Trajectories& trajectories);
+
+// On-policy samples with their log-probabilities under the sampling policy.
+struct SampledTrajectories {
+  Trajectories trajectories;
+  TrajectoryLogProbs log_probs;
+};
+
+// SampleTrajectories and ComputeTrajectoryLogProbs of its result in one,
+// for on-policy training: the same trajectories and random stream as
+// SampleTrajectories, and the same log-probabilities (of p_F and p_B
+// themselves, not of the exploring behaviour policy), taken from the
+// rollout's own policy passes instead of a second forward over every
+// visited state. With grad mode on they carry gradients, whose backward is
+// one batched pass over all visited states; the policy's parameters must not
+// change before it runs. Trajectories from elsewhere (replay, other models)
+// use ComputeTrajectoryLogProbs.
+SampledTrajectories SampleTrajectoriesWithLogProbs(
+    PolicyNet& policy, const Environment& environment, int64_t batch,
+    const ExplorationOptions& exploration, RandomSource& random);
 
 }  // namespace epgfn
 

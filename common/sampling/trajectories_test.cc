@@ -4,8 +4,10 @@
 #include <torch/utils.h>
 
 #include <limits>
+#include <map>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "common/env/environment_registry.h"
 #include "common/eval/exact_distribution.h"
@@ -68,6 +70,193 @@ void ExpectWellFormed(const Environment& environment,
       }
     }
   }
+}
+
+// The rollout as it was before SampleTrajectoriesWithLogProbs (commit
+// 23851af), verbatim: the reference that both samplers must reproduce bit
+// for bit.
+Trajectories ReferenceSampleTrajectories(PolicyNet& policy,
+                                         const Environment& environment,
+                                         int64_t batch,
+                                         const ExplorationOptions& exploration,
+                                         RandomSource& random) {
+  torch::NoGradGuard no_grad;
+  const torch::Device device = policy->device();
+  const int64_t exit_action = environment.exit_action();
+  const auto index_options = torch::dtype(torch::kInt64).device(device);
+  torch::Tensor states = environment.InitialStates(batch, device);
+  torch::Tensor active_rows = torch::arange(batch, index_options);
+  torch::Tensor active_states = states;
+  std::vector<torch::Tensor> all_states = {states};
+  std::vector<torch::Tensor> all_actions;
+  std::vector<torch::Tensor> all_step_masks;
+  for (int64_t t = 0; t < environment.max_trajectory_length(); ++t) {
+    if (t > 0 && active_rows.size(0) == 0) break;
+    torch::Tensor logits =
+        policy->forward(environment.Encode(active_states)).forward_logits;
+    if (exploration.temperature != 1.0)
+      logits = logits / exploration.temperature;
+    torch::Tensor mask = environment.ForwardMask(active_states);
+    torch::Tensor probabilities = MaskedLogSoftmax(logits, mask).exp();
+    if (exploration.epsilon > 0.0) {
+      torch::Tensor allowed = mask.to(torch::kFloat32);
+      probabilities = (1.0 - exploration.epsilon) * probabilities +
+                      exploration.epsilon * allowed / allowed.sum(-1, true);
+    }
+    torch::Tensor actions =
+        random
+            .Categorical(torch::ones({batch, probabilities.size(1)},
+                                     probabilities.options())
+                             .index_copy_(0, active_rows, probabilities))
+            .index_select(0, active_rows);
+    all_actions.push_back(torch::zeros({batch}, index_options)
+                              .index_copy_(0, active_rows, actions));
+    all_step_masks.push_back(
+        torch::zeros({batch}, torch::dtype(torch::kBool).device(device))
+            .index_fill_(0, active_rows, true));
+    torch::Tensor moving = (actions != exit_action).nonzero().squeeze(1);
+    active_rows = active_rows.index_select(0, moving);
+    if (moving.size(0) > 0) {
+      active_states = environment.Step(active_states.index_select(0, moving),
+                                       actions.index_select(0, moving));
+      states = states.index_copy(0, active_rows, active_states);
+    }
+    all_states.push_back(states);
+  }
+  Trajectories trajectories;
+  trajectories.states = torch::stack(all_states);
+  trajectories.actions = torch::stack(all_actions);
+  trajectories.step_mask = torch::stack(all_step_masks);
+  trajectories.lengths = trajectories.step_mask.sum(0);
+  trajectories.terminal_states = states;
+  return trajectories;
+}
+
+void ExpectSameTrajectories(const Trajectories& expected,
+                            const Trajectories& actual) {
+  EXPECT_TRUE(actual.states.equal(expected.states));
+  EXPECT_TRUE(actual.actions.equal(expected.actions));
+  EXPECT_TRUE(actual.step_mask.equal(expected.step_mask));
+  EXPECT_TRUE(actual.lengths.equal(expected.lengths));
+  EXPECT_TRUE(actual.terminal_states.equal(expected.terminal_states));
+}
+
+// A policy and an exploration setting to sample with.
+struct SamplingCase {
+  std::string environment;
+  ExplorationOptions exploration;
+  bool learned_backward = false;
+  bool state_flow = false;
+};
+
+std::vector<SamplingCase> SamplingCases() {
+  return {
+      {"hypergrid:dim=2,side=5", {}, false, false},
+      {"hypergrid:dim=3,side=4", {0.2, 1.5}, true, false},
+      {"hypergrid:dim=2,side=6", {0.05, 1.0}, false, true},
+      {"multiset:size=4,items=5", {0.1, 0.7}, true, true},
+      {"sequence:vocab=4,length=4", {0.3, 1.0}, true, false},
+      {"dag:nodes=4", {0.1, 1.0}, false, true},
+  };
+}
+
+PolicyNet MakeCaseNet(const Environment& environment, const SamplingCase& c) {
+  PolicyArchitecture architecture;
+  architecture.hidden_width = 32;
+  architecture.learned_backward = c.learned_backward;
+  architecture.state_flow = c.state_flow;
+  return *MakePolicy(environment, architecture, 5, torch::kCPU);
+}
+
+TEST(TrajectoriesTest, BothSamplersReproduceTheReferenceSamplerBitForBit) {
+  for (const SamplingCase& c : SamplingCases()) {
+    SCOPED_TRACE(c.environment);
+    auto environment = MakeEnv(c.environment);
+    PolicyNet policy = MakeCaseNet(*environment, c);
+    RandomSource reference_random(21), plain_random(21), on_policy_random(21);
+    // Two batches in a row: the random streams must also end in step.
+    for (int round = 0; round < 2; ++round) {
+      Trajectories reference = ReferenceSampleTrajectories(
+          policy, *environment, 48, c.exploration, reference_random);
+      ExpectSameTrajectories(
+          reference, SampleTrajectories(policy, *environment, 48, c.exploration,
+                                        plain_random));
+      ExpectSameTrajectories(reference, SampleTrajectoriesWithLogProbs(
+                                            policy, *environment, 48,
+                                            c.exploration, on_policy_random)
+                                            .trajectories);
+    }
+    EXPECT_TRUE(plain_random.State().equal(reference_random.State()));
+    EXPECT_TRUE(on_policy_random.State().equal(reference_random.State()));
+  }
+}
+
+// Parameter gradients of a fixed random combination of every log-probability
+// (so that each head's gradient counts), by name.
+std::map<std::string, torch::Tensor> GradientsOf(PolicyNet& policy,
+                                                 const TrajectoryLogProbs& lp) {
+  torch::manual_seed(3);
+  torch::Tensor objective = (lp.log_pf * torch::randn_like(lp.log_pf)).sum() +
+                            (lp.log_pb * torch::randn_like(lp.log_pb)).sum();
+  if (lp.log_flow.defined()) {
+    objective =
+        objective + (lp.log_flow * torch::randn_like(lp.log_flow)).sum();
+  }
+  policy->zero_grad();
+  objective.backward();
+  std::map<std::string, torch::Tensor> gradients;
+  for (const auto& item : policy->named_parameters()) {
+    if (item.value().grad().defined()) {
+      gradients[item.key()] = item.value().grad().clone();
+    }
+  }
+  return gradients;
+}
+
+TEST(TrajectoriesTest, OnPolicyLogProbsAndGradientsMatchASecondForwardPass) {
+  for (const SamplingCase& c : SamplingCases()) {
+    SCOPED_TRACE(c.environment);
+    auto environment = MakeEnv(c.environment);
+    PolicyNet policy = MakeCaseNet(*environment, c);
+    RandomSource random(8);
+    SampledTrajectories sampled = SampleTrajectoriesWithLogProbs(
+        policy, *environment, 64, c.exploration, random);
+    const TrajectoryLogProbs& on_policy = sampled.log_probs;
+    TrajectoryLogProbs recomputed =
+        ComputeTrajectoryLogProbs(policy, *environment, sampled.trajectories);
+    // With exploration the actions came from a mixture, but the
+    // log-probabilities are those of p_F itself.
+    EXPECT_TRUE(on_policy.log_pf.allclose(recomputed.log_pf, 0, 1e-6));
+    EXPECT_TRUE(on_policy.log_pb.allclose(recomputed.log_pb, 0, 1e-6));
+    ASSERT_EQ(on_policy.log_flow.defined(), c.state_flow);
+    if (c.state_flow) {
+      EXPECT_TRUE(on_policy.log_flow.allclose(recomputed.log_flow, 0, 1e-6));
+    }
+    std::map<std::string, torch::Tensor> expected =
+        GradientsOf(policy, recomputed);
+    std::map<std::string, torch::Tensor> actual =
+        GradientsOf(policy, on_policy);
+    ASSERT_EQ(actual.size(), expected.size());
+    for (const auto& [name, gradient] : expected) {
+      ASSERT_TRUE(actual.count(name)) << name;
+      EXPECT_TRUE(actual[name].allclose(gradient, 1e-5, 1e-6))
+          << name << ": max difference "
+          << (actual[name] - gradient).abs().max().item<double>();
+    }
+  }
+}
+
+TEST(TrajectoriesTest, OnPolicyGradientsRefuseParametersChangedAfterSampling) {
+  auto environment = MakeEnv("hypergrid:dim=2,side=5");
+  PolicyNet policy = MakeNet(*environment, false, 1);
+  RandomSource random(2);
+  SampledTrajectories sampled =
+      SampleTrajectoriesWithLogProbs(policy, *environment, 16, {}, random);
+  {
+    torch::NoGradGuard no_grad;
+    policy->named_parameters()["torso.0.weight"].add_(1.0);
+  }
+  EXPECT_THROW(sampled.log_probs.SumLogPf().sum().backward(), c10::Error);
 }
 
 TEST(TrajectoriesTest, ForwardSamplesAreCompletePathsEndingInExit) {

@@ -104,13 +104,22 @@ Trainer::Trainer(const Environment* environment, PolicyNet policy,
 }
 
 absl::StatusOr<double> Trainer::Step() {
-  Trajectories trajectories =
-      SampleTrajectories(policy_, *environment_, options_.batch_size,
-                         options_.exploration, random_);
+  SampledTrajectories sampled;
+  if (options_.recompute_log_probs) {
+    sampled.trajectories =
+        SampleTrajectories(policy_, *environment_, options_.batch_size,
+                           options_.exploration, random_);
+    sampled.log_probs =
+        ComputeTrajectoryLogProbs(policy_, *environment_, sampled.trajectories);
+  } else {
+    sampled = SampleTrajectoriesWithLogProbs(policy_, *environment_,
+                                             options_.batch_size,
+                                             options_.exploration, random_);
+  }
+  const Trajectories& trajectories = sampled.trajectories;
+  const TrajectoryLogProbs& log_probs = sampled.log_probs;
   last_lengths_ = trajectories.lengths;
   torch::Tensor log_target = target_->LogTarget(trajectories);
-  TrajectoryLogProbs log_probs =
-      ComputeTrajectoryLogProbs(policy_, *environment_, trajectories);
   BalanceInputs inputs{&trajectories, &log_probs, log_target, policy_->log_z()};
   torch::Tensor loss = loss_->Compute(inputs);
   const double value = loss.item<double>();

@@ -32,6 +32,12 @@ struct TrainingOptions {
   uint64_t seed = 0;
   // Progress is reported every this many iterations (and at the last).
   int64_t progress_every = 100;
+  // Sample without gradients, then run a second forward pass with them over
+  // every visited state (ComputeTrajectoryLogProbs), instead of taking the
+  // log-probabilities from the rollout's passes (SampleTrajectoriesWithLog-
+  // Probs). 8 rather than 6 FLOPs per parameter and visited state, for the
+  // same results; kept for the benchmark's side-by-side.
+  bool recompute_log_probs = false;
 
   absl::Status Validate() const;
 };

@@ -1,7 +1,10 @@
 // Local training throughput benchmark (CB on hypergrid:dim=2,side=16, 2x256
 // MLP). Measures the one-thread sgemm figure of the machine, then trains at
 // several batch sizes and prints a markdown table of trajectories/s, visited
-// states/s and achieved GFLOP/s relative to sgemm.
+// states/s and achieved GFLOP/s relative to sgemm, for the trainer's
+// on-policy path (log-probabilities from the rollout's passes) and, with
+// --compare_recompute, for the path that recomputes them (a second forward
+// pass), best of --repeats alternating runs of each.
 //
 //   bazel run -c opt //tests/bench:local_training -- --threads=1
 #include <ATen/Parallel.h>
@@ -54,6 +57,15 @@ ABSL_FLAG(int64_t, warmup_iterations, 10,
 ABSL_FLAG(std::string, environment, "hypergrid:dim=2,side=16",
           "Environment spec.");
 ABSL_FLAG(std::string, reward, "standard", "Reward spec.");
+ABSL_FLAG(bool, compare_recompute, true,
+          "Also time TrainingOptions::recompute_log_probs (sampling without "
+          "gradients, then a second forward pass over every visited state: "
+          "the trainer before issue 14), alternating with the default path "
+          "in the same run.");
+ABSL_FLAG(int32_t, repeats, 3,
+          "Runs per batch size and path (alternating paths); the table keeps "
+          "each one's best (highest states/s), since other work on the "
+          "machine only ever slows a run down.");
 
 namespace epgfn {
 namespace {
@@ -102,6 +114,7 @@ std::string CpuModel() {
 
 struct Row {
   int64_t batch = 0;
+  bool recompute = false;  // TrainingOptions::recompute_log_probs
   int64_t steps = 0;
   double seconds = 0.0;
   double cpu_seconds = 0.0;
@@ -147,7 +160,8 @@ absl::StatusOr<Workload> MakeWorkload() {
 
 // One row: CB training at `batch` trajectories per step, after the warm-up,
 // for --iterations steps or --seconds_per_row.
-absl::StatusOr<Row> MeasureRow(const Workload& workload, int64_t batch) {
+absl::StatusOr<Row> MeasureRow(const Workload& workload, int64_t batch,
+                               bool recompute) {
   PolicyArchitecture architecture;  // 2 x 256 MLP
   ASSIGN_OR_RETURN(PolicyNet policy, MakePolicy(*workload.environment,
                                                 architecture, 1, torch::kCPU));
@@ -156,11 +170,13 @@ absl::StatusOr<Row> MeasureRow(const Workload& workload, int64_t batch) {
   options.batch_size = batch;
   options.exploration.epsilon = 0.05;
   options.seed = 2;
+  options.recompute_log_probs = recompute;
   RewardTarget target(workload.reward.get());
   ASSIGN_OR_RETURN(auto trainer, Trainer::Create(workload.environment.get(),
                                                  policy, &target, options));
   Row row;
   row.batch = batch;
+  row.recompute = recompute;
   // The parameters a visited state's forward/backward pass runs through
   // (log Z is not used by CB).
   for (const auto& item : policy->named_parameters()) {
@@ -209,12 +225,19 @@ std::string Command(int threads) {
   if (absl::GetFlag(FLAGS_reward) != "standard") {
     flags.push_back(absl::StrCat("--reward=", absl::GetFlag(FLAGS_reward)));
   }
+  if (!absl::GetFlag(FLAGS_compare_recompute)) {
+    flags.push_back("--nocompare_recompute");
+  }
+  if (absl::GetFlag(FLAGS_repeats) != 3) {
+    flags.push_back(absl::StrCat("--repeats=", absl::GetFlag(FLAGS_repeats)));
+  }
   return absl::StrCat("bazel run -c opt //tests/bench:local_training -- ",
                       absl::StrJoin(flags, " "));
 }
 
 // The command, date, setup, machine and FLOP model above the table.
-void PrintSetup(int threads, double sgemm_one_thread, double sgemm) {
+void PrintSetup(int threads, double sgemm_one_thread, double sgemm,
+                const std::string& load_before) {
   char date[64];
   const std::time_t now = std::time(nullptr);
   std::strftime(date, sizeof(date), "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
@@ -223,10 +246,14 @@ void PrintSetup(int threads, double sgemm_one_thread, double sgemm) {
               date, threads, at::get_num_threads());
   std::printf(
       "Setup: CB (contrastive balance), epsilon 0.05, %s, reward %s, "
-      "MLP 2x256, Adam; %lld warm-up steps per row\n",
+      "MLP 2x256, Adam; %lld warm-up steps per row; best of %d runs per "
+      "row\n",
       absl::GetFlag(FLAGS_environment).c_str(),
       absl::GetFlag(FLAGS_reward).c_str(),
-      static_cast<long long>(absl::GetFlag(FLAGS_warmup_iterations)));
+      static_cast<long long>(absl::GetFlag(FLAGS_warmup_iterations)),
+      absl::GetFlag(FLAGS_repeats));
+  std::printf("Load average (/proc/loadavg) before the rows: %s\n",
+              load_before.c_str());
   std::printf("CPU: %s; nproc %d; OPENBLAS_CORETYPE=%s, OMP_NUM_THREADS=%s\n",
               CpuModel().c_str(), UsableCpus(),
               EnvOrUnset("OPENBLAS_CORETYPE").c_str(),
@@ -239,35 +266,52 @@ void PrintSetup(int threads, double sgemm_one_thread, double sgemm) {
   std::printf("\n\n");
   std::printf(
       "FLOP model: P = parameters, S = visited states/s (sum of sampled "
-      "trajectory lengths). train = 6*P*S (forward + backward over every "
-      "visited state in the loss); rollout = 2*P*S (one policy forward per "
-      "visited state while sampling); total = 8*P*S. %% of sgemm = total / "
-      "sgemm at --threads. cpu/wall = process CPU time / wall time (below "
-      "--threads: the cores were shared with other work).\n\n");
+      "trajectory lengths). What training needs is 6*P*S: one forward "
+      "(2PS) and one backward (4PS) pass over every visited state. The "
+      "reuse path runs just that (the rollout's forward passes are the "
+      "loss's); the recompute path runs a second forward pass over every "
+      "visited state (8*P*S executed). GFLOP/s (6PS) and %% of sgemm count "
+      "6*P*S for both (sgemm at --threads); executed counts what ran. "
+      "cpu/wall = process CPU time / wall time (below --threads: the cores "
+      "were shared with other work).\n\n");
 }
 
 void PrintTable(const std::vector<Row>& rows, double sgemm) {
   std::printf(
-      "| batch | steps | trajectories/s | states/s | mean length | "
-      "params | train GFLOP/s (6PS) | rollout GFLOP/s (2PS) | "
-      "total GFLOP/s (8PS) | %% of sgemm | cpu/wall |\n");
+      "| batch | path | steps | trajectories/s | states/s | mean length | "
+      "params | GFLOP/s (6PS) | %% of sgemm (6PS) | executed GFLOP/s | "
+      "cpu/wall |\n");
   std::printf(
-      "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | "
+      "| ---: | :--- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | "
       "---: |\n");
   for (const Row& row : rows) {
     const double trajectories_per_s = row.trajectories / row.seconds;
     const double states_per_s = row.states / row.seconds;
-    const double train = 6.0 * row.parameters * states_per_s / 1e9;
-    const double rollout = 2.0 * row.parameters * states_per_s / 1e9;
-    const double total = train + rollout;
+    const double needed = 6.0 * row.parameters * states_per_s / 1e9;
+    const double executed = (row.recompute ? 8.0 : 6.0) / 6.0 * needed;
     std::printf(
-        "| %lld | %lld | %.0f | %.0f | %.2f | %lld | %.1f | %.1f | "
-        "%.1f | %.1f%% | %.2f |\n",
-        static_cast<long long>(row.batch), static_cast<long long>(row.steps),
-        trajectories_per_s, states_per_s,
+        "| %lld | %s | %lld | %.0f | %.0f | %.2f | %lld | %.1f | %.1f%% | "
+        "%.1f | %.2f |\n",
+        static_cast<long long>(row.batch),
+        row.recompute ? "recompute (8PS)" : "reuse (6PS)",
+        static_cast<long long>(row.steps), trajectories_per_s, states_per_s,
         static_cast<double>(row.states) / row.trajectories,
-        static_cast<long long>(row.parameters), train, rollout, total,
-        100.0 * total / sgemm, row.cpu_seconds / row.seconds);
+        static_cast<long long>(row.parameters), needed, 100.0 * needed / sgemm,
+        executed, row.cpu_seconds / row.seconds);
+  }
+}
+
+// states/s of the reuse path over the recompute path, per batch size.
+void PrintSpeedups(const std::vector<Row>& rows) {
+  for (const Row& reuse : rows) {
+    if (reuse.recompute) continue;
+    for (const Row& recompute : rows) {
+      if (!recompute.recompute || recompute.batch != reuse.batch) continue;
+      std::printf("batch %lld: reuse / recompute states/s = %.2f\n",
+                  static_cast<long long>(reuse.batch),
+                  (reuse.states / reuse.seconds) /
+                      (recompute.states / recompute.seconds));
+    }
   }
 }
 
@@ -281,6 +325,13 @@ int Main() {
   at::set_num_threads(threads);
   const std::optional<std::vector<int64_t>> batch_sizes = ParseBatchSizes();
   if (!batch_sizes.has_value()) return 2;
+  const int repeats = absl::GetFlag(FLAGS_repeats);
+  if (repeats < 1) {
+    std::fprintf(stderr, "--repeats must be >= 1\n");
+    return 2;
+  }
+  std::vector<bool> paths = {false};
+  if (absl::GetFlag(FLAGS_compare_recompute)) paths.push_back(true);
   absl::StatusOr<Workload> workload = MakeWorkload();
   if (!workload.ok()) {
     std::fprintf(stderr, "%s\n", workload.status().ToString().c_str());
@@ -291,20 +342,34 @@ int Main() {
   const double sgemm_one_thread = MeasureSgemmGflops(1);
   const double sgemm =
       threads == 1 ? sgemm_one_thread : MeasureSgemmGflops(threads);
+  const std::string load_before = LoadAverage();
   std::vector<Row> rows;
   for (int64_t batch : *batch_sizes) {
-    absl::StatusOr<Row> row = MeasureRow(*workload, batch);
-    if (!row.ok()) {
-      std::fprintf(stderr, "%s\n", row.status().ToString().c_str());
-      return 1;
+    std::vector<Row> best(paths.size());
+    for (int repeat = 0; repeat < repeats; ++repeat) {
+      for (size_t path = 0; path < paths.size(); ++path) {
+        absl::StatusOr<Row> row = MeasureRow(*workload, batch, paths[path]);
+        if (!row.ok()) {
+          std::fprintf(stderr, "%s\n", row.status().ToString().c_str());
+          return 1;
+        }
+        std::fprintf(stderr, "batch %lld %s: %lld steps in %.2f s\n",
+                     static_cast<long long>(batch),
+                     paths[path] ? "recompute" : "reuse",
+                     static_cast<long long>(row->steps), row->seconds);
+        if (repeat == 0 || row->states / row->seconds >
+                               best[path].states / best[path].seconds) {
+          best[path] = *row;
+        }
+      }
     }
-    rows.push_back(*row);
-    std::fprintf(stderr, "batch %lld: %lld steps in %.2f s\n",
-                 static_cast<long long>(batch),
-                 static_cast<long long>(row->steps), row->seconds);
+    rows.insert(rows.end(), best.begin(), best.end());
   }
-  PrintSetup(threads, sgemm_one_thread, sgemm);
+  PrintSetup(threads, sgemm_one_thread, sgemm, load_before);
   PrintTable(rows, sgemm);
+  std::printf("\n");
+  PrintSpeedups(rows);
+  std::printf("Load average after the rows: %s\n", LoadAverage().c_str());
   return 0;
 }
 
