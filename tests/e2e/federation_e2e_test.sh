@@ -148,7 +148,7 @@ admin=("${admin_bin}" --server="${address}" --tls_ca="${certs}/ca.pem"
   fail "epgfn_admin status failed: $(cat "${work}/admin_status.txt")"
 grep -q "^federation: " "${work}/admin_status.txt" &&
   grep -q "^current version: *v1" "${work}/admin_status.txt" &&
-  grep -Eq "^CLIENT +ROUND +ALPHA +BETA +LOG_Z +EXCLUDED" \
+  grep -Eq "^CLIENT +ROUND +ALPHA +BETA +LOG_Z +FCS +EXCLUDED" \
     "${work}/admin_status.txt" ||
   fail "epgfn_admin status lacks its fields: $(cat "${work}/admin_status.txt")"
 for id in "${clients[@]}"; do
