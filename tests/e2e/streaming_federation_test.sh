@@ -41,15 +41,19 @@ certs="${work}/certs"
 e2e_write_sampler_token "${work}" e2e-sampler >/dev/null
 e2e_write_admin_token "${work}" e2e-operator >/dev/null
 
-"${server_bin}" --listen=127.0.0.1:0 --state_dir="${work}/server" \
-  --config="${config}" --tls_cert="${certs}/server.pem" \
-  --tls_key="${certs}/server.key" --tls_client_ca="${certs}/ca.pem" \
-  --sampler_auth=token --sampler_tokens_file="${work}/sampler_tokens.txt" \
-  --admin_tokens_file="${work}/admin_tokens.txt" \
-  --threads=1 >"${work}/server.log" 2>&1 &
-server_pid=$!
-address=$(e2e_wait_for_listening "${work}/server.log" "${server_pid}") ||
-  fail "the server did not start"
+# start_server <state dir> <log>: sets server_pid and address.
+start_server() {
+  "${server_bin}" --listen=127.0.0.1:0 --state_dir="$1" \
+    --config="${config}" --tls_cert="${certs}/server.pem" \
+    --tls_key="${certs}/server.key" --tls_client_ca="${certs}/ca.pem" \
+    --sampler_auth=token --sampler_tokens_file="${work}/sampler_tokens.txt" \
+    --admin_tokens_file="${work}/admin_tokens.txt" \
+    --threads=1 >"$2" 2>&1 &
+  server_pid=$!
+  address=$(e2e_wait_for_listening "$2" "${server_pid}") ||
+    fail "the server on $1 did not start"
+}
+start_server "${work}/server" "${work}/server.log"
 
 # run_client <index> <log name> [extra flags...]: one run of the daemon.
 run_client() {
@@ -156,15 +160,7 @@ server_pid=""
 
 # The server restored from the v1 backup: it holds client-0's round 1 only.
 rm -f "${work}/server-backup-v1/LOCK"
-"${server_bin}" --listen=127.0.0.1:0 --state_dir="${work}/server-backup-v1" \
-  --config="${config}" --tls_cert="${certs}/server.pem" \
-  --tls_key="${certs}/server.key" --tls_client_ca="${certs}/ca.pem" \
-  --sampler_auth=token --sampler_tokens_file="${work}/sampler_tokens.txt" \
-  --admin_tokens_file="${work}/admin_tokens.txt" \
-  --threads=1 >"${work}/server-restored.log" 2>&1 &
-server_pid=$!
-address=$(e2e_wait_for_listening "${work}/server-restored.log" "${server_pid}") ||
-  fail "the restored server did not start"
+start_server "${work}/server-backup-v1" "${work}/server-restored.log"
 admin[1]="--server=${address}"
 
 # check_restored <json file> <versions> <client-0 round> <refusals>: the
