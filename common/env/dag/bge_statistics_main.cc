@@ -2,8 +2,8 @@
 // file a streaming DAG update names in its reward (`given=`; README,
 // "Streaming updates"):
 //
-//   bge_statistics --data=block1.csv --out=so_far.stats
-//   bge_statistics --data=block2.csv --given=so_far.stats --out=so_far.stats
+//   write_bge_statistics --data=block1.csv --out=so_far.stats
+//   write_bge_statistics --data=block2.csv --given=so_far.stats --out=so_far.stats
 //
 // The second form merges the new rows into the earlier statistics, so the old
 // rows are never read again. --columns picks and orders the columns (by
@@ -70,7 +70,7 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   const absl::Status status = epgfn::Run();
   if (!status.ok()) {
-    std::fprintf(stderr, "bge_statistics: %s\n",
+    std::fprintf(stderr, "write_bge_statistics: %s\n",
                  std::string(status.message()).c_str());
     return 1;
   }
