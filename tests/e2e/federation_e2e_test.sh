@@ -152,7 +152,7 @@ grep -q "^federation: " "${work}/admin_status.txt" &&
     "${work}/admin_status.txt" ||
   fail "epgfn_admin status lacks its fields: $(cat "${work}/admin_status.txt")"
 for id in "${clients[@]}"; do
-  grep -Eq "^${id} +1 +[0-9.]+ +[0-9.]+ +-?[0-9.]+ +no" \
+  grep -Eq "^${id} +1 +[0-9.]+ +[0-9.]+ +-?[0-9.]+ +[0-9.]+ +no" \
     "${work}/admin_status.txt" || fail "epgfn_admin status lacks ${id}"
 done
 "${admin[@]}" versions >"${work}/admin_versions.txt" 2>&1 ||
