@@ -305,9 +305,7 @@ absl::StatusOr<LocalTrainingResult> TrainOrReuseLocalModel(
   if (options.fcs_samples > 0) {
     FcsOptions fcs;
     fcs.num_samples = options.fcs_samples;
-    // 16 rather than 64 paths per object keeps the FCS at a few percent of
-    // a typical training's cost (the server's choice too).
-    fcs.num_backward_samples = 16;
+    fcs.num_backward_samples = kDaemonFcsBackwardSamples;
     RandomSource fcs_random(training.seed + 2);
     // Not fatal: a posterior too peaked for a subset of distinct objects is
     // a legitimate model.

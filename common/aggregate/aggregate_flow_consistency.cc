@@ -81,4 +81,22 @@ FcsOptions NoFcs() {
   return options;
 }
 
+absl::Status ValidateFcsToLocalProduct(const FcsOptions& fcs,
+                                       int64_t progress_samples) {
+  if (fcs.num_samples < 0 || progress_samples < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "FCS pool sizes must be >= 0 (0: off), got ", fcs.num_samples,
+        " at the end and ", progress_samples, " at progress"));
+  }
+  if (fcs.subset_size < 1 || fcs.num_subsets < 1 ||
+      fcs.num_backward_samples < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "FCS subset_size, num_subsets and num_backward_samples must be >= 1, "
+        "got ",
+        fcs.subset_size, ", ", fcs.num_subsets, ", ",
+        fcs.num_backward_samples));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace epgfn

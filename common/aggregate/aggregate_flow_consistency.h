@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "common/aggregate/aggregating_balance_target.h"
 #include "common/env/environment.h"
@@ -41,6 +42,14 @@ absl::StatusOr<double> FlowConsistencyToLocalProduct(
 
 // FcsOptions with num_samples 0: "no FCS" in the options that carry one.
 FcsOptions NoFcs();
+
+// The ranges of the FCS options an aggregation carries: pool sizes
+// (fcs.num_samples at the end, `progress_samples` at each progress report)
+// >= 0, 0 meaning off; subset_size, num_subsets and num_backward_samples
+// >= 1. InvalidArgument naming the values otherwise. The coordinator checks
+// at start what the aggregator checks again at each Create.
+absl::Status ValidateFcsToLocalProduct(const FcsOptions& fcs,
+                                       int64_t progress_samples);
 
 }  // namespace epgfn
 

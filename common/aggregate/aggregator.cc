@@ -96,25 +96,6 @@ absl::Status CopyWeights(const PolicyNet& source, PolicyNet& target) {
 // Keeps the FCS's draws apart from training's (seeded by the same seed).
 constexpr uint64_t kFcsSeedOffset = 0x5eed0003;
 
-absl::Status ValidateFcsOptions(const AggregationOptions& options) {
-  const FcsOptions& fcs = options.fcs_to_local_product;
-  if (fcs.num_samples < 0 || options.fcs_progress_samples < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "FCS pool sizes must be >= 0 (0: off); got ", fcs.num_samples, " and ",
-        options.fcs_progress_samples, " at progress"));
-  }
-  if ((fcs.num_samples > 0 || options.fcs_progress_samples > 0) &&
-      (fcs.subset_size < 1 || fcs.num_subsets < 1 ||
-       fcs.num_backward_samples < 1)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "FCS subset_size, num_subsets and num_backward_samples must be >= 1; "
-        "got ",
-        fcs.subset_size, ", ", fcs.num_subsets, ", ",
-        fcs.num_backward_samples));
-  }
-  return absl::OkStatus();
-}
-
 bool HasUnitWeights(const std::vector<LocalModel>& local_models) {
   for (const LocalModel& local : local_models) {
     if (local.weight != 1.0) return false;
@@ -159,7 +140,8 @@ absl::StatusOr<std::unique_ptr<Aggregator>> Aggregator::Create(
         "balance loss; detailed balance has no per-trajectory target");
   }
   RETURN_IF_ERROR(options.architecture.Validate());
-  RETURN_IF_ERROR(ValidateFcsOptions(options));
+  RETURN_IF_ERROR(ValidateFcsToLocalProduct(options.fcs_to_local_product,
+                                            options.fcs_progress_samples));
   std::set<std::string> ids;
   std::vector<WeightedPolicy> local_policies;
   std::vector<LocalDiagnostics> diagnostics;

@@ -1,9 +1,9 @@
 #ifndef EPGFN_COMMON_EVAL_FLOW_CONSISTENCY_H_
 #define EPGFN_COMMON_EVAL_FLOW_CONSISTENCY_H_
 
-#include <cstdint>
-
 #include <torch/types.h>
+
+#include <cstdint>
 
 #include "absl/status/statusor.h"
 #include "common/env/environment.h"
@@ -39,6 +39,11 @@ struct FcsOptions {
   // Backward samples per state for EstimateLogTerminalProbability.
   int64_t num_backward_samples = 64;
 };
+
+// Backward paths per object in the FCS the daemons report (the client after
+// local training, the server after each aggregation): 16 rather than 64
+// keeps it at a few percent of a typical training's cost.
+inline constexpr int64_t kDaemonFcsBackwardSamples = 16;
 
 // FCS on a pool drawn from the policy itself: samples trajectories on-policy,
 // keeps the distinct terminal states, estimates their log p_T by backward

@@ -50,27 +50,15 @@ std::map<std::string, int64_t> AggregatedRounds(const GlobalVersion& version) {
 FcsOptions DefaultServerFcsOptions() {
   FcsOptions options;
   options.num_samples = 512;
-  options.num_backward_samples = 16;
+  options.num_backward_samples = kDaemonFcsBackwardSamples;
   options.subset_size = 8;
   options.num_subsets = 256;
   return options;
 }
 
 absl::Status CoordinatorOptions::Validate() const {
-  const FcsOptions& fcs = fcs_to_local_product;
-  if (fcs.num_samples < 0 || fcs_progress_samples < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "FCS pool sizes must be >= 0 (0: off), got ", fcs.num_samples,
-        " at the end and ", fcs_progress_samples, " at progress"));
-  }
-  if (fcs.subset_size < 1 || fcs.num_subsets < 1 ||
-      fcs.num_backward_samples < 1) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "FCS subset_size, num_subsets and num_backward_samples must be >= 1, "
-        "got ",
-        fcs.subset_size, ", ", fcs.num_subsets, ", ",
-        fcs.num_backward_samples));
-  }
+  RETURN_IF_ERROR(
+      ValidateFcsToLocalProduct(fcs_to_local_product, fcs_progress_samples));
   if (progress_every < 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("progress_every must be >= 1, got ", progress_every));
