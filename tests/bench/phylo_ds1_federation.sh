@@ -13,7 +13,10 @@
 #
 # Environment: DS1_LOCAL_ITERATIONS (default 400), DS1_AGGREGATION_ITERATIONS
 # (400), DS1_TEMPERATURE (100), DS1_CURVE_ITERATIONS (400),
-# DS1_COMPILATION_MODE (opt).
+# DS1_COMPILATION_MODE (opt), DS1_MCMC_SECONDS (1200: the global model's clade
+# frequencies against an MCMC reference on the full-data target, run until
+# its ASDSF <= 0.01 or this budget, by tests/bench:phylo_mcmc_agreement; 0:
+# skip).
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -25,10 +28,12 @@ local_iterations="${DS1_LOCAL_ITERATIONS:-400}"
 aggregation_iterations="${DS1_AGGREGATION_ITERATIONS:-400}"
 temperature="${DS1_TEMPERATURE:-100}"
 curve_iterations="${DS1_CURVE_ITERATIONS:-400}"
+mcmc_seconds="${DS1_MCMC_SECONDS:-1200}"
 clients=(client-0 client-1 client-2 client-3)
 
 targets=(//server:epgfn_server //client:epgfn_client
-         //common/env/phylo:split_alignment //tests/bench:phylo_model_quality)
+         //common/env/phylo:split_alignment //tests/bench:phylo_model_quality
+         //tests/bench:phylo_mcmc_agreement)
 # DS1_COMPILATION_MODE=fastbuild reuses the test build's binaries (slower
 # code: the figures are then pessimistic, and the table must say so).
 mode="${DS1_COMPILATION_MODE:-opt}"
@@ -159,3 +164,11 @@ done
   --curve_every=$((curve_iterations / 8)) >"${logs}/curve.log" 2>&1
 echo "# curve (in-process, full-data reward, same settings): ${out}/curve.tsv"
 cat "${out}/curve.tsv"
+if [[ "${mcmc_seconds}" != 0 ]]; then
+  echo "# the global model against the MCMC reference (full-data target)"
+  "${bin}/tests/bench/phylo_mcmc_agreement" \
+    --config="${out}/server/spec.textproto" --model="${model}" \
+    --alignment="${out}/reference/full.fasta" \
+    --reward="jc69:temperature=${temperature}" \
+    --mcmc_seconds="${mcmc_seconds}" | tee "${logs}/mcmc_agreement.log"
+fi
