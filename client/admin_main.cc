@@ -28,20 +28,6 @@
 #include "client/core/federation_client.h"
 #include "common/util/status_macros.h"
 
-ABSL_FLAG(std::string, server, "127.0.0.1:50051",
-          "Address (host:port) of the federation server.");
-ABSL_FLAG(std::string, tls_ca, "",
-          "PEM file of the CA that signed the server's certificate.");
-ABSL_FLAG(std::string, tls_cert, "",
-          "PEM file of the client certificate (mutual TLS).");
-ABSL_FLAG(std::string, tls_key, "",
-          "PEM file of the client private key (mutual TLS).");
-ABSL_FLAG(std::string, tls_server_name, "",
-          "Name to check the server certificate against, when it differs "
-          "from the host in --server.");
-ABSL_FLAG(bool, insecure, false,
-          "Use a plaintext channel (testing only); excludes the --tls_* "
-          "flags.");
 ABSL_FLAG(std::string, admin_token_file, "",
           "File holding the admin bearer token (one of the server's "
           "--admin_tokens_file), sent as 'authorization: Bearer <token>'; "

@@ -24,19 +24,6 @@
 #include "client/core/channel.h"
 #include "proto/grpc/health/v1/health.grpc.pb.h"
 
-ABSL_FLAG(std::string, server, "127.0.0.1:50051",
-          "Address (host:port) of the server to check.");
-ABSL_FLAG(std::string, tls_ca, "",
-          "PEM file of the CA that signed the server's certificate.");
-ABSL_FLAG(std::string, tls_cert, "",
-          "PEM file of a client certificate, for servers that require one "
-          "(mutual TLS). Next to the server, its own certificate works.");
-ABSL_FLAG(std::string, tls_key, "", "PEM file of the key of --tls_cert.");
-ABSL_FLAG(std::string, tls_server_name, "",
-          "Name to check the server certificate against, when it differs "
-          "from the host in --server (e.g. probing 127.0.0.1).");
-ABSL_FLAG(bool, insecure, false,
-          "Plaintext channel, for servers started with --insecure.");
 ABSL_FLAG(std::string, service, "",
           "Service to check; empty: the server as a whole.");
 ABSL_FLAG(double, timeout_seconds, 5.0,

@@ -25,23 +25,9 @@
 #include "common/util/status_macros.h"
 #include "server/core/federation_config.h"
 
-ABSL_FLAG(std::string, server, "127.0.0.1:50051",
-          "Address (host:port) of the federation server.");
 ABSL_FLAG(std::string, client_id, "",
           "This client's id; must be listed in the federation spec and, with "
           "mutual TLS, be the common name of --tls_cert.");
-ABSL_FLAG(std::string, tls_ca, "",
-          "PEM file of the CA that signed the server's certificate.");
-ABSL_FLAG(std::string, tls_cert, "",
-          "PEM file of this client's certificate (mutual TLS).");
-ABSL_FLAG(std::string, tls_key, "",
-          "PEM file of this client's private key (mutual TLS).");
-ABSL_FLAG(std::string, tls_server_name, "",
-          "Name to check the server certificate against, when it differs "
-          "from the host in --server.");
-ABSL_FLAG(bool, insecure, false,
-          "Use a plaintext channel (testing only); excludes the --tls_* "
-          "flags.");
 ABSL_FLAG(std::string, state_dir, "",
           "Directory for the trained local model (reused on restart) and the "
           "downloaded global models.");

@@ -39,23 +39,9 @@
 #include "common/util/file_io.h"
 #include "common/util/status_macros.h"
 
-ABSL_FLAG(std::string, server, "127.0.0.1:50051",
-          "Address (host:port) of the federation server.");
-ABSL_FLAG(std::string, tls_ca, "",
-          "PEM file of the CA that signed the server's certificate.");
-ABSL_FLAG(std::string, tls_cert, "",
-          "PEM file of the client certificate (mutual TLS).");
-ABSL_FLAG(std::string, tls_key, "",
-          "PEM file of the client private key (mutual TLS).");
-ABSL_FLAG(std::string, tls_server_name, "",
-          "Name to check the server certificate against, when it differs "
-          "from the host in --server.");
 ABSL_FLAG(std::string, sampler_token_file, "",
           "File holding the bearer token for a server started with "
           "--sampler_auth=token (surrounding whitespace is ignored).");
-ABSL_FLAG(bool, insecure, false,
-          "Use a plaintext channel (testing only); excludes the --tls_* "
-          "flags.");
 ABSL_FLAG(int64_t, num_samples, 1000, "Number of objects to draw.");
 ABSL_FLAG(int64_t, model_version, 0,
           "Global model version to sample from (0: the latest).");
@@ -175,36 +161,13 @@ absl::Status Summarize(SamplerClient& sampler) {
   return absl::OkStatus();
 }
 
-absl::Status Run() {
-  const int64_t num_samples = absl::GetFlag(FLAGS_num_samples);
-  if (num_samples < 1) {
-    return absl::InvalidArgumentError("--num_samples must be >= 1");
-  }
-  ASSIGN_OR_RETURN(const ChannelOptions channel_options,
-                   ChannelOptionsFromFlags(ChannelFlagsFromCommandLine(
-                       absl::GetFlag(FLAGS_rpc_attempts))));
-  ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel,
-                   MakeChannel(channel_options));
-  SamplerClientOptions options;
-  options.retry.max_attempts = absl::GetFlag(FLAGS_rpc_attempts);
-  if (!absl::GetFlag(FLAGS_sampler_token_file).empty()) {
-    ASSIGN_OR_RETURN(
-        options.token,
-        ReadSamplerTokenFile(absl::GetFlag(FLAGS_sampler_token_file)));
-  }
-  SamplerClient sampler(channel, options);
-  if (absl::GetFlag(FLAGS_summary)) return Summarize(sampler);
-  if (!absl::GetFlag(FLAGS_summarize_file).empty() ||
-      !absl::GetFlag(FLAGS_variable_names).empty()) {
-    return absl::InvalidArgumentError(
-        "--summarize_file and --variable_names need --summary");
-  }
-
+// --num_samples objects in requests of at most --max_per_request.
+absl::StatusOr<SampleResult> DrawSamples(SamplerClient& sampler,
+                                         int64_t num_samples) {
   const int64_t max_per_request = absl::GetFlag(FLAGS_max_per_request);
   if (max_per_request < 1) {
     return absl::InvalidArgumentError("--max_per_request must be >= 1");
   }
-  const absl::Time start = absl::Now();
   SampleResult result;
   for (int64_t drawn = 0, part = 0; drawn < num_samples; ++part) {
     v1::SampleRequest request;
@@ -227,12 +190,11 @@ absl::Status Run() {
     }
     drawn += request.num_samples();
   }
-  const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  return result;
+}
 
-  if (!absl::GetFlag(FLAGS_output).empty()) {
-    RETURN_IF_ERROR(WriteObjects(absl::GetFlag(FLAGS_output), result.objects));
-  }
-
+// The version, counts and the --top most frequent objects.
+void PrintSummary(const SampleResult& result, double seconds) {
   std::map<std::string, int64_t> counts;
   for (const v1::SampledObject& object : result.objects) {
     ++counts[object.description()];
@@ -258,9 +220,40 @@ absl::Status Run() {
                 static_cast<long long>(ranked[i].second),
                 static_cast<double>(ranked[i].second) / result.objects.size());
   }
-  if (!absl::GetFlag(FLAGS_output).empty()) {
-    std::printf("objects written to %s\n", absl::GetFlag(FLAGS_output).c_str());
+}
+
+absl::Status Run() {
+  const int64_t num_samples = absl::GetFlag(FLAGS_num_samples);
+  if (num_samples < 1) {
+    return absl::InvalidArgumentError("--num_samples must be >= 1");
   }
+  ASSIGN_OR_RETURN(const ChannelOptions channel_options,
+                   ChannelOptionsFromFlags(ChannelFlagsFromCommandLine(
+                       absl::GetFlag(FLAGS_rpc_attempts))));
+  ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel,
+                   MakeChannel(channel_options));
+  SamplerClientOptions options;
+  options.retry.max_attempts = absl::GetFlag(FLAGS_rpc_attempts);
+  if (!absl::GetFlag(FLAGS_sampler_token_file).empty()) {
+    ASSIGN_OR_RETURN(
+        options.token,
+        ReadSamplerTokenFile(absl::GetFlag(FLAGS_sampler_token_file)));
+  }
+  SamplerClient sampler(channel, options);
+  if (absl::GetFlag(FLAGS_summary)) return Summarize(sampler);
+  if (!absl::GetFlag(FLAGS_summarize_file).empty() ||
+      !absl::GetFlag(FLAGS_variable_names).empty()) {
+    return absl::InvalidArgumentError(
+        "--summarize_file and --variable_names need --summary");
+  }
+  const absl::Time start = absl::Now();
+  ASSIGN_OR_RETURN(const SampleResult result,
+                   DrawSamples(sampler, num_samples));
+  const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  const std::string output = absl::GetFlag(FLAGS_output);
+  if (!output.empty()) RETURN_IF_ERROR(WriteObjects(output, result.objects));
+  PrintSummary(result, seconds);
+  if (!output.empty()) std::printf("objects written to %s\n", output.c_str());
   return absl::OkStatus();
 }
 

@@ -17,6 +17,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "common/util/device.h"
+#include "common/util/status_macros.h"
 #include "server/core/config_check.h"
 #include "server/core/federation_access.h"
 #include "server/core/federation_config.h"
@@ -115,48 +116,43 @@ int Fail(const absl::Status& status) {
   return 1;
 }
 
-int Run() {
-  // Blocked before any thread starts, so every thread inherits the mask and
-  // the signals are only ever taken by sigwait below.
+// Blocked before any thread starts, so every thread inherits the mask and
+// the signals are only ever taken by sigwait in WaitForShutdownSignal.
+sigset_t BlockShutdownSignals() {
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return signals;
+}
 
-  if (absl::GetFlag(FLAGS_config).empty()) {
-    return Fail(absl::InvalidArgumentError("--config is required"));
-  }
-  absl::StatusOr<torch::Device> device =
-      ParseDevice(absl::GetFlag(FLAGS_device));
-  if (!device.ok()) return Fail(device.status());
-  if (absl::GetFlag(FLAGS_threads) != 0) {
-    if (absl::Status status = SetIntraOpThreads(absl::GetFlag(FLAGS_threads));
-        !status.ok()) {
-      return Fail(status);
-    }
-  }
-  absl::StatusOr<RpcServerOptions> rpc_options = RpcServerOptions::Create(
-      absl::GetFlag(FLAGS_listen), absl::GetFlag(FLAGS_tls_cert),
-      absl::GetFlag(FLAGS_tls_key), absl::GetFlag(FLAGS_tls_client_ca),
-      absl::GetFlag(FLAGS_insecure), absl::GetFlag(FLAGS_max_upload_bytes));
-  if (!rpc_options.ok()) return Fail(rpc_options.status());
-  absl::StatusOr<SamplerAccessOptions> sampler_access =
+absl::StatusOr<RpcServerOptions> RpcOptionsFromFlags() {
+  ASSIGN_OR_RETURN(
+      RpcServerOptions options,
+      RpcServerOptions::Create(
+          absl::GetFlag(FLAGS_listen), absl::GetFlag(FLAGS_tls_cert),
+          absl::GetFlag(FLAGS_tls_key), absl::GetFlag(FLAGS_tls_client_ca),
+          absl::GetFlag(FLAGS_insecure),
+          absl::GetFlag(FLAGS_max_upload_bytes)));
+  ASSIGN_OR_RETURN(
+      options.sampler_access,
       SamplerAccessOptions::Create(absl::GetFlag(FLAGS_sampler_auth),
                                    absl::GetFlag(FLAGS_sampler_tokens_file),
-                                   rpc_options->mutual_tls());
-  if (!sampler_access.ok()) return Fail(sampler_access.status());
-  rpc_options->sampler_access = *std::move(sampler_access);
-  absl::StatusOr<FederationAccessOptions> federation_access =
+                                   options.mutual_tls()));
+  ASSIGN_OR_RETURN(
+      options.federation_access,
       FederationAccessOptions::Create(absl::GetFlag(FLAGS_admin_tokens_file),
-                                      rpc_options->mutual_tls());
-  if (!federation_access.ok()) return Fail(federation_access.status());
-  rpc_options->federation_access = *std::move(federation_access);
-  absl::StatusOr<ServerCoreOptions> core_options =
-      ServerCoreOptions::Create(absl::GetFlag(FLAGS_state_dir), *device,
-                                absl::GetFlag(FLAGS_max_samples_per_request));
-  if (!core_options.ok()) return Fail(core_options.status());
-  CoordinatorOptions& coordinator = core_options->coordinator;
+                                      options.mutual_tls()));
+  return options;
+}
+
+absl::StatusOr<ServerCore::Options> CoreOptionsFromFlags(torch::Device device) {
+  ASSIGN_OR_RETURN(ServerCore::Options options,
+                   ServerCore::Options::Create(
+                       absl::GetFlag(FLAGS_state_dir), device,
+                       absl::GetFlag(FLAGS_max_samples_per_request)));
+  CoordinatorOptions& coordinator = options.coordinator;
   coordinator.checkpoint_every_iterations =
       absl::GetFlag(FLAGS_aggregation_checkpoint_every);
   coordinator.checkpoint_interval =
@@ -169,79 +165,125 @@ int Run() {
       absl::GetFlag(FLAGS_aggregation_fcs_samples);
   coordinator.fcs_progress_samples =
       absl::GetFlag(FLAGS_aggregation_progress_fcs_samples);
-  if (absl::Status valid = coordinator.Validate(); !valid.ok()) {
-    return Fail(valid);
-  }
+  RETURN_IF_ERROR(options.Validate());
+  return options;
+}
 
+// --check_config: what would run, or the first problem.
+int CheckConfig(const FederationConfig& config,
+                const RpcServerOptions& rpc_options) {
+  absl::StatusOr<std::string> report = CheckServerSetup(
+      config,
+      {absl::GetFlag(FLAGS_listen), absl::GetFlag(FLAGS_insecure),
+       absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key),
+       absl::GetFlag(FLAGS_tls_client_ca), absl::GetFlag(FLAGS_metrics_listen),
+       absl::GetFlag(FLAGS_state_dir), absl::GetFlag(FLAGS_sampler_auth),
+       static_cast<int64_t>(rpc_options.sampler_access.tokens.size()),
+       absl::GetFlag(FLAGS_device)});
+  if (!report.ok()) return Fail(report.status());
+  std::cout << *report << absl::GetFlag(FLAGS_config) << ": configuration OK"
+            << std::endl;
+  return 0;
+}
+
+void WarnAboutTransport(const RpcServerOptions& options) {
+  if (options.insecure) {
+    LOG(WARNING) << "*** WARNING: serving WITHOUT TLS (--insecure): uploads, "
+                    "models and client ids travel in plaintext and anyone "
+                    "who can reach the port can upload as any client. ***";
+  } else if (!options.mutual_tls()) {
+    LOG(WARNING) << "TLS without client certificates (no --tls_client_ca): "
+                    "clients are not authenticated.";
+  }
+}
+
+// --metrics_listen's endpoint; null when the flag is empty.
+absl::StatusOr<std::unique_ptr<MetricsEndpoint>> StartMetricsFromFlags() {
+  const std::string address = absl::GetFlag(FLAGS_metrics_listen);
+  if (address.empty()) return std::unique_ptr<MetricsEndpoint>();
+  ASSIGN_OR_RETURN(std::unique_ptr<MetricsEndpoint> endpoint,
+                   MetricsEndpoint::Start(address, ServerMetricsRegistry()));
+  LOG(INFO) << "metrics on http://" << endpoint->address() << "/metrics";
+  std::cout << "metrics listening on " << endpoint->address() << std::endl;
+  return endpoint;
+}
+
+// The listen address with the port actually bound (port 0 picks one).
+std::string BoundAddress(const RpcServerOptions& options, int port) {
+  std::string address = options.listen_address;
+  const size_t colon = address.rfind(':');
+  if (colon != std::string::npos) {
+    address = absl::StrCat(address.substr(0, colon + 1), port);
+  }
+  return address;
+}
+
+void WaitForShutdownSignal(const sigset_t& signals) {
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  LOG(INFO) << "received " << (signal_number == SIGTERM ? "SIGTERM" : "SIGINT")
+            << ", shutting down";
+}
+
+// Serves until SIGTERM or SIGINT, then shuts down in order: the RPC server
+// (in-flight calls get the grace period), the metrics, the core.
+int Serve(std::shared_ptr<const FederationConfig> config,
+          const ServerCore::Options& core_options,
+          const RpcServerOptions& rpc_options, const sigset_t& signals) {
+  absl::StatusOr<std::unique_ptr<ServerCore>> core =
+      ServerCore::Create(config, core_options);
+  if (!core.ok()) return Fail(core.status());
+  absl::StatusOr<std::unique_ptr<RpcServer>> server =
+      RpcServer::Start(core->get(), rpc_options);
+  if (!server.ok()) return Fail(server.status());
+  WarnAboutTransport(rpc_options);
+  const std::string address = BoundAddress(rpc_options, (*server)->port());
+  absl::StatusOr<std::unique_ptr<MetricsEndpoint>> metrics_endpoint =
+      StartMetricsFromFlags();
+  if (!metrics_endpoint.ok()) return Fail(metrics_endpoint.status());
+  LOG(INFO) << "listening on " << address;
+  std::cout << "listening on " << address << std::endl;
+
+  WaitForShutdownSignal(signals);
+  (*server)->Shutdown(
+      absl::Seconds(absl::GetFlag(FLAGS_shutdown_grace_seconds)));
+  server->reset();
+  metrics_endpoint->reset();
+  core->reset();
+  LOG(INFO) << "shut down";
+  return 0;
+}
+
+int Run() {
+  const sigset_t signals = BlockShutdownSignals();
+  if (absl::GetFlag(FLAGS_config).empty()) {
+    return Fail(absl::InvalidArgumentError("--config is required"));
+  }
+  absl::StatusOr<torch::Device> device =
+      ParseDevice(absl::GetFlag(FLAGS_device));
+  if (!device.ok()) return Fail(device.status());
+  if (absl::GetFlag(FLAGS_threads) != 0) {
+    if (absl::Status status = SetIntraOpThreads(absl::GetFlag(FLAGS_threads));
+        !status.ok()) {
+      return Fail(status);
+    }
+  }
+  absl::StatusOr<RpcServerOptions> rpc_options = RpcOptionsFromFlags();
+  if (!rpc_options.ok()) return Fail(rpc_options.status());
+  absl::StatusOr<ServerCore::Options> core_options =
+      CoreOptionsFromFlags(*device);
+  if (!core_options.ok()) return Fail(core_options.status());
   absl::StatusOr<std::shared_ptr<const FederationConfig>> config =
       LoadFederationConfig(absl::GetFlag(FLAGS_config));
   if (!config.ok()) return Fail(config.status());
   if (absl::GetFlag(FLAGS_check_config)) {
-    absl::StatusOr<std::string> report = CheckServerSetup(
-        **config,
-        {absl::GetFlag(FLAGS_listen), absl::GetFlag(FLAGS_insecure),
-         absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key),
-         absl::GetFlag(FLAGS_tls_client_ca),
-         absl::GetFlag(FLAGS_metrics_listen), absl::GetFlag(FLAGS_state_dir),
-         absl::GetFlag(FLAGS_sampler_auth),
-         static_cast<int64_t>(rpc_options->sampler_access.tokens.size()),
-         absl::GetFlag(FLAGS_device)});
-    if (!report.ok()) return Fail(report.status());
-    std::cout << *report << absl::GetFlag(FLAGS_config) << ": configuration OK"
-              << std::endl;
-    return 0;
+    return CheckConfig(**config, *rpc_options);
   }
   LOG(INFO) << "federation '" << (*config)->spec.name()
             << "': " << (*config)->num_clients() << " clients, environment "
             << (*config)->environment->config().ToString() << ", spec digest "
             << (*config)->spec_digest;
-
-  absl::StatusOr<std::unique_ptr<ServerCore>> core =
-      ServerCore::Create(*config, *core_options);
-  if (!core.ok()) return Fail(core.status());
-  absl::StatusOr<std::unique_ptr<RpcServer>> server =
-      RpcServer::Start(core->get(), *rpc_options);
-  if (!server.ok()) return Fail(server.status());
-
-  if (rpc_options->insecure) {
-    LOG(WARNING) << "*** WARNING: serving WITHOUT TLS (--insecure): uploads, "
-                    "models and client ids travel in plaintext and anyone "
-                    "who can reach the port can upload as any client. ***";
-  } else if (!rpc_options->mutual_tls()) {
-    LOG(WARNING) << "TLS without client certificates (no --tls_client_ca): "
-                    "clients are not authenticated.";
-  }
-  std::string address = rpc_options->listen_address;
-  const size_t colon = address.rfind(':');
-  if (colon != std::string::npos) {
-    address = absl::StrCat(address.substr(0, colon + 1), (*server)->port());
-  }
-  std::unique_ptr<MetricsEndpoint> metrics_endpoint;
-  if (const std::string metrics_address = absl::GetFlag(FLAGS_metrics_listen);
-      !metrics_address.empty()) {
-    absl::StatusOr<std::unique_ptr<MetricsEndpoint>> started =
-        MetricsEndpoint::Start(metrics_address, ServerMetricsRegistry());
-    if (!started.ok()) return Fail(started.status());
-    metrics_endpoint = *std::move(started);
-    LOG(INFO) << "metrics on http://" << metrics_endpoint->address()
-              << "/metrics";
-    std::cout << "metrics listening on " << metrics_endpoint->address()
-              << std::endl;
-  }
-  LOG(INFO) << "listening on " << address;
-  std::cout << "listening on " << address << std::endl;
-
-  int signal_number = 0;
-  sigwait(&signals, &signal_number);
-  LOG(INFO) << "received " << (signal_number == SIGTERM ? "SIGTERM" : "SIGINT")
-            << ", shutting down";
-  (*server)->Shutdown(
-      absl::Seconds(absl::GetFlag(FLAGS_shutdown_grace_seconds)));
-  server->reset();
-  metrics_endpoint.reset();
-  core->reset();
-  LOG(INFO) << "shut down";
-  return 0;
+  return Serve(*config, *core_options, *rpc_options, signals);
 }
 
 }  // namespace

@@ -25,40 +25,33 @@ namespace {
 
 // "ab" = client-0 * client-1^0.5 and "bc" = client-1 * client-2^2 share
 // client-1; client-0 and client-2 each belong to one of them.
-constexpr char kConfig[] = R"pb(
-  name: "named-aggregates-test"
-  environment {
-    kind: "hypergrid"
-    params { key: "dim" value: "2" }
-    params { key: "side" value: "4" }
-  }
-  local_architecture { hidden_width: 32 hidden_layers: 1 }
-  global_architecture { hidden_width: 32 hidden_layers: 1 }
-  client_ids: "client-0"
-  client_ids: "client-1"
-  client_ids: "client-2"
-  aggregation { loss: "cb" iterations: 40 batch_size: 32 }
-  aggregate {
-    name: "ab"
-    weights { key: "client-0" value: 1 }
-    weights { key: "client-1" value: 0.5 }
-  }
-  aggregate {
-    name: "bc"
-    weights { key: "client-1" value: 1 }
-    weights { key: "client-2" value: 2 }
-  }
-)pb";
+std::string Config() {
+  return test_support::ProcessTestConfig("named-aggregates-test",
+                                         /*num_clients=*/3, /*iterations=*/40,
+                                         /*batch_size=*/32, R"pb(
+    aggregate {
+      name: "ab"
+      weights { key: "client-0" value: 1 }
+      weights { key: "client-1" value: 0.5 }
+    }
+    aggregate {
+      name: "bc"
+      weights { key: "client-1" value: 1 }
+      weights { key: "client-2" value: 2 }
+    }
+  )pb");
+}
 
 class NamedAggregatesBinaryTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const std::string root = testing::FreshDirectory("named-binary");
+    const std::string root = test_support::FreshDirectory("named-binary");
     const std::string config_path = root + "/federation.textproto";
-    std::ofstream(config_path) << kConfig;
+    std::ofstream(config_path) << Config();
     const std::string admin_tokens = root + "/admin_tokens.txt";
-    std::ofstream(admin_tokens) << "ops:" << testing::TestAdminToken() << "\n";
-    server_ = testing::StartServerProcess(
+    std::ofstream(admin_tokens)
+        << "ops:" << test_support::TestAdminToken() << "\n";
+    server_ = test_support::StartServerProcess(
         {"--config=" + config_path, "--state_dir=" + root + "/state",
          "--listen=127.0.0.1:0", "--insecure", "--sampler_auth=open",
          "--threads=1", "--admin_tokens_file=" + admin_tokens});
@@ -77,14 +70,14 @@ class NamedAggregatesBinaryTest : public ::testing::Test {
 
   void TearDown() override {
     if (server_.pid > 0) {
-      EXPECT_EQ(testing::StopServerProcess(server_), 0);
+      EXPECT_EQ(test_support::StopServerProcess(server_), 0);
     }
   }
 
   void Upload(int index, int64_t round) {
-    auto outcome = testing::Upload(
+    auto outcome = test_support::Upload(
         *federation_, absl::StrCat("client-", index), spec_.spec_digest(),
-        round, testing::LocalModelPayload(*config_, index, 3, 0));
+        round, test_support::LocalModelPayload(*config_, index, 3, 0));
     ASSERT_TRUE(outcome.status.ok()) << outcome.status.error_message();
   }
 
@@ -92,7 +85,7 @@ class NamedAggregatesBinaryTest : public ::testing::Test {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() +
                          std::chrono::seconds(10));
-    testing::AddAdminToken(context);
+    test_support::AddAdminToken(context);
     v1::GetStatusResponse response;
     EXPECT_TRUE(federation_->GetStatus(&context, {}, &response).ok());
     return response;
@@ -143,7 +136,7 @@ class NamedAggregatesBinaryTest : public ::testing::Test {
     return status;
   }
 
-  testing::ServerProcess server_;
+  test_support::ServerProcess server_;
   std::unique_ptr<v1::Federation::Stub> federation_;
   std::unique_ptr<v1::Sampler::Stub> sampler_;
   v1::GetSpecResponse spec_;

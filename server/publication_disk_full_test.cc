@@ -26,19 +26,11 @@
 namespace epgfn {
 namespace {
 
-constexpr char kConfig[] = R"pb(
-  name: "disk-full-test"
-  environment {
-    kind: "hypergrid"
-    params { key: "dim" value: "2" }
-    params { key: "side" value: "4" }
-  }
-  local_architecture { hidden_width: 32 hidden_layers: 1 }
-  global_architecture { hidden_width: 32 hidden_layers: 1 }
-  client_ids: "client-0"
-  client_ids: "client-1"
-  aggregation { loss: "cb" iterations: 3000 batch_size: 16 }
-)pb";
+std::string Config() {
+  return test_support::ProcessTestConfig("disk-full-test", /*num_clients=*/2,
+                                         /*iterations=*/3000,
+                                         /*batch_size=*/16);
+}
 
 // Fills the filesystem of `directory` up with one file; returns its path.
 std::string FillUp(const std::string& directory) {
@@ -58,7 +50,7 @@ std::string FillUp(const std::string& directory) {
 }
 
 TEST(PublicationDiskFullTest, RetriesUntilSpaceIsFreedKeepingTheModel) {
-  const std::string root = testing::FreshDirectory("disk-full");
+  const std::string root = test_support::FreshDirectory("disk-full");
   const std::string mount_point = root + "/tmpfs";
   std::filesystem::create_directories(mount_point);
   if (::mount("tmpfs", mount_point.c_str(), "tmpfs", 0, "size=4m") != 0) {
@@ -66,12 +58,13 @@ TEST(PublicationDiskFullTest, RetriesUntilSpaceIsFreedKeepingTheModel) {
                  << "); this test needs root";
   }
   const std::string config_path = root + "/federation.textproto";
-  std::ofstream(config_path) << kConfig;
+  std::ofstream(config_path) << Config();
   const std::string state_dir = mount_point + "/state";
   const std::string admin_tokens = root + "/admin_tokens.txt";
-  std::ofstream(admin_tokens) << "ops:" << testing::TestAdminToken() << "\n";
+  std::ofstream(admin_tokens)
+      << "ops:" << test_support::TestAdminToken() << "\n";
 
-  const testing::ServerProcess server = testing::StartServerProcess(
+  const test_support::ServerProcess server = test_support::StartServerProcess(
       {"--config=" + config_path, "--state_dir=" + state_dir,
        "--listen=127.0.0.1:0", "--insecure", "--sampler_auth=open",
        "--threads=1", "--aggregation_checkpoint_every=100",
@@ -83,7 +76,7 @@ TEST(PublicationDiskFullTest, RetriesUntilSpaceIsFreedKeepingTheModel) {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() +
                          std::chrono::seconds(10));
-    testing::AddAdminToken(context);
+    test_support::AddAdminToken(context);
     v1::GetStatusResponse response;
     EXPECT_TRUE(stub->GetStatus(&context, {}, &response).ok());
     return response;
@@ -96,9 +89,9 @@ TEST(PublicationDiskFullTest, RetriesUntilSpaceIsFreedKeepingTheModel) {
   ASSERT_TRUE(config.ok()) << config.status();
   for (int i = 0; i < 2; ++i) {
     const std::string client = absl::StrCat("client-", i);
-    auto outcome =
-        testing::Upload(*stub, client, spec.spec_digest(), 1,
-                        testing::LocalModelPayload(**config, i, 2, 0));
+    auto outcome = test_support::Upload(
+        *stub, client, spec.spec_digest(), 1,
+        test_support::LocalModelPayload(**config, i, 2, 0));
     ASSERT_TRUE(outcome.status.ok()) << outcome.status.error_message();
   }
   // The aggregation is training: fill the disk under it.
@@ -130,7 +123,7 @@ TEST(PublicationDiskFullTest, RetriesUntilSpaceIsFreedKeepingTheModel) {
             std::string::npos);
   EXPECT_TRUE(std::filesystem::exists(state_dir + "/global/v1.meta"));
 
-  EXPECT_EQ(testing::StopServerProcess(server), 0);
+  EXPECT_EQ(test_support::StopServerProcess(server), 0);
   ::umount2(mount_point.c_str(), MNT_DETACH);
 }
 

@@ -37,7 +37,7 @@ constexpr char kConfig[] = R"pb(
 )pb";
 
 TEST(SamplerCpuTest, CancelledHeavyCallsStopAndAreBoundedInNumber) {
-  const std::string root = testing::FreshDirectory("sampler-cpu");
+  const std::string root = test_support::FreshDirectory("sampler-cpu");
   const std::string config_path = root + "/federation.textproto";
   std::ofstream(config_path) << kConfig;
   {
@@ -49,10 +49,10 @@ TEST(SamplerCpuTest, CancelledHeavyCallsStopAndAreBoundedInNumber) {
     PolicyNet policy =
         *MakePolicy(*(*config)->environment, (*config)->global_architecture, 1,
                     torch::kCPU);
-    ASSERT_TRUE((*store)->Publish(policy, {"client-0"}, {1}).ok());
+    ASSERT_TRUE((*store)->Publish(policy, {{"client-0", 1}}).ok());
   }
 
-  const testing::ServerProcess server = testing::StartServerProcess(
+  const test_support::ServerProcess server = test_support::StartServerProcess(
       {"--config=" + config_path, "--state_dir=" + root + "/state",
        "--listen=127.0.0.1:0", "--insecure", "--sampler_auth=open",
        "--threads=1"});
@@ -77,7 +77,7 @@ TEST(SamplerCpuTest, CancelledHeavyCallsStopAndAreBoundedInNumber) {
   // The server is up and sampling.
   ASSERT_TRUE(sample(10, 0, std::chrono::seconds(30)).ok());
 
-  const double cpu_before = testing::ProcessCpuSeconds(pid);
+  const double cpu_before = test_support::ProcessCpuSeconds(pid);
   std::vector<std::future<grpc::Status>> heavy;
   for (int i = 0; i < 8; ++i) {
     // 8,192 objects x 1,024 = 2^23 trajectories: the most one call may ask.
@@ -101,9 +101,10 @@ TEST(SamplerCpuTest, CancelledHeavyCallsStopAndAreBoundedInNumber) {
   // Past their deadline the calls stop within one estimation pass: give it
   // half a second, then the server must stay (nearly) idle.
   absl::SleepFor(absl::Milliseconds(500));
-  const double cpu_after_calls = testing::ProcessCpuSeconds(pid);
+  const double cpu_after_calls = test_support::ProcessCpuSeconds(pid);
   absl::SleepFor(absl::Seconds(3));
-  const double cpu_idle = testing::ProcessCpuSeconds(pid) - cpu_after_calls;
+  const double cpu_idle =
+      test_support::ProcessCpuSeconds(pid) - cpu_after_calls;
   std::printf(
       "server CPU: %.2f s during the heavy calls, %.2f s in the 3 s "
       "after them; %d refused, %d past their deadline\n",
@@ -111,7 +112,7 @@ TEST(SamplerCpuTest, CancelledHeavyCallsStopAndAreBoundedInNumber) {
   EXPECT_LT(cpu_idle, 0.5);
   EXPECT_LT(cpu_after_calls - cpu_before, 8.0);
 
-  EXPECT_EQ(testing::StopServerProcess(server), 0);
+  EXPECT_EQ(test_support::StopServerProcess(server), 0);
 }
 
 }  // namespace

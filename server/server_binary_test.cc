@@ -21,24 +21,17 @@
 #include "gtest/gtest.h"
 #include "proto/federation.grpc.pb.h"
 #include "server/testing/rpc_client.h"
+#include "server/testing/server_process.h"
 #include "server/testing/test_federation.h"
 
 namespace epgfn {
 namespace {
 
-constexpr char kConfig[] = R"pb(
-  name: "binary-test"
-  environment {
-    kind: "hypergrid"
-    params { key: "dim" value: "2" }
-    params { key: "side" value: "4" }
-  }
-  local_architecture { hidden_width: 32 hidden_layers: 1 }
-  global_architecture { hidden_width: 32 hidden_layers: 1 }
-  client_ids: "client-0"
-  client_ids: "client-1"
-  aggregation { loss: "cb" iterations: 40 batch_size: 32 }
-)pb";
+std::string Config() {
+  return test_support::ProcessTestConfig("binary-test", /*num_clients=*/2,
+                                         /*iterations=*/40,
+                                         /*batch_size=*/32);
+}
 
 constexpr char kAdminToken[] = "0123456789abcdef0123456789abcdef-admin";
 
@@ -48,70 +41,15 @@ std::string Read(const std::string& path) {
   return bytes.ok() ? *bytes : "";
 }
 
-// A running server process and the address it announced.
-struct ServerProcess {
-  pid_t pid = -1;
-  std::string address;
-};
-
-ServerProcess StartServer(const std::vector<std::string>& flags) {
-  int out[2];
-  EXPECT_EQ(pipe(out), 0);
-  ServerProcess process;
-  process.pid = fork();
-  if (process.pid == 0) {
-    dup2(out[1], STDOUT_FILENO);
-    close(out[0]);
-    close(out[1]);
-    std::vector<char*> argv;
-    static char binary[] = "server/epgfn_server";
-    argv.push_back(binary);
-    for (const std::string& flag : flags) {
-      argv.push_back(const_cast<char*>(flag.c_str()));
-    }
-    argv.push_back(nullptr);
-    execv(binary, argv.data());
-    _exit(127);
-  }
-  close(out[1]);
-  FILE* stream = fdopen(out[0], "r");
-  char line[512];
-  while (fgets(line, sizeof(line), stream) != nullptr) {
-    std::string text(line);
-    if (absl::StartsWith(text, "listening on ")) {
-      process.address = text.substr(13, text.find_last_not_of("\n") - 12);
-      break;
-    }
-  }
-  fclose(stream);
-  return process;
-}
-
-// Sends `signal` and returns the exit status, or -1 when the process did not
-// exit within `seconds`.
-int StopServer(const ServerProcess& process, int signal, int seconds) {
-  kill(process.pid, signal);
-  for (int i = 0; i < seconds * 10; ++i) {
-    int status = 0;
-    if (waitpid(process.pid, &status, WNOHANG) == process.pid) {
-      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  kill(process.pid, SIGKILL);
-  waitpid(process.pid, nullptr, 0);
-  return -1;
-}
-
 TEST(ServerBinaryTest, RoundOverMutualTlsThenGracefulShutdownAndRecovery) {
-  const std::string root = testing::FreshDirectory("binary");
+  const std::string root = test_support::FreshDirectory("binary");
   const std::string certs = root + "/certs";
   ASSERT_EQ(std::system(absl::StrCat("bash deploy/gen_certs.sh ", certs,
                                      " client-0 client-1 >/dev/null")
                             .c_str()),
             0);
   const std::string config_path = root + "/federation.textproto";
-  std::ofstream(config_path) << kConfig;
+  std::ofstream(config_path) << Config();
   const std::string admin_tokens = root + "/admin_tokens.txt";
   std::ofstream(admin_tokens) << "ops:" << kAdminToken << "\n";
   const std::vector<std::string> flags = {
@@ -125,7 +63,7 @@ TEST(ServerBinaryTest, RoundOverMutualTlsThenGracefulShutdownAndRecovery) {
       "--admin_tokens_file=" + admin_tokens,
       "--threads=1"};
 
-  ServerProcess server = StartServer(flags);
+  test_support::ServerProcess server = test_support::StartServerProcess(flags);
   ASSERT_FALSE(server.address.empty()) << "server did not announce itself";
   auto stub_for = [&](const std::string& address, const std::string& client) {
     grpc::SslCredentialsOptions ssl;
@@ -149,25 +87,26 @@ TEST(ServerBinaryTest, RoundOverMutualTlsThenGracefulShutdownAndRecovery) {
   auto watch = stub0->WatchGlobalModel(&watch_context, {});
   for (int i = 0; i < 2; ++i) {
     const std::string client = absl::StrCat("client-", i);
-    auto outcome = testing::Upload(
+    auto outcome = test_support::Upload(
         *stub_for(server.address, client), client, spec.spec_digest(), 1,
-        testing::LocalModelPayload(**config, i, 2, 0));
+        test_support::LocalModelPayload(**config, i, 2, 0));
     ASSERT_TRUE(outcome.status.ok()) << outcome.status.error_message();
   }
   v1::GlobalModelAnnouncement announcement;
   ASSERT_TRUE(watch->Read(&announcement));
   EXPECT_EQ(announcement.version(), 1);
-  testing::Download download = testing::DownloadModel(*stub0, 1);
+  test_support::Download download = test_support::DownloadModel(*stub0, 1);
   ASSERT_TRUE(download.status.ok()) << download.status.error_message();
   EXPECT_EQ(Sha256Hex(download.payload), announcement.payload_sha256());
 
   // The watcher is still connected when the server is told to stop.
-  EXPECT_EQ(StopServer(server, SIGTERM, 20), 0);
+  EXPECT_EQ(test_support::StopServerProcess(server), 0);
   EXPECT_FALSE(watch->Read(&announcement));
   watch->Finish();
 
   // A restarted server serves what the first one published.
-  ServerProcess restarted = StartServer(flags);
+  test_support::ServerProcess restarted =
+      test_support::StartServerProcess(flags);
   ASSERT_FALSE(restarted.address.empty());
   auto stub = stub_for(restarted.address, "client-1");
   grpc::ClientContext status_context;
@@ -180,10 +119,10 @@ TEST(ServerBinaryTest, RoundOverMutualTlsThenGracefulShutdownAndRecovery) {
   EXPECT_EQ(status.clients(0).accepted_round(), 1);
   EXPECT_EQ(status.clients(1).accepted_round(), 1);
   EXPECT_EQ(status.aggregation().state(), "idle");
-  download = testing::DownloadModel(*stub, 0);
+  download = test_support::DownloadModel(*stub, 0);
   ASSERT_TRUE(download.status.ok());
   EXPECT_EQ(Sha256Hex(download.payload), announcement.payload_sha256());
-  EXPECT_EQ(StopServer(restarted, SIGINT, 20), 0);
+  EXPECT_EQ(test_support::StopServerProcess(restarted, 20, SIGINT), 0);
 }
 
 // Runs the binary to completion; returns its exit status and stderr.
@@ -197,14 +136,14 @@ std::pair<int, std::string> RunToExit(const std::vector<std::string>& flags,
 }
 
 TEST(ServerBinaryTest, RefusesToStartWithIncompleteSamplerAccess) {
-  const std::string root = testing::FreshDirectory("sampler-flags");
+  const std::string root = test_support::FreshDirectory("sampler-flags");
   const std::string certs = root + "/certs";
   ASSERT_EQ(std::system(absl::StrCat("bash deploy/gen_certs.sh ", certs,
                                      " client-0 >/dev/null")
                             .c_str()),
             0);
   const std::string config_path = root + "/federation.textproto";
-  std::ofstream(config_path) << kConfig;
+  std::ofstream(config_path) << Config();
   const std::string tokens = root + "/tokens.txt";
   const std::string secret(40, 'k');
   std::ofstream(tokens) << "# callers\nalice:" << secret << "\nbob " << secret
@@ -246,14 +185,14 @@ struct StartupCase {
 
 StartupCase MakeSetup(const std::string& name) {
   StartupCase setup;
-  setup.root = testing::FreshDirectory(name);
+  setup.root = test_support::FreshDirectory(name);
   setup.certs = setup.root + "/certs";
   EXPECT_EQ(std::system(absl::StrCat("bash deploy/gen_certs.sh ", setup.certs,
                                      " client-0 >/dev/null")
                             .c_str()),
             0);
   const std::string config_path = setup.root + "/federation.textproto";
-  std::ofstream(config_path) << kConfig;
+  std::ofstream(config_path) << Config();
   setup.flags = {"--config=" + config_path,
                  "--tls_cert=" + setup.certs + "/server.pem",
                  "--tls_key=" + setup.certs + "/server.key",
@@ -273,9 +212,9 @@ std::vector<std::string> With(std::vector<std::string> flags,
 // used to start and take half of the new connections.
 TEST(ServerBinaryTest, ASecondServerOnAPortInUseFailsToStart) {
   const StartupCase setup = MakeSetup("port-in-use");
-  ServerProcess first =
-      StartServer(With(setup.flags, {"--state_dir=" + setup.root + "/a",
-                                     "--listen=127.0.0.1:0"}));
+  test_support::ServerProcess first = test_support::StartServerProcess(
+      With(setup.flags,
+           {"--state_dir=" + setup.root + "/a", "--listen=127.0.0.1:0"}));
   ASSERT_FALSE(first.address.empty());
   auto [code, errors] = RunToExit(
       With(setup.flags,
@@ -286,7 +225,7 @@ TEST(ServerBinaryTest, ASecondServerOnAPortInUseFailsToStart) {
                                      first.address, " is already in use")),
             std::string::npos)
       << errors;
-  EXPECT_EQ(StopServer(first, SIGTERM, 20), 0);
+  EXPECT_EQ(test_support::StopServerProcess(first), 0);
 }
 
 TEST(ServerBinaryTest, APortOutOfRangeIsRefused) {
@@ -310,7 +249,7 @@ TEST(ServerBinaryTest, APortOutOfRangeIsRefused) {
 TEST(ServerBinaryTest, ASecondServerOnAStateDirInUseIsRefused) {
   const StartupCase setup = MakeSetup("state-in-use");
   const std::string state = setup.root + "/state";
-  ServerProcess first = StartServer(
+  test_support::ServerProcess first = test_support::StartServerProcess(
       With(setup.flags, {"--state_dir=" + state, "--listen=127.0.0.1:0"}));
   ASSERT_FALSE(first.address.empty());
   auto [code, errors] = RunToExit(
@@ -322,17 +261,17 @@ TEST(ServerBinaryTest, ASecondServerOnAStateDirInUseIsRefused) {
                                      first.pid, ",")),
             std::string::npos)
       << errors;
-  EXPECT_EQ(StopServer(first, SIGTERM, 20), 0);
+  EXPECT_EQ(test_support::StopServerProcess(first), 0);
   // A SIGKILLed holder leaves no stale lock.
-  ServerProcess second = StartServer(
+  test_support::ServerProcess second = test_support::StartServerProcess(
       With(setup.flags, {"--state_dir=" + state, "--listen=127.0.0.1:0"}));
   ASSERT_FALSE(second.address.empty());
   kill(second.pid, SIGKILL);
   waitpid(second.pid, nullptr, 0);
-  ServerProcess third = StartServer(
+  test_support::ServerProcess third = test_support::StartServerProcess(
       With(setup.flags, {"--state_dir=" + state, "--listen=127.0.0.1:0"}));
   EXPECT_FALSE(third.address.empty());
-  EXPECT_EQ(StopServer(third, SIGTERM, 20), 0);
+  EXPECT_EQ(test_support::StopServerProcess(third), 0);
 }
 
 TEST(ServerBinaryTest, ABadKeyIsNamedNotReportedAsAListenFailure) {
@@ -398,16 +337,16 @@ TEST(ServerBinaryTest, AReadOnlyStateDirIsRefusedAtStart) {
 
 // --check_config (like nginx -t): validates everything, starts nothing.
 TEST(ServerBinaryTest, CheckConfigReportsWhatWouldRunOrTheFirstProblem) {
-  const std::string root = testing::FreshDirectory("check-config");
+  const std::string root = test_support::FreshDirectory("check-config");
   const std::string certs = root + "/certs";
   ASSERT_EQ(std::system(absl::StrCat("bash deploy/gen_certs.sh ", certs,
                                      " client-0 >/dev/null")
                             .c_str()),
             0);
   const std::string config_path = root + "/federation.textproto";
-  std::ofstream(config_path) << kConfig;
+  std::ofstream(config_path) << Config();
   const std::string bad_config = root + "/bad.textproto";
-  std::ofstream(bad_config) << kConfig << "\nquorum_typo: 2\n";
+  std::ofstream(bad_config) << Config() << "\nquorum_typo: 2\n";
   std::ofstream(root + "/a_file") << "x";
   const std::vector<std::string> good = {"--check_config",
                                          "--config=" + config_path,
@@ -454,7 +393,8 @@ TEST(ServerBinaryTest, CheckConfigReportsWhatWouldRunOrTheFirstProblem) {
   };
   const Case cases[] = {
       {"--config=" + bad_config, "bad.textproto"},
-      {"--tls_key=" + certs + "/client-0.key", "does not belong to the certificate"},
+      {"--tls_key=" + certs + "/client-0.key",
+       "does not belong to the certificate"},
       {"--tls_cert=" + root + "/missing.pem", "missing.pem"},
       {"--tls_client_ca=" + config_path, "is not a PEM certificate"},
       {"--state_dir=" + root + "/a_file", "not a directory"},

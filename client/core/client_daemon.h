@@ -14,8 +14,8 @@
 #include "client/core/channel.h"
 #include "client/core/federation_client.h"
 #include "client/core/local_training.h"
+#include "common/util/directory_lock.h"
 #include "common/util/event_log.h"
-#include "server/core/directory_lock.h"
 
 namespace epgfn {
 

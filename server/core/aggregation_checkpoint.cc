@@ -19,14 +19,19 @@ namespace {
 // model's size. Anything beyond this is not a checkpoint of ours.
 constexpr int64_t kMaxCheckpointBytes = int64_t{1} << 30;
 
-AggregationInputs InputsOf(const server::v1::AggregationCheckpointRecord& r) {
+absl::StatusOr<AggregationInputs> InputsOf(
+    const server::v1::AggregationCheckpointRecord& r) {
+  if (r.client_rounds_size() != r.client_ids_size() ||
+      r.payload_sha256_size() != r.client_ids_size()) {
+    return absl::DataLossError(
+        "the checkpoint's client ids, rounds and digests differ in length");
+  }
   AggregationInputs inputs;
   inputs.spec_digest = r.spec_digest();
-  inputs.client_ids.assign(r.client_ids().begin(), r.client_ids().end());
-  inputs.client_rounds.assign(r.client_rounds().begin(),
-                              r.client_rounds().end());
-  inputs.payload_sha256.assign(r.payload_sha256().begin(),
-                               r.payload_sha256().end());
+  for (int i = 0; i < r.client_ids_size(); ++i) {
+    inputs.uploads.push_back(
+        {r.client_ids(i), r.client_rounds(i), r.payload_sha256(i)});
+  }
   inputs.warm_start_version = r.warm_start_version();
   inputs.warm_start_sha256 = r.warm_start_sha256();
   return inputs;
@@ -34,26 +39,33 @@ AggregationInputs InputsOf(const server::v1::AggregationCheckpointRecord& r) {
 
 }  // namespace
 
+bool AggregationInputs::Upload::operator==(const Upload& other) const {
+  return client_id == other.client_id && round == other.round &&
+         payload_sha256 == other.payload_sha256;
+}
+
 bool AggregationInputs::operator==(const AggregationInputs& other) const {
-  return spec_digest == other.spec_digest && client_ids == other.client_ids &&
-         client_rounds == other.client_rounds &&
-         payload_sha256 == other.payload_sha256 &&
+  return spec_digest == other.spec_digest && uploads == other.uploads &&
          warm_start_version == other.warm_start_version &&
          warm_start_sha256 == other.warm_start_sha256;
 }
 
 std::string AggregationInputs::Describe() const {
-  std::vector<std::string> uploads;
-  for (size_t i = 0; i < client_ids.size(); ++i) {
-    uploads.push_back(absl::StrCat(
-        client_ids[i], "@",
-        i < client_rounds.size() ? client_rounds[i] : int64_t{-1}, ":",
-        i < payload_sha256.size() ? payload_sha256[i].substr(0, 12) : ""));
+  std::vector<std::string> described;
+  for (const Upload& upload : uploads) {
+    described.push_back(absl::StrCat(upload.client_id, "@", upload.round, ":",
+                                     upload.payload_sha256.substr(0, 12)));
   }
-  return absl::StrCat("[", absl::StrJoin(uploads, ", "), "]",
+  return absl::StrCat("[", absl::StrJoin(described, ", "), "]",
                       warm_start_version > 0
                           ? absl::StrCat(" warm start v", warm_start_version)
                           : " cold start");
+}
+
+std::vector<std::string> AggregationInputs::ClientIds() const {
+  std::vector<std::string> ids;
+  for (const Upload& upload : uploads) ids.push_back(upload.client_id);
+  return ids;
 }
 
 absl::StatusOr<AggregationCheckpointStore> AggregationCheckpointStore::Create(
@@ -68,10 +80,10 @@ absl::Status AggregationCheckpointStore::Write(
     const aggregate::v1::AggregatorCheckpoint& checkpoint) {
   server::v1::AggregationCheckpointRecord record;
   record.set_spec_digest(inputs.spec_digest);
-  for (const std::string& id : inputs.client_ids) record.add_client_ids(id);
-  for (int64_t round : inputs.client_rounds) record.add_client_rounds(round);
-  for (const std::string& sha : inputs.payload_sha256) {
-    record.add_payload_sha256(sha);
+  for (const AggregationInputs::Upload& upload : inputs.uploads) {
+    record.add_client_ids(upload.client_id);
+    record.add_client_rounds(upload.round);
+    record.add_payload_sha256(upload.payload_sha256);
   }
   record.set_warm_start_version(inputs.warm_start_version);
   record.set_warm_start_sha256(inputs.warm_start_sha256);
@@ -93,7 +105,7 @@ AggregationCheckpointStore::Load(const AggregationInputs& inputs) const {
     return absl::DataLossError(
         absl::StrCat("aggregation checkpoint ", path_, " does not parse"));
   }
-  const AggregationInputs saved = InputsOf(record);
+  ASSIGN_OR_RETURN(const AggregationInputs saved, InputsOf(record));
   if (saved.spec_digest != inputs.spec_digest) {
     return absl::FailedPreconditionError(
         "the checkpoint belongs to another federation spec");

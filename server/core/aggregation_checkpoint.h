@@ -14,11 +14,17 @@ namespace epgfn {
 // Exactly what one aggregation aggregates; a checkpoint is resumed only by an
 // aggregation of the very same inputs.
 struct AggregationInputs {
+  struct Upload {
+    std::string client_id;
+    int64_t round = 0;
+    std::string payload_sha256;
+
+    bool operator==(const Upload& other) const;
+  };
+
   std::string spec_digest;
-  // Aggregated uploads (same order): client, round, payload digest.
-  std::vector<std::string> client_ids;
-  std::vector<int64_t> client_rounds;
-  std::vector<std::string> payload_sha256;
+  // In the order the aggregator takes them.
+  std::vector<Upload> uploads;
   // The warm-start version and its digest; 0 and "" for a cold start.
   int64_t warm_start_version = 0;
   std::string warm_start_sha256;
@@ -26,6 +32,7 @@ struct AggregationInputs {
   bool operator==(const AggregationInputs& other) const;
   // One line for logs, e.g. "client-0@1, client-1@1 warm start v2".
   std::string Describe() const;
+  std::vector<std::string> ClientIds() const;
 };
 
 // The running aggregation's checkpoint, <state_dir>/aggregation/checkpoint.pb

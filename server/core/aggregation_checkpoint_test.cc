@@ -18,9 +18,7 @@ using ::testing::HasSubstr;
 AggregationInputs TwoUploads() {
   AggregationInputs inputs;
   inputs.spec_digest = "spec";
-  inputs.client_ids = {"client-0", "client-1"};
-  inputs.client_rounds = {1, 1};
-  inputs.payload_sha256 = {"aaaa", "bbbb"};
+  inputs.uploads = {{"client-0", 1, "aaaa"}, {"client-1", 1, "bbbb"}};
   inputs.warm_start_version = 2;
   inputs.warm_start_sha256 = "cccc";
   return inputs;
@@ -36,7 +34,7 @@ aggregate::v1::AggregatorCheckpoint AtIteration(int64_t iteration) {
 }
 
 TEST(AggregationCheckpointStoreTest, LoadsOnlyForTheSameInputs) {
-  const std::string dir = testing::FreshDirectory("checkpoint");
+  const std::string dir = test_support::FreshDirectory("checkpoint");
   auto store = AggregationCheckpointStore::Create(dir);
   ASSERT_TRUE(store.ok()) << store.status();
   EXPECT_EQ(store->path(), dir + "/aggregation/checkpoint.pb");
@@ -53,11 +51,11 @@ TEST(AggregationCheckpointStoreTest, LoadsOnlyForTheSameInputs) {
   // Each difference in the inputs makes it another aggregation's.
   std::vector<AggregationInputs> others(6, TwoUploads());
   others[0].spec_digest = "other";
-  others[1].client_ids[1] = "client-2";
-  others[2].client_rounds[1] = 2;
-  others[3].payload_sha256[0] = "dddd";
+  others[1].uploads[1].client_id = "client-2";
+  others[2].uploads[1].round = 2;
+  others[3].uploads[0].payload_sha256 = "dddd";
   others[4].warm_start_version = 3;
-  others[5].client_ids.pop_back();
+  others[5].uploads.pop_back();
   for (const AggregationInputs& other : others) {
     auto refused = store->Load(other);
     EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition)
@@ -72,7 +70,7 @@ TEST(AggregationCheckpointStoreTest, LoadsOnlyForTheSameInputs) {
 }
 
 TEST(AggregationCheckpointStoreTest, ACorruptFileIsDataLoss) {
-  const std::string dir = testing::FreshDirectory("corrupt-checkpoint");
+  const std::string dir = test_support::FreshDirectory("corrupt-checkpoint");
   auto store = AggregationCheckpointStore::Create(dir);
   ASSERT_TRUE(store.ok());
   ASSERT_TRUE(

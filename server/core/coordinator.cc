@@ -37,10 +37,8 @@ UploadMap MembersOnly(const UploadMap& uploads,
 // Client id -> round of each upload a published version aggregated.
 std::map<std::string, int64_t> AggregatedRounds(const GlobalVersion& version) {
   std::map<std::string, int64_t> rounds;
-  const size_t n =
-      std::min(version.client_ids.size(), version.client_rounds.size());
-  for (size_t i = 0; i < n; ++i) {
-    rounds[version.client_ids[i]] = version.client_rounds[i];
+  for (const IncludedUpload& upload : version.included) {
+    rounds[upload.client_id] = upload.round;
   }
   return rounds;
 }
@@ -83,11 +81,12 @@ absl::Status CoordinatorOptions::Validate() const {
 
 Coordinator::Coordinator(std::shared_ptr<const FederationConfig> config,
                          UploadStore* uploads, ModelStore* models,
-                         CoordinatorOptions options)
+                         CoordinatorOptions options, torch::Device device)
     : config_(std::move(config)),
       uploads_(uploads),
       models_(models),
-      options_(options) {}
+      options_(options),
+      device_(device) {}
 
 Coordinator::~Coordinator() { Shutdown(); }
 

@@ -32,7 +32,6 @@ namespace epgfn {
 FcsOptions DefaultServerFcsOptions();
 
 struct CoordinatorOptions {
-  torch::Device device = torch::kCPU;
   // Report the exact TV to the product of the local models (enumerable
   // instances only).
   bool evaluate_exact = true;
@@ -105,9 +104,10 @@ struct CoordinatorOptions {
 // is retried with backoff, keeping the trained model.
 class Coordinator {
  public:
+  // Aggregates on `device`.
   Coordinator(std::shared_ptr<const FederationConfig> config,
               UploadStore* uploads, ModelStore* models,
-              CoordinatorOptions options);
+              CoordinatorOptions options, torch::Device device);
   ~Coordinator();
   Coordinator(const Coordinator&) = delete;
   Coordinator& operator=(const Coordinator&) = delete;
@@ -194,9 +194,7 @@ class Coordinator {
   // ModelStore::Prepare, retried with backoff until it succeeds or the
   // server shuts down (Cancelled, after checkpointing the trained model).
   absl::StatusOr<PreparedVersion> PrepareWithRetries(
-      const AggregationRun& run, const Aggregator& aggregator,
-      const std::vector<std::string>& excluded_ids,
-      const std::vector<std::string>& exclusion_reasons);
+      const AggregationRun& run, const Aggregator& aggregator);
   // Exports and writes the trained model (retrying a failed write with
   // backoff), then makes it the latest version.
   absl::Status Publish(const AggregationRun& run, const Aggregator& aggregator);
@@ -209,6 +207,7 @@ class Coordinator {
   UploadStore* const uploads_;
   ModelStore* const models_;
   const CoordinatorOptions options_;
+  const torch::Device device_;
   std::optional<AggregationCheckpointStore> checkpoints_;
 
   mutable absl::Mutex mutex_;

@@ -39,8 +39,8 @@ absl::Status Coordinator::AggregateAndPublish(
               << excluded.reason << ")";
   }
   LOG(INFO) << Tagged("aggregation_started")
-                   .With("uploads", run.inputs.client_ids.size())
-                   .With("clients", absl::StrJoin(run.inputs.client_ids, ","))
+                   .With("uploads", run.inputs.uploads.size())
+                   .With("clients", absl::StrJoin(run.inputs.ClientIds(), ","))
                    .With("iterations", run.options.training.iterations)
                    .With("warm_start_version", run.inputs.warm_start_version);
   if (is_default()) {
@@ -69,16 +69,15 @@ Coordinator::AggregationRun Coordinator::BuildRun(
         client_id, config_->environment->config(), upload->policy,
         UsableDiagnostics(upload->diagnostics),
         options_.aggregate ? options_.aggregate->WeightOf(client_id) : 1.0});
-    run.inputs.client_ids.push_back(client_id);
-    run.inputs.client_rounds.push_back(upload->round);
-    run.inputs.payload_sha256.push_back(upload->payload_sha256);
+    run.inputs.uploads.push_back(
+        {client_id, upload->round, upload->payload_sha256});
   }
   run.excluded = pending.selection.excluded;
   run.options.architecture = config_->global_architecture;
   run.options.training = config_->aggregation;
   run.options.training.progress_every = std::max<int64_t>(
       1, std::min(options_.progress_every, run.options.training.iterations));
-  run.options.device = options_.device;
+  run.options.device = device_;
   run.options.evaluate_exact = options_.evaluate_exact;
   run.options.fcs_to_local_product = options_.fcs_to_local_product;
   run.options.fcs_progress_samples = options_.fcs_progress_samples;
@@ -227,16 +226,21 @@ absl::Status Coordinator::RunWithCheckpoints(const AggregationRun& run,
 }
 
 absl::StatusOr<PreparedVersion> Coordinator::PrepareWithRetries(
-    const AggregationRun& run, const Aggregator& aggregator,
-    const std::vector<std::string>& excluded_ids,
-    const std::vector<std::string>& exclusion_reasons) {
+    const AggregationRun& run, const Aggregator& aggregator) {
+  std::vector<IncludedUpload> included;
+  for (const AggregationInputs::Upload& upload : run.inputs.uploads) {
+    included.push_back({upload.client_id, upload.round});
+  }
+  std::vector<ExcludedClient> excluded;
+  for (const ExcludedUpload& upload : run.excluded) {
+    excluded.push_back({upload.client_id, upload.reason});
+  }
   absl::Duration backoff = options_.publish_retry_initial;
   for (;;) {
     absl::StatusOr<PreparedVersion> attempt;
     try {
-      attempt = models_->Prepare(
-          aggregator.global_policy(), run.inputs.client_ids,
-          run.inputs.client_rounds, excluded_ids, exclusion_reasons);
+      attempt =
+          models_->Prepare(aggregator.global_policy(), included, excluded);
     } catch (const std::exception& e) {
       attempt = absl::InternalError(absl::StrCat("export threw: ", e.what()));
     }
@@ -271,12 +275,6 @@ absl::StatusOr<PreparedVersion> Coordinator::PrepareWithRetries(
 
 absl::Status Coordinator::Publish(const AggregationRun& run,
                                   const Aggregator& aggregator) {
-  std::vector<std::string> excluded_ids;
-  std::vector<std::string> exclusion_reasons;
-  for (const ExcludedUpload& excluded : run.excluded) {
-    excluded_ids.push_back(excluded.client_id);
-    exclusion_reasons.push_back(excluded.reason);
-  }
   // Export, serialization, re-import and the fsynced writes run outside the
   // coordinator's lock, so that GetStatus and uploads' notifications do not
   // wait behind them. A failure keeps the trained model and retries.
@@ -284,9 +282,8 @@ absl::Status Coordinator::Publish(const AggregationRun& run,
     absl::MutexLock lock(&mutex_);
     SetPhase(AggregationPhase::kPublishing);
   }
-  ASSIGN_OR_RETURN(
-      PreparedVersion prepared,
-      PrepareWithRetries(run, aggregator, excluded_ids, exclusion_reasons));
+  ASSIGN_OR_RETURN(PreparedVersion prepared,
+                   PrepareWithRetries(run, aggregator));
   // Made visible and marked idle in one critical section, so that a client
   // woken by the new version never reads a stale "running" from GetStatus.
   absl::MutexLock lock(&mutex_);
@@ -300,8 +297,8 @@ absl::Status Coordinator::Publish(const AggregationRun& run,
   round_opened_ = Now();
   Event event = Tagged("version_published");
   event.With("version", published->version)
-      .With("clients", absl::StrJoin(run.inputs.client_ids, ","))
-      .With("excluded", absl::StrJoin(excluded_ids, ","))
+      .With("clients", absl::StrJoin(published->ClientIds(), ","))
+      .With("excluded", absl::StrJoin(published->ExcludedClientIds(), ","))
       .With("bytes", published->payload.size())
       .With("sha256", published->payload_sha256);
   if (state_.fcs_to_local_product >= 0) {

@@ -153,12 +153,12 @@ GlobalVersionPtr WaitForVersion(const ServerCore& core, int64_t after) {
 }
 
 TEST(ServerCoreTest, AggregatesAtQuorumAfterDeadlineThenForStraggler) {
-  v1::FederationSpec spec = testing::SmallHypergridSpec(3, 60);
+  v1::FederationSpec spec = test_support::SmallHypergridSpec(3, 60);
   spec.set_quorum(2);
   spec.set_upload_deadline_seconds(2);
   auto config = *FederationConfigFromSpec(spec);
-  auto options = *ServerCoreOptions::Create(testing::FreshDirectory("core"),
-                                            torch::kCPU, 1000);
+  auto options = *ServerCore::Options::Create(
+      test_support::FreshDirectory("core"), torch::kCPU, 1000);
   options.coordinator.progress_every = 20;
   FakeClock clock;
   options.coordinator.clock = clock.AsFunction();
@@ -171,7 +171,7 @@ TEST(ServerCoreTest, AggregatesAtQuorumAfterDeadlineThenForStraggler) {
     request.client_id = "client-" + std::to_string(i);
     request.spec_digest = config->spec_digest;
     request.round = 1;
-    request.payload = testing::LocalModelPayload(*config, i, 3, 0);
+    request.payload = test_support::LocalModelPayload(*config, i, 3, 0);
     ASSERT_TRUE((*core)->SubmitUpload(request).ok());
   }
   EXPECT_EQ((*core)->Status().aggregation.phase,
@@ -189,7 +189,7 @@ TEST(ServerCoreTest, AggregatesAtQuorumAfterDeadlineThenForStraggler) {
   GlobalVersionPtr v1 = WaitForVersion(**core, 0);
   ASSERT_NE(v1, nullptr);
   EXPECT_EQ(v1->version, 1);
-  EXPECT_THAT(v1->client_ids, ElementsAre("client-0", "client-1"));
+  EXPECT_THAT(v1->ClientIds(), ElementsAre("client-0", "client-1"));
   FederationStatus status = (*core)->Status();
   EXPECT_EQ(status.current_version, 1);
   EXPECT_EQ(status.aggregation.iteration, 60);
@@ -205,12 +205,12 @@ TEST(ServerCoreTest, AggregatesAtQuorumAfterDeadlineThenForStraggler) {
   straggler.client_id = "client-2";
   straggler.spec_digest = config->spec_digest;
   straggler.round = 1;
-  straggler.payload = testing::LocalModelPayload(*config, 2, 3, 0);
+  straggler.payload = test_support::LocalModelPayload(*config, 2, 3, 0);
   ASSERT_TRUE((*core)->SubmitUpload(straggler).ok());
   GlobalVersionPtr v2 = WaitForVersion(**core, 1);
   ASSERT_NE(v2, nullptr);
   EXPECT_EQ(v2->version, 2);
-  EXPECT_THAT(v2->client_ids, ElementsAre("client-0", "client-1", "client-2"));
+  EXPECT_THAT(v2->ClientIds(), ElementsAre("client-0", "client-1", "client-2"));
 
   // Sampling the published model.
   SampleQuery query;
@@ -249,16 +249,17 @@ UploadRequest MakeUpload(const FederationConfig& config, int index, int count,
   request.client_id = "client-" + std::to_string(index);
   request.spec_digest = config.spec_digest;
   request.round = round;
-  request.payload = testing::LocalModelPayload(config, index, count, 0);
+  request.payload = test_support::LocalModelPayload(config, index, count, 0);
   return request;
 }
 
 // Two streaming updates accepted within the settle window make one new
 // version, which records each client's round.
 TEST(ServerCoreTest, CoalescesNearSimultaneousUpdatesIntoOneVersion) {
-  auto config = *FederationConfigFromSpec(testing::SmallHypergridSpec(2, 40));
-  auto options = *ServerCoreOptions::Create(testing::FreshDirectory("settle"),
-                                            torch::kCPU, 1000);
+  auto config =
+      *FederationConfigFromSpec(test_support::SmallHypergridSpec(2, 40));
+  auto options = *ServerCore::Options::Create(
+      test_support::FreshDirectory("settle"), torch::kCPU, 1000);
   options.coordinator.progress_every = 20;
   FakeClock clock;
   options.coordinator.clock = clock.AsFunction();
@@ -272,11 +273,11 @@ TEST(ServerCoreTest, CoalescesNearSimultaneousUpdatesIntoOneVersion) {
   // The first version does not wait for the window.
   GlobalVersionPtr v1 = WaitForVersion(**core, 0);
   ASSERT_NE(v1, nullptr);
-  EXPECT_THAT(v1->client_rounds, ElementsAre(1, 1));
+  EXPECT_THAT(v1->ClientRounds(), ElementsAre(1, 1));
 
   for (int i = 0; i < 2; ++i) {
     UploadRequest update = MakeUpload(*config, i, 2, 2);
-    update.payload = testing::LocalModelPayload(*config, i, 2, 7);
+    update.payload = test_support::LocalModelPayload(*config, i, 2, 7);
     update.base_round = 1;
     ASSERT_TRUE((*core)->SubmitUpload(update).ok());
     clock.Advance(absl::Seconds(2));  // within the window of the last one
@@ -287,8 +288,8 @@ TEST(ServerCoreTest, CoalescesNearSimultaneousUpdatesIntoOneVersion) {
   GlobalVersionPtr v2 = WaitForVersion(**core, 1);
   ASSERT_NE(v2, nullptr);
   EXPECT_EQ(v2->version, 2);
-  EXPECT_THAT(v2->client_ids, ElementsAre("client-0", "client-1"));
-  EXPECT_THAT(v2->client_rounds, ElementsAre(2, 2));
+  EXPECT_THAT(v2->ClientIds(), ElementsAre("client-0", "client-1"));
+  EXPECT_THAT(v2->ClientRounds(), ElementsAre(2, 2));
   // Nothing left to aggregate: no third version.
   EXPECT_EQ((*core)->models().WaitForNewer(2, absl::Milliseconds(300)),
             nullptr);
@@ -296,9 +297,9 @@ TEST(ServerCoreTest, CoalescesNearSimultaneousUpdatesIntoOneVersion) {
   EXPECT_EQ((*core)->models().List().size(), 2u);
 }
 
-ServerCoreOptions CheckpointingOptions(const std::string& state_dir) {
-  ServerCoreOptions options =
-      *ServerCoreOptions::Create(state_dir, torch::kCPU, 1000);
+ServerCore::Options CheckpointingOptions(const std::string& state_dir) {
+  ServerCore::Options options =
+      *ServerCore::Options::Create(state_dir, torch::kCPU, 1000);
   options.coordinator.progress_every = 10;
   options.coordinator.checkpoint_every_iterations = 20;
   return options;
@@ -318,8 +319,9 @@ bool WaitForCheckpoint(const ServerCore& core, int64_t iteration) {
 }
 
 TEST(ServerCoreTest, ResumesAnInterruptedAggregationFromItsCheckpoint) {
-  auto config = testing::SmallHypergridConfig(2, 400);
-  const std::string interrupted_dir = testing::FreshDirectory("interrupted");
+  auto config = test_support::SmallHypergridConfig(2, 400);
+  const std::string interrupted_dir =
+      test_support::FreshDirectory("interrupted");
   int64_t stopped_at = 0;
   {
     auto core =
@@ -349,7 +351,7 @@ TEST(ServerCoreTest, ResumesAnInterruptedAggregationFromItsCheckpoint) {
     const FederationStatus status = core->Status();
     EXPECT_EQ(status.aggregation.resumed_from_iteration, stopped_at);
     EXPECT_EQ(status.aggregation.iteration, 400);
-    EXPECT_THAT(resumed->client_ids, ElementsAre("client-0", "client-1"));
+    EXPECT_THAT(resumed->ClientIds(), ElementsAre("client-0", "client-1"));
   }
   // Publication removes the checkpoint.
   EXPECT_FALSE(
@@ -358,7 +360,7 @@ TEST(ServerCoreTest, ResumesAnInterruptedAggregationFromItsCheckpoint) {
   // The same aggregation without interruption publishes the same model, bit
   // for bit: the checkpoint carries the whole training state.
   auto core = *ServerCore::Create(
-      config, CheckpointingOptions(testing::FreshDirectory("straight")));
+      config, CheckpointingOptions(test_support::FreshDirectory("straight")));
   for (int i = 0; i < 2; ++i) {
     ASSERT_TRUE(core->SubmitUpload(MakeUpload(*config, i, 2)).ok());
   }
@@ -369,13 +371,13 @@ TEST(ServerCoreTest, ResumesAnInterruptedAggregationFromItsCheckpoint) {
 }
 
 TEST(ServerCoreTest, DiscardsACheckpointOfOtherUploads) {
-  v1::FederationSpec spec = testing::SmallHypergridSpec(3, 400);
+  v1::FederationSpec spec = test_support::SmallHypergridSpec(3, 400);
   spec.set_quorum(2);
   spec.set_upload_deadline_seconds(3);
   auto config = *FederationConfigFromSpec(spec);
-  const std::string state_dir = testing::FreshDirectory("discard");
+  const std::string state_dir = test_support::FreshDirectory("discard");
   FakeClock clock;
-  ServerCoreOptions options = CheckpointingOptions(state_dir);
+  ServerCore::Options options = CheckpointingOptions(state_dir);
   options.coordinator.clock = clock.AsFunction();
   options.coordinator.poll_interval = absl::Milliseconds(5);
   {
@@ -395,21 +397,21 @@ TEST(ServerCoreTest, DiscardsACheckpointOfOtherUploads) {
   ASSERT_TRUE(core->SubmitUpload(MakeUpload(*config, 2, 3)).ok());
   GlobalVersionPtr version = WaitForVersion(*core, 0);
   ASSERT_NE(version, nullptr);
-  EXPECT_THAT(version->client_ids,
+  EXPECT_THAT(version->ClientIds(),
               ElementsAre("client-0", "client-1", "client-2"));
   EXPECT_EQ(core->Status().aggregation.resumed_from_iteration, 0);
 }
 
 TEST(ServerCoreTest, ExcludesUploadsBeyondTheDiagnosticLimits) {
-  v1::FederationSpec spec = testing::SmallHypergridSpec(3, 40);
+  v1::FederationSpec spec = test_support::SmallHypergridSpec(3, 40);
   spec.set_quorum(2);
   spec.mutable_exclusion()->set_max_alpha(0.5);
   spec.mutable_exclusion()->set_max_beta(3.0);
   auto config = *FederationConfigFromSpec(spec);
-  const std::string state_dir = testing::FreshDirectory("exclusion");
+  const std::string state_dir = test_support::FreshDirectory("exclusion");
   {
     auto core = *ServerCore::Create(
-        config, *ServerCoreOptions::Create(state_dir, torch::kCPU, 100));
+        config, *ServerCore::Options::Create(state_dir, torch::kCPU, 100));
     UploadRequest good = MakeUpload(*config, 0, 3);
     good.diagnostics = LocalDiagnostics{0.1, 0.2, 0.0, 256};
     UploadRequest bad_alpha = MakeUpload(*config, 1, 3);
@@ -437,10 +439,10 @@ TEST(ServerCoreTest, ExcludesUploadsBeyondTheDiagnosticLimits) {
     ASSERT_TRUE(core->SubmitUpload(better).ok());
     GlobalVersionPtr version = WaitForVersion(*core, 0);
     ASSERT_NE(version, nullptr);
-    EXPECT_THAT(version->client_ids, ElementsAre("client-0", "client-1"));
-    EXPECT_THAT(version->client_rounds, ElementsAre(1, 2));
-    EXPECT_THAT(version->excluded_client_ids, ElementsAre("client-2"));
-    EXPECT_THAT(version->exclusion_reasons,
+    EXPECT_THAT(version->ClientIds(), ElementsAre("client-0", "client-1"));
+    EXPECT_THAT(version->ClientRounds(), ElementsAre(1, 2));
+    EXPECT_THAT(version->ExcludedClientIds(), ElementsAre("client-2"));
+    EXPECT_THAT(version->ExclusionReasons(),
                 ElementsAre(HasSubstr("no diagnostics")));
     // The excluded upload stays stored and does not re-trigger aggregation.
     absl::SleepFor(absl::Milliseconds(600));
@@ -451,20 +453,20 @@ TEST(ServerCoreTest, ExcludesUploadsBeyondTheDiagnosticLimits) {
   }
   // The exclusions are part of the version's record on disk.
   auto core = *ServerCore::Create(
-      config, *ServerCoreOptions::Create(state_dir, torch::kCPU, 100));
+      config, *ServerCore::Options::Create(state_dir, torch::kCPU, 100));
   GlobalVersionPtr recovered = core->models().Latest();
   ASSERT_NE(recovered, nullptr);
-  EXPECT_THAT(recovered->excluded_client_ids, ElementsAre("client-2"));
-  EXPECT_THAT(recovered->exclusion_reasons,
+  EXPECT_THAT(recovered->ExcludedClientIds(), ElementsAre("client-2"));
+  EXPECT_THAT(recovered->ExclusionReasons(),
               ElementsAre(HasSubstr("no diagnostics")));
-  EXPECT_THAT(recovered->client_ids, ElementsAre("client-0", "client-1"));
+  EXPECT_THAT(recovered->ClientIds(), ElementsAre("client-0", "client-1"));
 }
 
 TEST(ServerCoreTest, SamplerSaysNotFoundBeforeTheFirstVersion) {
-  auto config = testing::SmallHypergridConfig(2);
+  auto config = test_support::SmallHypergridConfig(2);
   auto core = *ServerCore::Create(
-      config, *ServerCoreOptions::Create(testing::FreshDirectory("empty"),
-                                         torch::kCPU, 100));
+      config, *ServerCore::Options::Create(
+                  test_support::FreshDirectory("empty"), torch::kCPU, 100));
   SampleQuery query;
   query.num_samples = 5;
   EXPECT_EQ(core->sampler().Sample(query, nullptr).code(),
@@ -478,9 +480,9 @@ bool EndsWith(const std::string& text, const std::string& suffix) {
 }
 
 TEST(ServerCoreTest, StatusAndUploadsDoNotWaitBehindASlowPublication) {
-  auto config = testing::SmallHypergridConfig(2, 20);
-  auto options = *ServerCoreOptions::Create(testing::FreshDirectory("slow"),
-                                            torch::kCPU, 100);
+  auto config = test_support::SmallHypergridConfig(2, 20);
+  auto options = *ServerCore::Options::Create(
+      test_support::FreshDirectory("slow"), torch::kCPU, 100);
   std::atomic<bool> writing{false};
   absl::Notification release;
   options.models.write_file = [&](const std::string& path,
@@ -521,9 +523,9 @@ TEST(ServerCoreTest, StatusAndUploadsDoNotWaitBehindASlowPublication) {
 }
 
 TEST(ServerCoreTest, RetriesAFailedPublicationKeepingTheTrainedModel) {
-  auto config = testing::SmallHypergridConfig(2, 40);
-  auto options = *ServerCoreOptions::Create(testing::FreshDirectory("full"),
-                                            torch::kCPU, 100);
+  auto config = test_support::SmallHypergridConfig(2, 40);
+  auto options = *ServerCore::Options::Create(
+      test_support::FreshDirectory("full"), torch::kCPU, 100);
   options.coordinator.publish_retry_initial = absl::Milliseconds(10);
   options.coordinator.publish_retry_max = absl::Milliseconds(40);
   std::atomic<bool> disk_full{true};
@@ -563,8 +565,8 @@ TEST(ServerCoreTest, RetriesAFailedPublicationKeepingTheTrainedModel) {
 
   // The very model an undisturbed aggregation publishes.
   auto straight = *ServerCore::Create(
-      config, *ServerCoreOptions::Create(testing::FreshDirectory("roomy"),
-                                         torch::kCPU, 100));
+      config, *ServerCore::Options::Create(
+                  test_support::FreshDirectory("roomy"), torch::kCPU, 100));
   for (int i = 0; i < 2; ++i) {
     ASSERT_TRUE(straight->SubmitUpload(MakeUpload(*config, i, 2)).ok());
   }
@@ -577,8 +579,8 @@ TEST(ServerCoreTest, RetriesAFailedPublicationKeepingTheTrainedModel) {
 // finite weights, finite raw outputs.
 std::string PoisonedPayload(const FederationConfig& config, int index) {
   v1::ModelWeights weights;
-  EXPECT_TRUE(
-      weights.ParseFromString(testing::LocalModelPayload(config, index, 3, 0)));
+  EXPECT_TRUE(weights.ParseFromString(
+      test_support::LocalModelPayload(config, index, 3, 0)));
   const float bias[] = {3e38f, -3e38f, 3e38f};
   for (v1::TensorData& tensor : *weights.mutable_tensors()) {
     if (tensor.name() == "forward_head.bias") {
@@ -590,11 +592,11 @@ std::string PoisonedPayload(const FederationConfig& config, int index) {
 }
 
 TEST(ServerCoreTest, ExcludesTheUploadThatMakesAggregationNonFinite) {
-  v1::FederationSpec spec = testing::SmallHypergridSpec(3, 40);
+  v1::FederationSpec spec = test_support::SmallHypergridSpec(3, 40);
   spec.set_quorum(2);
   auto config = *FederationConfigFromSpec(spec);
-  auto options = *ServerCoreOptions::Create(testing::FreshDirectory("poison"),
-                                            torch::kCPU, 100);
+  auto options = *ServerCore::Options::Create(
+      test_support::FreshDirectory("poison"), torch::kCPU, 100);
   // Lets the poisoned model past the upload probe (only s0's raw outputs are
   // checked), as a model the probe's walks happen to miss would be.
   options.uploads.probe_walks = 0;
@@ -609,9 +611,9 @@ TEST(ServerCoreTest, ExcludesTheUploadThatMakesAggregationNonFinite) {
   // and named.
   GlobalVersionPtr version = WaitForVersion(*core, 0);
   ASSERT_NE(version, nullptr);
-  EXPECT_THAT(version->client_ids, ElementsAre("client-0", "client-1"));
-  EXPECT_THAT(version->excluded_client_ids, ElementsAre("client-2"));
-  EXPECT_THAT(version->exclusion_reasons,
+  EXPECT_THAT(version->ClientIds(), ElementsAre("client-0", "client-1"));
+  EXPECT_THAT(version->ExcludedClientIds(), ElementsAre("client-2"));
+  EXPECT_THAT(version->ExclusionReasons(),
               ElementsAre(HasSubstr("aggregation went non-finite")));
   FederationStatus status = core->Status();
   EXPECT_TRUE(status.clients[2].excluded);
@@ -622,16 +624,16 @@ TEST(ServerCoreTest, ExcludesTheUploadThatMakesAggregationNonFinite) {
   ASSERT_TRUE(core->SubmitUpload(MakeUpload(*config, 2, 3, 2)).ok());
   GlobalVersionPtr next = WaitForVersion(*core, 1);
   ASSERT_NE(next, nullptr);
-  EXPECT_THAT(next->client_ids,
+  EXPECT_THAT(next->ClientIds(),
               ElementsAre("client-0", "client-1", "client-2"));
-  EXPECT_THAT(next->excluded_client_ids, IsEmpty());
+  EXPECT_THAT(next->ExcludedClientIds(), IsEmpty());
   EXPECT_FALSE(core->Status().clients[2].excluded);
 }
 
 TEST(ServerCoreTest, SamplerCapsWorkAndStopsInsideABatch) {
-  auto config = testing::SmallHypergridConfig(2, 20);
-  auto options = *ServerCoreOptions::Create(testing::FreshDirectory("caps"),
-                                            torch::kCPU, 1000);
+  auto config = test_support::SmallHypergridConfig(2, 20);
+  auto options = *ServerCore::Options::Create(
+      test_support::FreshDirectory("caps"), torch::kCPU, 1000);
   SampleWorkLimits& limits = options.sampler.limits;
   limits.max_trajectories_per_request = 1 << 16;
   limits.max_trajectories_per_pass = 256;

@@ -204,16 +204,14 @@ bool IsValidClientId(const std::string& client_id) {
   return true;
 }
 
-absl::StatusOr<std::shared_ptr<const FederationConfig>>
-FederationConfigFromSpec(const v1::FederationSpec& spec) {
-  if (std::optional<std::string> field = FirstNonUtf8Field(spec, "")) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(*field, ": not valid UTF-8 (string fields must be)"));
-  }
-  auto config = std::make_shared<FederationConfig>();
-  config->spec = spec;
-  config->spec_digest = FederationSpecDigest(spec);
+namespace {
 
+// The steps of FederationConfigFromSpec, in the order it checks the spec
+// (so the first problem reported stays the same); each fills its part of
+// `config`.
+
+absl::Status SetEnvironment(const v1::FederationSpec& spec,
+                            FederationConfig& config) {
   if (spec.environment().kind().empty()) {
     return absl::InvalidArgumentError("environment.kind must be set");
   }
@@ -225,21 +223,21 @@ FederationConfigFromSpec(const v1::FederationSpec& spec) {
     return absl::InvalidArgumentError(
         absl::StrCat("environment: ", environment.status().message()));
   }
-  config->environment = std::move(environment).value();
+  config.environment = std::move(environment).value();
+  return absl::OkStatus();
+}
 
-  absl::StatusOr<PolicyArchitecture> local =
-      ArchitectureFromProto(spec.local_architecture());
-  if (!local.ok()) return Prefixed("local_architecture", local.status());
-  config->local_architecture = *local;
-  RETURN_IF_ERROR(
-      CheckPolicySize("local_architecture", *local, *config->environment));
-  absl::StatusOr<PolicyArchitecture> global =
-      ArchitectureFromProto(spec.global_architecture());
-  if (!global.ok()) return Prefixed("global_architecture", global.status());
-  config->global_architecture = *global;
-  RETURN_IF_ERROR(
-      CheckPolicySize("global_architecture", *global, *config->environment));
+absl::StatusOr<PolicyArchitecture> CheckedArchitecture(
+    const std::string& field, const v1::PolicyArchitecture& proto,
+    const Environment& environment) {
+  absl::StatusOr<PolicyArchitecture> architecture =
+      ArchitectureFromProto(proto);
+  if (!architecture.ok()) return Prefixed(field, architecture.status());
+  RETURN_IF_ERROR(CheckPolicySize(field, *architecture, environment));
+  return architecture;
+}
 
+absl::Status CheckClientIds(const v1::FederationSpec& spec) {
   if (spec.client_ids().empty()) {
     return absl::InvalidArgumentError(
         "client_ids must list at least one client");
@@ -258,19 +256,25 @@ FederationConfigFromSpec(const v1::FederationSpec& spec) {
           absl::StrCat("client_ids[", i, "] = '", id, "' is listed twice"));
     }
   }
+  return absl::OkStatus();
+}
+
+// Quorum, deadline and the exclusion policy.
+absl::Status SetAggregationRules(const v1::FederationSpec& spec,
+                                 FederationConfig& config) {
   const int n = spec.client_ids_size();
   if (spec.quorum() < 0 || spec.quorum() > n) {
     return absl::InvalidArgumentError(absl::StrCat("quorum must lie in [0, ", n,
                                                    "] (0 = every client), got ",
                                                    spec.quorum()));
   }
-  config->quorum = spec.quorum() == 0 ? n : spec.quorum();
+  config.quorum = spec.quorum() == 0 ? n : spec.quorum();
   if (spec.upload_deadline_seconds() < 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("upload_deadline_seconds must be >= 0, got ",
                      spec.upload_deadline_seconds()));
   }
-  config->upload_deadline_seconds = spec.upload_deadline_seconds();
+  config.upload_deadline_seconds = spec.upload_deadline_seconds();
   // !(x >= 0) also refuses NaN.
   if (!(spec.exclusion().max_alpha() >= 0.0) ||
       !(spec.exclusion().max_alpha() < 1.0)) {
@@ -284,15 +288,19 @@ FederationConfigFromSpec(const v1::FederationSpec& spec) {
         "exclusion.max_beta must be finite and >= 0 (0 = no limit), got ",
         spec.exclusion().max_beta()));
   }
-  config->exclusion.max_alpha = spec.exclusion().max_alpha();
-  config->exclusion.max_beta = spec.exclusion().max_beta();
+  config.exclusion.max_alpha = spec.exclusion().max_alpha();
+  config.exclusion.max_beta = spec.exclusion().max_beta();
+  return absl::OkStatus();
+}
 
+absl::Status SetTraining(const v1::FederationSpec& spec,
+                         FederationConfig& config) {
   absl::StatusOr<TrainingOptions> local_training =
       TrainingOptionsFromProto(spec.local_training(), TrainingOptions());
   if (!local_training.ok()) {
     return Prefixed("local_training", local_training.status());
   }
-  config->local_training = *local_training;
+  config.local_training = *local_training;
   absl::StatusOr<TrainingOptions> aggregation =
       TrainingOptionsFromProto(spec.aggregation(), TrainingOptions());
   if (!aggregation.ok()) return Prefixed("aggregation", aggregation.status());
@@ -301,16 +309,48 @@ FederationConfigFromSpec(const v1::FederationSpec& spec) {
         "aggregation.loss: \"db\" is not allowed for aggregation (it has no "
         "per-trajectory target); use \"cb\" or \"tb\"");
   }
-  config->aggregation = *aggregation;
+  config.aggregation = *aggregation;
+  return absl::OkStatus();
+}
+
+absl::Status SetNamedAggregates(const v1::FederationSpec& spec,
+                                FederationConfig& config) {
   std::vector<std::string> names;
   for (int i = 0; i < spec.aggregate_size(); ++i) {
     ASSIGN_OR_RETURN(
         NamedAggregateConfig named,
-        ValidateNamedAggregate(spec.aggregate(i), *config, names,
+        ValidateNamedAggregate(spec.aggregate(i), config, names,
                                absl::StrCat("aggregate[", i, "]")));
     names.push_back(named.name);
-    config->aggregates.push_back(std::move(named));
+    config.aggregates.push_back(std::move(named));
   }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<const FederationConfig>>
+FederationConfigFromSpec(const v1::FederationSpec& spec) {
+  if (std::optional<std::string> field = FirstNonUtf8Field(spec, "")) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(*field, ": not valid UTF-8 (string fields must be)"));
+  }
+  auto config = std::make_shared<FederationConfig>();
+  config->spec = spec;
+  config->spec_digest = FederationSpecDigest(spec);
+  RETURN_IF_ERROR(SetEnvironment(spec, *config));
+  ASSIGN_OR_RETURN(
+      config->local_architecture,
+      CheckedArchitecture("local_architecture", spec.local_architecture(),
+                          *config->environment));
+  ASSIGN_OR_RETURN(
+      config->global_architecture,
+      CheckedArchitecture("global_architecture", spec.global_architecture(),
+                          *config->environment));
+  RETURN_IF_ERROR(CheckClientIds(spec));
+  RETURN_IF_ERROR(SetAggregationRules(spec, *config));
+  RETURN_IF_ERROR(SetTraining(spec, *config));
+  RETURN_IF_ERROR(SetNamedAggregates(spec, *config));
   return std::shared_ptr<const FederationConfig>(std::move(config));
 }
 

@@ -20,7 +20,7 @@ absl::Status ErrorOf(const v1::FederationSpec& spec) {
 }
 
 TEST(FederationConfigTest, AcceptsSmallSpecAndResolvesQuorum) {
-  auto config = FederationConfigFromSpec(testing::SmallHypergridSpec(3));
+  auto config = FederationConfigFromSpec(test_support::SmallHypergridSpec(3));
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ((*config)->quorum, 3);
   EXPECT_EQ((*config)->spec_digest.size(), 64u);
@@ -31,7 +31,7 @@ TEST(FederationConfigTest, AcceptsSmallSpecAndResolvesQuorum) {
 }
 
 TEST(FederationConfigTest, ReadsTheExclusionPolicy) {
-  v1::FederationSpec spec = testing::SmallHypergridSpec(3);
+  v1::FederationSpec spec = test_support::SmallHypergridSpec(3);
   auto unlimited = FederationConfigFromSpec(spec);
   ASSERT_TRUE(unlimited.ok()) << unlimited.status();
   EXPECT_FALSE((*unlimited)->exclusion.any());
@@ -95,7 +95,7 @@ TEST(FederationConfigTest, RefusesEachInvalidFieldByName) {
        "exclusion.max_beta"},
   };
   for (const Case& c : cases) {
-    v1::FederationSpec spec = testing::SmallHypergridSpec(3);
+    v1::FederationSpec spec = test_support::SmallHypergridSpec(3);
     c.mutate(spec);
     absl::Status status = ErrorOf(spec);
     EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument)
@@ -106,7 +106,7 @@ TEST(FederationConfigTest, RefusesEachInvalidFieldByName) {
 
 TEST(FederationConfigTest, ReportsTextprotoSyntaxErrorsWithThePath) {
   const std::string path =
-      testing::FreshDirectory("config") + "/broken.textproto";
+      test_support::FreshDirectory("config") + "/broken.textproto";
   std::ofstream(path) << "name: \"x\"\nenvironment { kind: }\n";
   absl::Status status = LoadFederationConfig(path).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
@@ -135,7 +135,7 @@ TEST(FederationConfigTest, ParsesTextAndNamesTheSourceInErrors) {
 // terabytes (hidden_width 65536 x 64 layers, or a 64x1024 hypergrid input) was
 // accepted, and the server then died allocating its global policy.
 TEST(FederationConfigTest, RefusesPoliciesAboveTheParameterLimit) {
-  v1::FederationSpec huge_width = testing::SmallHypergridSpec(3);
+  v1::FederationSpec huge_width = test_support::SmallHypergridSpec(3);
   huge_width.mutable_global_architecture()->set_hidden_width(65536);
   huge_width.mutable_global_architecture()->set_hidden_layers(64);
   absl::Status status = ErrorOf(huge_width);
@@ -143,7 +143,7 @@ TEST(FederationConfigTest, RefusesPoliciesAboveTheParameterLimit) {
   EXPECT_THAT(std::string(status.message()), HasSubstr("global_architecture"));
   EXPECT_THAT(std::string(status.message()), HasSubstr("parameters"));
 
-  v1::FederationSpec huge_input = testing::SmallHypergridSpec(3);
+  v1::FederationSpec huge_input = test_support::SmallHypergridSpec(3);
   auto& params = *huge_input.mutable_environment()->mutable_params();
   params["dim"] = "64";
   params["side"] = "1024";
@@ -153,7 +153,7 @@ TEST(FederationConfigTest, RefusesPoliciesAboveTheParameterLimit) {
   EXPECT_THAT(std::string(status.message()), HasSubstr("local_architecture"));
 
   // Just below the limit is still accepted (nothing is allocated here).
-  v1::FederationSpec large = testing::SmallHypergridSpec(3);
+  v1::FederationSpec large = test_support::SmallHypergridSpec(3);
   large.mutable_global_architecture()->set_hidden_width(4096);
   large.mutable_global_architecture()->set_hidden_layers(16);
   EXPECT_TRUE(FederationConfigFromSpec(large).ok());
@@ -163,14 +163,14 @@ TEST(FederationConfigTest, RefusesPoliciesAboveTheParameterLimit) {
 // with only a logged error, the server accepted the spec, and every client's
 // parse of it (GetSpec, binary proto3) would then fail.
 TEST(FederationConfigTest, RefusesStringFieldsThatAreNotUtf8) {
-  v1::FederationSpec bad_name = testing::SmallHypergridSpec(3);
+  v1::FederationSpec bad_name = test_support::SmallHypergridSpec(3);
   bad_name.set_name("hypergrid-d\x97\x92o");
   absl::Status status = ErrorOf(bad_name);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
   EXPECT_THAT(std::string(status.message()), HasSubstr("name"));
   EXPECT_THAT(std::string(status.message()), HasSubstr("UTF-8"));
 
-  v1::FederationSpec bad_param = testing::SmallHypergridSpec(3);
+  v1::FederationSpec bad_param = test_support::SmallHypergridSpec(3);
   (*bad_param.mutable_environment()->mutable_params())["side"] = "4\xff";
   status = ErrorOf(bad_param);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
@@ -186,7 +186,7 @@ TEST(FederationConfigTest, RefusesStringFieldsThatAreNotUtf8) {
   EXPECT_THAT(std::string(status.message()), HasSubstr("UTF-8"));
 
   // Non-ASCII UTF-8 is fine.
-  v1::FederationSpec unicode = testing::SmallHypergridSpec(3);
+  v1::FederationSpec unicode = test_support::SmallHypergridSpec(3);
   unicode.set_name(
       "f\xc3\xb6"
       "deration");
@@ -206,13 +206,13 @@ TEST(FederationConfigTest, ValidatesClientIds) {
 absl::StatusOr<std::shared_ptr<const FederationConfig>> WithAggregates(
     const std::string& aggregates_text) {
   std::string text;
-  google::protobuf::TextFormat::PrintToString(testing::SmallHypergridSpec(3),
-                                              &text);
+  google::protobuf::TextFormat::PrintToString(
+      test_support::SmallHypergridSpec(3), &text);
   return ParseFederationConfig(text + aggregates_text, "named.textproto");
 }
 
 TEST(NamedAggregateConfigTest, ReadsNamedAggregatesWithoutChangingTheDigest) {
-  auto plain = FederationConfigFromSpec(testing::SmallHypergridSpec(3));
+  auto plain = FederationConfigFromSpec(test_support::SmallHypergridSpec(3));
   ASSERT_TRUE(plain.ok()) << plain.status();
   auto config = WithAggregates(
       "aggregate { name: \"labs-A-B\" weights { key: \"client-0\" value: 1 }"

@@ -19,15 +19,32 @@
 #include "server/core/server_state.pb.h"
 
 namespace epgfn {
-namespace {
+std::vector<std::string> GlobalVersion::ClientIds() const {
+  std::vector<std::string> ids;
+  for (const IncludedUpload& upload : included) ids.push_back(upload.client_id);
+  return ids;
+}
 
-constexpr int64_t kMaxStoredModelBytes = int64_t{4} << 30;
+std::vector<int64_t> GlobalVersion::ClientRounds() const {
+  std::vector<int64_t> rounds;
+  for (const IncludedUpload& upload : included) rounds.push_back(upload.round);
+  return rounds;
+}
 
-}  // namespace
+std::vector<std::string> GlobalVersion::ExcludedClientIds() const {
+  std::vector<std::string> ids;
+  for (const ExcludedClient& client : excluded) ids.push_back(client.client_id);
+  return ids;
+}
 
-absl::StatusOr<ModelStoreOptions> ModelStoreOptions::Create(
-    torch::Device device, int64_t resident_versions,
-    int64_t max_resident_bytes) {
+std::vector<std::string> GlobalVersion::ExclusionReasons() const {
+  std::vector<std::string> reasons;
+  for (const ExcludedClient& client : excluded)
+    reasons.push_back(client.reason);
+  return reasons;
+}
+
+absl::Status ModelStoreOptions::Validate() const {
   if (resident_versions < 1) {
     return absl::InvalidArgumentError(absl::StrCat(
         "resident_versions must be >= 1, got ", resident_versions));
@@ -36,41 +53,28 @@ absl::StatusOr<ModelStoreOptions> ModelStoreOptions::Create(
     return absl::InvalidArgumentError(absl::StrCat(
         "max_resident_bytes must be >= 1, got ", max_resident_bytes));
   }
-  ModelStoreOptions options;
-  options.device = device;
-  options.resident_versions = resident_versions;
-  options.max_resident_bytes = max_resident_bytes;
-  return options;
+  return absl::OkStatus();
 }
 
 ModelStore::ModelStore(std::shared_ptr<const FederationConfig> config,
-                       std::string directory, ModelStoreOptions options)
+                       std::string directory, ModelStoreOptions options,
+                       torch::Device device)
     : config_(std::move(config)),
       directory_(std::move(directory)),
       options_(std::move(options)),
-      device_(options_.device) {}
+      device_(device) {}
 
 absl::StatusOr<std::unique_ptr<ModelStore>> ModelStore::Create(
     std::shared_ptr<const FederationConfig> config,
-    const std::string& state_dir, const ModelStoreOptions& options) {
-  if (options.resident_versions < 1 || options.max_resident_bytes < 1) {
-    return absl::InvalidArgumentError(
-        "resident_versions and max_resident_bytes must be >= 1");
-  }
+    const std::string& state_dir, const ModelStoreOptions& options,
+    torch::Device device) {
+  RETURN_IF_ERROR(options.Validate());
   const std::string directory = state_dir + "/global";
   RETURN_IF_ERROR(MakeDirectories(directory));
   std::unique_ptr<ModelStore> store(
-      new ModelStore(std::move(config), directory, options));
+      new ModelStore(std::move(config), directory, options, device));
   store->Recover();
   return store;
-}
-
-absl::StatusOr<std::unique_ptr<ModelStore>> ModelStore::Create(
-    std::shared_ptr<const FederationConfig> config,
-    const std::string& state_dir, torch::Device device) {
-  ModelStoreOptions options;
-  options.device = device;
-  return Create(std::move(config), state_dir, options);
 }
 
 std::string ModelStore::ModelPath(int64_t version) const {
@@ -81,186 +85,45 @@ std::string ModelStore::RecordPath(int64_t version) const {
   return absl::StrCat(directory_, "/v", version, ".meta");
 }
 
-absl::StatusOr<GlobalVersionPtr> ModelStore::LoadVersion(
-    int64_t version, bool metadata_only) const {
-  server::v1::GlobalVersionRecord record;
-  RETURN_IF_ERROR(ReadTextProtoFile(RecordPath(version), &record));
-  if (record.version() != version) {
-    return absl::DataLossError(
-        absl::StrCat("record says version ", record.version()));
-  }
-  if (record.spec_digest() != config_->spec_digest) {
-    return absl::FailedPreconditionError("published under another spec");
-  }
-  const std::string aggregate_name =
-      options_.aggregate ? options_.aggregate->name : std::string();
-  const std::map<std::string, double> weights =
-      options_.aggregate ? options_.aggregate->weights
-                         : std::map<std::string, double>();
-  if (record.aggregate_name() != aggregate_name ||
-      std::map<std::string, double>(record.client_weights().begin(),
-                                    record.client_weights().end()) != weights) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("published for aggregate '", record.aggregate_name(),
-                     "' with other weights than the config's"));
-  }
-  if (record.client_ids_size() != record.client_rounds_size()) {
-    return absl::DataLossError("client ids and rounds differ in length");
-  }
-  if (record.excluded_client_ids_size() != record.exclusion_reasons_size()) {
-    return absl::DataLossError(
-        "excluded client ids and reasons differ in length");
-  }
-  std::string payload;
-  PolicyNet policy{nullptr};
-  if (metadata_only) {
-    // The bytes are checked when the version is loaded on demand.
-    std::error_code error;
-    const auto size = std::filesystem::file_size(ModelPath(version), error);
-    if (error || static_cast<int64_t>(size) != record.payload_bytes()) {
-      return absl::DataLossError(
-          "model file missing or not of its record's size");
-    }
-  } else {
-    ASSIGN_OR_RETURN(
-        payload, ReadFileToString(ModelPath(version), kMaxStoredModelBytes));
-    if (Sha256Hex(payload) != record.payload_sha256()) {
-      return absl::DataLossError("model file does not match its record");
-    }
-    v1::ModelWeights weights;
-    if (!weights.ParseFromString(payload)) {
-      return absl::DataLossError("model file does not parse");
-    }
-    ASSIGN_OR_RETURN(policy,
-                     ImportModel(weights, *config_->environment, device_));
-    policy->eval();
-  }
-  auto loaded = std::make_shared<GlobalVersion>();
-  loaded->version = version;
-  loaded->client_ids.assign(record.client_ids().begin(),
-                            record.client_ids().end());
-  loaded->client_rounds.assign(record.client_rounds().begin(),
-                               record.client_rounds().end());
-  loaded->excluded_client_ids.assign(record.excluded_client_ids().begin(),
-                                     record.excluded_client_ids().end());
-  loaded->exclusion_reasons.assign(record.exclusion_reasons().begin(),
-                                   record.exclusion_reasons().end());
-  loaded->aggregate_name = record.aggregate_name();
-  loaded->client_weights = weights;
-  loaded->payload = std::move(payload);
-  loaded->payload_sha256 = record.payload_sha256();
-  loaded->published_unix_seconds = record.published_unix_seconds();
-  loaded->policy = policy;
-  return GlobalVersionPtr(std::move(loaded));
-}
-
 namespace {
 
-// A version's metadata without its payload and policy.
-GlobalVersionPtr MetadataOf(const GlobalVersion& version) {
-  auto metadata = std::make_shared<GlobalVersion>(version);
-  metadata->payload.clear();
-  metadata->payload.shrink_to_fit();
-  metadata->policy = PolicyNet(nullptr);
-  return metadata;
+// What v<N>.meta holds of `version`.
+server::v1::GlobalVersionRecord RecordOf(const GlobalVersion& version,
+                                         const std::string& spec_digest) {
+  server::v1::GlobalVersionRecord record;
+  record.set_version(version.version);
+  record.set_spec_digest(spec_digest);
+  for (const IncludedUpload& upload : version.included) {
+    record.add_client_ids(upload.client_id);
+    record.add_client_rounds(upload.round);
+  }
+  for (const ExcludedClient& client : version.excluded) {
+    record.add_excluded_client_ids(client.client_id);
+    record.add_exclusion_reasons(client.reason);
+  }
+  record.set_aggregate_name(version.aggregate_name);
+  for (const auto& [client_id, weight] : version.client_weights) {
+    (*record.mutable_client_weights())[client_id] = weight;
+  }
+  record.set_payload_sha256(version.payload_sha256);
+  record.set_payload_bytes(static_cast<int64_t>(version.payload.size()));
+  record.set_published_unix_seconds(version.published_unix_seconds);
+  return record;
 }
 
 }  // namespace
 
-void ModelStore::Recover() {
-  static const std::regex kModelName("v([1-9][0-9]{0,17})\\.model");
-  std::error_code error;
-  std::vector<int64_t> found;
-  for (const auto& entry :
-       std::filesystem::directory_iterator(directory_, error)) {
-    const std::string name = entry.path().filename().string();
-    std::smatch match;
-    // Anything else (notably *.tmp left by a crash mid-write) is not a
-    // published version.
-    if (!std::regex_match(name, match, kModelName)) continue;
-    int64_t version = 0;
-    if (!absl::SimpleAtoi(match[1].str(), &version)) continue;
-    found.push_back(version);
-  }
-  if (error) {
-    LOG(WARNING) << "cannot list " << directory_ << ": " << error.message();
-  }
-  // Newest first: the resident ones are loaded whole, the rest by record.
-  std::sort(found.rbegin(), found.rend());
-  int64_t loaded_whole = 0;
-  for (int64_t version : found) {
-    const bool whole = loaded_whole < options_.resident_versions;
-    absl::StatusOr<GlobalVersionPtr> loaded;
-    try {
-      loaded = LoadVersion(version, /*metadata_only=*/!whole);
-    } catch (const std::exception& e) {
-      loaded = absl::DataLossError(e.what());
-    }
-    if (!loaded.ok()) {
-      LOG(WARNING) << "skipping stored global version " << version << ": "
-                   << loaded.status();
-      continue;
-    }
-    if (whole) ++loaded_whole;
-    absl::MutexLock lock(&mutex_);
-    versions_[version] = Entry{whole ? MetadataOf(**loaded) : *loaded,
-                               whole ? *loaded : nullptr};
-  }
-  absl::MutexLock lock(&mutex_);
-  Evict();
-  if (!versions_.empty()) {
-    LOG(INFO) << "recovered " << versions_.size()
-              << " global versions; latest v" << versions_.rbegin()->first
-              << "; " << loaded_whole << " resident";
-  }
-}
-
-void ModelStore::Insert(GlobalVersionPtr version) {
-  versions_[version->version] = Entry{MetadataOf(*version), version};
-  Evict();
-}
-
-void ModelStore::Evict() {
-  int64_t resident = 0;
-  int64_t bytes = 0;
-  // Newest first; the latest always stays.
-  for (auto it = versions_.rbegin(); it != versions_.rend(); ++it) {
-    Entry& entry = it->second;
-    if (entry.resident == nullptr) continue;
-    const int64_t size = static_cast<int64_t>(entry.resident->payload.size());
-    const bool keep = it == versions_.rbegin() ||
-                      (resident < options_.resident_versions &&
-                       bytes + size <= options_.max_resident_bytes);
-    if (keep) {
-      ++resident;
-      bytes += size;
-    } else {
-      entry.resident = nullptr;
-    }
-  }
-}
-
 absl::StatusOr<GlobalVersionPtr> ModelStore::Publish(
-    PolicyNet policy, const std::vector<std::string>& client_ids,
-    const std::vector<int64_t>& client_rounds,
-    const std::vector<std::string>& excluded_client_ids,
-    const std::vector<std::string>& exclusion_reasons) {
+    PolicyNet policy, std::vector<IncludedUpload> included,
+    std::vector<ExcludedClient> excluded) {
   ASSIGN_OR_RETURN(PreparedVersion prepared,
-                   Prepare(policy, client_ids, client_rounds,
-                           excluded_client_ids, exclusion_reasons));
+                   Prepare(policy, std::move(included), std::move(excluded)));
   return Commit(std::move(prepared));
 }
 
 absl::StatusOr<PreparedVersion> ModelStore::Prepare(
-    PolicyNet policy, const std::vector<std::string>& client_ids,
-    const std::vector<int64_t>& client_rounds,
-    const std::vector<std::string>& excluded_client_ids,
-    const std::vector<std::string>& exclusion_reasons) {
-  if (client_ids.size() != client_rounds.size() ||
-      excluded_client_ids.size() != exclusion_reasons.size()) {
-    return absl::InvalidArgumentError(
-        "client ids and rounds (or exclusions and reasons) differ in length");
-  }
+    PolicyNet policy, std::vector<IncludedUpload> included,
+    std::vector<ExcludedClient> excluded) {
   absl::MutexLock publishing(&publish_mutex_);
   ASSIGN_OR_RETURN(std::string payload, DeterministicBytes(ExportModel(
                                             *config_->environment, policy)));
@@ -281,10 +144,8 @@ absl::StatusOr<PreparedVersion> ModelStore::Prepare(
                  versions_.empty() ? int64_t{0} : versions_.rbegin()->first) +
         1;
   }
-  published->client_ids = client_ids;
-  published->client_rounds = client_rounds;
-  published->excluded_client_ids = excluded_client_ids;
-  published->exclusion_reasons = exclusion_reasons;
+  published->included = std::move(included);
+  published->excluded = std::move(excluded);
   if (options_.aggregate) {
     published->aggregate_name = options_.aggregate->name;
     published->client_weights = options_.aggregate->weights;
@@ -294,24 +155,8 @@ absl::StatusOr<PreparedVersion> ModelStore::Prepare(
   published->published_unix_seconds = absl::ToUnixSeconds(absl::Now());
   published->policy = snapshot;
 
-  server::v1::GlobalVersionRecord record;
-  record.set_version(published->version);
-  record.set_spec_digest(config_->spec_digest);
-  for (const std::string& id : client_ids) record.add_client_ids(id);
-  for (int64_t round : client_rounds) record.add_client_rounds(round);
-  for (const std::string& id : excluded_client_ids) {
-    record.add_excluded_client_ids(id);
-  }
-  for (const std::string& reason : exclusion_reasons) {
-    record.add_exclusion_reasons(reason);
-  }
-  record.set_aggregate_name(published->aggregate_name);
-  for (const auto& [client_id, weight] : published->client_weights) {
-    (*record.mutable_client_weights())[client_id] = weight;
-  }
-  record.set_payload_sha256(published->payload_sha256);
-  record.set_payload_bytes(static_cast<int64_t>(published->payload.size()));
-  record.set_published_unix_seconds(published->published_unix_seconds);
+  const server::v1::GlobalVersionRecord record =
+      RecordOf(*published, config_->spec_digest);
   const FileWriter& write = options_.write_file
                                 ? options_.write_file
                                 : FileWriter(WriteFileAtomically);
@@ -339,30 +184,6 @@ GlobalVersionPtr ModelStore::Latest() const {
   return versions_.empty() ? nullptr : versions_.rbegin()->second.resident;
 }
 
-GlobalVersionPtr ModelStore::Get(int64_t version) const {
-  if (version == 0) return Latest();
-  {
-    absl::ReaderMutexLock lock(&mutex_);
-    auto it = versions_.find(version);
-    if (it == versions_.end()) return nullptr;
-    if (it->second.resident != nullptr) return it->second.resident;
-  }
-  // Evicted: read back from disk, outside the lock, and not kept (the
-  // caller holds it as long as it needs it).
-  absl::StatusOr<GlobalVersionPtr> loaded;
-  try {
-    loaded = LoadVersion(version, /*metadata_only=*/false);
-  } catch (const std::exception& e) {
-    loaded = absl::DataLossError(e.what());
-  }
-  if (!loaded.ok()) {
-    LOG(WARNING) << "cannot load evicted global version " << version << ": "
-                 << loaded.status();
-    return nullptr;
-  }
-  return *loaded;
-}
-
 std::vector<GlobalVersionPtr> ModelStore::List() const {
   absl::ReaderMutexLock lock(&mutex_);
   std::vector<GlobalVersionPtr> list;
@@ -370,15 +191,6 @@ std::vector<GlobalVersionPtr> ModelStore::List() const {
     list.push_back(entry.resident != nullptr ? entry.resident : entry.metadata);
   }
   return list;
-}
-
-std::vector<int64_t> ModelStore::ResidentVersions() const {
-  absl::ReaderMutexLock lock(&mutex_);
-  std::vector<int64_t> resident;
-  for (const auto& [version, entry] : versions_) {
-    if (entry.resident != nullptr) resident.push_back(version);
-  }
-  return resident;
 }
 
 GlobalVersionPtr ModelStore::WaitForNewer(int64_t after_version,

@@ -19,17 +19,24 @@
 
 namespace epgfn {
 
+// An upload that a version aggregated.
+struct IncludedUpload {
+  std::string client_id;
+  int64_t round = 0;
+};
+
+// A client whose accepted upload the exclusion policy left out of a version.
+struct ExcludedClient {
+  std::string client_id;
+  std::string reason;
+};
+
 // A published global model. Immutable once published, so downloads and
 // sampling use it while the next aggregation trains another policy.
 struct GlobalVersion {
   int64_t version = 0;
-  // Aggregated clients and the round of each one's upload (same order).
-  std::vector<std::string> client_ids;
-  std::vector<int64_t> client_rounds;
-  // Clients whose accepted uploads the exclusion policy left out, and why
-  // (same order).
-  std::vector<std::string> excluded_client_ids;
-  std::vector<std::string> exclusion_reasons;
+  std::vector<IncludedUpload> included;
+  std::vector<ExcludedClient> excluded;
   // The named aggregate this version belongs to and its exponents (client
   // id -> weight); empty for the default aggregate.
   std::string aggregate_name;
@@ -40,6 +47,13 @@ struct GlobalVersion {
   int64_t published_unix_seconds = 0;
   // Imported from `payload`; used for forward passes only.
   PolicyNet policy{nullptr};
+
+  // The fields of `included` and `excluded`, in their order (the wire and
+  // disk formats list them so).
+  std::vector<std::string> ClientIds() const;
+  std::vector<int64_t> ClientRounds() const;
+  std::vector<std::string> ExcludedClientIds() const;
+  std::vector<std::string> ExclusionReasons() const;
 };
 
 using GlobalVersionPtr = std::shared_ptr<const GlobalVersion>;
@@ -51,7 +65,6 @@ using FileWriter = std::function<absl::Status(const std::string& path,
                                               absl::string_view bytes)>;
 
 struct ModelStoreOptions {
-  torch::Device device = torch::kCPU;
   // Version policy (as TensorFlow Serving's): the latest `resident_versions`
   // versions stay in memory (payload and imported policy) as long as their
   // payloads total at most `max_resident_bytes`; the latest one always
@@ -63,9 +76,8 @@ struct ModelStoreOptions {
   // weights, and recovery skips versions recorded with others.
   std::optional<NamedAggregateConfig> aggregate;
 
-  static absl::StatusOr<ModelStoreOptions> Create(torch::Device device,
-                                                  int64_t resident_versions,
-                                                  int64_t max_resident_bytes);
+  // InvalidArgument when a retention limit is < 1.
+  absl::Status Validate() const;
 };
 
 // A version written to disk but not yet visible (ModelStore::Prepare).
@@ -81,21 +93,18 @@ class ModelStore {
  public:
   // Recovers every intact version of this spec (the resident ones fully,
   // older ones by their record); leftover *.tmp files, corrupt files and
-  // other specs' versions are logged and skipped.
+  // other specs' versions are logged and skipped. Policies live on
+  // `device`.
   static absl::StatusOr<std::unique_ptr<ModelStore>> Create(
       std::shared_ptr<const FederationConfig> config,
-      const std::string& state_dir, const ModelStoreOptions& options);
-  static absl::StatusOr<std::unique_ptr<ModelStore>> Create(
-      std::shared_ptr<const FederationConfig> config,
-      const std::string& state_dir, torch::Device device = torch::kCPU);
+      const std::string& state_dir, const ModelStoreOptions& options = {},
+      torch::Device device = torch::kCPU);
 
   // Exports `policy`, writes it as the next version and wakes watchers:
   // Prepare() then Commit().
   absl::StatusOr<GlobalVersionPtr> Publish(
-      PolicyNet policy, const std::vector<std::string>& client_ids,
-      const std::vector<int64_t>& client_rounds,
-      const std::vector<std::string>& excluded_client_ids = {},
-      const std::vector<std::string>& exclusion_reasons = {});
+      PolicyNet policy, std::vector<IncludedUpload> included,
+      std::vector<ExcludedClient> excluded = {});
 
   // The slow half of Publish, which takes none of the store's reader locks:
   // export, serialization, re-import and the fsynced writes of the next
@@ -104,10 +113,8 @@ class ModelStore {
   // On disk the record is the commit point: a crash after Prepare recovers
   // the version as published.
   absl::StatusOr<PreparedVersion> Prepare(
-      PolicyNet policy, const std::vector<std::string>& client_ids,
-      const std::vector<int64_t>& client_rounds,
-      const std::vector<std::string>& excluded_client_ids = {},
-      const std::vector<std::string>& exclusion_reasons = {});
+      PolicyNet policy, std::vector<IncludedUpload> included,
+      std::vector<ExcludedClient> excluded = {});
   // Makes a prepared version the latest and wakes watchers (fast).
   GlobalVersionPtr Commit(PreparedVersion prepared);
 
@@ -138,7 +145,8 @@ class ModelStore {
   };
 
   ModelStore(std::shared_ptr<const FederationConfig> config,
-             std::string directory, ModelStoreOptions options);
+             std::string directory, ModelStoreOptions options,
+             torch::Device device);
   void Recover();
   // `metadata_only`: the record alone (the model file must exist).
   absl::StatusOr<GlobalVersionPtr> LoadVersion(int64_t version,

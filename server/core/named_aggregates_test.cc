@@ -20,7 +20,7 @@ using ::testing::HasSubstr;
 // Three clients; "ab" = client-0^1 * client-1^0.5 (client-2 listed at 0),
 // "c" = client-2^2.
 v1::FederationSpec NamedSpec() {
-  v1::FederationSpec spec = testing::SmallHypergridSpec(3, 40);
+  v1::FederationSpec spec = test_support::SmallHypergridSpec(3, 40);
   v1::NamedAggregate* ab = spec.add_aggregate();
   ab->set_name("ab");
   (*ab->mutable_weights())["client-0"] = 1.0;
@@ -32,9 +32,9 @@ v1::FederationSpec NamedSpec() {
   return spec;
 }
 
-ServerCoreOptions FastOptions(const std::string& state_dir) {
-  ServerCoreOptions options =
-      *ServerCoreOptions::Create(state_dir, torch::kCPU, 1000);
+ServerCore::Options FastOptions(const std::string& state_dir) {
+  ServerCore::Options options =
+      *ServerCore::Options::Create(state_dir, torch::kCPU, 1000);
   options.coordinator.progress_every = 20;
   options.coordinator.poll_interval = absl::Milliseconds(5);
   return options;
@@ -46,7 +46,7 @@ UploadRequest MakeUpload(const FederationConfig& config, int index,
   request.client_id = "client-" + std::to_string(index);
   request.spec_digest = config.spec_digest;
   request.round = round;
-  request.payload = testing::LocalModelPayload(config, index, 3, 0);
+  request.payload = test_support::LocalModelPayload(config, index, 3, 0);
   return request;
 }
 
@@ -63,15 +63,15 @@ GlobalVersionPtr WaitFor(const ServerCore& core, const std::string& name,
 
 std::map<std::string, int64_t> Rounds(const GlobalVersion& version) {
   std::map<std::string, int64_t> rounds;
-  for (size_t i = 0; i < version.client_ids.size(); ++i) {
-    rounds[version.client_ids[i]] = version.client_rounds[i];
+  for (const IncludedUpload& upload : version.included) {
+    rounds[upload.client_id] = upload.round;
   }
   return rounds;
 }
 
 TEST(NamedAggregatesTest, OwnVersionsReaggregatedOnlyByTheirOwnClients) {
   auto config = *FederationConfigFromSpec(NamedSpec());
-  const std::string state_dir = testing::FreshDirectory("named");
+  const std::string state_dir = test_support::FreshDirectory("named");
   {
     auto core = ServerCore::Create(config, FastOptions(state_dir));
     ASSERT_TRUE(core.ok()) << core.status();
@@ -90,11 +90,11 @@ TEST(NamedAggregatesTest, OwnVersionsReaggregatedOnlyByTheirOwnClients) {
     EXPECT_EQ(ab_v1->client_weights,
               (std::map<std::string, double>{
                   {"client-0", 1.0}, {"client-1", 0.5}, {"client-2", 0.0}}));
-    EXPECT_THAT(ab_v1->client_ids, ElementsAre("client-0", "client-1"));
-    EXPECT_THAT(c_v1->client_ids, ElementsAre("client-2"));
+    EXPECT_THAT(ab_v1->ClientIds(), ElementsAre("client-0", "client-1"));
+    EXPECT_THAT(c_v1->ClientIds(), ElementsAre("client-2"));
     EXPECT_TRUE(default_v1->aggregate_name.empty());
     EXPECT_TRUE(default_v1->client_weights.empty());
-    EXPECT_THAT(default_v1->client_ids,
+    EXPECT_THAT(default_v1->ClientIds(),
                 ElementsAre("client-0", "client-1", "client-2"));
     // Its own files, beside the default's.
     EXPECT_TRUE(
@@ -181,7 +181,7 @@ TEST(NamedAggregatesTest, OwnVersionsReaggregatedOnlyByTheirOwnClients) {
 }
 
 TEST(NamedAggregatesTest, RestartWithOtherWeightsStartsAfresh) {
-  const std::string state_dir = testing::FreshDirectory("reweighted");
+  const std::string state_dir = test_support::FreshDirectory("reweighted");
   auto config = *FederationConfigFromSpec(NamedSpec());
   {
     auto core = ServerCore::Create(config, FastOptions(state_dir));
@@ -207,7 +207,7 @@ TEST(NamedAggregatesTest, OnlyExcludedClientsIsNotPublishedAndSaysWhy) {
   spec.set_quorum(2);  // So that the default aggregates the two others.
   auto config = *FederationConfigFromSpec(spec);
   auto core = ServerCore::Create(
-      config, FastOptions(testing::FreshDirectory("named_excluded")));
+      config, FastOptions(test_support::FreshDirectory("named_excluded")));
   ASSERT_TRUE(core.ok()) << core.status();
   for (int i = 0; i < 3; ++i) {
     UploadRequest upload = MakeUpload(*config, i, 1);
@@ -220,7 +220,8 @@ TEST(NamedAggregatesTest, OnlyExcludedClientsIsNotPublishedAndSaysWhy) {
   FederationStatus status = (*core)->Status();
   ASSERT_EQ(status.aggregates.size(), 2u);
   EXPECT_EQ(status.aggregates[1].current_version, 0);
-  EXPECT_EQ(status.aggregates[1].aggregation.phase, AggregationPhase::kAllClientsExcluded);
+  EXPECT_EQ(status.aggregates[1].aggregation.phase,
+            AggregationPhase::kAllClientsExcluded);
   EXPECT_THAT(status.aggregates[1].aggregation.last_error,
               HasSubstr("every client of aggregate 'c' has its upload "
                         "excluded: client-2:1"));

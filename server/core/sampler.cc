@@ -20,20 +20,12 @@
 
 namespace epgfn {
 
-absl::StatusOr<SamplerOptions> SamplerOptions::Create(
-    int64_t max_samples_per_request, int64_t batch_size) {
-  if (max_samples_per_request < 1) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "max_samples_per_request must be >= 1, got ", max_samples_per_request));
-  }
+absl::Status SamplerOptions::Validate() const {
   if (batch_size < 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("sample batch_size must be >= 1, got ", batch_size));
   }
-  SamplerOptions options;
-  options.limits.max_objects_per_request = max_samples_per_request;
-  options.batch_size = batch_size;
-  return options;
+  return limits.Validate();
 }
 
 absl::StatusOr<GlobalVersionPtr> FindPublishedVersion(

@@ -22,8 +22,8 @@ struct SamplerOptions {
   // limits.max_objects_per_request is the server's --max_samples_per_request.
   SampleWorkLimits limits;
 
-  static absl::StatusOr<SamplerOptions> Create(int64_t max_samples_per_request,
-                                               int64_t batch_size);
+  // InvalidArgument naming the field when a size or limit is < 1.
+  absl::Status Validate() const;
 };
 
 struct SampleQuery {

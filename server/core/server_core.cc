@@ -10,44 +10,51 @@
 
 namespace epgfn {
 
-absl::StatusOr<ServerCoreOptions> ServerCoreOptions::Create(
+absl::StatusOr<ServerCore::Options> ServerCore::Options::Create(
     const std::string& state_dir, torch::Device device,
     int64_t max_samples_per_request) {
-  if (state_dir.empty()) {
-    return absl::InvalidArgumentError("a state directory is required");
+  if (max_samples_per_request < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "max_samples_per_request must be >= 1, got ", max_samples_per_request));
   }
-  ServerCoreOptions options;
+  Options options;
   options.state_dir = state_dir;
   options.device = device;
-  ASSIGN_OR_RETURN(options.sampler,
-                   SamplerOptions::Create(max_samples_per_request,
-                                          SamplerOptions().batch_size));
-  options.coordinator.device = device;
+  options.sampler.limits.max_objects_per_request = max_samples_per_request;
+  RETURN_IF_ERROR(options.Validate());
   return options;
 }
 
+absl::Status ServerCore::Options::Validate() const {
+  if (state_dir.empty()) {
+    return absl::InvalidArgumentError("a state directory is required");
+  }
+  RETURN_IF_ERROR(sampler.Validate());
+  RETURN_IF_ERROR(coordinator.Validate());
+  RETURN_IF_ERROR(uploads.Validate());
+  RETURN_IF_ERROR(models.Validate());
+  return upload_limits.Validate();
+}
+
 absl::StatusOr<std::unique_ptr<ServerCore>> ServerCore::Create(
-    std::shared_ptr<const FederationConfig> config,
-    const ServerCoreOptions& options) {
+    std::shared_ptr<const FederationConfig> config, const Options& options) {
+  RETURN_IF_ERROR(options.Validate());
   std::unique_ptr<ServerCore> core(new ServerCore);
   ASSIGN_OR_RETURN(core->lock_,
                    DirectoryLock::Acquire(options.state_dir, "epgfn_server"));
   core->config_ = config;
-  UploadStoreOptions upload_options = options.uploads;
-  upload_options.device = options.device;
-  ASSIGN_OR_RETURN(
-      core->uploads_,
-      UploadStore::Create(config, options.state_dir, upload_options));
-  ModelStoreOptions model_options = options.models;
-  model_options.device = options.device;
-  ASSIGN_OR_RETURN(core->models_, ModelStore::Create(config, options.state_dir,
-                                                     model_options));
+  ASSIGN_OR_RETURN(core->uploads_,
+                   UploadStore::Create(config, options.state_dir,
+                                       options.uploads, options.device));
+  ASSIGN_OR_RETURN(core->models_,
+                   ModelStore::Create(config, options.state_dir, options.models,
+                                      options.device));
   ASSIGN_OR_RETURN(core->admission_,
                    UploadAdmission::Create(options.upload_limits));
   core->state_dir_ = options.state_dir;
-  core->model_options_ = model_options;
+  core->device_ = options.device;
+  core->model_options_ = options.models;
   core->coordinator_options_ = options.coordinator;
-  core->coordinator_options_.device = options.device;
   for (const NamedAggregateConfig& aggregate : config->aggregates) {
     ASSIGN_OR_RETURN(std::unique_ptr<NamedAggregate> named,
                      core->MakeNamedAggregate(aggregate));
@@ -64,10 +71,10 @@ absl::StatusOr<std::unique_ptr<ServerCore>> ServerCore::Create(
   core->summarizer_ = std::make_unique<Summarizer>(config, core->models_.get(),
                                                    core->sampler_.get());
   CoordinatorOptions coordinator_options = options.coordinator;
-  coordinator_options.device = options.device;
   coordinator_options.checkpoint_state_dir = options.state_dir;
   core->coordinator_ = std::make_unique<Coordinator>(
-      config, core->uploads_.get(), core->models_.get(), coordinator_options);
+      config, core->uploads_.get(), core->models_.get(), coordinator_options,
+      options.device);
   GlobalVersionPtr latest = core->models_->Latest();
   GetServerMetrics().published_version.Set(
       latest == nullptr ? 0.0 : static_cast<double>(latest->version));
@@ -88,13 +95,14 @@ ServerCore::MakeNamedAggregate(const NamedAggregateConfig& aggregate) const {
   model_options.aggregate = aggregate;
   auto named = std::make_unique<NamedAggregate>();
   named->config = aggregate;
-  ASSIGN_OR_RETURN(named->models,
-                   ModelStore::Create(config_, directory, model_options));
+  ASSIGN_OR_RETURN(named->models, ModelStore::Create(config_, directory,
+                                                     model_options, device_));
   CoordinatorOptions coordinator_options = coordinator_options_;
   coordinator_options.checkpoint_state_dir = directory;
   coordinator_options.aggregate = aggregate;
   named->coordinator = std::make_unique<Coordinator>(
-      config_, uploads_.get(), named->models.get(), coordinator_options);
+      config_, uploads_.get(), named->models.get(), coordinator_options,
+      device_);
   return named;
 }
 

@@ -11,8 +11,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "common/util/directory_lock.h"
 #include "server/core/coordinator.h"
-#include "server/core/directory_lock.h"
 #include "server/core/federation_config.h"
 #include "server/core/model_store.h"
 #include "server/core/sampler.h"
@@ -22,22 +22,6 @@
 #include "server/core/upload_store.h"
 
 namespace epgfn {
-
-struct ServerCoreOptions {
-  // Uploads and published versions live here; created when missing.
-  std::string state_dir;
-  torch::Device device = torch::kCPU;
-  SamplerOptions sampler;
-  CoordinatorOptions coordinator;
-  // Their `device` fields are overridden by `device`.
-  UploadStoreOptions uploads;
-  ModelStoreOptions models;
-  UploadLimits upload_limits;
-
-  static absl::StatusOr<ServerCoreOptions> Create(
-      const std::string& state_dir, torch::Device device,
-      int64_t max_samples_per_request);
-};
 
 struct ClientState {
   std::string client_id;
@@ -76,12 +60,32 @@ struct FederationStatus {
 // thin translations onto these methods; tests drive it in-process.
 class ServerCore {
  public:
+  struct Options {
+    // Uploads and published versions live here; created when missing.
+    std::string state_dir;
+    // Where every store imports its models and the coordinators aggregate;
+    // the sub-options have no device of their own.
+    torch::Device device = torch::kCPU;
+    SamplerOptions sampler;
+    CoordinatorOptions coordinator;
+    UploadStoreOptions uploads;
+    ModelStoreOptions models;
+    UploadLimits upload_limits;
+
+    // The defaults with these three set, validated.
+    static absl::StatusOr<Options> Create(const std::string& state_dir,
+                                          torch::Device device,
+                                          int64_t max_samples_per_request);
+    // The first problem with any of them (ServerCore::Create refuses them
+    // before it touches the state directory).
+    absl::Status Validate() const;
+  };
+
   // Locks the state directory for the life of the core (FAILED_PRECONDITION
   // when another process holds it or it is not writable; see
   // DirectoryLock), recovers it and starts the coordinator.
   static absl::StatusOr<std::unique_ptr<ServerCore>> Create(
-      std::shared_ptr<const FederationConfig> config,
-      const ServerCoreOptions& options);
+      std::shared_ptr<const FederationConfig> config, const Options& options);
   ~ServerCore();
 
   const FederationConfig& config() const { return *config_; }
@@ -142,7 +146,10 @@ class ServerCore {
       const NamedAggregateConfig& aggregate) const;
   NamedAggregateStatus StatusOf(const NamedAggregate& named) const;
 
+  // What MakeNamedAggregate needs of the options (coordinator's without a
+  // checkpoint directory or aggregate).
   std::string state_dir_;
+  torch::Device device_ = torch::kCPU;
   ModelStoreOptions model_options_;
   CoordinatorOptions coordinator_options_;
   // The config's, in its order, then those added at run time. Never
@@ -154,6 +161,10 @@ class ServerCore {
   std::unique_ptr<UploadAdmission> admission_;
   std::unique_ptr<Summarizer> summarizer_;
 };
+
+// For tests/bench, which another change updates; new code says
+// ServerCore::Options.
+using ServerCoreOptions = ServerCore::Options;
 
 }  // namespace epgfn
 

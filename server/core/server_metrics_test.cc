@@ -15,9 +15,9 @@ namespace {
 
 TEST(ServerMetricsTest, CountersFollowUploadsRefusalsAggregationAndSamples) {
   const ServerMetrics& metrics = GetServerMetrics();
-  auto config = testing::SmallHypergridConfig(2, 40);
-  auto options = *ServerCoreOptions::Create(testing::FreshDirectory("metrics"),
-                                            torch::kCPU, 1000);
+  auto config = test_support::SmallHypergridConfig(2, 40);
+  auto options = *ServerCore::Options::Create(
+      test_support::FreshDirectory("metrics"), torch::kCPU, 1000);
   options.coordinator.progress_every = 20;
   auto core = ServerCore::Create(config, options);
   ASSERT_TRUE(core.ok()) << core.status();
@@ -51,7 +51,7 @@ TEST(ServerMetricsTest, CountersFollowUploadsRefusalsAggregationAndSamples) {
     request.client_id = absl::StrCat("client-", i);
     request.spec_digest = config->spec_digest;
     request.round = 1;
-    request.payload = testing::LocalModelPayload(*config, i, 2, 0);
+    request.payload = test_support::LocalModelPayload(*config, i, 2, 0);
     ASSERT_TRUE((*core)->SubmitUpload(request).ok());
   }
   EXPECT_EQ(accepted0.Value(), accepted_before + 1);

@@ -29,10 +29,10 @@ std::string FileSha(const std::string& path) {
 class UploadStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    config_ = testing::SmallHypergridConfig(3);
-    state_dir_ = testing::FreshDirectory("uploads");
+    config_ = test_support::SmallHypergridConfig(3);
+    state_dir_ = test_support::FreshDirectory("uploads");
     store_ = *UploadStore::Create(config_, state_dir_);
-    payload_ = testing::LocalModelPayload(*config_, 0, 3, 0);
+    payload_ = test_support::LocalModelPayload(*config_, 0, 3, 0);
   }
 
   UploadRequest Request(const std::string& client_id, int64_t round,
@@ -90,27 +90,29 @@ TEST_F(UploadStoreTest, RefusesEachBadUploadWithItsCodeAndNoChange) {
   ExpectRefused(wrong_digest, absl::StatusCode::kFailedPrecondition);
   ExpectRefused(Request("client-0", 1, payload_),
                 absl::StatusCode::kAlreadyExists);
-  ExpectRefused(
-      Request("client-0", 1, testing::LocalModelPayload(*config_, 1, 3, 0)),
-      absl::StatusCode::kFailedPrecondition);
+  ExpectRefused(Request("client-0", 1,
+                        test_support::LocalModelPayload(*config_, 1, 3, 0)),
+                absl::StatusCode::kFailedPrecondition);
   ExpectRefused(Request("client-1", 0, payload_),
                 absl::StatusCode::kInvalidArgument);
   ExpectRefused(Request("client-1", 1, "not a model"),
                 absl::StatusCode::kInvalidArgument);
 
   // Another environment (side 5) and another architecture.
-  v1::FederationSpec other = testing::SmallHypergridSpec(3);
+  v1::FederationSpec other = test_support::SmallHypergridSpec(3);
   (*other.mutable_environment()->mutable_params())["side"] = "5";
   auto other_config = *FederationConfigFromSpec(other);
-  ExpectRefused(Request("client-1", 1,
-                        testing::LocalModelPayload(*other_config, 1, 3, 0)),
-                absl::StatusCode::kInvalidArgument);
-  other = testing::SmallHypergridSpec(3);
+  ExpectRefused(
+      Request("client-1", 1,
+              test_support::LocalModelPayload(*other_config, 1, 3, 0)),
+      absl::StatusCode::kInvalidArgument);
+  other = test_support::SmallHypergridSpec(3);
   other.mutable_local_architecture()->set_hidden_width(16);
   other_config = *FederationConfigFromSpec(other);
-  ExpectRefused(Request("client-1", 1,
-                        testing::LocalModelPayload(*other_config, 1, 3, 0)),
-                absl::StatusCode::kInvalidArgument);
+  ExpectRefused(
+      Request("client-1", 1,
+              test_support::LocalModelPayload(*other_config, 1, 3, 0)),
+      absl::StatusCode::kInvalidArgument);
 
   // A NaN weight (ImportModel refuses it).
   v1::ModelWeights weights;
@@ -151,7 +153,7 @@ TEST_F(UploadStoreTest, RefusesEachBadUploadWithItsCodeAndNoChange) {
   EXPECT_EQ(counts.at(kRefusedNonFiniteOutputs), 1);
 
   // A newer round replaces the accepted one.
-  const std::string newer = testing::LocalModelPayload(*config_, 1, 3, 0);
+  const std::string newer = test_support::LocalModelPayload(*config_, 1, 3, 0);
   ASSERT_TRUE(store_->Submit(Request("client-0", 2, newer)).ok());
   EXPECT_EQ(store_->Accepted().at("client-0")->round, 2);
   EXPECT_EQ(FileSha(state_dir_ + "/uploads/client-0.r2.model"),
@@ -180,7 +182,7 @@ std::string WithTensor(const std::string& payload, const std::string& name,
 
 TEST_F(UploadStoreTest, RefusesAStreamingUpdateOfAnotherBaseAndStoresNothing) {
   ASSERT_TRUE(store_->Submit(Request("client-0", 1, payload_)).ok());
-  const std::string update = testing::LocalModelPayload(*config_, 1, 3, 0);
+  const std::string update = test_support::LocalModelPayload(*config_, 1, 3, 0);
 
   // Based on a round the server never accepted from this client.
   UploadRequest wrong_base = Request("client-0", 2, update);
@@ -264,7 +266,7 @@ TEST_F(UploadStoreTest, ACrashBeforeTheRecordKeepsThePreviousUpload) {
   // The record cannot be written (its temporary file's name is taken by a
   // directory), as if the server died between the model and the record.
   std::filesystem::create_directory(state_dir_ + "/uploads/client-0.meta.tmp");
-  const std::string newer = testing::LocalModelPayload(*config_, 1, 3, 0);
+  const std::string newer = test_support::LocalModelPayload(*config_, 1, 3, 0);
   EXPECT_EQ(store_->Submit(Request("client-0", 2, newer)).status().code(),
             absl::StatusCode::kUnavailable);
   EXPECT_EQ(store_->Accepted().at("client-0")->round, 1);
@@ -289,7 +291,7 @@ TEST_F(UploadStoreTest, ACrashBeforeTheRecordKeepsThePreviousUpload) {
 TEST_F(UploadStoreTest, ProbeSeedComesFromAPersistedSecretAndThePayload) {
   const std::string a = Sha256Hex(payload_);
   const std::string b =
-      Sha256Hex(testing::LocalModelPayload(*config_, 1, 3, 0));
+      Sha256Hex(test_support::LocalModelPayload(*config_, 1, 3, 0));
   EXPECT_EQ(store_->ProbeSeedFor(a), store_->ProbeSeedFor(a));
   EXPECT_NE(store_->ProbeSeedFor(a), store_->ProbeSeedFor(b));
   // Different seeds probe different trajectories.
@@ -319,9 +321,10 @@ TEST_F(UploadStoreTest, ProbeSeedComesFromAPersistedSecretAndThePayload) {
   EXPECT_EQ((*UploadStore::Create(config_, state_dir_))->ProbeSeedFor(a), seed);
   EXPECT_EQ(*ReadFileToString(secret_path, 1024), *secret);
   // ... and another on another server.
-  EXPECT_NE((*UploadStore::Create(config_, testing::FreshDirectory("other")))
-                ->ProbeSeedFor(a),
-            seed);
+  EXPECT_NE(
+      (*UploadStore::Create(config_, test_support::FreshDirectory("other")))
+          ->ProbeSeedFor(a),
+      seed);
   // A damaged secret is an error naming the file.
   ASSERT_TRUE(WriteFileAtomically(secret_path, "short").ok());
   auto damaged = UploadStore::Create(config_, state_dir_);
@@ -348,23 +351,23 @@ TEST_F(UploadStoreTest, RecoversAcceptedUploadsAfterRestart) {
       absl::StatusCode::kAlreadyExists);
 
   // Another spec ignores these uploads.
-  auto other = *FederationConfigFromSpec(testing::SmallHypergridSpec(4));
+  auto other = *FederationConfigFromSpec(test_support::SmallHypergridSpec(4));
   EXPECT_TRUE((*UploadStore::Create(other, state_dir_))->Accepted().empty());
 }
 
 TEST(ModelStoreTest, PublishesRecoversAndSkipsDebris) {
-  auto config = testing::SmallHypergridConfig(2);
-  const std::string state_dir = testing::FreshDirectory("models");
+  auto config = test_support::SmallHypergridConfig(2);
+  const std::string state_dir = test_support::FreshDirectory("models");
   auto store = *ModelStore::Create(config, state_dir);
   EXPECT_EQ(store->Latest(), nullptr);
   EXPECT_EQ(store->WaitForNewer(0, absl::Milliseconds(10)), nullptr);
 
   PolicyNet policy = *MakePolicy(*config->environment,
                                  config->global_architecture, 1, torch::kCPU);
-  auto v1 = store->Publish(policy, {"client-0", "client-1"}, {1, 1});
+  auto v1 = store->Publish(policy, {{"client-0", 1}, {"client-1", 1}});
   ASSERT_TRUE(v1.ok()) << v1.status();
   EXPECT_EQ((*v1)->version, 1);
-  auto v2 = store->Publish(policy, {"client-0", "client-1"}, {1, 2});
+  auto v2 = store->Publish(policy, {{"client-0", 1}, {"client-1", 2}});
   ASSERT_TRUE(v2.ok()) << v2.status();
   EXPECT_EQ((*v2)->version, 2);
   EXPECT_EQ(store->WaitForNewer(1, absl::Milliseconds(10)), *v2);
@@ -386,8 +389,8 @@ TEST(ModelStoreTest, PublishesRecoversAndSkipsDebris) {
   ASSERT_EQ(versions.size(), 2u);
   EXPECT_EQ(versions[1]->version, 2);
   EXPECT_EQ(versions[1]->payload_sha256, (*v2)->payload_sha256);
-  EXPECT_THAT(versions[1]->client_rounds, ElementsAre(1, 2));
-  auto v3 = (*restarted)->Publish(policy, {"client-0"}, {1});
+  EXPECT_THAT(versions[1]->ClientRounds(), ElementsAre(1, 2));
+  auto v3 = (*restarted)->Publish(policy, {{"client-0", 1}});
   ASSERT_TRUE(v3.ok()) << v3.status();
   EXPECT_EQ((*v3)->version, 3);
 
@@ -396,16 +399,16 @@ TEST(ModelStoreTest, PublishesRecoversAndSkipsDebris) {
 }
 
 TEST(ModelStoreTest, KeepsTheLatestVersionsInMemoryAndLoadsOlderOnDemand) {
-  auto config = testing::SmallHypergridConfig(2);
-  const std::string state_dir = testing::FreshDirectory("retention");
-  ModelStoreOptions options =
-      *ModelStoreOptions::Create(torch::kCPU, 2, 1 << 30);
+  auto config = test_support::SmallHypergridConfig(2);
+  const std::string state_dir = test_support::FreshDirectory("retention");
+  ModelStoreOptions options;
+  options.resident_versions = 2;
   auto store = *ModelStore::Create(config, state_dir, options);
   std::vector<std::string> digests;
   for (int i = 1; i <= 4; ++i) {
     PolicyNet policy = *MakePolicy(*config->environment,
                                    config->global_architecture, i, torch::kCPU);
-    auto published = store->Publish(policy, {"client-0"}, {i});
+    auto published = store->Publish(policy, {{"client-0", i}});
     ASSERT_TRUE(published.ok()) << published.status();
     digests.push_back((*published)->payload_sha256);
   }
@@ -415,7 +418,7 @@ TEST(ModelStoreTest, KeepsTheLatestVersionsInMemoryAndLoadsOlderOnDemand) {
   ASSERT_EQ(listed.size(), 4u);
   EXPECT_TRUE(listed[0]->payload.empty());
   EXPECT_EQ(listed[0]->payload_sha256, digests[0]);
-  EXPECT_THAT(listed[1]->client_rounds, ElementsAre(2));
+  EXPECT_THAT(listed[1]->ClientRounds(), ElementsAre(2));
   // ... and loaded whole, from disk, when asked for; not kept resident.
   GlobalVersionPtr old = store->Get(1);
   ASSERT_NE(old, nullptr);
@@ -438,12 +441,14 @@ TEST(ModelStoreTest, KeepsTheLatestVersionsInMemoryAndLoadsOlderOnDemand) {
                                   std::string(old->payload.size(), 'x'))
                   .ok());
   EXPECT_EQ(store->Get(2), nullptr);
-  EXPECT_FALSE(ModelStoreOptions::Create(torch::kCPU, 0, 1).ok());
+  ModelStoreOptions none_resident;
+  none_resident.resident_versions = 0;
+  EXPECT_FALSE(none_resident.Validate().ok());
 }
 
 TEST(ModelStoreTest, AFailedPrepareLeavesNoVersionAndCanBeRetried) {
-  auto config = testing::SmallHypergridConfig(2);
-  const std::string state_dir = testing::FreshDirectory("prepare");
+  auto config = test_support::SmallHypergridConfig(2);
+  const std::string state_dir = test_support::FreshDirectory("prepare");
   int failures_left = 2;
   ModelStoreOptions options;
   options.write_file = [&](const std::string& path, absl::string_view bytes) {
@@ -456,12 +461,12 @@ TEST(ModelStoreTest, AFailedPrepareLeavesNoVersionAndCanBeRetried) {
   auto store = *ModelStore::Create(config, state_dir, options);
   PolicyNet policy = *MakePolicy(*config->environment,
                                  config->global_architecture, 1, torch::kCPU);
-  EXPECT_EQ(store->Publish(policy, {"client-0"}, {1}).status().code(),
+  EXPECT_EQ(store->Publish(policy, {{"client-0", 1}}).status().code(),
             absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(store->Latest(), nullptr);
-  auto prepared = store->Prepare(policy, {"client-0"}, {1});
+  auto prepared = store->Prepare(policy, {{"client-0", 1}});
   EXPECT_FALSE(prepared.ok());
-  prepared = store->Prepare(policy, {"client-0"}, {1});
+  prepared = store->Prepare(policy, {{"client-0", 1}});
   ASSERT_TRUE(prepared.ok()) << prepared.status();
   // Written but not visible until committed.
   EXPECT_EQ(store->Latest(), nullptr);

@@ -30,7 +30,7 @@ class Published {
  public:
   explicit Published(const std::string& kind,
                      const std::map<std::string, std::string>& params) {
-    v1::FederationSpec spec = testing::SmallHypergridSpec(1);
+    v1::FederationSpec spec = test_support::SmallHypergridSpec(1);
     spec.mutable_environment()->set_kind(kind);
     spec.mutable_environment()->mutable_params()->clear();
     for (const auto& [key, value] : params) {
@@ -42,15 +42,18 @@ class Published {
     EXPECT_TRUE(config.ok()) << config.status();
     config_ = *config;
     auto store =
-        ModelStore::Create(config_, testing::FreshDirectory("summarizer"));
+        ModelStore::Create(config_, test_support::FreshDirectory("summarizer"));
     EXPECT_TRUE(store.ok()) << store.status();
     store_ = std::move(store).value();
     policy_ = MakePolicy(*config_->environment, config_->global_architecture,
                          /*seed=*/3, torch::kCPU)
                   .value();
-    EXPECT_TRUE(store_->Publish(policy_, {"client-0"}, {1}).ok());
-    sampler_ = std::make_unique<Sampler>(
-        config_, store_.get(), SamplerOptions::Create(kCap, 512).value());
+    EXPECT_TRUE(store_->Publish(policy_, {{"client-0", 1}}).ok());
+    SamplerOptions sampler_options;
+    sampler_options.limits.max_objects_per_request = kCap;
+    sampler_options.batch_size = 512;
+    sampler_ =
+        std::make_unique<Sampler>(config_, store_.get(), sampler_options);
     summarizer_ =
         std::make_unique<Summarizer>(config_, store_.get(), sampler_.get());
   }

@@ -30,10 +30,6 @@ void CountRefusal(std::map<std::string, int64_t>& refusals,
   GetServerMetrics().uploads_refused.Add({{"reason", reason}}).Increment();
 }
 
-// Recovery reads files this server wrote itself; the bound only guards
-// against a corrupted directory.
-constexpr int64_t kMaxStoredModelBytes = int64_t{4} << 30;
-
 bool DiagnosticsFinite(const LocalDiagnostics& d) {
   return std::isfinite(d.alpha) && std::isfinite(d.beta) &&
          std::isfinite(d.log_z_estimate) && d.num_trajectories >= 0;
@@ -41,147 +37,39 @@ bool DiagnosticsFinite(const LocalDiagnostics& d) {
 
 }  // namespace
 
-absl::StatusOr<UploadStoreOptions> UploadStoreOptions::Create(
-    torch::Device device, int64_t probe_walks) {
+absl::Status UploadStoreOptions::Validate() const {
   if (probe_walks < 0 || probe_walks > 4096) {
     return absl::InvalidArgumentError(
         absl::StrCat("probe_walks must lie in [0, 4096], got ", probe_walks));
   }
-  UploadStoreOptions options;
-  options.device = device;
-  options.probe_walks = probe_walks;
-  return options;
+  return absl::OkStatus();
 }
 
 UploadStore::UploadStore(std::shared_ptr<const FederationConfig> config,
                          std::string directory, UploadStoreOptions options,
-                         std::string probe_secret)
+                         torch::Device device, std::string probe_secret)
     : config_(std::move(config)),
       directory_(std::move(directory)),
       options_(options),
-      device_(options.device),
+      device_(device),
       probe_secret_(std::move(probe_secret)) {}
 
 absl::StatusOr<std::unique_ptr<UploadStore>> UploadStore::Create(
     std::shared_ptr<const FederationConfig> config,
-    const std::string& state_dir, const UploadStoreOptions& options) {
+    const std::string& state_dir, const UploadStoreOptions& options,
+    torch::Device device) {
+  RETURN_IF_ERROR(options.Validate());
   const std::string directory = state_dir + "/uploads";
   RETURN_IF_ERROR(MakeDirectories(directory));
   ASSIGN_OR_RETURN(std::string secret, LoadOrCreateProbeSecret(state_dir));
   std::unique_ptr<UploadStore> store(new UploadStore(
-      std::move(config), directory, options, std::move(secret)));
+      std::move(config), directory, options, device, std::move(secret)));
   store->Recover();
   return store;
 }
 
-absl::StatusOr<std::unique_ptr<UploadStore>> UploadStore::Create(
-    std::shared_ptr<const FederationConfig> config,
-    const std::string& state_dir, torch::Device device) {
-  UploadStoreOptions options;
-  options.device = device;
-  return Create(std::move(config), state_dir, options);
-}
-
-std::string UploadStore::ModelFileName(const std::string& client_id,
-                                       int64_t round) {
-  return absl::StrCat(client_id, ".r", round, ".model");
-}
-
-void UploadStore::RemoveStaleModels(const std::string& client_id,
-                                    const std::string& keep) const {
-  // "<id>.r<digits>.model" and the legacy "<id>.model"; a name that is
-  // another member's legacy file ("<id>.r1" is a valid id) is left alone.
-  const std::string prefix = client_id + ".";
-  std::vector<std::filesystem::path> stale;
-  std::error_code error;
-  for (const auto& entry :
-       std::filesystem::directory_iterator(directory_, error)) {
-    const std::string name = entry.path().filename().string();
-    if (name == keep || name.rfind(prefix, 0) != 0) continue;
-    const std::string rest = name.substr(prefix.size());
-    const bool per_round =
-        rest.size() > 7 && rest[0] == 'r' &&
-        rest.substr(rest.size() - 6) == ".model" &&
-        rest.find_first_not_of("0123456789", 1) == rest.size() - 6;
-    if (!per_round && rest != "model") continue;
-    if (name != client_id + ".model" &&
-        config_->IsClient(name.substr(0, name.size() - 6))) {
-      continue;
-    }
-    stale.push_back(entry.path());
-  }
-  for (const std::filesystem::path& path : stale) {
-    std::error_code ignored;
-    std::filesystem::remove(path, ignored);
-  }
-}
-
 uint64_t UploadStore::ProbeSeedFor(const std::string& payload_sha256) const {
   return ProbeSeed(probe_secret_, payload_sha256);
-}
-
-std::string UploadStore::RecordPath(const std::string& client_id) const {
-  return absl::StrCat(directory_, "/", client_id, ".meta");
-}
-
-void UploadStore::Recover() {
-  for (const std::string& client_id : config_->spec.client_ids()) {
-    server::v1::UploadRecord record;
-    absl::Status status = ReadTextProtoFile(RecordPath(client_id), &record);
-    if (absl::IsNotFound(status)) continue;
-    if (!status.ok()) {
-      LOG(WARNING) << "skipping stored upload of " << client_id << ": "
-                   << status;
-      continue;
-    }
-    if (record.spec_digest() != config_->spec_digest ||
-        record.client_id() != client_id) {
-      LOG(WARNING) << "skipping stored upload of " << client_id
-                   << ": it belongs to another federation spec";
-      continue;
-    }
-    const std::string model_file = record.model_file().empty()
-                                       ? client_id + ".model"
-                                       : record.model_file();
-    if (model_file.find('/') != std::string::npos) {
-      LOG(WARNING) << "skipping stored upload of " << client_id
-                   << ": its record names a file outside the directory";
-      continue;
-    }
-    absl::StatusOr<std::string> payload = ReadFileToString(
-        absl::StrCat(directory_, "/", model_file), kMaxStoredModelBytes);
-    if (!payload.ok() || Sha256Hex(*payload) != record.payload_sha256()) {
-      LOG(WARNING) << "skipping stored upload of " << client_id
-                   << ": model file missing or does not match its record";
-      continue;
-    }
-    // A crash after writing a newer round's model but before its record
-    // leaves that file behind; the record decides which one counts.
-    RemoveStaleModels(client_id, model_file);
-    std::string reason;
-    absl::StatusOr<PolicyNet> policy =
-        ValidateModel(*payload, record.payload_sha256(), &reason);
-    if (!policy.ok()) {
-      LOG(WARNING) << "skipping stored upload of " << client_id << ": "
-                   << policy.status();
-      continue;
-    }
-    auto upload = std::make_shared<AcceptedUpload>();
-    upload->client_id = client_id;
-    upload->round = record.round();
-    upload->base_round = record.base_round();
-    upload->payload_sha256 = record.payload_sha256();
-    upload->payload_bytes = static_cast<int64_t>(payload->size());
-    if (record.has_diagnostics()) {
-      upload->diagnostics = DiagnosticsFromProto(record.diagnostics());
-    }
-    upload->accepted_unix_seconds = record.accepted_unix_seconds();
-    upload->policy = *policy;
-    absl::MutexLock lock(&mutex_);
-    accepted_[client_id] = std::move(upload);
-    LOG(INFO) << "recovered upload of " << client_id << " round "
-              << record.round();
-  }
 }
 
 absl::Status UploadStore::CheckHeaderLocked(const std::string& client_id,
@@ -300,33 +188,37 @@ absl::StatusOr<PolicyNet> UploadStore::ValidateModel(
   return policy;
 }
 
+absl::Status UploadStore::Refuse(const std::string& reason,
+                                 absl::Status status) {
+  absl::MutexLock lock(&mutex_);
+  CountRefusal(refusals_, reason);
+  return status;
+}
+
+absl::Status UploadStore::CheckHeaderCounted(const UploadRequest& request,
+                                             const std::string& sha256) {
+  absl::MutexLock lock(&mutex_);
+  std::string reason;
+  absl::Status status =
+      CheckHeaderLocked(request.client_id, request.spec_digest, request.round,
+                        request.base_round, &sha256, &reason);
+  if (!status.ok()) CountRefusal(refusals_, reason);
+  return status;
+}
+
 absl::StatusOr<std::shared_ptr<const AcceptedUpload>> UploadStore::Submit(
     const UploadRequest& request) {
   const std::string sha256 = Sha256Hex(request.payload);
-  std::string reason;
-  auto refuse = [&](absl::Status status) {
-    absl::MutexLock lock(&mutex_);
-    CountRefusal(refusals_, reason);
-    return status;
-  };
-  {
-    absl::MutexLock lock(&mutex_);
-    absl::Status status =
-        CheckHeaderLocked(request.client_id, request.spec_digest, request.round,
-                          request.base_round, &sha256, &reason);
-    if (!status.ok()) {
-      CountRefusal(refusals_, reason);
-      return status;
-    }
-  }
+  RETURN_IF_ERROR(CheckHeaderCounted(request, sha256));
   if (request.diagnostics && !DiagnosticsFinite(*request.diagnostics)) {
-    reason = kRefusedInvalidModel;
-    return refuse(absl::InvalidArgumentError(
-        "diagnostics must be finite with num_trajectories >= 0"));
+    return Refuse(kRefusedInvalidModel,
+                  absl::InvalidArgumentError(
+                      "diagnostics must be finite with num_trajectories >= 0"));
   }
+  std::string reason;
   absl::StatusOr<PolicyNet> policy =
       ValidateModel(request.payload, sha256, &reason);
-  if (!policy.ok()) return refuse(policy.status());
+  if (!policy.ok()) return Refuse(reason, policy.status());
 
   auto upload = std::make_shared<AcceptedUpload>();
   upload->client_id = request.client_id;
@@ -339,55 +231,16 @@ absl::StatusOr<std::shared_ptr<const AcceptedUpload>> UploadStore::Submit(
   upload->policy = *policy;
 
   absl::MutexLock commit(&commit_mutex_);
-  {
-    // Another upload of this client may have been accepted meanwhile.
-    absl::MutexLock lock(&mutex_);
-    absl::Status status =
-        CheckHeaderLocked(request.client_id, request.spec_digest, request.round,
-                          request.base_round, &sha256, &reason);
-    if (!status.ok()) {
-      CountRefusal(refusals_, reason);
-      return status;
-    }
-  }
-  server::v1::UploadRecord record;
-  record.set_client_id(upload->client_id);
-  record.set_spec_digest(config_->spec_digest);
-  record.set_round(upload->round);
-  record.set_base_round(upload->base_round);
-  record.set_payload_sha256(sha256);
-  record.set_payload_bytes(upload->payload_bytes);
-  if (upload->diagnostics) {
-    *record.mutable_diagnostics() = DiagnosticsToProto(*upload->diagnostics);
-  }
-  record.set_accepted_unix_seconds(upload->accepted_unix_seconds);
-  const std::string model_file =
-      ModelFileName(request.client_id, request.round);
-  record.set_model_file(model_file);
-  // The new round's model beside the accepted one, then the record that
-  // switches to it: a crash in between leaves the old record naming the old,
-  // untouched file, so the previously accepted upload survives.
-  const std::string model_path = absl::StrCat(directory_, "/", model_file);
-  absl::Status written = WriteFileAtomically(model_path, request.payload);
-  if (written.ok()) {
-    written = WriteTextProtoFile(RecordPath(request.client_id), record);
-    server::v1::UploadRecord on_disk;
-    if (!written.ok() &&
-        (!ReadTextProtoFile(RecordPath(request.client_id), &on_disk).ok() ||
-         on_disk.model_file() != model_file)) {
-      // The old record still rules; the unused file goes (recovery would
-      // remove it too).
-      std::error_code ignored;
-      std::filesystem::remove(model_path, ignored);
-    }
-  }
-  if (written.ok()) RemoveStaleModels(request.client_id, model_file);
-  if (!written.ok()) {
-    reason = kRefusedStorage;
+  // Another upload of this client may have been accepted meanwhile.
+  RETURN_IF_ERROR(CheckHeaderCounted(request, sha256));
+  if (absl::Status written = WriteUpload(*upload, request.payload);
+      !written.ok()) {
     LOG(ERROR) << "cannot store upload of " << request.client_id << ": "
                << written;
-    return refuse(absl::UnavailableError(absl::StrCat(
-        "the server could not store the upload: ", written.message())));
+    return Refuse(
+        kRefusedStorage,
+        absl::UnavailableError(absl::StrCat(
+            "the server could not store the upload: ", written.message())));
   }
   absl::MutexLock lock(&mutex_);
   accepted_[request.client_id] = upload;

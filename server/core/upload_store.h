@@ -64,14 +64,13 @@ inline constexpr char kRefusedStorage[] = "storage_error";
 inline constexpr int64_t kMaxUploadRound = 1000000;
 
 struct UploadStoreOptions {
-  torch::Device device = torch::kCPU;
   // Uniform probe trajectories run through each upload (CheckOutputsFinite).
   // 0 checks only the raw outputs at s0: tests use it to let through a model
   // that aggregation then has to catch.
   int64_t probe_walks = 64;
 
-  static absl::StatusOr<UploadStoreOptions> Create(torch::Device device,
-                                                   int64_t probe_walks);
+  // InvalidArgument when probe_walks lies outside [0, 4096].
+  absl::Status Validate() const;
 };
 
 // The latest accepted upload of each client, validated and kept under
@@ -85,13 +84,12 @@ class UploadStore {
   // Creates the directory and recovers uploads accepted under the same spec
   // digest by an earlier run (invalid or foreign ones are logged and
   // skipped; model files no record names are removed). Loads or creates the
-  // probe secret (LoadOrCreateProbeSecret).
+  // probe secret (LoadOrCreateProbeSecret). Uploads are imported on
+  // `device`.
   static absl::StatusOr<std::unique_ptr<UploadStore>> Create(
       std::shared_ptr<const FederationConfig> config,
-      const std::string& state_dir, const UploadStoreOptions& options);
-  static absl::StatusOr<std::unique_ptr<UploadStore>> Create(
-      std::shared_ptr<const FederationConfig> config,
-      const std::string& state_dir, torch::Device device = torch::kCPU);
+      const std::string& state_dir, const UploadStoreOptions& options = {},
+      torch::Device device = torch::kCPU);
 
   // Cheap checks on what an upload's header claims, so that a doomed upload
   // is refused before its bytes are received: PermissionDenied for an
@@ -125,9 +123,21 @@ class UploadStore {
  private:
   UploadStore(std::shared_ptr<const FederationConfig> config,
               std::string directory, UploadStoreOptions options,
-              std::string probe_secret);
+              torch::Device device, std::string probe_secret);
 
   void Recover();
+  // Counts a refusal for `reason` and returns `status`.
+  absl::Status Refuse(const std::string& reason, absl::Status status)
+      ABSL_LOCKS_EXCLUDED(mutex_);
+  // The header checks of `request` (counted when they fail).
+  absl::Status CheckHeaderCounted(const UploadRequest& request,
+                                  const std::string& sha256)
+      ABSL_LOCKS_EXCLUDED(mutex_);
+  // Writes the model file and then the record that commits it; on failure
+  // the previously accepted upload stays as it was.
+  absl::Status WriteUpload(const AcceptedUpload& upload,
+                           const std::string& payload) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mutex_);
   // Header checks against `accepted_` without counting.
   absl::Status CheckHeaderLocked(const std::string& client_id,
                                  const std::string& spec_digest, int64_t round,

@@ -22,15 +22,15 @@ namespace epgfn {
 namespace {
 
 TEST(AdminRpcTest, StatusVersionsAndWatchAgainstARealServer) {
-  auto config = testing::SmallHypergridConfig(2, 20);
-  auto options = *ServerCoreOptions::Create(testing::FreshDirectory("admin"),
-                                            torch::kCPU, 1000);
+  auto config = test_support::SmallHypergridConfig(2, 20);
+  auto options = *ServerCore::Options::Create(
+      test_support::FreshDirectory("admin"), torch::kCPU, 1000);
   auto core = ServerCore::Create(config, options);
   ASSERT_TRUE(core.ok()) << core.status();
   auto rpc_options =
       *RpcServerOptions::Create("127.0.0.1:0", "", "", "", true, 64 << 20);
   rpc_options.sampler_access = SamplerAccessOptions::Open();
-  rpc_options.federation_access = testing::TestAdminAccess();
+  rpc_options.federation_access = test_support::TestAdminAccess();
   auto server = RpcServer::Start(core->get(), rpc_options);
   ASSERT_TRUE(server.ok()) << server.status();
   const std::string address = absl::StrCat("127.0.0.1:", (*server)->port());
@@ -39,7 +39,7 @@ TEST(AdminRpcTest, StatusVersionsAndWatchAgainstARealServer) {
   flags.server = address;
   flags.insecure = true;
   FederationClientOptions admin_options;
-  admin_options.status_token = testing::TestAdminToken();
+  admin_options.status_token = test_support::TestAdminToken();
   FederationClient admin(*MakeChannel(*ChannelOptionsFromFlags(flags)),
                          admin_options);
 
@@ -54,9 +54,9 @@ TEST(AdminRpcTest, StatusVersionsAndWatchAgainstARealServer) {
   auto stub = v1::Federation::NewStub(
       grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
   for (int i = 0; i < 2; ++i) {
-    ASSERT_TRUE(testing::Upload(*stub, absl::StrCat("client-", i),
-                                config->spec_digest, 1,
-                                testing::LocalModelPayload(*config, i, 2, 0))
+    ASSERT_TRUE(test_support::Upload(
+                    *stub, absl::StrCat("client-", i), config->spec_digest, 1,
+                    test_support::LocalModelPayload(*config, i, 2, 0))
                     .status.ok());
   }
   ASSERT_NE((*core)->models().WaitForNewer(0, absl::Seconds(60)), nullptr);
@@ -99,9 +99,10 @@ TEST(AdminRpcTest, StatusVersionsAndWatchAgainstARealServer) {
                             });
   });
   absl::SleepFor(absl::Milliseconds(300));
-  ASSERT_TRUE(testing::Upload(*stub, "client-0", config->spec_digest, 2,
-                              testing::LocalModelPayload(*config, 0, 2, 1))
-                  .status.ok());
+  ASSERT_TRUE(
+      test_support::Upload(*stub, "client-0", config->spec_digest, 2,
+                           test_support::LocalModelPayload(*config, 0, 2, 1))
+          .status.ok());
   watcher.join();
   EXPECT_TRUE(watched.ok()) << watched;
   EXPECT_EQ(seen, std::vector<int64_t>({2}));

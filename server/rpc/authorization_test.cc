@@ -35,15 +35,15 @@ struct Role {
 class AuthorizationTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto certs = testing::GenerateCertificates(
+    auto certs = test_support::GenerateCertificates(
         {"client-0", "client-1", "sampler-alice"});
     ASSERT_TRUE(certs.ok()) << certs.status();
     SamplerAccessOptions sampler_access;
     sampler_access.mode = SamplerAuthMode::kToken;
-    sampler_access.tokens =
-        *ParseSamplerTokens("alice:" + testing::TestToken(1), "sampler tokens");
-    auto server = testing::StartSamplerServer(*certs, /*mutual_tls=*/true,
-                                              sampler_access);
+    sampler_access.tokens = *ParseSamplerTokens(
+        "alice:" + test_support::TestToken(1), "sampler tokens");
+    auto server = test_support::StartSamplerServer(*certs, /*mutual_tls=*/true,
+                                                   sampler_access);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = server->release();
   }
@@ -61,6 +61,15 @@ class AuthorizationTest : public ::testing::Test {
     if (!role.token.empty()) {
       context.AddMetadata("authorization", "Bearer " + role.token);
     }
+  }
+
+  // Reads a server stream to its end; its status code.
+  template <typename Message>
+  static StatusCode DrainCode(grpc::ClientReader<Message>& reader) {
+    Message message;
+    while (reader.Read(&message)) {
+    }
+    return reader.Finish().error_code();
   }
 
   // The status code of each RPC when `role` calls it.
@@ -82,7 +91,7 @@ class AuthorizationTest : public ::testing::Test {
       // Uploads as the certificate's own client, so that only the role
       // decides; a member's upload is valid and accepted.
       const std::string payload =
-          testing::LocalModelPayload(server_->core->config(), 0, 2, 0);
+          test_support::LocalModelPayload(server_->core->config(), 0, 2, 0);
       grpc::ClientContext context;
       Prepare(context, role);
       v1::UploadResponse response;
@@ -120,11 +129,8 @@ class AuthorizationTest : public ::testing::Test {
       Prepare(context, role);
       v1::DownloadRequest request;
       request.set_version(1);
-      auto reader = federation->DownloadGlobalModel(&context, request);
-      v1::DownloadChunk chunk;
-      while (reader->Read(&chunk)) {
-      }
-      codes["DownloadGlobalModel"] = reader->Finish().error_code();
+      codes["DownloadGlobalModel"] =
+          DrainCode(*federation->DownloadGlobalModel(&context, request));
     }
     {
       grpc::ClientContext context;
@@ -138,11 +144,7 @@ class AuthorizationTest : public ::testing::Test {
       Prepare(context, role);
       v1::SampleRequest request;
       request.set_num_samples(3);
-      auto reader = sampler->Sample(&context, request);
-      v1::SampleBatch batch;
-      while (reader->Read(&batch)) {
-      }
-      codes["Sample"] = reader->Finish().error_code();
+      codes["Sample"] = DrainCode(*sampler->Sample(&context, request));
     }
     {
       grpc::ClientContext context;
@@ -154,10 +156,10 @@ class AuthorizationTest : public ::testing::Test {
     return codes;
   }
 
-  static testing::SamplerServer* server_;
+  static test_support::SamplerServer* server_;
 };
 
-testing::SamplerServer* AuthorizationTest::server_ = nullptr;
+test_support::SamplerServer* AuthorizationTest::server_ = nullptr;
 
 constexpr StatusCode OK = StatusCode::OK;
 constexpr StatusCode DENIED = StatusCode::PERMISSION_DENIED;
@@ -203,7 +205,7 @@ TEST_F(AuthorizationTest, NonMemberCertificateOfTheCaGetsNothing) {
 }
 
 TEST_F(AuthorizationTest, SamplerTokenCallsTheSamplerOnly) {
-  const Role role{"sampler token", "sampler-alice", testing::TestToken(1)};
+  const Role role{"sampler token", "sampler-alice", test_support::TestToken(1)};
   ExpectCodes(role,
               {{"GetSpec", DENIED},
                {"UploadModel", DENIED},
@@ -217,7 +219,8 @@ TEST_F(AuthorizationTest, SamplerTokenCallsTheSamplerOnly) {
 }
 
 TEST_F(AuthorizationTest, AdminTokenCallsGetStatusOnly) {
-  const Role role{"admin token", "sampler-alice", testing::TestAdminToken()};
+  const Role role{"admin token", "sampler-alice",
+                  test_support::TestAdminToken()};
   ExpectCodes(role,
               {{"GetSpec", DENIED},
                {"UploadModel", DENIED},
@@ -232,7 +235,7 @@ TEST_F(AuthorizationTest, AdminTokenCallsGetStatusOnly) {
 
 TEST_F(AuthorizationTest, AMemberWithAnAdminTokenIsBoth) {
   const Role role{"member + admin token", "client-1",
-                  testing::TestAdminToken()};
+                  test_support::TestAdminToken()};
   const auto codes = Codes(role);
   EXPECT_EQ(codes.at("GetSpec"), OK);
   EXPECT_EQ(codes.at("GetStatus"), OK);

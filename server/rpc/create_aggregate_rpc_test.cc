@@ -27,15 +27,15 @@ v1::CreateAggregateRequest Request(const std::string& name,
 }
 
 TEST(CreateAggregateRpcTest, OperatorsOnlyValidatedAndServedByName) {
-  auto config = testing::SmallHypergridConfig(2, 20);
-  auto options = *ServerCoreOptions::Create(
-      testing::FreshDirectory("create_aggregate"), torch::kCPU, 1000);
+  auto config = test_support::SmallHypergridConfig(2, 20);
+  auto options = *ServerCore::Options::Create(
+      test_support::FreshDirectory("create_aggregate"), torch::kCPU, 1000);
   auto core = ServerCore::Create(config, options);
   ASSERT_TRUE(core.ok()) << core.status();
   auto rpc_options =
       *RpcServerOptions::Create("127.0.0.1:0", "", "", "", true, 64 << 20);
   rpc_options.sampler_access = SamplerAccessOptions::Open();
-  rpc_options.federation_access = testing::TestAdminAccess();
+  rpc_options.federation_access = test_support::TestAdminAccess();
   auto server = RpcServer::Start(core->get(), rpc_options);
   ASSERT_TRUE(server.ok()) << server.status();
   auto channel =
@@ -44,9 +44,9 @@ TEST(CreateAggregateRpcTest, OperatorsOnlyValidatedAndServedByName) {
   auto stub = v1::Federation::NewStub(channel);
   auto sampler = v1::Sampler::NewStub(channel);
   for (int i = 0; i < 2; ++i) {
-    ASSERT_TRUE(testing::Upload(*stub, absl::StrCat("client-", i),
-                                config->spec_digest, 1,
-                                testing::LocalModelPayload(*config, i, 2, 0))
+    ASSERT_TRUE(test_support::Upload(
+                    *stub, absl::StrCat("client-", i), config->spec_digest, 1,
+                    test_support::LocalModelPayload(*config, i, 2, 0))
                     .status.ok());
   }
   ASSERT_NE((*core)->models().WaitForNewer(0, absl::Seconds(60)), nullptr);
@@ -54,7 +54,7 @@ TEST(CreateAggregateRpcTest, OperatorsOnlyValidatedAndServedByName) {
   auto create = [&](const v1::CreateAggregateRequest& request, bool admin,
                     v1::CreateAggregateResponse* response) {
     grpc::ClientContext context;
-    if (admin) testing::AddAdminToken(context);
+    if (admin) test_support::AddAdminToken(context);
     return stub->CreateAggregate(&context, request, response);
   };
   v1::CreateAggregateResponse response;
@@ -96,7 +96,7 @@ TEST(CreateAggregateRpcTest, OperatorsOnlyValidatedAndServedByName) {
   ASSERT_TRUE(store.ok()) << store.status();
   GlobalVersionPtr half = (*store)->WaitForNewer(0, absl::Seconds(60));
   ASSERT_NE(half, nullptr);
-  EXPECT_EQ(half->client_ids, std::vector<std::string>{"client-1"});
+  EXPECT_EQ(half->ClientIds(), std::vector<std::string>{"client-1"});
   ASSERT_EQ((*core)->Status().aggregates.size(), 1u);
 
   grpc::ClientContext context;

@@ -19,10 +19,10 @@ namespace epgfn {
 namespace {
 
 TEST(ErrorPathsTest, AFailedWriteDoesNotTellTheClientWhereTheStateIs) {
-  auto config = testing::SmallHypergridConfig(2);
-  const std::string state_dir = testing::FreshDirectory("paths");
+  auto config = test_support::SmallHypergridConfig(2);
+  const std::string state_dir = test_support::FreshDirectory("paths");
   auto core = *ServerCore::Create(
-      config, *ServerCoreOptions::Create(state_dir, torch::kCPU, 100));
+      config, *ServerCore::Options::Create(state_dir, torch::kCPU, 100));
   auto options =
       *RpcServerOptions::Create("127.0.0.1:0", "", "", "", true, 1 << 20);
   auto server = RpcServer::Start(core.get(), options);
@@ -34,9 +34,9 @@ TEST(ErrorPathsTest, AFailedWriteDoesNotTellTheClientWhereTheStateIs) {
   auto stub = v1::Federation::NewStub(
       grpc::CreateChannel(absl::StrCat("127.0.0.1:", (*server)->port()),
                           grpc::InsecureChannelCredentials()));
-  testing::UploadOutcome outcome =
-      testing::Upload(*stub, "client-0", config->spec_digest, 1,
-                      testing::LocalModelPayload(*config, 0, 2, 0));
+  test_support::UploadOutcome outcome =
+      test_support::Upload(*stub, "client-0", config->spec_digest, 1,
+                           test_support::LocalModelPayload(*config, 0, 2, 0));
   ASSERT_FALSE(outcome.status.ok());
   const std::string message = outcome.status.error_message();
   EXPECT_EQ(message.find(state_dir), std::string::npos) << message;

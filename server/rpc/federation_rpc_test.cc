@@ -32,21 +32,21 @@ class FederationRpcTest : public ::testing::Test {
  protected:
   void StartServer(int64_t aggregation_iterations) {
     StartServerWithSpec(
-        testing::SmallHypergridSpec(kClients, aggregation_iterations));
+        test_support::SmallHypergridSpec(kClients, aggregation_iterations));
   }
 
   void StartServerWithSpec(const v1::FederationSpec& spec) {
     auto config = FederationConfigFromSpec(spec);
     ASSERT_TRUE(config.ok()) << config.status();
     config_ = *config;
-    state_dir_ = testing::FreshDirectory("rpc");
-    auto options = *ServerCoreOptions::Create(state_dir_, torch::kCPU, 50000);
+    state_dir_ = test_support::FreshDirectory("rpc");
+    auto options = *ServerCore::Options::Create(state_dir_, torch::kCPU, 50000);
     core_ = *ServerCore::Create(config_, options);
     auto rpc_options =
         *RpcServerOptions::Create("127.0.0.1:0", "", "", "", true, 64 << 20);
     // Access control has its own test (sampler_auth_test).
     rpc_options.sampler_access = SamplerAccessOptions::Open();
-    rpc_options.federation_access = testing::TestAdminAccess();
+    rpc_options.federation_access = test_support::TestAdminAccess();
     auto server = RpcServer::Start(core_.get(), rpc_options);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(server).value();
@@ -64,7 +64,7 @@ class FederationRpcTest : public ::testing::Test {
 
   v1::GetStatusResponse Status() {
     grpc::ClientContext context;
-    testing::AddAdminToken(context);
+    test_support::AddAdminToken(context);
     v1::GetStatusResponse response;
     EXPECT_TRUE(federation_->GetStatus(&context, {}, &response).ok());
     return response;
@@ -109,10 +109,10 @@ TEST_F(FederationRpcTest, FullRoundWatchDownloadAndSample) {
 
   for (int i = 0; i < kClients; ++i) {
     const std::string payload =
-        testing::LocalModelPayload(*config_, i, kClients, 300);
-    testing::UploadOutcome outcome =
-        testing::Upload(*federation_, absl::StrCat("client-", i),
-                        spec.spec_digest(), 1, payload);
+        test_support::LocalModelPayload(*config_, i, kClients, 300);
+    test_support::UploadOutcome outcome =
+        test_support::Upload(*federation_, absl::StrCat("client-", i),
+                             spec.spec_digest(), 1, payload);
     ASSERT_TRUE(outcome.status.ok()) << outcome.status.error_message();
     EXPECT_EQ(outcome.response.payload_sha256(), Sha256Hex(payload));
     EXPECT_EQ(outcome.response.received_bytes(),
@@ -125,7 +125,8 @@ TEST_F(FederationRpcTest, FullRoundWatchDownloadAndSample) {
   watch_context.TryCancel();
   watch->Finish();
 
-  testing::Download download = testing::DownloadModel(*federation_, 0);
+  test_support::Download download =
+      test_support::DownloadModel(*federation_, 0);
   ASSERT_TRUE(download.status.ok()) << download.status.error_message();
   EXPECT_EQ(download.header.version(), 1);
   EXPECT_EQ(Sha256Hex(download.payload), announcement.payload_sha256());
@@ -213,7 +214,7 @@ TEST_F(FederationRpcTest, FullRoundWatchDownloadAndSample) {
 // deadline starts aggregation of exactly the two; the straggler's late upload
 // then gets a new version that includes it.
 TEST_F(FederationRpcTest, QuorumAtTheDeadlineDespiteADropOutThenAStraggler) {
-  v1::FederationSpec spec = testing::SmallHypergridSpec(4, 40);
+  v1::FederationSpec spec = test_support::SmallHypergridSpec(4, 40);
   spec.set_quorum(2);
   spec.set_upload_deadline_seconds(2);
   StartServerWithSpec(spec);
@@ -223,15 +224,15 @@ TEST_F(FederationRpcTest, QuorumAtTheDeadlineDespiteADropOutThenAStraggler) {
   auto watch = federation_->WatchGlobalModel(&watch_context, {});
 
   for (int i = 0; i < 2; ++i) {
-    auto outcome =
-        testing::Upload(*federation_, absl::StrCat("client-", i), digest, 1,
-                        testing::LocalModelPayload(*config_, i, 4, 0));
+    auto outcome = test_support::Upload(
+        *federation_, absl::StrCat("client-", i), digest, 1,
+        test_support::LocalModelPayload(*config_, i, 4, 0));
     ASSERT_TRUE(outcome.status.ok()) << outcome.status.error_message();
   }
 
   // client-2 sends its header and half of its model, then disconnects.
   const std::string straggler_payload =
-      testing::LocalModelPayload(*config_, 2, 4, 0);
+      test_support::LocalModelPayload(*config_, 2, 4, 0);
   {
     grpc::ClientContext context;
     v1::UploadResponse response;
@@ -276,8 +277,8 @@ TEST_F(FederationRpcTest, QuorumAtTheDeadlineDespiteADropOutThenAStraggler) {
 
   // The straggler comes back and uploads in full: a re-aggregation (warm
   // started from v1) publishes v2 with it; client-3 is still missing.
-  auto late =
-      testing::Upload(*federation_, "client-2", digest, 1, straggler_payload);
+  auto late = test_support::Upload(*federation_, "client-2", digest, 1,
+                                   straggler_payload);
   ASSERT_TRUE(late.status.ok()) << late.status.error_message();
   v1::GlobalModelAnnouncement second;
   ASSERT_TRUE(watch->Read(&second));
@@ -294,50 +295,53 @@ TEST_F(FederationRpcTest, QuorumAtTheDeadlineDespiteADropOutThenAStraggler) {
   // The published records on disk name exactly the aggregated clients.
   auto recovered = ModelStore::Create(config_, state_dir_);
   ASSERT_TRUE(recovered.ok()) << recovered.status();
-  EXPECT_THAT((*recovered)->Get(1)->client_ids,
+  EXPECT_THAT((*recovered)->Get(1)->ClientIds(),
               ElementsAre("client-0", "client-1"));
-  EXPECT_THAT((*recovered)->Get(2)->client_ids,
+  EXPECT_THAT((*recovered)->Get(2)->ClientIds(),
               ElementsAre("client-0", "client-1", "client-2"));
 }
 
 TEST_F(FederationRpcTest, RefusesBadUploadsAndStoresNothing) {
   StartServer(/*aggregation_iterations=*/20);
   const std::string payload =
-      testing::LocalModelPayload(*config_, 0, kClients, 0);
+      test_support::LocalModelPayload(*config_, 0, kClients, 0);
   const std::string digest = config_->spec_digest;
 
   // A flipped byte: the digest no longer matches.
-  auto outcome = testing::Upload(*federation_, "client-0", digest, 1, payload,
-                                 [](std::vector<v1::UploadChunk>& chunks) {
-                                   (*chunks[1].mutable_data())[10] ^= 0x55;
-                                 });
+  auto outcome =
+      test_support::Upload(*federation_, "client-0", digest, 1, payload,
+                           [](std::vector<v1::UploadChunk>& chunks) {
+                             (*chunks[1].mutable_data())[10] ^= 0x55;
+                           });
   EXPECT_EQ(outcome.status.error_code(), grpc::StatusCode::DATA_LOSS)
       << outcome.status.error_message();
   // Truncated: the last chunk never comes.
-  outcome = testing::Upload(*federation_, "client-0", digest, 1, payload,
-                            [](std::vector<v1::UploadChunk>& chunks) {
-                              std::string& data = *chunks.back().mutable_data();
-                              data.resize(data.size() / 2);
-                            });
+  outcome = test_support::Upload(*federation_, "client-0", digest, 1, payload,
+                                 [](std::vector<v1::UploadChunk>& chunks) {
+                                   std::string& data =
+                                       *chunks.back().mutable_data();
+                                   data.resize(data.size() / 2);
+                                 });
   EXPECT_EQ(outcome.status.error_code(), grpc::StatusCode::DATA_LOSS);
   // Data before the header, and two headers.
-  outcome = testing::Upload(*federation_, "client-0", digest, 1, payload,
-                            [](std::vector<v1::UploadChunk>& chunks) {
-                              std::swap(chunks[0], chunks[1]);
-                            });
+  outcome = test_support::Upload(*federation_, "client-0", digest, 1, payload,
+                                 [](std::vector<v1::UploadChunk>& chunks) {
+                                   std::swap(chunks[0], chunks[1]);
+                                 });
   EXPECT_EQ(outcome.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  outcome = testing::Upload(*federation_, "client-0", digest, 1, payload,
-                            [](std::vector<v1::UploadChunk>& chunks) {
-                              chunks.push_back(chunks[0]);
-                            });
+  outcome = test_support::Upload(*federation_, "client-0", digest, 1, payload,
+                                 [](std::vector<v1::UploadChunk>& chunks) {
+                                   chunks.push_back(chunks[0]);
+                                 });
   EXPECT_EQ(outcome.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   // Another spec, an unknown client, a payload that is no model.
-  outcome = testing::Upload(*federation_, "client-0", std::string(64, '0'), 1,
-                            payload);
+  outcome = test_support::Upload(*federation_, "client-0", std::string(64, '0'),
+                                 1, payload);
   EXPECT_EQ(outcome.status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  outcome = testing::Upload(*federation_, "mallory", digest, 1, payload);
+  outcome = test_support::Upload(*federation_, "mallory", digest, 1, payload);
   EXPECT_EQ(outcome.status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
-  outcome = testing::Upload(*federation_, "client-1", digest, 1, "junk bytes");
+  outcome =
+      test_support::Upload(*federation_, "client-1", digest, 1, "junk bytes");
   EXPECT_EQ(outcome.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 
   v1::GetStatusResponse status = Status();
@@ -351,7 +355,7 @@ TEST_F(FederationRpcTest, RefusesBadUploadsAndStoresNothing) {
   EXPECT_TRUE(std::filesystem::is_empty(state_dir_ + "/uploads"));
 
   // Nothing to download or sample yet.
-  EXPECT_EQ(testing::DownloadModel(*federation_, 0).status.error_code(),
+  EXPECT_EQ(test_support::DownloadModel(*federation_, 0).status.error_code(),
             grpc::StatusCode::NOT_FOUND);
   v1::SampleRequest request;
   request.set_num_samples(3);
@@ -363,9 +367,9 @@ TEST_F(FederationRpcTest, RefusesBadUploadsAndStoresNothing) {
   EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::NOT_FOUND);
 
   // The intact upload is accepted, and its replay is recognised.
-  outcome = testing::Upload(*federation_, "client-0", digest, 1, payload);
+  outcome = test_support::Upload(*federation_, "client-0", digest, 1, payload);
   EXPECT_TRUE(outcome.status.ok()) << outcome.status.error_message();
-  outcome = testing::Upload(*federation_, "client-0", digest, 1, payload);
+  outcome = test_support::Upload(*federation_, "client-0", digest, 1, payload);
   EXPECT_EQ(outcome.status.error_code(), grpc::StatusCode::ALREADY_EXISTS);
 }
 

@@ -41,36 +41,28 @@ void NamedAggregateToProto(const NamedAggregateStatus& named,
 v1::GlobalModelAnnouncement Announcement(const GlobalVersion& version) {
   v1::GlobalModelAnnouncement announcement;
   announcement.set_version(version.version);
-  for (const std::string& id : version.client_ids) {
-    announcement.add_client_ids(id);
-  }
-  for (int64_t round : version.client_rounds) {
-    announcement.add_client_rounds(round);
+  for (const IncludedUpload& upload : version.included) {
+    announcement.add_client_ids(upload.client_id);
+    announcement.add_client_rounds(upload.round);
   }
   announcement.set_payload_bytes(static_cast<int64_t>(version.payload.size()));
   announcement.set_payload_sha256(version.payload_sha256);
   announcement.set_published_unix_seconds(version.published_unix_seconds);
-  for (const std::string& id : version.excluded_client_ids) {
-    announcement.add_excluded_client_ids(id);
-  }
-  for (const std::string& reason : version.exclusion_reasons) {
-    announcement.add_exclusion_reasons(reason);
+  for (const ExcludedClient& client : version.excluded) {
+    announcement.add_excluded_client_ids(client.client_id);
+    announcement.add_exclusion_reasons(client.reason);
   }
   return announcement;
 }
 
 }  // namespace
 
-absl::StatusOr<FederationServiceOptions> FederationServiceOptions::Create(
-    int64_t max_upload_bytes, bool require_peer_identity) {
+absl::Status FederationServiceOptions::Validate() const {
   if (max_upload_bytes < 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("max_upload_bytes must be >= 1, got ", max_upload_bytes));
   }
-  FederationServiceOptions options;
-  options.max_upload_bytes = max_upload_bytes;
-  options.require_peer_identity = require_peer_identity;
-  return options;
+  return absl::OkStatus();
 }
 
 grpc::Status FederationService::AuthorizeMember(
@@ -113,24 +105,30 @@ grpc::Status FederationService::DoGetSpec(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-absl::StatusOr<UploadRequest> FederationService::ReceiveUpload(
+absl::Status FederationService::RefuseTransfer(const std::string& client_id,
+                                               absl::Status refusal) {
+  core_->RecordRefusedUpload(client_id, kRefusedTransfer, refusal);
+  return refusal;
+}
+
+absl::Status FederationService::IdleRefusal(int64_t received_bytes) {
+  return RefuseTransfer(
+      "?",
+      absl::DeadlineExceededError(absl::StrCat(
+          "no upload message for ",
+          absl::FormatDuration(core_->upload_admission().limits().idle_timeout),
+          " after ", received_bytes,
+          " bytes: the server closed the idle stream")));
+}
+
+absl::StatusOr<v1::UploadHeader> FederationService::ReceiveHeader(
     grpc::ServerContext* context, grpc::ServerReader<v1::UploadChunk>* reader,
     UploadAdmission::Stream& stream) {
-  auto idle_refusal = [&](int64_t received) {
-    absl::Status refusal = absl::DeadlineExceededError(absl::StrCat(
-        "no upload message for ",
-        absl::FormatDuration(core_->upload_admission().limits().idle_timeout),
-        " after ", received, " bytes: the server closed the idle stream"));
-    core_->RecordRefusedUpload("?", kRefusedTransfer, refusal);
-    return refusal;
-  };
   v1::UploadChunk chunk;
   if (!reader->Read(&chunk)) {
-    if (stream.timed_out()) return idle_refusal(0);
-    absl::Status refusal =
-        absl::InvalidArgumentError("empty upload stream: no header");
-    core_->RecordRefusedUpload("?", kRefusedTransfer, refusal);
-    return refusal;
+    if (stream.timed_out()) return IdleRefusal(0);
+    return RefuseTransfer(
+        "?", absl::InvalidArgumentError("empty upload stream: no header"));
   }
   if (!chunk.has_header()) {
     core_->RecordRefusedUpload("?", kRefusedTransfer,
@@ -138,7 +136,7 @@ absl::StatusOr<UploadRequest> FederationService::ReceiveUpload(
     return absl::InvalidArgumentError(
         "the first message of an upload must be its header");
   }
-  const v1::UploadHeader header = chunk.header();
+  const v1::UploadHeader& header = chunk.header();
   if (options_.require_peer_identity) {
     absl::StatusOr<std::string> peer = PeerIdentity(*context);
     if (!peer.ok() || *peer != header.client_id()) {
@@ -155,58 +153,64 @@ absl::StatusOr<UploadRequest> FederationService::ReceiveUpload(
                                            header.spec_digest(), header.round(),
                                            header.base_round()));
   if (header.total_bytes() <= options_.max_upload_bytes) {
-    // (A larger announcement is refused below, naming the size limit.)
+    // (A larger announcement is refused with the payload, naming the size
+    // limit.)
     if (absl::Status admitted =
             stream.Claim(header.client_id(), header.total_bytes());
         !admitted.ok()) {
-      core_->RecordRefusedUpload(header.client_id(), kRefusedTransfer,
-                                 admitted);
-      return admitted;
+      return RefuseTransfer(header.client_id(), admitted);
     }
   }
+  return header;
+}
+
+absl::StatusOr<std::string> FederationService::ReceivePayload(
+    grpc::ServerContext* context, grpc::ServerReader<v1::UploadChunk>* reader,
+    UploadAdmission::Stream& stream, const v1::UploadHeader& header) {
   absl::StatusOr<PayloadAssembler> assembler = PayloadAssembler::Create(
       header.total_bytes(), header.payload_sha256(), options_.max_upload_bytes);
   if (!assembler.ok()) {
-    core_->RecordRefusedUpload(header.client_id(), kRefusedTransfer,
-                               assembler.status());
-    return assembler.status();
+    return RefuseTransfer(header.client_id(), assembler.status());
   }
+  v1::UploadChunk chunk;
   while (reader->Read(&chunk)) {
     stream.Touch();
-    absl::Status status;
-    if (chunk.has_header()) {
-      status = absl::InvalidArgumentError(
-          "an upload carries exactly one header, as its first message");
-    } else {
-      status = assembler->Append(chunk.data());
-    }
-    if (!status.ok()) {
-      core_->RecordRefusedUpload(header.client_id(), kRefusedTransfer, status);
-      return status;
-    }
+    absl::Status status =
+        chunk.has_header()
+            ? absl::InvalidArgumentError(
+                  "an upload carries exactly one header, as its first message")
+            : assembler->Append(chunk.data());
+    if (!status.ok()) return RefuseTransfer(header.client_id(), status);
   }
-  if (stream.timed_out()) return idle_refusal(assembler->received_bytes());
+  if (stream.timed_out()) return IdleRefusal(assembler->received_bytes());
   if (context->IsCancelled()) {
     // The client went away mid-upload: nothing is stored, and the refusal
     // is counted like any other broken transfer.
-    absl::Status refusal = absl::CancelledError(absl::StrCat(
-        "the client disconnected after ", assembler->received_bytes(), " of ",
-        header.total_bytes(), " bytes"));
-    core_->RecordRefusedUpload(header.client_id(), kRefusedTransfer, refusal);
-    return refusal;
+    return RefuseTransfer(
+        header.client_id(),
+        absl::CancelledError(absl::StrCat("the client disconnected after ",
+                                          assembler->received_bytes(), " of ",
+                                          header.total_bytes(), " bytes")));
   }
   absl::StatusOr<std::string> payload = std::move(*assembler).Finish();
   if (!payload.ok()) {
-    core_->RecordRefusedUpload(header.client_id(), kRefusedTransfer,
-                               payload.status());
-    return payload.status();
+    return RefuseTransfer(header.client_id(), payload.status());
   }
+  return payload;
+}
+
+absl::StatusOr<UploadRequest> FederationService::ReceiveUpload(
+    grpc::ServerContext* context, grpc::ServerReader<v1::UploadChunk>* reader,
+    UploadAdmission::Stream& stream) {
+  ASSIGN_OR_RETURN(const v1::UploadHeader header,
+                   ReceiveHeader(context, reader, stream));
   UploadRequest request;
+  ASSIGN_OR_RETURN(request.payload,
+                   ReceivePayload(context, reader, stream, header));
   request.client_id = header.client_id();
   request.spec_digest = header.spec_digest();
   request.round = header.round();
   request.base_round = header.base_round();
-  request.payload = std::move(payload).value();
   if (header.has_diagnostics()) {
     request.diagnostics = DiagnosticsFromProto(header.diagnostics());
   }

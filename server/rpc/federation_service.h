@@ -20,8 +20,8 @@ struct FederationServiceOptions {
   // How often a watcher re-checks for cancellation while no version comes.
   int64_t watch_poll_milliseconds = 500;
 
-  static absl::StatusOr<FederationServiceOptions> Create(
-      int64_t max_upload_bytes, bool require_peer_identity);
+  // InvalidArgument when max_upload_bytes < 1.
+  absl::Status Validate() const;
 };
 
 // Thin handlers of epgfn.v1.Federation over a ServerCore. Each call is first
@@ -91,6 +91,19 @@ class FederationService final : public v1::Federation::Service {
   absl::StatusOr<UploadRequest> ReceiveUpload(
       grpc::ServerContext* context, grpc::ServerReader<v1::UploadChunk>* reader,
       UploadAdmission::Stream& stream);
+  // Its steps: the header, checked and admitted; then the payload, whole
+  // and matching the header's digest.
+  absl::StatusOr<v1::UploadHeader> ReceiveHeader(
+      grpc::ServerContext* context, grpc::ServerReader<v1::UploadChunk>* reader,
+      UploadAdmission::Stream& stream);
+  absl::StatusOr<std::string> ReceivePayload(
+      grpc::ServerContext* context, grpc::ServerReader<v1::UploadChunk>* reader,
+      UploadAdmission::Stream& stream, const v1::UploadHeader& header);
+  // Counts `refusal` as a broken transfer and returns it.
+  absl::Status RefuseTransfer(const std::string& client_id,
+                              absl::Status refusal);
+  // The stream went idle after `received_bytes` (counted).
+  absl::Status IdleRefusal(int64_t received_bytes);
 
   ServerCore* const core_;
   const FederationServiceOptions options_;

@@ -54,9 +54,9 @@ bool HasLine(const std::string& text, const std::string& line) {
 }
 
 TEST(MetricsScrapeTest, FamiliesAndValuesAfterUploadsAndAggregation) {
-  auto config = testing::SmallHypergridConfig(2, 30);
-  auto options = *ServerCoreOptions::Create(testing::FreshDirectory("scrape"),
-                                            torch::kCPU, 1000);
+  auto config = test_support::SmallHypergridConfig(2, 30);
+  auto options = *ServerCore::Options::Create(
+      test_support::FreshDirectory("scrape"), torch::kCPU, 1000);
   auto core = ServerCore::Create(config, options);
   ASSERT_TRUE(core.ok()) << core.status();
   auto rpc_options =
@@ -82,13 +82,14 @@ TEST(MetricsScrapeTest, FamiliesAndValuesAfterUploadsAndAggregation) {
   auto stub = v1::Federation::NewStub(channel);
   // One refused upload (a digest from another federation), then both
   // clients' real uploads.
-  EXPECT_FALSE(testing::Upload(*stub, "client-0", "not-the-digest", 1,
-                               testing::LocalModelPayload(*config, 0, 2, 0))
-                   .status.ok());
+  EXPECT_FALSE(
+      test_support::Upload(*stub, "client-0", "not-the-digest", 1,
+                           test_support::LocalModelPayload(*config, 0, 2, 0))
+          .status.ok());
   for (int i = 0; i < 2; ++i) {
-    auto outcome =
-        testing::Upload(*stub, absl::StrCat("client-", i), config->spec_digest,
-                        1, testing::LocalModelPayload(*config, i, 2, 0));
+    auto outcome = test_support::Upload(
+        *stub, absl::StrCat("client-", i), config->spec_digest, 1,
+        test_support::LocalModelPayload(*config, i, 2, 0));
     ASSERT_TRUE(outcome.status.ok()) << outcome.status.error_message();
   }
   ASSERT_NE((*core)->models().WaitForNewer(0, absl::Seconds(60)), nullptr);
@@ -132,20 +133,21 @@ TEST(MetricsScrapeTest, FamiliesAndValuesAfterUploadsAndAggregation) {
   EXPECT_TRUE(HasLine(text, "epgfn_aggregation_running 0"));
   EXPECT_TRUE(HasLine(text, "epgfn_aggregation_total_iterations 30"));
   // Three Upload calls finished: two OK, one refused.
-  EXPECT_TRUE(HasLine(text,
-                      "epgfn_rpc_requests_total{code=\"OK\",method=\"UploadModel\","
-                      "service=\"epgfn.v1.Federation\"} 2"))
+  EXPECT_TRUE(
+      HasLine(text,
+              "epgfn_rpc_requests_total{code=\"OK\",method=\"UploadModel\","
+              "service=\"epgfn.v1.Federation\"} 2"))
       << text;
   // The histogram keeps its 15 buckets from 1 ms to 60 s, plus +Inf.
-  EXPECT_TRUE(
-      absl::StrContains(text,
-                        "epgfn_rpc_duration_seconds_bucket{method=\"UploadModel\","
-                        "service=\"epgfn.v1.Federation\",le=\"0.001\"}"))
+  EXPECT_TRUE(absl::StrContains(
+      text,
+      "epgfn_rpc_duration_seconds_bucket{method=\"UploadModel\","
+      "service=\"epgfn.v1.Federation\",le=\"0.001\"}"))
       << text;
-  EXPECT_TRUE(
-      absl::StrContains(text,
-                        "epgfn_rpc_duration_seconds_bucket{method=\"UploadModel\","
-                        "service=\"epgfn.v1.Federation\",le=\"60\"} 3"));
+  EXPECT_TRUE(absl::StrContains(
+      text,
+      "epgfn_rpc_duration_seconds_bucket{method=\"UploadModel\","
+      "service=\"epgfn.v1.Federation\",le=\"60\"} 3"));
   EXPECT_TRUE(HasLine(text,
                       "epgfn_rpc_duration_seconds_count{method=\"UploadModel\","
                       "service=\"epgfn.v1.Federation\"} 3"));

@@ -31,7 +31,7 @@ std::string Read(const std::string& path) {
 class MutualTlsTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    certs_ = new std::string(testing::FreshDirectory("certs"));
+    certs_ = new std::string(test_support::FreshDirectory("certs"));
     const std::string command = absl::StrCat(
         "bash deploy/gen_certs.sh ", *certs_, " client-0 client-1 >/dev/null");
     ASSERT_EQ(std::system(command.c_str()), 0) << command;
@@ -52,10 +52,10 @@ class MutualTlsTest : public ::testing::Test {
   }
 
   void SetUp() override {
-    config_ = testing::SmallHypergridConfig(2);
+    config_ = test_support::SmallHypergridConfig(2);
     core_ = *ServerCore::Create(
-        config_, *ServerCoreOptions::Create(testing::FreshDirectory("mtls"),
-                                            torch::kCPU, 100));
+        config_, *ServerCore::Options::Create(
+                     test_support::FreshDirectory("mtls"), torch::kCPU, 100));
     auto options = RpcServerOptions::Create(
         "127.0.0.1:0", *certs_ + "/server.pem", *certs_ + "/server.key",
         *certs_ + "/ca.pem", false, 64 << 20);
@@ -121,29 +121,31 @@ TEST_F(MutualTlsTest, ChannelWithoutClientCertificateCannotCall) {
 }
 
 TEST_F(MutualTlsTest, UploadsOnlyAsTheCertificatesClient) {
-  const std::string payload = testing::LocalModelPayload(*config_, 0, 2, 0);
+  const std::string payload =
+      test_support::LocalModelPayload(*config_, 0, 2, 0);
   auto stub = Stub("client-0");
-  testing::UploadOutcome outcome =
-      testing::Upload(*stub, "client-1", config_->spec_digest, 1, payload);
+  test_support::UploadOutcome outcome =
+      test_support::Upload(*stub, "client-1", config_->spec_digest, 1, payload);
   EXPECT_EQ(outcome.status.error_code(), grpc::StatusCode::PERMISSION_DENIED)
       << outcome.status.error_message();
   EXPECT_EQ(core_->Status().refused_uploads.at("identity_mismatch"), 1);
   outcome =
-      testing::Upload(*stub, "client-0", config_->spec_digest, 1, payload);
+      test_support::Upload(*stub, "client-0", config_->spec_digest, 1, payload);
   EXPECT_TRUE(outcome.status.ok()) << outcome.status.error_message();
   EXPECT_EQ(core_->Status().clients[0].accepted_round, 1);
   EXPECT_EQ(core_->Status().clients[1].accepted_round, 0);
 }
 
 TEST_F(MutualTlsTest, IdentityIsTheFirstDnsNameWithoutACommonName) {
-  const std::string payload = testing::LocalModelPayload(*config_, 1, 2, 0);
+  const std::string payload =
+      test_support::LocalModelPayload(*config_, 1, 2, 0);
   auto stub = Stub("san-only");
-  testing::UploadOutcome outcome =
-      testing::Upload(*stub, "client-0", config_->spec_digest, 1, payload);
+  test_support::UploadOutcome outcome =
+      test_support::Upload(*stub, "client-0", config_->spec_digest, 1, payload);
   EXPECT_EQ(outcome.status.error_code(), grpc::StatusCode::PERMISSION_DENIED)
       << outcome.status.error_message();
   outcome =
-      testing::Upload(*stub, "client-1", config_->spec_digest, 1, payload);
+      test_support::Upload(*stub, "client-1", config_->spec_digest, 1, payload);
   EXPECT_TRUE(outcome.status.ok()) << outcome.status.error_message();
   EXPECT_EQ(core_->Status().clients[1].accepted_round, 1);
   EXPECT_EQ(core_->Status().clients[0].accepted_round, 0);
@@ -168,7 +170,8 @@ TEST_F(MutualTlsTest, OptionsRequireTlsOrInsecure) {
 // fault is named (gRPC alone only fails to listen).
 TEST_F(MutualTlsTest, OptionsNameABadKeyOrAKeyOfAnotherCertificate) {
   const std::string cert = *certs_ + "/server.pem";
-  const std::string garbage = testing::FreshDirectory("tls") + "/garbage.key";
+  const std::string garbage =
+      test_support::FreshDirectory("tls") + "/garbage.key";
   std::ofstream(garbage) << "-----BEGIN PRIVATE KEY-----\nnot base64 at all"
                             "\n-----END PRIVATE KEY-----\n";
   auto options =
@@ -181,24 +184,25 @@ TEST_F(MutualTlsTest, OptionsNameABadKeyOrAKeyOfAnotherCertificate) {
   ASSERT_FALSE(options.ok());
   EXPECT_THAT(std::string(options.status().message()),
               HasSubstr("client-0.key does not belong to the certificate"));
-  options = RpcServerOptions::Create("127.0.0.1:0", garbage, garbage, "",
-                                     false, 1);
+  options =
+      RpcServerOptions::Create("127.0.0.1:0", garbage, garbage, "", false, 1);
   ASSERT_FALSE(options.ok());
   EXPECT_THAT(std::string(options.status().message()),
               HasSubstr("is not a PEM certificate"));
 }
 
 TEST(RpcServerOptionsTest, ThePortMustBeInRange) {
-  for (const char* bad : {"127.0.0.1:99999", "127.0.0.1:65536", "127.0.0.1:-1",
-                          "127.0.0.1:", "127.0.0.1", ":50051", "::1:50051",
-                          "127.0.0.1:5x"}) {
+  for (const char* bad :
+       {"127.0.0.1:99999", "127.0.0.1:65536", "127.0.0.1:-1",
+        "127.0.0.1:", "127.0.0.1", ":50051", "::1:50051", "127.0.0.1:5x"}) {
     auto options = RpcServerOptions::Create(bad, "", "", "", true, 1);
     ASSERT_FALSE(options.ok()) << bad;
     EXPECT_EQ(options.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_THAT(std::string(options.status().message()),
                 HasSubstr("--listen='"));
   }
-  EXPECT_TRUE(RpcServerOptions::Create("[::1]:65535", "", "", "", true, 1).ok());
+  EXPECT_TRUE(
+      RpcServerOptions::Create("[::1]:65535", "", "", "", true, 1).ok());
   EXPECT_TRUE(RpcServerOptions::Create("0.0.0.0:0", "", "", "", true, 1).ok());
 }
 

@@ -83,41 +83,18 @@ absl::StatusOr<RpcServerOptions> RpcServerOptions::Create(
   return options;
 }
 
-absl::StatusOr<std::unique_ptr<RpcServer>> RpcServer::Start(
-    ServerCore* core, const RpcServerOptions& options) {
-  ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
-                   MakeCredentials(options));
-  ASSIGN_OR_RETURN(FederationServiceOptions service_options,
-                   FederationServiceOptions::Create(options.max_upload_bytes,
-                                                    options.mutual_tls()));
-  const SamplerAuthMode sampler_mode = options.sampler_access.mode;
-  if (sampler_mode == SamplerAuthMode::kMutualTls && !options.mutual_tls()) {
-    return absl::InvalidArgumentError(
-        "sampler access by client certificate (mtls) needs a client CA");
-  }
-  std::unique_ptr<RpcServer> server(new RpcServer);
-  server->core_ = core;
-  server->sampler_access_ =
-      std::make_unique<SamplerAccess>(options.sampler_access);
-  FederationAccessOptions federation_access = options.federation_access;
-  federation_access.require_member_certificate = options.mutual_tls();
-  const v1::FederationSpec& spec = core->config().spec;
-  server->federation_access_ = std::make_unique<FederationAccess>(
-      std::move(federation_access), spec.name(),
-      std::vector<std::string>(spec.client_ids().begin(),
-                               spec.client_ids().end()));
-  if (!server->federation_access_->has_admin_tokens()) {
+namespace {
+
+// Who may call what, and what the operator should know about it.
+void LogAccessPolicy(const RpcServerOptions& options,
+                     const FederationAccess& federation_access) {
+  if (!federation_access.has_admin_tokens()) {
     LOG(INFO) << "no admin tokens (--admin_tokens_file): GetStatus is "
                  "refused to every caller";
   } else if (options.insecure) {
     LOG(WARNING) << "admin tokens travel in plaintext (--insecure)";
   }
-  server->federation_ = std::make_unique<FederationService>(
-      core, service_options, server->federation_access_.get(),
-      server->sampler_access_.get());
-  server->sampler_ =
-      std::make_unique<SamplerService>(core, server->sampler_access_.get());
-  switch (sampler_mode) {
+  switch (options.sampler_access.mode) {
     case SamplerAuthMode::kOpen:
       LOG(WARNING) << "*** WARNING: the Sampler service is OPEN "
                       "(--sampler_auth=open): anyone who can reach the port "
@@ -139,29 +116,69 @@ absl::StatusOr<std::unique_ptr<RpcServer>> RpcServer::Start(
       LOG(INFO) << "Sampler access: verified client certificate";
       break;
   }
+}
 
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<RpcServer>> RpcServer::Start(
+    ServerCore* core, const RpcServerOptions& options) {
+  ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
+                   MakeCredentials(options));
+  FederationServiceOptions service_options;
+  service_options.max_upload_bytes = options.max_upload_bytes;
+  service_options.require_peer_identity = options.mutual_tls();
+  RETURN_IF_ERROR(service_options.Validate());
+  if (options.sampler_access.mode == SamplerAuthMode::kMutualTls &&
+      !options.mutual_tls()) {
+    return absl::InvalidArgumentError(
+        "sampler access by client certificate (mtls) needs a client CA");
+  }
+  std::unique_ptr<RpcServer> server(new RpcServer);
+  server->core_ = core;
+  server->sampler_access_ =
+      std::make_unique<SamplerAccess>(options.sampler_access);
+  FederationAccessOptions federation_access = options.federation_access;
+  federation_access.require_member_certificate = options.mutual_tls();
+  const v1::FederationSpec& spec = core->config().spec;
+  server->federation_access_ = std::make_unique<FederationAccess>(
+      std::move(federation_access), spec.name(),
+      std::vector<std::string>(spec.client_ids().begin(),
+                               spec.client_ids().end()));
+  LogAccessPolicy(options, *server->federation_access_);
+  server->federation_ = std::make_unique<FederationService>(
+      core, service_options, server->federation_access_.get(),
+      server->sampler_access_.get());
+  server->sampler_ =
+      std::make_unique<SamplerService>(core, server->sampler_access_.get());
+  RETURN_IF_ERROR(server->Listen(options.listen_address, credentials));
+  return server;
+}
+
+absl::Status RpcServer::Listen(
+    const std::string& listen_address,
+    std::shared_ptr<grpc::ServerCredentials> credentials) {
   // Both are process-wide switches that take effect for servers built
   // afterwards.
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   ASSIGN_OR_RETURN(const ListenAddress address,
-                   ListenAddress::Parse(options.listen_address, "--listen"));
+                   ListenAddress::Parse(listen_address, "--listen"));
   grpc::ServerBuilder builder;
   // gRPC sets SO_REUSEPORT by default: a second server on a port in use
   // would then start and take half of the new connections.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  builder.AddListeningPort(address.ToString(), credentials, &server->port_);
+  builder.AddListeningPort(address.ToString(), credentials, &port_);
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
   builder.SetMaxSendMessageSize(kMaxMessageBytes);
-  builder.RegisterService(server->federation_.get());
-  builder.RegisterService(server->sampler_.get());
+  builder.RegisterService(federation_.get());
+  builder.RegisterService(sampler_.get());
   std::vector<
       std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
       interceptors;
   interceptors.push_back(MakeMetricsInterceptorFactory());
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
-  server->server_ = builder.BuildAndStart();
-  if (server->server_ == nullptr || server->port_ == 0) {
+  server_ = builder.BuildAndStart();
+  if (server_ == nullptr || port_ == 0) {
     // gRPC logs the cause but returns none: find it by binding ourselves.
     absl::Status cause = DiagnoseBind(address);
     if (!cause.ok()) {
@@ -172,7 +189,7 @@ absl::StatusOr<std::unique_ptr<RpcServer>> RpcServer::Start(
                                                address.ToString(),
                                                " (see gRPC's log line above)"));
   }
-  return server;
+  return absl::OkStatus();
 }
 
 RpcServer::~RpcServer() { Shutdown(absl::Seconds(5)); }

@@ -1,6 +1,7 @@
 #ifndef EPGFN_SERVER_RPC_RPC_SERVER_H_
 #define EPGFN_SERVER_RPC_RPC_SERVER_H_
 
+#include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server.h>
 
 #include <cstdint>
@@ -66,6 +67,9 @@ class RpcServer {
 
  private:
   RpcServer() = default;
+  // Builds and starts the gRPC server over the services made by Start().
+  absl::Status Listen(const std::string& listen_address,
+                      std::shared_ptr<grpc::ServerCredentials> credentials);
 
   ServerCore* core_ = nullptr;
   std::unique_ptr<SamplerAccess> sampler_access_;

@@ -24,23 +24,23 @@ constexpr int kSamples = 20;
 class SamplerAuthTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto certs = testing::GenerateCertificates({"client-0"});
+    auto certs = test_support::GenerateCertificates({"client-0"});
     ASSERT_TRUE(certs.ok()) << certs.status();
     certs_ = new std::string(*certs);
   }
 
   void Start(bool mutual_tls, SamplerAccessOptions access) {
-    auto server = testing::StartSamplerServer(*certs_, mutual_tls, access);
+    auto server = test_support::StartSamplerServer(*certs_, mutual_tls, access);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(server).value();
   }
 
   // Token mode with two callers; alice's token is TestToken(1).
   static SamplerAccessOptions TokenAccess() {
-    const std::string path = testing::WriteTestFile(
+    const std::string path = test_support::WriteTestFile(
         "tokens.txt",
-        absl::StrCat("# test callers\nalice:", testing::TestToken(1),
-                     "\nbob:", testing::TestToken(2), "\n"));
+        absl::StrCat("# test callers\nalice:", test_support::TestToken(1),
+                     "\nbob:", test_support::TestToken(2), "\n"));
     auto options = SamplerAccessOptions::Create("token", path, false);
     EXPECT_TRUE(options.ok()) << options.status();
     return *options;
@@ -95,7 +95,7 @@ class SamplerAuthTest : public ::testing::Test {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() +
                          std::chrono::seconds(30));
-    testing::AddAdminToken(context);
+    test_support::AddAdminToken(context);
     v1::GetStatusResponse response;
     EXPECT_TRUE(stub->GetStatus(&context, {}, &response).ok());
     return {response.refused_sampler_calls().begin(),
@@ -103,23 +103,23 @@ class SamplerAuthTest : public ::testing::Test {
   }
 
   static std::string* certs_;
-  std::unique_ptr<testing::SamplerServer> server_;
+  std::unique_ptr<test_support::SamplerServer> server_;
 };
 
 std::string* SamplerAuthTest::certs_ = nullptr;
 
 TEST_F(SamplerAuthTest, TokenModeAcceptsAListedToken) {
   Start(/*mutual_tls=*/false, TokenAccess());
-  grpc::Status status = Sample("", "Bearer " + testing::TestToken(1));
+  grpc::Status status = Sample("", "Bearer " + test_support::TestToken(1));
   EXPECT_TRUE(status.ok()) << status.error_message();
-  status = Sample("", "Bearer " + testing::TestToken(2));
+  status = Sample("", "Bearer " + test_support::TestToken(2));
   EXPECT_TRUE(status.ok()) << status.error_message();
-  EXPECT_TRUE(ListModels("Bearer " + testing::TestToken(1)).ok());
+  EXPECT_TRUE(ListModels("Bearer " + test_support::TestToken(1)).ok());
   EXPECT_TRUE(RefusedOverRpc("").empty());
 
   // The client library attaches the token it is given.
   SamplerClientOptions options;
-  options.token = testing::TestToken(1);
+  options.token = test_support::TestToken(1);
   SamplerClient client(server_->Channel(""), options);
   v1::SampleRequest request;
   request.set_num_samples(7);
@@ -131,17 +131,17 @@ TEST_F(SamplerAuthTest, TokenModeAcceptsAListedToken) {
 
 TEST_F(SamplerAuthTest, TokenModeRefusesWrongMissingAndSameLengthTokens) {
   Start(/*mutual_tls=*/false, TokenAccess());
-  std::string same_length = testing::TestToken(1);
+  std::string same_length = test_support::TestToken(1);
   same_length[10] = same_length[10] == 'f' ? 'e' : 'f';
-  ASSERT_EQ(same_length.size(), testing::TestToken(1).size());
-  EXPECT_EQ(Sample("", "Bearer " + testing::TestToken(3)).error_code(),
+  ASSERT_EQ(same_length.size(), test_support::TestToken(1).size());
+  EXPECT_EQ(Sample("", "Bearer " + test_support::TestToken(3)).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);  // a well-formed stranger
   EXPECT_EQ(Sample("", "Bearer short-and-wrong").error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_EQ(Sample("", "Bearer " + same_length).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_EQ(Sample("", "").error_code(), grpc::StatusCode::UNAUTHENTICATED);
-  EXPECT_EQ(Sample("", testing::TestToken(1)).error_code(),
+  EXPECT_EQ(Sample("", test_support::TestToken(1)).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);  // no "Bearer "
   EXPECT_EQ(ListModels("").error_code(), grpc::StatusCode::UNAUTHENTICATED);
 
@@ -170,17 +170,17 @@ TEST_F(SamplerAuthTest, MutualTlsModeNeedsAClientCertificate) {
   status = Sample("", "");
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE)
       << status.error_message();
-  EXPECT_FALSE(Sample("", "Bearer " + testing::TestToken(1)).ok());
+  EXPECT_FALSE(Sample("", "Bearer " + test_support::TestToken(1)).ok());
   EXPECT_TRUE(RefusedOverRpc("client-0").empty());
 }
 
 TEST_F(SamplerAuthTest, TokenModeOverMutualTlsNeedsBoth) {
   SamplerAccessOptions access = TokenAccess();
   Start(/*mutual_tls=*/true, access);
-  EXPECT_TRUE(Sample("client-0", "Bearer " + testing::TestToken(2)).ok());
+  EXPECT_TRUE(Sample("client-0", "Bearer " + test_support::TestToken(2)).ok());
   EXPECT_EQ(Sample("client-0", "").error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
-  EXPECT_FALSE(Sample("", "Bearer " + testing::TestToken(2)).ok());
+  EXPECT_FALSE(Sample("", "Bearer " + test_support::TestToken(2)).ok());
   EXPECT_EQ(RefusedOverRpc("client-0").at(kSamplerRefusedMissingToken), 1);
 }
 
@@ -193,18 +193,18 @@ TEST_F(SamplerAuthTest, OpenModeLetsAnyoneSample) {
 
 TEST_F(SamplerAuthTest, UnconfiguredServerRefusesEveryone) {
   Start(/*mutual_tls=*/false, SamplerAccessOptions());
-  EXPECT_EQ(Sample("", "Bearer " + testing::TestToken(1)).error_code(),
+  EXPECT_EQ(Sample("", "Bearer " + test_support::TestToken(1)).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_EQ(RefusedOverRpc("").at(kSamplerRefusedNotConfigured), 1);
 }
 
 TEST(SamplerAuthStartTest, MutualTlsModeWithoutClientCaDoesNotStart) {
-  auto certs = testing::GenerateCertificates({"client-0"});
+  auto certs = test_support::GenerateCertificates({"client-0"});
   ASSERT_TRUE(certs.ok()) << certs.status();
   SamplerAccessOptions access;
   access.mode = SamplerAuthMode::kMutualTls;
   auto server =
-      testing::StartSamplerServer(*certs, /*mutual_tls=*/false, access);
+      test_support::StartSamplerServer(*certs, /*mutual_tls=*/false, access);
   EXPECT_EQ(server.status().code(), absl::StatusCode::kInvalidArgument);
 }
 

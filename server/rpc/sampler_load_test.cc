@@ -16,26 +16,26 @@ namespace epgfn {
 namespace {
 
 TEST(SamplerLoadTest, ThousandConcurrentCallsAllSucceed) {
-  auto certs = testing::GenerateCertificates({"client-0"});
+  auto certs = test_support::GenerateCertificates({"client-0"});
   ASSERT_TRUE(certs.ok()) << certs.status();
-  const std::string token = testing::TestToken(7);
-  const std::string tokens_file = testing::WriteTestFile(
+  const std::string token = test_support::TestToken(7);
+  const std::string tokens_file = test_support::WriteTestFile(
       "tokens.txt", absl::StrCat("load-test:", token, "\n"));
   auto access = SamplerAccessOptions::Create("token", tokens_file, false);
   ASSERT_TRUE(access.ok()) << access.status();
   auto server =
-      testing::StartSamplerServer(*certs, /*mutual_tls=*/false, *access);
+      test_support::StartSamplerServer(*certs, /*mutual_tls=*/false, *access);
   ASSERT_TRUE(server.ok()) << server.status();
 
-  testing::SamplerLoadOptions options;
+  test_support::SamplerLoadOptions options;
   options.threads = 8;
   options.in_flight_per_thread = 128;
   options.calls_per_thread = 256;
   options.samples_per_call = 4;
   options.token = token;
-  auto result = testing::RunSamplerLoad([&] { return (*server)->Channel(""); },
-                                        options, /*state_dim=*/2,
-                                        /*side=*/4, /*expected_version=*/1);
+  auto result = test_support::RunSamplerLoad(
+      [&] { return (*server)->Channel(""); }, options, /*state_dim=*/2,
+      /*side=*/4, /*expected_version=*/1);
   ASSERT_TRUE(result.ok()) << result.status();
 
   EXPECT_EQ(result->calls, 8 * 256);

@@ -72,8 +72,10 @@ grpc::Status SamplerService::DoListModels(grpc::ServerContext* context,
   for (const GlobalVersionPtr& version : (*models)->List()) {
     v1::ModelVersionInfo* info = response->add_versions();
     info->set_version(version->version);
-    for (const std::string& id : version->client_ids) info->add_client_ids(id);
-    for (int64_t round : version->client_rounds) info->add_client_rounds(round);
+    for (const IncludedUpload& upload : version->included) {
+      info->add_client_ids(upload.client_id);
+      info->add_client_rounds(upload.round);
+    }
     info->set_published_unix_seconds(version->published_unix_seconds);
     for (const auto& [client_id, weight] : version->client_weights) {
       (*info->mutable_client_weights())[client_id] = weight;

@@ -20,13 +20,13 @@ namespace {
 class SummarizeRpcTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto certs = testing::GenerateCertificates({"client-0"});
+    auto certs = test_support::GenerateCertificates({"client-0"});
     ASSERT_TRUE(certs.ok()) << certs.status();
-    const std::string tokens = testing::WriteTestFile(
-        "tokens.txt", absl::StrCat("alice:", testing::TestToken(1), "\n"));
+    const std::string tokens = test_support::WriteTestFile(
+        "tokens.txt", absl::StrCat("alice:", test_support::TestToken(1), "\n"));
     auto access = SamplerAccessOptions::Create("token", tokens, false);
     ASSERT_TRUE(access.ok()) << access.status();
-    auto server = testing::StartSamplerServer(*certs, false, *access);
+    auto server = test_support::StartSamplerServer(*certs, false, *access);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = server->release();
   }
@@ -39,10 +39,10 @@ class SummarizeRpcTest : public ::testing::Test {
     return SamplerClient(server_->Channel(""), options);
   }
 
-  static testing::SamplerServer* server_;
+  static test_support::SamplerServer* server_;
 };
 
-testing::SamplerServer* SummarizeRpcTest::server_ = nullptr;
+test_support::SamplerServer* SummarizeRpcTest::server_ = nullptr;
 
 TEST_F(SummarizeRpcTest, SummarizesDrawnObjects) {
   v1::SummarizeRequest request;
@@ -52,7 +52,7 @@ TEST_F(SummarizeRpcTest, SummarizesDrawnObjects) {
   request.set_top_objects(3);
   request.add_variable_names("height");
   request.add_variable_names("width");
-  auto summary = Client(testing::TestToken(1)).Summarize(request);
+  auto summary = Client(test_support::TestToken(1)).Summarize(request);
   ASSERT_TRUE(summary.ok()) << summary.status();
   EXPECT_EQ(summary->model_version(), 1);
   EXPECT_EQ(summary->num_objects(), 800);
@@ -94,7 +94,7 @@ TEST_F(SummarizeRpcTest, SummarizesGivenObjects) {
     object->add_state(i == 2 ? 0 : 3);
     object->add_state(1);
   }
-  auto summary = Client(testing::TestToken(1)).Summarize(request);
+  auto summary = Client(test_support::TestToken(1)).Summarize(request);
   ASSERT_TRUE(summary.ok()) << summary.status();
   EXPECT_EQ(summary->num_objects(), 3);
   EXPECT_EQ(summary->num_distinct(), 2);
@@ -107,7 +107,7 @@ TEST_F(SummarizeRpcTest, SummarizesGivenObjects) {
 }
 
 TEST_F(SummarizeRpcTest, BadInputsGetClearStatusCodes) {
-  SamplerClient client = Client(testing::TestToken(1));
+  SamplerClient client = Client(test_support::TestToken(1));
   v1::SummarizeRequest request;
   request.set_num_samples(1001);  // the test server's cap is 1000
   auto refused = client.Summarize(request);
@@ -134,14 +134,15 @@ TEST_F(SummarizeRpcTest, BadInputsGetClearStatusCodes) {
   request.set_num_samples(10);
   EXPECT_EQ(Client("").Summarize(request).status().code(),
             absl::StatusCode::kUnauthenticated);
-  EXPECT_EQ(Client(testing::TestToken(2)).Summarize(request).status().code(),
-            absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(
+      Client(test_support::TestToken(2)).Summarize(request).status().code(),
+      absl::StatusCode::kUnauthenticated);
 }
 
 TEST_F(SummarizeRpcTest, AnExpiredDeadlineEndsTheCall) {
   auto stub = v1::Sampler::NewStub(server_->Channel(""));
   grpc::ClientContext context;
-  context.AddMetadata("authorization", "Bearer " + testing::TestToken(1));
+  context.AddMetadata("authorization", "Bearer " + test_support::TestToken(1));
   context.set_deadline(std::chrono::system_clock::now() +
                        std::chrono::milliseconds(1));
   v1::SummarizeRequest request;

@@ -38,10 +38,10 @@ struct OpenUpload {
 class UploadLimitsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    config_ = testing::SmallHypergridConfig(3);
-    payload_ = testing::LocalModelPayload(*config_, 0, 3, 0);
-    auto options = *ServerCoreOptions::Create(testing::FreshDirectory("limits"),
-                                              torch::kCPU, 100);
+    config_ = test_support::SmallHypergridConfig(3);
+    payload_ = test_support::LocalModelPayload(*config_, 0, 3, 0);
+    auto options = *ServerCore::Options::Create(
+        test_support::FreshDirectory("limits"), torch::kCPU, 100);
     options.upload_limits.max_concurrent_uploads = 2;
     options.upload_limits.max_concurrent_uploads_per_client = 1;
     options.upload_limits.max_buffered_bytes =

@@ -40,13 +40,13 @@ using Chunks = std::vector<v1::UploadChunk>;
 class UploadValidationTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    config_ = testing::SmallHypergridConfig(kClients);
-    state_dir_ = testing::FreshDirectory("validation");
+    config_ = test_support::SmallHypergridConfig(kClients);
+    state_dir_ = test_support::FreshDirectory("validation");
     core_ = *ServerCore::Create(
-        config_, *ServerCoreOptions::Create(state_dir_, torch::kCPU, 100));
+        config_, *ServerCore::Options::Create(state_dir_, torch::kCPU, 100));
     auto options = *RpcServerOptions::Create("127.0.0.1:0", "", "", "", true,
                                              kMaxUploadBytes);
-    options.federation_access = testing::TestAdminAccess();
+    options.federation_access = test_support::TestAdminAccess();
     auto server = RpcServer::Start(core_.get(), options);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(server).value();
@@ -54,7 +54,7 @@ class UploadValidationTest : public ::testing::Test {
         grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()),
                             grpc::InsecureChannelCredentials()));
 
-    payload_ = testing::LocalModelPayload(*config_, 0, kClients, 0);
+    payload_ = test_support::LocalModelPayload(*config_, 0, kClients, 0);
     ASSERT_LT(payload_.size(), static_cast<size_t>(kMaxUploadBytes));
     auto accepted = Upload("client-0", 1, payload_);
     ASSERT_TRUE(accepted.status.ok()) << accepted.status.error_message();
@@ -69,11 +69,11 @@ class UploadValidationTest : public ::testing::Test {
     core_.reset();
   }
 
-  testing::UploadOutcome Upload(
+  test_support::UploadOutcome Upload(
       const std::string& client_id, int64_t round, const std::string& payload,
       const std::function<void(Chunks&)>& tamper = nullptr,
       const std::string& spec_digest = "") {
-    return testing::Upload(
+    return test_support::Upload(
         *stub_, client_id,
         spec_digest.empty() ? config_->spec_digest : spec_digest, round,
         payload, tamper);
@@ -116,7 +116,7 @@ class UploadValidationTest : public ::testing::Test {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() +
                          std::chrono::seconds(30));
-    testing::AddAdminToken(context);
+    test_support::AddAdminToken(context);
     v1::GetStatusResponse response;
     EXPECT_TRUE(stub_->GetStatus(&context, {}, &response).ok());
     return response;
@@ -136,7 +136,7 @@ class UploadValidationTest : public ::testing::Test {
     EXPECT_EQ(refused, (std::map<std::string, int64_t>{{reason, 1}}));
   }
 
-  void ExpectRefused(const testing::UploadOutcome& outcome,
+  void ExpectRefused(const test_support::UploadOutcome& outcome,
                      grpc::StatusCode code, const std::string& reason) {
     EXPECT_EQ(outcome.status.error_code(), code)
         << outcome.status.error_message();
@@ -244,7 +244,7 @@ TEST_F(UploadValidationTest, ClientNotInTheFederation) {
 TEST_F(UploadValidationTest, OlderRound) {
   // client-0 moves to round 2 first; round 1 is then older.
   const std::string newer =
-      testing::LocalModelPayload(*config_, 1, kClients, 0);
+      test_support::LocalModelPayload(*config_, 1, kClients, 0);
   ASSERT_TRUE(Upload("client-0", 2, newer).status.ok());
   before_ = Snapshot();
   before_round_ = 2;
@@ -253,9 +253,10 @@ TEST_F(UploadValidationTest, OlderRound) {
 }
 
 TEST_F(UploadValidationTest, SameRoundOtherBytes) {
-  ExpectRefused(Upload("client-0", 1,
-                       testing::LocalModelPayload(*config_, 1, kClients, 0)),
-                grpc::StatusCode::FAILED_PRECONDITION, "stale_round");
+  ExpectRefused(
+      Upload("client-0", 1,
+             test_support::LocalModelPayload(*config_, 1, kClients, 0)),
+      grpc::StatusCode::FAILED_PRECONDITION, "stale_round");
 }
 
 TEST_F(UploadValidationTest, ReplayOfTheAcceptedUpload) {
@@ -274,12 +275,12 @@ TEST_F(UploadValidationTest, NotAModel) {
 }
 
 TEST_F(UploadValidationTest, OtherDeclaredArchitecture) {
-  v1::FederationSpec other = testing::SmallHypergridSpec(kClients);
+  v1::FederationSpec other = test_support::SmallHypergridSpec(kClients);
   other.mutable_local_architecture()->set_hidden_width(16);
   auto other_config = *FederationConfigFromSpec(other);
   ExpectRefused(
       Upload("client-0", 2,
-             testing::LocalModelPayload(*other_config, 0, kClients, 0)),
+             test_support::LocalModelPayload(*other_config, 0, kClients, 0)),
       grpc::StatusCode::INVALID_ARGUMENT, "invalid_model");
 }
 
@@ -291,12 +292,12 @@ TEST_F(UploadValidationTest, ArchitectureFieldDisagreesWithTensors) {
 }
 
 TEST_F(UploadValidationTest, OtherEnvironment) {
-  v1::FederationSpec other = testing::SmallHypergridSpec(kClients);
+  v1::FederationSpec other = test_support::SmallHypergridSpec(kClients);
   (*other.mutable_environment()->mutable_params())["side"] = "5";
   auto other_config = *FederationConfigFromSpec(other);
   ExpectRefused(
       Upload("client-0", 2,
-             testing::LocalModelPayload(*other_config, 0, kClients, 0)),
+             test_support::LocalModelPayload(*other_config, 0, kClients, 0)),
       grpc::StatusCode::INVALID_ARGUMENT, "invalid_model");
 }
 

@@ -7,7 +7,7 @@
 #include "common/util/sha256.h"
 
 namespace epgfn {
-namespace testing {
+namespace test_support {
 namespace {
 
 void SetDeadline(grpc::ClientContext& context) {
@@ -80,5 +80,5 @@ void AddAdminToken(grpc::ClientContext& context) {
   context.AddMetadata("authorization", "Bearer " + TestAdminToken());
 }
 
-}  // namespace testing
+}  // namespace test_support
 }  // namespace epgfn

@@ -11,7 +11,7 @@
 #include "server/core/federation_access.h"
 
 namespace epgfn {
-namespace testing {
+namespace test_support {
 
 struct UploadOutcome {
   grpc::Status status;
@@ -40,7 +40,7 @@ std::string TestAdminToken();
 FederationAccessOptions TestAdminAccess();
 void AddAdminToken(grpc::ClientContext& context);
 
-}  // namespace testing
+}  // namespace test_support
 }  // namespace epgfn
 
 #endif  // EPGFN_SERVER_TESTING_RPC_CLIENT_H_

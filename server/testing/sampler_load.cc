@@ -9,7 +9,7 @@
 #include "proto/sampler.grpc.pb.h"
 
 namespace epgfn {
-namespace testing {
+namespace test_support {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -183,5 +183,5 @@ absl::StatusOr<SamplerLoadResult> RunSamplerLoad(
   return total;
 }
 
-}  // namespace testing
+}  // namespace test_support
 }  // namespace epgfn

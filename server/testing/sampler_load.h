@@ -14,7 +14,7 @@
 #include "proto/sampler.pb.h"
 
 namespace epgfn {
-namespace testing {
+namespace test_support {
 
 struct SamplerLoadOptions {
   // Client threads, each with its own channel and completion queue.
@@ -56,7 +56,7 @@ absl::StatusOr<SamplerLoadResult> RunSamplerLoad(
     const SamplerLoadOptions& options, int state_dim, int64_t side,
     int64_t expected_version);
 
-}  // namespace testing
+}  // namespace test_support
 }  // namespace epgfn
 
 #endif  // EPGFN_SERVER_TESTING_SAMPLER_LOAD_H_

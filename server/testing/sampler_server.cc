@@ -14,7 +14,7 @@
 #include "server/testing/test_federation.h"
 
 namespace epgfn {
-namespace testing {
+namespace test_support {
 namespace {
 
 absl::StatusOr<std::string> ReadPem(const std::string& path) {
@@ -89,12 +89,12 @@ absl::StatusOr<std::unique_ptr<SamplerServer>> StartSamplerServer(
                      MakePolicy(*config->environment,
                                 config->global_architecture, 1, torch::kCPU));
     RETURN_IF_ERROR(
-        store->Publish(policy, {"client-0", "client-1"}, {1, 1}).status());
+        store->Publish(policy, {{"client-0", 1}, {"client-1", 1}}).status());
   }
   auto server = std::make_unique<SamplerServer>();
   server->certs = certs;
-  ASSIGN_OR_RETURN(ServerCoreOptions core_options,
-                   ServerCoreOptions::Create(state_dir, torch::kCPU, 1000));
+  ASSIGN_OR_RETURN(ServerCore::Options core_options,
+                   ServerCore::Options::Create(state_dir, torch::kCPU, 1000));
   ASSIGN_OR_RETURN(server->core, ServerCore::Create(config, core_options));
   if (server->core->models().Latest() == nullptr) {
     return absl::InternalError("the published model was not recovered");
@@ -111,5 +111,5 @@ absl::StatusOr<std::unique_ptr<SamplerServer>> StartSamplerServer(
   return server;
 }
 
-}  // namespace testing
+}  // namespace test_support
 }  // namespace epgfn

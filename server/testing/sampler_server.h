@@ -14,7 +14,7 @@
 #include "server/rpc/rpc_server.h"
 
 namespace epgfn {
-namespace testing {
+namespace test_support {
 
 // Runs deploy/gen_certs.sh (a CA, a server certificate for
 // localhost/127.0.0.1, one client certificate per id) into a fresh directory
@@ -47,7 +47,7 @@ absl::StatusOr<std::unique_ptr<SamplerServer>> StartSamplerServer(
     const std::string& certs, bool mutual_tls,
     SamplerAccessOptions sampler_access);
 
-}  // namespace testing
+}  // namespace test_support
 }  // namespace epgfn
 
 #endif  // EPGFN_SERVER_TESTING_SAMPLER_SERVER_H_

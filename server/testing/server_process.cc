@@ -15,7 +15,7 @@
 #include "absl/strings/str_cat.h"
 
 namespace epgfn {
-namespace testing {
+namespace test_support {
 
 ServerProcess StartServerProcess(const std::vector<std::string>& flags) {
   int out[2];
@@ -49,8 +49,8 @@ ServerProcess StartServerProcess(const std::vector<std::string>& flags) {
   return process;
 }
 
-int StopServerProcess(const ServerProcess& process, int seconds) {
-  kill(process.pid, SIGTERM);
+int StopServerProcess(const ServerProcess& process, int seconds, int signal) {
+  kill(process.pid, signal);
   for (int i = 0; i < seconds * 10; ++i) {
     int status = 0;
     if (waitpid(process.pid, &status, WNOHANG) == process.pid) {
@@ -61,6 +61,27 @@ int StopServerProcess(const ServerProcess& process, int seconds) {
   kill(process.pid, SIGKILL);
   waitpid(process.pid, nullptr, 0);
   return -1;
+}
+
+std::string ProcessTestConfig(const std::string& name, int num_clients,
+                              int64_t iterations, int64_t batch_size,
+                              const std::string& extra) {
+  std::string config = absl::StrCat("name: \"", name, "\"\n", R"pb(
+    environment {
+      kind: "hypergrid"
+      params { key: "dim" value: "2" }
+      params { key: "side" value: "4" }
+    }
+    local_architecture { hidden_width: 32 hidden_layers: 1 }
+    global_architecture { hidden_width: 32 hidden_layers: 1 }
+  )pb");
+  for (int i = 0; i < num_clients; ++i) {
+    absl::StrAppend(&config, "client_ids: \"client-", i, "\"\n");
+  }
+  absl::StrAppend(&config,
+                  "aggregation { loss: \"cb\" iterations: ", iterations,
+                  " batch_size: ", batch_size, " }\n", extra);
+  return config;
 }
 
 double ProcessCpuSeconds(pid_t pid) {
@@ -78,5 +99,5 @@ double ProcessCpuSeconds(pid_t pid) {
   return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
-}  // namespace testing
+}  // namespace test_support
 }  // namespace epgfn

@@ -10,7 +10,7 @@
 #include "gtest/gtest.h"
 
 namespace epgfn {
-namespace testing {
+namespace test_support {
 
 v1::FederationSpec SmallHypergridSpec(int num_clients,
                                       int64_t aggregation_iterations) {
@@ -78,5 +78,5 @@ std::string FreshDirectory(const std::string& name) {
   return path;
 }
 
-}  // namespace testing
+}  // namespace test_support
 }  // namespace epgfn

@@ -9,7 +9,7 @@
 #include "server/core/federation_config.h"
 
 namespace epgfn {
-namespace testing {
+namespace test_support {
 
 // A federation small enough for unit tests: hypergrid dim=2 side=4,
 // `num_clients` clients "client-0"..., small networks and a short
@@ -29,7 +29,7 @@ std::string LocalModelPayload(const FederationConfig& config, int index,
 // A fresh empty directory under $TEST_TMPDIR.
 std::string FreshDirectory(const std::string& name);
 
-}  // namespace testing
+}  // namespace test_support
 }  // namespace epgfn
 
 #endif  // EPGFN_SERVER_TESTING_TEST_FEDERATION_H_

@@ -24,19 +24,20 @@ namespace epgfn {
 namespace {
 
 absl::Status Run() {
-  auto certs = testing::GenerateCertificates({"client-0"});
+  auto certs = test_support::GenerateCertificates({"client-0"});
   if (!certs.ok()) return certs.status();
-  const std::string token = testing::TestToken(7);
+  const std::string token = test_support::TestToken(7);
   auto access = SamplerAccessOptions::Create(
       "token",
-      testing::WriteTestFile("tokens.txt", absl::StrCat("bench:", token, "\n")),
+      test_support::WriteTestFile("tokens.txt",
+                                  absl::StrCat("bench:", token, "\n")),
       false);
   if (!access.ok()) return access.status();
   auto server =
-      testing::StartSamplerServer(*certs, /*mutual_tls=*/false, *access);
+      test_support::StartSamplerServer(*certs, /*mutual_tls=*/false, *access);
   if (!server.ok()) return server.status();
 
-  testing::SamplerLoadOptions options;
+  test_support::SamplerLoadOptions options;
   options.threads = absl::GetFlag(FLAGS_threads);
   options.in_flight_per_thread = absl::GetFlag(FLAGS_in_flight);
   options.calls_per_thread = absl::GetFlag(FLAGS_calls_per_thread);
@@ -52,7 +53,7 @@ absl::Status Run() {
       "| run | calls | errors | wall s | calls/s | p50 ms | p99 ms | "
       "max ms |\n|---|---|---|---|---|---|---|---|\n");
   for (int run = 0; run <= absl::GetFlag(FLAGS_repeats); ++run) {
-    auto result = testing::RunSamplerLoad(
+    auto result = test_support::RunSamplerLoad(
         [&] { return (*server)->Channel(""); }, options, 2, 4, 1);
     if (!result.ok()) return result.status();
     if (result->failed_calls + result->invalid_calls > 0) {

@@ -1,4 +1,4 @@
-#include "server/core/directory_lock.h"
+#include "common/util/directory_lock.h"
 
 #include <unistd.h>
 

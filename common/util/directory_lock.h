@@ -1,5 +1,5 @@
-#ifndef EPGFN_SERVER_CORE_DIRECTORY_LOCK_H_
-#define EPGFN_SERVER_CORE_DIRECTORY_LOCK_H_
+#ifndef EPGFN_COMMON_UTIL_DIRECTORY_LOCK_H_
+#define EPGFN_COMMON_UTIL_DIRECTORY_LOCK_H_
 
 #include <memory>
 #include <string>
@@ -45,4 +45,4 @@ class DirectoryLock {
 
 }  // namespace epgfn
 
-#endif  // EPGFN_SERVER_CORE_DIRECTORY_LOCK_H_
+#endif  // EPGFN_COMMON_UTIL_DIRECTORY_LOCK_H_
