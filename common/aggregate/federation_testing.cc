@@ -32,7 +32,9 @@ LocalModel TrainLocalModel(const Environment& environment,
   RewardTarget target(&reward);
   auto trainer = Trainer::Create(&environment, policy, &target, options);
   EXPECT_TRUE(trainer.ok()) << trainer.status();
-  if (trainer.ok()) EXPECT_TRUE((*trainer)->Run().ok());
+  if (trainer.ok()) {
+    EXPECT_TRUE((*trainer)->Run().ok());
+  }
   return LocalModel{client_id, environment.config(), policy, std::nullopt};
 }
 
