@@ -10,7 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "client/core/global_model_check.h"
 #include "common/model/model_codec.h"
-#include "common/model/spec_conversion.h"
+#include "common/spec/spec_conversion.h"
 #include "common/train/progress_reporter.h"
 #include "common/util/device.h"
 #include "common/util/status_macros.h"

@@ -29,8 +29,8 @@
 #include "client/core/test_loopback.h"
 #include "common/env/environment_registry.h"
 #include "common/model/model_codec.h"
-#include "common/model/spec_conversion.h"
 #include "common/policy/policy_net.h"
+#include "common/spec/spec_conversion.h"
 #include "common/util/sha256.h"
 
 namespace epgfn {

@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/env/environment_registry.h"
 #include "common/model/model_codec.h"
-#include "common/model/spec_conversion.h"
+#include "common/spec/spec_conversion.h"
 #include "common/util/status_macros.h"
 
 namespace epgfn {

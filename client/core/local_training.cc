@@ -13,7 +13,7 @@
 #include "common/env/environment_registry.h"
 #include "common/eval/flow_consistency.h"
 #include "common/model/model_codec.h"
-#include "common/model/spec_conversion.h"
+#include "common/spec/spec_conversion.h"
 #include "common/train/streaming_update.h"
 #include "common/util/file_io.h"
 #include "common/util/sha256.h"

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "common/model/spec_conversion.h"
+#include "common/spec/spec_conversion.h"
 
 namespace epgfn {
 namespace {

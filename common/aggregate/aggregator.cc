@@ -113,6 +113,59 @@ std::vector<double> CheckpointedWeights(
   return weights;
 }
 
+// The checks of one local model: a distinct client id, a finite
+// non-negative weight, the federation's environment and a policy that fits it.
+absl::Status CheckLocalModel(const Environment& environment,
+                             const LocalModel& local,
+                             std::set<std::string>* ids) {
+  if (local.client_id.empty()) {
+    return absl::InvalidArgumentError("a local model has no client id");
+  }
+  if (!std::isfinite(local.weight) || local.weight < 0.0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("client '", local.client_id, "' has weight ", local.weight,
+                     "; weights are finite and non-negative"));
+  }
+  if (!ids->insert(local.client_id).second) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("two local models from client '", local.client_id, "'"));
+  }
+  if (local.environment != environment.config()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "client '", local.client_id, "' trained on '",
+        local.environment.ToString(), "' but the federation uses '",
+        environment.config().ToString(), "'"));
+  }
+  if (!local.policy) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("client '", local.client_id, "' has no policy"));
+  }
+  return CheckFitsEnvironment(
+      local.policy, environment,
+      absl::StrCat("client '", local.client_id, "' model"));
+}
+
+// The global policy training starts from: a copy of `warm_start` (checked
+// against the environment and the architecture) or a fresh seeded one.
+absl::StatusOr<PolicyNet> InitialGlobalPolicy(
+    const Environment& environment, const AggregationOptions& options,
+    const std::optional<PolicyNet>& warm_start) {
+  if (!warm_start) {
+    return MakePolicy(environment, options.architecture, options.training.seed,
+                      options.device);
+  }
+  RETURN_IF_ERROR(
+      CheckFitsEnvironment(*warm_start, environment, "warm-start model"));
+  if ((*warm_start)->architecture() != options.architecture) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "warm-start model is ", (*warm_start)->architecture().ToString(),
+        ", aggregation is configured for ", options.architecture.ToString()));
+  }
+  PolicyNet global = ClonePolicy(*warm_start);
+  global->to(options.device);
+  return global;
+}
+
 }  // namespace
 
 absl::StatusOr<TerminalDistribution> ExactProductOfLocalModels(
@@ -146,31 +199,7 @@ absl::StatusOr<std::unique_ptr<Aggregator>> Aggregator::Create(
   std::vector<WeightedPolicy> local_policies;
   std::vector<LocalDiagnostics> diagnostics;
   for (const LocalModel& local : local_models) {
-    if (local.client_id.empty()) {
-      return absl::InvalidArgumentError("a local model has no client id");
-    }
-    if (!std::isfinite(local.weight) || local.weight < 0.0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("client '", local.client_id, "' has weight ",
-                       local.weight, "; weights are finite and non-negative"));
-    }
-    if (!ids.insert(local.client_id).second) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("two local models from client '", local.client_id, "'"));
-    }
-    if (local.environment != environment->config()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "client '", local.client_id, "' trained on '",
-          local.environment.ToString(), "' but the federation uses '",
-          environment->config().ToString(), "'"));
-    }
-    if (!local.policy) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("client '", local.client_id, "' has no policy"));
-    }
-    RETURN_IF_ERROR(CheckFitsEnvironment(
-        local.policy, *environment,
-        absl::StrCat("client '", local.client_id, "' model")));
+    RETURN_IF_ERROR(CheckLocalModel(*environment, local, &ids));
     // A weight of 0 leaves the client out of the product: never evaluated.
     if (local.weight > 0.0) {
       local_policies.push_back(WeightedPolicy{local.policy, local.weight});
@@ -191,21 +220,8 @@ absl::StatusOr<std::unique_ptr<Aggregator>> Aggregator::Create(
     ASSIGN_OR_RETURN(aggregator->jeffrey_bound_,
                      JeffreyDivergenceBound(diagnostics));
   }
-  if (warm_start) {
-    RETURN_IF_ERROR(
-        CheckFitsEnvironment(*warm_start, *environment, "warm-start model"));
-    if ((*warm_start)->architecture() != options.architecture) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "warm-start model is ", (*warm_start)->architecture().ToString(),
-          ", aggregation is configured for ", options.architecture.ToString()));
-    }
-    aggregator->global_ = ClonePolicy(*warm_start);
-    aggregator->global_->to(options.device);
-  } else {
-    ASSIGN_OR_RETURN(aggregator->global_,
-                     MakePolicy(*environment, options.architecture,
-                                options.training.seed, options.device));
-  }
+  ASSIGN_OR_RETURN(aggregator->global_,
+                   InitialGlobalPolicy(*environment, options, warm_start));
   if (options.evaluate_exact) {
     absl::StatusOr<TerminalDistribution> product =
         ExactProductOfLocalModels(*environment, local_policies);

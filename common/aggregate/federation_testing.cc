@@ -6,6 +6,7 @@
 #include "common/env/environment_registry.h"
 #include "common/train/trainer.h"
 #include "common/train/trajectory_target.h"
+#include "common/util/status_macros.h"
 #include "gtest/gtest.h"
 
 namespace epgfn {
@@ -16,26 +17,42 @@ PolicyArchitecture SmallArchitecture() {
   return architecture;
 }
 
-// Trains one client's model on its own reward (CB), with its diagnostics.
+LocalModel TrainLocalModel(const Environment& environment,
+                           const LogReward& reward, int index,
+                           const PolicyArchitecture& architecture,
+                           const TrainingOptions& options) {
+  const std::string client_id = "client-" + std::to_string(index);
+  absl::StatusOr<PolicyNet> made =
+      MakePolicy(environment, architecture, 100 + index, torch::kCPU);
+  EXPECT_TRUE(made.ok()) << made.status();
+  if (!made.ok()) {
+    return LocalModel{client_id, environment.config(), nullptr, std::nullopt};
+  }
+  PolicyNet policy = *made;
+  RewardTarget target(&reward);
+  auto trainer = Trainer::Create(&environment, policy, &target, options);
+  EXPECT_TRUE(trainer.ok()) << trainer.status();
+  if (trainer.ok()) {
+    EXPECT_TRUE((*trainer)->Run().ok());
+  }
+  return LocalModel{client_id, environment.config(), policy, std::nullopt};
+}
+
 LocalModel TrainLocal(const Environment& environment, const LogReward& reward,
                       int index, int64_t iterations) {
-  PolicyNet policy =
-      *MakePolicy(environment, SmallArchitecture(), 100 + index, torch::kCPU);
   TrainingOptions options;
   options.iterations = iterations;
   options.batch_size = 64;
   options.exploration.epsilon = 0.05;
   options.seed = 200 + index;
-  RewardTarget target(&reward);
-  auto trainer = Trainer::Create(&environment, policy, &target, options);
-  EXPECT_TRUE(trainer.ok()) << trainer.status();
-  EXPECT_TRUE((*trainer)->Run().ok());
+  LocalModel local =
+      TrainLocalModel(environment, reward, index, SmallArchitecture(), options);
   RandomSource random(300 + index);
   auto diagnostics =
-      EstimateLocalDiagnostics(policy, environment, reward, 2048, random);
+      EstimateLocalDiagnostics(local.policy, environment, reward, 2048, random);
   EXPECT_TRUE(diagnostics.ok()) << diagnostics.status();
-  return LocalModel{"client-" + std::to_string(index), environment.config(),
-                    policy, *diagnostics};
+  if (diagnostics.ok()) local.diagnostics = *diagnostics;
+  return local;
 }
 
 SimulatedFederation MakeFederation(const std::string& environment_spec,
@@ -73,27 +90,32 @@ AggregationOptions TestAggregationOptions(int64_t iterations) {
   return options;
 }
 
+absl::StatusOr<PolicyNet> AggregateLocals(const Environment& environment,
+                                          const std::vector<LocalModel>& locals,
+                                          const AggregationOptions& options,
+                                          std::optional<double>* jeffrey) {
+  ASSIGN_OR_RETURN(std::unique_ptr<Aggregator> aggregator,
+                   Aggregator::Create(&environment, locals, options));
+  RETURN_IF_ERROR(aggregator->Run([](const AggregationProgress& progress) {
+    std::printf(
+        "aggregation iteration %lld loss %.4f TV to local product %.4f\n",
+        static_cast<long long>(progress.training.iteration),
+        progress.training.loss,
+        progress.total_variation_to_local_product.value_or(-1));
+  }));
+  if (jeffrey) *jeffrey = aggregator->jeffrey_bound();
+  return aggregator->global_policy();
+}
+
 double AggregateAndMeasure(const Environment& environment,
                            const std::vector<LocalModel>& locals,
                            const TerminalDistribution& target,
                            int64_t iterations, std::optional<double>* jeffrey) {
-  auto aggregator = Aggregator::Create(&environment, locals,
-                                       TestAggregationOptions(iterations));
-  EXPECT_TRUE(aggregator.ok()) << aggregator.status();
-  if (!aggregator.ok()) return 1.0;
-  EXPECT_TRUE((*aggregator)
-                  ->Run([](const AggregationProgress& progress) {
-                    std::printf(
-                        "aggregation iteration %lld loss %.4f TV to local "
-                        "product %.4f\n",
-                        static_cast<long long>(progress.training.iteration),
-                        progress.training.loss,
-                        progress.total_variation_to_local_product.value_or(-1));
-                  })
-                  .ok());
-  if (jeffrey) *jeffrey = (*aggregator)->jeffrey_bound();
-  PolicyNet global = (*aggregator)->global_policy();
-  auto tv = ExactTotalVariation(global, environment, target);
+  absl::StatusOr<PolicyNet> global = AggregateLocals(
+      environment, locals, TestAggregationOptions(iterations), jeffrey);
+  EXPECT_TRUE(global.ok()) << global.status();
+  if (!global.ok()) return 1.0;
+  auto tv = ExactTotalVariation(*global, environment, target);
   EXPECT_TRUE(tv.ok()) << tv.status();
   return tv.ok() ? *tv : 1.0;
 }

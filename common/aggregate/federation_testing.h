@@ -10,10 +10,13 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "common/aggregate/aggregator.h"
 #include "common/aggregate/local_model.h"
 #include "common/env/environment.h"
 #include "common/eval/exact_distribution.h"
+#include "common/policy/policy_net.h"
+#include "common/train/trainer.h"
 
 namespace epgfn {
 
@@ -27,6 +30,13 @@ struct SimulatedFederation {
 
 // 128-wide, two hidden layers: small enough for tests on two cores.
 PolicyArchitecture SmallArchitecture();
+
+// Trains client `index`'s model (a fresh `architecture` policy seeded
+// 100 + index) on its own reward with `options`, without diagnostics.
+LocalModel TrainLocalModel(const Environment& environment,
+                           const LogReward& reward, int index,
+                           const PolicyArchitecture& architecture,
+                           const TrainingOptions& options);
 
 // Trains one client's model on its own reward (CB, seeded by `index`), with
 // its diagnostics.
@@ -42,6 +52,13 @@ SimulatedFederation MakeFederation(const std::string& environment_spec,
 
 // Seeded aggregation options for `iterations` (progress every quarter).
 AggregationOptions TestAggregationOptions(int64_t iterations);
+
+// Aggregates `locals` (their weights included) with `options`, printing
+// progress, and returns the global policy.
+absl::StatusOr<PolicyNet> AggregateLocals(
+    const Environment& environment, const std::vector<LocalModel>& locals,
+    const AggregationOptions& options,
+    std::optional<double>* jeffrey = nullptr);
 
 // Aggregates `locals` (their weights included), printing progress, and
 // returns the exact TV of the global model to `target`.

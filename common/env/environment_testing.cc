@@ -1,10 +1,13 @@
 #include "common/env/environment_testing.h"
 
-#include <set>
-#include <vector>
-
 #include <torch/types.h>
 
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/env/environment_registry.h"
 #include "gtest/gtest.h"
 
 namespace epgfn {
@@ -36,7 +39,8 @@ StateGraphCounts CheckStateGraph(const Environment& environment) {
     EXPECT_EQ(encoded.size(1), environment.encoding_dim());
     EXPECT_TRUE(torch::isfinite(encoded).all().item<bool>());
     for (int64_t i = 0; i < frontier.size(0); ++i) {
-      if (mask[i][exit_action].item<bool>()) terminals.insert(RowOf(frontier, i));
+      if (mask[i][exit_action].item<bool>())
+        terminals.insert(RowOf(frontier, i));
     }
     torch::Tensor moves = mask.clone();
     moves.select(1, exit_action).fill_(false);
@@ -53,7 +57,8 @@ StateGraphCounts CheckStateGraph(const Environment& environment) {
     // Backward consistency on every edge.
     torch::Tensor backward = environment.BackwardActionOf(children, actions);
     torch::Tensor backward_mask = environment.BackwardMask(children);
-    EXPECT_TRUE(backward_mask.gather(1, backward.unsqueeze(1)).all().item<bool>())
+    EXPECT_TRUE(
+        backward_mask.gather(1, backward.unsqueeze(1)).all().item<bool>())
         << "the backward action undoing an edge is not allowed";
     EXPECT_TRUE(environment.BackwardStep(children, backward).equal(parents))
         << "BackwardStep does not undo Step";
@@ -63,9 +68,9 @@ StateGraphCounts CheckStateGraph(const Environment& environment) {
     for (int64_t e = 0; e < children.size(0); ++e) {
       if (seen.insert(RowOf(children, e)).second) fresh.push_back(children[e]);
     }
-    frontier = fresh.empty()
-                   ? torch::empty({0, environment.raw_state_dim()}, torch::kInt64)
-                   : torch::stack(fresh);
+    frontier = fresh.empty() ? torch::empty({0, environment.raw_state_dim()},
+                                            torch::kInt64)
+                             : torch::stack(fresh);
   }
   counts.states = static_cast<int64_t>(seen.size());
   counts.terminals = static_cast<int64_t>(terminals.size());
@@ -84,6 +89,67 @@ StateGraphCounts CheckStateGraph(const Environment& environment) {
         << "EnumerateTerminalStates differs from the states that allow exit";
   }
   return counts;
+}
+
+RewardConfig ParseRewardConfig(const std::string& text) {
+  auto config = RewardConfig::Parse(text);
+  EXPECT_TRUE(config.ok()) << config.status();
+  return config.ok() ? *config : RewardConfig{};
+}
+
+void ExpectRefusedNaming(const absl::Status& status, const std::string& text,
+                         const std::string& name) {
+  ASSERT_FALSE(status.ok()) << text;
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(status.message().find(name), std::string::npos) << status;
+}
+
+void ExpectCanonicalRegistration(const std::string& kind,
+                                 const std::string& spelled_out,
+                                 const std::string& canonical) {
+  auto by_default = MakeEnvironment(*EnvironmentConfig::Parse(kind));
+  ASSERT_TRUE(by_default.ok()) << by_default.status();
+  auto spelled = MakeEnvironment(*EnvironmentConfig::Parse(spelled_out));
+  ASSERT_TRUE(spelled.ok()) << spelled.status();
+  EXPECT_EQ((*by_default)->config(), (*spelled)->config());
+  EXPECT_EQ((*by_default)->config().ToString(), canonical);
+  auto reward = MakeSplitLogReward(**by_default, ParseRewardConfig("utility"));
+  ASSERT_TRUE(reward.ok()) << reward.status();
+  EXPECT_NE((*reward)->Describe().find(kind), std::string::npos);
+}
+
+void ExpectUtilityRewardsRefuseBadParameters(const Environment& environment) {
+  for (const auto& [text, name] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"utility:seed=-1", "seed"},
+           {"utility:scale=-2", "scale"},
+           {"utility:sed=3", "sed"},
+           {"client:index=4,count=4", "index"},
+           {"client:index=0,count=0", "count"},
+           {"client:index=0,count=2,r0=1", "r0"},
+           {"standard", "standard"}}) {
+    auto reward = MakeSplitLogReward(environment, ParseRewardConfig(text));
+    ExpectRefusedNaming(reward.status(), text, name);
+  }
+}
+
+void ExpectClientRewardsDifferByIndexAndRepeatForASeed(
+    const Environment& environment) {
+  absl::StatusOr<torch::Tensor> states = environment.EnumerateTerminalStates();
+  ASSERT_TRUE(states.ok()) << states.status();
+  auto client = [&](int index, int seed) {
+    auto reward = MakeSplitLogReward(
+        environment,
+        ParseRewardConfig("client:index=" + std::to_string(index) +
+                          ",count=3,seed=" + std::to_string(seed)));
+    EXPECT_TRUE(reward.ok()) << reward.status();
+    return (**reward)(*states);
+  };
+  torch::Tensor first = client(0, 11);
+  EXPECT_TRUE(first.equal(client(0, 11)));
+  EXPECT_FALSE(first.equal(client(1, 11)));
+  EXPECT_FALSE(client(1, 11).equal(client(2, 11)));
+  EXPECT_FALSE(first.equal(client(0, 12)));
 }
 
 }  // namespace epgfn

@@ -2,8 +2,11 @@
 #define EPGFN_COMMON_ENV_ENVIRONMENT_TESTING_H_
 
 #include <cstdint>
+#include <string>
 
+#include "absl/status/status.h"
 #include "common/env/environment.h"
+#include "common/env/environment_config.h"
 
 namespace epgfn {
 
@@ -21,6 +24,32 @@ struct StateGraphCounts {
 // agree); only s0 has no parent; no path exceeds max_trajectory_length();
 // and the states that allow exit are exactly EnumerateTerminalStates().
 StateGraphCounts CheckStateGraph(const Environment& environment);
+
+// The reward config `text`, expected to parse.
+RewardConfig ParseRewardConfig(const std::string& text);
+
+// Expects `status` (of parsing `text`) to be InvalidArgument and to name
+// `name`, the parameter at fault.
+void ExpectRefusedNaming(const absl::Status& status, const std::string& text,
+                         const std::string& name);
+
+// Expects the registry to make `kind` with no parameters and as
+// `spelled_out` (its defaults written out) alike, with the canonical config
+// `canonical`, and its "utility" reward to describe itself by the kind.
+void ExpectCanonicalRegistration(const std::string& kind,
+                                 const std::string& spelled_out,
+                                 const std::string& canonical);
+
+// Expects the "utility" and "client" rewards of `environment` to refuse
+// bad parameters, and the registry to refuse an unknown reward kind, each
+// by name (the rewards of utility_reward.h and client_share.h).
+void ExpectUtilityRewardsRefuseBadParameters(const Environment& environment);
+
+// Expects the "client" rewards of 3 clients (client_share.h), evaluated on
+// every terminal state, to repeat for a seed and to differ between indices
+// and between seeds.
+void ExpectClientRewardsDifferByIndexAndRepeatForASeed(
+    const Environment& environment);
 
 }  // namespace epgfn
 

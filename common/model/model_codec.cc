@@ -1,5 +1,8 @@
 #include "common/model/model_codec.h"
 
+#include <torch/types.h>
+#include <torch/utils.h>
+
 #include <algorithm>
 #include <climits>
 #include <cmath>
@@ -10,9 +13,6 @@
 #include <unordered_map>
 #include <utility>
 #include <vector>
-
-#include <torch/types.h>
-#include <torch/utils.h>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -142,10 +142,10 @@ absl::StatusOr<torch::Tensor> DecodeTensor(const TensorData& data,
   return host;
 }
 
-absl::StatusOr<PolicyNet> ImportModelOrThrow(const ModelWeights& weights,
-                                             const Environment& environment,
-                                             torch::Device device) {
-  // The state graph.
+// The model's state graph must be this environment's: same config, same
+// encoding width and action counts.
+absl::Status CheckModelEnvironment(const ModelWeights& weights,
+                                   const Environment& environment) {
   const EnvironmentConfig& config = environment.config();
   const v1::EnvironmentSpec& spec = weights.environment();
   EnvironmentConfig model_config{
@@ -163,11 +163,14 @@ absl::StatusOr<PolicyNet> ImportModelOrThrow(const ModelWeights& weights,
   RETURN_IF_ERROR(CheckDimension("num_forward_actions",
                                  weights.num_forward_actions(),
                                  environment.num_forward_actions(), config));
-  RETURN_IF_ERROR(CheckDimension("num_backward_actions",
-                                 weights.num_backward_actions(),
-                                 environment.num_backward_actions(), config));
+  return CheckDimension("num_backward_actions", weights.num_backward_actions(),
+                        environment.num_backward_actions(), config);
+}
 
-  // The architecture.
+// The model's architecture, valid and small enough for the bytes its tensors
+// carry (checked before a policy of that size is allocated).
+absl::StatusOr<PolicyArchitecture> ModelArchitecture(
+    const ModelWeights& weights, const Environment& environment) {
   PolicyArchitecture architecture;
   architecture.hidden_width = weights.architecture().hidden_width();
   architecture.hidden_layers = weights.architecture().hidden_layers();
@@ -188,12 +191,15 @@ absl::StatusOr<PolicyNet> ImportModelOrThrow(const ModelWeights& weights,
         minimum_floats, " float32 values but the tensors carry only ",
         data_bytes, " bytes"));
   }
+  return architecture;
+}
 
-  // The tensors: exactly the fresh policy's names, each once.
-  ASSIGN_OR_RETURN(PolicyNet policy,
-                   MakePolicy(environment, architecture, /*seed=*/0, device));
-  const std::vector<std::pair<std::string, torch::Tensor>> expected =
-      NamedTensors(*policy);
+// The model's tensors in the order of `expected` (a fresh policy's names):
+// exactly those names, each once, each of its expected shape.
+absl::StatusOr<std::vector<torch::Tensor>> DecodeNamedTensors(
+    const ModelWeights& weights,
+    const std::vector<std::pair<std::string, torch::Tensor>>& expected,
+    const PolicyArchitecture& architecture) {
   std::unordered_map<std::string, const TensorData*> by_name;
   for (const auto& [name, tensor] : expected) by_name.emplace(name, nullptr);
   for (const TensorData& tensor : weights.tensors()) {
@@ -221,7 +227,21 @@ absl::StatusOr<PolicyNet> ImportModelOrThrow(const ModelWeights& weights,
     ASSIGN_OR_RETURN(torch::Tensor host, DecodeTensor(*data, tensor));
     decoded.push_back(std::move(host));
   }
+  return decoded;
+}
 
+absl::StatusOr<PolicyNet> ImportModelOrThrow(const ModelWeights& weights,
+                                             const Environment& environment,
+                                             torch::Device device) {
+  RETURN_IF_ERROR(CheckModelEnvironment(weights, environment));
+  ASSIGN_OR_RETURN(const PolicyArchitecture architecture,
+                   ModelArchitecture(weights, environment));
+  ASSIGN_OR_RETURN(PolicyNet policy,
+                   MakePolicy(environment, architecture, /*seed=*/0, device));
+  const std::vector<std::pair<std::string, torch::Tensor>> expected =
+      NamedTensors(*policy);
+  ASSIGN_OR_RETURN(const std::vector<torch::Tensor> decoded,
+                   DecodeNamedTensors(weights, expected, architecture));
   // Everything checked: only now touch the policy's weights.
   torch::NoGradGuard no_grad;
   for (size_t i = 0; i < expected.size(); ++i) {

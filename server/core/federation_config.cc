@@ -14,7 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/env/environment_registry.h"
-#include "common/model/spec_conversion.h"
+#include "common/spec/spec_conversion.h"
 #include "common/util/file_io.h"
 #include "common/util/status_macros.h"
 

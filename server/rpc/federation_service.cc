@@ -5,7 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "common/model/spec_conversion.h"
+#include "common/spec/spec_conversion.h"
 #include "common/transfer/payload.h"
 #include "common/util/status_macros.h"
 #include "server/rpc/grpc_status.h"

@@ -43,7 +43,7 @@
 #include "common/env/phylo/phylo.h"
 #include "common/eval/exact_distribution.h"
 #include "common/model/model_codec.h"
-#include "common/model/spec_conversion.h"
+#include "common/spec/spec_conversion.h"
 #include "common/train/trajectory_target.h"
 #include "common/util/file_io.h"
 #include "common/util/status_macros.h"

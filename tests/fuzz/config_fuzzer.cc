@@ -27,8 +27,8 @@
 #include "absl/strings/string_view.h"
 #include "common/env/environment_config.h"
 #include "common/env/environment_registry.h"
-#include "common/model/spec_conversion.h"
 #include "common/policy/policy_net.h"
+#include "common/spec/spec_conversion.h"
 #include "server/core/federation_config.h"
 #include "tests/fuzz/fuzz_check.h"
 

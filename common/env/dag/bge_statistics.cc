@@ -29,6 +29,114 @@ std::string Numbers(const std::vector<double>& values) {
   });
 }
 
+// The lines of a statistics file by their first word, for the parser's
+// lookups and messages.
+class KeyedLines {
+ public:
+  // InvalidArgument for a repeated key.
+  static absl::StatusOr<KeyedLines> Parse(absl::string_view text,
+                                          absl::string_view source) {
+    KeyedLines lines(source);
+    int64_t line_number = 0;
+    for (absl::string_view line : absl::StrSplit(text, '\n')) {
+      ++line_number;
+      line = absl::StripAsciiWhitespace(line);
+      if (line.empty()) continue;
+      std::pair<std::string, std::string> key_rest =
+          absl::StrSplit(line, absl::MaxSplits(' ', 1));
+      if (!lines.lines_
+               .emplace(key_rest.first,
+                        std::make_pair(line_number, key_rest.second))
+               .second) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(source, " line ", line_number, ": '", key_rest.first,
+                         "' repeated"));
+      }
+    }
+    return lines;
+  }
+
+  // The message for a fault in the line of `key` (the file's when absent).
+  absl::Status Error(const std::string& key, const std::string& what) const {
+    const auto it = lines_.find(key);
+    return absl::InvalidArgumentError(absl::StrCat(
+        source_,
+        it == lines_.end() ? "" : absl::StrCat(" line ", it->second.first),
+        ": ", what, " (not BGe statistics written by epgfn?)"));
+  }
+
+  // Exactly the five lines, the header's with this version.
+  absl::Status CheckKeysAndVersion() const {
+    for (const char* key : {kHeader, "names", "rows", "mean", "scatter"}) {
+      if (lines_.count(key) == 0) {
+        return Error(key, absl::StrCat("no '", key, "' line"));
+      }
+    }
+    if (lines_.size() != 5) {
+      return Error(kHeader,
+                   "unexpected lines besides header, names, rows, "
+                   "mean and scatter");
+    }
+    int64_t version = 0;
+    if (!absl::SimpleAtoi(Rest(kHeader), &version) || version != kVersion) {
+      return Error(kHeader, absl::StrCat("version '", Rest(kHeader),
+                                         "', expected ", kVersion));
+    }
+    return absl::OkStatus();
+  }
+
+  // The line of `key` after the key; empty when absent.
+  const std::string& Rest(const std::string& key) const {
+    static const std::string* const kEmpty = new std::string;
+    const auto it = lines_.find(key);
+    return it == lines_.end() ? *kEmpty : it->second.second;
+  }
+
+  // Appends the `count` finite numbers of the line of `key` to `values`.
+  absl::Status Numbers(const std::string& key, int64_t count, int64_t columns,
+                       std::vector<double>* values) const {
+    for (absl::string_view field :
+         absl::StrSplit(Rest(key), ' ', absl::SkipEmpty())) {
+      double value = 0.0;
+      if (!absl::SimpleAtod(field, &value) || !std::isfinite(value)) {
+        return Error(key, absl::StrCat("'", field, "' is not a finite number"));
+      }
+      values->push_back(value);
+    }
+    if (static_cast<int64_t>(values->size()) != count) {
+      return Error(key, absl::StrCat(values->size(), " numbers for ", columns,
+                                     " columns, expected ", count));
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  explicit KeyedLines(absl::string_view source) : source_(source) {}
+
+  absl::string_view source_;
+  // key -> (line number, the rest of the line).
+  std::map<std::string, std::pair<int64_t, std::string>> lines_;
+};
+
+// A scatter matrix [d, d] has a non-negative diagonal and is symmetric.
+absl::Status CheckScatter(const std::vector<double>& s, int64_t d,
+                          const KeyedLines& lines) {
+  for (int64_t a = 0; a < d; ++a) {
+    if (s[a * d + a] < 0.0) {
+      return lines.Error("scatter",
+                         absl::StrCat("negative diagonal entry ", a));
+    }
+    for (int64_t b = 0; b < a; ++b) {
+      const double scale = std::sqrt(s[a * d + a] * s[b * d + b]);
+      if (std::abs(s[a * d + b] - s[b * d + a]) > 1e-12 * scale) {
+        return lines.Error("scatter",
+                           absl::StrCat("not symmetric at (", a, ", ", b, ")"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 BgeSufficientStatistics BgeSufficientStatistics::Of(const Dataset& data) {
@@ -96,88 +204,22 @@ std::string SerializeBgeStatistics(const BgeSufficientStatistics& statistics) {
 
 absl::StatusOr<BgeSufficientStatistics> ParseBgeStatistics(
     absl::string_view text, absl::string_view source) {
-  // key -> (line number, the rest of the line).
-  std::map<std::string, std::pair<int64_t, std::string>> lines;
-  int64_t line_number = 0;
-  for (absl::string_view line : absl::StrSplit(text, '\n')) {
-    ++line_number;
-    line = absl::StripAsciiWhitespace(line);
-    if (line.empty()) continue;
-    std::pair<std::string, std::string> key_rest =
-        absl::StrSplit(line, absl::MaxSplits(' ', 1));
-    if (!lines
-             .emplace(key_rest.first,
-                      std::make_pair(line_number, key_rest.second))
-             .second) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          source, " line ", line_number, ": '", key_rest.first, "' repeated"));
-    }
-  }
-  auto error = [&](const std::string& key, const std::string& what) {
-    const auto it = lines.find(key);
-    return absl::InvalidArgumentError(absl::StrCat(
-        source,
-        it == lines.end() ? "" : absl::StrCat(" line ", it->second.first), ": ",
-        what, " (not BGe statistics written by epgfn?)"));
-  };
-  for (const char* key : {kHeader, "names", "rows", "mean", "scatter"}) {
-    if (lines.count(key) == 0) {
-      return error(key, absl::StrCat("no '", key, "' line"));
-    }
-  }
-  if (lines.size() != 5) {
-    return error(kHeader,
-                 "unexpected lines besides header, names, rows, "
-                 "mean and scatter");
-  }
-  int64_t version = 0;
-  if (!absl::SimpleAtoi(lines[kHeader].second, &version) ||
-      version != kVersion) {
-    return error(kHeader, absl::StrCat("version '", lines[kHeader].second,
-                                       "', expected ", kVersion));
-  }
+  ASSIGN_OR_RETURN(const KeyedLines lines, KeyedLines::Parse(text, source));
+  RETURN_IF_ERROR(lines.CheckKeysAndVersion());
   BgeSufficientStatistics statistics;
-  statistics.names = absl::StrSplit(lines["names"].second, ';');
+  statistics.names = absl::StrSplit(lines.Rest("names"), ';');
   const int64_t d = statistics.columns();
   for (const std::string& name : statistics.names) {
-    if (name.empty()) return error("names", "an empty column name");
+    if (name.empty()) return lines.Error("names", "an empty column name");
   }
-  if (!absl::SimpleAtoi(lines["rows"].second, &statistics.rows) ||
+  if (!absl::SimpleAtoi(lines.Rest("rows"), &statistics.rows) ||
       statistics.rows < 1) {
-    return error("rows", absl::StrCat("rows '", lines["rows"].second,
-                                      "' is not a positive count"));
+    return lines.Error("rows", absl::StrCat("rows '", lines.Rest("rows"),
+                                            "' is not a positive count"));
   }
-  auto numbers = [&](const std::string& key, int64_t count,
-                     std::vector<double>* values) -> absl::Status {
-    for (absl::string_view field :
-         absl::StrSplit(lines[key].second, ' ', absl::SkipEmpty())) {
-      double value = 0.0;
-      if (!absl::SimpleAtod(field, &value) || !std::isfinite(value)) {
-        return error(key, absl::StrCat("'", field, "' is not a finite number"));
-      }
-      values->push_back(value);
-    }
-    if (static_cast<int64_t>(values->size()) != count) {
-      return error(key, absl::StrCat(values->size(), " numbers for ", d,
-                                     " columns, expected ", count));
-    }
-    return absl::OkStatus();
-  };
-  RETURN_IF_ERROR(numbers("mean", d, &statistics.mean));
-  RETURN_IF_ERROR(numbers("scatter", d * d, &statistics.scatter));
-  const std::vector<double>& s = statistics.scatter;
-  for (int64_t a = 0; a < d; ++a) {
-    if (s[a * d + a] < 0.0) {
-      return error("scatter", absl::StrCat("negative diagonal entry ", a));
-    }
-    for (int64_t b = 0; b < a; ++b) {
-      const double scale = std::sqrt(s[a * d + a] * s[b * d + b]);
-      if (std::abs(s[a * d + b] - s[b * d + a]) > 1e-12 * scale) {
-        return error("scatter",
-                     absl::StrCat("not symmetric at (", a, ", ", b, ")"));
-      }
-    }
-  }
+  RETURN_IF_ERROR(lines.Numbers("mean", d, d, &statistics.mean));
+  RETURN_IF_ERROR(lines.Numbers("scatter", d * d, d, &statistics.scatter));
+  RETURN_IF_ERROR(CheckScatter(statistics.scatter, d, lines));
   return statistics;
 }
 

@@ -18,12 +18,11 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "common/aggregate/aggregator.h"
+#include "common/aggregate/federation_testing.h"
 #include "common/env/dag/dag.h"
 #include "common/env/environment_registry.h"
 #include "common/eval/exact_distribution.h"
 #include "common/train/trainer.h"
-#include "common/train/trajectory_target.h"
 #include "gtest/gtest.h"
 
 namespace epgfn {
@@ -111,47 +110,27 @@ TEST(DagFederatedAccuracyTest, AggregateOfThreeClientsReachesTheProduct) {
 
   std::vector<LocalModel> locals;
   for (int i = 0; i < kClients; ++i) {
-    auto policy =
-        MakePolicy(**environment, Architecture(), 100 + i, torch::kCPU);
-    ASSERT_TRUE(policy.ok()) << policy.status();
-    RewardTarget target(rewards[i].get());
-    auto trainer = Trainer::Create(environment->get(), *policy, &target,
-                                   Training(200 + i));
-    ASSERT_TRUE(trainer.ok()) << trainer.status();
-    ASSERT_TRUE((*trainer)->Run().ok());
+    locals.push_back(TrainLocalModel(**environment, *rewards[i], i,
+                                     Architecture(), Training(200 + i)));
     auto local_target = ExactTargetDistribution(**environment, *rewards[i]);
     ASSERT_TRUE(local_target.ok());
-    PolicyNet trained = *policy;
-    auto tv = ExactTotalVariation(trained, **environment, *local_target);
+    auto tv =
+        ExactTotalVariation(locals.back().policy, **environment, *local_target);
     ASSERT_TRUE(tv.ok()) << tv.status();
     std::printf(
         "client %d: %lld iterations, TV to its own posterior %.4f "
         "(%.1f s so far)\n",
         i, static_cast<long long>(kIterations), *tv, seconds());
-    locals.push_back(LocalModel{"client-" + std::to_string(i),
-                                (*environment)->config(), *policy,
-                                std::nullopt});
   }
 
   AggregationOptions options;
   options.architecture = Architecture();
   options.training = Training(9);
-  auto aggregator = Aggregator::Create(environment->get(), locals, options);
-  ASSERT_TRUE(aggregator.ok()) << aggregator.status();
-  ASSERT_TRUE((*aggregator)
-                  ->Run([](const AggregationProgress& progress) {
-                    std::printf(
-                        "aggregation iteration %lld loss %.4f TV to local "
-                        "product %.4f\n",
-                        static_cast<long long>(progress.training.iteration),
-                        progress.training.loss,
-                        progress.total_variation_to_local_product.value_or(-1));
-                  })
-                  .ok());
-  PolicyNet global = (*aggregator)->global_policy();
-  auto tv = ExactTotalVariation(global, **environment, *product_target);
+  auto global = AggregateLocals(**environment, locals, options);
+  ASSERT_TRUE(global.ok()) << global.status();
+  auto tv = ExactTotalVariation(*global, **environment, *product_target);
   ASSERT_TRUE(tv.ok()) << tv.status();
-  auto tv_full = ExactTotalVariation(global, **environment, *full_target);
+  auto tv_full = ExactTotalVariation(*global, **environment, *full_target);
   ASSERT_TRUE(tv_full.ok()) << tv_full.status();
   std::printf(
       "dag 4 nodes, %d clients, %lld local + %lld aggregation "

@@ -3,12 +3,13 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <optional>
 #include <random>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -24,6 +25,116 @@ namespace {
 
 // Refuse absurd inputs before reading them whole into memory.
 constexpr int64_t kMaxCsvBytes = int64_t{1} << 30;
+
+// Where a line of the table is, for the messages.
+struct TableLine {
+  absl::string_view source;
+  int64_t number;
+};
+
+// What the header row says about the data rows.
+struct TableLayout {
+  char delimiter = ',';
+  std::vector<std::string> header;
+  // source_column[c]: the field of the file that column c of the data reads.
+  std::vector<size_t> source_column;
+};
+
+// The header's field names, unquoted; InvalidArgument for an empty or a
+// repeated name.
+absl::StatusOr<std::vector<std::string>> HeaderFields(absl::string_view line,
+                                                      char delimiter,
+                                                      const TableLine& where) {
+  std::vector<std::string> header;
+  absl::flat_hash_set<std::string> seen;
+  for (absl::string_view field : absl::StrSplit(line, delimiter)) {
+    field = absl::StripAsciiWhitespace(field);
+    if (field.size() >= 2 && field.front() == '"' && field.back() == '"') {
+      field = field.substr(1, field.size() - 2);
+    }
+    if (field.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where.source, " line ", where.number, ", column ",
+                       header.size() + 1, ": empty column name in the header"));
+    }
+    if (!seen.emplace(field).second) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where.source, " line ", where.number, ", column ", header.size() + 1,
+          ": column name '", field, "' appears twice in the header"));
+    }
+    header.emplace_back(field);
+  }
+  return header;
+}
+
+// Reads the header row: the delimiter (a tab anywhere in it, else ','), the
+// data's column `names` (`columns` in order, or the whole header when
+// `columns` is empty) and, when asked, the header's other columns.
+absl::StatusOr<TableLayout> ParseHeader(
+    absl::string_view line, const TableLine& where,
+    const std::vector<std::string>& columns, std::vector<std::string>* names,
+    std::vector<std::string>* ignored_columns) {
+  TableLayout layout;
+  layout.delimiter = line.find('\t') != absl::string_view::npos ? '\t' : ',';
+  ASSIGN_OR_RETURN(layout.header, HeaderFields(line, layout.delimiter, where));
+  const std::vector<std::string>& header = layout.header;
+  if (columns.empty()) {
+    *names = header;
+    for (size_t c = 0; c < header.size(); ++c) {
+      layout.source_column.push_back(c);
+    }
+    return layout;
+  }
+  for (const std::string& name : columns) {
+    auto found = std::find(header.begin(), header.end(), name);
+    if (found == header.end()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where.source, " line ", where.number, " (header): no column '", name,
+          "', a variable of the federation; the header has ",
+          absl::StrJoin(header, ", ")));
+    }
+    names->push_back(name);
+    layout.source_column.push_back(found - header.begin());
+  }
+  if (ignored_columns != nullptr) {
+    ignored_columns->clear();
+    for (const std::string& name : header) {
+      if (std::find(columns.begin(), columns.end(), name) == columns.end()) {
+        ignored_columns->push_back(name);
+      }
+    }
+  }
+  return layout;
+}
+
+// Appends one data row; InvalidArgument for a wrong field count or a field
+// that is not a finite number.
+absl::Status AppendRow(absl::string_view line, const TableLayout& layout,
+                       const TableLine& where, Dataset* data) {
+  const std::vector<absl::string_view> fields =
+      absl::StrSplit(line, layout.delimiter);
+  const int64_t row = data->rows + 1;
+  if (fields.size() != layout.header.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(where.source, " line ", where.number, " (data row ", row,
+                     "): expected ", layout.header.size(),
+                     " fields (as in the header), found ", fields.size()));
+  }
+  for (size_t c = 0; c < layout.source_column.size(); ++c) {
+    const size_t column = layout.source_column[c];
+    const absl::string_view field = absl::StripAsciiWhitespace(fields[column]);
+    double value;
+    if (!absl::SimpleAtod(field, &value) || !std::isfinite(value)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where.source, " line ", where.number, " (data row ", row,
+                       "), column ", column + 1, " (", data->names[c], "): '",
+                       field, "' is not a finite number"));
+    }
+    data->values.push_back(value);
+  }
+  ++data->rows;
+  return absl::OkStatus();
+}
 
 }  // namespace
 
@@ -45,87 +156,21 @@ absl::StatusOr<Dataset> ParseTable(absl::string_view text,
                                    const std::vector<std::string>& columns,
                                    std::vector<std::string>* ignored_columns) {
   Dataset data;
-  bool have_header = false;
-  char delimiter = ',';
-  std::vector<std::string> header;
-  // source_column[c]: the field of the file that column c of `data` reads.
-  std::vector<size_t> source_column;
+  std::optional<TableLayout> layout;
   int64_t line_number = 0;
   for (absl::string_view line : absl::StrSplit(text, '\n')) {
     ++line_number;
     absl::ConsumeSuffix(&line, "\r");
     if (absl::StripAsciiWhitespace(line).empty()) continue;
-    if (!have_header) {
-      delimiter = line.find('\t') != absl::string_view::npos ? '\t' : ',';
-      absl::flat_hash_map<std::string, size_t> position;
-      for (absl::string_view field : absl::StrSplit(line, delimiter)) {
-        field = absl::StripAsciiWhitespace(field);
-        if (field.size() >= 2 && field.front() == '"' && field.back() == '"') {
-          field = field.substr(1, field.size() - 2);
-        }
-        if (field.empty()) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              source, " line ", line_number, ", column ", header.size() + 1,
-              ": empty column name in the header"));
-        }
-        if (!position.emplace(std::string(field), header.size()).second) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              source, " line ", line_number, ", column ", header.size() + 1,
-              ": column name '", field, "' appears twice in the header"));
-        }
-        header.emplace_back(field);
-      }
-      if (columns.empty()) {
-        data.names = header;
-        for (size_t c = 0; c < header.size(); ++c) source_column.push_back(c);
-      } else {
-        for (const std::string& name : columns) {
-          auto found = position.find(name);
-          if (found == position.end()) {
-            return absl::InvalidArgumentError(absl::StrCat(
-                source, " line ", line_number, " (header): no column '", name,
-                "', a variable of the federation; the header has ",
-                absl::StrJoin(header, ", ")));
-          }
-          data.names.push_back(name);
-          source_column.push_back(found->second);
-        }
-        if (ignored_columns != nullptr) {
-          ignored_columns->clear();
-          for (const std::string& name : header) {
-            if (std::find(columns.begin(), columns.end(), name) ==
-                columns.end()) {
-              ignored_columns->push_back(name);
-            }
-          }
-        }
-      }
-      have_header = true;
+    const TableLine where{source, line_number};
+    if (!layout) {
+      ASSIGN_OR_RETURN(layout, ParseHeader(line, where, columns, &data.names,
+                                           ignored_columns));
       continue;
     }
-    const std::vector<absl::string_view> fields =
-        absl::StrSplit(line, delimiter);
-    const int64_t row = data.rows + 1;
-    if (fields.size() != header.size()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          source, " line ", line_number, " (data row ", row, "): expected ",
-          header.size(), " fields (as in the header), found ", fields.size()));
-    }
-    for (size_t c = 0; c < source_column.size(); ++c) {
-      const absl::string_view field =
-          absl::StripAsciiWhitespace(fields[source_column[c]]);
-      double value;
-      if (!absl::SimpleAtod(field, &value) || !std::isfinite(value)) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            source, " line ", line_number, " (data row ", row, "), column ",
-            source_column[c] + 1, " (", data.names[c], "): '", field,
-            "' is not a finite number"));
-      }
-      data.values.push_back(value);
-    }
-    ++data.rows;
+    RETURN_IF_ERROR(AppendRow(line, *layout, where, &data));
   }
-  if (!have_header) {
+  if (!layout) {
     return absl::InvalidArgumentError(
         absl::StrCat(source, " is empty; expected a header row and data"));
   }

@@ -20,12 +20,6 @@ std::unique_ptr<MultisetEnvironment> MakeMultiset(const std::string& params) {
   return std::move(multiset).value();
 }
 
-RewardConfig ParseReward(const std::string& text) {
-  auto config = RewardConfig::Parse(text);
-  EXPECT_TRUE(config.ok()) << config.status();
-  return *config;
-}
-
 int64_t Binomial(int64_t n, int64_t k) {
   int64_t result = 1;
   for (int64_t j = 1; j <= k; ++j) result = result * (n - k + j) / j;
@@ -92,8 +86,8 @@ TEST(MultisetTest, EnumerationRefusedWhenHuge) {
 
 TEST(MultisetTest, UtilityRewardIsTheWeightedCount) {
   auto multiset = MakeMultiset("items=5,size=4");
-  auto reward =
-      MakeSplitLogReward(*multiset, ParseReward("utility:seed=7,scale=2"));
+  auto reward = MakeSplitLogReward(*multiset,
+                                   ParseRewardConfig("utility:seed=7,scale=2"));
   ASSERT_TRUE(reward.ok()) << reward.status();
   torch::Tensor u = MultisetUtilities(5, 7, 2.0);
   ASSERT_EQ(u.numel(), 5);
@@ -116,24 +110,12 @@ TEST(MultisetTest, UtilityRewardIsTheWeightedCount) {
 
 TEST(MultisetTest, ClientRewardsDifferByIndexAndRepeatForASeed) {
   auto multiset = MakeMultiset("items=5,size=4");
-  torch::Tensor states = *multiset->EnumerateTerminalStates();
-  auto client = [&](int index, int seed) {
-    auto reward = MakeSplitLogReward(
-        *multiset, ParseReward("client:index=" + std::to_string(index) +
-                               ",count=3,seed=" + std::to_string(seed)));
-    EXPECT_TRUE(reward.ok()) << reward.status();
-    return (**reward)(states);
-  };
-  torch::Tensor first = client(0, 11);
-  EXPECT_TRUE(first.equal(client(0, 11)));
-  EXPECT_FALSE(first.equal(client(1, 11)));
-  EXPECT_FALSE(client(1, 11).equal(client(2, 11)));
-  EXPECT_FALSE(first.equal(client(0, 12)));
+  ExpectClientRewardsDifferByIndexAndRepeatForASeed(*multiset);
   // Hand-computed from the client's utilities.
   torch::Tensor u = MultisetClientUtilities(5, 11, 1, 1.0);
   EXPECT_FALSE(u.equal(MultisetUtilities(5, 11, 1.0)));
   auto reward = MakeSplitLogReward(
-      *multiset, ParseReward("client:index=1,count=3,seed=11"));
+      *multiset, ParseRewardConfig("client:index=1,count=3,seed=11"));
   ASSERT_TRUE(reward.ok());
   torch::Tensor log_r =
       (**reward)(torch::tensor({{0, 3, 0, 1, 0}}, torch::kInt64));
@@ -142,34 +124,15 @@ TEST(MultisetTest, ClientRewardsDifferByIndexAndRepeatForASeed) {
 }
 
 TEST(MultisetTest, RegisteredWithCanonicalConfig) {
-  auto by_default = MakeEnvironment(*EnvironmentConfig::Parse("multiset"));
-  ASSERT_TRUE(by_default.ok()) << by_default.status();
-  auto spelled_out =
-      MakeEnvironment(*EnvironmentConfig::Parse("multiset:size=4,items=5"));
-  ASSERT_TRUE(spelled_out.ok()) << spelled_out.status();
-  EXPECT_EQ((*by_default)->config(), (*spelled_out)->config());
-  EXPECT_EQ((*by_default)->config().ToString(), "multiset:items=5,size=4");
-  auto reward = MakeSplitLogReward(**by_default, ParseReward("utility"));
-  ASSERT_TRUE(reward.ok()) << reward.status();
-  EXPECT_NE((*reward)->Describe().find("multiset"), std::string::npos);
+  ExpectCanonicalRegistration("multiset", "multiset:size=4,items=5",
+                              "multiset:items=5,size=4");
 }
 
 void ExpectEnvironmentRefused(const std::string& text,
                               const std::string& name) {
-  auto multiset = MultisetEnvironment::Create(*EnvironmentConfig::Parse(text));
-  ASSERT_FALSE(multiset.ok()) << text;
-  EXPECT_EQ(multiset.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(multiset.status().message().find(name), std::string::npos)
-      << multiset.status();
-}
-
-void ExpectRewardRefused(const std::string& text, const std::string& name) {
-  auto multiset = MakeMultiset("items=5,size=4");
-  auto reward = MakeSplitLogReward(*multiset, ParseReward(text));
-  ASSERT_FALSE(reward.ok()) << text;
-  EXPECT_EQ(reward.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(reward.status().message().find(name), std::string::npos)
-      << reward.status();
+  ExpectRefusedNaming(
+      MultisetEnvironment::Create(*EnvironmentConfig::Parse(text)).status(),
+      text, name);
 }
 
 TEST(MultisetTest, BadParametersAreRefusedWithTheirName) {
@@ -177,13 +140,7 @@ TEST(MultisetTest, BadParametersAreRefusedWithTheirName) {
   ExpectEnvironmentRefused("multiset:items=5,size=0", "size");
   ExpectEnvironmentRefused("multiset:size=four", "size");
   ExpectEnvironmentRefused("multiset:item=5", "item");
-  ExpectRewardRefused("utility:seed=-1", "seed");
-  ExpectRewardRefused("utility:scale=-2", "scale");
-  ExpectRewardRefused("utility:sed=3", "sed");
-  ExpectRewardRefused("client:index=4,count=4", "index");
-  ExpectRewardRefused("client:index=0,count=0", "count");
-  ExpectRewardRefused("client:index=0,count=2,r0=1", "r0");
-  ExpectRewardRefused("standard", "standard");
+  ExpectUtilityRewardsRefuseBadParameters(*MakeMultiset("items=5,size=4"));
 }
 
 }  // namespace

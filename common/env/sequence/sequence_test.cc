@@ -24,12 +24,6 @@ std::unique_ptr<SequenceEnvironment> MakeSequence(const std::string& params) {
   return std::move(sequence).value();
 }
 
-RewardConfig ParseReward(const std::string& text) {
-  auto config = RewardConfig::Parse(text);
-  EXPECT_TRUE(config.ok()) << config.status();
-  return *config;
-}
-
 TEST(SequenceTest, StateGraphMatchesClosedForms) {
   for (auto [length, vocab] :
        {std::pair<int, int>{4, 4}, {3, 2}, {1, 5}, {5, 1}, {2, 7}}) {
@@ -102,8 +96,8 @@ TEST(SequenceTest, EnumerationRefusedWhenHuge) {
 
 TEST(SequenceTest, UtilityRewardSumsThePositionTable) {
   auto sequence = MakeSequence("length=4,vocab=4");
-  auto reward =
-      MakeSplitLogReward(*sequence, ParseReward("utility:seed=7,scale=2"));
+  auto reward = MakeSplitLogReward(*sequence,
+                                   ParseRewardConfig("utility:seed=7,scale=2"));
   ASSERT_TRUE(reward.ok()) << reward.status();
   torch::Tensor u = SequenceUtilities(4, 4, 7, 2.0);
   ASSERT_EQ(u.sizes(), (std::vector<int64_t>{4, 4}));
@@ -126,24 +120,12 @@ TEST(SequenceTest, UtilityRewardSumsThePositionTable) {
 
 TEST(SequenceTest, ClientRewardsDifferByIndexAndRepeatForASeed) {
   auto sequence = MakeSequence("length=3,vocab=3");
-  torch::Tensor states = *sequence->EnumerateTerminalStates();
-  auto client = [&](int index, int seed) {
-    auto reward = MakeSplitLogReward(
-        *sequence, ParseReward("client:index=" + std::to_string(index) +
-                               ",count=3,seed=" + std::to_string(seed)));
-    EXPECT_TRUE(reward.ok()) << reward.status();
-    return (**reward)(states);
-  };
-  torch::Tensor first = client(0, 11);
-  EXPECT_TRUE(first.equal(client(0, 11)));
-  EXPECT_FALSE(first.equal(client(1, 11)));
-  EXPECT_FALSE(client(1, 11).equal(client(2, 11)));
-  EXPECT_FALSE(first.equal(client(0, 12)));
+  ExpectClientRewardsDifferByIndexAndRepeatForASeed(*sequence);
   // Hand-computed from the client's table.
   torch::Tensor u = SequenceClientUtilities(3, 3, 11, 2, 1.0);
   EXPECT_FALSE(u.equal(SequenceUtilities(3, 3, 11, 1.0)));
   auto reward = MakeSplitLogReward(
-      *sequence, ParseReward("client:index=2,count=3,seed=11"));
+      *sequence, ParseRewardConfig("client:index=2,count=3,seed=11"));
   ASSERT_TRUE(reward.ok());
   torch::Tensor log_r = (**reward)(torch::tensor({{2, 0, 1}}, torch::kInt64));
   EXPECT_NEAR(
@@ -153,34 +135,15 @@ TEST(SequenceTest, ClientRewardsDifferByIndexAndRepeatForASeed) {
 }
 
 TEST(SequenceTest, RegisteredWithCanonicalConfig) {
-  auto by_default = MakeEnvironment(*EnvironmentConfig::Parse("sequence"));
-  ASSERT_TRUE(by_default.ok()) << by_default.status();
-  auto spelled_out =
-      MakeEnvironment(*EnvironmentConfig::Parse("sequence:vocab=4,length=4"));
-  ASSERT_TRUE(spelled_out.ok()) << spelled_out.status();
-  EXPECT_EQ((*by_default)->config(), (*spelled_out)->config());
-  EXPECT_EQ((*by_default)->config().ToString(), "sequence:length=4,vocab=4");
-  auto reward = MakeSplitLogReward(**by_default, ParseReward("utility"));
-  ASSERT_TRUE(reward.ok()) << reward.status();
-  EXPECT_NE((*reward)->Describe().find("sequence"), std::string::npos);
+  ExpectCanonicalRegistration("sequence", "sequence:vocab=4,length=4",
+                              "sequence:length=4,vocab=4");
 }
 
 void ExpectEnvironmentRefused(const std::string& text,
                               const std::string& name) {
-  auto sequence = SequenceEnvironment::Create(*EnvironmentConfig::Parse(text));
-  ASSERT_FALSE(sequence.ok()) << text;
-  EXPECT_EQ(sequence.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(sequence.status().message().find(name), std::string::npos)
-      << sequence.status();
-}
-
-void ExpectRewardRefused(const std::string& text, const std::string& name) {
-  auto sequence = MakeSequence("length=4,vocab=4");
-  auto reward = MakeSplitLogReward(*sequence, ParseReward(text));
-  ASSERT_FALSE(reward.ok()) << text;
-  EXPECT_EQ(reward.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(reward.status().message().find(name), std::string::npos)
-      << reward.status();
+  ExpectRefusedNaming(
+      SequenceEnvironment::Create(*EnvironmentConfig::Parse(text)).status(),
+      text, name);
 }
 
 TEST(SequenceTest, BadParametersAreRefusedWithTheirName) {
@@ -188,13 +151,7 @@ TEST(SequenceTest, BadParametersAreRefusedWithTheirName) {
   ExpectEnvironmentRefused("sequence:length=4,vocab=0", "vocab");
   ExpectEnvironmentRefused("sequence:vocab=x", "vocab");
   ExpectEnvironmentRefused("sequence:len=4", "len");
-  ExpectRewardRefused("utility:seed=-1", "seed");
-  ExpectRewardRefused("utility:scale=-2", "scale");
-  ExpectRewardRefused("utility:sed=3", "sed");
-  ExpectRewardRefused("client:index=4,count=4", "index");
-  ExpectRewardRefused("client:index=0,count=0", "count");
-  ExpectRewardRefused("client:index=0,count=2,r0=1", "r0");
-  ExpectRewardRefused("standard", "standard");
+  ExpectUtilityRewardsRefuseBadParameters(*MakeSequence("length=4,vocab=4"));
 }
 
 }  // namespace

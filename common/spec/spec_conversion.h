@@ -1,5 +1,5 @@
-#ifndef EPGFN_COMMON_MODEL_SPEC_CONVERSION_H_
-#define EPGFN_COMMON_MODEL_SPEC_CONVERSION_H_
+#ifndef EPGFN_COMMON_SPEC_SPEC_CONVERSION_H_
+#define EPGFN_COMMON_SPEC_SPEC_CONVERSION_H_
 
 #include <string>
 
@@ -39,4 +39,4 @@ std::string FederationSpecDigest(const v1::FederationSpec& spec);
 
 }  // namespace epgfn
 
-#endif  // EPGFN_COMMON_MODEL_SPEC_CONVERSION_H_
+#endif  // EPGFN_COMMON_SPEC_SPEC_CONVERSION_H_

@@ -1,4 +1,4 @@
-#include "common/model/spec_conversion.h"
+#include "common/spec/spec_conversion.h"
 
 #include "common/model/deterministic_bytes.h"
 #include "common/util/sha256.h"

@@ -1,4 +1,4 @@
-#include "common/model/spec_conversion.h"
+#include "common/spec/spec_conversion.h"
 
 #include "gtest/gtest.h"
 
@@ -6,8 +6,10 @@ namespace epgfn {
 namespace {
 
 TEST(SpecConversionTest, EnvironmentRoundTrips) {
-  EnvironmentConfig config = *EnvironmentConfig::Parse("hypergrid:dim=2,side=8");
-  EXPECT_EQ(EnvironmentConfigFromProto(EnvironmentConfigToProto(config)), config);
+  EnvironmentConfig config =
+      *EnvironmentConfig::Parse("hypergrid:dim=2,side=8");
+  EXPECT_EQ(EnvironmentConfigFromProto(EnvironmentConfigToProto(config)),
+            config);
 }
 
 TEST(SpecConversionTest, ArchitectureIsValidated) {
