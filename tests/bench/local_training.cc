@@ -40,6 +40,7 @@
 #include "common/train/trajectory_target.h"
 #include "common/util/status_macros.h"
 #include "tests/bench/machine_report.h"
+#include "tests/bench/stopwatch.h"
 
 ABSL_FLAG(int32_t, threads, 1,
           "Intra-op thread count (at::set_num_threads), set explicitly.");
@@ -69,12 +70,6 @@ ABSL_FLAG(int32_t, repeats, 3,
 
 namespace epgfn {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double SecondsSince(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 // CPU time of the whole process. cpu/wall well below --threads means other
 // processes were competing for the cores while a row ran.
