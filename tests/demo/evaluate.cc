@@ -21,7 +21,6 @@
 #include <torch/types.h>
 #include <torch/utils.h>
 
-#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <memory>
@@ -34,7 +33,6 @@
 #include "absl/flags/usage.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "common/env/environment_registry.h"
 #include "common/env/phylo/phylo.h"
@@ -368,18 +366,13 @@ absl::Status Run() {
         "full-data posterior: it counts the parameter prior once per client. "
         "Only the TV to the product measures the federation.\n");
   }
-  const bool grid_2d = environment.config().kind == "hypergrid" &&
-                       environment.raw_state_dim() == 2;
-  const int side =
-      grid_2d
-          ? static_cast<int>(evaluation.target.states.max().item<int64_t>()) + 1
-          : 0;
+  const int side = HeatmapSide(environment, evaluation.target.states);
   ASSIGN_OR_RETURN(std::vector<PanelRow> rows,
                    CompareClients(evaluation, side));
   const std::string png_dir = absl::GetFlag(FLAGS_png_dir);
   if (!png_dir.empty()) {
-    RETURN_IF_ERROR(grid_2d ? WriteHeatmaps(std::move(rows), png_dir)
-                            : WriteObjectCharts(evaluation, png_dir));
+    RETURN_IF_ERROR(side > 0 ? WriteHeatmaps(std::move(rows), png_dir)
+                             : WriteObjectCharts(evaluation, png_dir));
   }
   // One machine-readable line for scripts.
   std::printf(
