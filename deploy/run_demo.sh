@@ -185,13 +185,10 @@ server_config="$(realpath "${config}")"
   --sampler_tokens_file="${certs}/sampler_tokens.txt" \
   --threads="${threads}") >"${logs}/server.log" 2>&1 &
 server_pid=$!
-address=""
-for _ in $(seq 1 600); do
-  address=$(awk '/^listening on /{ print $3; exit }' "${logs}/server.log")
-  [[ -n "${address}" ]] && break
-  kill -0 "${server_pid}" 2>/dev/null || break
-  sleep 0.1
-done
+# shellcheck source=tests/e2e/e2e_lib.sh
+source "${repo}/tests/e2e/e2e_lib.sh"  # e2e_wait_for_listening
+address="$(e2e_wait_for_listening "${logs}/server.log" "${server_pid}")" ||
+  address=""
 if [[ -z "${address}" ]]; then
   show_tail "${logs}/server.log"
   fail "the server did not start"

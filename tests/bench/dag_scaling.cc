@@ -49,6 +49,7 @@
 #include "common/train/trajectory_target.h"
 #include "common/util/status_macros.h"
 #include "tests/bench/machine_report.h"
+#include "tests/bench/stopwatch.h"
 
 ABSL_FLAG(std::string, variables, "5,8,11,15,20",
           "Comma-separated numbers of variables, one table row each.");
@@ -68,12 +69,6 @@ ABSL_FLAG(uint64_t, seed, 1, "Seed of the data, models and sampling.");
 
 namespace epgfn {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double SecondsSince(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 // VmHWM of this process, MiB.
 double PeakRssMiB() {

@@ -8,8 +8,7 @@
 //
 //   bazel run -c opt //tests/bench:local_training -- --threads=1
 #include <ATen/Parallel.h>
-#include <sched.h>  // sched_getaffinity
-#include <time.h>   // clock_gettime
+#include <time.h>  // clock_gettime
 #include <torch/types.h>
 
 #include <algorithm>
@@ -22,7 +21,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -40,6 +38,7 @@
 #include "common/train/trajectory_target.h"
 #include "common/util/status_macros.h"
 #include "tests/bench/machine_report.h"
+#include "tests/bench/stopwatch.h"
 
 ABSL_FLAG(int32_t, threads, 1,
           "Intra-op thread count (at::set_num_threads), set explicitly.");
@@ -70,32 +69,12 @@ ABSL_FLAG(int32_t, repeats, 3,
 namespace epgfn {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double SecondsSince(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
 // CPU time of the whole process. cpu/wall well below --threads means other
 // processes were competing for the cores while a row ran.
 double ProcessCpuSeconds() {
   timespec now;
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
   return now.tv_sec + 1e-9 * now.tv_nsec;
-}
-
-std::string EnvOrUnset(const char* name) {
-  const char* value = std::getenv(name);
-  return value == nullptr ? "unset" : value;
-}
-
-// What `nproc` prints: the CPUs this process may run on.
-int UsableCpus() {
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof(set), &set) != 0) {
-    return static_cast<int>(std::thread::hardware_concurrency());
-  }
-  return CPU_COUNT(&set);
 }
 
 std::string CpuModel() {

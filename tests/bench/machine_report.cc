@@ -1,6 +1,9 @@
 #include "tests/bench/machine_report.h"
 
+#include <ATen/Parallel.h>
 #include <sched.h>
+#include <torch/types.h>
+#include <torch/utils.h>
 
 #include <algorithm>
 #include <chrono>
@@ -9,14 +12,9 @@
 #include <fstream>
 #include <thread>
 
-#include <ATen/Parallel.h>
-#include <torch/types.h>
-#include <torch/utils.h>
-
 #include "absl/strings/str_format.h"
 
 namespace epgfn {
-namespace {
 
 std::string EnvOrUnset(const char* name) {
   const char* value = std::getenv(name);
@@ -30,8 +28,6 @@ int UsableCpus() {
   }
   return CPU_COUNT(&set);
 }
-
-}  // namespace
 
 double MeasureSgemmGflops(int threads) {
   using Clock = std::chrono::steady_clock;

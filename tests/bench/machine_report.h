@@ -13,6 +13,12 @@ double MeasureSgemmGflops(int threads);
 // The 1-, 5- and 15-minute load averages, as /proc/loadavg gives them.
 std::string LoadAverage();
 
+// The environment variable `name`, or "unset".
+std::string EnvOrUnset(const char* name);
+
+// What `nproc` prints: the CPUs this process may run on.
+int UsableCpus();
+
 // One line for BENCHMARKS.md: UTC date, one-thread sgemm, load, usable CPUs
 // and the OpenBLAS variables that change the kernels it runs.
 std::string MachineReportLine();

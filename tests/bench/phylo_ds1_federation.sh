@@ -21,6 +21,8 @@ set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "${repo}"
+# shellcheck source=tests/e2e/e2e_lib.sh
+source "${repo}/tests/e2e/e2e_lib.sh"  # e2e_wait_for_listening
 out="$(realpath -m "${1:-out/phylo_ds1}")"
 ds1=/usr/share/doc/beast2-mcmc/examples/benchmark/1/testHKY336.xml.gz
 [[ -f "${ds1}" ]] || { echo "no ${ds1}: run deploy/setup.sh" >&2; exit 2; }
@@ -91,13 +93,8 @@ t_start=$(now)
   --sampler_auth=mtls --threads=1) >"${logs}/server.log" 2>&1 &
 server_pid=$!
 pids+=("${server_pid}")
-address=""
-for _ in $(seq 1 600); do
-  address=$(awk '/^listening on /{ print $3; exit }' "${logs}/server.log")
-  [[ -n "${address}" ]] && break
-  sleep 0.1
-done
-[[ -n "${address}" ]] || { tail "${logs}/server.log"; exit 1; }
+address="$(e2e_wait_for_listening "${logs}/server.log" "${server_pid}")" ||
+  { tail "${logs}/server.log"; exit 1; }
 
 client_pids=()
 for i in "${!clients[@]}"; do

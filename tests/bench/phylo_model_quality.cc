@@ -14,12 +14,11 @@
 // (the federation's processes keep no intermediate models) and writes, every
 // --curve_every iterations, the best and mean log-likelihood of
 // --curve_samples on-policy trees.
-#include <google/protobuf/text_format.h>
 #include <ATen/Parallel.h>
+#include <google/protobuf/text_format.h>
 #include <torch/types.h>
 #include <torch/utils.h>
 
-#include <chrono>
 #include <cstdio>
 #include <string>
 
@@ -36,7 +35,9 @@
 #include "common/util/file_io.h"
 #include "common/util/status_macros.h"
 #include "proto/federation_spec.pb.h"
+#include "tests/bench/bench_main.h"
 #include "tests/bench/machine_report.h"
+#include "tests/bench/stopwatch.h"
 
 ABSL_FLAG(std::string, config, "", "FederationSpec textproto.");
 ABSL_FLAG(std::string, model, "", "Model file to assess.");
@@ -89,78 +90,92 @@ SampleScore ScoreSamples(PolicyNet& policy, const Environment& environment,
   return score;
 }
 
-absl::Status Run() {
-  at::set_num_threads(absl::GetFlag(FLAGS_threads));
+// What both modes score with: the spec's environment, the full-data
+// likelihood (--likelihood) and the model's own reward (--reward).
+struct Inputs {
+  std::unique_ptr<Environment> environment;
+  RewardParts full;
+  std::unique_ptr<LogReward> reward;
+};
+
+absl::StatusOr<Inputs> LoadInputs() {
   ASSIGN_OR_RETURN(const std::string text,
                    ReadFileToString(absl::GetFlag(FLAGS_config), 1 << 20));
   v1::FederationSpec spec;
   if (!google::protobuf::TextFormat::ParseFromString(text, &spec)) {
     return absl::InvalidArgumentError("--config is not a FederationSpec");
   }
+  Inputs inputs;
   ASSIGN_OR_RETURN(
-      std::unique_ptr<Environment> environment,
+      inputs.environment,
       MakeEnvironment(EnvironmentConfigFromProto(spec.environment())));
-  const auto* phylo = dynamic_cast<const PhyloEnvironment*>(environment.get());
+  const auto* phylo =
+      dynamic_cast<const PhyloEnvironment*>(inputs.environment.get());
   if (phylo == nullptr) return absl::InvalidArgumentError("not phylo");
   ASSIGN_OR_RETURN(
-      RewardParts full,
+      inputs.full,
       MakePhyloReward(*phylo,
                       *RewardConfig::Parse(absl::GetFlag(FLAGS_likelihood))));
   ASSIGN_OR_RETURN(
-      std::unique_ptr<LogReward> reward,
-      MakeLogReward(*environment,
+      inputs.reward,
+      MakeLogReward(*inputs.environment,
                     *RewardConfig::Parse(absl::GetFlag(FLAGS_reward)),
                     RewardContext{absl::GetFlag(FLAGS_num_clients)}));
-  RandomSource random(absl::GetFlag(FLAGS_seed));
+  return inputs;
+}
 
-  if (!absl::GetFlag(FLAGS_curve_tsv).empty()) {
-    PolicyArchitecture architecture;
-    architecture.hidden_width = absl::GetFlag(FLAGS_hidden_width);
-    ASSIGN_OR_RETURN(PolicyNet policy,
-                     MakePolicy(*environment, architecture, 1, torch::kCPU));
-    TrainingOptions options;
-    options.iterations = absl::GetFlag(FLAGS_curve_iterations);
-    options.batch_size = absl::GetFlag(FLAGS_batch_size);
-    options.exploration.epsilon = 0.05;
-    options.seed = 2;
-    RewardTarget target(reward.get());
-    ASSIGN_OR_RETURN(auto trainer, Trainer::Create(environment.get(), policy,
-                                                   &target, options));
-    std::string tsv =
-        "iteration\tseconds\tbest_log_likelihood\tmean_log_likelihood\n";
-    const auto start = std::chrono::steady_clock::now();
-    double train_seconds = 0.0;
-    for (int64_t it = 0; it <= options.iterations;
-         it += absl::GetFlag(FLAGS_curve_every)) {
-      const auto t0 = std::chrono::steady_clock::now();
-      RETURN_IF_ERROR(trainer->RunUntil(it));
-      train_seconds +=
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
-              .count();
-      SampleScore score =
-          ScoreSamples(policy, *environment, *full.log_likelihood,
-                       absl::GetFlag(FLAGS_curve_samples), random);
-      absl::StrAppend(&tsv, it, "\t", train_seconds, "\t", score.best, "\t",
-                      score.mean, "\n");
-      std::printf("curve iteration %lld: best %.2f mean %.2f\n",
-                  static_cast<long long>(it), score.best, score.mean);
-      std::fflush(stdout);
-    }
-    (void)start;
-    return WriteFileAtomically(absl::GetFlag(FLAGS_curve_tsv), tsv);
+// --curve_tsv: trains in process on --reward, scoring --curve_samples
+// on-policy trees every --curve_every iterations.
+absl::Status WriteCurve(const Inputs& inputs, RandomSource& random) {
+  const Environment& environment = *inputs.environment;
+  PolicyArchitecture architecture;
+  architecture.hidden_width = absl::GetFlag(FLAGS_hidden_width);
+  ASSIGN_OR_RETURN(PolicyNet policy,
+                   MakePolicy(environment, architecture, 1, torch::kCPU));
+  TrainingOptions options;
+  options.iterations = absl::GetFlag(FLAGS_curve_iterations);
+  options.batch_size = absl::GetFlag(FLAGS_batch_size);
+  options.exploration.epsilon = 0.05;
+  options.seed = 2;
+  RewardTarget target(inputs.reward.get());
+  ASSIGN_OR_RETURN(auto trainer,
+                   Trainer::Create(&environment, policy, &target, options));
+  std::string tsv =
+      "iteration\tseconds\tbest_log_likelihood\tmean_log_likelihood\n";
+  double train_seconds = 0.0;
+  for (int64_t it = 0; it <= options.iterations;
+       it += absl::GetFlag(FLAGS_curve_every)) {
+    const auto start = Clock::now();
+    RETURN_IF_ERROR(trainer->RunUntil(it));
+    train_seconds += SecondsSince(start);
+    SampleScore score =
+        ScoreSamples(policy, environment, *inputs.full.log_likelihood,
+                     absl::GetFlag(FLAGS_curve_samples), random);
+    absl::StrAppend(&tsv, it, "\t", train_seconds, "\t", score.best, "\t",
+                    score.mean, "\n");
+    std::printf("curve iteration %lld: best %.2f mean %.2f\n",
+                static_cast<long long>(it), score.best, score.mean);
+    std::fflush(stdout);
   }
+  return WriteFileAtomically(absl::GetFlag(FLAGS_curve_tsv), tsv);
+}
 
+// --model: the best and mean log-likelihood of its samples, and its
+// sampled FCS against --reward, as a RESULT line.
+absl::Status AssessModel(const Inputs& inputs, RandomSource& random) {
+  const Environment& environment = *inputs.environment;
   ASSIGN_OR_RETURN(v1::ModelWeights weights,
                    ReadModelFile(absl::GetFlag(FLAGS_model)));
   ASSIGN_OR_RETURN(PolicyNet policy,
-                   ImportModel(weights, *environment, torch::kCPU));
-  SampleScore score = ScoreSamples(policy, *environment, *full.log_likelihood,
-                                   absl::GetFlag(FLAGS_num_samples), random);
+                   ImportModel(weights, environment, torch::kCPU));
+  SampleScore score =
+      ScoreSamples(policy, environment, *inputs.full.log_likelihood,
+                   absl::GetFlag(FLAGS_num_samples), random);
   FcsOptions fcs;
   fcs.num_samples = absl::GetFlag(FLAGS_fcs_samples);
   ASSIGN_OR_RETURN(
       const double fcs_value,
-      SampledFlowConsistency(policy, *environment, *reward, fcs, random));
+      SampledFlowConsistency(policy, environment, *inputs.reward, fcs, random));
   std::printf("# %s\n", MachineReportLine().c_str());
   std::printf("best tree of %s: %s\n", absl::GetFlag(FLAGS_label).c_str(),
               score.best_tree.c_str());
@@ -174,16 +189,20 @@ absl::Status Run() {
   return absl::OkStatus();
 }
 
+absl::Status Run() {
+  at::set_num_threads(absl::GetFlag(FLAGS_threads));
+  ASSIGN_OR_RETURN(Inputs inputs, LoadInputs());
+  RandomSource random(absl::GetFlag(FLAGS_seed));
+  if (!absl::GetFlag(FLAGS_curve_tsv).empty()) {
+    return WriteCurve(inputs, random);
+  }
+  return AssessModel(inputs, random);
+}
+
 }  // namespace
 }  // namespace epgfn
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
-  const absl::Status status = epgfn::Run();
-  if (!status.ok()) {
-    std::fprintf(stderr, "phylo_model_quality: %s\n",
-                 status.ToString().c_str());
-    return 1;
-  }
-  return 0;
+  return epgfn::ExitCode("phylo_model_quality", epgfn::Run());
 }

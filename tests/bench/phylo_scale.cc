@@ -8,8 +8,8 @@
 // policy learn at this size?).
 //
 //   bazel run -c opt //tests/bench:phylo_scale -- --threads=1
-#include <sys/resource.h>
 #include <ATen/Parallel.h>
+#include <sys/resource.h>
 #include <torch/types.h>
 #include <torch/utils.h>
 
@@ -33,7 +33,9 @@
 #include "common/train/trainer.h"
 #include "common/util/file_io.h"
 #include "common/util/status_macros.h"
+#include "tests/bench/bench_main.h"
 #include "tests/bench/machine_report.h"
+#include "tests/bench/stopwatch.h"
 
 ABSL_FLAG(int32_t, threads, 1, "Intra-op threads (set explicitly).");
 ABSL_FLAG(std::string, sizes, "8,16,27,41,64", "Taxa counts, increasing.");
@@ -51,10 +53,6 @@ ABSL_FLAG(std::string, work_dir, "/tmp/epgfn_phylo_scale",
 namespace epgfn {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-double SecondsSince(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 double PeakRssMib() {
   struct rusage usage {};
   getrusage(RUSAGE_SELF, &usage);
@@ -79,9 +77,7 @@ double MeanLogLikelihood(PolicyNet& policy, const Environment& environment,
       .item<double>();
 }
 
-absl::Status Run() {
-  at::set_num_threads(absl::GetFlag(FLAGS_threads));
-  RETURN_IF_ERROR(MakeDirectories(absl::GetFlag(FLAGS_work_dir)));
+void PrintHeader() {
   std::printf(
       "# %s\n# %lld timed local / %lld aggregation iterations, batch "
       "%lld, 2x%lld MLP, temperature %g, %d thread(s)\n",
@@ -96,88 +92,140 @@ absl::Status Run() {
       "parameters | local ms/iter | aggregation ms/iter | mean log L "
       "before -> after | peak RSS MiB |\n|---|---|---|---|---|---|---|---|---|"
       "\n");
+}
+
+// One size's instance: its first `taxa` taxa written to the work folder, the
+// phylo environment over them, the data likelihood and the client reward.
+struct SizeInstance {
+  int64_t sites = 0;
+  std::unique_ptr<Environment> environment;
+  RewardParts parts;
+  std::unique_ptr<LogReward> reward;
+};
+
+absl::StatusOr<SizeInstance> MakeSizeInstance(int64_t taxa) {
+  ASSIGN_OR_RETURN(Alignment alignment, ReadAlignment(SourceFor(taxa)));
+  alignment.taxa.resize(taxa);
+  alignment.states = alignment.states.narrow(0, 0, taxa).contiguous();
+  const std::string path =
+      absl::StrCat(absl::GetFlag(FLAGS_work_dir), "/taxa", taxa, ".fasta");
+  RETURN_IF_ERROR(WriteFileAtomically(
+      path, FormatAlignment(alignment, AlignmentFormat::kFasta)));
+  SizeInstance instance;
+  instance.sites = alignment.num_sites();
+  ASSIGN_OR_RETURN(instance.environment,
+                   MakeEnvironment(*EnvironmentConfig::Parse(absl::StrCat(
+                       "phylo:taxa=", absl::StrJoin(alignment.taxa, ";")))));
+  const auto& phylo =
+      dynamic_cast<const PhyloEnvironment&>(*instance.environment);
+  ASSIGN_OR_RETURN(instance.parts,
+                   MakePhyloReward(phylo, *RewardConfig::Parse(absl::StrCat(
+                                              "jc69:alignment=", path))));
+  ASSIGN_OR_RETURN(instance.reward,
+                   MakeLogReward(*instance.environment,
+                                 *RewardConfig::Parse(absl::StrCat(
+                                     "jc69:alignment=", path, ",temperature=",
+                                     absl::GetFlag(FLAGS_temperature))),
+                                 RewardContext{4}));
+  return instance;
+}
+
+// ms per timed local iteration (after 2 untimed) of CB on the client
+// reward, and the mean log-likelihood of on-policy trees before and after.
+struct LocalTiming {
+  double ms_per_iteration = 0;
+  double before = 0;
+  double after = 0;
+};
+
+absl::StatusOr<LocalTiming> TimeLocalTraining(const SizeInstance& instance,
+                                              PolicyNet& policy) {
+  const Environment& environment = *instance.environment;
+  RandomSource random(7);
+  LocalTiming timing;
+  timing.before = MeanLogLikelihood(policy, environment,
+                                    *instance.parts.log_likelihood, random);
+  TrainingOptions options;
+  options.iterations = absl::GetFlag(FLAGS_iterations) + 2;
+  options.batch_size = absl::GetFlag(FLAGS_batch_size);
+  options.exploration.epsilon = 0.05;
+  options.seed = 3;
+  RewardTarget target(instance.reward.get());
+  ASSIGN_OR_RETURN(auto trainer,
+                   Trainer::Create(&environment, policy, &target, options));
+  RETURN_IF_ERROR(trainer->RunUntil(2));  // warm-up, untimed
+  const auto start = Clock::now();
+  RETURN_IF_ERROR(trainer->Run());
+  timing.ms_per_iteration =
+      1000.0 * SecondsSince(start) / absl::GetFlag(FLAGS_iterations);
+  timing.after = MeanLogLikelihood(policy, environment,
+                                   *instance.parts.log_likelihood, random);
+  return timing;
+}
+
+// ms per timed aggregation iteration (after 2 untimed) of 4 copies of
+// `policy`.
+absl::StatusOr<double> TimeAggregation(Environment& environment,
+                                       const PolicyArchitecture& architecture,
+                                       PolicyNet policy) {
+  std::vector<LocalModel> locals;
+  for (int i = 0; i < 4; ++i) {
+    locals.push_back(LocalModel{absl::StrCat("client-", i),
+                                environment.config(), ClonePolicy(policy),
+                                std::nullopt});
+  }
+  AggregationOptions aggregation;
+  aggregation.architecture = architecture;
+  aggregation.training.iterations =
+      absl::GetFlag(FLAGS_aggregation_iterations) + 2;
+  aggregation.training.batch_size = absl::GetFlag(FLAGS_batch_size);
+  aggregation.evaluate_exact = false;
+  ASSIGN_OR_RETURN(
+      auto aggregator,
+      Aggregator::Create(&environment, std::move(locals), aggregation));
+  RETURN_IF_ERROR(aggregator->RunUntil(2));
+  const auto start = Clock::now();
+  RETURN_IF_ERROR(aggregator->Run());
+  return 1000.0 * SecondsSince(start) /
+         absl::GetFlag(FLAGS_aggregation_iterations);
+}
+
+// One table row.
+absl::Status RunSize(int64_t taxa) {
+  ASSIGN_OR_RETURN(SizeInstance instance, MakeSizeInstance(taxa));
+  Environment& environment = *instance.environment;
+  PolicyArchitecture architecture;
+  architecture.hidden_width = absl::GetFlag(FLAGS_hidden_width);
+  ASSIGN_OR_RETURN(PolicyNet policy,
+                   MakePolicy(environment, architecture, 1, torch::kCPU));
+  int64_t parameters = 0;
+  for (const auto& p : policy->parameters()) parameters += p.numel();
+  ASSIGN_OR_RETURN(LocalTiming local, TimeLocalTraining(instance, policy));
+  ASSIGN_OR_RETURN(double aggregation_ms,
+                   TimeAggregation(environment, architecture, policy));
+  std::printf(
+      "| %lld | %lld | %lld | %lld | %lld | %.1f | %.1f | %.1f -> "
+      "%.1f | %.0f |\n",
+      static_cast<long long>(taxa), static_cast<long long>(instance.sites),
+      static_cast<long long>(environment.encoding_dim()),
+      static_cast<long long>(environment.num_forward_actions()),
+      static_cast<long long>(parameters), local.ms_per_iteration,
+      aggregation_ms, local.before, local.after, PeakRssMib());
+  std::fflush(stdout);
+  return absl::OkStatus();
+}
+
+absl::Status Run() {
+  at::set_num_threads(absl::GetFlag(FLAGS_threads));
+  RETURN_IF_ERROR(MakeDirectories(absl::GetFlag(FLAGS_work_dir)));
+  PrintHeader();
   for (absl::string_view size_text :
        absl::StrSplit(absl::GetFlag(FLAGS_sizes), ',')) {
     int64_t taxa = 0;
     if (!absl::SimpleAtoi(size_text, &taxa) || taxa < 4 || taxa > 64) {
       return absl::InvalidArgumentError("--sizes: integers in 4..64");
     }
-    ASSIGN_OR_RETURN(Alignment alignment, ReadAlignment(SourceFor(taxa)));
-    alignment.taxa.resize(taxa);
-    alignment.states = alignment.states.narrow(0, 0, taxa).contiguous();
-    const std::string path =
-        absl::StrCat(absl::GetFlag(FLAGS_work_dir), "/taxa", taxa, ".fasta");
-    RETURN_IF_ERROR(WriteFileAtomically(
-        path, FormatAlignment(alignment, AlignmentFormat::kFasta)));
-    ASSIGN_OR_RETURN(std::unique_ptr<Environment> environment,
-                     MakeEnvironment(*EnvironmentConfig::Parse(absl::StrCat(
-                         "phylo:taxa=", absl::StrJoin(alignment.taxa, ";")))));
-    const auto& phylo = dynamic_cast<const PhyloEnvironment&>(*environment);
-    ASSIGN_OR_RETURN(RewardParts parts,
-                     MakePhyloReward(phylo, *RewardConfig::Parse(absl::StrCat(
-                                                "jc69:alignment=", path))));
-    ASSIGN_OR_RETURN(std::unique_ptr<LogReward> reward,
-                     MakeLogReward(*environment,
-                                   *RewardConfig::Parse(absl::StrCat(
-                                       "jc69:alignment=", path, ",temperature=",
-                                       absl::GetFlag(FLAGS_temperature))),
-                                   RewardContext{4}));
-    PolicyArchitecture architecture;
-    architecture.hidden_width = absl::GetFlag(FLAGS_hidden_width);
-    ASSIGN_OR_RETURN(PolicyNet policy,
-                     MakePolicy(*environment, architecture, 1, torch::kCPU));
-    int64_t parameters = 0;
-    for (const auto& p : policy->parameters()) parameters += p.numel();
-    RandomSource random(7);
-    const double before =
-        MeanLogLikelihood(policy, *environment, *parts.log_likelihood, random);
-
-    TrainingOptions options;
-    options.iterations = absl::GetFlag(FLAGS_iterations) + 2;
-    options.batch_size = absl::GetFlag(FLAGS_batch_size);
-    options.exploration.epsilon = 0.05;
-    options.seed = 3;
-    RewardTarget target(reward.get());
-    ASSIGN_OR_RETURN(auto trainer, Trainer::Create(environment.get(), policy,
-                                                   &target, options));
-    RETURN_IF_ERROR(trainer->RunUntil(2));  // warm-up, untimed
-    auto start = Clock::now();
-    RETURN_IF_ERROR(trainer->Run());
-    const double local_ms =
-        1000.0 * SecondsSince(start) / absl::GetFlag(FLAGS_iterations);
-    const double after =
-        MeanLogLikelihood(policy, *environment, *parts.log_likelihood, random);
-
-    std::vector<LocalModel> locals;
-    for (int i = 0; i < 4; ++i) {
-      locals.push_back(LocalModel{absl::StrCat("client-", i),
-                                  environment->config(), ClonePolicy(policy),
-                                  std::nullopt});
-    }
-    AggregationOptions aggregation;
-    aggregation.architecture = architecture;
-    aggregation.training.iterations =
-        absl::GetFlag(FLAGS_aggregation_iterations) + 2;
-    aggregation.training.batch_size = absl::GetFlag(FLAGS_batch_size);
-    aggregation.evaluate_exact = false;
-    ASSIGN_OR_RETURN(
-        auto aggregator,
-        Aggregator::Create(environment.get(), std::move(locals), aggregation));
-    RETURN_IF_ERROR(aggregator->RunUntil(2));
-    start = Clock::now();
-    RETURN_IF_ERROR(aggregator->Run());
-    const double aggregation_ms = 1000.0 * SecondsSince(start) /
-                                  absl::GetFlag(FLAGS_aggregation_iterations);
-    std::printf(
-        "| %lld | %lld | %lld | %lld | %lld | %.1f | %.1f | %.1f -> "
-        "%.1f | %.0f |\n",
-        static_cast<long long>(taxa),
-        static_cast<long long>(alignment.num_sites()),
-        static_cast<long long>(environment->encoding_dim()),
-        static_cast<long long>(environment->num_forward_actions()),
-        static_cast<long long>(parameters), local_ms, aggregation_ms, before,
-        after, PeakRssMib());
-    std::fflush(stdout);
+    RETURN_IF_ERROR(RunSize(taxa));
   }
   return absl::OkStatus();
 }
@@ -187,10 +235,5 @@ absl::Status Run() {
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
-  const absl::Status status = epgfn::Run();
-  if (!status.ok()) {
-    std::fprintf(stderr, "phylo_scale: %s\n", status.ToString().c_str());
-    return 1;
-  }
-  return 0;
+  return epgfn::ExitCode("phylo_scale", epgfn::Run());
 }

@@ -5,14 +5,14 @@
 //  - sampler: objects/s for K = 10,000 per request, and latency of K = 1.
 //
 //   bazel run -c opt //tests/bench:rpc_throughput
+#include <ATen/Parallel.h>
+#include <torch/types.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
-
-#include <ATen/Parallel.h>
-#include <torch/types.h>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -27,9 +27,12 @@
 #include "common/train/trainer.h"
 #include "common/util/file_io.h"
 #include "common/util/sha256.h"
+#include "common/util/status_macros.h"
 #include "server/core/federation_config.h"
 #include "server/core/server_core.h"
 #include "server/rpc/rpc_server.h"
+#include "tests/bench/bench_main.h"
+#include "tests/bench/stopwatch.h"
 
 ABSL_FLAG(int64_t, upload_width, 2048,
           "Hidden width of the uploaded model (3 layers of 2048: ~50 MB).");
@@ -42,12 +45,6 @@ ABSL_FLAG(int, threads, 1, "LibTorch intra-op threads of the server.");
 namespace epgfn {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double Since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
 v1::FederationSpec Spec(int64_t width, int clients) {
   v1::FederationSpec spec;
   spec.set_name("rpc-benchmark");
@@ -58,7 +55,8 @@ v1::FederationSpec Spec(int64_t width, int clients) {
   spec.mutable_local_architecture()->set_hidden_layers(3);
   spec.mutable_global_architecture()->set_hidden_width(128);
   spec.mutable_global_architecture()->set_hidden_layers(2);
-  for (int i = 0; i < clients; ++i) spec.add_client_ids(absl::StrCat("client-", i));
+  for (int i = 0; i < clients; ++i)
+    spec.add_client_ids(absl::StrCat("client-", i));
   spec.mutable_aggregation()->set_iterations(300);
   spec.mutable_aggregation()->set_batch_size(64);
   return spec;
@@ -75,7 +73,8 @@ absl::StatusOr<Federation> Start(const v1::FederationSpec& spec,
   Federation federation;
   auto config = FederationConfigFromSpec(spec);
   if (!config.ok()) return config.status();
-  auto core_options = ServerCoreOptions::Create(state_dir, torch::kCPU, 1 << 20);
+  auto core_options =
+      ServerCoreOptions::Create(state_dir, torch::kCPU, 1 << 20);
   if (!core_options.ok()) return core_options.status();
   auto core = ServerCore::Create(*config, *core_options);
   if (!core.ok()) return core.status();
@@ -103,111 +102,134 @@ double Percentile(std::vector<double> values, double q) {
                          static_cast<size_t>(q * values.size()))];
 }
 
+// Where an upload's time goes, measured piece by piece in process.
+absl::Status PrintUploadPieces(const Environment& environment,
+                               const v1::ModelWeights& weights) {
+  const double megabytes = weights.ByteSizeLong() / 1e6;
+  std::string bytes = weights.SerializeAsString();
+  auto start = Clock::now();
+  const std::string digest = Sha256Hex(bytes);
+  const double hash_seconds = SecondsSince(start);
+  start = Clock::now();
+  v1::ModelWeights parsed;
+  parsed.ParseFromString(bytes);
+  const double parse_seconds = SecondsSince(start);
+  start = Clock::now();
+  auto imported = ImportModel(parsed, environment, torch::kCPU);
+  const double import_seconds = SecondsSince(start);
+  if (!imported.ok()) return imported.status();
+  std::printf(
+      "in-process pieces for %.1f MB: SHA-256 %.3f s, parse %.3f s, "
+      "ImportModel (build + check + copy) %.3f s\n\n",
+      megabytes, hash_seconds, parse_seconds, import_seconds);
+  return absl::OkStatus();
+}
+
+void Stop(Federation& federation) {
+  federation.server->Shutdown(absl::Seconds(1));
+  federation.core->BeginShutdown();
+}
+
+// Upload: two expected clients and only one uploads, so no aggregation
+// runs in the background while the uploads are timed.
+absl::Status BenchUpload(const std::string& state_dir) {
+  v1::FederationSpec spec = Spec(absl::GetFlag(FLAGS_upload_width), 2);
+  auto federation = Start(spec, state_dir);
+  if (!federation.ok()) return federation.status();
+  const Environment& environment = *federation->core->config().environment;
+  PolicyNet policy =
+      *MakePolicy(environment, federation->core->config().local_architecture, 1,
+                  torch::kCPU);
+  v1::ModelWeights weights = ExportModel(environment, policy);
+  const double megabytes = weights.ByteSizeLong() / 1e6;
+  RETURN_IF_ERROR(PrintUploadPieces(environment, weights));
+  FederationClient client(federation->channel, {});
+  auto fetched = client.GetSpec("client-0");
+  if (!fetched.ok()) return fetched.status();
+  std::printf("| upload | model bytes | seconds | MB/s |\n|---|---|---|---|\n");
+  for (int round = 1; round <= absl::GetFlag(FLAGS_upload_repeats); ++round) {
+    const auto start = Clock::now();
+    auto uploaded = client.UploadModel(weights, "client-0",
+                                       fetched->spec_digest, round, {});
+    if (!uploaded.ok()) return uploaded.status();
+    const double seconds = SecondsSince(start);
+    std::printf("| round %d | %.1f MB | %.3f | %.0f |\n", round, megabytes,
+                seconds, megabytes / seconds);
+  }
+  Stop(*federation);
+  return absl::OkStatus();
+}
+
+// One client uploads one model and waits for the server's version of it.
+absl::Status PublishOneVersion(Federation& federation) {
+  const Environment& environment = *federation.core->config().environment;
+  PolicyNet policy =
+      *MakePolicy(environment, federation.core->config().local_architecture, 1,
+                  torch::kCPU);
+  FederationClient client(federation.channel, {});
+  auto fetched = client.GetSpec("client-0");
+  if (!fetched.ok()) return fetched.status();
+  auto uploaded = client.UploadModel(ExportModel(environment, policy),
+                                     "client-0", fetched->spec_digest, 1, {});
+  if (!uploaded.ok()) return uploaded.status();
+  auto version = client.WaitForVersion(0, absl::Now() + absl::Minutes(5));
+  if (!version.ok()) return version.status();
+  return absl::OkStatus();
+}
+
+// Seconds of each of `repeats` Sample calls of `k` objects, after `warm_up`
+// untimed ones.
+absl::StatusOr<std::vector<double>> TimeSampleCalls(SamplerClient& sampler,
+                                                    int64_t k, int repeats,
+                                                    int warm_up) {
+  v1::SampleRequest request;
+  request.set_num_samples(k);
+  std::vector<double> seconds;
+  for (int i = 0; i < repeats + warm_up; ++i) {
+    const auto start = Clock::now();
+    auto result = sampler.Sample(request);
+    if (!result.ok()) return result.status();
+    if (static_cast<int64_t>(result->objects.size()) != k) {
+      return absl::InternalError("sampler returned the wrong count");
+    }
+    if (i >= warm_up) seconds.push_back(SecondsSince(start));
+  }
+  return seconds;
+}
+
+// Sampler: one client, one published version.
+absl::Status BenchSampler(const std::string& state_dir) {
+  v1::FederationSpec spec = Spec(128, 1);
+  spec.mutable_local_architecture()->set_hidden_layers(2);
+  auto federation = Start(spec, state_dir);
+  if (!federation.ok()) return federation.status();
+  RETURN_IF_ERROR(PublishOneVersion(*federation));
+  SamplerClient sampler(federation->channel, {});
+  const int64_t k = absl::GetFlag(FLAGS_sample_k);
+  auto seconds =
+      TimeSampleCalls(sampler, k, absl::GetFlag(FLAGS_sample_repeats), 1);
+  if (!seconds.ok()) return seconds.status();
+  const double median = Percentile(*seconds, 0.5);
+  std::printf("\n| sampler | value |\n|---|---|\n");
+  std::printf("| K = %lld, median request | %.1f ms (%.0f objects/s) |\n",
+              static_cast<long long>(k), 1e3 * median, k / median);
+  auto latencies =
+      TimeSampleCalls(sampler, 1, absl::GetFlag(FLAGS_latency_requests), 0);
+  if (!latencies.ok()) return latencies.status();
+  std::printf(
+      "| K = 1 latency p50 | %.3f ms |\n| K = 1 latency p99 | %.3f ms |\n",
+      1e3 * Percentile(*latencies, 0.5), 1e3 * Percentile(*latencies, 0.99));
+  Stop(*federation);
+  return absl::OkStatus();
+}
+
 absl::Status Run() {
   at::set_num_threads(absl::GetFlag(FLAGS_threads));
-  const std::string root = absl::StrCat(
-      std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp",
-      "/epgfn-rpc-bench-", getpid());
-
-  // Upload: two expected clients and only one uploads, so no aggregation
-  // runs in the background while the uploads are timed.
-  {
-    v1::FederationSpec spec = Spec(absl::GetFlag(FLAGS_upload_width), 2);
-    auto federation = Start(spec, root + "/upload");
-    if (!federation.ok()) return federation.status();
-    const Environment& environment = *federation->core->config().environment;
-    PolicyNet policy =
-        *MakePolicy(environment, federation->core->config().local_architecture,
-                    1, torch::kCPU);
-    v1::ModelWeights weights = ExportModel(environment, policy);
-    const double megabytes = weights.ByteSizeLong() / 1e6;
-    {
-      // Where an upload's time goes, measured piece by piece in process.
-      std::string bytes = weights.SerializeAsString();
-      auto start = Clock::now();
-      const std::string digest = Sha256Hex(bytes);
-      const double hash_seconds = Since(start);
-      start = Clock::now();
-      v1::ModelWeights parsed;
-      parsed.ParseFromString(bytes);
-      const double parse_seconds = Since(start);
-      start = Clock::now();
-      auto imported = ImportModel(parsed, environment, torch::kCPU);
-      const double import_seconds = Since(start);
-      if (!imported.ok()) return imported.status();
-      std::printf("in-process pieces for %.1f MB: SHA-256 %.3f s, parse %.3f s, "
-                  "ImportModel (build + check + copy) %.3f s\n\n",
-                  megabytes, hash_seconds, parse_seconds, import_seconds);
-    }
-    FederationClient client(federation->channel, {});
-    auto fetched = client.GetSpec("client-0");
-    if (!fetched.ok()) return fetched.status();
-    std::printf("| upload | model bytes | seconds | MB/s |\n|---|---|---|---|\n");
-    for (int round = 1; round <= absl::GetFlag(FLAGS_upload_repeats); ++round) {
-      const auto start = Clock::now();
-      auto uploaded = client.UploadModel(weights, "client-0",
-                                         fetched->spec_digest, round, {});
-      if (!uploaded.ok()) return uploaded.status();
-      const double seconds = Since(start);
-      std::printf("| round %d | %.1f MB | %.3f | %.0f |\n", round, megabytes,
-                  seconds, megabytes / seconds);
-    }
-    federation->server->Shutdown(absl::Seconds(1));
-    federation->core->BeginShutdown();
-  }
-
-  // Sampler: one client, one published version.
-  {
-    v1::FederationSpec spec = Spec(128, 1);
-    spec.mutable_local_architecture()->set_hidden_layers(2);
-    auto federation = Start(spec, root + "/sampler");
-    if (!federation.ok()) return federation.status();
-    const Environment& environment = *federation->core->config().environment;
-    PolicyNet policy =
-        *MakePolicy(environment, federation->core->config().local_architecture,
-                    1, torch::kCPU);
-    FederationClient client(federation->channel, {});
-    auto fetched = client.GetSpec("client-0");
-    if (!fetched.ok()) return fetched.status();
-    auto uploaded = client.UploadModel(ExportModel(environment, policy),
-                                       "client-0", fetched->spec_digest, 1, {});
-    if (!uploaded.ok()) return uploaded.status();
-    auto version = client.WaitForVersion(0, absl::Now() + absl::Minutes(5));
-    if (!version.ok()) return version.status();
-
-    SamplerClient sampler(federation->channel, {});
-    v1::SampleRequest request;
-    request.set_num_samples(absl::GetFlag(FLAGS_sample_k));
-    std::vector<double> seconds;
-    for (int i = 0; i < absl::GetFlag(FLAGS_sample_repeats) + 1; ++i) {
-      const auto start = Clock::now();
-      auto result = sampler.Sample(request);
-      if (!result.ok()) return result.status();
-      if (static_cast<int64_t>(result->objects.size()) != request.num_samples()) {
-        return absl::InternalError("sampler returned the wrong count");
-      }
-      if (i > 0) seconds.push_back(Since(start));  // first one warms up
-    }
-    const double median = Percentile(seconds, 0.5);
-    std::printf("\n| sampler | value |\n|---|---|\n");
-    std::printf("| K = %lld, median request | %.1f ms (%.0f objects/s) |\n",
-                static_cast<long long>(request.num_samples()), 1e3 * median,
-                request.num_samples() / median);
-
-    request.set_num_samples(1);
-    std::vector<double> latencies;
-    for (int i = 0; i < absl::GetFlag(FLAGS_latency_requests); ++i) {
-      const auto start = Clock::now();
-      auto result = sampler.Sample(request);
-      if (!result.ok()) return result.status();
-      latencies.push_back(Since(start));
-    }
-    std::printf("| K = 1 latency p50 | %.3f ms |\n| K = 1 latency p99 | %.3f ms |\n",
-                1e3 * Percentile(latencies, 0.5), 1e3 * Percentile(latencies, 0.99));
-    federation->server->Shutdown(absl::Seconds(1));
-    federation->core->BeginShutdown();
-  }
-  return absl::OkStatus();
+  const std::string root =
+      absl::StrCat(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp",
+                   "/epgfn-rpc-bench-", getpid());
+  RETURN_IF_ERROR(BenchUpload(root + "/upload"));
+  return BenchSampler(root + "/sampler");
 }
 
 }  // namespace
@@ -217,10 +239,5 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Upload and sampler throughput of the federation over loopback gRPC.");
   absl::ParseCommandLine(argc, argv);
-  absl::Status status = epgfn::Run();
-  if (!status.ok()) {
-    std::fprintf(stderr, "rpc_throughput: %s\n", status.ToString().c_str());
-    return 1;
-  }
-  return 0;
+  return epgfn::ExitCode("rpc_throughput", epgfn::Run());
 }

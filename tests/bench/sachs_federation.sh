@@ -63,9 +63,13 @@ server_bin="${runfiles}/server/epgfn_server"
 client_bin="${runfiles}/client/epgfn_client"
 sample_bin="${runfiles}/client/epgfn_sample"
 gen_certs="${runfiles}/deploy/gen_certs.sh"
-for f in "${server_bin}" "${client_bin}" "${sample_bin}" "${gen_certs}"; do
+e2e_lib="${runfiles}/tests/e2e/e2e_lib.sh"
+for f in "${server_bin}" "${client_bin}" "${sample_bin}" "${gen_certs}" \
+  "${e2e_lib}"; do
   [[ -e "${f}" ]] || { echo "sachs_federation: missing ${f}" >&2; exit 1; }
 done
+# shellcheck source=tests/e2e/e2e_lib.sh
+source "${e2e_lib}"  # e2e_wait_for_listening
 # GNU time (deploy/setup.sh installs it) writes "<peak RSS KiB> <seconds>"
 # to the file given; without it the figures read n/a.
 timed() {  # output file, command...
@@ -151,13 +155,8 @@ start=$(now)
     --sampler_tokens_file="${certs}/sampler_tokens.txt" \
     --threads="${threads}") >"${logs}/server.log" 2>&1 &
 server_pid=$!
-address=""
-for _ in $(seq 1 600); do
-  address=$(awk '/^listening on /{ print $3; exit }' "${logs}/server.log")
-  [[ -n "${address}" ]] && break
-  sleep 0.1
-done
-[[ -n "${address}" ]] || { tail "${logs}/server.log"; exit 1; }
+address="$(e2e_wait_for_listening "${logs}/server.log" "${server_pid}")" ||
+  { tail "${logs}/server.log"; exit 1; }
 
 clients_start=$(now)
 for i in "${!clients[@]}"; do

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/core/sampler_access.h"
 #include "server/testing/sampler_server.h"
+#include "tests/bench/bench_main.h"
 
 ABSL_FLAG(int, threads, 8, "Client threads (one channel each).");
 ABSL_FLAG(int, in_flight, 128, "Concurrent calls per client thread.");
@@ -79,10 +80,5 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Sampler latency under >= 1,000 concurrent calls over TLS + token.");
   absl::ParseCommandLine(argc, argv);
-  absl::Status status = epgfn::Run();
-  if (!status.ok()) {
-    std::fprintf(stderr, "sampler_load: %s\n", status.ToString().c_str());
-    return 1;
-  }
-  return 0;
+  return epgfn::ExitCode("sampler_load", epgfn::Run());
 }

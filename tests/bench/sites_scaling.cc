@@ -48,6 +48,7 @@
 #include "common/train/trainer.h"
 #include "common/util/file_io.h"
 #include "common/util/status_macros.h"
+#include "tests/bench/bench_main.h"
 #include "tests/demo/figure.h"
 
 ABSL_FLAG(std::string, alignment, "common/env/phylo/testdata/primates.nex",
@@ -376,10 +377,5 @@ int main(int argc, char** argv) {
       "Federated vs centralized training time as the number of alignment "
       "sites grows (resampled columns); prints a markdown table.");
   absl::ParseCommandLine(argc, argv);
-  const absl::Status status = epgfn::Run();
-  if (!status.ok()) {
-    std::fprintf(stderr, "sites_scaling: %s\n", status.ToString().c_str());
-    return 1;
-  }
-  return 0;
+  return epgfn::ExitCode("sites_scaling", epgfn::Run());
 }

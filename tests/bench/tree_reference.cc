@@ -21,11 +21,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <regex>
 #include <set>
 #include <string>
 #include <vector>
@@ -34,9 +31,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
-#include "common/env/phylo/alignment.h"
 #include "common/eval/exact_distribution.h"
 #include "common/eval/phylo/consensus.h"
 #include "common/eval/phylo/dnapars.h"
@@ -46,10 +41,14 @@
 #include "common/eval/phylo/tree_state.h"
 #include "common/sampling/trajectories.h"
 #include "common/train/trainer.h"
-#include "common/util/file_io.h"
 #include "common/util/status_macros.h"
+#include "tests/bench/beast_xml.h"
+#include "tests/bench/bench_main.h"
+#include "tests/bench/gfn_clade_tracking.h"
 #include "tests/bench/machine_report.h"
+#include "tests/bench/mcmc_report.h"
 #include "tests/bench/model_fcs.h"
+#include "tests/bench/stopwatch.h"
 
 ABSL_FLAG(std::string, small_environment,
           "phylo:alignment=common/env/phylo/testdata/primates.nex,num_taxa=7",
@@ -98,57 +97,7 @@ ABSL_FLAG(double, parsimony_seconds, 60, "MCMC budget of each parsimony row.");
 namespace epgfn {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 using Tree = std::vector<Clade>;
-
-double SecondsSince(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-// BEAST 1 XML (DS1-DS8 as Debian ships them): <sequence> <taxon
-// idref="NAME"/> SEQUENCE </sequence>. Written as FASTA to a temporary file.
-struct Converted {
-  std::string path;
-  int taxa = 0;
-};
-
-absl::StatusOr<Converted> BeastXmlAsFasta(const std::string& path,
-                                          const std::string& out) {
-  std::string xml;
-  if (path.size() > 3 && path.substr(path.size() - 3) == ".gz") {
-    FILE* pipe = popen(absl::StrCat("zcat '", path, "'").c_str(), "r");
-    if (pipe == nullptr) return absl::InternalError("cannot run zcat");
-    char buffer[1 << 16];
-    size_t got;
-    while ((got = fread(buffer, 1, sizeof(buffer), pipe)) > 0) {
-      xml.append(buffer, got);
-    }
-    if (pclose(pipe) != 0) {
-      return absl::NotFoundError(absl::StrCat("zcat ", path, " failed"));
-    }
-  } else {
-    ASSIGN_OR_RETURN(xml, ReadFileToString(path, int64_t{1} << 30));
-  }
-  const std::regex sequence(
-      "<sequence[^>]*>\\s*<taxon\\s+idref=\"([^\"]+)\"\\s*/>\\s*([^<]+)</"
-      "sequence>");
-  std::string fasta;
-  int count = 0;
-  for (auto it = std::sregex_iterator(xml.begin(), xml.end(), sequence);
-       it != std::sregex_iterator(); ++it, ++count) {
-    std::string residues;
-    for (char c : (*it)[2].str()) {
-      if (!std::isspace(static_cast<unsigned char>(c))) residues.push_back(c);
-    }
-    absl::StrAppend(&fasta, ">", (*it)[1].str(), "\n", residues, "\n");
-  }
-  if (count == 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": no <sequence><taxon idref=.../>...</sequence>"));
-  }
-  RETURN_IF_ERROR(WriteFileAtomically(out, fasta));
-  return Converted{out, count};
-}
 
 absl::StatusOr<std::string> LargeEnvironment() {
   std::string path = absl::GetFlag(FLAGS_large_alignment);
@@ -182,130 +131,36 @@ TreeMcmcOptions McmcOptions() {
   return options;
 }
 
-std::string Time(double seconds) {
-  return seconds < 0 ? std::string("not reached")
-                     : absl::StrFormat("%.1f s", seconds);
+McmcRunOptions McmcRunFlags() {
+  McmcRunOptions options;
+  options.budget_seconds = absl::GetFlag(FLAGS_mcmc_seconds);
+  options.agreement = absl::GetFlag(FLAGS_agreement);
+  options.check_every = absl::GetFlag(FLAGS_check_every);
+  return options;
 }
 
-struct McmcCurve {
-  double seconds_to_asdsf = -1;      // ASDSF <= 0.01
-  double seconds_to_agreement = -1;  // max |f - exact| <= agreement
-  int64_t steps_to_asdsf = -1;
-  ConvergencePoint last;
-  double last_error = -1;
-  CladeFrequencies pooled;
-};
-
-// Runs the MCMC in chunks until both thresholds are met (or the budget),
-// timing the sampler only (the checks are excluded).
-absl::StatusOr<McmcCurve> RunMcmc(TreeMcmc& mcmc,
-                                  const CladeFrequencies* exact) {
-  McmcCurve curve;
-  double sampler_seconds = 0;
-  const double budget = absl::GetFlag(FLAGS_mcmc_seconds);
-  const double agreement = absl::GetFlag(FLAGS_agreement);
-  std::printf("\n| steps/chain | sampler s | ASDSF | clades | max sd |%s\n",
-              exact != nullptr ? " max abs diff to exact |" : "");
-  std::printf("|---|---|---|---|---|%s\n", exact != nullptr ? "---|" : "");
-  int64_t steps = 0;
-  int64_t next_print = absl::GetFlag(FLAGS_check_every);
-  while (sampler_seconds < budget) {
-    const auto start = Clock::now();
-    RETURN_IF_ERROR(mcmc.Run(absl::GetFlag(FLAGS_check_every)));
-    sampler_seconds += SecondsSince(start);
-    steps += absl::GetFlag(FLAGS_check_every);
-    ASSIGN_OR_RETURN(Asdsf asdsf, mcmc.AsdsfAfterBurnIn(0.25, 0.1));
-    curve.last = {steps, sampler_seconds, asdsf};
-    const bool asdsf_met = asdsf.value <= 0.01;
-    if (asdsf_met && curve.seconds_to_asdsf < 0) {
-      curve.seconds_to_asdsf = sampler_seconds;
-      curve.steps_to_asdsf = steps;
-    }
-    bool agreed = exact == nullptr;
-    if (exact != nullptr) {
-      curve.last_error =
-          MaxAbsCladeDifference(mcmc.Frequencies(-1, 0.25), *exact);
-      agreed = curve.last_error <= agreement;
-      if (agreed && curve.seconds_to_agreement < 0) {
-        curve.seconds_to_agreement = sampler_seconds;
-      }
-    }
-    const bool done = curve.seconds_to_asdsf >= 0 &&
-                      (exact == nullptr || curve.seconds_to_agreement >= 0);
-    if (steps >= next_print || done || sampler_seconds >= budget) {
-      std::printf("| %lld | %.1f | %.4f | %lld | %.4f |", (long long)steps,
-                  sampler_seconds, asdsf.value, (long long)asdsf.num_clades,
-                  asdsf.max_sd);
-      if (exact != nullptr) std::printf(" %.4f |", curve.last_error);
-      std::printf("\n");
-      next_print = std::max(next_print * 2, steps + 1);
-    }
-    if (done) break;
-  }
-  curve.pooled = mcmc.Frequencies(-1, 0.25);
-  int64_t accepted = 0, total = 0, evaluated = 0;
-  for (int c = 0; c < mcmc.num_chains(); ++c) {
-    accepted += mcmc.stats(c).accepted;
-    total += mcmc.stats(c).steps;
-    evaluated += mcmc.stats(c).evaluated;
-  }
+// Section 1's summary: time to agreement of each method.
+void PrintSmallSummary(const McmcCurve& mcmc, const GfnTrack* gfn) {
   std::printf(
-      "\n%d chains x %lld steps, acceptance %.3f, %lld trees scored in %lld "
-      "reward calls (%.0f trees/s)\n",
-      mcmc.num_chains(), (long long)steps, double(accepted) / total,
-      (long long)evaluated, (long long)mcmc.reward_calls(),
-      evaluated / std::max(1e-9, sampler_seconds));
-  return curve;
-}
-
-void PrintTopClades(const CladeFrequencies& f, const CladeFrequencies* exact,
-                    const std::vector<std::string>& names, int count,
-                    const char* label = "MCMC", const char* other = "exact") {
-  std::vector<std::pair<double, Clade>> order;
-  for (const auto& [clade, freq] : f.frequency) order.push_back({freq, clade});
-  std::sort(order.rbegin(), order.rend());
-  std::printf("\n| clade | %s |%s\n|---|---|%s\n", label,
-              exact != nullptr ? absl::StrCat(" ", other, " |").c_str() : "",
-              exact != nullptr ? "---|" : "");
-  for (int i = 0; i < count && i < static_cast<int>(order.size()); ++i) {
-    std::string members;
-    for (int k = 0; k < f.num_taxa; ++k) {
-      if (order[i].second >> k & 1) {
-        absl::StrAppend(&members, members.empty() ? "" : " ", names[k]);
-      }
-    }
-    std::printf("| %s | %.4f |", members.c_str(), order[i].first);
-    if (exact != nullptr) std::printf(" %.4f |", exact->Of(order[i].second));
-    std::printf("\n");
-  }
-}
-
-absl::StatusOr<std::unique_ptr<Trainer>> MakeTrainer(const PhyloTarget& target,
-                                                     int64_t iterations,
-                                                     PolicyNet* policy,
-                                                     RewardTarget* reward) {
-  PolicyArchitecture architecture;
-  architecture.hidden_width = 128;
-  ASSIGN_OR_RETURN(*policy, MakePolicy(*target.environment, architecture,
-                                       absl::GetFlag(FLAGS_seed), torch::kCPU));
-  TrainingOptions options;
-  options.iterations = iterations;
-  options.batch_size = 64;
-  options.exploration.epsilon = 0.05;
-  options.seed = absl::GetFlag(FLAGS_seed) + 1;
-  options.progress_every = 1 << 30;
-  return Trainer::Create(target.environment.get(), *policy, reward, options);
-}
-
-absl::StatusOr<CladeFrequencies> SampledClades(const PhyloTarget& target,
-                                               PolicyNet policy,
-                                               RandomSource& random) {
-  Trajectories draws =
-      SampleTrajectories(policy, *target.environment,
-                         absl::GetFlag(FLAGS_gfn_samples), {}, random);
-  ASSIGN_OR_RETURN(std::vector<Tree> sampled,
-                   TreesOfStates(draws.terminal_states, target.num_taxa()));
-  return CountClades(target.num_taxa(), sampled);
+      "\n| method | time to max abs clade diff <= %.3f vs exact | final max "
+      "abs diff vs exact | ASDSF <= 0.01 |\n|---|---|---|---|\n",
+      absl::GetFlag(FLAGS_agreement));
+  std::printf(
+      "| MCMC (%d chains, NNI+SPR) | %s | %.4f | %s (%lld steps/chain) |\n",
+      absl::GetFlag(FLAGS_chains), Time(mcmc.seconds_to_agreement).c_str(),
+      mcmc.last_error, Time(mcmc.seconds_to_asdsf).c_str(),
+      (long long)mcmc.steps_to_asdsf);
+  if (gfn == nullptr) return;
+  std::printf("| GFlowNet, exact p_T | %s (training) | %.4f | - |\n",
+              Time(gfn->seconds_to_agreement).c_str(), gfn->final_error);
+  std::printf(
+      "| GFlowNet, %lld samples | %s (training + sampling) | %.4f "
+      "(%.4f vs MCMC) | - |\n",
+      (long long)absl::GetFlag(FLAGS_gfn_samples),
+      Time(gfn->sampled_seconds_to_agreement).c_str(), gfn->final_sampled,
+      gfn->vs_mcmc);
+  std::printf("\nGFlowNet's FCS against the full reward: %s\n%s\n",
+              gfn->fcs.c_str(), FcsLegend().c_str());
 }
 
 // Section 1: the enumerable instance.
@@ -324,92 +179,23 @@ absl::Status SmallInstance() {
   ASSIGN_OR_RETURN(
       std::unique_ptr<TreeMcmc> mcmc,
       TreeMcmc::Create(target.num_taxa(), target.reward.get(), McmcOptions()));
-  ASSIGN_OR_RETURN(McmcCurve mcmc_curve, RunMcmc(*mcmc, &exact_clades));
+  ASSIGN_OR_RETURN(McmcCurve mcmc_curve,
+                   RunMcmc(*mcmc, &exact_clades, McmcRunFlags()));
   PrintTopClades(mcmc_curve.pooled, &exact_clades, target.taxa, 8);
-
-  double gfn_seconds_to_agreement = -1;
-  double gfn_sampled_seconds_to_agreement = -1;
-  double gfn_final_error = -1, gfn_final_sampled = -1, gfn_vs_mcmc = -1;
-  double gfn_seconds = 0;
-  std::string gfn_fcs = "-";
   const int64_t iterations = absl::GetFlag(FLAGS_gfn_iterations);
-  if (iterations > 0) {
-    PolicyNet policy{nullptr};
-    RewardTarget reward_target(target.reward.get());
-    ASSIGN_OR_RETURN(std::unique_ptr<Trainer> trainer,
-                     MakeTrainer(target, iterations, &policy, &reward_target));
-    RandomSource random(absl::GetFlag(FLAGS_seed) + 2);
-    std::printf(
-        "\nGFlowNet (MLP 128x2, contrastive balance, batch 64):\n\n| "
-        "iterations | training s | max abs diff exact p_T vs exact | %lld "
-        "samples vs exact | samples vs MCMC |\n|---|---|---|---|---|\n",
-        (long long)absl::GetFlag(FLAGS_gfn_samples));
-    const double agreement = absl::GetFlag(FLAGS_agreement);
-    for (int64_t done = 0; done < iterations;) {
-      done = std::min(iterations, done + absl::GetFlag(FLAGS_gfn_check_every));
-      const auto start = Clock::now();
-      RETURN_IF_ERROR(trainer->RunUntil(done));
-      gfn_seconds += SecondsSince(start);
-      ASSIGN_OR_RETURN(
-          at::Tensor learned,
-          ExactLearnedProbabilities(policy, *target.environment, exact.states));
-      ASSIGN_OR_RETURN(std::vector<Tree> trees,
-                       TreesOfStates(exact.states, target.num_taxa()));
-      const at::Tensor q = learned.to(torch::kFloat64).contiguous();
-      ASSIGN_OR_RETURN(
-          CladeFrequencies learned_clades,
-          WeightedCladeFrequencies(
-              target.num_taxa(), trees,
-              std::vector<double>(q.data_ptr<double>(),
-                                  q.data_ptr<double>() + q.numel())));
-      // Time to draw the samples counts: a user needs them.
-      const auto sample_start = Clock::now();
-      Trajectories draws =
-          SampleTrajectories(policy, *target.environment,
-                             absl::GetFlag(FLAGS_gfn_samples), {}, random);
-      const double sample_seconds = SecondsSince(sample_start);
-      ASSIGN_OR_RETURN(std::vector<Tree> sampled,
-                       TreesOfStates(draws.terminal_states, target.num_taxa()));
-      const CladeFrequencies sampled_clades =
-          CountClades(target.num_taxa(), sampled);
-      gfn_final_error = MaxAbsCladeDifference(learned_clades, exact_clades);
-      gfn_final_sampled = MaxAbsCladeDifference(sampled_clades, exact_clades);
-      gfn_vs_mcmc = MaxAbsCladeDifference(sampled_clades, mcmc_curve.pooled);
-      if (gfn_final_error <= agreement && gfn_seconds_to_agreement < 0) {
-        gfn_seconds_to_agreement = gfn_seconds;
-      }
-      if (gfn_final_sampled <= agreement &&
-          gfn_sampled_seconds_to_agreement < 0) {
-        gfn_sampled_seconds_to_agreement = gfn_seconds + sample_seconds;
-      }
-      std::printf("| %lld | %.1f | %.4f | %.4f | %.4f |\n", (long long)done,
-                  gfn_seconds, gfn_final_error, gfn_final_sampled, gfn_vs_mcmc);
-    }
-    gfn_fcs = FcsCell(policy, *target.environment, *target.reward,
-                      absl::GetFlag(FLAGS_seed) + 4);
+  if (iterations <= 0) {
+    PrintSmallSummary(mcmc_curve, nullptr);
+    return absl::OkStatus();
   }
-  std::printf(
-      "\n| method | time to max abs clade diff <= %.3f vs exact | final max "
-      "abs diff vs exact | ASDSF <= 0.01 |\n|---|---|---|---|\n",
-      absl::GetFlag(FLAGS_agreement));
-  std::printf(
-      "| MCMC (%d chains, NNI+SPR) | %s | %.4f | %s (%lld steps/chain) |\n",
-      absl::GetFlag(FLAGS_chains),
-      Time(mcmc_curve.seconds_to_agreement).c_str(), mcmc_curve.last_error,
-      Time(mcmc_curve.seconds_to_asdsf).c_str(),
-      (long long)mcmc_curve.steps_to_asdsf);
-  if (iterations > 0) {
-    std::printf("| GFlowNet, exact p_T | %s (training) | %.4f | - |\n",
-                Time(gfn_seconds_to_agreement).c_str(), gfn_final_error);
-    std::printf(
-        "| GFlowNet, %lld samples | %s (training + sampling) | %.4f "
-        "(%.4f vs MCMC) | - |\n",
-        (long long)absl::GetFlag(FLAGS_gfn_samples),
-        Time(gfn_sampled_seconds_to_agreement).c_str(), gfn_final_sampled,
-        gfn_vs_mcmc);
-    std::printf("\nGFlowNet's FCS against the full reward: %s\n%s\n",
-                gfn_fcs.c_str(), FcsLegend().c_str());
-  }
+  GfnTrackOptions options;
+  options.seed = absl::GetFlag(FLAGS_seed);
+  options.iterations = iterations;
+  options.check_every = absl::GetFlag(FLAGS_gfn_check_every);
+  options.samples = absl::GetFlag(FLAGS_gfn_samples);
+  options.agreement = absl::GetFlag(FLAGS_agreement);
+  ASSIGN_OR_RETURN(GfnTrack gfn, TrackGfn(target, exact, exact_clades,
+                                          mcmc_curve.pooled, options));
+  PrintSmallSummary(mcmc_curve, &gfn);
   return absl::OkStatus();
 }
 
@@ -423,7 +209,7 @@ absl::Status LargeInstance(const std::string& env) {
   ASSIGN_OR_RETURN(
       std::unique_ptr<TreeMcmc> mcmc,
       TreeMcmc::Create(target.num_taxa(), target.reward.get(), McmcOptions()));
-  ASSIGN_OR_RETURN(McmcCurve curve, RunMcmc(*mcmc, nullptr));
+  ASSIGN_OR_RETURN(McmcCurve curve, RunMcmc(*mcmc, nullptr, McmcRunFlags()));
   std::printf(
       "\nASDSF <= 0.01: %s (%lld steps/chain); final ASDSF %.4f "
       "after %lld steps/chain, %.1f s\n",
@@ -438,14 +224,16 @@ absl::Status LargeInstance(const std::string& env) {
   PolicyNet policy{nullptr};
   RewardTarget reward_target(target.reward.get());
   ASSIGN_OR_RETURN(std::unique_ptr<Trainer> trainer,
-                   MakeTrainer(target, iterations, &policy, &reward_target));
+                   MakeTrainer(target, iterations, absl::GetFlag(FLAGS_seed),
+                               &policy, &reward_target));
   const auto start = Clock::now();
   RETURN_IF_ERROR(trainer->Run());
   const double training_seconds = SecondsSince(start);
   RandomSource random(absl::GetFlag(FLAGS_seed) + 3);
   const auto sample_start = Clock::now();
-  ASSIGN_OR_RETURN(CladeFrequencies sampled,
-                   SampledClades(target, policy, random));
+  ASSIGN_OR_RETURN(
+      CladeFrequencies sampled,
+      SampledClades(target, policy, absl::GetFlag(FLAGS_gfn_samples), random));
   const double sample_seconds = SecondsSince(sample_start);
   std::printf(
       "\nGFlowNet on the full reward (MLP 128x2, CB, batch 64, %lld "
@@ -557,10 +345,5 @@ int main(int argc, char** argv) {
     // Relative alignment paths name files of the workspace.
     if (chdir(workspace) != 0) std::perror("chdir");
   }
-  absl::Status status = epgfn::Main();
-  if (!status.ok()) {
-    std::fprintf(stderr, "tree_reference: %s\n", status.ToString().c_str());
-    return 1;
-  }
-  return 0;
+  return epgfn::ExitCode("tree_reference", epgfn::Main());
 }

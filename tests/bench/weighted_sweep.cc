@@ -30,7 +30,9 @@
 #include "common/train/trajectory_target.h"
 #include "common/util/file_io.h"
 #include "common/util/status_macros.h"
+#include "tests/bench/bench_main.h"
 #include "tests/bench/machine_report.h"
+#include "tests/bench/stopwatch.h"
 
 ABSL_FLAG(std::string, env, "multiset",
           "multiset or sequence (small enumerable defaults), or a full spec "
@@ -53,12 +55,6 @@ ABSL_FLAG(std::string, out_dir, "",
 
 namespace epgfn {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double SecondsSince(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 constexpr int64_t kBatch = 64;
 
@@ -383,10 +379,5 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Preference sweep over weighted aggregates of the same local models.");
   absl::ParseCommandLine(argc, argv);
-  const absl::Status status = epgfn::Run();
-  if (!status.ok()) {
-    std::fprintf(stderr, "weighted_sweep: %s\n", status.ToString().c_str());
-    return 1;
-  }
-  return 0;
+  return epgfn::ExitCode("weighted_sweep", epgfn::Run());
 }

@@ -18,16 +18,13 @@
 //     --full_data_reward=bge:data=common/env/dag/testdata/synthetic4.csv
 //     --model=... --samples=... --png_dir=...
 #include <ATen/Parallel.h>
-#include <google/protobuf/text_format.h>
 #include <torch/types.h>
 #include <torch/utils.h>
 
-#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -35,9 +32,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/status/status.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "common/env/environment_registry.h"
 #include "common/env/phylo/phylo.h"
@@ -48,7 +43,9 @@
 #include "common/util/file_io.h"
 #include "common/util/status_macros.h"
 #include "proto/federation_spec.pb.h"
+#include "tests/bench/bench_main.h"
 #include "tests/demo/evaluation_figures.h"
+#include "tests/demo/evaluation_inputs.h"
 
 ABSL_FLAG(std::string, config, "",
           "FederationSpec textproto the federation ran with.");
@@ -86,69 +83,6 @@ ABSL_FLAG(int32_t, threads, 1,
 
 namespace epgfn {
 namespace {
-
-constexpr int64_t kMaxFileBytes = int64_t{1} << 30;
-
-absl::StatusOr<v1::FederationSpec> ReadSpec(const std::string& path) {
-  ASSIGN_OR_RETURN(const std::string text, ReadFileToString(path, 1 << 20));
-  v1::FederationSpec spec;
-  if (!google::protobuf::TextFormat::ParseFromString(text, &spec)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, " is not a FederationSpec textproto"));
-  }
-  return spec;
-}
-
-// The state integers (first tab-separated field) of every line.
-absl::StatusOr<torch::Tensor> ReadSampleStates(const std::string& path,
-                                               int64_t state_dim) {
-  ASSIGN_OR_RETURN(const std::string text,
-                   ReadFileToString(path, kMaxFileBytes));
-  std::vector<int64_t> values;
-  int64_t rows = 0;
-  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
-    const std::vector<absl::string_view> fields = absl::StrSplit(line, '\t');
-    const std::vector<absl::string_view> ints =
-        absl::StrSplit(fields[0], ' ', absl::SkipEmpty());
-    if (static_cast<int64_t>(ints.size()) != state_dim) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          path, " line ", rows + 1, ": expected ", state_dim, " integers"));
-    }
-    for (absl::string_view field : ints) {
-      int64_t value = 0;
-      if (!absl::SimpleAtoi(field, &value)) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(path, " line ", rows + 1, ": not an integer"));
-      }
-      values.push_back(value);
-    }
-    ++rows;
-  }
-  if (rows == 0) return absl::InvalidArgumentError(path + " holds no samples");
-  return torch::tensor(values, torch::kInt64).reshape({rows, state_dim});
-}
-
-// R(x)/Z on `states` (float64).
-torch::Tensor NormalizedReward(const LogReward& reward,
-                               const torch::Tensor& states) {
-  torch::NoGradGuard no_grad;
-  return torch::softmax(reward(states).to(torch::kFloat64), 0);
-}
-
-absl::StatusOr<torch::Tensor> LearnedProbabilities(
-    const std::string& path, const Environment& environment,
-    const torch::Tensor& states) {
-  ASSIGN_OR_RETURN(v1::ModelWeights weights, ReadModelFile(path));
-  ASSIGN_OR_RETURN(PolicyNet policy,
-                   ImportModel(weights, environment, torch::kCPU));
-  return ExactLearnedProbabilities(policy, environment, states);
-}
-
-// "kind" + "index=i,count=N" with the right separator.
-std::string WithShare(const std::string& reward, int index, int count) {
-  return absl::StrCat(reward, reward.find(':') == std::string::npos ? ":" : ",",
-                      "index=", index, ",count=", count);
-}
 
 // Everything the evaluation compares, filled in by the steps below.
 struct Evaluation {
@@ -433,18 +367,13 @@ absl::Status Run() {
         "full-data posterior: it counts the parameter prior once per client. "
         "Only the TV to the product measures the federation.\n");
   }
-  const bool grid_2d = environment.config().kind == "hypergrid" &&
-                       environment.raw_state_dim() == 2;
-  const int side =
-      grid_2d
-          ? static_cast<int>(evaluation.target.states.max().item<int64_t>()) + 1
-          : 0;
+  const int side = HeatmapSide(environment, evaluation.target.states);
   ASSIGN_OR_RETURN(std::vector<PanelRow> rows,
                    CompareClients(evaluation, side));
   const std::string png_dir = absl::GetFlag(FLAGS_png_dir);
   if (!png_dir.empty()) {
-    RETURN_IF_ERROR(grid_2d ? WriteHeatmaps(std::move(rows), png_dir)
-                            : WriteObjectCharts(evaluation, png_dir));
+    RETURN_IF_ERROR(side > 0 ? WriteHeatmaps(std::move(rows), png_dir)
+                             : WriteObjectCharts(evaluation, png_dir));
   }
   // One machine-readable line for scripts.
   std::printf(
@@ -464,10 +393,5 @@ int main(int argc, char** argv) {
       "Exact evaluation of a federated global model against the product of "
       "the clients' rewards, with figures drawn by gnuplot.");
   absl::ParseCommandLine(argc, argv);
-  const absl::Status status = epgfn::Run();
-  if (!status.ok()) {
-    std::fprintf(stderr, "evaluate: %s\n", status.ToString().c_str());
-    return 1;
-  }
-  return 0;
+  return epgfn::ExitCode("evaluate", epgfn::Run());
 }

@@ -39,6 +39,12 @@ std::vector<double> CladeFrequencies(const torch::Tensor& states,
 
 // The distribution as a side x side heatmap; cell (x, y) is the object at
 // those coordinates.
+int HeatmapSide(const Environment& environment, const torch::Tensor& states) {
+  const bool grid_2d = environment.config().kind == "hypergrid" &&
+                       environment.raw_state_dim() == 2;
+  return grid_2d ? static_cast<int>(states.max().item<int64_t>()) + 1 : 0;
+}
+
 HeatmapFigure ToHeatmap(const torch::Tensor& states,
                         const torch::Tensor& probabilities, int side,
                         std::string title) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "common/env/environment.h"
 #include "common/env/phylo/phylo.h"
 #include "tests/demo/figure.h"
 
@@ -17,6 +18,10 @@
 // clade frequencies of trees. Each writes its PNG (gnuplot) with the TSV
 // data next to it and prints where.
 namespace epgfn {
+
+// The side of the heatmaps of `environment`'s objects (`states`, the
+// enumeration): its grid's side for a 2-D hypergrid, else 0 (no heatmaps).
+int HeatmapSide(const Environment& environment, const torch::Tensor& states);
 
 // The distribution as a side x side heatmap; cell (x, y) is the object at
 // those coordinates.

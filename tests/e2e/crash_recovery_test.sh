@@ -28,13 +28,7 @@ clients=(client-0 client-1 client-2)
 
 fail() { e2e_fail "$@"; }
 
-server_pid=""
-client_pids=()
-cleanup() {
-  e2e_stop KILL "${client_pids[@]}" "${server_pid}"
-  e2e_save_logs
-}
-trap cleanup EXIT
+e2e_stop_federation_on_exit KILL
 
 bash "${gen_certs}" "${work}/certs" "${clients[@]}" >/dev/null
 certs="${work}/certs"
@@ -178,12 +172,7 @@ wait_for_log "event=version_published .*version=1 clients=client-0,client-1,clie
 
 # The clients reconnected and carry on: each exits 0 with the global model.
 for i in "${!clients[@]}"; do
-  id="${clients[$i]}"
-  wait "${client_pids[$i]}" || fail "${id} exited with status $?"
-  compgen -G "${work}/${id}/global_v1.model" >/dev/null ||
-    fail "${id} has no global model v1 on disk"
-  grep -q "^SUMMARY client=${id} " "${work}/${id}.log" ||
-    fail "${id} printed no summary"
+  e2e_expect_client_done "${clients[$i]}" "${client_pids[$i]}" global_v1.model
 done
 client_pids=()
 [[ ! -e "${state}/aggregation/checkpoint.pb" ]] ||

@@ -35,13 +35,7 @@ max_tv=0.05
 
 fail() { e2e_fail "$@"; }
 
-server_pid=""
-client_pids=()
-cleanup() {
-  e2e_stop TERM "${client_pids[@]}" "${server_pid}"
-  e2e_save_logs
-}
-trap cleanup EXIT
+e2e_stop_federation_on_exit TERM
 
 bash "${gen_certs}" "${work}/certs" "${clients[@]}" >/dev/null
 certs="${work}/certs"
@@ -133,10 +127,7 @@ for i in "${!clients[@]}"; do
   client_pids+=($!)
 done
 for i in "${!clients[@]}"; do
-  id="${clients[$i]}"
-  wait "${client_pids[$i]}" || fail "${id} exited with status $?"
-  grep -q "^SUMMARY client=${id} " "${work}/${id}.log" ||
-    fail "${id} printed no summary"
+  e2e_expect_client_done "${clients[$i]}" "${client_pids[$i]}"
 done
 client_pids=()
 grep -q "dag_data_columns_ignored.*lab_note" "${work}/client-3.log" ||

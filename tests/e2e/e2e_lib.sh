@@ -97,3 +97,27 @@ e2e_write_admin_token() {
   ) || return 1
   echo "${token}"
 }
+
+# The usual EXIT trap of a federation test: it declares server_pid and
+# client_pids (the test sets them as it starts processes), and on exit sends
+# SIGNAL to those still running, reaps them and saves the logs.
+e2e_stop_federation_on_exit() {
+  server_pid=""
+  client_pids=()
+  # shellcheck disable=SC2064  # the signal is fixed now, the pids at exit
+  trap "e2e_stop $1 \"\${client_pids[@]}\" \"\${server_pid}\"; e2e_save_logs" EXIT
+}
+
+# Waits for client ID's process PID and fails unless it exited 0 and printed
+# its SUMMARY line in the work folder's ID.log; with MODEL_GLOB (e.g.
+# global_v*.model), also unless a matching file is in its ID/ state folder.
+e2e_expect_client_done() {
+  local id="$1" pid="$2" model_glob="${3:-}"
+  wait "${pid}" || e2e_fail "${id} exited with status $?"
+  if [[ -n "${model_glob}" ]]; then
+    compgen -G "${E2E_WORK}/${id}/${model_glob}" >/dev/null ||
+      e2e_fail "${id} has no ${model_glob} on disk"
+  fi
+  grep -q "^SUMMARY client=${id} " "${E2E_WORK}/${id}.log" ||
+    e2e_fail "${id} printed no summary"
+}

@@ -21,12 +21,7 @@ clients=(client-0 client-1 client-2)
 
 fail() { e2e_fail "$@"; }
 
-server_pid=""
-client_pids=()
-cleanup() {
-  e2e_stop TERM "${client_pids[@]}" "${server_pid}"
-}
-trap cleanup EXIT
+e2e_stop_federation_on_exit TERM
 
 bash "${gen_certs}" "${work}/certs" "${clients[@]}" >/dev/null
 certs="${work}/certs"
@@ -70,12 +65,7 @@ for i in "${!clients[@]}"; do
   client_pids+=($!)
 done
 for i in "${!clients[@]}"; do
-  id="${clients[$i]}"
-  wait "${client_pids[$i]}" || fail "${id} exited with status $?"
-  compgen -G "${work}/${id}/global_v*.model" >/dev/null ||
-    fail "${id} has no global model on disk"
-  grep -q "^SUMMARY client=${id} " "${work}/${id}.log" ||
-    fail "${id} printed no summary"
+  e2e_expect_client_done "${clients[$i]}" "${client_pids[$i]}" "global_v*.model"
 done
 client_pids=()
 echo "all ${#clients[@]} clients finished with a global model"

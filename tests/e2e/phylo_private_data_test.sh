@@ -32,12 +32,7 @@ temperature=20
 
 fail() { e2e_fail "$@"; }
 
-server_pid=""
-client_pids=()
-cleanup() {
-  e2e_stop TERM "${client_pids[@]}" "${server_pid}"
-}
-trap cleanup EXIT
+e2e_stop_federation_on_exit TERM
 
 case "${variant}" in
   complete) drop="" ;;

@@ -28,13 +28,7 @@ clients=(client-0 client-1)
 
 fail() { e2e_fail "$@"; }
 
-server_pid=""
-client_pids=()
-cleanup() {
-  e2e_stop KILL "${client_pids[@]}" "${server_pid}"
-  e2e_save_logs
-}
-trap cleanup EXIT
+e2e_stop_federation_on_exit KILL
 
 bash "${gen_certs}" "${work}/certs" "${clients[@]}" >/dev/null
 certs="${work}/certs"

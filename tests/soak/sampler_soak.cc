@@ -34,6 +34,7 @@
 #include "absl/time/time.h"
 #include "client/core/channel.h"
 #include "proto/sampler.grpc.pb.h"
+#include "tests/bench/bench_main.h"
 
 ABSL_FLAG(std::string, server, "", "Address (host:port) of the server.");
 ABSL_FLAG(std::string, tls_ca, "", "PEM file of the server's CA.");
@@ -269,10 +270,5 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   std::signal(SIGTERM, epgfn::OnSignal);
   std::signal(SIGINT, epgfn::OnSignal);
-  const absl::Status status = epgfn::Run();
-  if (!status.ok()) {
-    std::fprintf(stderr, "sampler_soak: %s\n", status.ToString().c_str());
-    return 1;
-  }
-  return 0;
+  return epgfn::ExitCode("sampler_soak", epgfn::Run());
 }

@@ -1,0 +1,34 @@
+#ifndef EPGFN_TESTS_BENCH_BN_TRAINING_REPORT_H_
+#define EPGFN_TESTS_BENCH_BN_TRAINING_REPORT_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "common/env/dag/data.h"
+
+namespace epgfn {
+
+struct TrainingReportOptions {
+  std::string variables = "pka,pkc,raf,mek,erk";  // comma-separated names
+  int64_t rows = 200;         // a fixed-seed subsample of the data
+  int64_t iterations = 2000;  // per training: clients and aggregation alike
+  int64_t samples = 20000;    // drawn from each trained GFlowNet
+  double temperature = 1.0;   // every target is the BGe posterior^(1/T)
+  int clients = 4;
+  int64_t seed = 0;
+};
+
+// Section (e) of bn_exact_reference: GFlowNets trained in process on a
+// variable subset (centralized on the full-data reward, centralized on the
+// product reward, and federated: clients on their own rewards, then
+// EP-GFlowNet aggregation); their sampled edge frequencies against the DP
+// of the target each one aims at, and against the ground truth `truth`.
+absl::Status ReportTraining(const Dataset& data,
+                            const std::vector<int64_t>& truth,
+                            const TrainingReportOptions& options);
+
+}  // namespace epgfn
+
+#endif  // EPGFN_TESTS_BENCH_BN_TRAINING_REPORT_H_
