@@ -87,6 +87,17 @@ absl::StatusOr<RewardConfig> UpdateAtBaseTemperature(
   return update;
 }
 
+// An update's diagnostics are against its streaming target (the previous
+// model times the new likelihood), not the posterior.
+v1::LocalDiagnostics UpdateDiagnostics(const StreamingUpdateResult& update) {
+  LocalDiagnostics diagnostics;
+  diagnostics.alpha = update.diagnostics.alpha;
+  diagnostics.beta = update.diagnostics.beta;
+  diagnostics.log_z_estimate = update.diagnostics.log_z_estimate;
+  diagnostics.num_trajectories = update.diagnostics.num_trajectories;
+  return DiagnosticsToProto(diagnostics);
+}
+
 // Without `build_reward` the reward's data files are not read (a streaming
 // update reads only its new data).
 absl::StatusOr<LocalSetup> PrepareSetup(const v1::FederationSpec& spec,
@@ -287,11 +298,6 @@ absl::StatusOr<LocalTrainingResult> TrainOrReuseStreamingUpdate(
       StreamingUpdateResult update,
       TrainStreamingUpdate(*setup.environment, previous, *likelihood,
                            update_options, options.device, on_progress));
-  LocalDiagnostics diagnostics;
-  diagnostics.alpha = update.diagnostics.alpha;
-  diagnostics.beta = update.diagnostics.beta;
-  diagnostics.log_z_estimate = update.diagnostics.log_z_estimate;
-  diagnostics.num_trajectories = update.diagnostics.num_trajectories;
 
   data.push_back(update_text);
   LocalTrainingResult result;
@@ -302,7 +308,7 @@ absl::StatusOr<LocalTrainingResult> TrainOrReuseStreamingUpdate(
         "a streaming update (its reward would need every earlier data set)";
   }
   result.weights = ExportModel(*setup.environment, update.policy);
-  result.diagnostics = DiagnosticsToProto(diagnostics);
+  result.diagnostics = UpdateDiagnostics(update);
   result.round = base.round() + 1;
   result.base_round = base.round();
   result.training_seconds = update.training_seconds;

@@ -27,7 +27,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,14 +37,12 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "common/env/environment_registry.h"
-#include "common/eval/exact_distribution.h"
-#include "common/eval/flow_consistency.h"
-#include "common/sampling/random.h"
 #include "common/train/streaming_update.h"
 #include "common/train/trainer.h"
 #include "common/train/trajectory_target.h"
 #include "common/util/status_macros.h"
 #include "tests/bench/machine_report.h"
+#include "tests/bench/streaming_retrain.h"
 
 ABSL_FLAG(std::string, cases, "exact,fcs",
           "Comma-separated cases to run: exact (--taxa, exact TV) and fcs "
@@ -95,18 +92,6 @@ ABSL_FLAG(int, threads, 1, "Intra-op threads (set explicitly).");
 namespace epgfn {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double SecondsSince(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-enum class Metric { kExactTv, kFcs };
-
-const char* MetricName(Metric metric) {
-  return metric == Metric::kExactTv ? "exact TV" : "FCS";
-}
-
 TrainingOptions Training(int64_t iterations, uint64_t seed) {
   TrainingOptions options;
   options.iterations = iterations;
@@ -118,102 +103,30 @@ TrainingOptions Training(int64_t iterations, uint64_t seed) {
   return options;
 }
 
-// The distance of a model to the posterior of the blocks so far.
-class Distance {
- public:
-  static absl::StatusOr<Distance> Create(Metric metric,
-                                         const Environment& environment,
-                                         const LogReward& all_data) {
-    Distance distance(metric, &environment, &all_data);
-    if (metric == Metric::kExactTv) {
-      ASSIGN_OR_RETURN(distance.posterior_,
-                       ExactTargetDistribution(environment, all_data));
-    }
-    return distance;
-  }
-
-  absl::StatusOr<double> Of(PolicyNet& policy) const {
-    if (metric_ == Metric::kExactTv) {
-      return ExactTotalVariation(policy, *environment_, *posterior_);
-    }
-    // The same pool seed for every model, so that differences between two
-    // models are not differences between two draws of the subsets.
-    RandomSource random(absl::GetFlag(FLAGS_seed) + 0xfc5);
-    FcsOptions options;
-    options.num_samples = absl::GetFlag(FLAGS_fcs_samples);
-    return SampledFlowConsistency(policy, *environment_, *all_data_, options,
-                                  random);
-  }
-
- private:
-  Distance(Metric metric, const Environment* environment,
-           const LogReward* all_data)
-      : metric_(metric), environment_(environment), all_data_(all_data) {}
-
-  Metric metric_;
-  const Environment* environment_;
-  const LogReward* all_data_;
-  std::optional<TerminalDistribution> posterior_;
-};
-
-struct RetrainResult {
-  // First measurement within --tolerance of the streaming model, and at or
-  // below it (equal accuracy); -1 when not reached within the cap.
-  int64_t iterations_within = -1;
-  double seconds_within = 0.0;
-  int64_t iterations_equal = -1;
-  double seconds_equal = 0.0;
-  // At the first model's budget (the converse check) and the best seen.
-  double distance_at_first_budget = 0.0;
-  double best_distance = 1e9;
-  int64_t iterations_done = 0;
-};
-
-absl::StatusOr<RetrainResult> Retrain(const Environment& environment,
-                                      const LogReward& all_data,
-                                      const Distance& distance,
-                                      double streaming_distance, int update) {
+// Retrains a fresh model on blocks 0..update (the flags' settings).
+absl::StatusOr<RetrainResult> RetrainOnAllBlocks(const Environment& environment,
+                                                 const LogReward& all_data,
+                                                 const Distance& distance,
+                                                 double streaming_distance,
+                                                 int update) {
   const uint64_t seed = absl::GetFlag(FLAGS_seed);
-  const int64_t chunk = absl::GetFlag(FLAGS_retrain_chunk);
-  const int64_t cap = absl::GetFlag(FLAGS_retrain_max_iterations);
-  const int64_t first_budget = absl::GetFlag(FLAGS_first_iterations);
-  PolicyArchitecture architecture;
-  architecture.hidden_width = absl::GetFlag(FLAGS_hidden_width);
-  ASSIGN_OR_RETURN(PolicyNet fresh, MakePolicy(environment, architecture,
-                                               seed + 11, torch::kCPU));
-  RewardTarget target(&all_data);
-  ASSIGN_OR_RETURN(std::unique_ptr<Trainer> trainer,
-                   Trainer::Create(&environment, fresh, &target,
-                                   Training(cap, seed + 50 + update)));
-  RetrainResult result;
-  double seconds = 0.0;
-  const double tolerance = absl::GetFlag(FLAGS_tolerance);
-  while (result.iterations_done < cap) {
-    const auto start = Clock::now();
-    fresh->train();
-    RETURN_IF_ERROR(trainer->RunUntil(result.iterations_done + chunk));
-    seconds += SecondsSince(start);
-    result.iterations_done = trainer->iterations_done();
-    fresh->eval();
-    ASSIGN_OR_RETURN(const double d, distance.Of(fresh));
-    result.best_distance = std::min(result.best_distance, d);
-    if (result.iterations_done == first_budget) {
-      result.distance_at_first_budget = d;
-    }
-    if (result.iterations_within < 0 && d <= streaming_distance + tolerance) {
-      result.iterations_within = result.iterations_done;
-      result.seconds_within = seconds;
-    }
-    if (result.iterations_equal < 0 && d <= streaming_distance) {
-      result.iterations_equal = result.iterations_done;
-      result.seconds_equal = seconds;
-    }
-    if (result.iterations_done >= first_budget &&
-        result.iterations_equal >= 0) {
-      break;
-    }
-  }
-  return result;
+  RetrainOptions options;
+  options.architecture.hidden_width = absl::GetFlag(FLAGS_hidden_width);
+  options.policy_seed = seed + 11;
+  options.training =
+      Training(absl::GetFlag(FLAGS_retrain_max_iterations), seed + 50 + update);
+  options.chunk = absl::GetFlag(FLAGS_retrain_chunk);
+  options.first_budget = absl::GetFlag(FLAGS_first_iterations);
+  options.tolerance = absl::GetFlag(FLAGS_tolerance);
+  return Retrain(environment, all_data, distance, streaming_distance, options);
+}
+
+// The same pool seed for every model measured.
+DistanceOptions Measurement() {
+  DistanceOptions options;
+  options.fcs_samples = absl::GetFlag(FLAGS_fcs_samples);
+  options.fcs_seed = absl::GetFlag(FLAGS_seed) + 0xfc5;
+  return options;
 }
 
 std::string Reached(int64_t iterations, double seconds) {
@@ -277,8 +190,9 @@ absl::StatusOr<PolicyNet> TrainFirstModel(Metric metric,
   ASSIGN_OR_RETURN(std::unique_ptr<Trainer> trainer,
                    Trainer::Create(&environment, model, &target,
                                    Training(budget, seed + 21)));
-  ASSIGN_OR_RETURN(const Distance distance,
-                   Distance::Create(metric, environment, block0));
+  ASSIGN_OR_RETURN(
+      const Distance distance,
+      Distance::Create(metric, environment, block0, Measurement()));
   double seconds = 0.0;
   while (trainer->iterations_done() < budget) {
     const int64_t next =
@@ -343,11 +257,13 @@ absl::StatusOr<bool> RunUpdate(Metric metric, const Environment& environment,
                    TrainStreamingUpdate(environment, model, block, options,
                                         torch::kCPU, nullptr, &all_data));
   const double with_diagnostics = SecondsSince(start);
-  ASSIGN_OR_RETURN(const Distance distance,
-                   Distance::Create(metric, environment, all_data));
+  ASSIGN_OR_RETURN(
+      const Distance distance,
+      Distance::Create(metric, environment, all_data, Measurement()));
   ASSIGN_OR_RETURN(const double streaming, distance.Of(update.policy));
-  ASSIGN_OR_RETURN(const RetrainResult retrain,
-                   Retrain(environment, all_data, distance, streaming, t));
+  ASSIGN_OR_RETURN(
+      const RetrainResult retrain,
+      RetrainOnAllBlocks(environment, all_data, distance, streaming, t));
   const bool converse = streaming <= retrain.distance_at_first_budget +
                                          absl::GetFlag(FLAGS_tolerance);
   const double speedup = retrain.iterations_within < 0
