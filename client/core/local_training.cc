@@ -1,107 +1,26 @@
 #include "client/core/local_training.h"
 
-#include <google/protobuf/text_format.h>
-
 #include <map>
 #include <optional>
 #include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "client/core/local_model_store.h"
 #include "client/core/local_state.pb.h"
+#include "client/core/round_statistics.h"
 #include "common/aggregate/local_diagnostics.h"
 #include "common/env/environment_registry.h"
 #include "common/eval/flow_consistency.h"
 #include "common/model/model_codec.h"
 #include "common/spec/spec_conversion.h"
 #include "common/train/streaming_update.h"
-#include "common/util/file_io.h"
-#include "common/util/sha256.h"
 #include "common/util/status_macros.h"
 
 namespace epgfn {
 namespace {
 
-constexpr int64_t kMaxRecordBytes = 1 << 20;
-constexpr int64_t kMaxModelBytes = int64_t{1} << 30;
-
-struct Persisted {
-  client::v1::LocalModelRecord record;
-  v1::ModelWeights weights;
-};
-
-// The record and model an earlier run left, if both are there and intact.
-// Anything unreadable counts as absent: the model is then retrained.
-std::optional<Persisted> LoadPersistedFiles(const std::string& record_path,
-                                            const std::string& model_path,
-                                            const Environment& environment) {
-  absl::StatusOr<std::string> text =
-      ReadFileToString(record_path, kMaxRecordBytes);
-  if (!text.ok()) return std::nullopt;
-  Persisted persisted;
-  if (!google::protobuf::TextFormat::ParseFromString(*text,
-                                                     &persisted.record)) {
-    return std::nullopt;
-  }
-  absl::StatusOr<std::string> model_bytes =
-      ReadFileToString(model_path, kMaxModelBytes);
-  if (!model_bytes.ok() ||
-      Sha256Hex(*model_bytes) != persisted.record.model_sha256() ||
-      !persisted.weights.ParseFromString(*model_bytes)) {
-    return std::nullopt;
-  }
-  // The model must also still fit the state graph (a spec digest collision
-  // is not a concern; a stale binary with another encoding could be).
-  if (!ImportModel(persisted.weights, environment, torch::kCPU).ok()) {
-    return std::nullopt;
-  }
-  return persisted;
-}
-
-std::optional<Persisted> LoadPersisted(const std::string& state_dir,
-                                       const Environment& environment) {
-  return LoadPersistedFiles(LocalRecordPath(state_dir),
-                            LocalModelPath(state_dir), environment);
-}
-
-absl::Status PersistFiles(const std::string& record_path,
-                          const std::string& model_path,
-                          client::v1::LocalModelRecord record,
-                          const v1::ModelWeights& weights) {
-  // The model first: a crash in between leaves a record that does not match
-  // the new model's digest, which reads as "no usable model".
-  RETURN_IF_ERROR(WriteModelFile(model_path, weights));
-  // The digest of the bytes as written (map fields make re-serializing an
-  // unreliable way to get them).
-  ASSIGN_OR_RETURN(const std::string model_bytes,
-                   ReadFileToString(model_path, kMaxModelBytes));
-  record.set_model_sha256(Sha256Hex(model_bytes));
-  std::string text;
-  if (!google::protobuf::TextFormat::PrintToString(record, &text)) {
-    return absl::InternalError("could not print the local model record");
-  }
-  return WriteFileAtomically(record_path, text);
-}
-
-// The round's own files (kept for resumption and rollback), then the current
-// model's: a crash in between leaves the previous round current.
-absl::Status Persist(const std::string& state_dir,
-                     const client::v1::LocalModelRecord& record,
-                     const v1::ModelWeights& weights) {
-  RETURN_IF_ERROR(MakeDirectories(state_dir));
-  RETURN_IF_ERROR(PersistFiles(LocalRoundRecordPath(state_dir, record.round()),
-                               LocalRoundModelPath(state_dir, record.round()),
-                               record, weights));
-  return PersistFiles(LocalRecordPath(state_dir), LocalModelPath(state_dir),
-                      record, weights);
-}
-
-// What a record's model includes (records from before streaming updates
-// list nothing: just their reward).
-std::vector<std::string> DataOf(const client::v1::LocalModelRecord& record) {
-  if (record.data_size() == 0) return {record.reward()};
-  return {record.data().begin(), record.data().end()};
-}
+using Persisted = PersistedModel;
 
 LocalTrainingResult ReusedResult(const std::string& state_dir,
                                  Persisted persisted) {
@@ -168,25 +87,16 @@ absl::StatusOr<RewardConfig> UpdateAtBaseTemperature(
   return update;
 }
 
-}  // namespace
-
-std::string LocalModelPath(const std::string& state_dir) {
-  return absl::StrCat(state_dir, "/local.model");
+// An update's diagnostics are against its streaming target (the previous
+// model times the new likelihood), not the posterior.
+v1::LocalDiagnostics UpdateDiagnostics(const StreamingUpdateResult& update) {
+  LocalDiagnostics diagnostics;
+  diagnostics.alpha = update.diagnostics.alpha;
+  diagnostics.beta = update.diagnostics.beta;
+  diagnostics.log_z_estimate = update.diagnostics.log_z_estimate;
+  diagnostics.num_trajectories = update.diagnostics.num_trajectories;
+  return DiagnosticsToProto(diagnostics);
 }
-
-std::string LocalRecordPath(const std::string& state_dir) {
-  return absl::StrCat(state_dir, "/local.record");
-}
-
-std::string LocalRoundModelPath(const std::string& state_dir, int64_t round) {
-  return absl::StrCat(state_dir, "/local_round_", round, ".model");
-}
-
-std::string LocalRoundRecordPath(const std::string& state_dir, int64_t round) {
-  return absl::StrCat(state_dir, "/local_round_", round, ".record");
-}
-
-namespace {
 
 // Without `build_reward` the reward's data files are not read (a streaming
 // update reads only its new data).
@@ -323,9 +233,12 @@ absl::StatusOr<LocalTrainingResult> TrainOrReuseLocalModel(
   result.training_seconds = training_seconds;
   result.data = {reward_text};
   if (!options.state_dir.empty()) {
-    RETURN_IF_ERROR(Persist(
-        options.state_dir, RecordOf(spec_digest, reward_text, training, result),
-        result.weights));
+    client::v1::LocalModelRecord record =
+        RecordOf(spec_digest, reward_text, training, result);
+    ASSIGN_OR_RETURN(*record.mutable_statistics_sha256(),
+                     KeepRoundStatistics(*environment, setup.reward_config,
+                                         options.state_dir, round));
+    RETURN_IF_ERROR(Persist(options.state_dir, record, result.weights));
     result.model_path = LocalModelPath(options.state_dir);
   }
   return result;
@@ -370,9 +283,13 @@ absl::StatusOr<LocalTrainingResult> TrainOrReuseStreamingUpdate(
   ASSIGN_OR_RETURN(
       PolicyNet previous,
       ImportModel(current->weights, *setup.environment, options.device));
+  // Exact for BGe only when conditioned on every row the base has seen.
+  ASSIGN_OR_RETURN(const RewardConfig conditioned,
+                   ConditionOnBaseStatistics(*setup.environment, update_config,
+                                             options.state_dir, base));
   ASSIGN_OR_RETURN(
       std::unique_ptr<LogReward> likelihood,
-      MakeStreamingLikelihood(*setup.environment, update_config,
+      MakeStreamingLikelihood(*setup.environment, conditioned,
                               RewardContext{spec.client_ids_size()}));
   StreamingUpdateOptions update_options;
   update_options.training = setup.training;
@@ -381,11 +298,6 @@ absl::StatusOr<LocalTrainingResult> TrainOrReuseStreamingUpdate(
       StreamingUpdateResult update,
       TrainStreamingUpdate(*setup.environment, previous, *likelihood,
                            update_options, options.device, on_progress));
-  LocalDiagnostics diagnostics;
-  diagnostics.alpha = update.diagnostics.alpha;
-  diagnostics.beta = update.diagnostics.beta;
-  diagnostics.log_z_estimate = update.diagnostics.log_z_estimate;
-  diagnostics.num_trajectories = update.diagnostics.num_trajectories;
 
   data.push_back(update_text);
   LocalTrainingResult result;
@@ -396,17 +308,19 @@ absl::StatusOr<LocalTrainingResult> TrainOrReuseStreamingUpdate(
         "a streaming update (its reward would need every earlier data set)";
   }
   result.weights = ExportModel(*setup.environment, update.policy);
-  result.diagnostics = DiagnosticsToProto(diagnostics);
+  result.diagnostics = UpdateDiagnostics(update);
   result.round = base.round() + 1;
   result.base_round = base.round();
   result.training_seconds = update.training_seconds;
   result.data = std::move(data);
   result.model_path = LocalModelPath(options.state_dir);
 
-  RETURN_IF_ERROR(
-      Persist(options.state_dir,
-              RecordOf(spec_digest, reward_text, setup.training, result),
-              result.weights));
+  client::v1::LocalModelRecord record =
+      RecordOf(spec_digest, reward_text, setup.training, result);
+  ASSIGN_OR_RETURN(*record.mutable_statistics_sha256(),
+                   KeepRoundStatistics(*setup.environment, conditioned,
+                                       options.state_dir, result.round));
+  RETURN_IF_ERROR(Persist(options.state_dir, record, result.weights));
   return result;
 }
 
@@ -441,6 +355,7 @@ absl::StatusOr<LocalTrainingResult> RollBackLocalModel(
   for (const std::string& config : DataOf(kept->record)) {
     record.add_data(config);
   }
+  RETURN_IF_ERROR(CopyRoundStatistics(state_dir, kept->record, record.round()));
   RETURN_IF_ERROR(Persist(state_dir, record, kept->weights));
   Persisted rolled{record, std::move(kept->weights)};
   LocalTrainingResult result = ReusedResult(state_dir, std::move(rolled));

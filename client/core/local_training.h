@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "client/core/local_model_store.h"
 #include "common/env/environment_registry.h"
 #include "common/policy/policy_net.h"
 #include "common/train/trainer.h"
@@ -114,13 +115,6 @@ absl::StatusOr<LocalTrainingResult> TrainOrReuseStreamingUpdate(
 absl::StatusOr<LocalTrainingResult> RollBackLocalModel(
     const v1::FederationSpec& spec, const std::string& spec_digest,
     const std::string& state_dir, int64_t round);
-
-// File names under the state dir: the current model and its record, and
-// every round's model and record (the record is each one's commit point).
-std::string LocalModelPath(const std::string& state_dir);
-std::string LocalRecordPath(const std::string& state_dir);
-std::string LocalRoundModelPath(const std::string& state_dir, int64_t round);
-std::string LocalRoundRecordPath(const std::string& state_dir, int64_t round);
 
 }  // namespace epgfn
 

@@ -1,5 +1,6 @@
 #include "client/core/local_training.h"
 
+#include <google/protobuf/text_format.h>
 #include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
 
@@ -10,6 +11,12 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "client/core/local_state.pb.h"
+#include "client/core/round_statistics.h"
+#include "common/env/dag/bge_statistics.h"
+#include "common/env/dag/dag.h"
+#include "common/env/environment_registry.h"
 #include "common/spec/spec_conversion.h"
 
 namespace epgfn {
@@ -163,6 +170,8 @@ TEST(LocalTrainingTest, StreamingUpdatesKeepEveryRoundResumeAndRollBack) {
   for (int64_t round : {1, 2}) {
     EXPECT_TRUE(std::filesystem::exists(LocalRoundModelPath(dir, round)));
     EXPECT_TRUE(std::filesystem::exists(LocalRoundRecordPath(dir, round)));
+    // A hypergrid reward keeps no stream statistics.
+    EXPECT_FALSE(std::filesystem::exists(LocalRoundStatisticsPath(dir, round)));
   }
   // The record says what the round contains.
   const std::string record = ReadAll(LocalRoundRecordPath(dir, 2));
@@ -223,6 +232,148 @@ TEST(LocalTrainingTest, StreamingUpdatesKeepEveryRoundResumeAndRollBack) {
   EXPECT_EQ(after->round, 5);
   EXPECT_EQ(after->base_round, 4);
   EXPECT_EQ(after->data.size(), 3u);
+  for (int64_t round = 1; round <= 5; ++round) {
+    EXPECT_FALSE(std::filesystem::exists(LocalRoundStatisticsPath(dir, round)));
+  }
+  EXPECT_EQ(ReadAll(LocalRoundRecordPath(dir, 5)).find("statistics_sha256"),
+            std::string::npos);
+}
+
+// A 3-node DAG federation with the BGe reward: 60 synthetic rows in three
+// blocks of 20 (round 1, then two updates).
+v1::FederationSpec DagSpec() {
+  v1::FederationSpec spec = SmallSpec();
+  spec.mutable_environment()->set_kind("dag");
+  spec.mutable_environment()->mutable_params()->clear();
+  (*spec.mutable_environment()->mutable_params())["nodes"] = "3";
+  spec.add_client_ids("client-2");
+  return spec;
+}
+
+constexpr char kAllRows[] = "bge:synthetic=1,samples=60,data_seed=5";
+
+std::string Block(int t) {
+  return absl::StrCat(kAllRows, ",count=3,index=", t);
+}
+
+client::v1::LocalModelRecord RoundRecord(const std::string& dir,
+                                         int64_t round) {
+  client::v1::LocalModelRecord record;
+  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(
+      ReadAll(LocalRoundRecordPath(dir, round)), &record));
+  return record;
+}
+
+std::string WriteStatistics(const DagEnvironment& dag,
+                            const std::string& reward,
+                            const std::string& path) {
+  auto statistics = DagStreamStatistics(dag, *RewardConfig::Parse(reward));
+  EXPECT_TRUE(statistics.ok()) << statistics.status();
+  EXPECT_TRUE(WriteBgeStatistics(path, *statistics).ok());
+  return path;
+}
+
+at::Tensor LogLikelihood(const Environment& environment,
+                         const RewardConfig& config, bool first) {
+  auto reward =
+      first ? MakeStreamingInitialReward(environment, config, RewardContext{3})
+            : MakeStreamingLikelihood(environment, config, RewardContext{3});
+  EXPECT_TRUE(reward.ok()) << reward.status();
+  return (*reward)->LogRewardFloat64(*environment.EnumerateTerminalStates());
+}
+
+// The client keeps the BGe statistics of every row with each round, so the
+// operator passes only the new block; an explicit given= must match them.
+TEST(LocalTrainingTest, DagUpdatesKeepTheBgeStatisticsOfEveryRow) {
+  const v1::FederationSpec spec = DagSpec();
+  const std::string digest = FederationSpecDigest(spec);
+  const std::string dir = TempDir("bge_stream");
+  LocalTrainingOptions options = Options(dir);
+  options.reward = Block(0);
+  ASSERT_TRUE(TrainOrReuseLocalModel(spec, digest, options).ok());
+  auto environment =
+      MakeEnvironment(EnvironmentConfigFromProto(spec.environment()));
+  ASSERT_TRUE(environment.ok()) << environment.status();
+  const auto& dag = dynamic_cast<const DagEnvironment&>(**environment);
+  EXPECT_EQ(ReadBgeStatistics(LocalRoundStatisticsPath(dir, 1))->rows, 20);
+
+  // given= naming other statistics is refused before anything is trained;
+  // naming the same ones (as write_bge_statistics writes them) is honoured.
+  const std::string other =
+      WriteStatistics(dag, Block(1), dir + "/other.stats");
+  options.update_reward = Block(1) + ",given=" + other;
+  absl::StatusOr<LocalTrainingResult> refused =
+      TrainOrReuseStreamingUpdate(spec, digest, options);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.status().message().find(other), std::string::npos);
+  EXPECT_NE(refused.status().message().find(LocalRoundStatisticsPath(dir, 1)),
+            std::string::npos)
+      << refused.status();
+  EXPECT_FALSE(std::filesystem::exists(LocalRoundRecordPath(dir, 2)));
+  const std::string manual0 =
+      WriteStatistics(dag, Block(0), dir + "/manual_0.stats");
+  options.update_reward = Block(1) + ",given=" + manual0;
+  ASSERT_TRUE(TrainOrReuseStreamingUpdate(spec, digest, options).ok());
+  // The second update names only its block.
+  options.update_reward = Block(2);
+  absl::StatusOr<LocalTrainingResult> third =
+      TrainOrReuseStreamingUpdate(spec, digest, options);
+  ASSERT_TRUE(third.ok()) << third.status();
+  ASSERT_EQ(third->round, 3);
+
+  // Round 3 keeps the statistics of all 60 rows at once.
+  auto all = DagStreamStatistics(dag, *RewardConfig::Parse(kAllRows));
+  auto kept = ReadBgeStatistics(LocalRoundStatisticsPath(dir, 3));
+  ASSERT_TRUE(all.ok() && kept.ok()) << kept.status();
+  EXPECT_EQ(kept->names, all->names);
+  EXPECT_EQ(kept->rows, 60);
+  ASSERT_EQ(kept->mean.size(), all->mean.size());
+  ASSERT_EQ(kept->scatter.size(), all->scatter.size());
+  for (size_t i = 0; i < all->mean.size(); ++i) {
+    EXPECT_NEAR(kept->mean[i], all->mean[i], 1e-12);
+  }
+  for (size_t i = 0; i < all->scatter.size(); ++i) {
+    EXPECT_NEAR(kept->scatter[i], all->scatter[i], 1e-12);
+  }
+
+  // Update 2's reward is the one the explicit given= form gives, and the
+  // blocks' rewards add up to the all-rows reward on every DAG.
+  auto conditioned = ConditionOnBaseStatistics(
+      dag, *RewardConfig::Parse(Block(2)), dir, RoundRecord(dir, 2));
+  ASSERT_TRUE(conditioned.ok()) << conditioned.status();
+  const std::string manual1 = WriteStatistics(
+      dag, Block(1) + ",given=" + manual0, dir + "/manual_1.stats");
+  const at::Tensor update2 = LogLikelihood(dag, *conditioned, false);
+  EXPECT_LE(
+      (update2 -
+       LogLikelihood(dag, *RewardConfig::Parse(Block(2) + ",given=" + manual1),
+                     false))
+          .abs()
+          .max()
+          .item<double>(),
+      1e-9);
+  auto conditioned1 = ConditionOnBaseStatistics(
+      dag, *RewardConfig::Parse(Block(1)), dir, RoundRecord(dir, 1));
+  ASSERT_TRUE(conditioned1.ok()) << conditioned1.status();
+  const at::Tensor stream =
+      LogLikelihood(dag, *RewardConfig::Parse(Block(0)), true) +
+      LogLikelihood(dag, *conditioned1, false) + update2;
+  const at::Tensor expected =
+      LogLikelihood(dag, *RewardConfig::Parse(kAllRows), true);
+  EXPECT_LE((stream - expected).abs().max().item<double>(), 1e-9);
+
+  // A rollback to round 2 makes its statistics the next update's base.
+  absl::StatusOr<LocalTrainingResult> rolled =
+      RollBackLocalModel(spec, digest, dir, 2);
+  ASSERT_TRUE(rolled.ok()) << rolled.status();
+  ASSERT_EQ(rolled->round, 4);
+  EXPECT_EQ(ReadAll(LocalRoundStatisticsPath(dir, 4)),
+            ReadAll(LocalRoundStatisticsPath(dir, 2)));
+  auto after = ConditionOnBaseStatistics(dag, *RewardConfig::Parse(Block(2)),
+                                         dir, RoundRecord(dir, 4));
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(after->params.GetString("given", ""),
+            LocalRoundStatisticsPath(dir, 4));
 }
 
 // A tempered base reward: an update that names no temperature inherits it

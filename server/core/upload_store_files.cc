@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "common/model/spec_conversion.h"
+#include "common/spec/spec_conversion.h"
 #include "common/util/file_io.h"
 #include "common/util/sha256.h"
 #include "common/util/status_macros.h"

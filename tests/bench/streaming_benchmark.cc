@@ -27,7 +27,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,14 +37,12 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "common/env/environment_registry.h"
-#include "common/eval/exact_distribution.h"
-#include "common/eval/flow_consistency.h"
-#include "common/sampling/random.h"
 #include "common/train/streaming_update.h"
 #include "common/train/trainer.h"
 #include "common/train/trajectory_target.h"
 #include "common/util/status_macros.h"
 #include "tests/bench/machine_report.h"
+#include "tests/bench/streaming_retrain.h"
 
 ABSL_FLAG(std::string, cases, "exact,fcs",
           "Comma-separated cases to run: exact (--taxa, exact TV) and fcs "
@@ -70,6 +67,9 @@ ABSL_FLAG(int, updates, 5, "Streaming updates U; the sites make 1 + U blocks.");
 ABSL_FLAG(int64_t, first_iterations, 2000,
           "Iterations of the first model (block 0) and the least a "
           "retraining gets.");
+ABSL_FLAG(int64_t, first_curve_every, 0,
+          "Measure the first model every this many iterations (its curve: "
+          "has its budget reached the plateau?); 0: only at the end.");
 ABSL_FLAG(int64_t, update_iterations, 500,
           "Iterations of each streaming update (warm-started).");
 ABSL_FLAG(int64_t, batch_size, 128, "Trajectories per iteration, all runs.");
@@ -92,18 +92,6 @@ ABSL_FLAG(int, threads, 1, "Intra-op threads (set explicitly).");
 namespace epgfn {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double SecondsSince(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-enum class Metric { kExactTv, kFcs };
-
-const char* MetricName(Metric metric) {
-  return metric == Metric::kExactTv ? "exact TV" : "FCS";
-}
-
 TrainingOptions Training(int64_t iterations, uint64_t seed) {
   TrainingOptions options;
   options.iterations = iterations;
@@ -115,108 +103,30 @@ TrainingOptions Training(int64_t iterations, uint64_t seed) {
   return options;
 }
 
-// The distance of a model to the posterior of the blocks so far.
-class Distance {
- public:
-  static absl::StatusOr<Distance> Create(Metric metric,
-                                         const Environment& environment,
-                                         const LogReward& all_data) {
-    Distance distance(metric, &environment, &all_data);
-    if (metric == Metric::kExactTv) {
-      ASSIGN_OR_RETURN(distance.posterior_,
-                       ExactTargetDistribution(environment, all_data));
-    }
-    return distance;
-  }
-
-  absl::StatusOr<double> Of(PolicyNet& policy) const {
-    if (metric_ == Metric::kExactTv) {
-      return ExactTotalVariation(policy, *environment_, *posterior_);
-    }
-    // The same pool seed for every model, so that differences between two
-    // models are not differences between two draws of the subsets.
-    RandomSource random(absl::GetFlag(FLAGS_seed) + 0xfc5);
-    FcsOptions options;
-    options.num_samples = absl::GetFlag(FLAGS_fcs_samples);
-    return SampledFlowConsistency(policy, *environment_, *all_data_, options,
-                                  random);
-  }
-
- private:
-  Distance(Metric metric, const Environment* environment,
-           const LogReward* all_data)
-      : metric_(metric), environment_(environment), all_data_(all_data) {}
-
-  Metric metric_;
-  const Environment* environment_;
-  const LogReward* all_data_;
-  std::optional<TerminalDistribution> posterior_;
-};
-
-struct RetrainResult {
-  // First measurement within --tolerance of the streaming model, and at or
-  // below it (equal accuracy); -1 when not reached within the cap.
-  int64_t iterations_within = -1;
-  double seconds_within = 0.0;
-  int64_t iterations_equal = -1;
-  double seconds_equal = 0.0;
-  // At the first model's budget (the converse check) and the best seen.
-  double distance_at_first_budget = 0.0;
-  double best_distance = 1e9;
-  int64_t iterations_done = 0;
-};
-
-absl::StatusOr<RetrainResult> Retrain(const Environment& environment,
-                                      const LogReward& all_data,
-                                      const Distance& distance,
-                                      double streaming_distance, int update) {
+// Retrains a fresh model on blocks 0..update (the flags' settings).
+absl::StatusOr<RetrainResult> RetrainOnAllBlocks(const Environment& environment,
+                                                 const LogReward& all_data,
+                                                 const Distance& distance,
+                                                 double streaming_distance,
+                                                 int update) {
   const uint64_t seed = absl::GetFlag(FLAGS_seed);
-  const int64_t chunk = absl::GetFlag(FLAGS_retrain_chunk);
-  const int64_t cap = absl::GetFlag(FLAGS_retrain_max_iterations);
-  const int64_t first_budget = absl::GetFlag(FLAGS_first_iterations);
-  PolicyArchitecture architecture;
-  architecture.hidden_width = absl::GetFlag(FLAGS_hidden_width);
-  ASSIGN_OR_RETURN(PolicyNet fresh, MakePolicy(environment, architecture,
-                                               seed + 11, torch::kCPU));
-  RewardTarget target(&all_data);
-  ASSIGN_OR_RETURN(std::unique_ptr<Trainer> trainer,
-                   Trainer::Create(&environment, fresh, &target,
-                                   Training(cap, seed + 50 + update)));
-  RetrainResult result;
-  double seconds = 0.0;
-  const double tolerance = absl::GetFlag(FLAGS_tolerance);
-  while (result.iterations_done < cap) {
-    const auto start = Clock::now();
-    fresh->train();
-    RETURN_IF_ERROR(trainer->RunUntil(result.iterations_done + chunk));
-    seconds += SecondsSince(start);
-    result.iterations_done = trainer->iterations_done();
-    fresh->eval();
-    ASSIGN_OR_RETURN(const double d, distance.Of(fresh));
-    result.best_distance = std::min(result.best_distance, d);
-    if (result.iterations_done == first_budget) {
-      result.distance_at_first_budget = d;
-    }
-    if (result.iterations_within < 0 && d <= streaming_distance + tolerance) {
-      result.iterations_within = result.iterations_done;
-      result.seconds_within = seconds;
-    }
-    if (result.iterations_equal < 0 && d <= streaming_distance) {
-      result.iterations_equal = result.iterations_done;
-      result.seconds_equal = seconds;
-    }
-    if (result.iterations_done >= first_budget &&
-        result.iterations_equal >= 0) {
-      break;
-    }
-  }
-  return result;
+  RetrainOptions options;
+  options.architecture.hidden_width = absl::GetFlag(FLAGS_hidden_width);
+  options.policy_seed = seed + 11;
+  options.training =
+      Training(absl::GetFlag(FLAGS_retrain_max_iterations), seed + 50 + update);
+  options.chunk = absl::GetFlag(FLAGS_retrain_chunk);
+  options.first_budget = absl::GetFlag(FLAGS_first_iterations);
+  options.tolerance = absl::GetFlag(FLAGS_tolerance);
+  return Retrain(environment, all_data, distance, streaming_distance, options);
 }
 
-std::string Speedup(int64_t iterations, double retrain_seconds,
-                    double streaming_seconds) {
-  if (iterations < 0) return "not reached";
-  return absl::StrFormat("%.2fx", retrain_seconds / streaming_seconds);
+// The same pool seed for every model measured.
+DistanceOptions Measurement() {
+  DistanceOptions options;
+  options.fcs_samples = absl::GetFlag(FLAGS_fcs_samples);
+  options.fcs_seed = absl::GetFlag(FLAGS_seed) + 0xfc5;
+  return options;
 }
 
 std::string Reached(int64_t iterations, double seconds) {
@@ -227,13 +137,8 @@ std::string Reached(int64_t iterations, double seconds) {
   return absl::StrFormat("%d / %.1f s", iterations, seconds);
 }
 
-absl::Status RunCase(Metric metric, const std::string& taxa) {
-  const int blocks = 1 + absl::GetFlag(FLAGS_updates);
-  const uint64_t seed = absl::GetFlag(FLAGS_seed);
-  const int64_t update_iterations = absl::GetFlag(FLAGS_update_iterations);
-  ASSIGN_OR_RETURN(std::unique_ptr<Environment> environment,
-                   MakeEnvironment(*EnvironmentConfig::Parse(
-                       absl::StrCat("phylo:taxa=", taxa))));
+absl::StatusOr<std::vector<std::unique_ptr<LogReward>>> MakeBlockRewards(
+    const Environment& environment, int blocks) {
   std::vector<std::unique_ptr<LogReward>> block_rewards;
   for (int i = 0; i < blocks; ++i) {
     ASSIGN_OR_RETURN(
@@ -245,106 +150,172 @@ absl::Status RunCase(Metric metric, const std::string& taxa) {
     ASSIGN_OR_RETURN(
         std::unique_ptr<LogReward> reward,
         i == 0
-            ? MakeStreamingInitialReward(*environment, config, RewardContext{1})
-            : MakeStreamingLikelihood(*environment, config, RewardContext{1}));
+            ? MakeStreamingInitialReward(environment, config, RewardContext{1})
+            : MakeStreamingLikelihood(environment, config, RewardContext{1}));
     std::printf("block %d: %s\n", i, reward->Describe().c_str());
     block_rewards.push_back(std::move(reward));
   }
+  return block_rewards;
+}
+
+void PrintCaseHeader(Metric metric, const std::string& taxa, int updates) {
   const int num_taxa = static_cast<int>(
       std::vector<std::string>(absl::StrSplit(taxa, ';')).size());
   std::printf(
       "\n## %d taxa, %s, %d updates (first model %lld iterations, updates "
       "%lld, batch %lld, lr %g, temperature %g)\n\n%s\n\n",
-      num_taxa, MetricName(metric), blocks - 1,
+      num_taxa, MetricName(metric), updates,
       (long long)absl::GetFlag(FLAGS_first_iterations),
-      (long long)update_iterations, (long long)absl::GetFlag(FLAGS_batch_size),
+      (long long)absl::GetFlag(FLAGS_update_iterations),
+      (long long)absl::GetFlag(FLAGS_batch_size),
       absl::GetFlag(FLAGS_learning_rate), absl::GetFlag(FLAGS_temperature),
       MachineReportLine().c_str());
   std::fflush(stdout);
+}
 
+// Trains the first model on block 0. With --first_curve_every it is measured
+// every that many iterations (measurements excluded from the time), so that
+// the table shows whether its budget reached the plateau.
+absl::StatusOr<PolicyNet> TrainFirstModel(Metric metric,
+                                          const Environment& environment,
+                                          const LogReward& block0) {
+  const uint64_t seed = absl::GetFlag(FLAGS_seed);
+  const int64_t budget = absl::GetFlag(FLAGS_first_iterations);
+  const int64_t every = absl::GetFlag(FLAGS_first_curve_every);
   PolicyArchitecture architecture;
   architecture.hidden_width = absl::GetFlag(FLAGS_hidden_width);
-  ASSIGN_OR_RETURN(PolicyNet model, MakePolicy(*environment, architecture,
+  ASSIGN_OR_RETURN(PolicyNet model, MakePolicy(environment, architecture,
                                                seed + 11, torch::kCPU));
-  {
-    RewardTarget target(block_rewards[0].get());
-    ASSIGN_OR_RETURN(
-        std::unique_ptr<Trainer> trainer,
-        Trainer::Create(
-            environment.get(), model, &target,
-            Training(absl::GetFlag(FLAGS_first_iterations), seed + 21)));
+  RewardTarget target(&block0);
+  ASSIGN_OR_RETURN(std::unique_ptr<Trainer> trainer,
+                   Trainer::Create(&environment, model, &target,
+                                   Training(budget, seed + 21)));
+  ASSIGN_OR_RETURN(
+      const Distance distance,
+      Distance::Create(metric, environment, block0, Measurement()));
+  double seconds = 0.0;
+  while (trainer->iterations_done() < budget) {
+    const int64_t next =
+        every > 0 ? std::min(budget, trainer->iterations_done() + every)
+                  : budget;
     const auto start = Clock::now();
-    RETURN_IF_ERROR(trainer->Run());
-    const double seconds = SecondsSince(start);
+    model->train();
+    RETURN_IF_ERROR(trainer->RunUntil(next));
+    seconds += SecondsSince(start);
     model->eval();
-    ASSIGN_OR_RETURN(const Distance distance,
-                     Distance::Create(metric, *environment, *block_rewards[0]));
     ASSIGN_OR_RETURN(const double d, distance.Of(model));
-    std::printf("first model (block 0): %s %.4f, %.1f s training\n\n",
-                MetricName(metric), d, seconds);
+    std::printf(
+        "first model (block 0) at %lld iterations: %s %.4f, %.1f s "
+        "training\n",
+        (long long)next, MetricName(metric), d, seconds);
+    std::fflush(stdout);
   }
+  std::printf("\n");
+  return model;
+}
 
+void PrintTableHeader(Metric metric) {
   const char* m = MetricName(metric);
+  const double tolerance = absl::GetFlag(FLAGS_tolerance);
   std::printf(
       "| update | blocks | streaming %s | alpha | beta | streaming train s "
       "| with diagnostics s | retrain to within %.2f: iters / s | speed-up "
-      "| retrain to equal %s: iters / s | speed-up | retrain %s at %lld "
-      "iters (best) | streaming within %.2f of it |\n"
+      "s (iters) | retrain to equal %s: iters / s | speed-up s (iters) | "
+      "retrain %s at %lld iters (best) | streaming within %.2f of it |\n"
       "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
-      m, absl::GetFlag(FLAGS_tolerance), m, m,
-      (long long)absl::GetFlag(FLAGS_first_iterations),
-      absl::GetFlag(FLAGS_tolerance));
+      m, tolerance, m, m, (long long)absl::GetFlag(FLAGS_first_iterations),
+      tolerance);
   std::fflush(stdout);
+}
+
+// Seconds and iterations speed-up of a retraining against the update; the
+// iterations are load-free, the seconds are not.
+std::string Speedup(int64_t iterations, double retrain_seconds,
+                    double streaming_seconds) {
+  if (iterations < 0) return "not reached";
+  return absl::StrFormat(
+      "%.2fx (%.2fx)", retrain_seconds / streaming_seconds,
+      static_cast<double>(iterations) /
+          static_cast<double>(absl::GetFlag(FLAGS_update_iterations)));
+}
+
+// Update t: trains the streaming update of `model` on block t, retrains from
+// scratch on blocks 0..t, prints the row and returns whether the goal (2.5x
+// in seconds to within the tolerance, and the converse check) is met.
+absl::StatusOr<bool> RunUpdate(Metric metric, const Environment& environment,
+                               const LogReward& block,
+                               const LogReward& all_data, int t,
+                               PolicyNet& model) {
+  const uint64_t seed = absl::GetFlag(FLAGS_seed);
+  StreamingUpdateOptions options;
+  options.training =
+      Training(absl::GetFlag(FLAGS_update_iterations), seed + 30 + t);
+  options.diagnostics_trajectories =
+      absl::GetFlag(FLAGS_diagnostics_trajectories);
+  const auto start = Clock::now();
+  ASSIGN_OR_RETURN(StreamingUpdateResult update,
+                   TrainStreamingUpdate(environment, model, block, options,
+                                        torch::kCPU, nullptr, &all_data));
+  const double with_diagnostics = SecondsSince(start);
+  ASSIGN_OR_RETURN(
+      const Distance distance,
+      Distance::Create(metric, environment, all_data, Measurement()));
+  ASSIGN_OR_RETURN(const double streaming, distance.Of(update.policy));
+  ASSIGN_OR_RETURN(
+      const RetrainResult retrain,
+      RetrainOnAllBlocks(environment, all_data, distance, streaming, t));
+  const bool converse = streaming <= retrain.distance_at_first_budget +
+                                         absl::GetFlag(FLAGS_tolerance);
+  const double speedup = retrain.iterations_within < 0
+                             ? 1e9
+                             : retrain.seconds_within / update.training_seconds;
+  std::printf(
+      "| %d | 0..%d | %.4f | %.3f | %.3f | %.1f | %.1f | %s | %s | %s | %s "
+      "| %.4f (%.4f) | %s |\n",
+      t, t, streaming, update.diagnostics.alpha, update.diagnostics.beta,
+      update.training_seconds, with_diagnostics,
+      Reached(retrain.iterations_within, retrain.seconds_within).c_str(),
+      Speedup(retrain.iterations_within, retrain.seconds_within,
+              update.training_seconds)
+          .c_str(),
+      Reached(retrain.iterations_equal, retrain.seconds_equal).c_str(),
+      Speedup(retrain.iterations_equal, retrain.seconds_equal,
+              update.training_seconds)
+          .c_str(),
+      retrain.distance_at_first_budget, retrain.best_distance,
+      converse ? "yes" : "no");
+  std::fflush(stdout);
+  model = update.policy;
+  return speedup >= 2.5 && converse;
+}
+
+absl::Status RunCase(Metric metric, const std::string& taxa) {
+  const int blocks = 1 + absl::GetFlag(FLAGS_updates);
+  ASSIGN_OR_RETURN(std::unique_ptr<Environment> environment,
+                   MakeEnvironment(*EnvironmentConfig::Parse(
+                       absl::StrCat("phylo:taxa=", taxa))));
+  ASSIGN_OR_RETURN(std::vector<std::unique_ptr<LogReward>> block_rewards,
+                   MakeBlockRewards(*environment, blocks));
+  PrintCaseHeader(metric, taxa, blocks - 1);
+  ASSIGN_OR_RETURN(PolicyNet model,
+                   TrainFirstModel(metric, *environment, *block_rewards[0]));
+  PrintTableHeader(metric);
   std::vector<const LogReward*> so_far = {block_rewards[0].get()};
   int goal_met = 0;
   for (int t = 1; t < blocks; ++t) {
     so_far.push_back(block_rewards[t].get());
     ProductOfRewards all_data(so_far);
-    StreamingUpdateOptions options;
-    options.training = Training(update_iterations, seed + 30 + t);
-    options.diagnostics_trajectories =
-        absl::GetFlag(FLAGS_diagnostics_trajectories);
-    const auto start = Clock::now();
     ASSIGN_OR_RETURN(
-        StreamingUpdateResult update,
-        TrainStreamingUpdate(*environment, model, *block_rewards[t], options,
-                             torch::kCPU, nullptr, &all_data));
-    const double with_diagnostics = SecondsSince(start);
-    ASSIGN_OR_RETURN(const Distance distance,
-                     Distance::Create(metric, *environment, all_data));
-    ASSIGN_OR_RETURN(const double streaming, distance.Of(update.policy));
-    ASSIGN_OR_RETURN(const RetrainResult retrain,
-                     Retrain(*environment, all_data, distance, streaming, t));
-    const bool converse = streaming <= retrain.distance_at_first_budget +
-                                           absl::GetFlag(FLAGS_tolerance);
-    const double speedup =
-        retrain.iterations_within < 0
-            ? 1e9
-            : retrain.seconds_within / update.training_seconds;
-    if (speedup >= 2.5 && converse) ++goal_met;
-    std::printf(
-        "| %d | 0..%d | %.4f | %.3f | %.3f | %.1f | %.1f | %s | %s | %s | %s "
-        "| %.4f (%.4f) | %s |\n",
-        t, t, streaming, update.diagnostics.alpha, update.diagnostics.beta,
-        update.training_seconds, with_diagnostics,
-        Reached(retrain.iterations_within, retrain.seconds_within).c_str(),
-        Speedup(retrain.iterations_within, retrain.seconds_within,
-                update.training_seconds)
-            .c_str(),
-        Reached(retrain.iterations_equal, retrain.seconds_equal).c_str(),
-        Speedup(retrain.iterations_equal, retrain.seconds_equal,
-                update.training_seconds)
-            .c_str(),
-        retrain.distance_at_first_budget, retrain.best_distance,
-        converse ? "yes" : "no");
-    std::fflush(stdout);
-    model = update.policy;
+        const bool met,
+        RunUpdate(metric, *environment, *block_rewards[t], all_data, t, model));
+    if (met) ++goal_met;
   }
+  const double tolerance = absl::GetFlag(FLAGS_tolerance);
   std::printf(
       "\nupdates with speed-up (to within %.2f) >= 2.5x and the streaming %s "
       "within %.2f of the %lld-iteration retraining: %d of %d\nload average "
       "at end: %s\n",
-      absl::GetFlag(FLAGS_tolerance), m, absl::GetFlag(FLAGS_tolerance),
+      tolerance, MetricName(metric), tolerance,
       (long long)absl::GetFlag(FLAGS_first_iterations), goal_met, blocks - 1,
       LoadAverage().c_str());
   return absl::OkStatus();

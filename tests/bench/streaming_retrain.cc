@@ -1,0 +1,83 @@
+#include "tests/bench/streaming_retrain.h"
+
+#include <algorithm>
+#include <memory>
+
+#include "common/eval/flow_consistency.h"
+#include "common/sampling/random.h"
+#include "common/train/trajectory_target.h"
+#include "common/util/status_macros.h"
+
+namespace epgfn {
+
+const char* MetricName(Metric metric) {
+  return metric == Metric::kExactTv ? "exact TV" : "FCS";
+}
+
+absl::StatusOr<Distance> Distance::Create(Metric metric,
+                                          const Environment& environment,
+                                          const LogReward& all_data,
+                                          DistanceOptions options) {
+  Distance distance(metric, &environment, &all_data, options);
+  if (metric == Metric::kExactTv) {
+    ASSIGN_OR_RETURN(distance.posterior_,
+                     ExactTargetDistribution(environment, all_data));
+  }
+  return distance;
+}
+
+absl::StatusOr<double> Distance::Of(PolicyNet& policy) const {
+  if (metric_ == Metric::kExactTv) {
+    return ExactTotalVariation(policy, *environment_, *posterior_);
+  }
+  RandomSource random(options_.fcs_seed);
+  FcsOptions fcs;
+  fcs.num_samples = options_.fcs_samples;
+  return SampledFlowConsistency(policy, *environment_, *all_data_, fcs, random);
+}
+
+absl::StatusOr<RetrainResult> Retrain(const Environment& environment,
+                                      const LogReward& all_data,
+                                      const Distance& distance,
+                                      double streaming_distance,
+                                      const RetrainOptions& options) {
+  const int64_t cap = options.training.iterations;
+  ASSIGN_OR_RETURN(PolicyNet fresh,
+                   MakePolicy(environment, options.architecture,
+                              options.policy_seed, torch::kCPU));
+  RewardTarget target(&all_data);
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<Trainer> trainer,
+      Trainer::Create(&environment, fresh, &target, options.training));
+  RetrainResult result;
+  double seconds = 0.0;
+  while (result.iterations_done < cap) {
+    const auto start = Clock::now();
+    fresh->train();
+    RETURN_IF_ERROR(trainer->RunUntil(result.iterations_done + options.chunk));
+    seconds += SecondsSince(start);
+    result.iterations_done = trainer->iterations_done();
+    fresh->eval();
+    ASSIGN_OR_RETURN(const double d, distance.Of(fresh));
+    result.best_distance = std::min(result.best_distance, d);
+    if (result.iterations_done == options.first_budget) {
+      result.distance_at_first_budget = d;
+    }
+    if (result.iterations_within < 0 &&
+        d <= streaming_distance + options.tolerance) {
+      result.iterations_within = result.iterations_done;
+      result.seconds_within = seconds;
+    }
+    if (result.iterations_equal < 0 && d <= streaming_distance) {
+      result.iterations_equal = result.iterations_done;
+      result.seconds_equal = seconds;
+    }
+    if (result.iterations_done >= options.first_budget &&
+        result.iterations_equal >= 0) {
+      break;
+    }
+  }
+  return result;
+}
+
+}  // namespace epgfn
