@@ -33,7 +33,9 @@
 #include "common/train/trainer.h"
 #include "common/train/trajectory_target.h"
 #include "common/util/status_macros.h"
+#include "tests/bench/bench_main.h"
 #include "tests/bench/machine_report.h"
+#include "tests/bench/stopwatch.h"
 
 ABSL_FLAG(std::string, alignments,
           "DS1=testHKY336,DS2=testHKY501,DS3=testHKY1510,DS4=testHKY1366,"
@@ -60,12 +62,6 @@ ABSL_FLAG(uint64_t, seed, 0, "Seed of the policy, training and sampling.");
 
 namespace epgfn {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double SecondsSince(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 struct Instance {
   std::string label;
@@ -252,10 +248,5 @@ int main(int argc, char** argv) {
       "The best parsimony score among a GFlowNet's samples (trained on the "
       "parsimony reward) against dnapars's, on DS1-DS8.");
   absl::ParseCommandLine(argc, argv);
-  absl::Status status = epgfn::Main();
-  if (!status.ok()) {
-    std::fprintf(stderr, "parsimony_search: %s\n", status.ToString().c_str());
-    return 1;
-  }
-  return 0;
+  return epgfn::ExitCode("parsimony_search", epgfn::Main());
 }

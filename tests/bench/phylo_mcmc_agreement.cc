@@ -36,7 +36,9 @@
 #include "common/util/file_io.h"
 #include "common/util/status_macros.h"
 #include "proto/federation_spec.pb.h"
+#include "tests/bench/bench_main.h"
 #include "tests/bench/machine_report.h"
+#include "tests/bench/stopwatch.h"
 
 ABSL_FLAG(std::string, config, "",
           "The federation's FederationSpec textproto.");
@@ -56,12 +58,7 @@ ABSL_FLAG(uint64_t, seed, 0, "Seed of the chains and of the model's draws.");
 namespace epgfn {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 using Tree = std::vector<Clade>;
-
-double SecondsSince(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 absl::StatusOr<std::string> SpecTaxa(const std::string& path) {
   ASSIGN_OR_RETURN(const std::string text, ReadFileToString(path, 1 << 20));
@@ -220,11 +217,5 @@ int main(int argc, char** argv) {
       "A phylo model's clade frequencies against an MCMC reference run to "
       "ASDSF <= 0.01.");
   absl::ParseCommandLine(argc, argv);
-  const absl::Status status = epgfn::Main();
-  if (!status.ok()) {
-    std::fprintf(stderr, "phylo_mcmc_agreement: %s\n",
-                 status.ToString().c_str());
-    return 1;
-  }
-  return 0;
+  return epgfn::ExitCode("phylo_mcmc_agreement", epgfn::Main());
 }
