@@ -42,7 +42,6 @@
 #include "common/sampling/trajectories.h"
 #include "common/train/trainer.h"
 #include "common/util/status_macros.h"
-#include "tests/bench/beast_xml.h"
 #include "tests/bench/bench_main.h"
 #include "tests/bench/gfn_clade_tracking.h"
 #include "tests/bench/machine_report.h"
@@ -70,9 +69,8 @@ ABSL_FLAG(int64_t, gfn_samples, 4096,
           "GFlowNet samples whose clade frequencies are compared.");
 ABSL_FLAG(std::string, large_alignment,
           "/usr/share/doc/beast2-mcmc/examples/benchmark/1/testHKY336.xml.gz",
-          "The large instance: a NEXUS/FASTA alignment, or a BEAST XML "
-          "(.xml or .xml.gz) that this benchmark converts to FASTA itself. "
-          "Empty: skip.");
+          "The large instance: a NEXUS, FASTA, PHYLIP or BEAST XML "
+          "alignment, gzipped or not. Empty: skip.");
 ABSL_FLAG(int, large_taxa, 27,
           "Taxa of the large alignment used (its first ones; the phylo "
           "environment takes at most 64, PhyloEnvironment::kMaxTaxa). "
@@ -99,15 +97,10 @@ namespace {
 
 using Tree = std::vector<Clade>;
 
-absl::StatusOr<std::string> LargeEnvironment() {
-  std::string path = absl::GetFlag(FLAGS_large_alignment);
-  if (path.find(".xml") != std::string::npos) {
-    ASSIGN_OR_RETURN(
-        Converted converted,
-        BeastXmlAsFasta(path, "/tmp/epgfn-tree-reference-large.fasta"));
-    path = converted.path;
-  }
-  return absl::StrCat("phylo:alignment=", path,
+// The phylo reader takes NEXUS, FASTA, PHYLIP and BEAST XML, gzipped or not
+// (common/env/phylo/alignment.h), so DS1-DS8 are read as Debian ships them.
+std::string LargeEnvironment() {
+  return absl::StrCat("phylo:alignment=", absl::GetFlag(FLAGS_large_alignment),
                       ",num_taxa=", absl::GetFlag(FLAGS_large_taxa));
 }
 
@@ -302,7 +295,7 @@ absl::Status Main() {
   RETURN_IF_ERROR(SmallInstance());
   std::string large;
   if (!absl::GetFlag(FLAGS_large_alignment).empty()) {
-    ASSIGN_OR_RETURN(large, LargeEnvironment());
+    large = LargeEnvironment();
     RETURN_IF_ERROR(LargeInstance(large));
   }
   std::printf(
@@ -318,16 +311,10 @@ absl::Status Main() {
            absl::GetFlag(FLAGS_parsimony_alignments), ',', absl::SkipEmpty())) {
     const std::pair<std::string, std::string> named =
         absl::StrSplit(entry, absl::MaxSplits('=', 1));
-    ASSIGN_OR_RETURN(
-        Converted converted,
-        BeastXmlAsFasta(
-            absl::StrCat(absl::GetFlag(FLAGS_benchmark_dir), "/", named.second,
-                         ".xml.gz"),
-            absl::StrCat("/tmp/epgfn-tree-reference-", named.first, ".fasta")));
-    RETURN_IF_ERROR(
-        ParsimonyRow(absl::StrCat("phylo:alignment=", converted.path,
-                                  ",num_taxa=", converted.taxa),
-                     absl::StrCat(named.first, " (", named.second, ")")));
+    RETURN_IF_ERROR(ParsimonyRow(
+        absl::StrCat("phylo:alignment=", absl::GetFlag(FLAGS_benchmark_dir),
+                     "/", named.second, ".xml.gz"),
+        absl::StrCat(named.first, " (", named.second, ")")));
   }
   std::printf("\nload average at end: %s\n", LoadAverage().c_str());
   return absl::OkStatus();
