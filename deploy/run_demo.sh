@@ -274,6 +274,15 @@ if [[ -n "${full_data_reward}" ]]; then
   printf "TV(global model, full-data posterior)        = %s\n" "$(field "${logs}/evaluate.log" tv_learned_full)"
   printf "TV(%s samples, full-data posterior)       = %s\n" "${num_samples}" "$(field "${logs}/evaluate.log" tv_empirical_full)"
 fi
+if [[ "${task}" == dag ]]; then
+  # Edge marginals against the exact Tian-He DP (max / mean absolute error).
+  printf "edge marginals, global model vs exact DP of the product    max %s mean %s\n" \
+    "$(field "${logs}/evaluate.log" edge_max_learned)" "$(field "${logs}/evaluate.log" edge_mean_learned)"
+  printf "edge marginals, %s samples vs exact DP of the product   max %s mean %s\n" "${num_samples}" \
+    "$(field "${logs}/evaluate.log" edge_max_empirical)" "$(field "${logs}/evaluate.log" edge_mean_empirical)"
+  printf "edge marginals, %s samples vs exact DP of the full data max %s mean %s\n" "${num_samples}" \
+    "$(field "${logs}/evaluate.log" edge_max_empirical_full)" "$(field "${logs}/evaluate.log" edge_mean_empirical_full)"
+fi
 echo "uploads:"
 for id in "${clients[@]}"; do
   bytes=$(field "${logs}/${id}.log" upload_bytes)

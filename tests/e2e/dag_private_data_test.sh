@@ -16,7 +16,11 @@
 #     clients' BGe posteriors (prior^(1/4) x BGe(own rows), multiplied: for
 #     BGe that is the federation's target, not the full-data posterior,
 #     because BGe integrates the parameters out; the TV to the full-data
-#     posterior is printed for information).
+#     posterior is printed for information);
+#   - the evaluator's exact edge marginals by the Tian-He DP (read off the
+#     rewards, no enumeration) equal the enumerated ones to 1e-9 for both
+#     the product and the full-data posterior, and the global model's edge
+#     error against the DP is at most the TV bound (|P(e) - Q(e)| <= TV).
 set -euo pipefail
 
 runfiles="${TEST_SRCDIR:?}/${TEST_WORKSPACE:-epgfn}"
@@ -162,4 +166,19 @@ awk -v tv="${tv}" -v max="${max_tv}" 'BEGIN { exit !(tv <= max) }' ||
 grep -Eq "(alpha|beta|gamma|delta)->" "${work}/evaluate.log" ||
   fail "objects are not printed with variable names"
 echo "TV(global model, exact product of the 4 clients' posteriors) = ${tv} <= ${max_tv}"
+result_field() {  # key
+  awk -v key="$1" '/^RESULT /{ for (i = 2; i <= NF; i++) {
+    split($i, kv, "="); if (kv[1] == key) print kv[2] } }' "${work}/evaluate.log"
+}
+grep -q "^exact edge marginals by the Tian-He DP" "${work}/evaluate.log" ||
+  fail "the evaluator printed no DP edge marginals"
+grep -q "^edge marginals, global model (exact) vs exact DP of the full-data posterior" \
+  "${work}/evaluate.log" || fail "no edge error against the full-data DP"
+dp_diff=$(result_field dp_vs_enumeration)
+awk -v x="${dp_diff}" 'BEGIN { exit !(x >= 0 && x <= 1e-9) }' ||
+  fail "DP edge marginals differ from the enumeration by ${dp_diff} > 1e-9"
+edge_max=$(result_field edge_max_learned)
+awk -v x="${edge_max}" -v tv="${tv}" 'BEGIN { exit !(x >= 0 && x <= tv + 1e-6) }' ||
+  fail "edge error ${edge_max} of the global model exceeds its TV ${tv}"
+echo "DP edge marginals = enumeration to ${dp_diff}; global model edge error max ${edge_max} <= TV"
 echo "PASS"
