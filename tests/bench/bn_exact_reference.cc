@@ -77,6 +77,21 @@ ABSL_FLAG(int64_t, train_rows, 200,
           "fewer rows give a flatter posterior.");
 ABSL_FLAG(int64_t, train_samples, 20000,
           "Samples drawn from each trained GFlowNet.");
+ABSL_FLAG(std::string, train_loss, "cb",
+          "Loss of every training of (e): tb, db or cb.");
+ABSL_FLAG(double, train_learning_rate, 1e-3,
+          "Adam learning rate of the policies of (e).");
+ABSL_FLAG(double, train_log_z_learning_rate, 1e-1,
+          "Learning rate of log Z in (e) (tb only).");
+ABSL_FLAG(double, train_epsilon, 0.05,
+          "Uniform exploration probability of (e)'s training rollouts.");
+ABSL_FLAG(int64_t, train_batch_size, 128, "Trajectories per step in (e).");
+ABSL_FLAG(std::string, train_methods, "full,product,federated",
+          "Rows of (e) to train: any of full (centralized on the full-data "
+          "reward), product (centralized on the product), federated.");
+ABSL_FLAG(int64_t, train_progress_every, 0,
+          "Print each training's loss and log Z to stderr every this many "
+          "iterations (0: never).");
 
 namespace epgfn {
 namespace {
@@ -118,6 +133,13 @@ absl::Status Training(const Dataset& data, const std::vector<int64_t>& truth,
   options.temperature = absl::GetFlag(FLAGS_train_temperature);
   options.clients = clients;
   options.seed = seed;
+  options.loss = absl::GetFlag(FLAGS_train_loss);
+  options.learning_rate = absl::GetFlag(FLAGS_train_learning_rate);
+  options.log_z_learning_rate = absl::GetFlag(FLAGS_train_log_z_learning_rate);
+  options.epsilon = absl::GetFlag(FLAGS_train_epsilon);
+  options.batch_size = absl::GetFlag(FLAGS_train_batch_size);
+  options.methods = absl::GetFlag(FLAGS_train_methods);
+  options.progress_every = absl::GetFlag(FLAGS_train_progress_every);
   return ReportTraining(data, truth, options);
 }
 

@@ -7,11 +7,13 @@
 #include <cstdio>
 #include <memory>
 #include <optional>
+#include <tuple>
 #include <utility>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "common/aggregate/aggregator.h"
 #include "common/aggregate/local_model.h"
 #include "common/env/dag/bge.h"
@@ -97,14 +99,32 @@ absl::StatusOr<TemperedTargets> MakeTemperedTargets(
   return targets;
 }
 
-TrainingOptions TrainingSetup(int64_t iterations, int64_t seed) {
+absl::StatusOr<TrainingOptions> TrainingSetup(
+    const TrainingReportOptions& report, int64_t seed) {
   TrainingOptions options;
-  options.iterations = iterations;
-  options.batch_size = 128;
-  options.exploration.epsilon = 0.05;
+  ASSIGN_OR_RETURN(options.loss, ParseLossKind(report.loss));
+  options.iterations = report.iterations;
+  options.batch_size = report.batch_size;
+  options.learning_rate = report.learning_rate;
+  options.log_z_learning_rate = report.log_z_learning_rate;
+  options.exploration.epsilon = report.epsilon;
   options.seed = seed;
-  options.progress_every = 1 << 30;
+  options.progress_every =
+      report.progress_every > 0 ? report.progress_every : int64_t{1} << 30;
   return options;
+}
+
+// Prints a training's progress to stderr when asked to.
+ProgressCallback ProgressPrinter(const std::string& name,
+                                 const TrainingReportOptions& report) {
+  if (report.progress_every <= 0) return nullptr;
+  return [name](const TrainingProgress& progress) {
+    std::fprintf(stderr,
+                 "progress %s iteration=%lld loss=%.4g log_z=%.4g "
+                 "elapsed_s=%.0f\n",
+                 name.c_str(), static_cast<long long>(progress.iteration),
+                 progress.loss, progress.log_z, progress.elapsed_seconds);
+  };
 }
 
 struct TrainedModel {
@@ -117,7 +137,8 @@ absl::StatusOr<TrainedModel> TrainOnScores(const Environment& environment,
                                            int64_t d,
                                            const std::vector<double>& scores,
                                            const std::string& name,
-                                           int64_t iterations, int64_t seed) {
+                                           const TrainingReportOptions& report,
+                                           int64_t seed) {
   ASSIGN_OR_RETURN(EdgeMarginals exact,
                    ComputeEdgeMarginals(d, scores, Prior(0)));
   LocalScoreReward reward(d, scores, exact.log_normalizer, name);
@@ -125,11 +146,13 @@ absl::StatusOr<TrainedModel> TrainOnScores(const Environment& environment,
   ASSIGN_OR_RETURN(model.policy, MakePolicy(environment, PolicyArchitecture(),
                                             seed, torch::kCPU));
   RewardTarget target(&reward);
-  ASSIGN_OR_RETURN(std::unique_ptr<Trainer> trainer,
-                   Trainer::Create(&environment, model.policy, &target,
-                                   TrainingSetup(iterations, seed + 1)));
+  ASSIGN_OR_RETURN(const TrainingOptions training,
+                   TrainingSetup(report, seed + 1));
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<Trainer> trainer,
+      Trainer::Create(&environment, model.policy, &target, training));
   const auto start = Clock::now();
-  RETURN_IF_ERROR(trainer->Run());
+  RETURN_IF_ERROR(trainer->Run(ProgressPrinter(name, report)));
   model.seconds = SecondsSince(start);
   return model;
 }
@@ -145,17 +168,17 @@ absl::StatusOr<TrainedModel> TrainFederated(
   std::vector<LocalModel> locals;
   double slowest_client = 0.0;
   for (int i = 0; i < options.clients; ++i) {
-    ASSIGN_OR_RETURN(
-        TrainedModel local,
-        TrainOnScores(environment, d, targets.clients[i],
-                      absl::StrCat("client ", i), options.iterations,
-                      seed * 1000 + 320 + 2 * i));
+    ASSIGN_OR_RETURN(TrainedModel local,
+                     TrainOnScores(environment, d, targets.clients[i],
+                                   absl::StrCat("client ", i), options,
+                                   seed * 1000 + 320 + 2 * i));
     slowest_client = std::max(slowest_client, local.seconds);
     locals.push_back(LocalModel{absl::StrCat("client-", i), config,
                                 local.policy, std::nullopt});
   }
   AggregationOptions aggregation;
-  aggregation.training = TrainingSetup(options.iterations, seed * 1000 + 390);
+  ASSIGN_OR_RETURN(aggregation.training,
+                   TrainingSetup(options, seed * 1000 + 390));
   aggregation.evaluate_exact = false;
   ASSIGN_OR_RETURN(std::unique_ptr<Aggregator> aggregator,
                    Aggregator::Create(&environment, locals, aggregation));
@@ -172,20 +195,26 @@ struct Method {
   const LogReward* aim_reward = nullptr;  // the same target, for the FCS
 };
 
-// Edge frequencies of `samples` terminal states of `policy`.
-std::vector<double> SampledEdgeMarginals(PolicyNet policy,
-                                         const Environment& environment,
-                                         int64_t d, int64_t samples,
-                                         int64_t seed) {
+// Edge frequencies of `samples` terminal states of `policy`, and how many
+// distinct DAGs they are (a collapse onto a few modes shows there).
+struct SampledEdges {
+  std::vector<double> marginals;
+  int64_t distinct = 0;
+};
+
+SampledEdges SampleEdges(PolicyNet policy, const Environment& environment,
+                         int64_t d, int64_t samples, int64_t seed) {
   RandomSource random(seed);
-  const torch::Tensor frequencies =
+  const torch::Tensor adjacency =
       SampleTrajectories(policy, environment, samples, {}, random)
-          .terminal_states.slice(1, 0, d * d)
-          .to(torch::kFloat64)
-          .mean(0)
-          .contiguous();
-  return std::vector<double>(frequencies.data_ptr<double>(),
-                             frequencies.data_ptr<double>() + d * d);
+          .terminal_states.slice(1, 0, d * d);
+  const torch::Tensor frequencies =
+      adjacency.to(torch::kFloat64).mean(0).contiguous();
+  SampledEdges edges;
+  edges.marginals.assign(frequencies.data_ptr<double>(),
+                         frequencies.data_ptr<double>() + d * d);
+  edges.distinct = std::get<0>(torch::unique_dim(adjacency, 0)).size(0);
+  return edges;
 }
 
 void PrintHeader(const Subset& subset, const TrainingReportOptions& options) {
@@ -196,17 +225,20 @@ void PrintHeader(const Subset& subset, const TrainingReportOptions& options) {
       absl::StrJoin(subset.names, ", ").c_str(), rows, options.clients,
       rows / options.clients, options.temperature);
   std::printf(
-      "CB loss, 2x256 MLP, batch 128, epsilon 0.05, %lld iterations per "
+      "%s loss, 2x256 MLP, batch %lld, lr %g (log Z %g), epsilon %g, %lld "
+      "iterations per "
       "training (clients and aggregation alike), 1 thread; %lld samples per "
       "model. The error is against the exact edge marginals of the target the "
       "method aims at (full-data posterior or product).\n\n",
+      options.loss.c_str(), static_cast<long long>(options.batch_size),
+      options.learning_rate, options.log_z_learning_rate, options.epsilon,
       static_cast<long long>(options.iterations),
       static_cast<long long>(options.samples));
   std::printf(
       "| method | aims at | max abs error | mean abs error | max MC std error "
       "| E-SHD (exact) | AUROC sampled (exact) | AUPRC sampled (exact) | FCS "
-      "| time |\n");
-  std::printf("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+      "| distinct DAGs in the samples | time |\n");
+  std::printf("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
 }
 
 // The method's line of the table; `index` seeds its samples and FCS.
@@ -216,9 +248,10 @@ absl::Status PrintMethod(const Method& method, size_t index,
                          const TrainingReportOptions& options) {
   const int64_t d = subset.d();
   const int64_t samples = options.samples;
-  const std::vector<double> sampled =
-      SampledEdgeMarginals(method.model.policy, environment, d, samples,
-                           options.seed * 1000 + 600 + index);
+  const SampledEdges edges =
+      SampleEdges(method.model.policy, environment, d, samples,
+                  options.seed * 1000 + 600 + index);
+  const std::vector<double>& sampled = edges.marginals;
   const Gap error = MarginalGap(sampled, method.aim->probabilities, d);
   double max_std_error = 0.0;
   for (double p : method.aim->probabilities) {
@@ -231,7 +264,7 @@ absl::Status PrintMethod(const Method& method, size_t index,
       EvaluateEdgeMarginals(d, method.aim->probabilities, subset.truth));
   std::printf(
       "| %s | %s | %.4f | %.4f | %.4f | %.2f (%.2f) | %.3f (%.3f) | %.3f "
-      "(%.3f) | %s | %.0f s |\n",
+      "(%.3f) | %s | %lld | %.0f s |\n",
       method.name.c_str(),
       method.aim == &targets.exact_full ? "full data" : "product",
       error.max_abs, error.mean_abs, max_std_error, got.expected_shd,
@@ -239,7 +272,7 @@ absl::Status PrintMethod(const Method& method, size_t index,
       FcsCell(method.model.policy, environment, *method.aim_reward,
               options.seed * 1000 + 700 + index)
           .c_str(),
-      method.model.seconds);
+      static_cast<long long>(edges.distinct), method.model.seconds);
   return absl::OkStatus();
 }
 
@@ -264,21 +297,37 @@ absl::Status ReportTraining(const Dataset& data,
                                         "product of the client rewards");
   const int64_t seed = options.seed;
   std::vector<Method> methods;
-  ASSIGN_OR_RETURN(TrainedModel central_full,
-                   TrainOnScores(*environment, d, targets.full, "full data",
-                                 options.iterations, seed * 1000 + 300));
-  methods.push_back({"centralized, full-data reward", central_full,
-                     &targets.exact_full, &full_reward});
-  ASSIGN_OR_RETURN(TrainedModel central_product,
-                   TrainOnScores(*environment, d, targets.product, "product",
-                                 options.iterations, seed * 1000 + 310));
-  methods.push_back({"centralized, product reward", central_product,
-                     &targets.exact_product, &product_reward});
-  ASSIGN_OR_RETURN(TrainedModel federated,
-                   TrainFederated(*environment, config, d, targets, options));
-  methods.push_back({absl::StrCat("federated (EP-GFlowNet: ", options.clients,
-                                  " clients + aggregation)"),
-                     federated, &targets.exact_product, &product_reward});
+  const std::vector<std::string> chosen = absl::StrSplit(options.methods, ',');
+  const auto wanted = [&chosen](const std::string& name) {
+    return std::find(chosen.begin(), chosen.end(), name) != chosen.end();
+  };
+  for (const std::string& name : chosen) {
+    if (name != "full" && name != "product" && name != "federated") {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--train_methods: unknown method '", name, "'"));
+    }
+  }
+  if (wanted("full")) {
+    ASSIGN_OR_RETURN(TrainedModel central_full,
+                     TrainOnScores(*environment, d, targets.full, "full data",
+                                   options, seed * 1000 + 300));
+    methods.push_back({"centralized, full-data reward", central_full,
+                       &targets.exact_full, &full_reward});
+  }
+  if (wanted("product")) {
+    ASSIGN_OR_RETURN(TrainedModel central_product,
+                     TrainOnScores(*environment, d, targets.product, "product",
+                                   options, seed * 1000 + 310));
+    methods.push_back({"centralized, product reward", central_product,
+                       &targets.exact_product, &product_reward});
+  }
+  if (wanted("federated")) {
+    ASSIGN_OR_RETURN(TrainedModel federated,
+                     TrainFederated(*environment, config, d, targets, options));
+    methods.push_back({absl::StrCat("federated (EP-GFlowNet: ", options.clients,
+                                    " clients + aggregation)"),
+                       federated, &targets.exact_product, &product_reward});
+  }
 
   PrintHeader(subset, options);
   for (size_t m = 0; m < methods.size(); ++m) {

@@ -18,6 +18,18 @@ struct TrainingReportOptions {
   double temperature = 1.0;   // every target is the BGe posterior^(1/T)
   int clients = 4;
   int64_t seed = 0;
+  // The training's settings (every training alike); the defaults are the
+  // ones the earlier tables used.
+  std::string loss = "cb";
+  double learning_rate = 1e-3;
+  double log_z_learning_rate = 1e-1;  // tb only
+  double epsilon = 0.05;
+  int64_t batch_size = 128;
+  // Which rows to train: any of "full", "product", "federated".
+  std::string methods = "full,product,federated";
+  // Every this many iterations each training prints its loss and log Z to
+  // stderr (0: never), to see a collapse as it happens.
+  int64_t progress_every = 0;
 };
 
 // Section (e) of bn_exact_reference: GFlowNets trained in process on a
