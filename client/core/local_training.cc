@@ -9,11 +9,11 @@
 #include "client/core/local_model_store.h"
 #include "client/core/local_state.pb.h"
 #include "client/core/round_statistics.h"
-#include "common/aggregate/local_diagnostics.h"
 #include "common/env/environment_registry.h"
 #include "common/eval/flow_consistency.h"
 #include "common/model/model_codec.h"
 #include "common/spec/spec_conversion.h"
+#include "common/train/local_diagnostics.h"
 #include "common/train/streaming_update.h"
 #include "common/util/status_macros.h"
 

@@ -6,8 +6,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "common/aggregate/local_diagnostics.h"
 #include "common/model/model_codec.h"
+#include "common/train/local_diagnostics.h"
 #include "common/util/status_macros.h"
 
 namespace epgfn {

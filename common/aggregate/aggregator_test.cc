@@ -6,16 +6,17 @@
 #include <cstdio>
 
 #include "common/aggregate/federation_testing.h"
-#include "common/aggregate/local_diagnostics.h"
 #include "common/env/environment_registry.h"
 #include "common/eval/exact_distribution.h"
+#include "common/train/local_diagnostics.h"
 #include "gtest/gtest.h"
 
 namespace epgfn {
 namespace {
 
 TEST(AggregatorTest, FourHypergridClientsReachTheProductTarget) {
-  SimulatedFederation federation = MakeFederation("hypergrid:dim=2,side=8", "", 4, 1000);
+  SimulatedFederation federation =
+      MakeFederation("hypergrid:dim=2,side=8", "", 4, 1000);
   const double tv = AggregateAndMeasure(federation, 1000);
   std::printf("hypergrid 4 clients: TV to exact product %.4f\n", tv);
   EXPECT_LE(tv, 0.05);
@@ -38,7 +39,8 @@ TEST(AggregatorTest, ThreeSequenceClientsReachTheProductTarget) {
 }
 
 TEST(AggregatorTest, ACorruptedClientDegradesTheAggregateAndItsBound) {
-  SimulatedFederation federation = MakeFederation("hypergrid:dim=2,side=8", "", 4, 1000);
+  SimulatedFederation federation =
+      MakeFederation("hypergrid:dim=2,side=8", "", 4, 1000);
   std::optional<double> honest_bound;
   const double honest_tv = AggregateAndMeasure(federation, 1000, &honest_bound);
   // Client 2 uploads random weights instead of a trained model, and reports
@@ -47,9 +49,9 @@ TEST(AggregatorTest, ACorruptedClientDegradesTheAggregateAndItsBound) {
   corrupted.policy = *MakePolicy(*federation.environment, SmallArchitecture(),
                                  999, torch::kCPU);
   RandomSource random(5);
-  corrupted.diagnostics = *EstimateLocalDiagnostics(
-      corrupted.policy, *federation.environment, *federation.rewards[2], 2048,
-      random);
+  corrupted.diagnostics =
+      *EstimateLocalDiagnostics(corrupted.policy, *federation.environment,
+                                *federation.rewards[2], 2048, random);
   std::optional<double> corrupted_bound;
   const double corrupted_tv =
       AggregateAndMeasure(federation, 1000, &corrupted_bound);
@@ -66,7 +68,8 @@ class AggregatorRefusalTest : public ::testing::Test {
  protected:
   void SetUp() override {
     environment_ = std::move(
-        MakeEnvironment(*EnvironmentConfig::Parse("hypergrid:dim=2,side=8")).value());
+        MakeEnvironment(*EnvironmentConfig::Parse("hypergrid:dim=2,side=8"))
+            .value());
     for (int i = 0; i < 2; ++i) {
       locals_.push_back(LocalModel{
           "client-" + std::to_string(i), environment_->config(),
@@ -79,15 +82,19 @@ class AggregatorRefusalTest : public ::testing::Test {
 };
 
 TEST_F(AggregatorRefusalTest, AcceptsMatchingModels) {
-  EXPECT_TRUE(Aggregator::Create(environment_.get(), locals_, TestAggregationOptions(4)).ok());
+  EXPECT_TRUE(
+      Aggregator::Create(environment_.get(), locals_, TestAggregationOptions(4))
+          .ok());
 }
 
 TEST_F(AggregatorRefusalTest, RefusesAModelOfAnotherEnvironment) {
   auto other = std::move(
-      MakeEnvironment(*EnvironmentConfig::Parse("hypergrid:dim=2,side=9")).value());
+      MakeEnvironment(*EnvironmentConfig::Parse("hypergrid:dim=2,side=9"))
+          .value());
   locals_[1].environment = other->config();
   locals_[1].policy = *MakePolicy(*other, SmallArchitecture(), 1, torch::kCPU);
-  auto aggregator = Aggregator::Create(environment_.get(), locals_, TestAggregationOptions(4));
+  auto aggregator = Aggregator::Create(environment_.get(), locals_,
+                                       TestAggregationOptions(4));
   ASSERT_FALSE(aggregator.ok());
   EXPECT_EQ(aggregator.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(aggregator.status().message().find("client-1"), std::string::npos);
@@ -97,9 +104,11 @@ TEST_F(AggregatorRefusalTest, RefusesAModelOfAnotherEnvironment) {
 TEST_F(AggregatorRefusalTest, RefusesAModelWithAnotherEncoding) {
   // Claims the right environment but was built for a different encoding.
   auto other = std::move(
-      MakeEnvironment(*EnvironmentConfig::Parse("hypergrid:dim=3,side=8")).value());
+      MakeEnvironment(*EnvironmentConfig::Parse("hypergrid:dim=3,side=8"))
+          .value());
   locals_[0].policy = *MakePolicy(*other, SmallArchitecture(), 1, torch::kCPU);
-  auto aggregator = Aggregator::Create(environment_.get(), locals_, TestAggregationOptions(4));
+  auto aggregator = Aggregator::Create(environment_.get(), locals_,
+                                       TestAggregationOptions(4));
   ASSERT_FALSE(aggregator.ok());
   EXPECT_EQ(aggregator.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(aggregator.status().message().find("client-0"), std::string::npos);
@@ -107,25 +116,29 @@ TEST_F(AggregatorRefusalTest, RefusesAModelWithAnotherEncoding) {
 
 TEST_F(AggregatorRefusalTest, RefusesDuplicateClientsAndBadOptions) {
   locals_[1].client_id = "client-0";
-  EXPECT_EQ(Aggregator::Create(environment_.get(), locals_, TestAggregationOptions(4))
-                .status()
-                .code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      Aggregator::Create(environment_.get(), locals_, TestAggregationOptions(4))
+          .status()
+          .code(),
+      absl::StatusCode::kInvalidArgument);
   locals_[1].client_id = "client-1";
   AggregationOptions options = TestAggregationOptions(4);
   options.training.loss = LossKind::kDetailedBalance;
   EXPECT_FALSE(Aggregator::Create(environment_.get(), locals_, options).ok());
-  EXPECT_FALSE(Aggregator::Create(environment_.get(), {}, TestAggregationOptions(4)).ok());
+  EXPECT_FALSE(
+      Aggregator::Create(environment_.get(), {}, TestAggregationOptions(4))
+          .ok());
   PolicyArchitecture wider = SmallArchitecture();
   wider.hidden_width = 64;
-  EXPECT_FALSE(Aggregator::Create(
-                   environment_.get(), locals_, TestAggregationOptions(4),
-                   *MakePolicy(*environment_, wider, 3, torch::kCPU))
-                   .ok());
+  EXPECT_FALSE(
+      Aggregator::Create(environment_.get(), locals_, TestAggregationOptions(4),
+                         *MakePolicy(*environment_, wider, 3, torch::kCPU))
+          .ok());
 }
 
 TEST_F(AggregatorRefusalTest, WarmStartContinuesFromThePreviousModel) {
-  auto first = Aggregator::Create(environment_.get(), locals_, TestAggregationOptions(400));
+  auto first = Aggregator::Create(environment_.get(), locals_,
+                                  TestAggregationOptions(400));
   ASSERT_TRUE(first.ok());
   double first_report = -1;
   ASSERT_TRUE((*first)
@@ -134,7 +147,8 @@ TEST_F(AggregatorRefusalTest, WarmStartContinuesFromThePreviousModel) {
                       first_report = *p.total_variation_to_local_product;
                   })
                   .ok());
-  auto second = Aggregator::Create(environment_.get(), locals_, TestAggregationOptions(400),
+  auto second = Aggregator::Create(environment_.get(), locals_,
+                                   TestAggregationOptions(400),
                                    (*first)->global_policy());
   ASSERT_TRUE(second.ok());
   double warm_report = -1;

@@ -2,8 +2,8 @@
 
 #include <cstdio>
 
-#include "common/aggregate/local_diagnostics.h"
 #include "common/env/environment_registry.h"
+#include "common/train/local_diagnostics.h"
 #include "common/train/trainer.h"
 #include "common/train/trajectory_target.h"
 #include "common/util/status_macros.h"

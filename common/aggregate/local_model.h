@@ -6,22 +6,9 @@
 
 #include "common/env/environment_config.h"
 #include "common/policy/policy_net.h"
+#include "common/train/local_diagnostics.h"
 
 namespace epgfn {
-
-// A client's self-assessment (EP-GFlowNets, Theorem 4.3): over its sampled
-// trajectories, 1 - alpha <= p_F(t) / (p_B(t|x) R(x) / Z_hat) <= 1 + beta.
-// Reported with the upload; the server cannot check it (it never sees R).
-struct LocalDiagnostics {
-  double alpha = 0.0;  // in [0, 1)
-  double beta = 0.0;   // >= 0
-  double log_z_estimate = 0.0;
-  int64_t num_trajectories = 0;
-  // Flow Consistency in Subgraphs against the client's own reward
-  // (common/eval/flow_consistency.h), when the client computed it. Like
-  // alpha and beta the server can only report it, not check it.
-  std::optional<double> fcs;
-};
 
 // One client's trained GFlowNet as the aggregator receives it.
 struct LocalModel {

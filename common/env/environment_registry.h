@@ -111,7 +111,7 @@ std::string EnvironmentHelp();
 
 // Adds an environment to the registry at static-initialisation time. The
 // folder's cc_library must set alwayslink = True and be listed in
-// //common/env:all_environments (the one registry line).
+// //common/registry:all_environments (the one registry line).
 #define EPGFN_REGISTER_ENVIRONMENT(kind, factory)   \
   static const bool epgfn_registered_environment_ = \
       ::epgfn::RegisterEnvironment(kind, factory)

@@ -47,7 +47,7 @@ absl::StatusOr<std::optional<std::string>> StreamStatistics(
 }  // namespace epgfn
 
 // The folder's cc_library must set alwayslink = True and be listed in
-// //common/env:all_environments.
+// //common/registry:all_environments.
 #define EPGFN_REGISTER_STREAM_STATISTICS(kind, hook)      \
   static const bool epgfn_registered_stream_statistics_ = \
       ::epgfn::RegisterStreamStatistics(kind, hook)

@@ -60,7 +60,7 @@ struct FeatureLabels {
 // environment kind by a registered factory (see
 // EPGFN_REGISTER_FEATURE_SUMMARIZER); an environment folder adds one file
 // that registers its summarizer and one line in
-// //common/eval:all_feature_summarizers.
+// //common/registry:all_feature_summarizers.
 class FeatureSummarizer {
  public:
   virtual ~FeatureSummarizer() = default;

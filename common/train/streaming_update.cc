@@ -3,9 +3,9 @@
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
-#include "common/aggregate/local_diagnostics.h"
 #include "common/eval/flow_consistency.h"
 #include "common/sampling/random.h"
+#include "common/train/local_diagnostics.h"
 #include "common/train/streaming_target.h"
 #include "common/util/status_macros.h"
 

@@ -28,7 +28,7 @@ struct StreamingUpdateDiagnostics {
   // Mean loss over the last progress window of the update's training.
   double final_loss = 0.0;
   // The updated model's (alpha, beta) against the streaming target, with the
-  // meaning of LocalDiagnostics (common/aggregate/local_model.h): over the
+  // meaning of LocalDiagnostics (common/train/local_diagnostics.h): over the
   // sampled trajectories 1 - alpha <= p_F(t) / (exp(S(t)) / Z_hat) <= 1 +
   // beta, where S is the StreamingTarget in place of log p_B + log R.
   double alpha = 0.0;

@@ -7,11 +7,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/aggregate/aggregator.h"
-#include "common/aggregate/local_diagnostics.h"
 #include "common/aggregate/product_of_marginals.h"
 #include "common/eval/exact_distribution.h"
 #include "common/sampling/random.h"
 #include "common/sampling/trajectories.h"
+#include "common/train/local_diagnostics.h"
 #include "common/train/trajectory_target.h"
 #include "common/util/status_macros.h"
 #include "tests/bench/stopwatch.h"

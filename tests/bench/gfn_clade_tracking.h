@@ -9,8 +9,8 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "common/env/phylo/phylo_target.h"
 #include "common/eval/exact_distribution.h"
-#include "common/eval/phylo/phylo_target.h"
 #include "common/eval/phylo/splits.h"
 #include "common/sampling/random.h"
 #include "common/train/trainer.h"

@@ -27,7 +27,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
-#include "common/eval/phylo/phylo_target.h"
+#include "common/env/phylo/phylo_target.h"
 #include "common/eval/phylo/splits.h"
 #include "common/eval/phylo/tree_mcmc.h"
 #include "common/eval/phylo/tree_state.h"

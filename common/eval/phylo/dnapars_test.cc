@@ -5,7 +5,7 @@
 
 #include <algorithm>
 
-#include "common/eval/phylo/phylo_target.h"
+#include "common/env/phylo/phylo_target.h"
 #include "gtest/gtest.h"
 
 namespace epgfn {

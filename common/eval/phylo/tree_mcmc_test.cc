@@ -5,8 +5,8 @@
 #include <map>
 #include <set>
 
+#include "common/env/phylo/phylo_target.h"
 #include "common/eval/exact_distribution.h"
-#include "common/eval/phylo/phylo_target.h"
 #include "common/eval/phylo/splits.h"
 #include "common/eval/phylo/tree_state.h"
 #include "gtest/gtest.h"

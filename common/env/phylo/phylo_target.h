@@ -1,5 +1,5 @@
-#ifndef EPGFN_COMMON_EVAL_PHYLO_PHYLO_TARGET_H_
-#define EPGFN_COMMON_EVAL_PHYLO_PHYLO_TARGET_H_
+#ifndef EPGFN_COMMON_ENV_PHYLO_PHYLO_TARGET_H_
+#define EPGFN_COMMON_ENV_PHYLO_PHYLO_TARGET_H_
 
 #include <ATen/core/Tensor.h>
 
@@ -40,4 +40,4 @@ absl::StatusOr<std::vector<int64_t>> ParsimonyScores(
 
 }  // namespace epgfn
 
-#endif  // EPGFN_COMMON_EVAL_PHYLO_PHYLO_TARGET_H_
+#endif  // EPGFN_COMMON_ENV_PHYLO_PHYLO_TARGET_H_

@@ -1,16 +1,31 @@
-#ifndef EPGFN_COMMON_AGGREGATE_LOCAL_DIAGNOSTICS_H_
-#define EPGFN_COMMON_AGGREGATE_LOCAL_DIAGNOSTICS_H_
+#ifndef EPGFN_COMMON_TRAIN_LOCAL_DIAGNOSTICS_H_
+#define EPGFN_COMMON_TRAIN_LOCAL_DIAGNOSTICS_H_
 
+#include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "common/aggregate/local_model.h"
 #include "common/env/environment.h"
 #include "common/policy/policy_net.h"
 #include "common/sampling/random.h"
 #include "common/train/trajectory_target.h"
 
 namespace epgfn {
+
+// A client's self-assessment (EP-GFlowNets, Theorem 4.3): over its sampled
+// trajectories, 1 - alpha <= p_F(t) / (p_B(t|x) R(x) / Z_hat) <= 1 + beta.
+// Reported with the upload; the server cannot check it (it never sees R).
+struct LocalDiagnostics {
+  double alpha = 0.0;  // in [0, 1)
+  double beta = 0.0;   // >= 0
+  double log_z_estimate = 0.0;
+  int64_t num_trajectories = 0;
+  // Flow Consistency in Subgraphs against the client's own reward
+  // (common/eval/flow_consistency.h), when the client computed it. Like
+  // alpha and beta the server can only report it, not check it.
+  std::optional<double> fcs;
+};
 
 // Estimates a client's (alpha, beta) on `num_trajectories` on-policy
 // trajectories. Z is estimated by importance sampling,
@@ -41,4 +56,4 @@ absl::StatusOr<double> JeffreyDivergenceBound(
 
 }  // namespace epgfn
 
-#endif  // EPGFN_COMMON_AGGREGATE_LOCAL_DIAGNOSTICS_H_
+#endif  // EPGFN_COMMON_TRAIN_LOCAL_DIAGNOSTICS_H_

@@ -1,4 +1,4 @@
-#include "common/aggregate/local_diagnostics.h"
+#include "common/train/local_diagnostics.h"
 
 #include <cmath>
 

@@ -1,4 +1,4 @@
-#include "common/eval/phylo/phylo_target.h"
+#include "common/env/phylo/phylo_target.h"
 
 #include <torch/types.h>
 #include <torch/utils.h>
@@ -8,9 +8,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/env/environment_registry.h"
 #include "common/env/phylo/alignment.h"
 #include "common/env/phylo/client_alignment.h"
-#include "common/env/environment_registry.h"
 #include "common/env/phylo/phylo.h"
 #include "common/util/status_macros.h"
 
@@ -45,8 +45,8 @@ absl::StatusOr<PhyloTarget> MakePhyloTarget(
   PhyloTarget target;
   ASSIGN_OR_RETURN(target.environment, MakeEnvironment(names_only));
   target.taxa = taxa;
-  ASSIGN_OR_RETURN(ClientAlignment matched, MatchAlignmentToTaxa(
-                                                alignment, taxa, path));
+  ASSIGN_OR_RETURN(ClientAlignment matched,
+                   MatchAlignmentToTaxa(alignment, taxa, path));
   target.site_masks = matched.masks;
   // Full data: one client, so the whole prior and every site.
   ASSIGN_OR_RETURN(target.reward,

@@ -1,4 +1,4 @@
-#include "common/aggregate/local_diagnostics.h"
+#include "common/train/local_diagnostics.h"
 
 #include <cmath>
 
@@ -21,8 +21,9 @@ TEST(JeffreyDivergenceBoundTest, SumsPerClientTerms) {
 }
 
 TEST(EstimateLocalDiagnosticsTest, TrainingShrinksAlphaAndBeta) {
-  auto environment =
-      std::move(MakeEnvironment(*EnvironmentConfig::Parse("sequence:length=3,vocab=3")).value());
+  auto environment = std::move(
+      MakeEnvironment(*EnvironmentConfig::Parse("sequence:length=3,vocab=3"))
+          .value());
   auto reward = std::move(
       MakeSplitLogReward(*environment, *RewardConfig::Parse("utility:seed=1"))
           .value());
@@ -47,8 +48,8 @@ TEST(EstimateLocalDiagnosticsTest, TrainingShrinksAlphaAndBeta) {
   EXPECT_LT(after.alpha + after.beta, 0.2 * (before.alpha + before.beta));
   // Z_hat recovers the true partition function once trained.
   torch::Tensor all = *environment->EnumerateTerminalStates();
-  const double log_z = torch::logsumexp((*reward)(all).to(torch::kFloat64), 0)
-                           .item<double>();
+  const double log_z =
+      torch::logsumexp((*reward)(all).to(torch::kFloat64), 0).item<double>();
   EXPECT_NEAR(after.log_z_estimate, log_z, 0.05);
 }
 
