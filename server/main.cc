@@ -128,22 +128,25 @@ sigset_t BlockShutdownSignals() {
 }
 
 absl::StatusOr<RpcServerOptions> RpcOptionsFromFlags() {
-  ASSIGN_OR_RETURN(
-      RpcServerOptions options,
-      RpcServerOptions::Create(
-          absl::GetFlag(FLAGS_listen), absl::GetFlag(FLAGS_tls_cert),
-          absl::GetFlag(FLAGS_tls_key), absl::GetFlag(FLAGS_tls_client_ca),
-          absl::GetFlag(FLAGS_insecure),
-          absl::GetFlag(FLAGS_max_upload_bytes)));
-  ASSIGN_OR_RETURN(
-      options.sampler_access,
-      SamplerAccessOptions::Create(absl::GetFlag(FLAGS_sampler_auth),
-                                   absl::GetFlag(FLAGS_sampler_tokens_file),
-                                   options.mutual_tls()));
-  ASSIGN_OR_RETURN(
-      options.federation_access,
-      FederationAccessOptions::Create(absl::GetFlag(FLAGS_admin_tokens_file),
-                                      options.mutual_tls()));
+  RpcServerOptions options;
+  options.listen_address = absl::GetFlag(FLAGS_listen);
+  options.tls_cert_file = absl::GetFlag(FLAGS_tls_cert);
+  options.tls_key_file = absl::GetFlag(FLAGS_tls_key);
+  options.tls_client_ca_file = absl::GetFlag(FLAGS_tls_client_ca);
+  options.insecure = absl::GetFlag(FLAGS_insecure);
+  options.max_upload_bytes = absl::GetFlag(FLAGS_max_upload_bytes);
+  RETURN_IF_ERROR(options.Validate());
+  SamplerAccessFlags sampler;
+  sampler.auth = absl::GetFlag(FLAGS_sampler_auth);
+  sampler.tokens_file = absl::GetFlag(FLAGS_sampler_tokens_file);
+  sampler.mutual_tls = options.mutual_tls();
+  ASSIGN_OR_RETURN(options.sampler_access,
+                   SamplerAccessOptions::Create(sampler));
+  FederationAccessFlags federation;
+  federation.admin_tokens_file = absl::GetFlag(FLAGS_admin_tokens_file);
+  federation.mutual_tls = options.mutual_tls();
+  ASSIGN_OR_RETURN(options.federation_access,
+                   FederationAccessOptions::Create(federation));
   return options;
 }
 

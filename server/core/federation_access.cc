@@ -10,12 +10,12 @@
 namespace epgfn {
 
 absl::StatusOr<FederationAccessOptions> FederationAccessOptions::Create(
-    const std::string& admin_tokens_file, bool mutual_tls) {
+    const FederationAccessFlags& flags) {
   FederationAccessOptions options;
-  options.require_member_certificate = mutual_tls;
-  if (!admin_tokens_file.empty()) {
+  options.require_member_certificate = flags.mutual_tls;
+  if (!flags.admin_tokens_file.empty()) {
     absl::StatusOr<std::vector<BearerToken>> tokens =
-        LoadBearerTokens(admin_tokens_file, "admin tokens file");
+        LoadBearerTokens(flags.admin_tokens_file, "admin tokens file");
     if (!tokens.ok()) return tokens.status();
     options.admin_tokens = *std::move(tokens);
   }

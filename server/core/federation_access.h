@@ -22,15 +22,23 @@ namespace epgfn {
 //            token from --admin_tokens_file as 'authorization: Bearer ...';
 //            no token file, no operator.
 // The Sampler service has its own access (SamplerAccess).
+// What the server's flags say about Federation access, before it is loaded.
+struct FederationAccessFlags {
+  // As --admin_tokens_file; may be empty: GetStatus is then refused to
+  // everyone.
+  std::string admin_tokens_file;
+  // Whether the server verifies client certificates (members then need one).
+  bool mutual_tls = false;
+};
+
 struct FederationAccessOptions {
   // Mutual TLS: calls carry a verified certificate identity.
   bool require_member_certificate = false;
   std::vector<BearerToken> admin_tokens;
 
-  // `admin_tokens_file` as --admin_tokens_file (may be empty: GetStatus is
-  // then refused to everyone).
+  // Loads the admin tokens file, if any.
   static absl::StatusOr<FederationAccessOptions> Create(
-      const std::string& admin_tokens_file, bool mutual_tls);
+      const FederationAccessFlags& flags);
 };
 
 // The Federation service's access decisions, without gRPC. Refusals are

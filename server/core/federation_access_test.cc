@@ -85,8 +85,11 @@ TEST(FederationAccessTest, OperatorsNeedAnAdminToken) {
 }
 
 TEST(FederationAccessOptionsTest, LoadsTheAdminTokensFile) {
-  EXPECT_TRUE(FederationAccessOptions::Create("", true)->admin_tokens.empty());
-  auto missing = FederationAccessOptions::Create("/nonexistent/admins", true);
+  FederationAccessFlags flags;
+  flags.mutual_tls = true;
+  EXPECT_TRUE(FederationAccessOptions::Create(flags)->admin_tokens.empty());
+  flags.admin_tokens_file = "/nonexistent/admins";
+  auto missing = FederationAccessOptions::Create(flags);
   ASSERT_FALSE(missing.ok());
   EXPECT_THAT(std::string(missing.status().message()),
               HasSubstr("cannot read the admin tokens file"));

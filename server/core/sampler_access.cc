@@ -50,9 +50,9 @@ SamplerAccessOptions SamplerAccessOptions::Open() {
 }
 
 absl::StatusOr<SamplerAccessOptions> SamplerAccessOptions::Create(
-    absl::string_view mode_name, const std::string& tokens_file,
-    bool mutual_tls) {
-  absl::StatusOr<SamplerAuthMode> mode = ParseSamplerAuthMode(mode_name);
+    const SamplerAccessFlags& flags) {
+  const std::string& tokens_file = flags.tokens_file;
+  absl::StatusOr<SamplerAuthMode> mode = ParseSamplerAuthMode(flags.auth);
   if (!mode.ok()) return mode.status();
   SamplerAccessOptions options;
   options.mode = *mode;
@@ -71,7 +71,7 @@ absl::StatusOr<SamplerAccessOptions> SamplerAccessOptions::Create(
       return options;
     }
     case SamplerAuthMode::kMutualTls:
-      if (!mutual_tls) {
+      if (!flags.mutual_tls) {
         return absl::InvalidArgumentError(
             "--sampler_auth=mtls needs client certificates to be verified: "
             "give --tls_client_ca");
@@ -83,7 +83,7 @@ absl::StatusOr<SamplerAccessOptions> SamplerAccessOptions::Create(
   if (!tokens_file.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--sampler_tokens_file is only used with --sampler_auth=token, not ",
-        mode_name));
+        flags.auth));
   }
   return options;
 }

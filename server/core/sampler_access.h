@@ -43,6 +43,16 @@ absl::StatusOr<std::vector<SamplerToken>> ParseSamplerTokens(
 absl::StatusOr<std::vector<SamplerToken>> LoadSamplerTokens(
     const std::string& path);
 
+// What the server's flags say about Sampler access, before it is checked.
+struct SamplerAccessFlags {
+  // As --sampler_auth: "open", "token" or "mtls".
+  std::string auth = "token";
+  // As --sampler_tokens_file: required by, and only allowed with, token mode.
+  std::string tokens_file;
+  // Whether the server verifies client certificates (required by mtls mode).
+  bool mutual_tls = false;
+};
+
 struct SamplerAccessOptions {
   // Fail-closed default: token mode without tokens refuses every call.
   // Servers built from flags always go through Create, which refuses that.
@@ -50,13 +60,9 @@ struct SamplerAccessOptions {
   std::vector<SamplerToken> tokens;
 
   static SamplerAccessOptions Open();
-  // From the server's flags: `mode_name` as --sampler_auth, `tokens_file` as
-  // --sampler_tokens_file (required by, and only allowed with, token mode);
-  // `mutual_tls` whether the server verifies client certificates (required
-  // by mtls mode).
+  // Checks `flags` and loads the tokens file.
   static absl::StatusOr<SamplerAccessOptions> Create(
-      absl::string_view mode_name, const std::string& tokens_file,
-      bool mutual_tls);
+      const SamplerAccessFlags& flags);
 };
 
 using SamplerCallCredentials = CallCredentials;

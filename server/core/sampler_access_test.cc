@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "common/util/sha256.h"
@@ -77,28 +78,35 @@ TEST(SamplerTokensTest, MalformedLinesAreNamedWithoutTheToken) {
   EXPECT_FALSE(ParseSamplerTokens("# only a comment\n\n", "t").ok());
 }
 
+// The Sampler flags of one server, as the daemon reads them.
+absl::StatusOr<SamplerAccessOptions> FromFlags(std::string auth,
+                                               std::string tokens_file,
+                                               bool mutual_tls) {
+  SamplerAccessFlags flags;
+  flags.auth = std::move(auth);
+  flags.tokens_file = std::move(tokens_file);
+  flags.mutual_tls = mutual_tls;
+  return SamplerAccessOptions::Create(flags);
+}
+
 TEST(SamplerAccessOptionsTest, RefusesIncompleteConfigurations) {
   const char* root = std::getenv("TEST_TMPDIR");
   const std::string path = absl::StrCat(root ? root : "/tmp", "/tokens.txt");
   std::ofstream(path) << TokensText();
 
-  auto token = SamplerAccessOptions::Create("token", path, false);
+  auto token = FromFlags("token", path, false);
   ASSERT_TRUE(token.ok()) << token.status();
   EXPECT_EQ(token->tokens.size(), 2u);
-  EXPECT_THAT(
-      SamplerAccessOptions::Create("token", "", true).status().message(),
-      HasSubstr("--sampler_tokens_file"));
-  EXPECT_EQ(SamplerAccessOptions::Create("token", path + ".missing", true)
-                .status()
-                .code(),
+  EXPECT_THAT(FromFlags("token", "", true).status().message(),
+              HasSubstr("--sampler_tokens_file"));
+  EXPECT_EQ(FromFlags("token", path + ".missing", true).status().code(),
             absl::StatusCode::kNotFound);
-  EXPECT_THAT(
-      SamplerAccessOptions::Create("mtls", "", false).status().message(),
-      HasSubstr("--tls_client_ca"));
-  EXPECT_TRUE(SamplerAccessOptions::Create("mtls", "", true).ok());
-  EXPECT_FALSE(SamplerAccessOptions::Create("mtls", path, true).ok());
-  EXPECT_TRUE(SamplerAccessOptions::Create("open", "", false).ok());
-  EXPECT_FALSE(SamplerAccessOptions::Create("none", "", false).ok());
+  EXPECT_THAT(FromFlags("mtls", "", false).status().message(),
+              HasSubstr("--tls_client_ca"));
+  EXPECT_TRUE(FromFlags("mtls", "", true).ok());
+  EXPECT_FALSE(FromFlags("mtls", path, true).ok());
+  EXPECT_TRUE(FromFlags("open", "", false).ok());
+  EXPECT_FALSE(FromFlags("none", "", false).ok());
 }
 
 TEST(SamplerAccessTest, AcceptsEachListedTokenAsItsCaller) {

@@ -23,8 +23,10 @@ TEST(ErrorPathsTest, AFailedWriteDoesNotTellTheClientWhereTheStateIs) {
   const std::string state_dir = test_support::FreshDirectory("paths");
   auto core = *ServerCore::Create(
       config, *ServerCore::Options::Create(state_dir, torch::kCPU, 100));
-  auto options =
-      *RpcServerOptions::Create("127.0.0.1:0", "", "", "", true, 1 << 20);
+  RpcServerOptions options;
+  options.listen_address = "127.0.0.1:0";
+  options.insecure = true;
+  options.max_upload_bytes = 1 << 20;
   auto server = RpcServer::Start(core.get(), options);
   ASSERT_TRUE(server.ok()) << server.status();
   // The uploads folder becomes a plain file: every write under it fails

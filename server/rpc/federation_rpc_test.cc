@@ -42,8 +42,10 @@ class FederationRpcTest : public ::testing::Test {
     state_dir_ = test_support::FreshDirectory("rpc");
     auto options = *ServerCore::Options::Create(state_dir_, torch::kCPU, 50000);
     core_ = *ServerCore::Create(config_, options);
-    auto rpc_options =
-        *RpcServerOptions::Create("127.0.0.1:0", "", "", "", true, 64 << 20);
+    RpcServerOptions rpc_options;
+    rpc_options.listen_address = "127.0.0.1:0";
+    rpc_options.insecure = true;
+    rpc_options.max_upload_bytes = 64 << 20;
     // Access control has its own test (sampler_auth_test).
     rpc_options.sampler_access = SamplerAccessOptions::Open();
     rpc_options.federation_access = test_support::TestAdminAccess();

@@ -59,8 +59,10 @@ TEST(MetricsScrapeTest, FamiliesAndValuesAfterUploadsAndAggregation) {
       test_support::FreshDirectory("scrape"), torch::kCPU, 1000);
   auto core = ServerCore::Create(config, options);
   ASSERT_TRUE(core.ok()) << core.status();
-  auto rpc_options =
-      *RpcServerOptions::Create("127.0.0.1:0", "", "", "", true, 64 << 20);
+  RpcServerOptions rpc_options;
+  rpc_options.listen_address = "127.0.0.1:0";
+  rpc_options.insecure = true;
+  rpc_options.max_upload_bytes = 64 << 20;
   rpc_options.sampler_access = SamplerAccessOptions::Open();
   auto server = RpcServer::Start(core->get(), rpc_options);
   ASSERT_TRUE(server.ok()) << server.status();

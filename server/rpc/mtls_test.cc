@@ -6,7 +6,10 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <string>
+#include <utility>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "common/util/file_io.h"
 #include "gmock/gmock.h"
@@ -56,11 +59,14 @@ class MutualTlsTest : public ::testing::Test {
     core_ = *ServerCore::Create(
         config_, *ServerCore::Options::Create(
                      test_support::FreshDirectory("mtls"), torch::kCPU, 100));
-    auto options = RpcServerOptions::Create(
-        "127.0.0.1:0", *certs_ + "/server.pem", *certs_ + "/server.key",
-        *certs_ + "/ca.pem", false, 64 << 20);
-    ASSERT_TRUE(options.ok()) << options.status();
-    auto server = RpcServer::Start(core_.get(), *options);
+    RpcServerOptions options;
+    options.listen_address = "127.0.0.1:0";
+    options.tls_cert_file = *certs_ + "/server.pem";
+    options.tls_key_file = *certs_ + "/server.key";
+    options.tls_client_ca_file = *certs_ + "/ca.pem";
+    options.max_upload_bytes = 64 << 20;
+    ASSERT_TRUE(options.Validate().ok()) << options.Validate();
+    auto server = RpcServer::Start(core_.get(), options);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(server).value();
   }
@@ -151,19 +157,29 @@ TEST_F(MutualTlsTest, IdentityIsTheFirstDnsNameWithoutACommonName) {
   EXPECT_EQ(core_->Status().clients[0].accepted_round, 0);
 }
 
+// The transport flags of one server, checked as the daemon checks them.
+absl::Status ValidateTransport(std::string listen_address,
+                               std::string tls_cert_file,
+                               std::string tls_key_file,
+                               std::string tls_client_ca_file, bool insecure) {
+  RpcServerOptions options;
+  options.listen_address = std::move(listen_address);
+  options.tls_cert_file = std::move(tls_cert_file);
+  options.tls_key_file = std::move(tls_key_file);
+  options.tls_client_ca_file = std::move(tls_client_ca_file);
+  options.insecure = insecure;
+  options.max_upload_bytes = 1;
+  return options.Validate();
+}
+
 TEST_F(MutualTlsTest, OptionsRequireTlsOrInsecure) {
   const std::string cert = *certs_ + "/server.pem";
   const std::string key = *certs_ + "/server.key";
-  EXPECT_FALSE(
-      RpcServerOptions::Create("127.0.0.1:0", "", "", "", false, 1).ok());
-  EXPECT_FALSE(
-      RpcServerOptions::Create("127.0.0.1:0", cert, key, "", true, 1).ok());
-  EXPECT_FALSE(
-      RpcServerOptions::Create("127.0.0.1:0", cert, "", "", false, 1).ok());
-  EXPECT_TRUE(
-      RpcServerOptions::Create("127.0.0.1:0", cert, key, "", false, 1).ok());
-  EXPECT_TRUE(
-      RpcServerOptions::Create("127.0.0.1:0", "", "", "", true, 1).ok());
+  EXPECT_FALSE(ValidateTransport("127.0.0.1:0", "", "", "", false).ok());
+  EXPECT_FALSE(ValidateTransport("127.0.0.1:0", cert, key, "", true).ok());
+  EXPECT_FALSE(ValidateTransport("127.0.0.1:0", cert, "", "", false).ok());
+  EXPECT_TRUE(ValidateTransport("127.0.0.1:0", cert, key, "", false).ok());
+  EXPECT_TRUE(ValidateTransport("127.0.0.1:0", "", "", "", true).ok());
 }
 
 // The files are checked with OpenSSL when the options are made, and each
@@ -174,20 +190,18 @@ TEST_F(MutualTlsTest, OptionsNameABadKeyOrAKeyOfAnotherCertificate) {
       test_support::FreshDirectory("tls") + "/garbage.key";
   std::ofstream(garbage) << "-----BEGIN PRIVATE KEY-----\nnot base64 at all"
                             "\n-----END PRIVATE KEY-----\n";
-  auto options =
-      RpcServerOptions::Create("127.0.0.1:0", cert, garbage, "", false, 1);
+  auto options = ValidateTransport("127.0.0.1:0", cert, garbage, "", false);
   ASSERT_FALSE(options.ok());
-  EXPECT_THAT(std::string(options.status().message()),
+  EXPECT_THAT(std::string(options.message()),
               HasSubstr("is not a PEM private key"));
-  options = RpcServerOptions::Create("127.0.0.1:0", cert,
-                                     *certs_ + "/client-0.key", "", false, 1);
+  options = ValidateTransport("127.0.0.1:0", cert, *certs_ + "/client-0.key",
+                              "", false);
   ASSERT_FALSE(options.ok());
-  EXPECT_THAT(std::string(options.status().message()),
+  EXPECT_THAT(std::string(options.message()),
               HasSubstr("client-0.key does not belong to the certificate"));
-  options =
-      RpcServerOptions::Create("127.0.0.1:0", garbage, garbage, "", false, 1);
+  options = ValidateTransport("127.0.0.1:0", garbage, garbage, "", false);
   ASSERT_FALSE(options.ok());
-  EXPECT_THAT(std::string(options.status().message()),
+  EXPECT_THAT(std::string(options.message()),
               HasSubstr("is not a PEM certificate"));
 }
 
@@ -195,15 +209,13 @@ TEST(RpcServerOptionsTest, ThePortMustBeInRange) {
   for (const char* bad :
        {"127.0.0.1:99999", "127.0.0.1:65536", "127.0.0.1:-1",
         "127.0.0.1:", "127.0.0.1", ":50051", "::1:50051", "127.0.0.1:5x"}) {
-    auto options = RpcServerOptions::Create(bad, "", "", "", true, 1);
+    auto options = ValidateTransport(bad, "", "", "", true);
     ASSERT_FALSE(options.ok()) << bad;
-    EXPECT_EQ(options.status().code(), absl::StatusCode::kInvalidArgument);
-    EXPECT_THAT(std::string(options.status().message()),
-                HasSubstr("--listen='"));
+    EXPECT_EQ(options.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(options.message()), HasSubstr("--listen='"));
   }
-  EXPECT_TRUE(
-      RpcServerOptions::Create("[::1]:65535", "", "", "", true, 1).ok());
-  EXPECT_TRUE(RpcServerOptions::Create("0.0.0.0:0", "", "", "", true, 1).ok());
+  EXPECT_TRUE(ValidateTransport("[::1]:65535", "", "", "", true).ok());
+  EXPECT_TRUE(ValidateTransport("0.0.0.0:0", "", "", "", true).ok());
 }
 
 }  // namespace

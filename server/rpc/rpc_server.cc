@@ -46,10 +46,7 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeCredentials(
 
 }  // namespace
 
-absl::StatusOr<RpcServerOptions> RpcServerOptions::Create(
-    std::string listen_address, std::string tls_cert_file,
-    std::string tls_key_file, std::string tls_client_ca_file, bool insecure,
-    int64_t max_upload_bytes) {
+absl::Status RpcServerOptions::Validate() const {
   RETURN_IF_ERROR(ListenAddress::Parse(listen_address, "--listen").status());
   const bool any_tls = !tls_cert_file.empty() || !tls_key_file.empty() ||
                        !tls_client_ca_file.empty();
@@ -67,20 +64,11 @@ absl::StatusOr<RpcServerOptions> RpcServerOptions::Create(
         absl::StrCat("max_upload_bytes must be >= 1, got ", max_upload_bytes));
   }
   if (!insecure) {
-    // Here rather than at Start, so that a bad key stops the server before
-    // it recovers its state.
     RETURN_IF_ERROR(
         LoadServerTlsFiles(tls_cert_file, tls_key_file, tls_client_ca_file)
             .status());
   }
-  RpcServerOptions options;
-  options.listen_address = std::move(listen_address);
-  options.tls_cert_file = std::move(tls_cert_file);
-  options.tls_key_file = std::move(tls_key_file);
-  options.tls_client_ca_file = std::move(tls_client_ca_file);
-  options.insecure = insecure;
-  options.max_upload_bytes = max_upload_bytes;
-  return options;
+  return absl::OkStatus();
 }
 
 namespace {

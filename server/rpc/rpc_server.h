@@ -40,12 +40,11 @@ struct RpcServerOptions {
 
   bool mutual_tls() const { return !tls_client_ca_file.empty(); }
 
-  static absl::StatusOr<RpcServerOptions> Create(std::string listen_address,
-                                                 std::string tls_cert_file,
-                                                 std::string tls_key_file,
-                                                 std::string tls_client_ca_file,
-                                                 bool insecure,
-                                                 int64_t max_upload_bytes);
+  // The transport fields, as the server's flags fill them: a listen address
+  // that parses, either `insecure` or a certificate and key (never both),
+  // max_upload_bytes >= 1. The TLS files are loaded here too, so that a bad
+  // key stops the server before it recovers its state.
+  absl::Status Validate() const;
 };
 
 // The gRPC server: Federation and Sampler services over one ServerCore, plus

@@ -41,7 +41,9 @@ class SamplerAuthTest : public ::testing::Test {
         "tokens.txt",
         absl::StrCat("# test callers\nalice:", test_support::TestToken(1),
                      "\nbob:", test_support::TestToken(2), "\n"));
-    auto options = SamplerAccessOptions::Create("token", path, false);
+    SamplerAccessFlags flags;  // token mode
+    flags.tokens_file = path;
+    auto options = SamplerAccessOptions::Create(flags);
     EXPECT_TRUE(options.ok()) << options.status();
     return *options;
   }
@@ -162,8 +164,10 @@ TEST_F(SamplerAuthTest, TokenModeRefusesWrongMissingAndSameLengthTokens) {
 }
 
 TEST_F(SamplerAuthTest, MutualTlsModeNeedsAClientCertificate) {
-  Start(/*mutual_tls=*/true,
-        *SamplerAccessOptions::Create("mtls", "", /*mutual_tls=*/true));
+  SamplerAccessFlags flags;
+  flags.auth = "mtls";
+  flags.mutual_tls = true;
+  Start(/*mutual_tls=*/true, *SamplerAccessOptions::Create(flags));
   grpc::Status status = Sample("client-0", "");
   EXPECT_TRUE(status.ok()) << status.error_message();
   // Without a certificate the TLS handshake itself fails, token or not.

@@ -21,7 +21,9 @@ TEST(SamplerLoadTest, ThousandConcurrentCallsAllSucceed) {
   const std::string token = test_support::TestToken(7);
   const std::string tokens_file = test_support::WriteTestFile(
       "tokens.txt", absl::StrCat("load-test:", token, "\n"));
-  auto access = SamplerAccessOptions::Create("token", tokens_file, false);
+  SamplerAccessFlags flags;  // token mode
+  flags.tokens_file = tokens_file;
+  auto access = SamplerAccessOptions::Create(flags);
   ASSERT_TRUE(access.ok()) << access.status();
   auto server =
       test_support::StartSamplerServer(*certs, /*mutual_tls=*/false, *access);

@@ -24,7 +24,9 @@ class SummarizeRpcTest : public ::testing::Test {
     ASSERT_TRUE(certs.ok()) << certs.status();
     const std::string tokens = test_support::WriteTestFile(
         "tokens.txt", absl::StrCat("alice:", test_support::TestToken(1), "\n"));
-    auto access = SamplerAccessOptions::Create("token", tokens, false);
+    SamplerAccessFlags flags;  // token mode
+    flags.tokens_file = tokens;
+    auto access = SamplerAccessOptions::Create(flags);
     ASSERT_TRUE(access.ok()) << access.status();
     auto server = test_support::StartSamplerServer(*certs, false, *access);
     ASSERT_TRUE(server.ok()) << server.status();

@@ -44,8 +44,10 @@ class UploadValidationTest : public ::testing::Test {
     state_dir_ = test_support::FreshDirectory("validation");
     core_ = *ServerCore::Create(
         config_, *ServerCore::Options::Create(state_dir_, torch::kCPU, 100));
-    auto options = *RpcServerOptions::Create("127.0.0.1:0", "", "", "", true,
-                                             kMaxUploadBytes);
+    RpcServerOptions options;
+    options.listen_address = "127.0.0.1:0";
+    options.insecure = true;
+    options.max_upload_bytes = kMaxUploadBytes;
     options.federation_access = test_support::TestAdminAccess();
     auto server = RpcServer::Start(core_.get(), options);
     ASSERT_TRUE(server.ok()) << server.status();

@@ -99,11 +99,13 @@ absl::StatusOr<std::unique_ptr<SamplerServer>> StartSamplerServer(
   if (server->core->models().Latest() == nullptr) {
     return absl::InternalError("the published model was not recovered");
   }
-  ASSIGN_OR_RETURN(
-      RpcServerOptions options,
-      RpcServerOptions::Create(
-          "127.0.0.1:0", certs + "/server.pem", certs + "/server.key",
-          mutual_tls ? certs + "/ca.pem" : "", false, 64 << 20));
+  RpcServerOptions options;
+  options.listen_address = "127.0.0.1:0";
+  options.tls_cert_file = certs + "/server.pem";
+  options.tls_key_file = certs + "/server.key";
+  if (mutual_tls) options.tls_client_ca_file = certs + "/ca.pem";
+  options.max_upload_bytes = 64 << 20;
+  RETURN_IF_ERROR(options.Validate());
   options.sampler_access = std::move(sampler_access);
   options.federation_access = TestAdminAccess();
   ASSIGN_OR_RETURN(server->server,

@@ -23,7 +23,9 @@ absl::StatusOr<McmcCurve> RunMcmc(TreeMcmc& mcmc, const CladeFrequencies* exact,
   const double budget = options.budget_seconds;
   const double agreement = options.agreement;
   std::printf("\n| steps/chain | sampler s | ASDSF | clades | max sd |%s\n",
-              exact != nullptr ? " max abs diff to exact |" : "");
+              exact != nullptr
+                  ? absl::StrCat(" ", options.difference_column, " |").c_str()
+                  : "");
   std::printf("|---|---|---|---|---|%s\n", exact != nullptr ? "---|" : "");
   int64_t steps = 0;
   int64_t next_print = options.check_every;
@@ -49,13 +51,16 @@ absl::StatusOr<McmcCurve> RunMcmc(TreeMcmc& mcmc, const CladeFrequencies* exact,
       }
     }
     const bool done = curve.seconds_to_asdsf >= 0 &&
-                      (exact == nullptr || curve.seconds_to_agreement >= 0);
-    if (steps >= next_print || done || sampler_seconds >= budget) {
+                      (exact == nullptr || options.stop_at_asdsf ||
+                       curve.seconds_to_agreement >= 0);
+    if (options.row_every_check || steps >= next_print || done ||
+        sampler_seconds >= budget) {
       std::printf("| %lld | %.1f | %.4f | %lld | %.4f |", (long long)steps,
                   sampler_seconds, asdsf.value, (long long)asdsf.num_clades,
                   asdsf.max_sd);
       if (exact != nullptr) std::printf(" %.4f |", curve.last_error);
       std::printf("\n");
+      std::fflush(stdout);
       next_print = std::max(next_print * 2, steps + 1);
     }
     if (done) break;
@@ -76,6 +81,21 @@ absl::StatusOr<McmcCurve> RunMcmc(TreeMcmc& mcmc, const CladeFrequencies* exact,
   return curve;
 }
 
+namespace {
+
+// The clade's taxa by name, space-separated.
+std::string CladeMembers(Clade clade, const std::vector<std::string>& names) {
+  std::string members;
+  for (int k = 0; k < static_cast<int>(names.size()); ++k) {
+    if (clade >> k & 1) {
+      absl::StrAppend(&members, members.empty() ? "" : " ", names[k]);
+    }
+  }
+  return members;
+}
+
+}  // namespace
+
 void PrintTopClades(const CladeFrequencies& f, const CladeFrequencies* exact,
                     const std::vector<std::string>& names, int count,
                     const char* label, const char* other) {
@@ -86,15 +106,36 @@ void PrintTopClades(const CladeFrequencies& f, const CladeFrequencies* exact,
               exact != nullptr ? absl::StrCat(" ", other, " |").c_str() : "",
               exact != nullptr ? "---|" : "");
   for (int i = 0; i < count && i < static_cast<int>(order.size()); ++i) {
-    std::string members;
-    for (int k = 0; k < f.num_taxa; ++k) {
-      if (order[i].second >> k & 1) {
-        absl::StrAppend(&members, members.empty() ? "" : " ", names[k]);
-      }
-    }
-    std::printf("| %s | %.4f |", members.c_str(), order[i].first);
+    std::printf("| %s | %.4f |", CladeMembers(order[i].second, names).c_str(),
+                order[i].first);
     if (exact != nullptr) std::printf(" %.4f |", exact->Of(order[i].second));
     std::printf("\n");
+  }
+}
+
+void PrintCladeComparison(const CladeFrequencies& reference,
+                          const CladeFrequencies& other,
+                          const std::vector<std::string>& names, int count,
+                          const char* reference_label,
+                          const char* other_label) {
+  std::vector<std::pair<double, Clade>> order;
+  for (const auto& [clade, f] : reference.frequency) {
+    order.push_back({f, clade});
+  }
+  for (const auto& [clade, f] : other.frequency) {
+    if (reference.Of(clade) == 0) order.push_back({f, clade});
+  }
+  std::sort(order.begin(), order.end(), [&](const auto& a, const auto& b) {
+    return std::max(reference.Of(a.second), other.Of(a.second)) >
+           std::max(reference.Of(b.second), other.Of(b.second));
+  });
+  std::printf("\n| clade | %s | %s | difference |\n|---|---|---|---|\n",
+              reference_label, other_label);
+  for (int i = 0; i < count && i < static_cast<int>(order.size()); ++i) {
+    const Clade clade = order[i].second;
+    std::printf("| %s | %.4f | %.4f | %+.4f |\n",
+                CladeMembers(clade, names).c_str(), reference.Of(clade),
+                other.Of(clade), other.Of(clade) - reference.Of(clade));
   }
 }
 

@@ -20,7 +20,6 @@
 #include <chrono>
 #include <cstdio>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -38,6 +37,7 @@
 #include "proto/federation_spec.pb.h"
 #include "tests/bench/bench_main.h"
 #include "tests/bench/machine_report.h"
+#include "tests/bench/mcmc_report.h"
 #include "tests/bench/stopwatch.h"
 
 ABSL_FLAG(std::string, config, "",
@@ -99,79 +99,6 @@ absl::StatusOr<CladeFrequencies> ModelClades(const PhyloTarget& target) {
   return CountClades(target.num_taxa(), trees);
 }
 
-struct McmcResult {
-  double seconds_to_asdsf = -1;
-  int64_t steps_to_asdsf = -1;
-  ConvergencePoint last;
-  double last_difference = 0;
-  CladeFrequencies pooled;
-};
-
-// Runs the chains in chunks (sampler time only; the checks are excluded)
-// until ASDSF <= 0.01 or the budget, printing a row per check.
-absl::StatusOr<McmcResult> RunReference(TreeMcmc& mcmc,
-                                        const CladeFrequencies& model) {
-  McmcResult result;
-  double seconds = 0;
-  int64_t steps = 0;
-  std::printf(
-      "\n| steps/chain | sampler s | ASDSF | clades | max sd | model vs "
-      "pooled chains: max abs clade diff |\n|---|---|---|---|---|---|\n");
-  while (seconds < absl::GetFlag(FLAGS_mcmc_seconds)) {
-    const auto start = Clock::now();
-    RETURN_IF_ERROR(mcmc.Run(absl::GetFlag(FLAGS_check_every)));
-    seconds += SecondsSince(start);
-    steps += absl::GetFlag(FLAGS_check_every);
-    ASSIGN_OR_RETURN(Asdsf asdsf, mcmc.AsdsfAfterBurnIn(0.25, 0.1));
-    result.last = {steps, seconds, asdsf};
-    result.pooled = mcmc.Frequencies(-1, 0.25);
-    result.last_difference = MaxAbsCladeDifference(model, result.pooled);
-    std::printf("| %lld | %.1f | %.4f | %lld | %.4f | %.4f |\n",
-                (long long)steps, seconds, asdsf.value,
-                (long long)asdsf.num_clades, asdsf.max_sd,
-                result.last_difference);
-    std::fflush(stdout);
-    if (asdsf.value <= 0.01) {
-      result.seconds_to_asdsf = seconds;
-      result.steps_to_asdsf = steps;
-      break;
-    }
-  }
-  return result;
-}
-
-void PrintTopClades(const CladeFrequencies& reference,
-                    const CladeFrequencies& model,
-                    const std::vector<std::string>& names) {
-  std::vector<std::pair<double, Clade>> order;
-  for (const auto& [clade, f] : reference.frequency)
-    order.push_back({f, clade});
-  for (const auto& [clade, f] : model.frequency) {
-    if (reference.Of(clade) == 0) order.push_back({f, clade});
-  }
-  std::sort(order.begin(), order.end(), [&](const auto& a, const auto& b) {
-    return std::max(reference.Of(a.second), model.Of(a.second)) >
-           std::max(reference.Of(b.second), model.Of(b.second));
-  });
-  std::printf(
-      "\n| clade | MCMC (pooled) | model | difference |\n"
-      "|---|---|---|---|\n");
-  for (int i = 0; i < absl::GetFlag(FLAGS_top_clades) &&
-                  i < static_cast<int>(order.size());
-       ++i) {
-    const Clade clade = order[i].second;
-    std::string members;
-    for (int k = 0; k < reference.num_taxa; ++k) {
-      if (clade >> k & 1) {
-        absl::StrAppend(&members, members.empty() ? "" : " ", names[k]);
-      }
-    }
-    std::printf("| %s | %.4f | %.4f | %+.4f |\n", members.c_str(),
-                reference.Of(clade), model.Of(clade),
-                model.Of(clade) - reference.Of(clade));
-  }
-}
-
 absl::Status Main() {
   torch::set_num_threads(1);
   std::printf("# Model vs MCMC clade frequencies\n\n%s\n",
@@ -193,7 +120,13 @@ absl::Status Main() {
   ASSIGN_OR_RETURN(
       std::unique_ptr<TreeMcmc> mcmc,
       TreeMcmc::Create(target.num_taxa(), target.reward.get(), options));
-  ASSIGN_OR_RETURN(McmcResult reference, RunReference(*mcmc, model));
+  McmcRunOptions run;
+  run.budget_seconds = absl::GetFlag(FLAGS_mcmc_seconds);
+  run.check_every = absl::GetFlag(FLAGS_check_every);
+  run.difference_column = "model vs pooled chains: max abs clade diff";
+  run.stop_at_asdsf = true;
+  run.row_every_check = true;
+  ASSIGN_OR_RETURN(McmcCurve reference, RunMcmc(*mcmc, &model, run));
   std::printf(
       "\nASDSF <= 0.01: %s; final ASDSF %.4f after %lld steps/chain (%.1f "
       "s); model vs pooled chains, max abs clade difference: %.4f\n",
@@ -203,8 +136,10 @@ absl::Status Main() {
                          " steps/chain, ", reference.seconds_to_asdsf, " s")
                 .c_str(),
       reference.last.asdsf.value, (long long)reference.last.steps,
-      reference.last.seconds, reference.last_difference);
-  PrintTopClades(reference.pooled, model, target.taxa);
+      reference.last.seconds, reference.last_error);
+  PrintCladeComparison(reference.pooled, model, target.taxa,
+                       absl::GetFlag(FLAGS_top_clades), "MCMC (pooled)",
+                       "model");
   std::printf("\nload average at end: %s\n", LoadAverage().c_str());
   return absl::OkStatus();
 }

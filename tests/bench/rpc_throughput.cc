@@ -79,12 +79,13 @@ absl::StatusOr<Federation> Start(const v1::FederationSpec& spec,
   auto core = ServerCore::Create(*config, *core_options);
   if (!core.ok()) return core.status();
   federation.core = std::move(core).value();
-  auto rpc_options = RpcServerOptions::Create("127.0.0.1:0", "", "", "", true,
-                                              int64_t{1} << 30);
-  if (!rpc_options.ok()) return rpc_options.status();
+  RpcServerOptions rpc_options;
+  rpc_options.listen_address = "127.0.0.1:0";
+  rpc_options.insecure = true;
+  rpc_options.max_upload_bytes = int64_t{1} << 30;
   // Plaintext and open: the bare RPC path (sampler_load measures TLS + token).
-  rpc_options->sampler_access = SamplerAccessOptions::Open();
-  auto server = RpcServer::Start(federation.core.get(), *rpc_options);
+  rpc_options.sampler_access = SamplerAccessOptions::Open();
+  auto server = RpcServer::Start(federation.core.get(), rpc_options);
   if (!server.ok()) return server.status();
   federation.server = std::move(server).value();
   ChannelOptions channel;

@@ -28,11 +28,10 @@ absl::Status Run() {
   auto certs = test_support::GenerateCertificates({"client-0"});
   if (!certs.ok()) return certs.status();
   const std::string token = test_support::TestToken(7);
-  auto access = SamplerAccessOptions::Create(
-      "token",
-      test_support::WriteTestFile("tokens.txt",
-                                  absl::StrCat("bench:", token, "\n")),
-      false);
+  SamplerAccessFlags flags;  // token mode
+  flags.tokens_file = test_support::WriteTestFile(
+      "tokens.txt", absl::StrCat("bench:", token, "\n"));
+  auto access = SamplerAccessOptions::Create(flags);
   if (!access.ok()) return access.status();
   auto server =
       test_support::StartSamplerServer(*certs, /*mutual_tls=*/false, *access);
