@@ -12,6 +12,7 @@
 #include "proto/federation.grpc.pb.h"
 #include "server/core/server_core.h"
 #include "server/rpc/rpc_server.h"
+#include "server/testing/loopback_rpc_options.h"
 #include "server/testing/rpc_client.h"
 #include "server/testing/test_federation.h"
 
@@ -23,10 +24,7 @@ TEST(ErrorPathsTest, AFailedWriteDoesNotTellTheClientWhereTheStateIs) {
   const std::string state_dir = test_support::FreshDirectory("paths");
   auto core = *ServerCore::Create(
       config, *ServerCore::Options::Create(state_dir, torch::kCPU, 100));
-  RpcServerOptions options;
-  options.listen_address = "127.0.0.1:0";
-  options.insecure = true;
-  options.max_upload_bytes = 1 << 20;
+  RpcServerOptions options = test_support::InsecureLoopbackOptions(1 << 20);
   auto server = RpcServer::Start(core.get(), options);
   ASSERT_TRUE(server.ok()) << server.status();
   // The uploads folder becomes a plain file: every write under it fails

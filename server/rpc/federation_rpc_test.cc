@@ -18,6 +18,7 @@
 #include "proto/sampler.grpc.pb.h"
 #include "server/core/server_core.h"
 #include "server/rpc/rpc_server.h"
+#include "server/testing/loopback_rpc_options.h"
 #include "server/testing/rpc_client.h"
 #include "server/testing/test_federation.h"
 
@@ -42,13 +43,7 @@ class FederationRpcTest : public ::testing::Test {
     state_dir_ = test_support::FreshDirectory("rpc");
     auto options = *ServerCore::Options::Create(state_dir_, torch::kCPU, 50000);
     core_ = *ServerCore::Create(config_, options);
-    RpcServerOptions rpc_options;
-    rpc_options.listen_address = "127.0.0.1:0";
-    rpc_options.insecure = true;
-    rpc_options.max_upload_bytes = 64 << 20;
-    // Access control has its own test (sampler_auth_test).
-    rpc_options.sampler_access = SamplerAccessOptions::Open();
-    rpc_options.federation_access = test_support::TestAdminAccess();
+    RpcServerOptions rpc_options = test_support::InsecureLoopbackOptions();
     auto server = RpcServer::Start(core_.get(), rpc_options);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(server).value();

@@ -17,6 +17,7 @@
 #include "server/core/server_core.h"
 #include "server/core/server_metrics.h"
 #include "server/rpc/rpc_server.h"
+#include "server/testing/loopback_rpc_options.h"
 #include "server/testing/rpc_client.h"
 #include "server/testing/test_federation.h"
 
@@ -59,11 +60,7 @@ TEST(MetricsScrapeTest, FamiliesAndValuesAfterUploadsAndAggregation) {
       test_support::FreshDirectory("scrape"), torch::kCPU, 1000);
   auto core = ServerCore::Create(config, options);
   ASSERT_TRUE(core.ok()) << core.status();
-  RpcServerOptions rpc_options;
-  rpc_options.listen_address = "127.0.0.1:0";
-  rpc_options.insecure = true;
-  rpc_options.max_upload_bytes = 64 << 20;
-  rpc_options.sampler_access = SamplerAccessOptions::Open();
+  RpcServerOptions rpc_options = test_support::InsecureLoopbackOptions();
   auto server = RpcServer::Start(core->get(), rpc_options);
   ASSERT_TRUE(server.ok()) << server.status();
   auto endpoint =

@@ -110,6 +110,7 @@ void LogAccessPolicy(const RpcServerOptions& options,
 
 absl::StatusOr<std::unique_ptr<RpcServer>> RpcServer::Start(
     ServerCore* core, const RpcServerOptions& options) {
+  RETURN_IF_ERROR(options.Validate());
   ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
                    MakeCredentials(options));
   FederationServiceOptions service_options;

@@ -51,7 +51,8 @@ struct RpcServerOptions {
 // the standard health and reflection services.
 class RpcServer {
  public:
-  // Listening when this returns. `core` must outlive the server.
+  // Listening when this returns. `core` must outlive the server. Checks
+  // `options` (Validate) first: InvalidArgument for bad transport fields.
   static absl::StatusOr<std::unique_ptr<RpcServer>> Start(
       ServerCore* core, const RpcServerOptions& options);
   ~RpcServer();

@@ -16,6 +16,7 @@
 #include "proto/federation.grpc.pb.h"
 #include "server/core/server_core.h"
 #include "server/rpc/rpc_server.h"
+#include "server/testing/loopback_rpc_options.h"
 #include "server/testing/test_federation.h"
 
 namespace epgfn {
@@ -48,10 +49,8 @@ class UploadLimitsTest : public ::testing::Test {
         static_cast<int64_t>(payload_.size() * 3 / 2);
     options.upload_limits.idle_timeout = absl::Milliseconds(300);
     core_ = *ServerCore::Create(config_, options);
-    RpcServerOptions rpc;
-    rpc.listen_address = "127.0.0.1:0";
-    rpc.insecure = true;
-    rpc.max_upload_bytes = int64_t{1} << 20;
+    RpcServerOptions rpc =
+        test_support::InsecureLoopbackOptions(int64_t{1} << 20);
     server_ = *RpcServer::Start(core_.get(), rpc);
     stub_ = v1::Federation::NewStub(
         grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()),

@@ -26,6 +26,7 @@
 #include "proto/model.pb.h"
 #include "server/core/server_core.h"
 #include "server/rpc/rpc_server.h"
+#include "server/testing/loopback_rpc_options.h"
 #include "server/testing/rpc_client.h"
 #include "server/testing/test_federation.h"
 
@@ -44,11 +45,8 @@ class UploadValidationTest : public ::testing::Test {
     state_dir_ = test_support::FreshDirectory("validation");
     core_ = *ServerCore::Create(
         config_, *ServerCore::Options::Create(state_dir_, torch::kCPU, 100));
-    RpcServerOptions options;
-    options.listen_address = "127.0.0.1:0";
-    options.insecure = true;
-    options.max_upload_bytes = kMaxUploadBytes;
-    options.federation_access = test_support::TestAdminAccess();
+    RpcServerOptions options =
+        test_support::InsecureLoopbackOptions(kMaxUploadBytes);
     auto server = RpcServer::Start(core_.get(), options);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(server).value();
