@@ -22,6 +22,7 @@
 #include "absl/time/time.h"
 #include "client/channel_flags.h"
 #include "client/core/client_daemon.h"
+#include "common/util/guarded_run.h"
 #include "common/util/status_macros.h"
 #include "server/core/federation_config.h"
 
@@ -137,20 +138,7 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   FLAGS_logtostderr = true;
   google::InitGoogleLogging(argv[0]);
-  absl::Status status;
-  // No exception (LibTorch's c10::Error, std::bad_alloc) ends the daemon
-  // without a message and a non-zero exit.
-  try {
-    status = epgfn::RunClientDaemon(epgfn::OptionsFromFlags());
-  } catch (const std::exception& e) {
-    status =
-        absl::InternalError(absl::StrCat("unexpected exception: ", e.what()));
-  } catch (...) {
-    status = absl::InternalError("unexpected exception of unknown type");
-  }
-  if (!status.ok()) {
-    std::fprintf(stderr, "epgfn_client: %s\n", status.ToString().c_str());
-    return 1;
-  }
-  return 0;
+  return epgfn::GuardedRun("epgfn_client", [] {
+    return epgfn::RunClientDaemon(epgfn::OptionsFromFlags());
+  });
 }

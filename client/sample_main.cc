@@ -37,6 +37,7 @@
 #include "client/core/sampler_client.h"
 #include "client/core/summary_format.h"
 #include "common/util/file_io.h"
+#include "common/util/guarded_run.h"
 #include "common/util/status_macros.h"
 
 ABSL_FLAG(std::string, sampler_token_file, "",
@@ -267,18 +268,5 @@ int main(int argc, char** argv) {
   // Retries are logged (event=rpc_retry) on stderr.
   FLAGS_logtostderr = true;
   google::InitGoogleLogging(argv[0]);
-  absl::Status status;
-  try {
-    status = epgfn::Run();
-  } catch (const std::exception& e) {
-    status =
-        absl::InternalError(absl::StrCat("unexpected exception: ", e.what()));
-  } catch (...) {
-    status = absl::InternalError("unexpected exception of unknown type");
-  }
-  if (!status.ok()) {
-    std::fprintf(stderr, "epgfn_sample: %s\n", status.ToString().c_str());
-    return 1;
-  }
-  return 0;
+  return epgfn::GuardedRun("epgfn_sample", [] { return epgfn::Run(); });
 }
