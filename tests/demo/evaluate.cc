@@ -54,6 +54,8 @@
 #include "proto/federation_spec.pb.h"
 #include "tests/bench/bench_main.h"
 #include "tests/demo/dag_edge_reference.h"
+#include "tests/demo/edge_marginal_scoring.h"
+#include "tests/demo/evaluation.h"
 #include "tests/demo/evaluation_figures.h"
 #include "tests/demo/evaluation_inputs.h"
 
@@ -93,32 +95,6 @@ ABSL_FLAG(int32_t, threads, 1,
 
 namespace epgfn {
 namespace {
-
-// Everything the evaluation compares, filled in by the steps below.
-struct Evaluation {
-  std::unique_ptr<Environment> environment;
-  std::vector<std::unique_ptr<LogReward>> rewards;  // client i's at i
-  TerminalDistribution target;                      // the exact product
-  std::optional<TerminalDistribution> full;         // --full_data_reward's
-  std::unique_ptr<LogReward> full_reward;           // the same reward
-  torch::Tensor learned;    // the global model's exact distribution
-  torch::Tensor empirical;  // of --samples; undefined without them
-  torch::Tensor samples;    // their raw states
-  int64_t num_samples = 0;
-  // -1 where the inputs are missing, as the RESULT line prints them.
-  double tv_learned = -1;
-  double tv_learned_full = -1;
-  double tv_empirical = -1;
-  double tv_empirical_full = -1;
-  // Edge marginals against the exact DP (dag only): the samples' max and
-  // mean absolute error to the product target and to the full-data
-  // posterior, and the DP's own agreement with the enumeration.
-  EdgeMarginalError edge_empirical{-1, -1};
-  EdgeMarginalError edge_empirical_full{-1, -1};
-  EdgeMarginalError edge_learned{-1, -1};
-  EdgeMarginalError edge_learned_full{-1, -1};
-  double dp_vs_enumeration = -1;
-};
 
 absl::Status CheckFlags() {
   if (absl::GetFlag(FLAGS_config).empty() ||
@@ -275,92 +251,6 @@ absl::Status ScoreSamples(Evaluation& evaluation) {
   return absl::OkStatus();
 }
 
-// The line of one estimate against the DP's exact edge marginals.
-absl::StatusOr<EdgeMarginalError> PrintEdgeError(
-    const std::string& what, const std::vector<double>& estimate,
-    const EdgeMarginals& exact, const std::string& target) {
-  ASSIGN_OR_RETURN(
-      EdgeMarginalError error,
-      CompareEdgeMarginals(exact.nodes, estimate, exact.probabilities));
-  std::printf(
-      "edge marginals, %s vs exact DP of the %s: max abs error %.4f, mean abs "
-      "error %.4f\n",
-      what.c_str(), target.c_str(), error.max_abs, error.mean_abs);
-  return error;
-}
-
-// DAGs: the exact edge marginals of the product target and of the full-data
-// posterior by the DP, the DP checked against the enumeration, and the
-// errors of the global model and of the samples against both.
-absl::Status ScoreEdgeMarginals(Evaluation& evaluation) {
-  const auto* dag =
-      dynamic_cast<const DagEnvironment*>(evaluation.environment.get());
-  if (dag == nullptr) return absl::OkStatus();
-  const int64_t d = dag->nodes();
-  std::vector<const LogReward*> factors;
-  for (const auto& reward : evaluation.rewards) factors.push_back(reward.get());
-  ASSIGN_OR_RETURN(const EdgeMarginals product,
-                   ExactEdgeMarginals(*dag, factors));
-  const TerminalDistribution& target = evaluation.target;
-  ASSIGN_OR_RETURN(
-      const EdgeMarginalError check,
-      CompareEdgeMarginals(
-          d, EdgeMarginalsOf(target.states, target.probabilities, d),
-          product.probabilities));
-  evaluation.dp_vs_enumeration = check.max_abs;
-  std::printf(
-      "exact edge marginals by the Tian-He DP (product target; normalizer "
-      "check %.1e): max |DP - enumeration| = %.3g\n",
-      product.normalizer_check, check.max_abs);
-  std::optional<EdgeMarginals> full;
-  if (evaluation.full_reward != nullptr) {
-    ASSIGN_OR_RETURN(full,
-                     ExactEdgeMarginals(*dag, {evaluation.full_reward.get()}));
-    ASSIGN_OR_RETURN(
-        const EdgeMarginalError full_check,
-        CompareEdgeMarginals(
-            d,
-            EdgeMarginalsOf(target.states, evaluation.full->probabilities, d),
-            full->probabilities));
-    evaluation.dp_vs_enumeration =
-        std::max(evaluation.dp_vs_enumeration, full_check.max_abs);
-    ASSIGN_OR_RETURN(
-        const EdgeMarginalError gap,
-        CompareEdgeMarginals(d, product.probabilities, full->probabilities));
-    std::printf(
-        "exact edge marginals by the DP (full-data posterior): max |DP - "
-        "enumeration| = %.3g; product vs full data: max %.4f, mean %.4f\n",
-        full_check.max_abs, gap.max_abs, gap.mean_abs);
-  }
-  const std::vector<double> learned =
-      EdgeMarginalsOf(target.states, evaluation.learned, d);
-  ASSIGN_OR_RETURN(evaluation.edge_learned,
-                   PrintEdgeError("global model (exact)", learned, product,
-                                  "product target"));
-  if (full.has_value()) {
-    ASSIGN_OR_RETURN(evaluation.edge_learned_full,
-                     PrintEdgeError("global model (exact)", learned, *full,
-                                    "full-data posterior"));
-  }
-  if (!evaluation.samples.defined()) return absl::OkStatus();
-  const std::vector<double> sampled =
-      SampledEdgeMarginals(evaluation.samples, d);
-  const std::string what = absl::StrCat(evaluation.num_samples, " samples");
-  double noise = 0;  // the largest Monte Carlo standard error
-  for (double p : product.probabilities) {
-    noise = std::max(noise, std::sqrt(p * (1 - p) / evaluation.num_samples));
-  }
-  ASSIGN_OR_RETURN(evaluation.edge_empirical,
-                   PrintEdgeError(what, sampled, product, "product target"));
-  std::printf("  (sampling noise alone: standard error up to %.4f)\n", noise);
-  if (full.has_value()) {
-    ASSIGN_OR_RETURN(
-        evaluation.edge_empirical_full,
-        PrintEdgeError(what, sampled, *full, "full-data posterior"));
-  }
-  return absl::OkStatus();
-}
-
 // Each client's local model (--client_models) against its own reward, and,
 // for a 2-D hypergrid, the heatmap rows of the figure: the product first,
 // then one per client.
@@ -427,47 +317,6 @@ absl::StatusOr<std::vector<PanelRow>> CompareClients(
   return rows;
 }
 
-// The figures of an environment that is not a 2-D hypergrid: the most
-// probable objects, and for trees their clades.
-absl::Status WriteObjectCharts(const Evaluation& evaluation,
-                               const std::string& png_dir) {
-  const Environment& environment = *evaluation.environment;
-  const TerminalDistribution& target = evaluation.target;
-  RETURN_IF_ERROR(MakeDirectories(png_dir));
-  const std::vector<int64_t> order =
-      TopK(target.probabilities, absl::GetFlag(FLAGS_top_k));
-  Bars bars;
-  AddSeries(bars, "exact product target", target.probabilities, order);
-  AddSeries(bars, "global model (exact)", evaluation.learned, order);
-  AddSeries(bars, "samples", evaluation.empirical, order);
-  if (evaluation.full.has_value()) {
-    AddSeries(bars, "full-data posterior", evaluation.full->probabilities,
-              order);
-  }
-  std::vector<std::string> labels;
-  for (int64_t index : order) {
-    labels.push_back(environment.Describe(target.states[index]));
-  }
-  const std::string kind = environment.config().kind;
-  RETURN_IF_ERROR(
-      WriteBars(bars, png_dir + "/top_objects",
-                absl::StrCat("The ", labels.size(),
-                             " most probable objects under the product target"),
-                kind == "dag"     ? "DAG (its edges, parent->child)"
-                : kind == "phylo" ? "tree topology (Newick)"
-                                  : absl::StrCat(kind, " object"),
-                labels));
-  if (const auto* phylo = dynamic_cast<const PhyloEnvironment*>(&environment)) {
-    RETURN_IF_ERROR(
-        WriteCladeChart(*phylo, target.states,
-                        {{"exact posterior", target.probabilities},
-                         {"global model (exact)", evaluation.learned},
-                         {"samples", evaluation.empirical}},
-                        absl::GetFlag(FLAGS_top_k), png_dir));
-  }
-  return absl::OkStatus();
-}
-
 absl::Status Run() {
   RETURN_IF_ERROR(CheckFlags());
   at::set_num_threads(absl::GetFlag(FLAGS_threads));
@@ -492,30 +341,12 @@ absl::Status Run() {
                    CompareClients(evaluation, side));
   const std::string png_dir = absl::GetFlag(FLAGS_png_dir);
   if (!png_dir.empty()) {
-    RETURN_IF_ERROR(side > 0 ? WriteHeatmaps(std::move(rows), png_dir)
-                             : WriteObjectCharts(evaluation, png_dir));
+    RETURN_IF_ERROR(side > 0
+                        ? WriteHeatmaps(std::move(rows), png_dir)
+                        : WriteObjectCharts(
+                              evaluation, absl::GetFlag(FLAGS_top_k), png_dir));
   }
-  // One machine-readable line for scripts.
-  // The edge_* fields (-1 but for DAGs): max and mean absolute error of the
-  // edge marginals against the exact DP of the product (and _full: of the
-  // full-data posterior); dp_vs_enumeration: the DP's largest difference
-  // from the enumerated marginals.
-  std::printf(
-      "RESULT tv_learned=%.6f tv_empirical=%.6f num_samples=%lld "
-      "tv_learned_full=%.6f tv_empirical_full=%.6f edge_max_learned=%.6f "
-      "edge_mean_learned=%.6f edge_max_empirical=%.6f "
-      "edge_mean_empirical=%.6f edge_max_learned_full=%.6f "
-      "edge_mean_learned_full=%.6f edge_max_empirical_full=%.6f "
-      "edge_mean_empirical_full=%.6f dp_vs_enumeration=%.3g\n",
-      evaluation.tv_learned, evaluation.tv_empirical,
-      static_cast<long long>(evaluation.num_samples),
-      evaluation.tv_learned_full, evaluation.tv_empirical_full,
-      evaluation.edge_learned.max_abs, evaluation.edge_learned.mean_abs,
-      evaluation.edge_empirical.max_abs, evaluation.edge_empirical.mean_abs,
-      evaluation.edge_learned_full.max_abs,
-      evaluation.edge_learned_full.mean_abs,
-      evaluation.edge_empirical_full.max_abs,
-      evaluation.edge_empirical_full.mean_abs, evaluation.dp_vs_enumeration);
+  PrintResultLine(evaluation);
   return absl::OkStatus();
 }
 

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/util/file_io.h"
 #include "common/util/status_macros.h"
 
 namespace epgfn {
@@ -187,6 +188,46 @@ absl::Status WriteCladeChart(
                    "Clade (split) frequencies of the most probable clades "
                    "under the exact posterior",
                    "clade (taxa below one internal node)", labels);
+}
+
+// The figures of an environment that is not a 2-D hypergrid: the most
+// probable objects, and for trees their clades.
+absl::Status WriteObjectCharts(const Evaluation& evaluation, int64_t top_k,
+                               const std::string& png_dir) {
+  const Environment& environment = *evaluation.environment;
+  const TerminalDistribution& target = evaluation.target;
+  RETURN_IF_ERROR(MakeDirectories(png_dir));
+  const std::vector<int64_t> order = TopK(target.probabilities, top_k);
+  Bars bars;
+  AddSeries(bars, "exact product target", target.probabilities, order);
+  AddSeries(bars, "global model (exact)", evaluation.learned, order);
+  AddSeries(bars, "samples", evaluation.empirical, order);
+  if (evaluation.full.has_value()) {
+    AddSeries(bars, "full-data posterior", evaluation.full->probabilities,
+              order);
+  }
+  std::vector<std::string> labels;
+  for (int64_t index : order) {
+    labels.push_back(environment.Describe(target.states[index]));
+  }
+  const std::string kind = environment.config().kind;
+  RETURN_IF_ERROR(
+      WriteBars(bars, png_dir + "/top_objects",
+                absl::StrCat("The ", labels.size(),
+                             " most probable objects under the product target"),
+                kind == "dag"     ? "DAG (its edges, parent->child)"
+                : kind == "phylo" ? "tree topology (Newick)"
+                                  : absl::StrCat(kind, " object"),
+                labels));
+  if (const auto* phylo = dynamic_cast<const PhyloEnvironment*>(&environment)) {
+    RETURN_IF_ERROR(
+        WriteCladeChart(*phylo, target.states,
+                        {{"exact posterior", target.probabilities},
+                         {"global model (exact)", evaluation.learned},
+                         {"samples", evaluation.empirical}},
+                        top_k, png_dir));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace epgfn

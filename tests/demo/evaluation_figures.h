@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "common/env/environment.h"
 #include "common/env/phylo/phylo.h"
+#include "tests/demo/evaluation.h"
 #include "tests/demo/figure.h"
 
 // The figures of the demo's evaluator (evaluate.cc): heatmaps of 2-D
@@ -66,6 +67,13 @@ absl::Status WriteCladeChart(
     const PhyloEnvironment& phylo, const torch::Tensor& states,
     const std::vector<std::pair<std::string, torch::Tensor>>& distributions,
     int64_t top_k, const std::string& dir);
+
+// The figures of an environment that is not a 2-D hypergrid, in `png_dir`:
+// the `top_k` most probable objects under the product target (target,
+// global model, samples and, where known, the full-data posterior), and for
+// trees their clades.
+absl::Status WriteObjectCharts(const Evaluation& evaluation, int64_t top_k,
+                               const std::string& png_dir);
 
 }  // namespace epgfn
 
