@@ -29,10 +29,10 @@ namespace epgfn {
 namespace {
 
 constexpr int kClients = 3;
-// Measured in fastbuild, one thread (deterministic under bazel): local TVs
-// to the clients' own posteriors 0.017-0.032, aggregate TV to the exact
-// product 0.035 and to the full-data posterior 0.31; 15 s of wall time on an
-// idle core, about 90 s at nice 15 on a loaded two-core machine.
+// Measured in fastbuild, one thread (deterministic under bazel; 2026-12-03):
+// local TVs to the clients' own posteriors 0.010-0.029, aggregate TV to the
+// exact product 0.0116 and to the full-data posterior 0.31; 15 s of wall
+// time on an idle core, 139 s on a loaded two-core machine.
 constexpr int64_t kIterations = 1500;
 // 60 rows (20 per client) from a seeded random DAG on 4 nodes. With 300
 // rows (100 per client) the product target put 0.9992 of its mass on one DAG,
