@@ -175,6 +175,14 @@ absl::StatusOr<TrainedModel> TrainFederated(
                                    absl::StrCat("client ", i), options,
                                    seed * 1000 + 320 + 2 * i));
     slowest_client = std::max(slowest_client, local.seconds);
+    // What the client would upload with its diagnostics (issue 12: FCS in
+    // every output). The normaliser does not enter FCS.
+    const LocalScoreReward own(d, targets.clients[i], 0.0, "client reward");
+    std::printf(
+        "federated: client %d's local model, FCS against its own "
+        "reward: %s\n",
+        i,
+        FcsCell(local.policy, environment, own, seed * 1000 + 380 + i).c_str());
     locals.push_back(LocalModel{absl::StrCat("client-", i), config,
                                 local.policy, std::nullopt});
   }
