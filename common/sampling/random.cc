@@ -35,9 +35,16 @@ at::Tensor RandomSource::CategoricalOfRows(const at::Tensor& probabilities,
   }
   at::Tensor uniform = Uniform({batch, 1}, probabilities.device());
   if (rows.defined()) uniform = uniform.index_select(0, rows);
-  at::Tensor threshold = uniform * total;
   // The chosen index i has cumulative[i-1] < threshold <= cumulative[i], so
-  // its probability is positive; the clamp only guards rounding at the end.
+  // its probability is positive as long as the threshold is; the clamp only
+  // guards rounding at the end. float32 rand draws multiples of 2^-24 and
+  // exactly 0 once in 2^24 draws, which picked category 0 whatever its
+  // probability: on the DAG environment the always-masked self-loop 0 -> 0,
+  // whose corrupted state later ran past the longest trajectory ("index out
+  // of range in self" in the log-probabilities, Sachs d = 11 with TB). So a
+  // 0 counts as the smallest positive draw; every other draw is unchanged.
+  constexpr double kSmallestPositiveUniform = 1.0 / (1 << 24);
+  at::Tensor threshold = uniform.clamp_min(kSmallestPositiveUniform) * total;
   return (cumulative < threshold).sum(-1).clamp_max(probabilities.size(-1) - 1);
 }
 

@@ -288,6 +288,48 @@ TEST(TrajectoriesTest,
   }
 }
 
+// Where RandomSource(seed)'s stream of uniforms first holds an exact 0.0
+// (float32 rand draws multiples of 2^-24, so about once in 2^24 draws); -1
+// if not within the first 2^28.
+int64_t FirstZeroUniform(uint64_t seed) {
+  RandomSource random(seed);
+  constexpr int64_t kChunk = int64_t{1} << 22;
+  for (int64_t start = 0; start < (int64_t{1} << 28); start += kChunk) {
+    torch::Tensor zeros =
+        (random.Uniform({kChunk}, torch::kCPU) == 0).nonzero();
+    if (zeros.size(0) > 0) return start + zeros[0][0].item<int64_t>();
+  }
+  return -1;
+}
+
+// Regression (Sachs d = 11, TB, iteration ~405): a uniform of exactly 0
+// picked category 0 whatever its probability; on the DAG environment that
+// is the self-loop 0 -> 0, always masked, and the corrupted trajectory later
+// overran the longest path ("index out of range in self" in the
+// log-probabilities).
+TEST(TrajectoriesTest, AZeroUniformNeverTakesAZeroProbabilityCategory) {
+  constexpr uint64_t kSeed = 3;
+  const int64_t zero_at = FirstZeroUniform(kSeed);
+  ASSERT_GE(zero_at, 0);
+  RandomSource random(kSeed);
+  if (zero_at > 0) random.Uniform({zero_at}, torch::kCPU);
+  const torch::Tensor at_zero = random.State();
+  ASSERT_EQ(random.Uniform({1}, torch::kCPU).item<float>(), 0.0f);
+
+  random.SetState(at_zero);
+  EXPECT_EQ(random.Categorical(torch::tensor({{0.0f, 0.0f, 0.25f, 0.75f}}))
+                .item<int64_t>(),
+            2);
+  // The DAG rollout of one trajectory whose first draw is that 0.
+  random.SetState(at_zero);
+  auto environment = MakeEnv("dag:nodes=4");
+  PolicyNet policy = MakeNet(*environment, false, 1);
+  Trajectories trajectories =
+      SampleTrajectories(policy, *environment, 1, {}, random);
+  EXPECT_NE(trajectories.actions[0][0].item<int64_t>(), 0);
+  ExpectWellFormed(*environment, trajectories);
+}
+
 TEST(TrajectoriesTest, SamplingIsDeterministicForASeed) {
   auto environment = MakeEnv("hypergrid:dim=2,side=5");
   PolicyNet policy = MakeNet(*environment, false, 1);

@@ -54,6 +54,9 @@ absl::StatusOr<TrainingOptions> TrainingOptionsFromProto(
   if (proto.learning_rate() != 0) options.learning_rate = proto.learning_rate();
   if (proto.epsilon() != 0) options.exploration.epsilon = proto.epsilon();
   if (proto.seed() != 0) options.seed = proto.seed();
+  if (proto.max_gradient_norm() != 0) {
+    options.max_gradient_norm = proto.max_gradient_norm();
+  }
   RETURN_IF_ERROR(options.Validate());
   return options;
 }

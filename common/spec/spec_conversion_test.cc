@@ -41,6 +41,21 @@ TEST(SpecConversionTest, TrainingConfigOverridesOnlySetFields) {
   EXPECT_FALSE(TrainingOptionsFromProto(proto, defaults).ok());
 }
 
+TEST(SpecConversionTest, TrainingConfigCarriesTheGradientCap) {
+  TrainingOptions defaults;
+  v1::TrainingConfig proto;
+  auto unset = TrainingOptionsFromProto(proto, defaults);
+  ASSERT_TRUE(unset.ok());
+  EXPECT_EQ(unset->max_gradient_norm, 0.0);
+  proto.set_max_gradient_norm(5.0);
+  auto capped = TrainingOptionsFromProto(proto, defaults);
+  ASSERT_TRUE(capped.ok());
+  EXPECT_EQ(capped->max_gradient_norm, 5.0);
+  proto.set_max_gradient_norm(-1.0);
+  EXPECT_EQ(TrainingOptionsFromProto(proto, defaults).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST(SpecConversionTest, DigestIsStableAndSensitive) {
   v1::FederationSpec spec;
   spec.set_name("demo");

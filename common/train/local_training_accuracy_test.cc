@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -179,6 +180,181 @@ TEST(TrainerLogProbPathsTest, ReusingTheRolloutsPassesTrainsAsRecomputing) {
                 LossKindName(loss).c_str(), max_difference);
     EXPECT_LT(max_difference, 1e-5);
   }
+}
+
+// TrainingOptions::max_gradient_norm, on a small hypergrid with TB (so that
+// log Z has a gradient too).
+class TrainerGradientClippingTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    torch::set_num_threads(1);
+    auto environment =
+        MakeEnvironment(*EnvironmentConfig::Parse("hypergrid:dim=2,side=6"));
+    ASSERT_TRUE(environment.ok()) << environment.status();
+    environment_ = *std::move(environment);
+    auto reward =
+        MakeSplitLogReward(*environment_, *RewardConfig::Parse("standard"));
+    ASSERT_TRUE(reward.ok()) << reward.status();
+    reward_ = *std::move(reward);
+    target_ = std::make_unique<RewardTarget>(reward_.get());
+  }
+
+  PolicyNet FreshPolicy() {
+    PolicyArchitecture architecture;
+    architecture.hidden_width = 64;
+    auto policy = MakePolicy(*environment_, architecture, 4, torch::kCPU);
+    EXPECT_TRUE(policy.ok()) << policy.status();
+    return *policy;
+  }
+
+  static TrainingOptions Options(double max_gradient_norm) {
+    TrainingOptions options;
+    options.loss = LossKind::kTrajectoryBalance;
+    options.iterations = 6;
+    options.batch_size = 32;
+    options.exploration.epsilon = 0.1;
+    options.seed = 6;
+    options.max_gradient_norm = max_gradient_norm;
+    return options;
+  }
+
+  std::unique_ptr<Trainer> MakeTrainer(PolicyNet policy,
+                                       const TrainingOptions& options) {
+    auto trainer =
+        Trainer::Create(environment_.get(), policy, target_.get(), options);
+    EXPECT_TRUE(trainer.ok()) << trainer.status();
+    return trainer.ok() ? *std::move(trainer) : nullptr;
+  }
+
+  std::unique_ptr<Environment> environment_;
+  std::unique_ptr<LogReward> reward_;
+  std::unique_ptr<RewardTarget> target_;
+};
+
+// L2 norm of the gradients of every parameter but log Z.
+double WeightGradientNorm(PolicyNet policy) {
+  double squares = 0.0;
+  for (const auto& item : policy->named_parameters()) {
+    if (item.key() == "log_z") continue;
+    squares +=
+        item.value().grad().to(torch::kFloat64).pow(2).sum().item<double>();
+  }
+  return std::sqrt(squares);
+}
+
+bool SameWeights(PolicyNet a, PolicyNet b) {
+  auto b_parameters = b->named_parameters();
+  for (const auto& item : a->named_parameters()) {
+    if (!torch::equal(item.value(), b_parameters[item.key()])) return false;
+  }
+  return true;
+}
+
+// The gradient Adam steps with (left in the parameters after Step()) is the
+// unclipped one rescaled to the cap, log Z's untouched. (Adam's first step
+// is nearly scale-invariant, so the gradient, not the weights, shows it.)
+TEST_F(TrainerGradientClippingTest, ScalesTheWeightsGradientToTheCap) {
+  constexpr double kCap = 1e-3;
+  PolicyNet plain_policy = FreshPolicy();
+  PolicyNet clipped_policy = FreshPolicy();
+  ASSERT_TRUE(SameWeights(plain_policy, clipped_policy));
+  auto plain = MakeTrainer(plain_policy, Options(0.0));
+  auto clipped = MakeTrainer(clipped_policy, Options(kCap));
+  ASSERT_TRUE(plain && clipped);
+  ASSERT_TRUE(plain->Step().ok());
+  ASSERT_TRUE(clipped->Step().ok());
+
+  const double unclipped_norm = WeightGradientNorm(plain_policy);
+  ASSERT_GT(unclipped_norm, 100 * kCap);  // the cap binds
+  EXPECT_NEAR(plain->last_gradient_norm(), unclipped_norm,
+              1e-5 * unclipped_norm);
+  // The norm before clipping is reported, and it is the same batch's.
+  EXPECT_NEAR(clipped->last_gradient_norm(), unclipped_norm,
+              1e-5 * unclipped_norm);
+  const double clipped_norm = WeightGradientNorm(clipped_policy);
+  EXPECT_LE(clipped_norm, kCap * (1 + 1e-5));
+  EXPECT_GE(clipped_norm, kCap * (1 - 1e-3));
+  const double scale = clipped_norm / unclipped_norm;
+  auto plain_parameters = plain_policy->named_parameters();
+  for (const auto& item : clipped_policy->named_parameters()) {
+    SCOPED_TRACE(item.key());
+    const torch::Tensor expected =
+        item.key() == "log_z" ? plain_parameters[item.key()].grad()
+                              : plain_parameters[item.key()].grad() * scale;
+    const double largest = expected.abs().max().item<double>();
+    EXPECT_LE((item.value().grad() - expected).abs().max().item<double>(),
+              1e-5 * largest + 1e-12);
+  }
+  EXPECT_NE(clipped_policy->log_z().grad().item<double>(), 0.0);
+}
+
+// Off (0, the default) and a cap that never binds train bit for bit as
+// without the option, step after step.
+TEST_F(TrainerGradientClippingTest, OffOrNeverBindingIsBitIdentical) {
+  PolicyNet reference_policy = FreshPolicy();
+  auto reference = MakeTrainer(reference_policy, Options(0.0));
+  TrainingOptions defaults = Options(0.0);
+  defaults.max_gradient_norm = TrainingOptions().max_gradient_norm;
+  PolicyNet default_policy = FreshPolicy();
+  PolicyNet loose_policy = FreshPolicy();
+  auto by_default = MakeTrainer(default_policy, defaults);
+  auto loose = MakeTrainer(loose_policy, Options(1e30));
+  ASSERT_TRUE(reference && by_default && loose);
+  for (int step = 0; step < 5; ++step) {
+    absl::StatusOr<double> a = reference->Step();
+    absl::StatusOr<double> b = by_default->Step();
+    absl::StatusOr<double> c = loose->Step();
+    ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+    EXPECT_EQ(*a, *b) << "step " << step;
+    EXPECT_EQ(*a, *c) << "step " << step;
+  }
+  EXPECT_TRUE(SameWeights(reference_policy, default_policy));
+  EXPECT_TRUE(SameWeights(reference_policy, loose_policy));
+}
+
+// Clipping keeps no state of its own: a clipped trainer saved after 3 steps
+// and restored onto a copy of its weights continues bit for bit.
+TEST_F(TrainerGradientClippingTest, ResumesBitForBit) {
+  constexpr double kCap = 0.05;
+  PolicyNet straight_policy = FreshPolicy();
+  auto straight = MakeTrainer(straight_policy, Options(kCap));
+  ASSERT_TRUE(straight);
+  ASSERT_TRUE(straight->Run().ok());
+
+  PolicyNet first_policy = FreshPolicy();
+  auto first = MakeTrainer(first_policy, Options(kCap));
+  ASSERT_TRUE(first);
+  ASSERT_TRUE(first->RunUntil(3).ok());
+  const TrainerState state = first->SaveState();
+  PolicyNet resumed_policy = FreshPolicy();
+  {
+    torch::NoGradGuard no_grad;
+    auto source = first_policy->named_parameters();
+    for (auto& item : resumed_policy->named_parameters()) {
+      item.value().copy_(source[item.key()]);
+    }
+  }
+  auto resumed = MakeTrainer(resumed_policy, Options(kCap));
+  ASSERT_TRUE(resumed);
+  ASSERT_TRUE(resumed->RestoreState(state).ok());
+  ASSERT_TRUE(resumed->Run().ok());
+  EXPECT_EQ(resumed->iterations_done(), 6);
+  EXPECT_TRUE(SameWeights(straight_policy, resumed_policy));
+  EXPECT_FALSE(SameWeights(straight_policy, FreshPolicy()));
+}
+
+TEST(TrainingOptionsTest, RefusesANegativeOrNonFiniteGradientCap) {
+  for (double cap : {-1.0, std::nan(""), HUGE_VAL}) {
+    TrainingOptions options;
+    options.max_gradient_norm = cap;
+    EXPECT_EQ(options.Validate().code(), absl::StatusCode::kInvalidArgument)
+        << cap;
+  }
+  TrainingOptions options;
+  options.max_gradient_norm = 0.0;
+  EXPECT_TRUE(options.Validate().ok());
+  options.max_gradient_norm = 1.0;
+  EXPECT_TRUE(options.Validate().ok());
 }
 
 }  // namespace

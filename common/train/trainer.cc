@@ -4,10 +4,13 @@
 #include <chrono>
 #include <cmath>
 #include <mutex>
+#include <vector>
 
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
+
+#include <torch/nn/utils/clip_grad.h>
 
 #include "absl/strings/str_cat.h"
 
@@ -34,6 +37,16 @@ void KeepTrainingMemoryMapped() {
 #endif
 }
 
+// L2 norm over the gradients of `parameters` (those that have one), as
+// clip_grad_norm_ computes it.
+double GradientNorm(const std::vector<torch::Tensor>& parameters) {
+  std::vector<torch::Tensor> norms;
+  for (const torch::Tensor& parameter : parameters) {
+    if (parameter.grad().defined()) norms.push_back(parameter.grad().norm());
+  }
+  return norms.empty() ? 0.0 : torch::stack(norms).norm().item<double>();
+}
+
 }  // namespace
 
 absl::Status TrainingOptions::Validate() const {
@@ -55,6 +68,11 @@ absl::Status TrainingOptions::Validate() const {
   }
   if (progress_every < 1) {
     return absl::InvalidArgumentError("progress_every must be >= 1");
+  }
+  if (!(max_gradient_norm >= 0) || !std::isfinite(max_gradient_norm)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_gradient_norm must be finite and >= 0 (0: off), got ",
+                     max_gradient_norm));
   }
   return absl::OkStatus();
 }
@@ -87,13 +105,12 @@ Trainer::Trainer(const Environment* environment, PolicyNet policy,
       loss_(MakeBalanceLoss(options.loss)),
       random_(options.seed) {
   KeepTrainingMemoryMapped();
-  std::vector<torch::Tensor> weights;
   for (const auto& item : policy_->named_parameters()) {
-    if (item.key() != "log_z") weights.push_back(item.value());
+    if (item.key() != "log_z") weights_.push_back(item.value());
   }
   std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.emplace_back(weights, std::make_unique<torch::optim::AdamOptions>(
-                                   options.learning_rate));
+  groups.emplace_back(weights_, std::make_unique<torch::optim::AdamOptions>(
+                                    options.learning_rate));
   if (options.loss == LossKind::kTrajectoryBalance) {
     groups.emplace_back(std::vector<torch::Tensor>{policy_->log_z()},
                         std::make_unique<torch::optim::AdamOptions>(
@@ -130,6 +147,14 @@ absl::StatusOr<double> Trainer::Step() {
   }
   optimizer_->zero_grad();
   loss.backward();
+  if (options_.max_gradient_norm > 0) {
+    // Multiplies by min(1, cap / norm): a cap that never binds leaves the
+    // gradient bit for bit as without one.
+    last_gradient_norm_ =
+        torch::nn::utils::clip_grad_norm_(weights_, options_.max_gradient_norm);
+  } else {
+    last_gradient_norm_ = GradientNorm(weights_);
+  }
   optimizer_->step();
   return value;
 }
@@ -157,6 +182,8 @@ absl::Status Trainer::RunUntil(int64_t until,
     iterations_done_ = iteration;
     loss_sum_ += *loss;
     ++loss_count_;
+    largest_gradient_norm_ =
+        std::max(largest_gradient_norm_, last_gradient_norm_);
     if (iteration % options_.progress_every == 0 ||
         iteration == options_.iterations) {
       TrainingProgress progress;
@@ -168,6 +195,8 @@ absl::Status Trainer::RunUntil(int64_t until,
                                      std::chrono::steady_clock::now() - start)
                                      .count();
       progress.trajectories = iteration * options_.batch_size;
+      progress.largest_gradient_norm = largest_gradient_norm_;
+      largest_gradient_norm_ = 0.0;
       // Reset before reporting, so that a state saved from the callback
       // matches the one a trainer running straight through would have.
       loss_sum_ = 0.0;

@@ -38,6 +38,14 @@ struct TrainingOptions {
   // Probs). 8 rather than 6 FLOPs per parameter and visited state, for the
   // same results; kept for the benchmark's side-by-side.
   bool recompute_log_probs = false;
+  // When > 0, the policy weights' gradient is rescaled to this L2 norm (over
+  // all of them together) before each Adam step whenever it is longer; 0 is
+  // off, so that every earlier seeded run stays bit for bit. log Z is not
+  // clipped: its gradient is the batch's mean residual, which is what it
+  // must follow, and a joint norm would let that one scalar shrink every
+  // weight's step while log Z is still far off. Adam bounds log Z's step
+  // anyway (about its learning rate).
+  double max_gradient_norm = 0.0;
 
   absl::Status Validate() const;
 };
@@ -49,6 +57,10 @@ struct TrainingProgress {
   double log_z = 0.0;
   double elapsed_seconds = 0.0;
   int64_t trajectories = 0;  // sampled so far
+  // The largest weight-gradient norm (before clipping) of the steps since
+  // the last report, to see a spike as it happens. (Not in TrainerState: a
+  // resumed trainer's first report covers the steps after the resume.)
+  double largest_gradient_norm = 0.0;
 };
 
 using ProgressCallback = std::function<void(const TrainingProgress&)>;
@@ -112,6 +124,9 @@ class Trainer {
   // States visited by the last Step()'s batch (sum of trajectory lengths,
   // i.e. the rows its forward/backward pass ran over); 0 before any step.
   int64_t last_batch_states() const;
+  // L2 norm of the policy weights' gradient in the last Step(), before any
+  // clipping (log Z excluded); 0 before any step.
+  double last_gradient_norm() const { return last_gradient_norm_; }
 
  private:
   Trainer(const Environment* environment, PolicyNet policy,
@@ -123,11 +138,14 @@ class Trainer {
   TrainingOptions options_;
   std::unique_ptr<BalanceLoss> loss_;
   std::unique_ptr<torch::optim::Adam> optimizer_;
+  std::vector<torch::Tensor> weights_;  // every parameter but log Z
   RandomSource random_;
   int64_t iterations_done_ = 0;
   double loss_sum_ = 0.0;
   int64_t loss_count_ = 0;
   torch::Tensor last_lengths_;  // [B] lengths of the last sampled batch
+  double last_gradient_norm_ = 0.0;
+  double largest_gradient_norm_ = 0.0;  // since the last progress report
 };
 
 }  // namespace epgfn

@@ -86,6 +86,9 @@ ABSL_FLAG(double, train_log_z_learning_rate, 1e-1,
 ABSL_FLAG(double, train_epsilon, 0.05,
           "Uniform exploration probability of (e)'s training rollouts.");
 ABSL_FLAG(int64_t, train_batch_size, 128, "Trajectories per step in (e).");
+ABSL_FLAG(double, train_max_gradient_norm, 0.0,
+          "Clip the policy weights' gradient to this L2 norm before each "
+          "step of (e)'s trainings (0: off).");
 ABSL_FLAG(std::string, train_methods, "full,product,federated",
           "Rows of (e) to train: any of full (centralized on the full-data "
           "reward), product (centralized on the product), federated.");
@@ -138,6 +141,7 @@ absl::Status Training(const Dataset& data, const std::vector<int64_t>& truth,
   options.log_z_learning_rate = absl::GetFlag(FLAGS_train_log_z_learning_rate);
   options.epsilon = absl::GetFlag(FLAGS_train_epsilon);
   options.batch_size = absl::GetFlag(FLAGS_train_batch_size);
+  options.max_gradient_norm = absl::GetFlag(FLAGS_train_max_gradient_norm);
   options.methods = absl::GetFlag(FLAGS_train_methods);
   options.progress_every = absl::GetFlag(FLAGS_train_progress_every);
   return ReportTraining(data, truth, options);

@@ -108,6 +108,7 @@ absl::StatusOr<TrainingOptions> TrainingSetup(
   options.learning_rate = report.learning_rate;
   options.log_z_learning_rate = report.log_z_learning_rate;
   options.exploration.epsilon = report.epsilon;
+  options.max_gradient_norm = report.max_gradient_norm;
   options.seed = seed;
   options.progress_every =
       report.progress_every > 0 ? report.progress_every : int64_t{1} << 30;
@@ -121,9 +122,10 @@ ProgressCallback ProgressPrinter(const std::string& name,
   return [name](const TrainingProgress& progress) {
     std::fprintf(stderr,
                  "progress %s iteration=%lld loss=%.4g log_z=%.4g "
-                 "elapsed_s=%.0f\n",
+                 "largest_gradient_norm=%.4g elapsed_s=%.0f\n",
                  name.c_str(), static_cast<long long>(progress.iteration),
-                 progress.loss, progress.log_z, progress.elapsed_seconds);
+                 progress.loss, progress.log_z, progress.largest_gradient_norm,
+                 progress.elapsed_seconds);
   };
 }
 
@@ -173,6 +175,14 @@ absl::StatusOr<TrainedModel> TrainFederated(
                                    absl::StrCat("client ", i), options,
                                    seed * 1000 + 320 + 2 * i));
     slowest_client = std::max(slowest_client, local.seconds);
+    // What the client would upload with its diagnostics (issue 12: FCS in
+    // every output). The normaliser does not enter FCS.
+    const LocalScoreReward own(d, targets.clients[i], 0.0, "client reward");
+    std::printf(
+        "federated: client %d's local model, FCS against its own "
+        "reward: %s\n",
+        i,
+        FcsCell(local.policy, environment, own, seed * 1000 + 380 + i).c_str());
     locals.push_back(LocalModel{absl::StrCat("client-", i), config,
                                 local.policy, std::nullopt});
   }
@@ -225,14 +235,14 @@ void PrintHeader(const Subset& subset, const TrainingReportOptions& options) {
       absl::StrJoin(subset.names, ", ").c_str(), rows, options.clients,
       rows / options.clients, options.temperature);
   std::printf(
-      "%s loss, 2x256 MLP, batch %lld, lr %g (log Z %g), epsilon %g, %lld "
-      "iterations per "
+      "%s loss, 2x256 MLP, batch %lld, lr %g (log Z %g), epsilon %g, "
+      "gradient norm cap %g (0: off), %lld iterations per "
       "training (clients and aggregation alike), 1 thread; %lld samples per "
       "model. The error is against the exact edge marginals of the target the "
       "method aims at (full-data posterior or product).\n\n",
       options.loss.c_str(), static_cast<long long>(options.batch_size),
       options.learning_rate, options.log_z_learning_rate, options.epsilon,
-      static_cast<long long>(options.iterations),
+      options.max_gradient_norm, static_cast<long long>(options.iterations),
       static_cast<long long>(options.samples));
   std::printf(
       "| method | aims at | max abs error | mean abs error | max MC std error "

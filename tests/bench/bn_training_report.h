@@ -25,6 +25,7 @@ struct TrainingReportOptions {
   double log_z_learning_rate = 1e-1;  // tb only
   double epsilon = 0.05;
   int64_t batch_size = 128;
+  double max_gradient_norm = 0.0;  // TrainingOptions::max_gradient_norm
   // Which rows to train: any of "full", "product", "federated".
   std::string methods = "full,product,federated";
   // Every this many iterations each training prints its loss and log Z to
