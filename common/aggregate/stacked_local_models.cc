@@ -7,6 +7,27 @@
 namespace epgfn {
 namespace {
 
+// MaskedLogSoftmax's value for disallowed entries (large, finite).
+constexpr float kMaskedLogit = -1e9f;
+
+// log softmax over the allowed actions of `logits` [N, R, A] (mask [R, A]),
+// read at `actions` [R]: [N, R]. Computed in an [N, A, R] layout, where the
+// reduction over the few actions runs over an outer dimension, vectorized
+// across the rows: over the last dimension (A = 3 on a 2-d hypergrid) it
+// cost 0.2x of the sgemm floor at N = 32.
+torch::Tensor LogSoftmaxAt(const torch::Tensor& logits,
+                           const torch::Tensor& mask,
+                           const torch::Tensor& actions) {
+  const int64_t models = logits.size(0);
+  const int64_t rows = logits.size(1);
+  return logits.transpose(1, 2)
+      .contiguous()
+      .masked_fill_(mask.logical_not().t(), kMaskedLogit)
+      .log_softmax(1)
+      .gather(1, actions.view({1, 1, rows}).expand({models, 1, rows}))
+      .squeeze(1);
+}
+
 // What must agree for two policies to share the stacked layout.
 absl::Status CheckSameShape(const PolicyNet& first, const PolicyNet& other,
                             int64_t index) {
@@ -145,12 +166,8 @@ StackedLocalModels::LogProbSums StackedLocalModels::Evaluate(
   PolicyNetImpl::Output output = Forward(environment.Encode(rows));
 
   torch::Tensor row_actions = flat_actions.index_select(0, visited);
-  torch::Tensor log_pf_rows =
-      MaskedLogSoftmax(output.forward_logits, environment.ForwardMask(rows))
-          .gather(
-              2,
-              row_actions.view({1, num_rows, 1}).expand({size_, num_rows, 1}))
-          .squeeze(2);
+  torch::Tensor log_pf_rows = LogSoftmaxAt(
+      output.forward_logits, environment.ForwardMask(rows), row_actions);
   // Summed over the steps as [T, B].sum(0) sums them for one model.
   auto per_trajectory = [&](const torch::Tensor& index,
                             const torch::Tensor& values) {
@@ -172,7 +189,6 @@ StackedLocalModels::LogProbSums StackedLocalModels::Evaluate(
   torch::Tensor children = flat_states.index_select(0, moves + batch);
   torch::Tensor backward_mask = environment.BackwardMask(children);
   if (output.backward_logits.defined()) {
-    const int64_t num_moves = moves.size(0);
     torch::Tensor row_of_flat =
         torch::full({flat}, -1, visited.options())
             .index_put({visited}, torch::arange(num_rows, visited.options()));
@@ -181,10 +197,7 @@ StackedLocalModels::LogProbSums StackedLocalModels::Evaluate(
     torch::Tensor backward_actions = environment.BackwardActionOf(
         children, flat_actions.index_select(0, moves));
     torch::Tensor log_pb_rows =
-        MaskedLogSoftmax(backward_logits, backward_mask)
-            .gather(2, backward_actions.view({1, num_moves, 1})
-                           .expand({size_, num_moves, 1}))
-            .squeeze(2);
+        LogSoftmaxAt(backward_logits, backward_mask, backward_actions);
     sums.log_pb = per_trajectory(moves, log_pb_rows);
   } else {
     // Uniform over the parents: the same for every model.
