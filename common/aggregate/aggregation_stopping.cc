@@ -36,6 +36,11 @@ absl::Status AggregationStoppingOptions::Validate() const {
         absl::StrCat("stopping relative_tolerance must lie in [0, 1), got ",
                      relative_tolerance));
   }
+  if (!std::isfinite(absolute_tolerance) || absolute_tolerance < 0.0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "stopping absolute_tolerance must be finite and >= 0, got ",
+        absolute_tolerance));
+  }
   if (!std::isfinite(total_variation_tolerance) ||
       total_variation_tolerance < 0.0 || total_variation_tolerance >= 1.0) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -57,8 +62,9 @@ AggregationStopReason PlateauMonitor::Observe(
                                              state_.recent_losses.end(), 0.0) /
                              options_.window;
       if (!state_.best_average ||
-          average <
-              (1.0 - options_.relative_tolerance) * *state_.best_average) {
+          (average <
+               (1.0 - options_.relative_tolerance) * *state_.best_average &&
+           average < *state_.best_average - options_.absolute_tolerance)) {
         state_.best_average = average;
         state_.stale_reports = 0;
       } else if (++state_.stale_reports >= options_.patience) {

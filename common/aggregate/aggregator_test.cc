@@ -190,6 +190,20 @@ TEST(PlateauMonitorTest, StopsWhenTheMovingAverageStopsImproving) {
   }
   EXPECT_EQ(flat.Observe(losses.back(), std::nullopt),
             AggregationStopReason::kLossPlateau);
+  // A geometric decay improves by 50% a report, but by less than an
+  // absolute tolerance of 0.01 once the average is below ~0.02.
+  AggregationStoppingOptions absolute = options;
+  absolute.absolute_tolerance = 0.01;
+  PlateauMonitor decaying(absolute);
+  AggregationStopReason reason = AggregationStopReason::kNotStopped;
+  int reports = 0;
+  for (double l = 1.0;
+       reason == AggregationStopReason::kNotStopped && reports < 50;
+       l *= 0.5, ++reports) {
+    reason = decaying.Observe(l, std::nullopt);
+  }
+  EXPECT_EQ(reason, AggregationStopReason::kLossPlateau);
+  EXPECT_LT(reports, 15);
   // The TV rule alone.
   AggregationStoppingOptions tv_only;
   tv_only.patience = 2;

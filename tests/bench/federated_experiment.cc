@@ -92,6 +92,8 @@ ABSL_FLAG(int64_t, stop_patience, 4,
 ABSL_FLAG(double, stop_tolerance, 0.05,
           "An improvement: the moving average falls below (1 - this) x its "
           "best so far.");
+ABSL_FLAG(double, stop_absolute_tolerance, 0.001,
+          "An improvement is also larger than this (absolute, loss units).");
 ABSL_FLAG(double, stop_tv_tolerance, 0,
           "When > 0: also stop when the exact TV to the product of the local "
           "models has not fallen by this much below its best for "
@@ -136,6 +138,8 @@ Settings SettingsFromFlags() {
   settings.stopping.window = absl::GetFlag(FLAGS_stop_window);
   settings.stopping.patience = absl::GetFlag(FLAGS_stop_patience);
   settings.stopping.relative_tolerance = absl::GetFlag(FLAGS_stop_tolerance);
+  settings.stopping.absolute_tolerance =
+      absl::GetFlag(FLAGS_stop_absolute_tolerance);
   settings.stopping.total_variation_tolerance =
       absl::GetFlag(FLAGS_stop_tv_tolerance);
   settings.stopping_every =
