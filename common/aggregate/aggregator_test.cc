@@ -241,6 +241,22 @@ TEST_F(AggregatorRefusalTest, StopsOnALossPlateauBeforeTheBudget) {
   // Later calls train no further.
   ASSERT_TRUE((*stopped)->RunUntil(3000).ok());
   EXPECT_EQ((*stopped)->iterations_done(), done);
+  // Checkpointed before the stop, a restored run keeps the rule's state and
+  // stops at the same report; a checkpoint after the stop keeps the reason.
+  auto first = Aggregator::Create(environment_.get(), locals_, options);
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE((*first)->RunUntil(done - 50).ok());
+  auto resumed = Aggregator::Create(environment_.get(), locals_, options);
+  ASSERT_TRUE(resumed.ok());
+  ASSERT_TRUE((*resumed)->Restore((*first)->Checkpoint()).ok());
+  ASSERT_TRUE((*resumed)->Run().ok());
+  EXPECT_EQ((*resumed)->iterations_done(), done);
+  EXPECT_EQ((*resumed)->stop_reason(), AggregationStopReason::kLossPlateau);
+  auto after = Aggregator::Create(environment_.get(), locals_, options);
+  ASSERT_TRUE(after.ok());
+  ASSERT_TRUE((*after)->Restore((*stopped)->Checkpoint()).ok());
+  EXPECT_TRUE((*after)->finished());
+  EXPECT_EQ((*after)->stop_reason(), AggregationStopReason::kLossPlateau);
   // The rule only decides when to stop: the model is the one a run without
   // it has after as many iterations.
   AggregationOptions budget = TestAggregationOptions(done);
