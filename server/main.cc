@@ -94,6 +94,23 @@ ABSL_FLAG(int64_t, aggregation_progress_fcs_samples, 0,
           "The same FCS at every aggregation progress report, on a pool of "
           "this many samples (each report pays for it: keep it small); 0: "
           "not at progress.");
+ABSL_FLAG(int64_t, aggregation_stop_window, 0,
+          "Stop an aggregation before its iteration budget once converged: "
+          "the moving average of its loss over this many progress reports "
+          "(one every 50 iterations) has not improved "
+          "by --aggregation_stop_tolerance for --aggregation_stop_patience "
+          "reports; GetStatus says why each run stopped. 0 (the default): "
+          "every aggregation trains its whole budget.");
+ABSL_FLAG(int64_t, aggregation_stop_patience, 4,
+          "Progress reports in a row without an improvement after which the "
+          "stopping rule (--aggregation_stop_window) stops an aggregation.");
+ABSL_FLAG(double, aggregation_stop_tolerance, 0.05,
+          "Relative improvement of the loss's moving average that the "
+          "stopping rule (--aggregation_stop_window) counts as progress.");
+ABSL_FLAG(double, aggregation_stop_absolute_tolerance, 0.001,
+          "Absolute improvement of the loss's moving average that the "
+          "stopping rule (--aggregation_stop_window) also requires (the loss "
+          "decays towards 0, so a relative test alone may never fire).");
 ABSL_FLAG(double, progress_seconds, 10,
           "Log a progress line of a running aggregation (iteration/total, "
           "loss, TV to the local product where exact, elapsed, ETA) at most "
@@ -168,6 +185,13 @@ absl::StatusOr<ServerCore::Options> CoreOptionsFromFlags(torch::Device device) {
       absl::GetFlag(FLAGS_aggregation_fcs_samples);
   coordinator.fcs_progress_samples =
       absl::GetFlag(FLAGS_aggregation_progress_fcs_samples);
+  coordinator.stopping.window = absl::GetFlag(FLAGS_aggregation_stop_window);
+  coordinator.stopping.patience =
+      absl::GetFlag(FLAGS_aggregation_stop_patience);
+  coordinator.stopping.relative_tolerance =
+      absl::GetFlag(FLAGS_aggregation_stop_tolerance);
+  coordinator.stopping.absolute_tolerance =
+      absl::GetFlag(FLAGS_aggregation_stop_absolute_tolerance);
   RETURN_IF_ERROR(options.Validate());
   return options;
 }

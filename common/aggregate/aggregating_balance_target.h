@@ -1,8 +1,10 @@
 #ifndef EPGFN_COMMON_AGGREGATE_AGGREGATING_BALANCE_TARGET_H_
 #define EPGFN_COMMON_AGGREGATE_AGGREGATING_BALANCE_TARGET_H_
 
+#include <optional>
 #include <vector>
 
+#include "common/aggregate/stacked_local_models.h"
 #include "common/env/environment.h"
 #include "common/policy/policy_net.h"
 #include "common/train/trajectory_target.h"
@@ -25,16 +27,34 @@ struct WeightedPolicy {
 // number.
 class AggregatingBalanceTarget : public TrajectoryTarget {
  public:
-  // `environment` must outlive the target.
+  // How the local models are evaluated on a batch.
+  enum class Evaluation {
+    // All of them in one stacked pass (StackedLocalModels) when they share
+    // one architecture, else one pass per model.
+    kStacked,
+    // One ComputeTrajectoryLogProbs pass per model (the reference).
+    kPerModel,
+  };
+
+  // `environment` must outlive the target. The local policies are frozen:
+  // the stacked path copies their weights here.
   AggregatingBalanceTarget(const Environment* environment,
-                           std::vector<WeightedPolicy> local_policies);
+                           std::vector<WeightedPolicy> local_policies,
+                           Evaluation evaluation = Evaluation::kStacked);
 
   torch::Tensor LogTarget(const Trajectories& trajectories) override;
   std::string Describe() const override;
+  // Whether LogTarget runs the stacked pass.
+  bool stacked() const { return stacked_.has_value(); }
 
  private:
+  torch::Tensor PerModelLogTarget(const Trajectories& trajectories);
+  torch::Tensor StackedLogTarget(const Trajectories& trajectories);
+
   const Environment* environment_;
   std::vector<WeightedPolicy> local_policies_;
+  std::optional<StackedLocalModels> stacked_;
+  torch::Tensor weights_;  // [N, 1]; undefined when every weight is 1
 };
 
 }  // namespace epgfn

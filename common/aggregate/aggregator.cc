@@ -1,5 +1,6 @@
 #include "common/aggregate/aggregator.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <set>
@@ -195,6 +196,7 @@ absl::StatusOr<std::unique_ptr<Aggregator>> Aggregator::Create(
   RETURN_IF_ERROR(options.architecture.Validate());
   RETURN_IF_ERROR(ValidateFcsToLocalProduct(options.fcs_to_local_product,
                                             options.fcs_progress_samples));
+  RETURN_IF_ERROR(options.stopping.Validate());
   std::set<std::string> ids;
   std::vector<WeightedPolicy> local_policies;
   std::vector<LocalDiagnostics> diagnostics;
@@ -214,6 +216,7 @@ absl::StatusOr<std::unique_ptr<Aggregator>> Aggregator::Create(
   std::unique_ptr<Aggregator> aggregator(new Aggregator);
   aggregator->environment_ = environment;
   aggregator->options_ = options;
+  aggregator->monitor_ = PlateauMonitor(options.stopping);
   // The bound of Theorem 4.3 is stated for the plain product.
   if (HasUnitWeights(local_models) &&
       diagnostics.size() == local_models.size()) {
@@ -250,30 +253,47 @@ absl::Status Aggregator::Run(const AggregationProgressCallback& on_progress) {
 absl::Status Aggregator::RunUntil(
     int64_t iteration, const AggregationProgressCallback& on_progress) {
   absl::Status evaluation_status;
-  absl::Status status =
-      trainer_->RunUntil(iteration, [&](const TrainingProgress& training) {
-        if (!on_progress) return;
-        AggregationProgress progress;
-        progress.training = training;
-        if (local_product_) {
-          absl::StatusOr<double> tv =
-              ExactTotalVariation(global_, *environment_, *local_product_);
-          if (tv.ok()) {
-            progress.total_variation_to_local_product = *tv;
-          } else {
-            evaluation_status.Update(tv.status());
-          }
-        }
-        if (options_.fcs_progress_samples > 0) {
-          // Not an error when it fails: a peaked model's small pool is
-          // legitimate, and the report simply has no FCS.
-          absl::StatusOr<double> fcs = FcsOnPool(options_.fcs_progress_samples);
-          if (fcs.ok()) progress.fcs_to_local_product = *fcs;
-        }
-        on_progress(progress);
-      });
-  RETURN_IF_ERROR(status);
-  return evaluation_status;
+  const bool tv_rule = options_.stopping.total_variation_tolerance > 0.0;
+  auto on_training = [&](const TrainingProgress& training) {
+    if (!on_progress && !options_.stopping.enabled()) return;
+    AggregationProgress progress;
+    progress.training = training;
+    if (local_product_ && (on_progress || tv_rule)) {
+      absl::StatusOr<double> tv =
+          ExactTotalVariation(global_, *environment_, *local_product_);
+      if (tv.ok()) {
+        progress.total_variation_to_local_product = *tv;
+      } else {
+        evaluation_status.Update(tv.status());
+      }
+    }
+    if (on_progress && options_.fcs_progress_samples > 0) {
+      // Not an error when it fails: a peaked model's small pool is
+      // legitimate, and the report simply has no FCS.
+      absl::StatusOr<double> fcs = FcsOnPool(options_.fcs_progress_samples);
+      if (fcs.ok()) progress.fcs_to_local_product = *fcs;
+    }
+    if (options_.stopping.enabled() &&
+        training.iteration < options_.training.iterations) {
+      stop_reason_ = monitor_.Observe(
+          training.loss, progress.total_variation_to_local_product);
+    }
+    if (on_progress) on_progress(progress);
+  };
+  const int64_t last = std::min(iteration, options_.training.iterations);
+  // With the rule on, the trainer runs from one progress report to the next
+  // (the same iterations and reports as one call), so that it can stop at
+  // the report that fires the rule.
+  const int64_t chunk = options_.stopping.enabled()
+                            ? options_.training.progress_every
+                            : options_.training.iterations;
+  while (!finished() && trainer_->iterations_done() < last) {
+    const int64_t next =
+        std::min(last, (trainer_->iterations_done() / chunk + 1) * chunk);
+    RETURN_IF_ERROR(trainer_->RunUntil(next, on_training));
+    RETURN_IF_ERROR(evaluation_status);
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<double> Aggregator::FcsToLocalProduct() const {
@@ -321,6 +341,21 @@ aggregate::v1::AggregatorCheckpoint Aggregator::Checkpoint() const {
                               random_state.numel());
   checkpoint.set_loss_sum(state.loss_sum);
   checkpoint.set_loss_count(state.loss_count);
+  if (options_.stopping.enabled()) {
+    const PlateauMonitor::State& monitor = monitor_.state();
+    aggregate::v1::StoppingState* stopping = checkpoint.mutable_stopping();
+    for (double loss : monitor.recent_losses) stopping->add_recent_losses(loss);
+    stopping->set_has_best_average(monitor.best_average.has_value());
+    stopping->set_best_average(monitor.best_average.value_or(0.0));
+    stopping->set_stale_reports(monitor.stale_reports);
+    stopping->set_has_best_total_variation(
+        monitor.best_total_variation.has_value());
+    stopping->set_best_total_variation(
+        monitor.best_total_variation.value_or(0.0));
+    stopping->set_stale_total_variation_reports(
+        monitor.stale_total_variation_reports);
+    stopping->set_stop_reason(static_cast<int32_t>(stop_reason_));
+  }
   return checkpoint;
 }
 
@@ -362,6 +397,29 @@ absl::Status Aggregator::Restore(
         "checkpoint policy is ", (*policy)->architecture().ToString(),
         ", aggregation is configured for ", options_.architecture.ToString()));
   }
+  const aggregate::v1::StoppingState& stopping = checkpoint.stopping();
+  PlateauMonitor::State monitor;
+  monitor.recent_losses.assign(stopping.recent_losses().begin(),
+                               stopping.recent_losses().end());
+  if (stopping.has_best_average()) {
+    monitor.best_average = stopping.best_average();
+  }
+  monitor.stale_reports = stopping.stale_reports();
+  if (stopping.has_best_total_variation()) {
+    monitor.best_total_variation = stopping.best_total_variation();
+  }
+  monitor.stale_total_variation_reports =
+      stopping.stale_total_variation_reports();
+  const int32_t reason = stopping.stop_reason();
+  if (reason != static_cast<int32_t>(AggregationStopReason::kNotStopped) &&
+      reason != static_cast<int32_t>(AggregationStopReason::kLossPlateau) &&
+      reason !=
+          static_cast<int32_t>(AggregationStopReason::kTotalVariationPlateau)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("checkpoint has stop reason ", reason));
+  }
+  PlateauMonitor restored_monitor(options_.stopping);
+  RETURN_IF_ERROR(restored_monitor.Restore(std::move(monitor)));
   TrainerState state;
   state.iterations_done = checkpoint.iteration();
   state.random_state = torch::empty(
@@ -387,6 +445,8 @@ absl::Status Aggregator::Restore(
     RETURN_IF_ERROR(CopyWeights(backup, global_));
     return status;
   }
+  monitor_ = std::move(restored_monitor);
+  stop_reason_ = static_cast<AggregationStopReason>(reason);
   return absl::OkStatus();
 }
 

@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "common/aggregate/aggregate_flow_consistency.h"
 #include "common/aggregate/aggregating_balance_target.h"
+#include "common/aggregate/aggregation_stopping.h"
 #include "common/aggregate/aggregator_checkpoint.pb.h"
 #include "common/aggregate/local_model.h"
 #include "common/env/environment.h"
@@ -39,6 +40,10 @@ struct AggregationOptions {
   // samples). Subsets and backward samples come from fcs_to_local_product.
   FcsOptions fcs_to_local_product = NoFcs();
   int64_t fcs_progress_samples = 0;
+  // Stop before training.iterations once converged (off by default; the
+  // iteration budget is always the cap). The rule is evaluated at each
+  // progress report (training.progress_every).
+  AggregationStoppingOptions stopping;
 };
 
 struct AggregationProgress {
@@ -69,21 +74,34 @@ class Aggregator {
       std::optional<PolicyNet> warm_start = std::nullopt);
 
   // Trains up to options.training.iterations (the remaining ones after a
-  // Restore).
+  // Restore), or until options.stopping says it has converged.
   absl::Status Run(const AggregationProgressCallback& on_progress = nullptr);
-  // Trains until min(iteration, total) iterations are done, so that a caller
-  // can checkpoint or stop between chunks; progress is reported at the same
-  // iterations as Run().
+  // Trains until min(iteration, total) iterations are done or the run has
+  // stopped, so that a caller can checkpoint or stop between chunks;
+  // progress is reported at the same iterations as Run().
   absl::Status RunUntil(
       int64_t iteration,
       const AggregationProgressCallback& on_progress = nullptr);
   int64_t iterations_done() const { return trainer_->iterations_done(); }
   int64_t total_iterations() const { return options_.training.iterations; }
+  // Whether training is over: the budget is reached or the stopping rule
+  // fired (later RunUntil calls do nothing).
+  bool finished() const {
+    return stop_reason_ != AggregationStopReason::kNotStopped ||
+           iterations_done() >= total_iterations();
+  }
+  // kNotStopped while training; then why it stopped.
+  AggregationStopReason stop_reason() const {
+    return stop_reason_ != AggregationStopReason::kNotStopped || !finished()
+               ? stop_reason_
+               : AggregationStopReason::kBudgetReached;
+  }
 
   // The whole training state: global weights, Adam moments, the random
   // generator and the iteration. An Aggregator created with the same
   // environment, local models (same client ids, same order), options and
-  // warm start that Restore()s it continues bit for bit as this one would.
+  // warm start that Restore()s it continues bit for bit as this one would
+  // (the stopping rule's state and reason included).
   aggregate::v1::AggregatorCheckpoint Checkpoint() const;
   // FailedPrecondition (nothing changed) when `checkpoint` belongs to another
   // aggregation: other clients, seed, iteration count or architecture;
@@ -120,6 +138,8 @@ class Aggregator {
   std::unique_ptr<Trainer> trainer_;
   std::optional<double> jeffrey_bound_;
   std::optional<TerminalDistribution> local_product_;
+  PlateauMonitor monitor_{AggregationStoppingOptions{}};
+  AggregationStopReason stop_reason_ = AggregationStopReason::kNotStopped;
 };
 
 // The normalised weighted product prod_i p_T^i(x)^{w_i} of the local models'

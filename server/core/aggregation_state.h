@@ -5,6 +5,7 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
+#include "common/aggregate/aggregation_stopping.h"
 
 namespace epgfn {
 
@@ -61,6 +62,9 @@ struct AggregationState {
   int64_t checkpoint_iteration = 0;
   // Failed publication attempts of the current result (0: none).
   int64_t publish_attempts = 0;
+  // Why the last finished run stopped training (kNotStopped while the first
+  // one runs; GetStatus says "").
+  AggregationStopReason stop_reason = AggregationStopReason::kNotStopped;
 };
 
 }  // namespace epgfn

@@ -57,6 +57,7 @@ FcsOptions DefaultServerFcsOptions() {
 absl::Status CoordinatorOptions::Validate() const {
   RETURN_IF_ERROR(
       ValidateFcsToLocalProduct(fcs_to_local_product, fcs_progress_samples));
+  RETURN_IF_ERROR(stopping.Validate());
   if (progress_every < 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("progress_every must be >= 1, got ", progress_every));
@@ -248,6 +249,7 @@ Coordinator::WaitForAggregation() {
       AggregationState fresh;
       fresh.phase = state_.phase;
       fresh.last_error = std::move(state_.last_error);
+      fresh.stop_reason = state_.stop_reason;
       fresh.total_iterations = config_->aggregation.iterations;
       state_ = std::move(fresh);
       return pending;

@@ -45,6 +45,10 @@ struct CoordinatorOptions {
   int64_t fcs_progress_samples = 0;
   // Iterations between progress reports (and chances to stop on shutdown).
   int64_t progress_every = 50;
+  // Stop an aggregation before its iteration budget once converged
+  // (AggregationOptions::stopping, evaluated every progress_every
+  // iterations); off by default. GetStatus reports why each run stopped.
+  AggregationStoppingOptions stopping;
   // A human progress line (iteration/total, loss, TV, ETA) is logged at
   // most this often, and at the end; zero: none.
   absl::Duration progress_interval = absl::Seconds(10);

@@ -54,6 +54,15 @@ absl::Status Coordinator::AggregateAndPublish(
                          run.options, run.warm_start));
   if (checkpoints_) ResumeFromCheckpoint(run.inputs, *aggregator);
   RETURN_IF_ERROR(RunWithCheckpoints(run, *aggregator));
+  {
+    absl::MutexLock lock(&mutex_);
+    state_.stop_reason = aggregator->stop_reason();
+  }
+  LOG(INFO) << Tagged("aggregation_stopped")
+                   .With("iteration", aggregator->iterations_done())
+                   .With("total_iterations", aggregator->total_iterations())
+                   .With("reason",
+                         AggregationStopReasonName(aggregator->stop_reason()));
   if (run.options.fcs_to_local_product.num_samples > 0) {
     MeasureFcsToLocalProduct(*aggregator);
   }
@@ -81,6 +90,7 @@ Coordinator::AggregationRun Coordinator::BuildRun(
   run.options.evaluate_exact = options_.evaluate_exact;
   run.options.fcs_to_local_product = options_.fcs_to_local_product;
   run.options.fcs_progress_samples = options_.fcs_progress_samples;
+  run.options.stopping = options_.stopping;
   if (pending.latest != nullptr) {
     run.warm_start = pending.latest->policy;
     run.inputs.warm_start_version = pending.latest->version;
@@ -195,13 +205,13 @@ absl::Status Coordinator::RunWithCheckpoints(const AggregationRun& run,
   }
   int64_t last_checkpoint_iteration = aggregator.iterations_done();
   absl::Time last_checkpoint_time = Now();
-  while (aggregator.iterations_done() < total) {
+  while (!aggregator.finished()) {
     const int64_t next =
         std::min(total, (aggregator.iterations_done() / chunk + 1) * chunk);
     RETURN_IF_ERROR(aggregator.RunUntil(next, on_progress));
     const int64_t done = aggregator.iterations_done();
     const bool stopping = Stopping();
-    if (checkpoints_ && done < total) {
+    if (checkpoints_ && !aggregator.finished()) {
       const bool by_count = options_.checkpoint_every_iterations > 0 &&
                             done - last_checkpoint_iteration >=
                                 options_.checkpoint_every_iterations;
@@ -216,7 +226,7 @@ absl::Status Coordinator::RunWithCheckpoints(const AggregationRun& run,
         last_checkpoint_time = Now();
       }
     }
-    if (stopping && done < total) {
+    if (stopping && !aggregator.finished()) {
       return absl::CancelledError(absl::StrCat(
           "at iteration ", done, "/", total,
           checkpoints_ ? ", checkpointed" : ", no checkpoint (disabled)"));
@@ -304,6 +314,7 @@ absl::Status Coordinator::Publish(const AggregationRun& run,
   if (state_.fcs_to_local_product >= 0) {
     event.With("fcs_to_local_product", state_.fcs_to_local_product);
   }
+  event.With("stop_reason", AggregationStopReasonName(state_.stop_reason));
   LOG(INFO) << event;
   if (is_default()) {
     GetServerMetrics().published_version.Set(

@@ -2,6 +2,7 @@
 // quorum and deadline, stragglers, aggregation checkpoints across restarts,
 // and the diagnostics-based exclusion policy.
 #include <atomic>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <future>
@@ -193,6 +194,8 @@ TEST(ServerCoreTest, AggregatesAtQuorumAfterDeadlineThenForStraggler) {
   FederationStatus status = (*core)->Status();
   EXPECT_EQ(status.current_version, 1);
   EXPECT_EQ(status.aggregation.iteration, 60);
+  EXPECT_EQ(status.aggregation.stop_reason,
+            AggregationStopReason::kBudgetReached);
   EXPECT_GE(status.aggregation.total_variation_to_local_product, 0.0);
   // Computed at the end of the run, before publication (the default pool).
   EXPECT_GE(status.aggregation.fcs_to_local_product, 0.0);
@@ -295,6 +298,34 @@ TEST(ServerCoreTest, CoalescesNearSimultaneousUpdatesIntoOneVersion) {
             nullptr);
   // A version 1 sampler request still works; the default is the newest.
   EXPECT_EQ((*core)->models().List().size(), 2u);
+}
+
+TEST(ServerCoreTest, StopsAnAggregationOnALossPlateauAndSaysSo) {
+  auto config =
+      *FederationConfigFromSpec(test_support::SmallHypergridSpec(2, 3000));
+  auto options = *ServerCore::Options::Create(
+      test_support::FreshDirectory("plateau"), torch::kCPU, 1000);
+  options.coordinator.progress_every = 20;
+  options.coordinator.poll_interval = absl::Milliseconds(5);
+  options.coordinator.stopping.window = 4;
+  options.coordinator.stopping.patience = 4;
+  options.coordinator.stopping.relative_tolerance = 0.05;
+  auto core = ServerCore::Create(config, options);
+  ASSERT_TRUE(core.ok()) << core.status();
+  EXPECT_EQ((*core)->Status().aggregation.stop_reason,
+            AggregationStopReason::kNotStopped);
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE((*core)->SubmitUpload(MakeUpload(*config, i, 2)).ok());
+  }
+  GlobalVersionPtr v1 = WaitForVersion(**core, 0);
+  ASSERT_NE(v1, nullptr);
+  const FederationStatus status = (*core)->Status();
+  std::printf("stopped at iteration %lld of 3000\n",
+              static_cast<long long>(status.aggregation.iteration));
+  EXPECT_EQ(status.aggregation.stop_reason,
+            AggregationStopReason::kLossPlateau);
+  EXPECT_LT(status.aggregation.iteration, 3000);
+  EXPECT_EQ(status.aggregation.iteration % 20, 0);
 }
 
 ServerCore::Options CheckpointingOptions(const std::string& state_dir) {

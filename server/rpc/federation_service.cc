@@ -26,6 +26,10 @@ void AggregationToProto(const AggregationState& state,
   aggregation->set_resumed_from_iteration(state.resumed_from_iteration);
   aggregation->set_checkpoint_iteration(state.checkpoint_iteration);
   aggregation->set_fcs_to_local_product(state.fcs_to_local_product);
+  if (state.stop_reason != AggregationStopReason::kNotStopped) {
+    aggregation->set_stop_reason(
+        std::string(AggregationStopReasonName(state.stop_reason)));
+  }
 }
 
 void NamedAggregateToProto(const NamedAggregateStatus& named,

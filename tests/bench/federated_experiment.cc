@@ -82,6 +82,26 @@ ABSL_FLAG(int, parallel_clients, 1,
           "Clients trained at once (threads; each uses one intra-op thread). "
           "1 gives clean per-client timings: in a federation each client has "
           "its own machine.");
+ABSL_FLAG(int64_t, stop_window, 0,
+          "Aggregation stopping rule (issue 14): progress reports in the "
+          "loss's moving average; 0: no loss rule (the aggregation trains its "
+          "whole --aggregation_iterations budget, as before).");
+ABSL_FLAG(int64_t, stop_patience, 4,
+          "Reports in a row without an improvement of the moving average (or "
+          "of the exact TV) after which the aggregation stops.");
+ABSL_FLAG(double, stop_tolerance, 0.05,
+          "An improvement: the moving average falls below (1 - this) x its "
+          "best so far.");
+ABSL_FLAG(double, stop_absolute_tolerance, 0.001,
+          "An improvement is also larger than this (absolute, loss units).");
+ABSL_FLAG(double, stop_tv_tolerance, 0,
+          "When > 0: also stop when the exact TV to the product of the local "
+          "models has not fallen by this much below its best for "
+          "--stop_patience reports (enumerable instances; the experiment "
+          "only, a server has no enumeration in general).");
+ABSL_FLAG(int64_t, stop_every, 25,
+          "With a stopping rule: aggregation iterations between its "
+          "evaluations (the aggregation's progress reports).");
 ABSL_FLAG(int64_t, evaluation_samples, 4096,
           "Samples per method for FCS, top-k and modes.");
 
@@ -115,6 +135,15 @@ Settings SettingsFromFlags() {
   settings.curve_points = std::max(1, absl::GetFlag(FLAGS_curve_points));
   settings.progress_interval =
       absl::Seconds(absl::GetFlag(FLAGS_progress_seconds));
+  settings.stopping.window = absl::GetFlag(FLAGS_stop_window);
+  settings.stopping.patience = absl::GetFlag(FLAGS_stop_patience);
+  settings.stopping.relative_tolerance = absl::GetFlag(FLAGS_stop_tolerance);
+  settings.stopping.absolute_tolerance =
+      absl::GetFlag(FLAGS_stop_absolute_tolerance);
+  settings.stopping.total_variation_tolerance =
+      absl::GetFlag(FLAGS_stop_tv_tolerance);
+  settings.stopping_every =
+      std::max<int64_t>(1, absl::GetFlag(FLAGS_stop_every));
   return settings;
 }
 
@@ -209,6 +238,16 @@ void PrintPhases(const Settings& settings, const LocalPhase& local,
       global.seconds,
       1000.0 * global.seconds / std::max<int64_t>(1, global.iterations),
       100.0 * global.seconds / slowest_client, central.seconds);
+  std::printf(
+      "aggregation stopped at iteration %lld of %lld (%s); exact TV to the "
+      "product of the local models at the stop: %s\n",
+      static_cast<long long>(global.iterations),
+      static_cast<long long>(settings.aggregation_iterations),
+      std::string(AggregationStopReasonName(global.stop_reason)).c_str(),
+      global.total_variation_to_local_product < 0
+          ? "not enumerable"
+          : absl::StrFormat("%.4f", global.total_variation_to_local_product)
+                .c_str());
   std::printf("Jeffrey divergence bound from client diagnostics: %s\n",
               bound.ok() ? absl::StrFormat("%.4f", *bound).c_str()
                          : std::string(bound.status().message()).c_str());

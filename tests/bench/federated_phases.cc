@@ -113,8 +113,13 @@ absl::StatusOr<TrainedModel> Aggregate(const Instance& instance,
   aggregation.training.iterations = settings.aggregation_iterations;
   aggregation.training.seed = settings.seed * 1000 + 500;
   aggregation.training.progress_every =
-      settings.Every(aggregation.training.iterations);
-  aggregation.evaluate_exact = false;
+      settings.stopping.enabled()
+          ? settings.stopping_every
+          : settings.Every(aggregation.training.iterations);
+  aggregation.stopping = settings.stopping;
+  // The TV rule needs the exact product of the local models; its
+  // evaluations count as aggregation time (the rule's own cost).
+  aggregation.evaluate_exact = settings.stopping.total_variation_tolerance > 0;
   ASSIGN_OR_RETURN(
       auto aggregator,
       Aggregator::Create(instance.environment.get(), locals, aggregation));
@@ -130,6 +135,19 @@ absl::StatusOr<TrainedModel> Aggregate(const Instance& instance,
   }));
   model.seconds = SecondsSince(start) - evaluation_seconds;
   model.policy = aggregator->global_policy();
+  model.iterations = aggregator->iterations_done();
+  model.stop_reason = aggregator->stop_reason();
+  std::vector<WeightedPolicy> local_policies;
+  for (const LocalModel& local : locals) {
+    local_policies.push_back(WeightedPolicy{local.policy, local.weight});
+  }
+  absl::StatusOr<TerminalDistribution> product =
+      ExactProductOfLocalModels(*instance.environment, local_policies);
+  if (product.ok()) {
+    ASSIGN_OR_RETURN(
+        model.total_variation_to_local_product,
+        ExactTotalVariation(model.policy, *instance.environment, *product));
+  }
   return model;
 }
 

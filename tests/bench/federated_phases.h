@@ -16,6 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/aggregate/aggregation_stopping.h"
 #include "common/aggregate/local_model.h"
 #include "common/policy/policy_net.h"
 #include "common/train/progress_reporter.h"
@@ -37,6 +38,10 @@ struct Settings {
   TrainingOptions training;  // iterations, seed and progress set per phase
   int curve_points = 1;
   absl::Duration progress_interval;
+  // The aggregation's stopping rule (off by default) and, when it is on,
+  // the aggregation's progress period (the rule's evaluations).
+  AggregationStoppingOptions stopping;
+  int64_t stopping_every = 25;
 
   // The progress period that gives `curve_points` points.
   int64_t Every(int64_t iterations) const {
@@ -68,7 +73,11 @@ struct TrainedModel {
   PolicyNet policy = nullptr;
   Curve curve;
   double seconds = 0;
-  int64_t iterations = 0;
+  int64_t iterations = 0;  // done (fewer than the budget when stopped early)
+  // The aggregation's: why it stopped, and the exact TV of the global model
+  // to the normalised product of the local models (enumerable instances).
+  AggregationStopReason stop_reason = AggregationStopReason::kNotStopped;
+  double total_variation_to_local_product = -1;
 };
 
 // Phase 1: local training, clients in `parallel_clients` threads.
