@@ -287,10 +287,10 @@ echo "uploads:"
 for id in "${clients[@]}"; do
   bytes=$(field "${logs}/${id}.log" upload_bytes)
   secs=$(field "${logs}/${id}.log" upload_s)
-  printf "  %-9s %9s bytes in %s s (%s MB/s); local training %s s\n" "${id}" \
+  printf "  %-9s %9s bytes in %s s (%s MB/s); local training %s s; FCS to its own reward %s\n" "${id}" \
     "${bytes}" "${secs}" \
     "$(awk -v b="${bytes}" -v s="${secs}" 'BEGIN { printf "%.1f", (s > 0 ? b / 1e6 / s : 0) }')" \
-    "$(field "${logs}/${id}.log" train_s)"
+    "$(field "${logs}/${id}.log" train_s)" "$(field "${logs}/${id}.log" fcs)"
 done
 echo "phases (wall-clock seconds):"
 printf "  %-40s %s\n" "build (bazel ${bazel_flags[*]})" "${build_s}"

@@ -86,10 +86,11 @@ std::string SummaryLine(const std::string& client_id,
   return absl::StrFormat(
       "SUMMARY client=%s round=%d reused=%d train_s=%.3f upload_bytes=%d "
       "upload_s=%.4f wait_s=%.3f version=%d download_bytes=%d "
-      "download_s=%.4f model=%s\n",
+      "download_s=%.4f fcs=%s model=%s\n",
       client_id, result.round, result.reused ? 1 : 0, result.training_seconds,
       result.upload_bytes, result.upload_seconds, result.wait_seconds,
       result.version, result.download_bytes, result.download_seconds,
+      result.fcs.has_value() ? absl::StrFormat("%.4f", *result.fcs) : "none",
       result.global_model_path);
 }
 
@@ -186,6 +187,7 @@ absl::StatusOr<ClientRunResult> ClientDaemon::Run() {
   result.round = trained.round;
   result.reused = trained.reused;
   result.training_seconds = trained.reused ? 0.0 : trained.training_seconds;
+  if (trained.diagnostics.has_fcs()) result.fcs = trained.diagnostics.fcs();
   // 3. Upload, unless the server already holds this round.
   RETURN_IF_ERROR(UploadUnlessAccepted(spec, trained, result));
   // 4. Wait for a global model that aggregates this client's upload.

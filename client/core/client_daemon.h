@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -82,10 +83,14 @@ struct ClientRunResult {
   int64_t download_bytes = 0;
   double download_seconds = 0.0;
   std::string global_model_path;
+  // The local model's FCS against this client's own reward, as uploaded in
+  // its diagnostics; absent when it was not computed (fcs_samples = 0, a
+  // streaming update, too few distinct objects).
+  std::optional<double> fcs;
 };
 
-// "SUMMARY client=... round=... model=...": one machine-readable line for
-// scripts (deploy/run_demo.sh, the e2e tests), newline-terminated.
+// "SUMMARY client=... round=... fcs=... model=...": one machine-readable line
+// for scripts (deploy/run_demo.sh, the e2e tests), newline-terminated.
 std::string SummaryLine(const std::string& client_id,
                         const ClientRunResult& result);
 

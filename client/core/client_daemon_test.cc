@@ -24,6 +24,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "client/core/global_model_check.h"
 #include "client/core/test_loopback.h"
@@ -274,6 +275,12 @@ TEST_F(ClientDaemonTest, TrainsUploadsAndKeepsTheVerifiedGlobalModel) {
       << out;
   EXPECT_TRUE(absl::EndsWith(
       out, absl::StrCat(" model=", result->global_model_path, "\n")))
+      << out;
+  // The FCS the upload carried, as the summary prints it.
+  ASSERT_TRUE(result->fcs.has_value());
+  EXPECT_EQ(*result->fcs, diagnostics.fcs());
+  EXPECT_TRUE(absl::StrContains(
+      out, absl::StrFormat(" fcs=%.4f model=", diagnostics.fcs())))
       << out;
 }
 

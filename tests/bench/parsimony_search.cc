@@ -35,6 +35,7 @@
 #include "common/util/status_macros.h"
 #include "tests/bench/bench_main.h"
 #include "tests/bench/machine_report.h"
+#include "tests/bench/model_fcs.h"
 #include "tests/bench/stopwatch.h"
 
 ABSL_FLAG(std::string, alignments,
@@ -131,6 +132,7 @@ struct SearchResult {
   int64_t checkpoints_drawn = 0;
   SampleScores final_samples;
   double final_sampling_seconds = 0;
+  std::string fcs;  // the final model against the training reward (FcsCell)
 };
 
 // Trains for the time budget (checkpoint draws excluded from it), keeping
@@ -171,6 +173,8 @@ absl::StatusOr<SearchResult> TrainAndSearch(const PhyloTarget& training,
       result.final_samples,
       ScoreSamples(policy, scoring, absl::GetFlag(FLAGS_samples), random));
   result.final_sampling_seconds = SecondsSince(sample_start);
+  result.fcs = FcsCell(policy, *training.environment, *training.reward,
+                       absl::GetFlag(FLAGS_seed) + 3);
   return result;
 }
 
@@ -205,8 +209,8 @@ void PrintSummary(const std::vector<Row>& rows) {
       "\n## Summary: dnapars (%d jumbles) against a GFlowNet trained on "
       "'%s' for %.0f s\n\n| instance | taxa | sites | dnapars best (trees, "
       "s) | GFlowNet best of %lld final samples (mean) | best seen in "
-      "training (samples drawn) | iterations | gap to dnapars |\n"
-      "|---|---|---|---|---|---|---|---|\n",
+      "training (samples drawn) | iterations | gap to dnapars | FCS |\n"
+      "|---|---|---|---|---|---|---|---|---|\n",
       absl::GetFlag(FLAGS_dnapars_jumbles),
       absl::GetFlag(FLAGS_train_reward).c_str(), absl::GetFlag(FLAGS_seconds),
       (long long)absl::GetFlag(FLAGS_samples));
@@ -215,14 +219,16 @@ void PrintSummary(const std::vector<Row>& rows) {
     const int64_t best = std::min(g.final_samples.best, g.best_during_training);
     std::printf(
         "| %s | %d | %lld | %.0f (%d, %.1f s) | %lld (%.1f) | %lld (%lld) | "
-        "%lld | %+.1f%% |\n",
+        "%lld | %+.1f%% | %s |\n",
         row.label.c_str(), row.taxa, (long long)row.sites,
         row.dnapars.best_score, row.dnapars.trees_found, row.dnapars.seconds,
         (long long)g.final_samples.best, g.final_samples.mean,
         (long long)g.best_during_training, (long long)g.checkpoints_drawn,
         (long long)g.iterations,
-        100.0 * (best - row.dnapars.best_score) / row.dnapars.best_score);
+        100.0 * (best - row.dnapars.best_score) / row.dnapars.best_score,
+        g.fcs.c_str());
   }
+  std::printf("\nFCS: %s\n", FcsLegend().c_str());
 }
 
 absl::Status Main() {

@@ -38,6 +38,7 @@
 #include "tests/bench/bench_main.h"
 #include "tests/bench/machine_report.h"
 #include "tests/bench/mcmc_report.h"
+#include "tests/bench/model_fcs.h"
 #include "tests/bench/stopwatch.h"
 
 ABSL_FLAG(std::string, config, "",
@@ -80,6 +81,12 @@ absl::StatusOr<CladeFrequencies> ModelClades(const PhyloTarget& target) {
                    ReadModelFile(absl::GetFlag(FLAGS_model)));
   ASSIGN_OR_RETURN(PolicyNet policy,
                    ImportModel(weights, *target.environment, torch::kCPU));
+  // Against the full-data reward: the same target the chains sample.
+  std::printf("model FCS against the full-data reward: %s\n(%s)\n",
+              FcsCell(policy, *target.environment, *target.reward,
+                      absl::GetFlag(FLAGS_seed) + 2)
+                  .c_str(),
+              FcsLegend().c_str());
   torch::NoGradGuard no_grad;
   RandomSource random(absl::GetFlag(FLAGS_seed) + 1);
   const auto start = Clock::now();
