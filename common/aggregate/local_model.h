@@ -3,6 +3,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/env/environment_config.h"
 #include "common/policy/policy_net.h"
@@ -22,6 +23,14 @@ struct LocalModel {
   // values weigh objectives (multi-objective use) and 0 leaves the client out.
   double weight = 1.0;
 };
+
+// Whether every client counts once (w_i = 1): the plain federated product.
+inline bool HasUnitWeights(const std::vector<LocalModel>& local_models) {
+  for (const LocalModel& local : local_models) {
+    if (local.weight != 1.0) return false;
+  }
+  return true;
+}
 
 }  // namespace epgfn
 
