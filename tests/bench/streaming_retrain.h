@@ -28,9 +28,28 @@ const char* MetricName(Metric metric);
 
 struct DistanceOptions {
   int64_t fcs_samples = 1024;  // FCS pool draws
+  int64_t fcs_subsets = 256;   // FCS subsets of 8 per pool
   // One pool seed for every model, so that differences between two models
   // are not differences between two draws of the subsets.
   uint64_t fcs_seed = 0;
+};
+
+// A distance with its standard error over independent measurements (0 for
+// the exact TV, or for a single FCS measurement).
+struct Estimate {
+  double mean = 0.0;
+  double standard_error = 0.0;
+  double standard_deviation = 0.0;  // of one measurement
+  int repeats = 1;
+};
+
+// How the figures that decide a comparison are measured: the mean of
+// `repeats` FCS measurements on independent pools (seeds fcs_seed + r, so
+// that the first is Of()'s when `subsets` is the per-chunk count), each with
+// `subsets` subsets.
+struct FinalMeasurement {
+  int repeats = 1;
+  int64_t subsets = 256;
 };
 
 // The exact TV (every object enumerated) or the sampled FCS of a model to
@@ -42,6 +61,10 @@ class Distance {
                                          const LogReward& all_data,
                                          DistanceOptions options);
   absl::StatusOr<double> Of(PolicyNet& policy) const;
+  // The mean and standard error of `final.repeats` measurements (the exact
+  // TV once).
+  absl::StatusOr<Estimate> Precise(PolicyNet& policy,
+                                   const FinalMeasurement& final) const;
 
  private:
   Distance(Metric metric, const Environment* environment,
@@ -67,6 +90,8 @@ struct RetrainOptions {
   // check) before it may stop at equal accuracy.
   int64_t first_budget = 0;
   double tolerance = 0.01;
+  // The distance at the first budget, which the converse check compares.
+  FinalMeasurement final_measurement;
 };
 
 struct RetrainResult {
@@ -78,6 +103,7 @@ struct RetrainResult {
   double seconds_equal = 0.0;
   // At the first model's budget (the converse check) and the best seen.
   double distance_at_first_budget = 0.0;
+  double standard_error_at_first_budget = 0.0;  // of FinalMeasurement
   double best_distance = 1e9;
   int64_t iterations_done = 0;
 };
