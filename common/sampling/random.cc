@@ -35,7 +35,12 @@ at::Tensor RandomSource::CategoricalOfRows(const at::Tensor& probabilities,
   }
   at::Tensor uniform = Uniform({batch, 1}, probabilities.device());
   if (rows.defined()) uniform = uniform.index_select(0, rows);
-  at::Tensor threshold = uniform * total;
+  // Uniform() can return exactly 0 (one draw in 2^24), whose threshold 0 would
+  // pick a leading zero-probability category (seen as "backward action 0
+  // splits a leaf" in a long FCS run). Below the smallest positive draw,
+  // 2^-24, the clamp changes no other draw.
+  constexpr double kBelowSmallestUniform = 1.0 / (1 << 25);
+  at::Tensor threshold = uniform.clamp_min(kBelowSmallestUniform) * total;
   // The chosen index i has cumulative[i-1] < threshold <= cumulative[i], so
   // its probability is positive; the clamp only guards rounding at the end.
   return (cumulative < threshold).sum(-1).clamp_max(probabilities.size(-1) - 1);

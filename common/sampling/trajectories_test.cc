@@ -288,6 +288,19 @@ TEST(TrajectoriesTest,
   }
 }
 
+// Seed 3's generator draws an exact 0 as its 1,532,312th uniform; a
+// categorical draw on it must still skip a zero-probability first category.
+TEST(RandomSourceTest, AZeroUniformNeverPicksAZeroProbabilityCategory) {
+  constexpr int64_t kDrawsBeforeTheZero = 1532311;
+  RandomSource random(3);
+  random.Uniform({kDrawsBeforeTheZero}, torch::kCPU);
+  RandomSource probe(0);
+  probe.SetState(random.State());
+  ASSERT_EQ(probe.Uniform({1, 1}, torch::kCPU).item<float>(), 0.0f);
+  const torch::Tensor probabilities = torch::tensor({{0.0f, 0.0f, 1.0f}});
+  EXPECT_EQ(random.Categorical(probabilities).item<int64_t>(), 2);
+}
+
 TEST(TrajectoriesTest, SamplingIsDeterministicForASeed) {
   auto environment = MakeEnv("hypergrid:dim=2,side=5");
   PolicyNet policy = MakeNet(*environment, false, 1);
