@@ -28,6 +28,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -328,12 +329,13 @@ void PrintTableHeader(Metric metric) {
   const char* m = MetricName(metric);
   const double tolerance = absl::GetFlag(FLAGS_tolerance);
   std::printf(
-      "| update | blocks | streaming %s | alpha | beta | streaming train s "
+      "| variant (schedule:replay) | update | blocks | streaming %s | alpha | "
+      "beta | streaming train s "
       "| with diagnostics s | retrain to within %.2f: iters / s | speed-up "
       "s (iters) | retrain to equal %s: iters / s | speed-up s (iters) | "
       "retrain %s at %lld iters (best) | streaming - retrain | streaming "
       "within %.2f of it |\n"
-      "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+      "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
       m, tolerance, m, m, (long long)absl::GetFlag(FLAGS_first_iterations),
       tolerance);
   std::fflush(stdout);
@@ -350,13 +352,20 @@ std::string Speedup(int64_t iterations, double retrain_seconds,
           static_cast<double>(absl::GetFlag(FLAGS_update_iterations)));
 }
 
-// Update t: trains the streaming update of `model` on block t, retrains from
-// scratch on blocks 0..t, prints the row and returns whether the goal (2.5x
-// in seconds to within the tolerance, and the converse check) is met.
-absl::StatusOr<bool> RunUpdate(Metric metric, const Environment& environment,
-                               const LogReward& block,
-                               const LogReward& all_data, int t,
-                               const UpdateVariant& variant, PolicyNet& model) {
+// The streaming update of `model` on block t with one variant's options,
+// measured against blocks 0..t.
+struct StreamingStep {
+  StreamingUpdateResult update;
+  double with_diagnostics_seconds = 0.0;
+  Estimate distance;
+};
+
+absl::StatusOr<StreamingStep> TrainUpdate(const Environment& environment,
+                                          const LogReward& block,
+                                          const LogReward& all_data,
+                                          const Distance& distance, int t,
+                                          const UpdateVariant& variant,
+                                          PolicyNet model) {
   const uint64_t seed = absl::GetFlag(FLAGS_seed);
   StreamingUpdateOptions options;
   options.training =
@@ -366,61 +375,66 @@ absl::StatusOr<bool> RunUpdate(Metric metric, const Environment& environment,
   options.learning_rate_schedule = variant.schedule;
   options.learning_rate_floor = absl::GetFlag(FLAGS_update_lr_floor);
   options.replay_fraction = variant.replay_fraction;
+  StreamingStep step;
   const auto start = Clock::now();
-  ASSIGN_OR_RETURN(StreamingUpdateResult update,
+  ASSIGN_OR_RETURN(step.update,
                    TrainStreamingUpdate(environment, model, block, options,
                                         torch::kCPU, nullptr, &all_data));
-  const double with_diagnostics = SecondsSince(start);
-  ASSIGN_OR_RETURN(
-      const Distance distance,
-      Distance::Create(metric, environment, all_data, Measurement()));
-  ASSIGN_OR_RETURN(const Estimate streaming_estimate,
-                   distance.Precise(update.policy, Final()));
-  const double streaming = streaming_estimate.mean;
-  if (!absl::GetFlag(FLAGS_retrain)) {
+  step.with_diagnostics_seconds = SecondsSince(start);
+  ASSIGN_OR_RETURN(step.distance,
+                   distance.Precise(step.update.policy, Final()));
+  return step;
+}
+
+// Prints update t's row of one variant against the retraining (or without
+// it) and returns whether the goal (2.5x in seconds to within the
+// tolerance, and the converse check) is met.
+bool PrintRow(int t, const StreamingStep& step, const RetrainResult* retrain) {
+  const StreamingUpdateResult& update = step.update;
+  if (retrain == nullptr) {
     std::printf(
         "| %d | 0..%d | %s | %.3f | %.3f | %.1f | %.1f | not retrained | | | "
-        "| | | |\n",
-        t, t, WithError(streaming_estimate).c_str(), update.diagnostics.alpha,
-        update.diagnostics.beta, update.training_seconds, with_diagnostics);
+        "| | | | |\n",
+        t, t, WithError(step.distance).c_str(), update.diagnostics.alpha,
+        update.diagnostics.beta, update.training_seconds,
+        step.with_diagnostics_seconds);
     std::fflush(stdout);
-    model = update.policy;
     return false;
   }
-  ASSIGN_OR_RETURN(
-      const RetrainResult retrain,
-      RetrainOnAllBlocks(environment, all_data, distance, streaming, t));
-  const bool converse = streaming <= retrain.distance_at_first_budget +
-                                         absl::GetFlag(FLAGS_tolerance);
+  const double tolerance = absl::GetFlag(FLAGS_tolerance);
+  const double streaming = step.distance.mean;
+  const Reach reach = ReachOf(*retrain, streaming, tolerance);
+  const bool converse =
+      streaming <= retrain->distance_at_first_budget + tolerance;
   Estimate at_budget;
-  at_budget.mean = retrain.distance_at_first_budget;
-  at_budget.standard_error = retrain.standard_error_at_first_budget;
-  at_budget.repeats = streaming_estimate.repeats;
+  at_budget.mean = retrain->distance_at_first_budget;
+  at_budget.standard_error = retrain->standard_error_at_first_budget;
+  at_budget.repeats = step.distance.repeats;
   Estimate gap;
   gap.mean = streaming - at_budget.mean;
   gap.standard_error =
-      std::hypot(streaming_estimate.standard_error, at_budget.standard_error);
+      std::hypot(step.distance.standard_error, at_budget.standard_error);
   gap.repeats = at_budget.repeats;
-  const double speedup = retrain.iterations_within < 0
-                             ? 1e9
-                             : retrain.seconds_within / update.training_seconds;
+  const double speedup = reach.iterations_within < 0
+                             ? 0.0
+                             : reach.seconds_within / update.training_seconds;
   std::printf(
       "| %d | 0..%d | %s | %.3f | %.3f | %.1f | %.1f | %s | %s | %s | %s "
       "| %s (%.4f) | %s | %s |\n",
-      t, t, WithError(streaming_estimate).c_str(), update.diagnostics.alpha,
-      update.diagnostics.beta, update.training_seconds, with_diagnostics,
-      Reached(retrain.iterations_within, retrain.seconds_within).c_str(),
-      Speedup(retrain.iterations_within, retrain.seconds_within,
+      t, t, WithError(step.distance).c_str(), update.diagnostics.alpha,
+      update.diagnostics.beta, update.training_seconds,
+      step.with_diagnostics_seconds,
+      Reached(reach.iterations_within, reach.seconds_within).c_str(),
+      Speedup(reach.iterations_within, reach.seconds_within,
               update.training_seconds)
           .c_str(),
-      Reached(retrain.iterations_equal, retrain.seconds_equal).c_str(),
-      Speedup(retrain.iterations_equal, retrain.seconds_equal,
+      Reached(reach.iterations_equal, reach.seconds_equal).c_str(),
+      Speedup(reach.iterations_equal, reach.seconds_equal,
               update.training_seconds)
           .c_str(),
-      WithError(at_budget).c_str(), retrain.best_distance,
+      WithError(at_budget).c_str(), retrain->best_distance,
       WithError(gap).c_str(), converse ? "yes" : "no");
   std::fflush(stdout);
-  model = update.policy;
   return speedup >= 2.5 && converse;
 }
 
@@ -435,33 +449,52 @@ absl::Status RunCase(Metric metric, const std::string& taxa) {
   ASSIGN_OR_RETURN(const std::vector<UpdateVariant> variants, Variants());
   ASSIGN_OR_RETURN(const PolicyNet first_model,
                    TrainFirstModel(metric, *environment, *block_rewards[0]));
-  const double tolerance = absl::GetFlag(FLAGS_tolerance);
-  for (const UpdateVariant& variant : variants) {
-    std::printf(
-        "### updates with learning-rate schedule %s (floor %g), replay %g\n\n",
-        variant.schedule_name.c_str(), absl::GetFlag(FLAGS_update_lr_floor),
-        variant.replay_fraction);
-    PrintTableHeader(metric);
-    PolicyNet model = first_model;  // the updates never modify their input
-    std::vector<const LogReward*> so_far = {block_rewards[0].get()};
-    int goal_met = 0;
-    for (int t = 1; t < blocks; ++t) {
-      so_far.push_back(block_rewards[t].get());
-      ProductOfRewards all_data(so_far);
-      ASSIGN_OR_RETURN(const bool met,
-                       RunUpdate(metric, *environment, *block_rewards[t],
-                                 all_data, t, variant, model));
-      if (met) ++goal_met;
+  const bool retraining = absl::GetFlag(FLAGS_retrain);
+  PrintTableHeader(metric);
+  // Each variant's chain of updates from the same first model; one
+  // retraining per update serves them all (it does not depend on them).
+  std::vector<PolicyNet> models(variants.size(), first_model);
+  std::vector<int> goal_met(variants.size(), 0);
+  std::vector<const LogReward*> so_far = {block_rewards[0].get()};
+  for (int t = 1; t < blocks; ++t) {
+    so_far.push_back(block_rewards[t].get());
+    ProductOfRewards all_data(so_far);
+    ASSIGN_OR_RETURN(
+        const Distance distance,
+        Distance::Create(metric, *environment, all_data, Measurement()));
+    std::vector<StreamingStep> steps;
+    double smallest = 1e9;
+    for (size_t v = 0; v < variants.size(); ++v) {
+      ASSIGN_OR_RETURN(StreamingStep step,
+                       TrainUpdate(*environment, *block_rewards[t], all_data,
+                                   distance, t, variants[v], models[v]));
+      smallest = std::min(smallest, step.distance.mean);
+      models[v] = step.update.policy;
+      steps.push_back(std::move(step));
     }
-    std::printf(
-        "\nupdates with speed-up (to within %.2f) >= 2.5x and the streaming "
-        "%s within %.2f of the %lld-iteration retraining: %d of %d%s\nload "
-        "average at end: %s\n\n",
-        tolerance, MetricName(metric), tolerance,
-        (long long)absl::GetFlag(FLAGS_first_iterations), goal_met, blocks - 1,
-        absl::GetFlag(FLAGS_retrain) ? "" : " (not retrained)",
-        LoadAverage().c_str());
+    std::optional<RetrainResult> retrain;
+    if (retraining) {
+      ASSIGN_OR_RETURN(retrain, RetrainOnAllBlocks(*environment, all_data,
+                                                   distance, smallest, t));
+    }
+    for (size_t v = 0; v < variants.size(); ++v) {
+      std::printf("| %s:%g ", variants[v].schedule_name.c_str(),
+                  variants[v].replay_fraction);
+      if (PrintRow(t, steps[v], retrain ? &*retrain : nullptr)) ++goal_met[v];
+    }
   }
+  const double tolerance = absl::GetFlag(FLAGS_tolerance);
+  for (size_t v = 0; v < variants.size(); ++v) {
+    std::printf(
+        "\nvariant %s:%g (learning-rate floor %g): updates with speed-up (to "
+        "within %.2f) >= 2.5x and the streaming %s within %.2f of the "
+        "%lld-iteration retraining: %d of %d%s",
+        variants[v].schedule_name.c_str(), variants[v].replay_fraction,
+        absl::GetFlag(FLAGS_update_lr_floor), tolerance, MetricName(metric),
+        tolerance, (long long)absl::GetFlag(FLAGS_first_iterations),
+        goal_met[v], blocks - 1, retraining ? "" : " (not retrained)");
+  }
+  std::printf("\nload average at end: %s\n", LoadAverage().c_str());
   return absl::OkStatus();
 }
 

@@ -89,6 +89,7 @@ absl::StatusOr<RetrainResult> Retrain(const Environment& environment,
     result.iterations_done = trainer->iterations_done();
     fresh->eval();
     ASSIGN_OR_RETURN(const double d, distance.Of(fresh));
+    result.curve.push_back(RetrainPoint{result.iterations_done, seconds, d});
     result.best_distance = std::min(result.best_distance, d);
     if (result.iterations_done == options.first_budget) {
       ASSIGN_OR_RETURN(const Estimate at_budget,
@@ -111,6 +112,23 @@ absl::StatusOr<RetrainResult> Retrain(const Environment& environment,
     }
   }
   return result;
+}
+
+Reach ReachOf(const RetrainResult& result, double streaming_distance,
+              double tolerance) {
+  Reach reach;
+  for (const RetrainPoint& point : result.curve) {
+    if (reach.iterations_within < 0 &&
+        point.distance <= streaming_distance + tolerance) {
+      reach.iterations_within = point.iterations;
+      reach.seconds_within = point.seconds;
+    }
+    if (reach.iterations_equal < 0 && point.distance <= streaming_distance) {
+      reach.iterations_equal = point.iterations;
+      reach.seconds_equal = point.seconds;
+    }
+  }
+  return reach;
 }
 
 }  // namespace epgfn

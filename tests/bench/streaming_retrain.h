@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/env/environment.h"
@@ -94,6 +95,14 @@ struct RetrainOptions {
   FinalMeasurement final_measurement;
 };
 
+// One measurement of a retraining: after `iterations`, `seconds` of
+// training alone.
+struct RetrainPoint {
+  int64_t iterations = 0;
+  double seconds = 0.0;
+  double distance = 0.0;
+};
+
 struct RetrainResult {
   // First measurement within the tolerance of the streaming model, and at or
   // below it (equal accuracy); -1 when not reached within the cap.
@@ -106,7 +115,22 @@ struct RetrainResult {
   double standard_error_at_first_budget = 0.0;  // of FinalMeasurement
   double best_distance = 1e9;
   int64_t iterations_done = 0;
+  std::vector<RetrainPoint> curve;  // every chunk's measurement
 };
+
+// When the retraining of `result` first came within `tolerance` of, and to,
+// `streaming_distance` (-1 iterations: not within its curve): what the
+// result's own fields say for the streaming distance it was trained
+// against, for any other, so that one retraining serves several updates of
+// the same blocks (it must have been trained against the smallest).
+struct Reach {
+  int64_t iterations_within = -1;
+  double seconds_within = 0.0;
+  int64_t iterations_equal = -1;
+  double seconds_equal = 0.0;
+};
+Reach ReachOf(const RetrainResult& result, double streaming_distance,
+              double tolerance);
 
 // Trains a fresh model on `all_data` in chunks, measuring after each (time
 // of training alone), until it has had the first budget and reached the
