@@ -17,6 +17,13 @@
 // or --retrain_max_iterations. Times are of training alone (evaluation
 // excluded) on --threads intra-op threads.
 //
+// One FCS figure of a fixed 10-taxa model has a standard deviation of about
+// 0.006 (BENCHMARKS.md), as large as the tolerance; --final_fcs_repeats
+// makes the figures that decide the comparison means over independent
+// pools, with their standard errors. --update_variants runs several update
+// option sets (lr schedule, replay) from the same first model against one
+// retraining per update.
+//
 //   bazel run -c opt //tests/bench:streaming_benchmark -- --cases=exact,fcs
 #include <torch/types.h>
 #include <torch/utils.h>
