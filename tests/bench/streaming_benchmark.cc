@@ -17,6 +17,13 @@
 // or --retrain_max_iterations. Times are of training alone (evaluation
 // excluded) on --threads intra-op threads.
 //
+// One FCS figure of a fixed 10-taxa model has a standard deviation of about
+// 0.006 (BENCHMARKS.md), as large as the tolerance; --final_fcs_repeats
+// makes the figures that decide the comparison means over independent
+// pools, with their standard errors. --update_variants runs several update
+// option sets (lr schedule, replay) from the same first model against one
+// retraining per update.
+//
 //   bazel run -c opt //tests/bench:streaming_benchmark -- --cases=exact,fcs
 #include <torch/types.h>
 #include <torch/utils.h>
@@ -24,15 +31,18 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
@@ -86,6 +96,37 @@ ABSL_FLAG(double, tolerance, 0.01,
 ABSL_FLAG(int64_t, diagnostics_trajectories, 4096,
           "Trajectories of the update's (alpha, beta) diagnostics.");
 ABSL_FLAG(int64_t, fcs_samples, 1024, "FCS pool draws (fcs case).");
+ABSL_FLAG(int64_t, fcs_subsets, 256,
+          "FCS subsets of 8 per measurement (fcs case), every measurement.");
+ABSL_FLAG(int, final_fcs_repeats, 1,
+          "The figures the comparison rests on (the first model, each "
+          "streaming model, the retraining at the first model's budget) are "
+          "the mean of this many FCS measurements on independent pools, "
+          "printed with their standard error; 1: a single measurement, as "
+          "every chunk's.");
+ABSL_FLAG(int64_t, final_fcs_subsets, 256,
+          "FCS subsets of 8 per pool of those final figures.");
+ABSL_FLAG(int, fcs_noise_repeats, 0,
+          "Measure the first model this many times on independent pools, "
+          "with the per-chunk and with the final settings, and print the "
+          "spread (the noise of one FCS figure of one fixed model); 0: off.");
+ABSL_FLAG(std::string, update_lr_schedule, "constant",
+          "Learning-rate schedule of each streaming update: constant, linear "
+          "or cosine (decay to --update_lr_floor times --learning_rate).");
+ABSL_FLAG(double, update_lr_floor, 0.1,
+          "Last iteration's learning rate of a decaying update, as a fraction "
+          "of --learning_rate.");
+ABSL_FLAG(double, update_replay_fraction, 0.0,
+          "Share of each update batch sampled from the frozen previous model "
+          "itself (StreamingUpdateOptions::replay_fraction).");
+ABSL_FLAG(std::string, update_variants, "",
+          "Comma-separated update variants SCHEDULE:REPLAY (e.g. "
+          "constant:0,cosine:0,constant:0.25), each run for all the updates "
+          "from the same first model; empty: the one variant of "
+          "--update_lr_schedule and --update_replay_fraction.");
+ABSL_FLAG(bool, retrain, true,
+          "Retrain from scratch after each update; false: the streaming "
+          "models alone (their figures do not depend on the retraining).");
 ABSL_FLAG(uint64_t, seed, 0, "Seed of every initialisation and training.");
 ABSL_FLAG(int, threads, 1, "Intra-op threads (set explicitly).");
 
@@ -103,6 +144,65 @@ TrainingOptions Training(int64_t iterations, uint64_t seed) {
   return options;
 }
 
+// The same pool seed for every model measured.
+DistanceOptions Measurement() {
+  DistanceOptions options;
+  options.fcs_samples = absl::GetFlag(FLAGS_fcs_samples);
+  options.fcs_subsets = absl::GetFlag(FLAGS_fcs_subsets);
+  options.fcs_seed = absl::GetFlag(FLAGS_seed) + 0xfc5;
+  return options;
+}
+
+FinalMeasurement Final() {
+  return FinalMeasurement{absl::GetFlag(FLAGS_final_fcs_repeats),
+                          absl::GetFlag(FLAGS_final_fcs_subsets)};
+}
+
+// "0.0912 +- 0.0011" (standard error), or "0.0912" when measured once.
+std::string WithError(const Estimate& estimate) {
+  if (estimate.repeats < 2) return absl::StrFormat("%.4f", estimate.mean);
+  return absl::StrFormat("%.4f +- %.4f", estimate.mean,
+                         estimate.standard_error);
+}
+
+absl::StatusOr<LearningRateSchedule> ParseSchedule(absl::string_view name) {
+  if (name == "constant") return LearningRateSchedule::kConstant;
+  if (name == "linear") return LearningRateSchedule::kLinear;
+  if (name == "cosine") return LearningRateSchedule::kCosine;
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown learning-rate schedule '", name,
+                   "'; expected constant, linear or cosine"));
+}
+
+// How the updates are trained, beside the shared budget.
+struct UpdateVariant {
+  std::string schedule_name;
+  LearningRateSchedule schedule = LearningRateSchedule::kConstant;
+  double replay_fraction = 0.0;
+};
+
+absl::StatusOr<std::vector<UpdateVariant>> Variants() {
+  std::string list = absl::GetFlag(FLAGS_update_variants);
+  if (list.empty()) {
+    list = absl::StrCat(absl::GetFlag(FLAGS_update_lr_schedule), ":",
+                        absl::GetFlag(FLAGS_update_replay_fraction));
+  }
+  std::vector<UpdateVariant> variants;
+  for (absl::string_view item : absl::StrSplit(list, ',', absl::SkipEmpty())) {
+    std::vector<std::string> parts = absl::StrSplit(item, ':');
+    UpdateVariant variant;
+    if (parts.size() != 2 ||
+        !absl::SimpleAtod(parts[1], &variant.replay_fraction)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "update variant '", item, "' is not SCHEDULE:REPLAY_FRACTION"));
+    }
+    variant.schedule_name = parts[0];
+    ASSIGN_OR_RETURN(variant.schedule, ParseSchedule(parts[0]));
+    variants.push_back(variant);
+  }
+  return variants;
+}
+
 // Retrains a fresh model on blocks 0..update (the flags' settings).
 absl::StatusOr<RetrainResult> RetrainOnAllBlocks(const Environment& environment,
                                                  const LogReward& all_data,
@@ -118,15 +218,8 @@ absl::StatusOr<RetrainResult> RetrainOnAllBlocks(const Environment& environment,
   options.chunk = absl::GetFlag(FLAGS_retrain_chunk);
   options.first_budget = absl::GetFlag(FLAGS_first_iterations);
   options.tolerance = absl::GetFlag(FLAGS_tolerance);
+  options.final_measurement = Final();
   return Retrain(environment, all_data, distance, streaming_distance, options);
-}
-
-// The same pool seed for every model measured.
-DistanceOptions Measurement() {
-  DistanceOptions options;
-  options.fcs_samples = absl::GetFlag(FLAGS_fcs_samples);
-  options.fcs_seed = absl::GetFlag(FLAGS_seed) + 0xfc5;
-  return options;
 }
 
 std::string Reached(int64_t iterations, double seconds) {
@@ -163,13 +256,16 @@ void PrintCaseHeader(Metric metric, const std::string& taxa, int updates) {
       std::vector<std::string>(absl::StrSplit(taxa, ';')).size());
   std::printf(
       "\n## %d taxa, %s, %d updates (first model %lld iterations, updates "
-      "%lld, batch %lld, lr %g, temperature %g)\n\n%s\n\n",
+      "%lld, batch %lld, lr %g, temperature %g; final FCS figures: mean "
+      "of %d pools of %lld subsets)\n\n%s\nload average: %s\n\n",
       num_taxa, MetricName(metric), updates,
       (long long)absl::GetFlag(FLAGS_first_iterations),
       (long long)absl::GetFlag(FLAGS_update_iterations),
       (long long)absl::GetFlag(FLAGS_batch_size),
       absl::GetFlag(FLAGS_learning_rate), absl::GetFlag(FLAGS_temperature),
-      MachineReportLine().c_str());
+      absl::GetFlag(FLAGS_final_fcs_repeats),
+      (long long)absl::GetFlag(FLAGS_final_fcs_subsets),
+      MachineReportLine().c_str(), LoadAverage().c_str());
   std::fflush(stdout);
 }
 
@@ -210,6 +306,28 @@ absl::StatusOr<PolicyNet> TrainFirstModel(Metric metric,
         (long long)next, MetricName(metric), d, seconds);
     std::fflush(stdout);
   }
+  if (absl::GetFlag(FLAGS_final_fcs_repeats) > 1) {
+    ASSIGN_OR_RETURN(const Estimate final, distance.Precise(model, Final()));
+    std::printf("first model (block 0), final measurement: %s %s\n",
+                MetricName(metric), WithError(final).c_str());
+  }
+  if (const int n = absl::GetFlag(FLAGS_fcs_noise_repeats); n > 1) {
+    const FinalMeasurement settings[] = {
+        {n, absl::GetFlag(FLAGS_fcs_subsets)},
+        {n, absl::GetFlag(FLAGS_final_fcs_subsets)}};
+    for (const FinalMeasurement& setting : settings) {
+      const auto start = Clock::now();
+      ASSIGN_OR_RETURN(const Estimate e, distance.Precise(model, setting));
+      std::printf(
+          "noise of one %s figure of the first model (%d independent pools "
+          "of %lld draws, %lld subsets each): mean %.4f, standard deviation "
+          "%.4f, %.1f s per measurement\n",
+          MetricName(metric), n, (long long)absl::GetFlag(FLAGS_fcs_samples),
+          (long long)setting.subsets, e.mean, e.standard_deviation,
+          SecondsSince(start) / n);
+      std::fflush(stdout);
+    }
+  }
   std::printf("\n");
   return model;
 }
@@ -218,11 +336,13 @@ void PrintTableHeader(Metric metric) {
   const char* m = MetricName(metric);
   const double tolerance = absl::GetFlag(FLAGS_tolerance);
   std::printf(
-      "| update | blocks | streaming %s | alpha | beta | streaming train s "
+      "| variant (schedule:replay) | update | blocks | streaming %s | alpha | "
+      "beta | streaming train s "
       "| with diagnostics s | retrain to within %.2f: iters / s | speed-up "
       "s (iters) | retrain to equal %s: iters / s | speed-up s (iters) | "
-      "retrain %s at %lld iters (best) | streaming within %.2f of it |\n"
-      "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+      "retrain %s at %lld iters (best) | streaming - retrain | streaming "
+      "within %.2f of it |\n"
+      "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
       m, tolerance, m, m, (long long)absl::GetFlag(FLAGS_first_iterations),
       tolerance);
   std::fflush(stdout);
@@ -239,53 +359,89 @@ std::string Speedup(int64_t iterations, double retrain_seconds,
           static_cast<double>(absl::GetFlag(FLAGS_update_iterations)));
 }
 
-// Update t: trains the streaming update of `model` on block t, retrains from
-// scratch on blocks 0..t, prints the row and returns whether the goal (2.5x
-// in seconds to within the tolerance, and the converse check) is met.
-absl::StatusOr<bool> RunUpdate(Metric metric, const Environment& environment,
-                               const LogReward& block,
-                               const LogReward& all_data, int t,
-                               PolicyNet& model) {
+// The streaming update of `model` on block t with one variant's options,
+// measured against blocks 0..t.
+struct StreamingStep {
+  StreamingUpdateResult update;
+  double with_diagnostics_seconds = 0.0;
+  Estimate distance;
+};
+
+absl::StatusOr<StreamingStep> TrainUpdate(const Environment& environment,
+                                          const LogReward& block,
+                                          const LogReward& all_data,
+                                          const Distance& distance, int t,
+                                          const UpdateVariant& variant,
+                                          PolicyNet model) {
   const uint64_t seed = absl::GetFlag(FLAGS_seed);
   StreamingUpdateOptions options;
   options.training =
       Training(absl::GetFlag(FLAGS_update_iterations), seed + 30 + t);
   options.diagnostics_trajectories =
       absl::GetFlag(FLAGS_diagnostics_trajectories);
+  options.learning_rate_schedule = variant.schedule;
+  options.learning_rate_floor = absl::GetFlag(FLAGS_update_lr_floor);
+  options.replay_fraction = variant.replay_fraction;
+  StreamingStep step;
   const auto start = Clock::now();
-  ASSIGN_OR_RETURN(StreamingUpdateResult update,
+  ASSIGN_OR_RETURN(step.update,
                    TrainStreamingUpdate(environment, model, block, options,
                                         torch::kCPU, nullptr, &all_data));
-  const double with_diagnostics = SecondsSince(start);
-  ASSIGN_OR_RETURN(
-      const Distance distance,
-      Distance::Create(metric, environment, all_data, Measurement()));
-  ASSIGN_OR_RETURN(const double streaming, distance.Of(update.policy));
-  ASSIGN_OR_RETURN(
-      const RetrainResult retrain,
-      RetrainOnAllBlocks(environment, all_data, distance, streaming, t));
-  const bool converse = streaming <= retrain.distance_at_first_budget +
-                                         absl::GetFlag(FLAGS_tolerance);
-  const double speedup = retrain.iterations_within < 0
-                             ? 1e9
-                             : retrain.seconds_within / update.training_seconds;
+  step.with_diagnostics_seconds = SecondsSince(start);
+  ASSIGN_OR_RETURN(step.distance,
+                   distance.Precise(step.update.policy, Final()));
+  return step;
+}
+
+// Prints update t's row of one variant against the retraining (or without
+// it) and returns whether the goal (2.5x in seconds to within the
+// tolerance, and the converse check) is met.
+bool PrintRow(int t, const StreamingStep& step, const RetrainResult* retrain) {
+  const StreamingUpdateResult& update = step.update;
+  if (retrain == nullptr) {
+    std::printf(
+        "| %d | 0..%d | %s | %.3f | %.3f | %.1f | %.1f | not retrained | | | "
+        "| | | | |\n",
+        t, t, WithError(step.distance).c_str(), update.diagnostics.alpha,
+        update.diagnostics.beta, update.training_seconds,
+        step.with_diagnostics_seconds);
+    std::fflush(stdout);
+    return false;
+  }
+  const double tolerance = absl::GetFlag(FLAGS_tolerance);
+  const double streaming = step.distance.mean;
+  const Reach reach = ReachOf(*retrain, streaming, tolerance);
+  const bool converse =
+      streaming <= retrain->distance_at_first_budget + tolerance;
+  Estimate at_budget;
+  at_budget.mean = retrain->distance_at_first_budget;
+  at_budget.standard_error = retrain->standard_error_at_first_budget;
+  at_budget.repeats = step.distance.repeats;
+  Estimate gap;
+  gap.mean = streaming - at_budget.mean;
+  gap.standard_error =
+      std::hypot(step.distance.standard_error, at_budget.standard_error);
+  gap.repeats = at_budget.repeats;
+  const double speedup = reach.iterations_within < 0
+                             ? 0.0
+                             : reach.seconds_within / update.training_seconds;
   std::printf(
-      "| %d | 0..%d | %.4f | %.3f | %.3f | %.1f | %.1f | %s | %s | %s | %s "
-      "| %.4f (%.4f) | %s |\n",
-      t, t, streaming, update.diagnostics.alpha, update.diagnostics.beta,
-      update.training_seconds, with_diagnostics,
-      Reached(retrain.iterations_within, retrain.seconds_within).c_str(),
-      Speedup(retrain.iterations_within, retrain.seconds_within,
+      "| %d | 0..%d | %s | %.3f | %.3f | %.1f | %.1f | %s | %s | %s | %s "
+      "| %s (%.4f) | %s | %s |\n",
+      t, t, WithError(step.distance).c_str(), update.diagnostics.alpha,
+      update.diagnostics.beta, update.training_seconds,
+      step.with_diagnostics_seconds,
+      Reached(reach.iterations_within, reach.seconds_within).c_str(),
+      Speedup(reach.iterations_within, reach.seconds_within,
               update.training_seconds)
           .c_str(),
-      Reached(retrain.iterations_equal, retrain.seconds_equal).c_str(),
-      Speedup(retrain.iterations_equal, retrain.seconds_equal,
+      Reached(reach.iterations_equal, reach.seconds_equal).c_str(),
+      Speedup(reach.iterations_equal, reach.seconds_equal,
               update.training_seconds)
           .c_str(),
-      retrain.distance_at_first_budget, retrain.best_distance,
-      converse ? "yes" : "no");
+      WithError(at_budget).c_str(), retrain->best_distance,
+      WithError(gap).c_str(), converse ? "yes" : "no");
   std::fflush(stdout);
-  model = update.policy;
   return speedup >= 2.5 && converse;
 }
 
@@ -297,27 +453,55 @@ absl::Status RunCase(Metric metric, const std::string& taxa) {
   ASSIGN_OR_RETURN(std::vector<std::unique_ptr<LogReward>> block_rewards,
                    MakeBlockRewards(*environment, blocks));
   PrintCaseHeader(metric, taxa, blocks - 1);
-  ASSIGN_OR_RETURN(PolicyNet model,
+  ASSIGN_OR_RETURN(const std::vector<UpdateVariant> variants, Variants());
+  ASSIGN_OR_RETURN(const PolicyNet first_model,
                    TrainFirstModel(metric, *environment, *block_rewards[0]));
+  const bool retraining = absl::GetFlag(FLAGS_retrain);
   PrintTableHeader(metric);
+  // Each variant's chain of updates from the same first model; one
+  // retraining per update serves them all (it does not depend on them).
+  std::vector<PolicyNet> models(variants.size(), first_model);
+  std::vector<int> goal_met(variants.size(), 0);
   std::vector<const LogReward*> so_far = {block_rewards[0].get()};
-  int goal_met = 0;
   for (int t = 1; t < blocks; ++t) {
     so_far.push_back(block_rewards[t].get());
     ProductOfRewards all_data(so_far);
     ASSIGN_OR_RETURN(
-        const bool met,
-        RunUpdate(metric, *environment, *block_rewards[t], all_data, t, model));
-    if (met) ++goal_met;
+        const Distance distance,
+        Distance::Create(metric, *environment, all_data, Measurement()));
+    std::vector<StreamingStep> steps;
+    double smallest = 1e9;
+    for (size_t v = 0; v < variants.size(); ++v) {
+      ASSIGN_OR_RETURN(StreamingStep step,
+                       TrainUpdate(*environment, *block_rewards[t], all_data,
+                                   distance, t, variants[v], models[v]));
+      smallest = std::min(smallest, step.distance.mean);
+      models[v] = step.update.policy;
+      steps.push_back(std::move(step));
+    }
+    std::optional<RetrainResult> retrain;
+    if (retraining) {
+      ASSIGN_OR_RETURN(retrain, RetrainOnAllBlocks(*environment, all_data,
+                                                   distance, smallest, t));
+    }
+    for (size_t v = 0; v < variants.size(); ++v) {
+      std::printf("| %s:%g ", variants[v].schedule_name.c_str(),
+                  variants[v].replay_fraction);
+      if (PrintRow(t, steps[v], retrain ? &*retrain : nullptr)) ++goal_met[v];
+    }
   }
   const double tolerance = absl::GetFlag(FLAGS_tolerance);
-  std::printf(
-      "\nupdates with speed-up (to within %.2f) >= 2.5x and the streaming %s "
-      "within %.2f of the %lld-iteration retraining: %d of %d\nload average "
-      "at end: %s\n",
-      tolerance, MetricName(metric), tolerance,
-      (long long)absl::GetFlag(FLAGS_first_iterations), goal_met, blocks - 1,
-      LoadAverage().c_str());
+  for (size_t v = 0; v < variants.size(); ++v) {
+    std::printf(
+        "\nvariant %s:%g (learning-rate floor %g): updates with speed-up (to "
+        "within %.2f) >= 2.5x and the streaming %s within %.2f of the "
+        "%lld-iteration retraining: %d of %d%s",
+        variants[v].schedule_name.c_str(), variants[v].replay_fraction,
+        absl::GetFlag(FLAGS_update_lr_floor), tolerance, MetricName(metric),
+        tolerance, (long long)absl::GetFlag(FLAGS_first_iterations),
+        goal_met[v], blocks - 1, retraining ? "" : " (not retrained)");
+  }
+  std::printf("\nload average at end: %s\n", LoadAverage().c_str());
   return absl::OkStatus();
 }
 

@@ -1,6 +1,7 @@
 #include "tests/bench/streaming_retrain.h"
 
 #include <algorithm>
+#include <cmath>
 #include <memory>
 
 #include "common/eval/flow_consistency.h"
@@ -27,13 +28,42 @@ absl::StatusOr<Distance> Distance::Create(Metric metric,
 }
 
 absl::StatusOr<double> Distance::Of(PolicyNet& policy) const {
+  ASSIGN_OR_RETURN(const Estimate estimate,
+                   Precise(policy, FinalMeasurement{1, options_.fcs_subsets}));
+  return estimate.mean;
+}
+
+absl::StatusOr<Estimate> Distance::Precise(
+    PolicyNet& policy, const FinalMeasurement& final) const {
+  Estimate estimate;
   if (metric_ == Metric::kExactTv) {
-    return ExactTotalVariation(policy, *environment_, *posterior_);
+    ASSIGN_OR_RETURN(estimate.mean,
+                     ExactTotalVariation(policy, *environment_, *posterior_));
+    return estimate;
   }
-  RandomSource random(options_.fcs_seed);
   FcsOptions fcs;
   fcs.num_samples = options_.fcs_samples;
-  return SampledFlowConsistency(policy, *environment_, *all_data_, fcs, random);
+  fcs.num_subsets = final.subsets;
+  double sum = 0.0;
+  double sum_of_squares = 0.0;
+  for (int r = 0; r < final.repeats; ++r) {
+    RandomSource random(options_.fcs_seed + r);
+    ASSIGN_OR_RETURN(
+        const double d,
+        SampledFlowConsistency(policy, *environment_, *all_data_, fcs, random));
+    sum += d;
+    sum_of_squares += d * d;
+  }
+  const int n = final.repeats;
+  estimate.repeats = n;
+  estimate.mean = sum / n;
+  if (n > 1) {
+    const double variance = std::max(
+        0.0, (sum_of_squares - n * estimate.mean * estimate.mean) / (n - 1));
+    estimate.standard_deviation = std::sqrt(variance);
+    estimate.standard_error = estimate.standard_deviation / std::sqrt(n);
+  }
+  return estimate;
 }
 
 absl::StatusOr<RetrainResult> Retrain(const Environment& environment,
@@ -59,9 +89,13 @@ absl::StatusOr<RetrainResult> Retrain(const Environment& environment,
     result.iterations_done = trainer->iterations_done();
     fresh->eval();
     ASSIGN_OR_RETURN(const double d, distance.Of(fresh));
+    result.curve.push_back(RetrainPoint{result.iterations_done, seconds, d});
     result.best_distance = std::min(result.best_distance, d);
     if (result.iterations_done == options.first_budget) {
-      result.distance_at_first_budget = d;
+      ASSIGN_OR_RETURN(const Estimate at_budget,
+                       distance.Precise(fresh, options.final_measurement));
+      result.distance_at_first_budget = at_budget.mean;
+      result.standard_error_at_first_budget = at_budget.standard_error;
     }
     if (result.iterations_within < 0 &&
         d <= streaming_distance + options.tolerance) {
@@ -78,6 +112,23 @@ absl::StatusOr<RetrainResult> Retrain(const Environment& environment,
     }
   }
   return result;
+}
+
+Reach ReachOf(const RetrainResult& result, double streaming_distance,
+              double tolerance) {
+  Reach reach;
+  for (const RetrainPoint& point : result.curve) {
+    if (reach.iterations_within < 0 &&
+        point.distance <= streaming_distance + tolerance) {
+      reach.iterations_within = point.iterations;
+      reach.seconds_within = point.seconds;
+    }
+    if (reach.iterations_equal < 0 && point.distance <= streaming_distance) {
+      reach.iterations_equal = point.iterations;
+      reach.seconds_equal = point.seconds;
+    }
+  }
+  return reach;
 }
 
 }  // namespace epgfn
