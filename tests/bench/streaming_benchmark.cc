@@ -52,7 +52,9 @@
 #include "common/train/trajectory_target.h"
 #include "common/util/status_macros.h"
 #include "tests/bench/machine_report.h"
+#include "tests/bench/streaming_blocks.h"
 #include "tests/bench/streaming_retrain.h"
+#include "tests/bench/streaming_table.h"
 
 ABSL_FLAG(std::string, cases, "exact,fcs",
           "Comma-separated cases to run: exact (--taxa, exact TV) and fcs "
@@ -158,49 +160,23 @@ FinalMeasurement Final() {
                           absl::GetFlag(FLAGS_final_fcs_subsets)};
 }
 
-// "0.0912 +- 0.0011" (standard error), or "0.0912" when measured once.
-std::string WithError(const Estimate& estimate) {
-  if (estimate.repeats < 2) return absl::StrFormat("%.4f", estimate.mean);
-  return absl::StrFormat("%.4f +- %.4f", estimate.mean,
-                         estimate.standard_error);
-}
-
-absl::StatusOr<LearningRateSchedule> ParseSchedule(absl::string_view name) {
-  if (name == "constant") return LearningRateSchedule::kConstant;
-  if (name == "linear") return LearningRateSchedule::kLinear;
-  if (name == "cosine") return LearningRateSchedule::kCosine;
-  return absl::InvalidArgumentError(
-      absl::StrCat("unknown learning-rate schedule '", name,
-                   "'; expected constant, linear or cosine"));
-}
-
-// How the updates are trained, beside the shared budget.
-struct UpdateVariant {
-  std::string schedule_name;
-  LearningRateSchedule schedule = LearningRateSchedule::kConstant;
-  double replay_fraction = 0.0;
-};
-
 absl::StatusOr<std::vector<UpdateVariant>> Variants() {
   std::string list = absl::GetFlag(FLAGS_update_variants);
   if (list.empty()) {
     list = absl::StrCat(absl::GetFlag(FLAGS_update_lr_schedule), ":",
                         absl::GetFlag(FLAGS_update_replay_fraction));
   }
-  std::vector<UpdateVariant> variants;
-  for (absl::string_view item : absl::StrSplit(list, ',', absl::SkipEmpty())) {
-    std::vector<std::string> parts = absl::StrSplit(item, ':');
-    UpdateVariant variant;
-    if (parts.size() != 2 ||
-        !absl::SimpleAtod(parts[1], &variant.replay_fraction)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "update variant '", item, "' is not SCHEDULE:REPLAY_FRACTION"));
-    }
-    variant.schedule_name = parts[0];
-    ASSIGN_OR_RETURN(variant.schedule, ParseSchedule(parts[0]));
-    variants.push_back(variant);
-  }
-  return variants;
+  return ParseUpdateVariants(list);
+}
+
+// What the table's cells are measured against (the flags).
+TableSettings Table() {
+  TableSettings settings;
+  settings.tolerance = absl::GetFlag(FLAGS_tolerance);
+  settings.first_iterations = absl::GetFlag(FLAGS_first_iterations);
+  settings.update_iterations = absl::GetFlag(FLAGS_update_iterations);
+  settings.retrain_max_iterations = absl::GetFlag(FLAGS_retrain_max_iterations);
+  return settings;
 }
 
 // Retrains a fresh model on blocks 0..update (the flags' settings).
@@ -220,35 +196,6 @@ absl::StatusOr<RetrainResult> RetrainOnAllBlocks(const Environment& environment,
   options.tolerance = absl::GetFlag(FLAGS_tolerance);
   options.final_measurement = Final();
   return Retrain(environment, all_data, distance, streaming_distance, options);
-}
-
-std::string Reached(int64_t iterations, double seconds) {
-  if (iterations < 0) {
-    return absl::StrCat("> ", absl::GetFlag(FLAGS_retrain_max_iterations),
-                        " (cap)");
-  }
-  return absl::StrFormat("%d / %.1f s", iterations, seconds);
-}
-
-absl::StatusOr<std::vector<std::unique_ptr<LogReward>>> MakeBlockRewards(
-    const Environment& environment, int blocks) {
-  std::vector<std::unique_ptr<LogReward>> block_rewards;
-  for (int i = 0; i < blocks; ++i) {
-    ASSIGN_OR_RETURN(
-        const RewardConfig config,
-        RewardConfig::Parse(absl::StrCat(
-            "jc69:alignment=", absl::GetFlag(FLAGS_alignment), ",index=", i,
-            ",count=", blocks, ",split=contiguous,temperature=",
-            absl::GetFlag(FLAGS_temperature))));
-    ASSIGN_OR_RETURN(
-        std::unique_ptr<LogReward> reward,
-        i == 0
-            ? MakeStreamingInitialReward(environment, config, RewardContext{1})
-            : MakeStreamingLikelihood(environment, config, RewardContext{1}));
-    std::printf("block %d: %s\n", i, reward->Describe().c_str());
-    block_rewards.push_back(std::move(reward));
-  }
-  return block_rewards;
 }
 
 void PrintCaseHeader(Metric metric, const std::string& taxa, int updates) {
@@ -312,61 +259,17 @@ absl::StatusOr<PolicyNet> TrainFirstModel(Metric metric,
                 MetricName(metric), WithError(final).c_str());
   }
   if (const int n = absl::GetFlag(FLAGS_fcs_noise_repeats); n > 1) {
-    const FinalMeasurement settings[] = {
-        {n, absl::GetFlag(FLAGS_fcs_subsets)},
-        {n, absl::GetFlag(FLAGS_final_fcs_subsets)}};
-    for (const FinalMeasurement& setting : settings) {
-      const auto start = Clock::now();
-      ASSIGN_OR_RETURN(const Estimate e, distance.Precise(model, setting));
-      std::printf(
-          "noise of one %s figure of the first model (%d independent pools "
-          "of %lld draws, %lld subsets each): mean %.4f, standard deviation "
-          "%.4f, %.1f s per measurement\n",
-          MetricName(metric), n, (long long)absl::GetFlag(FLAGS_fcs_samples),
-          (long long)setting.subsets, e.mean, e.standard_deviation,
-          SecondsSince(start) / n);
-      std::fflush(stdout);
-    }
+    RETURN_IF_ERROR(PrintMeasurementNoise(
+        metric, distance, model, n, absl::GetFlag(FLAGS_fcs_samples),
+        {absl::GetFlag(FLAGS_fcs_subsets),
+         absl::GetFlag(FLAGS_final_fcs_subsets)}));
   }
   std::printf("\n");
   return model;
 }
 
-void PrintTableHeader(Metric metric) {
-  const char* m = MetricName(metric);
-  const double tolerance = absl::GetFlag(FLAGS_tolerance);
-  std::printf(
-      "| variant (schedule:replay) | update | blocks | streaming %s | alpha | "
-      "beta | streaming train s "
-      "| with diagnostics s | retrain to within %.2f: iters / s | speed-up "
-      "s (iters) | retrain to equal %s: iters / s | speed-up s (iters) | "
-      "retrain %s at %lld iters (best) | streaming - retrain | streaming "
-      "within %.2f of it |\n"
-      "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
-      m, tolerance, m, m, (long long)absl::GetFlag(FLAGS_first_iterations),
-      tolerance);
-  std::fflush(stdout);
-}
-
-// Seconds and iterations speed-up of a retraining against the update; the
-// iterations are load-free, the seconds are not.
-std::string Speedup(int64_t iterations, double retrain_seconds,
-                    double streaming_seconds) {
-  if (iterations < 0) return "not reached";
-  return absl::StrFormat(
-      "%.2fx (%.2fx)", retrain_seconds / streaming_seconds,
-      static_cast<double>(iterations) /
-          static_cast<double>(absl::GetFlag(FLAGS_update_iterations)));
-}
-
 // The streaming update of `model` on block t with one variant's options,
 // measured against blocks 0..t.
-struct StreamingStep {
-  StreamingUpdateResult update;
-  double with_diagnostics_seconds = 0.0;
-  Estimate distance;
-};
-
 absl::StatusOr<StreamingStep> TrainUpdate(const Environment& environment,
                                           const LogReward& block,
                                           const LogReward& all_data,
@@ -393,71 +296,21 @@ absl::StatusOr<StreamingStep> TrainUpdate(const Environment& environment,
   return step;
 }
 
-// Prints update t's row of one variant against the retraining (or without
-// it) and returns whether the goal (2.5x in seconds to within the
-// tolerance, and the converse check) is met.
-bool PrintRow(int t, const StreamingStep& step, const RetrainResult* retrain) {
-  const StreamingUpdateResult& update = step.update;
-  if (retrain == nullptr) {
-    std::printf(
-        "| %d | 0..%d | %s | %.3f | %.3f | %.1f | %.1f | not retrained | | | "
-        "| | | | |\n",
-        t, t, WithError(step.distance).c_str(), update.diagnostics.alpha,
-        update.diagnostics.beta, update.training_seconds,
-        step.with_diagnostics_seconds);
-    std::fflush(stdout);
-    return false;
-  }
-  const double tolerance = absl::GetFlag(FLAGS_tolerance);
-  const double streaming = step.distance.mean;
-  const Reach reach = ReachOf(*retrain, streaming, tolerance);
-  const bool converse =
-      streaming <= retrain->distance_at_first_budget + tolerance;
-  Estimate at_budget;
-  at_budget.mean = retrain->distance_at_first_budget;
-  at_budget.standard_error = retrain->standard_error_at_first_budget;
-  at_budget.repeats = step.distance.repeats;
-  Estimate gap;
-  gap.mean = streaming - at_budget.mean;
-  gap.standard_error =
-      std::hypot(step.distance.standard_error, at_budget.standard_error);
-  gap.repeats = at_budget.repeats;
-  const double speedup = reach.iterations_within < 0
-                             ? 0.0
-                             : reach.seconds_within / update.training_seconds;
-  std::printf(
-      "| %d | 0..%d | %s | %.3f | %.3f | %.1f | %.1f | %s | %s | %s | %s "
-      "| %s (%.4f) | %s | %s |\n",
-      t, t, WithError(step.distance).c_str(), update.diagnostics.alpha,
-      update.diagnostics.beta, update.training_seconds,
-      step.with_diagnostics_seconds,
-      Reached(reach.iterations_within, reach.seconds_within).c_str(),
-      Speedup(reach.iterations_within, reach.seconds_within,
-              update.training_seconds)
-          .c_str(),
-      Reached(reach.iterations_equal, reach.seconds_equal).c_str(),
-      Speedup(reach.iterations_equal, reach.seconds_equal,
-              update.training_seconds)
-          .c_str(),
-      WithError(at_budget).c_str(), retrain->best_distance,
-      WithError(gap).c_str(), converse ? "yes" : "no");
-  std::fflush(stdout);
-  return speedup >= 2.5 && converse;
-}
-
 absl::Status RunCase(Metric metric, const std::string& taxa) {
   const int blocks = 1 + absl::GetFlag(FLAGS_updates);
   ASSIGN_OR_RETURN(std::unique_ptr<Environment> environment,
                    MakeEnvironment(*EnvironmentConfig::Parse(
                        absl::StrCat("phylo:taxa=", taxa))));
-  ASSIGN_OR_RETURN(std::vector<std::unique_ptr<LogReward>> block_rewards,
-                   MakeBlockRewards(*environment, blocks));
+  ASSIGN_OR_RETURN(
+      std::vector<std::unique_ptr<LogReward>> block_rewards,
+      MakeBlockRewards(*environment, blocks, absl::GetFlag(FLAGS_alignment),
+                       absl::GetFlag(FLAGS_temperature)));
   PrintCaseHeader(metric, taxa, blocks - 1);
   ASSIGN_OR_RETURN(const std::vector<UpdateVariant> variants, Variants());
   ASSIGN_OR_RETURN(const PolicyNet first_model,
                    TrainFirstModel(metric, *environment, *block_rewards[0]));
   const bool retraining = absl::GetFlag(FLAGS_retrain);
-  PrintTableHeader(metric);
+  PrintTableHeader(metric, Table());
   // Each variant's chain of updates from the same first model; one
   // retraining per update serves them all (it does not depend on them).
   std::vector<PolicyNet> models(variants.size(), first_model);
@@ -487,7 +340,8 @@ absl::Status RunCase(Metric metric, const std::string& taxa) {
     for (size_t v = 0; v < variants.size(); ++v) {
       std::printf("| %s:%g ", variants[v].schedule_name.c_str(),
                   variants[v].replay_fraction);
-      if (PrintRow(t, steps[v], retrain ? &*retrain : nullptr)) ++goal_met[v];
+      if (PrintRow(Table(), t, steps[v], retrain ? &*retrain : nullptr))
+        ++goal_met[v];
     }
   }
   const double tolerance = absl::GetFlag(FLAGS_tolerance);
