@@ -90,7 +90,7 @@ std::string SummaryLine(const std::string& client_id,
       client_id, result.round, result.reused ? 1 : 0, result.training_seconds,
       result.upload_bytes, result.upload_seconds, result.wait_seconds,
       result.version, result.download_bytes, result.download_seconds,
-      result.fcs.has_value() ? absl::StrFormat("%.4f", *result.fcs) : "none",
+      result.fcs.has_value() ? absl::StrFormat("%.3g", *result.fcs) : "none",
       result.global_model_path);
 }
 

@@ -84,8 +84,9 @@ struct ClientRunResult {
   double download_seconds = 0.0;
   std::string global_model_path;
   // The local model's FCS against this client's own reward, as uploaded in
-  // its diagnostics; absent when it was not computed (fcs_samples = 0, a
-  // streaming update, too few distinct objects).
+  // its diagnostics (the SUMMARY line prints 3 significant digits); absent when
+  // it was not computed (fcs_samples = 0, a streaming update, too few distinct
+  // objects).
   std::optional<double> fcs;
 };
 

@@ -280,7 +280,7 @@ TEST_F(ClientDaemonTest, TrainsUploadsAndKeepsTheVerifiedGlobalModel) {
   ASSERT_TRUE(result->fcs.has_value());
   EXPECT_EQ(*result->fcs, diagnostics.fcs());
   EXPECT_TRUE(absl::StrContains(
-      out, absl::StrFormat(" fcs=%.4f model=", diagnostics.fcs())))
+      out, absl::StrFormat(" fcs=%.3g model=", diagnostics.fcs())))
       << out;
 }
 
