@@ -196,6 +196,14 @@ absl::Status StreamingUpdateOptions::Validate() const {
     return absl::InvalidArgumentError(absl::StrCat(
         "replay_fraction must lie in [0, 1), got ", replay_fraction));
   }
+  if (NeedsOwnLoop() && training.max_gradient_norm > 0) {
+    // The schedule / replay loop below has no clipping; refusing beats
+    // silently training unclipped.
+    return absl::InvalidArgumentError(
+        "training.max_gradient_norm is not supported with a learning-rate "
+        "schedule or replay in the streaming update; set it to 0 or turn "
+        "those off");
+  }
   const int64_t replayed = ReplayCount(*this);
   if (replay_fraction > 0 &&
       (replayed < 2 || training.batch_size - replayed < 2)) {

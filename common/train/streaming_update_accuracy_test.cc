@@ -366,6 +366,14 @@ TEST(StreamingUpdateOptionsTest, ValidateRejectsBadOptions) {
   options.replay_fraction = 0.0;
   options.learning_rate_floor = 0.0;
   EXPECT_FALSE(options.Validate().ok());
+  // The own loop does not clip: a cap with it on is refused, not ignored.
+  options.learning_rate_floor = 0.1;
+  options.training.max_gradient_norm = 10;
+  EXPECT_TRUE(options.Validate().ok());  // plain Trainer: clipping applies
+  options.learning_rate_schedule = LearningRateSchedule::kCosine;
+  EXPECT_EQ(options.Validate().code(), absl::StatusCode::kInvalidArgument);
+  options.training.max_gradient_norm = 0;
+  EXPECT_TRUE(options.Validate().ok());
 }
 
 // The negative control: the new block's likelihood alone, learned well from
