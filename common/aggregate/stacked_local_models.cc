@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "common/sampling/flat_steps.h"
 
 namespace epgfn {
 namespace {
@@ -151,64 +152,39 @@ StackedLocalModels::LogProbSums StackedLocalModels::Evaluate(
   torch::NoGradGuard no_grad;
   // The same bookkeeping as ComputeTrajectoryLogProbs, done once for all
   // models, with a leading model dimension on every per-row result.
-  const int64_t num_steps = trajectories.max_steps();
-  const int64_t batch = trajectories.batch_size();
-  const int64_t flat = num_steps * batch;
-  const auto float_options =
-      torch::dtype(torch::kFloat32).device(trajectories.states.device());
-  torch::Tensor flat_states = trajectories.states.narrow(0, 0, num_steps)
-                                  .reshape({flat, environment.raw_state_dim()});
-  torch::Tensor flat_actions = trajectories.actions.reshape({flat});
-  torch::Tensor visited =
-      trajectories.step_mask.reshape({flat}).nonzero().squeeze(1);
-  torch::Tensor rows = flat_states.index_select(0, visited);
-  const int64_t num_rows = rows.size(0);
+  const FlatSteps steps = FlattenSteps(environment, trajectories);
+  torch::Tensor rows = steps.VisitedStates();
   PolicyNetImpl::Output output = Forward(environment.Encode(rows));
 
-  torch::Tensor row_actions = flat_actions.index_select(0, visited);
-  torch::Tensor log_pf_rows = LogSoftmaxAt(
-      output.forward_logits, environment.ForwardMask(rows), row_actions);
+  torch::Tensor log_pf_rows =
+      LogSoftmaxAt(output.forward_logits, environment.ForwardMask(rows),
+                   steps.actions.index_select(0, steps.visited));
   // Summed over the steps as [T, B].sum(0) sums them for one model.
   auto per_trajectory = [&](const torch::Tensor& index,
                             const torch::Tensor& values) {
-    return torch::zeros({size_, flat}, float_options)
+    return torch::zeros({size_, steps.flat()}, values.options())
         .index_copy_(1, index, values)
-        .view({size_, num_steps, batch})
+        .view({size_, steps.num_steps, steps.batch})
         .sum(1);
   };
   LogProbSums sums;
-  sums.log_pf = per_trajectory(visited, log_pf_rows);
+  sums.log_pf = per_trajectory(steps.visited, log_pf_rows);
 
-  // p_B(s_t | s_{t+1}) for every non-exit step, read at the child s_{t+1},
-  // itself a visited state (flat index + batch).
-  torch::Tensor moves = (trajectories.step_mask &
-                         (trajectories.actions != environment.exit_action()))
-                            .reshape({flat})
-                            .nonzero()
-                            .squeeze(1);
-  torch::Tensor children = flat_states.index_select(0, moves + batch);
-  torch::Tensor backward_mask = environment.BackwardMask(children);
+  // p_B(s_t | s_{t+1}) for every non-exit step, read at the child s_{t+1}.
   if (output.backward_logits.defined()) {
-    torch::Tensor row_of_flat =
-        torch::full({flat}, -1, visited.options())
-            .index_put({visited}, torch::arange(num_rows, visited.options()));
-    torch::Tensor backward_logits = output.backward_logits.index_select(
-        1, row_of_flat.index_select(0, moves + batch));
-    torch::Tensor backward_actions = environment.BackwardActionOf(
-        children, flat_actions.index_select(0, moves));
+    torch::Tensor backward_logits =
+        output.backward_logits.index_select(1, steps.ChildRows());
+    torch::Tensor backward_actions =
+        environment.BackwardActionOf(steps.children, steps.MoveActions());
     torch::Tensor log_pb_rows =
-        LogSoftmaxAt(backward_logits, backward_mask, backward_actions);
-    sums.log_pb = per_trajectory(moves, log_pb_rows);
+        LogSoftmaxAt(backward_logits, steps.backward_mask, backward_actions);
+    sums.log_pb = per_trajectory(steps.moves, log_pb_rows);
   } else {
     // Uniform over the parents: the same for every model.
-    torch::Tensor log_pb_rows =
-        -backward_mask.sum(-1).clamp_min(1).to(torch::kFloat32).log();
-    sums.log_pb = torch::zeros({flat}, float_options)
-                      .index_put({moves}, log_pb_rows)
-                      .reshape({num_steps, batch})
+    sums.log_pb = steps.PerStep(steps.moves, steps.UniformLogPb())
                       .sum(0)
                       .unsqueeze(0)
-                      .expand({size_, batch});
+                      .expand({size_, steps.batch});
   }
   return sums;
 }

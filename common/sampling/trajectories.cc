@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "common/policy/activation_tape.h"
+#include "common/sampling/flat_steps.h"
 
 namespace epgfn {
 
@@ -96,63 +97,36 @@ Trajectories Rollout(PolicyNet& policy, const Environment& environment,
 
 // The log-probabilities of `trajectories` from the policy's outputs on their
 // visited states: `output` and `forward_mask` hold one row per entry of
-// `visited`, the ascending flat indices t * B + b of the steps taken.
+// `steps.visited`.
 TrajectoryLogProbs LogProbsFromOutputs(const Environment& environment,
-                                       const Trajectories& trajectories,
-                                       const torch::Tensor& visited,
+                                       const FlatSteps& steps,
                                        const PolicyNetImpl::Output& output,
                                        const torch::Tensor& forward_mask) {
-  const int64_t num_steps = trajectories.max_steps();
-  const int64_t batch = trajectories.batch_size();
-  const int64_t flat = num_steps * batch;
-  const auto float_options =
-      torch::dtype(torch::kFloat32).device(trajectories.states.device());
-  torch::Tensor flat_states = trajectories.states.narrow(0, 0, num_steps)
-                                  .reshape({flat, environment.raw_state_dim()});
-  torch::Tensor flat_actions = trajectories.actions.reshape({flat});
   torch::Tensor log_pf_rows =
       MaskedLogSoftmax(output.forward_logits, forward_mask)
-          .gather(1, flat_actions.index_select(0, visited).unsqueeze(1))
+          .gather(1, steps.actions.index_select(0, steps.visited).unsqueeze(1))
           .squeeze(1);
 
   TrajectoryLogProbs result;
-  result.log_pf = torch::zeros({flat}, float_options)
-                      .index_put({visited}, log_pf_rows)
-                      .reshape({num_steps, batch});
+  result.log_pf = steps.PerStep(steps.visited, log_pf_rows);
   if (output.log_flow.defined()) {
-    result.log_flow = torch::zeros({flat}, float_options)
-                          .index_put({visited}, output.log_flow)
-                          .reshape({num_steps, batch});
+    result.log_flow = steps.PerStep(steps.visited, output.log_flow);
   }
 
-  // p_B(s_t | s_{t+1}) for every non-exit step, read at the child s_{t+1},
-  // which is itself a visited state (flat index + batch).
-  torch::Tensor moves = (trajectories.step_mask &
-                         (trajectories.actions != environment.exit_action()))
-                            .reshape({flat})
-                            .nonzero()
-                            .squeeze(1);
-  torch::Tensor children = flat_states.index_select(0, moves + batch);
-  torch::Tensor backward_mask = environment.BackwardMask(children);
+  // p_B(s_t | s_{t+1}) for every non-exit step, read at the child s_{t+1}.
   torch::Tensor log_pb_rows;
   if (output.backward_logits.defined()) {
-    torch::Tensor row_of_flat =
-        torch::full({flat}, -1, visited.options())
-            .index_put({visited},
-                       torch::arange(visited.size(0), visited.options()));
-    torch::Tensor backward_logits = output.backward_logits.index_select(
-        0, row_of_flat.index_select(0, moves + batch));
-    torch::Tensor backward_actions = environment.BackwardActionOf(
-        children, flat_actions.index_select(0, moves));
-    log_pb_rows = MaskedLogSoftmax(backward_logits, backward_mask)
+    torch::Tensor backward_logits =
+        output.backward_logits.index_select(0, steps.ChildRows());
+    torch::Tensor backward_actions =
+        environment.BackwardActionOf(steps.children, steps.MoveActions());
+    log_pb_rows = MaskedLogSoftmax(backward_logits, steps.backward_mask)
                       .gather(1, backward_actions.unsqueeze(1))
                       .squeeze(1);
   } else {
-    log_pb_rows = -backward_mask.sum(-1).clamp_min(1).to(torch::kFloat32).log();
+    log_pb_rows = steps.UniformLogPb();
   }
-  result.log_pb = torch::zeros({flat}, float_options)
-                      .index_put({moves}, log_pb_rows)
-                      .reshape({num_steps, batch});
+  result.log_pb = steps.PerStep(steps.moves, log_pb_rows);
   return result;
 }
 
@@ -173,9 +147,10 @@ SampledTrajectories SampleTrajectoriesWithLogProbs(
   SampledTrajectories sampled;
   sampled.trajectories =
       Rollout(policy, environment, batch, exploration, random, &record);
-  sampled.log_probs =
-      LogProbsFromOutputs(environment, sampled.trajectories, record.visited,
-                          tape.Replay(), torch::cat(record.forward_masks));
+  sampled.log_probs = LogProbsFromOutputs(
+      environment,
+      FlattenSteps(environment, sampled.trajectories, record.visited),
+      tape.Replay(), torch::cat(record.forward_masks));
   return sampled;
 }
 
@@ -259,15 +234,10 @@ Trajectories SampleBackwardTrajectories(PolicyNet& policy,
 TrajectoryLogProbs ComputeTrajectoryLogProbs(PolicyNet& policy,
                                              const Environment& environment,
                                              const Trajectories& trajectories) {
-  const int64_t flat = trajectories.max_steps() * trajectories.batch_size();
-  torch::Tensor flat_states =
-      trajectories.states.narrow(0, 0, trajectories.max_steps())
-          .reshape({flat, environment.raw_state_dim()});
+  const FlatSteps steps = FlattenSteps(environment, trajectories);
   // One forward pass over the states where an action was taken: s_0..s_{L-1}.
-  torch::Tensor visited =
-      trajectories.step_mask.reshape({flat}).nonzero().squeeze(1);
-  torch::Tensor rows = flat_states.index_select(0, visited);
-  return LogProbsFromOutputs(environment, trajectories, visited,
+  torch::Tensor rows = steps.VisitedStates();
+  return LogProbsFromOutputs(environment, steps,
                              policy->forward(environment.Encode(rows)),
                              environment.ForwardMask(rows));
 }

@@ -6,22 +6,9 @@
 #include "common/env/environment.h"
 #include "common/policy/policy_net.h"
 #include "common/sampling/random.h"
+#include "common/sampling/trajectory_batch.h"
 
 namespace epgfn {
-
-// A batch of complete trajectories, time-major. Trajectory b takes
-// lengths[b] actions; its last one is exit. Steps at or past lengths[b] are
-// padding (step_mask false, action 0, state repeated).
-struct Trajectories {
-  torch::Tensor states;           // [T + 1, B, raw_state_dim] int64
-  torch::Tensor actions;          // [T, B] int64
-  torch::Tensor step_mask;        // [T, B] bool
-  torch::Tensor lengths;          // [B] int64
-  torch::Tensor terminal_states;  // [B, raw_state_dim] int64
-
-  int64_t batch_size() const { return lengths.size(0); }
-  int64_t max_steps() const { return actions.size(0); }
-};
 
 // How the behaviour policy departs from p_F while sampling training data.
 struct ExplorationOptions {
