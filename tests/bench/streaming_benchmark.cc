@@ -282,8 +282,8 @@ absl::StatusOr<StreamingStep> TrainUpdate(const Environment& environment,
       Training(absl::GetFlag(FLAGS_update_iterations), seed + 30 + t);
   options.diagnostics_trajectories =
       absl::GetFlag(FLAGS_diagnostics_trajectories);
-  options.learning_rate_schedule = variant.schedule;
-  options.learning_rate_floor = absl::GetFlag(FLAGS_update_lr_floor);
+  options.training.learning_rate_schedule = variant.schedule;
+  options.training.learning_rate_floor = absl::GetFlag(FLAGS_update_lr_floor);
   options.replay_fraction = variant.replay_fraction;
   StreamingStep step;
   const auto start = Clock::now();
