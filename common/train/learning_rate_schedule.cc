@@ -48,4 +48,19 @@ std::string LearningRateScheduleName(LearningRateSchedule schedule) {
   return "unknown";
 }
 
+bool AbslParseFlag(absl::string_view text, LearningRateSchedule* schedule,
+                   std::string* error) {
+  absl::StatusOr<LearningRateSchedule> parsed = ParseLearningRateSchedule(text);
+  if (!parsed.ok()) {
+    *error = std::string(parsed.status().message());
+    return false;
+  }
+  *schedule = *parsed;
+  return true;
+}
+
+std::string AbslUnparseFlag(LearningRateSchedule schedule) {
+  return LearningRateScheduleName(schedule);
+}
+
 }  // namespace epgfn

@@ -24,6 +24,11 @@ absl::StatusOr<LearningRateSchedule> ParseLearningRateSchedule(
     absl::string_view name);
 std::string LearningRateScheduleName(LearningRateSchedule schedule);
 
+// So that a flag can be of this type (--update_lr_schedule=cosine).
+bool AbslParseFlag(absl::string_view text, LearningRateSchedule* schedule,
+                   std::string* error);
+std::string AbslUnparseFlag(LearningRateSchedule schedule);
+
 }  // namespace epgfn
 
 #endif  // EPGFN_COMMON_TRAIN_LEARNING_RATE_SCHEDULE_H_

@@ -38,6 +38,13 @@ TEST(LearningRateScheduleTest, NamesRoundTrip) {
   }
   EXPECT_EQ(ParseLearningRateSchedule("step").status().code(),
             absl::StatusCode::kInvalidArgument);
+  LearningRateSchedule flag = LearningRateSchedule::kConstant;
+  std::string error;
+  EXPECT_TRUE(AbslParseFlag("cosine", &flag, &error));
+  EXPECT_EQ(flag, LearningRateSchedule::kCosine);
+  EXPECT_FALSE(AbslParseFlag("step", &flag, &error));
+  EXPECT_NE(error.find("constant, linear or cosine"), std::string::npos);
+  EXPECT_EQ(AbslUnparseFlag(LearningRateSchedule::kLinear), "linear");
 }
 
 }  // namespace

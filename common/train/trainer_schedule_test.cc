@@ -10,34 +10,18 @@
 #include "common/env/environment_registry.h"
 #include "common/sampling/random.h"
 #include "common/sampling/trajectories.h"
+#include "common/train/hypergrid_trainer_fixture.h"
 #include "common/train/trainer.h"
 #include "gtest/gtest.h"
 
 namespace epgfn {
 namespace {
 
-class TrainerScheduleTest : public ::testing::Test {
+class TrainerScheduleTest : public HypergridTrainerTest {
  protected:
   void SetUp() override {
-    torch::set_num_threads(1);
-    auto environment =
-        MakeEnvironment(*EnvironmentConfig::Parse("hypergrid:dim=2,side=6"));
-    ASSERT_TRUE(environment.ok()) << environment.status();
-    environment_ = *std::move(environment);
-    auto reward =
-        MakeSplitLogReward(*environment_, *RewardConfig::Parse("standard"));
-    ASSERT_TRUE(reward.ok()) << reward.status();
-    reward_ = *std::move(reward);
-    target_ = std::make_unique<RewardTarget>(reward_.get());
+    HypergridTrainerTest::SetUp();
     replayed_policy_ = FreshPolicy(9);
-  }
-
-  PolicyNet FreshPolicy(uint64_t seed = 4) {
-    PolicyArchitecture architecture;
-    architecture.hidden_width = 32;
-    auto policy = MakePolicy(*environment_, architecture, seed, torch::kCPU);
-    EXPECT_TRUE(policy.ok()) << policy.status();
-    return *policy;
   }
 
   static TrainingOptions Options(LearningRateSchedule schedule,
@@ -74,19 +58,8 @@ class TrainerScheduleTest : public ::testing::Test {
     return policy;
   }
 
-  std::unique_ptr<Environment> environment_;
-  std::unique_ptr<LogReward> reward_;
-  std::unique_ptr<RewardTarget> target_;
   PolicyNet replayed_policy_{nullptr};
 };
-
-bool SameWeights(PolicyNet a, PolicyNet b) {
-  auto b_parameters = b->named_parameters();
-  for (const auto& item : a->named_parameters()) {
-    if (!torch::equal(item.value(), b_parameters[item.key()])) return false;
-  }
-  return true;
-}
 
 // A schedule held at 1 (a linear decay to a floor of 1) takes the constant
 // schedule's very steps; a decay to 0.1, and a replayed part, change them.
