@@ -63,6 +63,16 @@ absl::Status ClientDaemonOptions::Validate() const {
     return absl::InvalidArgumentError(
         absl::StrCat("fcs_samples must be >= 0 (0: none), got ", fcs_samples));
   }
+  if (!(update_learning_rate_floor > 0 && update_learning_rate_floor <= 1)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("update_lr_floor must lie in (0, 1], got ",
+                     update_learning_rate_floor));
+  }
+  if (!(update_replay_fraction >= 0 && update_replay_fraction < 1)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("update_replay_fraction must lie in [0, 1), got ",
+                     update_replay_fraction));
+  }
   if (!update_reward.empty() && rollback_to_round != 0) {
     return absl::InvalidArgumentError(
         "--update_reward and --rollback_to_round exclude each other");
@@ -132,6 +142,10 @@ LocalTrainingOptions ClientDaemon::TrainingOptions() const {
   LocalTrainingOptions training;
   training.reward = options_.reward;
   training.update_reward = options_.update_reward;
+  training.update_learning_rate_schedule =
+      options_.update_learning_rate_schedule;
+  training.update_learning_rate_floor = options_.update_learning_rate_floor;
+  training.update_replay_fraction = options_.update_replay_fraction;
   training.state_dir = options_.state_dir;
   training.iterations = options_.iterations;
   training.batch_size = options_.batch_size;

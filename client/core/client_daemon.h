@@ -15,6 +15,7 @@
 #include "client/core/channel.h"
 #include "client/core/federation_client.h"
 #include "client/core/local_training.h"
+#include "common/train/learning_rate_schedule.h"
 #include "common/util/directory_lock.h"
 #include "common/util/event_log.h"
 
@@ -37,6 +38,12 @@ struct ClientDaemonOptions {
   // The reward config of NEW data only, applied as a streaming update on the
   // last accepted local model (--update_reward); empty: none.
   std::string update_reward;
+  // How that update trains (LocalTrainingOptions' defaults: cosine decay to
+  // a tenth, no replay).
+  LearningRateSchedule update_learning_rate_schedule =
+      LearningRateSchedule::kCosine;
+  double update_learning_rate_floor = 0.1;
+  double update_replay_fraction = 0.0;
   // Make the kept round `rollback_to_round` the current local model again
   // (as a new round) before uploading; 0: no rollback.
   int64_t rollback_to_round = 0;

@@ -128,6 +128,20 @@ absl::StatusOr<LocalSetup> PrepareSetup(const v1::FederationSpec& spec,
   return setup;
 }
 
+// The spec's training (with the overrides) and the update's own schedule
+// and replay.
+StreamingUpdateOptions UpdateOptions(const LocalTrainingOptions& options,
+                                     const TrainingOptions& training) {
+  StreamingUpdateOptions update;
+  update.training = training;
+  update.training.learning_rate_schedule =
+      options.update_learning_rate_schedule;
+  update.training.learning_rate_floor = options.update_learning_rate_floor;
+  update.replay_fraction = options.update_replay_fraction;
+  update.diagnostics_trajectories = options.diagnostics_trajectories;
+  return update;
+}
+
 }  // namespace
 
 absl::StatusOr<LocalSetup> PrepareLocalTraining(
@@ -291,13 +305,11 @@ absl::StatusOr<LocalTrainingResult> TrainOrReuseStreamingUpdate(
       std::unique_ptr<LogReward> likelihood,
       MakeStreamingLikelihood(*setup.environment, conditioned,
                               RewardContext{spec.client_ids_size()}));
-  StreamingUpdateOptions update_options;
-  update_options.training = setup.training;
-  update_options.diagnostics_trajectories = options.diagnostics_trajectories;
   ASSIGN_OR_RETURN(
       StreamingUpdateResult update,
       TrainStreamingUpdate(*setup.environment, previous, *likelihood,
-                           update_options, options.device, on_progress));
+                           UpdateOptions(options, setup.training),
+                           options.device, on_progress));
 
   data.push_back(update_text);
   LocalTrainingResult result;

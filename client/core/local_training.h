@@ -10,6 +10,7 @@
 #include "client/core/local_model_store.h"
 #include "common/env/environment_registry.h"
 #include "common/policy/policy_net.h"
+#include "common/train/learning_rate_schedule.h"
 #include "common/train/trainer.h"
 #include "proto/federation_spec.pb.h"
 #include "proto/model.pb.h"
@@ -41,6 +42,15 @@ struct LocalTrainingOptions {
   // the current model serves as the prior) instead of training from scratch.
   // Empty: no update.
   std::string update_reward;
+  // How a streaming update trains, beside the spec's training options. A
+  // cosine decay of the learning rates to a tenth by default: over five
+  // updates it stopped the error accumulation that a constant step showed
+  // and was never worse beyond SE (BENCHMARKS.md, issue 13); replaying the
+  // previous model hurt there, so it is off.
+  LearningRateSchedule update_learning_rate_schedule =
+      LearningRateSchedule::kCosine;
+  double update_learning_rate_floor = 0.1;
+  double update_replay_fraction = 0.0;
 };
 
 struct LocalTrainingResult {

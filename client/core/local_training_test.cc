@@ -284,6 +284,40 @@ at::Tensor LogLikelihood(const Environment& environment,
 
 // The client keeps the BGe statistics of every row with each round, so the
 // operator passes only the new block; an explicit given= must match them.
+// A streaming update trains with the options' schedule: the default is the
+// cosine decay to a tenth (the same weights as asking for it), and a
+// constant step gives other weights.
+TEST(LocalTrainingTest, StreamingUpdatesDecayTheLearningRateByDefault) {
+  using google::protobuf::util::MessageDifferencer;
+  const v1::FederationSpec spec = SmallSpec();
+  const std::string digest = FederationSpecDigest(spec);
+  auto updated = [&](const std::string& name,
+                     const LocalTrainingOptions& update_options) {
+    LocalTrainingOptions options = update_options;
+    options.state_dir = TempDir(name);
+    options.update_reward.clear();
+    EXPECT_TRUE(TrainOrReuseLocalModel(spec, digest, options).ok());
+    options.update_reward = "client:index=0,count=2";
+    absl::StatusOr<LocalTrainingResult> update =
+        TrainOrReuseStreamingUpdate(spec, digest, options);
+    EXPECT_TRUE(update.ok()) << update.status();
+    return update.ok() ? update->weights : v1::ModelWeights();
+  };
+  const LocalTrainingOptions defaults = Options("");
+  EXPECT_EQ(defaults.update_learning_rate_schedule,
+            LearningRateSchedule::kCosine);
+  LocalTrainingOptions cosine = defaults;
+  cosine.update_learning_rate_schedule = LearningRateSchedule::kCosine;
+  cosine.update_learning_rate_floor = 0.1;
+  LocalTrainingOptions constant = defaults;
+  constant.update_learning_rate_schedule = LearningRateSchedule::kConstant;
+  const v1::ModelWeights by_default = updated("schedule_default", defaults);
+  EXPECT_TRUE(MessageDifferencer::Equals(by_default,
+                                         updated("schedule_cosine", cosine)));
+  EXPECT_FALSE(MessageDifferencer::Equals(
+      by_default, updated("schedule_constant", constant)));
+}
+
 TEST(LocalTrainingTest, DagUpdatesKeepTheBgeStatisticsOfEveryRow) {
   const v1::FederationSpec spec = DagSpec();
   const std::string digest = FederationSpecDigest(spec);

@@ -14,6 +14,7 @@
 
 #include "common/env/environment_registry.h"
 #include "common/eval/exact_distribution.h"
+#include "common/train/hypergrid_trainer_fixture.h"
 #include "common/train/trainer.h"
 #include "gtest/gtest.h"
 
@@ -184,29 +185,8 @@ TEST(TrainerLogProbPathsTest, ReusingTheRolloutsPassesTrainsAsRecomputing) {
 
 // TrainingOptions::max_gradient_norm, on a small hypergrid with TB (so that
 // log Z has a gradient too).
-class TrainerGradientClippingTest : public ::testing::Test {
+class TrainerGradientClippingTest : public HypergridTrainerTest {
  protected:
-  void SetUp() override {
-    torch::set_num_threads(1);
-    auto environment =
-        MakeEnvironment(*EnvironmentConfig::Parse("hypergrid:dim=2,side=6"));
-    ASSERT_TRUE(environment.ok()) << environment.status();
-    environment_ = *std::move(environment);
-    auto reward =
-        MakeSplitLogReward(*environment_, *RewardConfig::Parse("standard"));
-    ASSERT_TRUE(reward.ok()) << reward.status();
-    reward_ = *std::move(reward);
-    target_ = std::make_unique<RewardTarget>(reward_.get());
-  }
-
-  PolicyNet FreshPolicy() {
-    PolicyArchitecture architecture;
-    architecture.hidden_width = 64;
-    auto policy = MakePolicy(*environment_, architecture, 4, torch::kCPU);
-    EXPECT_TRUE(policy.ok()) << policy.status();
-    return *policy;
-  }
-
   static TrainingOptions Options(double max_gradient_norm) {
     TrainingOptions options;
     options.loss = LossKind::kTrajectoryBalance;
@@ -225,10 +205,6 @@ class TrainerGradientClippingTest : public ::testing::Test {
     EXPECT_TRUE(trainer.ok()) << trainer.status();
     return trainer.ok() ? *std::move(trainer) : nullptr;
   }
-
-  std::unique_ptr<Environment> environment_;
-  std::unique_ptr<LogReward> reward_;
-  std::unique_ptr<RewardTarget> target_;
 };
 
 // L2 norm of the gradients of every parameter but log Z.
@@ -240,14 +216,6 @@ double WeightGradientNorm(PolicyNet policy) {
         item.value().grad().to(torch::kFloat64).pow(2).sum().item<double>();
   }
   return std::sqrt(squares);
-}
-
-bool SameWeights(PolicyNet a, PolicyNet b) {
-  auto b_parameters = b->named_parameters();
-  for (const auto& item : a->named_parameters()) {
-    if (!torch::equal(item.value(), b_parameters[item.key()])) return false;
-  }
-  return true;
 }
 
 // The gradient Adam steps with (left in the parameters after Step()) is the

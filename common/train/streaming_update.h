@@ -14,35 +14,24 @@
 
 namespace epgfn {
 
-// How the update's learning rate moves from training.learning_rate (first
-// iteration) towards learning_rate_floor times it (last iteration).
-enum class LearningRateSchedule { kConstant, kLinear, kCosine };
-
 struct StreamingUpdateOptions {
   // Loss (contrastive balance by default), iterations, batch, exploration,
-  // seed of the update's training.
+  // seed, learning-rate schedule and gradient clipping of the update's
+  // training (the Trainer's).
   TrainingOptions training;
   // On-policy trajectories for the per-update diagnostics.
   int64_t diagnostics_trajectories = 4096;
-  // A decaying step lets the warm start settle instead of ending on the
-  // noise of constant-size Adam steps. Applies to log Z's rate too.
-  LearningRateSchedule learning_rate_schedule = LearningRateSchedule::kConstant;
-  double learning_rate_floor = 0.1;  // in (0, 1]
   // Share of each batch drawn from the frozen previous model itself (no
   // exploration) instead of the updated model: the previous posterior has
   // full support where the new one has its mass, so these trajectories keep
   // the fit there while the on-policy ones follow the new block. The batch
   // stays training.batch_size; each part is balanced on its own and their
-  // losses are weighted by their sizes. 0 or a share leaving >= 2
-  // trajectories in each part.
+  // losses are weighted by their sizes (the Trainer's ReplaySource). 0 or a
+  // share leaving >= 2 trajectories in each part.
   double replay_fraction = 0.0;
 
-  // Whether the update needs its own loop rather than the plain Trainer
-  // (which runs when every option above is off, bit for bit as before).
-  bool NeedsOwnLoop() const {
-    return learning_rate_schedule != LearningRateSchedule::kConstant ||
-           replay_fraction > 0.0;
-  }
+  // The replayed trajectories per batch.
+  int64_t ReplayCount() const;
 
   absl::Status Validate() const;
 };

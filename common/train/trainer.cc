@@ -13,6 +13,8 @@
 #include <torch/nn/utils/clip_grad.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "common/util/status_macros.h"
 
 namespace epgfn {
 namespace {
@@ -47,6 +49,47 @@ double GradientNorm(const std::vector<torch::Tensor>& parameters) {
   return norms.empty() ? 0.0 : torch::stack(norms).norm().item<double>();
 }
 
+absl::Status CheckPolicyFits(const PolicyNet& policy,
+                             const Environment& environment,
+                             absl::string_view role) {
+  if (policy.is_empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("no ", role, " policy"));
+  }
+  if (policy->encoding_dim() != environment.encoding_dim() ||
+      policy->num_forward_actions() != environment.num_forward_actions() ||
+      policy->num_backward_actions() != environment.num_backward_actions()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(role, " policy does not fit environment ",
+                     environment.config().ToString()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateReplay(const ReplaySource& replay,
+                            const TrainingOptions& options,
+                            const Environment& environment) {
+  if (replay.trajectories == 0) return absl::OkStatus();
+  if (replay.trajectories < 2 || options.batch_size - replay.trajectories < 2) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a replay of ", replay.trajectories, " trajectories in a batch of ",
+        options.batch_size,
+        " must leave >= 2 trajectories in both the replayed and the "
+        "on-policy part"));
+  }
+  return CheckPolicyFits(replay.policy, environment, "replay");
+}
+
+absl::Status CheckRandomState(const torch::Tensor& state,
+                              const torch::Tensor& reference,
+                              absl::string_view which) {
+  if (!state.defined() || state.scalar_type() != torch::kUInt8 ||
+      state.numel() != reference.numel()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "checkpoint's ", which, "random generator state is malformed"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status TrainingOptions::Validate() const {
@@ -74,36 +117,39 @@ absl::Status TrainingOptions::Validate() const {
         absl::StrCat("max_gradient_norm must be finite and >= 0 (0: off), got ",
                      max_gradient_norm));
   }
+  if (!(learning_rate_floor > 0 && learning_rate_floor <= 1)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "learning_rate_floor must lie in (0, 1], got ", learning_rate_floor));
+  }
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(
     const Environment* environment, PolicyNet policy, TrajectoryTarget* target,
-    const TrainingOptions& options) {
-  if (absl::Status status = options.Validate(); !status.ok()) return status;
-  if (policy->encoding_dim() != environment->encoding_dim() ||
-      policy->num_forward_actions() != environment->num_forward_actions() ||
-      policy->num_backward_actions() != environment->num_backward_actions()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "policy does not fit environment ", environment->config().ToString()));
-  }
+    const TrainingOptions& options, const ReplaySource& replay) {
+  RETURN_IF_ERROR(options.Validate());
+  RETURN_IF_ERROR(CheckPolicyFits(policy, *environment, "trained"));
+  RETURN_IF_ERROR(ValidateReplay(replay, options, *environment));
   if (options.loss == LossKind::kDetailedBalance &&
       !policy->architecture().state_flow) {
     return absl::InvalidArgumentError(
         "detailed balance needs a policy built with state_flow = true");
   }
   return std::unique_ptr<Trainer>(
-      new Trainer(environment, std::move(policy), target, options));
+      new Trainer(environment, std::move(policy), target, options, replay));
 }
 
 Trainer::Trainer(const Environment* environment, PolicyNet policy,
-                 TrajectoryTarget* target, const TrainingOptions& options)
+                 TrajectoryTarget* target, const TrainingOptions& options,
+                 const ReplaySource& replay)
     : environment_(environment),
       policy_(std::move(policy)),
       target_(target),
       options_(options),
       loss_(MakeBalanceLoss(options.loss)),
-      random_(options.seed) {
+      replay_(replay),
+      random_(options.seed),
+      replay_random_(replay.seed) {
   KeepTrainingMemoryMapped();
   for (const auto& item : policy_->named_parameters()) {
     if (item.key() != "log_z") weights_.push_back(item.value());
@@ -111,34 +157,64 @@ Trainer::Trainer(const Environment* environment, PolicyNet policy,
   std::vector<torch::optim::OptimizerParamGroup> groups;
   groups.emplace_back(weights_, std::make_unique<torch::optim::AdamOptions>(
                                     options.learning_rate));
+  base_learning_rates_.push_back(options.learning_rate);
   if (options.loss == LossKind::kTrajectoryBalance) {
     groups.emplace_back(std::vector<torch::Tensor>{policy_->log_z()},
                         std::make_unique<torch::optim::AdamOptions>(
                             options.log_z_learning_rate));
+    base_learning_rates_.push_back(options.log_z_learning_rate);
   }
   optimizer_ = std::make_unique<torch::optim::Adam>(
       groups, torch::optim::AdamOptions(options.learning_rate));
 }
 
+void Trainer::ScheduleLearningRates() {
+  const double scale = LearningRateScale(options_.learning_rate_schedule,
+                                         options_.learning_rate_floor,
+                                         iterations_done_, options_.iterations);
+  auto& groups = optimizer_->param_groups();
+  for (size_t g = 0; g < groups.size(); ++g) {
+    static_cast<torch::optim::AdamOptions&>(groups[g].options())
+        .lr(base_learning_rates_[g] * scale);
+  }
+}
+
+torch::Tensor Trainer::PartLoss(const Trajectories& trajectories,
+                                const TrajectoryLogProbs& log_probs) const {
+  torch::Tensor log_target = target_->LogTarget(trajectories);
+  BalanceInputs inputs{&trajectories, &log_probs, log_target, policy_->log_z()};
+  // A share of exactly 1 (no replay) multiplies by 1.0, which changes no bit.
+  return loss_->Compute(inputs) *
+         (static_cast<double>(trajectories.batch_size()) / options_.batch_size);
+}
+
 absl::StatusOr<double> Trainer::Step() {
+  ScheduleLearningRates();
+  Trajectories replayed;
+  if (replay_.trajectories > 0) {
+    torch::NoGradGuard no_grad;
+    replayed =
+        SampleTrajectories(replay_.policy, *environment_, replay_.trajectories,
+                           ExplorationOptions{}, replay_random_);
+  }
+  const int64_t on_policy = options_.batch_size - replay_.trajectories;
   SampledTrajectories sampled;
   if (options_.recompute_log_probs) {
-    sampled.trajectories =
-        SampleTrajectories(policy_, *environment_, options_.batch_size,
-                           options_.exploration, random_);
+    sampled.trajectories = SampleTrajectories(policy_, *environment_, on_policy,
+                                              options_.exploration, random_);
     sampled.log_probs =
         ComputeTrajectoryLogProbs(policy_, *environment_, sampled.trajectories);
   } else {
-    sampled = SampleTrajectoriesWithLogProbs(policy_, *environment_,
-                                             options_.batch_size,
+    sampled = SampleTrajectoriesWithLogProbs(policy_, *environment_, on_policy,
                                              options_.exploration, random_);
   }
-  const Trajectories& trajectories = sampled.trajectories;
-  const TrajectoryLogProbs& log_probs = sampled.log_probs;
-  last_lengths_ = trajectories.lengths;
-  torch::Tensor log_target = target_->LogTarget(trajectories);
-  BalanceInputs inputs{&trajectories, &log_probs, log_target, policy_->log_z()};
-  torch::Tensor loss = loss_->Compute(inputs);
+  torch::Tensor loss = PartLoss(sampled.trajectories, sampled.log_probs);
+  last_lengths_ = sampled.trajectories.lengths;
+  if (replay_.trajectories > 0) {
+    loss = loss + PartLoss(replayed, ComputeTrajectoryLogProbs(
+                                         policy_, *environment_, replayed));
+    last_lengths_ = torch::cat({last_lengths_, replayed.lengths});
+  }
   const double value = loss.item<double>();
   if (!std::isfinite(value)) {
     return absl::InternalError(absl::StrCat("loss became non-finite (", value,
@@ -213,6 +289,9 @@ TrainerState Trainer::SaveState() const {
   state.random_state = random_.State().clone();
   state.loss_sum = loss_sum_;
   state.loss_count = loss_count_;
+  if (replay_.trajectories > 0) {
+    state.replay_random_state = replay_random_.State().clone();
+  }
   const auto& optimizer_state = optimizer_->state();
   for (const auto& item : policy_->named_parameters()) {
     auto it = optimizer_state.find(
@@ -237,12 +316,10 @@ absl::Status Trainer::RestoreState(const TrainerState& state) {
         absl::StrCat("checkpoint is at iteration ", state.iterations_done,
                      ", outside [0, ", options_.iterations, "]"));
   }
-  const torch::Tensor reference = random_.State();
-  if (!state.random_state.defined() ||
-      state.random_state.scalar_type() != torch::kUInt8 ||
-      state.random_state.numel() != reference.numel()) {
-    return absl::InvalidArgumentError(
-        "checkpoint's random generator state is malformed");
+  RETURN_IF_ERROR(CheckRandomState(state.random_state, random_.State(), ""));
+  if (replay_.trajectories > 0) {
+    RETURN_IF_ERROR(CheckRandomState(state.replay_random_state,
+                                     replay_random_.State(), "replay "));
   }
   torch::OrderedDict<std::string, torch::Tensor> parameters =
       policy_->named_parameters();
@@ -273,6 +350,9 @@ absl::Status Trainer::RestoreState(const TrainerState& state) {
         std::move(adam);
   }
   random_.SetState(state.random_state.contiguous());
+  if (replay_.trajectories > 0) {
+    replay_random_.SetState(state.replay_random_state.contiguous());
+  }
   iterations_done_ = state.iterations_done;
   loss_sum_ = state.loss_sum;
   loss_count_ = state.loss_count;

@@ -16,6 +16,7 @@
 #include "common/policy/policy_net.h"
 #include "common/sampling/random.h"
 #include "common/sampling/trajectories.h"
+#include "common/train/learning_rate_schedule.h"
 #include "common/train/trajectory_target.h"
 
 namespace epgfn {
@@ -46,8 +47,25 @@ struct TrainingOptions {
   // weight's step while log Z is still far off. Adam bounds log Z's step
   // anyway (about its learning rate).
   double max_gradient_norm = 0.0;
+  // Both learning rates (log Z's too) follow this schedule from their values
+  // above at the first iteration to learning_rate_floor times them at the
+  // last; the default keeps them constant.
+  LearningRateSchedule learning_rate_schedule = LearningRateSchedule::kConstant;
+  double learning_rate_floor = 0.1;  // in (0, 1]
 
   absl::Status Validate() const;
+};
+
+// A part of every batch drawn from a fixed policy instead of the one being
+// trained: its own trajectories, without exploration or gradients, balanced
+// like the rest (their log-probabilities under the trained policy). A
+// streaming update replays the frozen previous model this way, which has
+// full support where the new posterior has its mass. The batch stays
+// batch_size; each part's loss is weighted by its share of it.
+struct ReplaySource {
+  PolicyNet policy{nullptr};  // unused while trajectories is 0
+  int64_t trajectories = 0;   // per batch; 0 (off) or >= 2 leaving >= 2
+  uint64_t seed = 0;          // of the replayed trajectories' own stream
 };
 
 struct TrainingProgress {
@@ -82,19 +100,25 @@ struct TrainerState {
   // The loss accumulated since the last progress report.
   double loss_sum = 0.0;
   int64_t loss_count = 0;
+  // The replay's generator (defined only for a trainer with a ReplaySource).
+  torch::Tensor replay_random_state;
 };
 
 // Trains a policy so that p_F(t)/p_B(t|x) matches a TrajectoryTarget:
 // sample a batch with exploration, evaluate the balance loss, take an Adam
-// step. Local training (target log R) and aggregation (target from the local
-// models) are both this loop.
+// step. Local training (target log R), aggregation (target from the local
+// models) and streaming updates (target from the previous model and the new
+// data, with a replayed part) are all this loop.
 class Trainer {
  public:
   // `environment` and `target` must outlive the trainer; the policy is
-  // trained in place.
+  // trained in place. InvalidArgument for bad options, a policy (or replay
+  // policy) that does not fit the environment, or a replay that leaves fewer
+  // than 2 trajectories in either part of the batch.
   static absl::StatusOr<std::unique_ptr<Trainer>> Create(
       const Environment* environment, PolicyNet policy,
-      TrajectoryTarget* target, const TrainingOptions& options);
+      TrajectoryTarget* target, const TrainingOptions& options,
+      const ReplaySource& replay = {});
 
   // Runs the steps up to options.iterations (all of them on a fresh
   // trainer). Returns Internal if the loss becomes non-finite (with the
@@ -113,10 +137,12 @@ class Trainer {
   // of the same architecture whose weights were restored by the caller.
   // InvalidArgument (nothing changed) when the state names an unknown
   // parameter, a moment's shape differs, the random state is malformed or
-  // the iteration lies outside [0, options.iterations].
+  // the iteration lies outside [0, options.iterations], or the state lacks
+  // the replay's generator that this trainer needs.
   absl::Status RestoreState(const TrainerState& state);
 
-  // One step on one batch; returns the loss.
+  // One step on one batch, at the learning rates of iteration
+  // iterations_done() (Run and RunUntil count it); returns the loss.
   absl::StatusOr<double> Step();
 
   PolicyNet policy() const { return policy_; }
@@ -130,7 +156,13 @@ class Trainer {
 
  private:
   Trainer(const Environment* environment, PolicyNet policy,
-          TrajectoryTarget* target, const TrainingOptions& options);
+          TrajectoryTarget* target, const TrainingOptions& options,
+          const ReplaySource& replay);
+
+  void ScheduleLearningRates();
+  // One part of the batch's balance loss, weighted by its share of it.
+  torch::Tensor PartLoss(const Trajectories& trajectories,
+                         const TrajectoryLogProbs& log_probs) const;
 
   const Environment* environment_;
   PolicyNet policy_;
@@ -138,8 +170,11 @@ class Trainer {
   TrainingOptions options_;
   std::unique_ptr<BalanceLoss> loss_;
   std::unique_ptr<torch::optim::Adam> optimizer_;
-  std::vector<torch::Tensor> weights_;  // every parameter but log Z
+  std::vector<torch::Tensor> weights_;       // every parameter but log Z
+  std::vector<double> base_learning_rates_;  // per optimizer parameter group
+  ReplaySource replay_;
   RandomSource random_;
+  RandomSource replay_random_;
   int64_t iterations_done_ = 0;
   double loss_sum_ = 0.0;
   int64_t loss_count_ = 0;

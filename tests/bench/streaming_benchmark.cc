@@ -47,90 +47,16 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "common/env/environment_registry.h"
+#include "common/train/learning_rate_schedule.h"
 #include "common/train/streaming_update.h"
 #include "common/train/trainer.h"
 #include "common/train/trajectory_target.h"
 #include "common/util/status_macros.h"
 #include "tests/bench/machine_report.h"
 #include "tests/bench/streaming_blocks.h"
+#include "tests/bench/streaming_flags.h"
 #include "tests/bench/streaming_retrain.h"
 #include "tests/bench/streaming_table.h"
-
-ABSL_FLAG(std::string, cases, "exact,fcs",
-          "Comma-separated cases to run: exact (--taxa, exact TV) and fcs "
-          "(--large_taxa, sampled FCS).");
-ABSL_FLAG(std::string, taxa,
-          "Tarsius_syrichta;Lemur_catta;Homo_sapiens;Pan;Gorilla;Pongo;"
-          "Hylobates",
-          "Taxa of the exact case (at most 8: every rooted tree is "
-          "enumerated). Default: the first 7 of primates.nex, 10,395 trees.");
-ABSL_FLAG(std::string, large_taxa,
-          "Tarsius_syrichta;Lemur_catta;Homo_sapiens;Pan;Gorilla;Pongo;"
-          "Hylobates;Macaca_fuscata;M_mulatta;M_fascicularis;M_sylvanus;"
-          "Saimiri_sciureus",
-          "Taxa of the fcs case. Default: all 12 of primates.nex "
-          "(1.4e10 rooted trees).");
-ABSL_FLAG(std::string, alignment, "common/env/phylo/testdata/primates.nex",
-          "Alignment whose sites are cut into the blocks (relative paths "
-          "name files of the workspace).");
-ABSL_FLAG(double, temperature, 20,
-          "JC69 reward temperature (the streaming accuracy test's).");
-ABSL_FLAG(int, updates, 5, "Streaming updates U; the sites make 1 + U blocks.");
-ABSL_FLAG(int64_t, first_iterations, 2000,
-          "Iterations of the first model (block 0) and the least a "
-          "retraining gets.");
-ABSL_FLAG(int64_t, first_curve_every, 0,
-          "Measure the first model every this many iterations (its curve: "
-          "has its budget reached the plateau?); 0: only at the end.");
-ABSL_FLAG(int64_t, update_iterations, 500,
-          "Iterations of each streaming update (warm-started).");
-ABSL_FLAG(int64_t, batch_size, 128, "Trajectories per iteration, all runs.");
-ABSL_FLAG(double, learning_rate, 5e-4, "Adam learning rate, all runs.");
-ABSL_FLAG(double, epsilon, 0.05, "Uniform exploration while training.");
-ABSL_FLAG(int64_t, hidden_width, 128, "Policy MLP width (2 layers).");
-ABSL_FLAG(int64_t, retrain_chunk, 100,
-          "Retraining iterations between two measurements.");
-ABSL_FLAG(int64_t, retrain_max_iterations, 6000,
-          "Cap on a retraining's iterations.");
-ABSL_FLAG(double, tolerance, 0.01,
-          "Retraining counts as reaching the streaming model's accuracy when "
-          "its TV (FCS) is within this of the streaming model's.");
-ABSL_FLAG(int64_t, diagnostics_trajectories, 4096,
-          "Trajectories of the update's (alpha, beta) diagnostics.");
-ABSL_FLAG(int64_t, fcs_samples, 1024, "FCS pool draws (fcs case).");
-ABSL_FLAG(int64_t, fcs_subsets, 256,
-          "FCS subsets of 8 per measurement (fcs case), every measurement.");
-ABSL_FLAG(int, final_fcs_repeats, 1,
-          "The figures the comparison rests on (the first model, each "
-          "streaming model, the retraining at the first model's budget) are "
-          "the mean of this many FCS measurements on independent pools, "
-          "printed with their standard error; 1: a single measurement, as "
-          "every chunk's.");
-ABSL_FLAG(int64_t, final_fcs_subsets, 256,
-          "FCS subsets of 8 per pool of those final figures.");
-ABSL_FLAG(int, fcs_noise_repeats, 0,
-          "Measure the first model this many times on independent pools, "
-          "with the per-chunk and with the final settings, and print the "
-          "spread (the noise of one FCS figure of one fixed model); 0: off.");
-ABSL_FLAG(std::string, update_lr_schedule, "constant",
-          "Learning-rate schedule of each streaming update: constant, linear "
-          "or cosine (decay to --update_lr_floor times --learning_rate).");
-ABSL_FLAG(double, update_lr_floor, 0.1,
-          "Last iteration's learning rate of a decaying update, as a fraction "
-          "of --learning_rate.");
-ABSL_FLAG(double, update_replay_fraction, 0.0,
-          "Share of each update batch sampled from the frozen previous model "
-          "itself (StreamingUpdateOptions::replay_fraction).");
-ABSL_FLAG(std::string, update_variants, "",
-          "Comma-separated update variants SCHEDULE:REPLAY (e.g. "
-          "constant:0,cosine:0,constant:0.25), each run for all the updates "
-          "from the same first model; empty: the one variant of "
-          "--update_lr_schedule and --update_replay_fraction.");
-ABSL_FLAG(bool, retrain, true,
-          "Retrain from scratch after each update; false: the streaming "
-          "models alone (their figures do not depend on the retraining).");
-ABSL_FLAG(uint64_t, seed, 0, "Seed of every initialisation and training.");
-ABSL_FLAG(int, threads, 1, "Intra-op threads (set explicitly).");
 
 namespace epgfn {
 namespace {
@@ -143,6 +69,15 @@ TrainingOptions Training(int64_t iterations, uint64_t seed) {
   options.exploration.epsilon = absl::GetFlag(FLAGS_epsilon);
   options.seed = seed;
   options.progress_every = iterations;
+  return options;
+}
+
+// The first model's and the retrainings' options: Training() with the
+// from-scratch schedule.
+TrainingOptions FromScratchTraining(int64_t iterations, uint64_t seed) {
+  TrainingOptions options = Training(iterations, seed);
+  options.learning_rate_schedule = absl::GetFlag(FLAGS_first_lr_schedule);
+  options.learning_rate_floor = absl::GetFlag(FLAGS_first_lr_floor);
   return options;
 }
 
@@ -189,8 +124,8 @@ absl::StatusOr<RetrainResult> RetrainOnAllBlocks(const Environment& environment,
   RetrainOptions options;
   options.architecture.hidden_width = absl::GetFlag(FLAGS_hidden_width);
   options.policy_seed = seed + 11;
-  options.training =
-      Training(absl::GetFlag(FLAGS_retrain_max_iterations), seed + 50 + update);
+  options.training = FromScratchTraining(
+      absl::GetFlag(FLAGS_retrain_max_iterations), seed + 50 + update);
   options.chunk = absl::GetFlag(FLAGS_retrain_chunk);
   options.first_budget = absl::GetFlag(FLAGS_first_iterations);
   options.tolerance = absl::GetFlag(FLAGS_tolerance);
@@ -203,13 +138,16 @@ void PrintCaseHeader(Metric metric, const std::string& taxa, int updates) {
       std::vector<std::string>(absl::StrSplit(taxa, ';')).size());
   std::printf(
       "\n## %d taxa, %s, %d updates (first model %lld iterations, updates "
-      "%lld, batch %lld, lr %g, temperature %g; final FCS figures: mean "
+      "%lld, batch %lld, lr %g, from-scratch lr schedule %s to %g, "
+      "temperature %g; final FCS figures: mean "
       "of %d pools of %lld subsets)\n\n%s\nload average: %s\n\n",
       num_taxa, MetricName(metric), updates,
       (long long)absl::GetFlag(FLAGS_first_iterations),
       (long long)absl::GetFlag(FLAGS_update_iterations),
       (long long)absl::GetFlag(FLAGS_batch_size),
-      absl::GetFlag(FLAGS_learning_rate), absl::GetFlag(FLAGS_temperature),
+      absl::GetFlag(FLAGS_learning_rate),
+      LearningRateScheduleName(absl::GetFlag(FLAGS_first_lr_schedule)).c_str(),
+      absl::GetFlag(FLAGS_first_lr_floor), absl::GetFlag(FLAGS_temperature),
       absl::GetFlag(FLAGS_final_fcs_repeats),
       (long long)absl::GetFlag(FLAGS_final_fcs_subsets),
       MachineReportLine().c_str(), LoadAverage().c_str());
@@ -232,7 +170,7 @@ absl::StatusOr<PolicyNet> TrainFirstModel(Metric metric,
   RewardTarget target(&block0);
   ASSIGN_OR_RETURN(std::unique_ptr<Trainer> trainer,
                    Trainer::Create(&environment, model, &target,
-                                   Training(budget, seed + 21)));
+                                   FromScratchTraining(budget, seed + 21)));
   ASSIGN_OR_RETURN(
       const Distance distance,
       Distance::Create(metric, environment, block0, Measurement()));
@@ -282,8 +220,8 @@ absl::StatusOr<StreamingStep> TrainUpdate(const Environment& environment,
       Training(absl::GetFlag(FLAGS_update_iterations), seed + 30 + t);
   options.diagnostics_trajectories =
       absl::GetFlag(FLAGS_diagnostics_trajectories);
-  options.learning_rate_schedule = variant.schedule;
-  options.learning_rate_floor = absl::GetFlag(FLAGS_update_lr_floor);
+  options.training.learning_rate_schedule = variant.schedule;
+  options.training.learning_rate_floor = absl::GetFlag(FLAGS_update_lr_floor);
   options.replay_fraction = variant.replay_fraction;
   StreamingStep step;
   const auto start = Clock::now();

@@ -7,19 +7,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "common/train/learning_rate_schedule.h"
 #include "common/util/status_macros.h"
 
 namespace epgfn {
 namespace {
-
-absl::StatusOr<LearningRateSchedule> ParseSchedule(absl::string_view name) {
-  if (name == "constant") return LearningRateSchedule::kConstant;
-  if (name == "linear") return LearningRateSchedule::kLinear;
-  if (name == "cosine") return LearningRateSchedule::kCosine;
-  return absl::InvalidArgumentError(
-      absl::StrCat("unknown learning-rate schedule '", name,
-                   "'; expected constant, linear or cosine"));
-}
 
 std::string Reached(int64_t iterations, double seconds, int64_t cap) {
   if (iterations < 0) {
@@ -52,7 +44,7 @@ absl::StatusOr<std::vector<UpdateVariant>> ParseUpdateVariants(
           "update variant '", item, "' is not SCHEDULE:REPLAY_FRACTION"));
     }
     variant.schedule_name = parts[0];
-    ASSIGN_OR_RETURN(variant.schedule, ParseSchedule(parts[0]));
+    ASSIGN_OR_RETURN(variant.schedule, ParseLearningRateSchedule(parts[0]));
     variants.push_back(variant);
   }
   return variants;
