@@ -1,0 +1,161 @@
+#include "common/env/phylo/jc69_kernel.h"
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace epgfn {
+namespace {
+
+constexpr double kScaleThreshold = 0x1p-256;
+constexpr double kScaleFactor = 0x1p256;
+const double kLogScaleFactor = 256.0 * std::log(2.0);
+
+// About 256 KiB of internal partials per block (an L2's share), whatever
+// the number of taxa.
+constexpr int64_t kBlockDoubles = int64_t{1} << 15;
+
+}  // namespace
+
+absl::Status Jc69KernelOptions::Validate() const {
+  if (num_taxa < 3) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Jc69Kernel needs at least 3 taxa, got ", num_taxa));
+  }
+  const int64_t patterns = static_cast<int64_t>(weights.size());
+  if (patterns == 0) {
+    return absl::InvalidArgumentError("Jc69Kernel needs at least one pattern");
+  }
+  if (static_cast<int64_t>(masks.size()) != num_taxa * patterns) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Jc69Kernel: ", masks.size(), " masks for ", num_taxa,
+                     " taxa x ", patterns, " patterns"));
+  }
+  for (size_t i = 0; i < masks.size(); ++i) {
+    if (masks[i] < 1 || masks[i] > 15) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "Jc69Kernel: mask ", int{masks[i]}, " of taxon ", i / patterns,
+          " at pattern ", i % patterns, " is not in 1..15"));
+    }
+  }
+  for (double w : weights) {
+    if (!std::isfinite(w) || w < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("Jc69Kernel: pattern weight ", w));
+    }
+  }
+  if (!std::isfinite(branch_length) || branch_length < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Jc69Kernel: branch length ", branch_length));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Jc69Kernel> Jc69Kernel::Create(Jc69KernelOptions options) {
+  if (absl::Status status = options.Validate(); !status.ok()) return status;
+  return Jc69Kernel(std::move(options));
+}
+
+Jc69Kernel::Jc69Kernel(Jc69KernelOptions options)
+    : options_(std::move(options)) {
+  const double decay = std::exp(-4.0 * options_.branch_length / 3.0);
+  same_ = 0.25 + 0.75 * decay;
+  diff_ = 0.25 - 0.25 * decay;
+  for (int mask = 0; mask < 16; ++mask) {
+    const double allowed = __builtin_popcount(mask);
+    for (int s = 0; s < 4; ++s) {
+      // P(t) x = diff * sum(x) + (same - diff) * x, as in likelihood.cc.
+      tip_table_[mask][s] =
+          diff_ * allowed + (same_ - diff_) * ((mask >> s) & 1);
+    }
+  }
+  const int64_t n = options_.num_taxa;
+  block_ =
+      std::clamp<int64_t>(kBlockDoubles / (4 * (n - 1)), 16, num_patterns());
+  nodes_.assign((n - 2) * block_ * 4, 0.0);
+  scalings_.assign(block_, 0);
+  used_.assign(2 * n - 1, 0);
+}
+
+absl::Status Jc69Kernel::CheckTree(const int64_t* left, const int64_t* right) {
+  const int64_t n = options_.num_taxa;
+  std::fill(used_.begin(), used_.end(), 0);
+  for (int64_t j = 0; j < n - 1; ++j) {
+    for (int64_t child : {left[j], right[j]}) {
+      if (child < 0 || child >= n + j || used_[child]) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "Jc69Kernel: internal node ", n + j, " has child ", child,
+            " (children must be earlier nodes, each used once)"));
+      }
+      used_[child] = 1;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Jc69Kernel::LogLikelihoods(absl::Span<const int64_t> left,
+                                        absl::Span<const int64_t> right,
+                                        absl::Span<double> out) {
+  const int64_t n = options_.num_taxa;
+  const int64_t batch = static_cast<int64_t>(out.size());
+  if (static_cast<int64_t>(left.size()) != batch * (n - 1) ||
+      right.size() != left.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Jc69Kernel: ", left.size(), " left and ", right.size(),
+                     " right children for ", batch, " trees of ", n, " taxa"));
+  }
+  for (int64_t b = 0; b < batch; ++b) {
+    const int64_t* l = left.data() + b * (n - 1);
+    const int64_t* r = right.data() + b * (n - 1);
+    if (absl::Status status = CheckTree(l, r); !status.ok()) return status;
+    double total = 0.0;
+    for (int64_t start = 0; start < num_patterns(); start += block_) {
+      TreeBlock(l, r, start, std::min(block_, num_patterns() - start), &total);
+    }
+    out[b] = total;
+  }
+  return absl::OkStatus();
+}
+
+void Jc69Kernel::TreeBlock(const int64_t* left, const int64_t* right,
+                           int64_t start, int64_t size, double* total) {
+  const int64_t n = options_.num_taxa;
+  const int64_t patterns = num_patterns();
+  const double gain = same_ - diff_;
+  std::fill(scalings_.begin(), scalings_.begin() + size, 0);
+  // A child's propagated partials at pattern i of the block: a tip's from
+  // the table (by mask), an internal node's from the workspace.
+  auto child_at = [&](int64_t child, int64_t i) -> const double* {
+    if (child < n) {
+      return tip_table_[options_.masks[child * patterns + start + i]];
+    }
+    return &nodes_[((child - n) * block_ + i) * 4];
+  };
+  for (int64_t j = 0; j < n - 1; ++j) {
+    const bool root = j == n - 2;
+    double* out = root ? nullptr : &nodes_[j * block_ * 4];
+    for (int64_t i = 0; i < size; ++i) {
+      const double* a = child_at(left[j], i);
+      const double* b = child_at(right[j], i);
+      double x[4] = {a[0] * b[0], a[1] * b[1], a[2] * b[2], a[3] * b[3]};
+      const double largest =
+          std::max(std::max(x[0], x[1]), std::max(x[2], x[3]));
+      if (largest < kScaleThreshold && largest > 0) {
+        for (double& v : x) v *= kScaleFactor;
+        ++scalings_[i];
+      }
+      if (root) {
+        const double site = 0.25 * (x[0] + x[1] + x[2] + x[3]);
+        *total += options_.weights[start + i] *
+                  (std::log(site) - scalings_[i] * kLogScaleFactor);
+        continue;
+      }
+      const double sum = diff_ * (x[0] + x[1] + x[2] + x[3]);
+      for (int s = 0; s < 4; ++s) out[i * 4 + s] = sum + gain * x[s];
+    }
+  }
+}
+
+}  // namespace epgfn
