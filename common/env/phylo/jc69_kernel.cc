@@ -17,6 +17,63 @@ const double kLogScaleFactor = 256.0 * std::log(2.0);
 // the number of taxa.
 constexpr int64_t kBlockDoubles = int64_t{1} << 15;
 
+// A child's propagated partials at pattern i of the block. The node loops
+// are instantiated per pair of child kinds, so that the tip-or-internal
+// choice is made once per node rather than once per pattern.
+struct TipChild {
+  const uint8_t* masks;      // the tip's masks from the block's start
+  const double (*table)[4];  // propagated partials by mask
+  const double* at(int64_t i) const { return table[masks[i]]; }
+};
+struct InternalChild {
+  const double* partials;  // [block, 4]
+  const double* at(int64_t i) const { return partials + 4 * i; }
+};
+
+// The product of the children's partials at pattern i, in x, and its sum;
+// rescaled (and counted in *scalings) when the sum falls below 2^-256, so
+// the largest entry is always above 2^-258.
+template <typename A, typename B>
+inline double Combine(const A& a, const B& b, int64_t i, double x[4],
+                      int32_t* scalings) {
+  const double* u = a.at(i);
+  const double* v = b.at(i);
+  for (int s = 0; s < 4; ++s) x[s] = u[s] * v[s];
+  double sum = (x[0] + x[1]) + (x[2] + x[3]);
+  if (sum < kScaleThreshold && sum > 0) {
+    for (int s = 0; s < 4; ++s) x[s] *= kScaleFactor;
+    sum *= kScaleFactor;
+    ++scalings[i];
+  }
+  return sum;
+}
+
+// A non-root internal node: out[i] = P(t) (a[i] * b[i]).
+template <typename A, typename B>
+void InternalNode(const A& a, const B& b, int64_t size, double same,
+                  double diff, double* out, int32_t* scalings) {
+  const double gain = same - diff;
+  for (int64_t i = 0; i < size; ++i) {
+    double x[4];
+    const double base = diff * Combine(a, b, i, x, scalings);
+    for (int s = 0; s < 4; ++s) out[4 * i + s] = base + gain * x[s];
+  }
+}
+
+// The root: sum_i weights[i] * log(1/4 sum_s a[i][s] b[i][s]), less the
+// pattern's rescalings.
+template <typename A, typename B>
+double RootNode(const A& a, const B& b, int64_t size, const double* weights,
+                int32_t* scalings) {
+  double total = 0.0;
+  for (int64_t i = 0; i < size; ++i) {
+    double x[4];
+    const double site = 0.25 * Combine(a, b, i, x, scalings);
+    total += weights[i] * (std::log(site) - scalings[i] * kLogScaleFactor);
+  }
+  return total;
+}
+
 }  // namespace
 
 absl::Status Jc69KernelOptions::Validate() const {
@@ -123,37 +180,30 @@ void Jc69Kernel::TreeBlock(const int64_t* left, const int64_t* right,
                            int64_t start, int64_t size, double* total) {
   const int64_t n = options_.num_taxa;
   const int64_t patterns = num_patterns();
-  const double gain = same_ - diff_;
-  std::fill(scalings_.begin(), scalings_.begin() + size, 0);
-  // A child's propagated partials at pattern i of the block: a tip's from
-  // the table (by mask), an internal node's from the workspace.
-  auto child_at = [&](int64_t child, int64_t i) -> const double* {
-    if (child < n) {
-      return tip_table_[options_.masks[child * patterns + start + i]];
-    }
-    return &nodes_[((child - n) * block_ + i) * 4];
-  };
+  int32_t* scalings = scalings_.data();
+  std::fill(scalings, scalings + size, 0);
+  const uint8_t* masks = options_.masks.data() + start;
   for (int64_t j = 0; j < n - 1; ++j) {
-    const bool root = j == n - 2;
-    double* out = root ? nullptr : &nodes_[j * block_ * 4];
-    for (int64_t i = 0; i < size; ++i) {
-      const double* a = child_at(left[j], i);
-      const double* b = child_at(right[j], i);
-      double x[4] = {a[0] * b[0], a[1] * b[1], a[2] * b[2], a[3] * b[3]};
-      const double largest =
-          std::max(std::max(x[0], x[1]), std::max(x[2], x[3]));
-      if (largest < kScaleThreshold && largest > 0) {
-        for (double& v : x) v *= kScaleFactor;
-        ++scalings_[i];
+    auto node = [&](const auto& a, const auto& b) {
+      if (j < n - 2) {
+        InternalNode(a, b, size, same_, diff_, &nodes_[j * block_ * 4],
+                     scalings);
+      } else {
+        *total +=
+            RootNode(a, b, size, options_.weights.data() + start, scalings);
       }
-      if (root) {
-        const double site = 0.25 * (x[0] + x[1] + x[2] + x[3]);
-        *total += options_.weights[start + i] *
-                  (std::log(site) - scalings_[i] * kLogScaleFactor);
-        continue;
+    };
+    auto with_right = [&](const auto& a) {
+      if (right[j] < n) {
+        node(a, TipChild{masks + right[j] * patterns, tip_table_});
+      } else {
+        node(a, InternalChild{&nodes_[(right[j] - n) * block_ * 4]});
       }
-      const double sum = diff_ * (x[0] + x[1] + x[2] + x[3]);
-      for (int s = 0; s < 4; ++s) out[i * 4 + s] = sum + gain * x[s];
+    };
+    if (left[j] < n) {
+      with_right(TipChild{masks + left[j] * patterns, tip_table_});
+    } else {
+      with_right(InternalChild{&nodes_[(left[j] - n) * block_ * 4]});
     }
   }
 }

@@ -31,9 +31,9 @@ struct Jc69KernelOptions {
 // can be checked against the tensor kernel and timed against BEAGLE and
 // libpll (tests/bench:kernel_comparison). Not used by the reward.
 //
-// Partials are rescaled by 2^256 only where a node's largest entry falls
-// below 2^-256 (libpll's rule): exact in binary floating point, and needed
-// only for trees far deeper than the benchmarks'.
+// Partials are rescaled by 2^256 only where the sum of a node's entries
+// falls below 2^-256 (libpll's factor): exact in binary floating point,
+// and needed only for trees far deeper than the benchmarks'.
 //
 // Holds its workspace, so one instance serves one thread at a time.
 class Jc69Kernel {
