@@ -13,6 +13,9 @@ constexpr double kScaleThreshold = 0x1p-256;
 constexpr double kScaleFactor = 0x1p256;
 const double kLogScaleFactor = 256.0 * std::log(2.0);
 
+// The largest pattern weight folded into RootNode's running product.
+constexpr int kMaxPower = 16;
+
 // About 256 KiB of internal partials per block (an L2's share), whatever
 // the number of taxa.
 constexpr int64_t kBlockDoubles = int64_t{1} << 15;
@@ -61,17 +64,34 @@ void InternalNode(const A& a, const B& b, int64_t size, double same,
 }
 
 // The root: sum_i weights[i] * log(1/4 sum_s a[i][s] b[i][s]), less the
-// pattern's rescalings.
+// pattern's rescalings. Patterns of a whole weight w <= kMaxPower
+// (powers[i] = w, else 0) multiply site^w into one running product, kept
+// in range by exact powers of two, so that the block costs one log rather
+// than one per pattern; the others pay their own log.
 template <typename A, typename B>
 double RootNode(const A& a, const B& b, int64_t size, const double* weights,
-                int32_t* scalings) {
+                const uint8_t* powers, int32_t* scalings) {
   double total = 0.0;
+  double product = 1.0;
+  double rescalings = 0.0;  // weighted count of 2^256 factors to take out
   for (int64_t i = 0; i < size; ++i) {
     double x[4];
     const double site = 0.25 * Combine(a, b, i, x, scalings);
-    total += weights[i] * (std::log(site) - scalings[i] * kLogScaleFactor);
+    rescalings += weights[i] * scalings[i];
+    if (powers[i] == 0) {
+      total += weights[i] * std::log(site);
+      continue;
+    }
+    // product >= 2^-256 and site > 2^-261: no product reaches subnormals.
+    for (int k = 0; k < powers[i]; ++k) {
+      product *= site;
+      if (product < kScaleThreshold) {
+        product *= kScaleFactor;
+        rescalings += 1.0;
+      }
+    }
   }
-  return total;
+  return total + std::log(product) - rescalings * kLogScaleFactor;
 }
 
 }  // namespace
@@ -131,6 +151,10 @@ Jc69Kernel::Jc69Kernel(Jc69KernelOptions options)
   const int64_t n = options_.num_taxa;
   block_ =
       std::clamp<int64_t>(kBlockDoubles / (4 * (n - 1)), 16, num_patterns());
+  for (double w : options_.weights) {
+    const bool whole = w >= 1 && w <= kMaxPower && w == std::floor(w);
+    powers_.push_back(whole ? static_cast<uint8_t>(w) : 0);
+  }
   nodes_.assign((n - 2) * block_ * 4, 0.0);
   scalings_.assign(block_, 0);
   used_.assign(2 * n - 1, 0);
@@ -189,8 +213,8 @@ void Jc69Kernel::TreeBlock(const int64_t* left, const int64_t* right,
         InternalNode(a, b, size, same_, diff_, &nodes_[j * block_ * 4],
                      scalings);
       } else {
-        *total +=
-            RootNode(a, b, size, options_.weights.data() + start, scalings);
+        *total += RootNode(a, b, size, options_.weights.data() + start,
+                           powers_.data() + start, scalings);
       }
     };
     auto with_right = [&](const auto& a) {

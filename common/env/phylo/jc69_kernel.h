@@ -66,6 +66,9 @@ class Jc69Kernel {
   double diff_ = 0.0;  // P(t) off the diagonal
   // The propagated partials P(t) x of a tip, for each of the 16 masks.
   double tip_table_[16][4] = {};
+  // [P]: each pattern's weight where it is whole and small enough to be
+  // multiplied into the root's running product, else 0 (jc69_kernel.cc).
+  std::vector<uint8_t> powers_;
   // Patterns per block: the block's internal partials stay in cache.
   int64_t block_ = 0;
   // [n - 2, block, 4]: the propagated partials of the non-root internal
