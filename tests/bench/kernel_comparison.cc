@@ -202,8 +202,10 @@ absl::Status Run() {
   ASSIGN_OR_RETURN(std::vector<int64_t> batches,
                    ParseBatches(absl::GetFlag(FLAGS_batches)));
   std::printf(
-      "# bazel run -c opt //tests/bench:kernel_comparison -- --batches=%s "
-      "--seconds_per_row=%g --branch_length=%g\n# %s\n",
+      "# bazel run -c opt //tests/bench:kernel_comparison -- "
+      "--alignments=%s --batches=%s --seconds_per_row=%g "
+      "--branch_length=%g\n# %s\n",
+      absl::GetFlag(FLAGS_alignments).c_str(),
       absl::GetFlag(FLAGS_batches).c_str(),
       absl::GetFlag(FLAGS_seconds_per_row), absl::GetFlag(FLAGS_branch_length),
       MachineReportLine().c_str());
