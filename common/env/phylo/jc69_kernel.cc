@@ -155,22 +155,20 @@ Jc69Kernel::Jc69Kernel(Jc69KernelOptions options)
     const bool whole = w >= 1 && w <= kMaxPower && w == std::floor(w);
     powers_.push_back(whole ? static_cast<uint8_t>(w) : 0);
   }
-  nodes_.assign((n - 2) * block_ * 4, 0.0);
-  scalings_.assign(block_, 0);
-  used_.assign(2 * n - 1, 0);
 }
 
-absl::Status Jc69Kernel::CheckTree(const int64_t* left, const int64_t* right) {
+absl::Status Jc69Kernel::CheckTree(const int64_t* left, const int64_t* right,
+                                   std::vector<char>& used) const {
   const int64_t n = options_.num_taxa;
-  std::fill(used_.begin(), used_.end(), 0);
+  std::fill(used.begin(), used.end(), 0);
   for (int64_t j = 0; j < n - 1; ++j) {
     for (int64_t child : {left[j], right[j]}) {
-      if (child < 0 || child >= n + j || used_[child]) {
+      if (child < 0 || child >= n + j || used[child]) {
         return absl::InvalidArgumentError(absl::StrCat(
             "Jc69Kernel: internal node ", n + j, " has child ", child,
             " (children must be earlier nodes, each used once)"));
       }
-      used_[child] = 1;
+      used[child] = 1;
     }
   }
   return absl::OkStatus();
@@ -178,7 +176,7 @@ absl::Status Jc69Kernel::CheckTree(const int64_t* left, const int64_t* right) {
 
 absl::Status Jc69Kernel::LogLikelihoods(absl::Span<const int64_t> left,
                                         absl::Span<const int64_t> right,
-                                        absl::Span<double> out) {
+                                        absl::Span<double> out) const {
   const int64_t n = options_.num_taxa;
   const int64_t batch = static_cast<int64_t>(out.size());
   if (static_cast<int64_t>(left.size()) != batch * (n - 1) ||
@@ -187,13 +185,20 @@ absl::Status Jc69Kernel::LogLikelihoods(absl::Span<const int64_t> left,
         absl::StrCat("Jc69Kernel: ", left.size(), " left and ", right.size(),
                      " right children for ", batch, " trees of ", n, " taxa"));
   }
+  Workspace workspace;
+  workspace.nodes.resize((n - 2) * block_ * 4);
+  workspace.scalings.resize(block_);
+  workspace.used.resize(2 * n - 1);
   for (int64_t b = 0; b < batch; ++b) {
     const int64_t* l = left.data() + b * (n - 1);
     const int64_t* r = right.data() + b * (n - 1);
-    if (absl::Status status = CheckTree(l, r); !status.ok()) return status;
+    if (absl::Status status = CheckTree(l, r, workspace.used); !status.ok()) {
+      return status;
+    }
     double total = 0.0;
     for (int64_t start = 0; start < num_patterns(); start += block_) {
-      TreeBlock(l, r, start, std::min(block_, num_patterns() - start), &total);
+      TreeBlock(l, r, start, std::min(block_, num_patterns() - start),
+                workspace, &total);
     }
     out[b] = total;
   }
@@ -201,16 +206,18 @@ absl::Status Jc69Kernel::LogLikelihoods(absl::Span<const int64_t> left,
 }
 
 void Jc69Kernel::TreeBlock(const int64_t* left, const int64_t* right,
-                           int64_t start, int64_t size, double* total) {
+                           int64_t start, int64_t size, Workspace& workspace,
+                           double* total) const {
   const int64_t n = options_.num_taxa;
   const int64_t patterns = num_patterns();
-  int32_t* scalings = scalings_.data();
+  int32_t* scalings = workspace.scalings.data();
+  double* nodes = workspace.nodes.data();
   std::fill(scalings, scalings + size, 0);
   const uint8_t* masks = options_.masks.data() + start;
   for (int64_t j = 0; j < n - 1; ++j) {
     auto node = [&](const auto& a, const auto& b) {
       if (j < n - 2) {
-        InternalNode(a, b, size, same_, diff_, &nodes_[j * block_ * 4],
+        InternalNode(a, b, size, same_, diff_, &nodes[j * block_ * 4],
                      scalings);
       } else {
         *total += RootNode(a, b, size, options_.weights.data() + start,
@@ -221,13 +228,13 @@ void Jc69Kernel::TreeBlock(const int64_t* left, const int64_t* right,
       if (right[j] < n) {
         node(a, TipChild{masks + right[j] * patterns, tip_table_});
       } else {
-        node(a, InternalChild{&nodes_[(right[j] - n) * block_ * 4]});
+        node(a, InternalChild{&nodes[(right[j] - n) * block_ * 4]});
       }
     };
     if (left[j] < n) {
       with_right(TipChild{masks + left[j] * patterns, tip_table_});
     } else {
-      with_right(InternalChild{&nodes_[(left[j] - n) * block_ * 4]});
+      with_right(InternalChild{&nodes[(left[j] - n) * block_ * 4]});
     }
   }
 }

@@ -29,13 +29,15 @@ struct Jc69KernelOptions {
 // Jc69LogLikelihoods (likelihood.h) in plain double-precision loops, with
 // no LibTorch: the same trees, node order and per-tree result, so that it
 // can be checked against the tensor kernel and timed against BEAGLE and
-// libpll (tests/bench:kernel_comparison). Not used by the reward.
+// libpll (tests/bench:kernel_comparison). The jc69 reward uses it with
+// kernel=loops; its default stays the tensor kernel.
 //
 // Partials are rescaled by 2^256 only where the sum of a node's entries
 // falls below 2^-256 (libpll's factor): exact in binary floating point,
 // and needed only for trees far deeper than the benchmarks'.
 //
-// Holds its workspace, so one instance serves one thread at a time.
+// Immutable once made: LogLikelihoods allocates its own workspace (about
+// 256 KiB) per call, so concurrent calls are safe.
 class Jc69Kernel {
  public:
   static absl::StatusOr<Jc69Kernel> Create(Jc69KernelOptions options);
@@ -46,7 +48,7 @@ class Jc69Kernel {
   // an index out of range or not yet defined, a node used twice.
   absl::Status LogLikelihoods(absl::Span<const int64_t> left,
                               absl::Span<const int64_t> right,
-                              absl::Span<double> out);
+                              absl::Span<double> out) const;
 
   int64_t num_taxa() const { return options_.num_taxa; }
   int64_t num_patterns() const {
@@ -56,10 +58,22 @@ class Jc69Kernel {
  private:
   explicit Jc69Kernel(Jc69KernelOptions options);
 
-  absl::Status CheckTree(const int64_t* left, const int64_t* right);
+  // One call's scratch space.
+  struct Workspace {
+    // [n - 2, block, 4]: the propagated partials of the non-root internal
+    // nodes of the current tree and block.
+    std::vector<double> nodes;
+    // [block]: how many times each pattern's partials were scaled by 2^256.
+    std::vector<int32_t> scalings;
+    // [2n - 1]: which nodes the tree being checked has used as children.
+    std::vector<char> used;
+  };
+
+  absl::Status CheckTree(const int64_t* left, const int64_t* right,
+                         std::vector<char>& used) const;
   // Adds one block of patterns [start, start + size) of one tree to *total.
   void TreeBlock(const int64_t* left, const int64_t* right, int64_t start,
-                 int64_t size, double* total);
+                 int64_t size, Workspace& workspace, double* total) const;
 
   Jc69KernelOptions options_;
   double same_ = 0.0;  // P(t) diagonal
@@ -71,13 +85,6 @@ class Jc69Kernel {
   std::vector<uint8_t> powers_;
   // Patterns per block: the block's internal partials stay in cache.
   int64_t block_ = 0;
-  // [n - 2, block, 4]: the propagated partials of the non-root internal
-  // nodes of the current tree and block.
-  std::vector<double> nodes_;
-  // [block]: how many times each pattern's partials were scaled by 2^256.
-  std::vector<int32_t> scalings_;
-  // [2n - 1]: which nodes the tree being checked has used as children.
-  std::vector<char> used_;
 };
 
 }  // namespace epgfn
