@@ -186,7 +186,7 @@ absl::Status Jc69Kernel::LogLikelihoods(absl::Span<const int64_t> left,
                      " right children for ", batch, " trees of ", n, " taxa"));
   }
   Workspace workspace;
-  workspace.nodes.resize((n - 2) * block_ * 4);
+  workspace.nodes.reset(new double[(n - 2) * block_ * 4]);
   workspace.scalings.resize(block_);
   workspace.used.resize(2 * n - 1);
   for (int64_t b = 0; b < batch; ++b) {
@@ -211,7 +211,7 @@ void Jc69Kernel::TreeBlock(const int64_t* left, const int64_t* right,
   const int64_t n = options_.num_taxa;
   const int64_t patterns = num_patterns();
   int32_t* scalings = workspace.scalings.data();
-  double* nodes = workspace.nodes.data();
+  double* nodes = workspace.nodes.get();
   std::fill(scalings, scalings + size, 0);
   const uint8_t* masks = options_.masks.data() + start;
   for (int64_t j = 0; j < n - 1; ++j) {

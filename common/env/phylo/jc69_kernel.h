@@ -2,6 +2,7 @@
 #define EPGFN_COMMON_ENV_PHYLO_JC69_KERNEL_H_
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -61,8 +62,9 @@ class Jc69Kernel {
   // One call's scratch space.
   struct Workspace {
     // [n - 2, block, 4]: the propagated partials of the non-root internal
-    // nodes of the current tree and block.
-    std::vector<double> nodes;
+    // nodes of the current tree and block (uninitialised: each is written
+    // before it is read).
+    std::unique_ptr<double[]> nodes;
     // [block]: how many times each pattern's partials were scaled by 2^256.
     std::vector<int32_t> scalings;
     // [2n - 1]: which nodes the tree being checked has used as children.
