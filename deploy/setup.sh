@@ -58,6 +58,11 @@ PACKAGES=(
   # XML under /usr/share/doc/beast2-mcmc/examples/benchmark), read as
   # shipped by common/env/phylo (its DS1 test and the DS1 benchmark).
   beast2-mcmc-examples
+  # tests/bench:kernel_comparison times the JC69 pruning kernels against the
+  # field's likelihood libraries: BEAGLE 3.1 (MrBayes, BEAST) and libpll
+  # (RAxML-NG's kernel).
+  libhmsbeagle-dev
+  libpll-dev
   # GNU time: peak RSS per process in tests/bench/sachs_federation.sh.
   time
   # common/eval/phylo (dnapars_test) and tests/bench:tree_reference: PHYLIP's

@@ -44,6 +44,8 @@ ABSL_FLAG(int64_t, aggregation_iterations, 10, "Timed aggregation iterations.");
 ABSL_FLAG(int64_t, batch_size, 64, "Trajectories per iteration.");
 ABSL_FLAG(int64_t, hidden_width, 128, "Policy hidden width (2 layers).");
 ABSL_FLAG(double, temperature, 20.0, "Reward temperature.");
+ABSL_FLAG(std::string, jc69_kernel, "tensor",
+          "The jc69 reward's kernel: tensor (default) or loops.");
 ABSL_FLAG(std::string, benchmark_dir,
           "/usr/share/doc/beast2-mcmc/examples/benchmark/1",
           "Folder of the testHKY*.xml.gz benchmark alignments.");
@@ -80,13 +82,14 @@ double MeanLogLikelihood(PolicyNet& policy, const Environment& environment,
 void PrintHeader() {
   std::printf(
       "# %s\n# %lld timed local / %lld aggregation iterations, batch "
-      "%lld, 2x%lld MLP, temperature %g, %d thread(s)\n",
+      "%lld, 2x%lld MLP, temperature %g, %d thread(s), jc69 kernel %s\n",
       MachineReportLine().c_str(),
       static_cast<long long>(absl::GetFlag(FLAGS_iterations)),
       static_cast<long long>(absl::GetFlag(FLAGS_aggregation_iterations)),
       static_cast<long long>(absl::GetFlag(FLAGS_batch_size)),
       static_cast<long long>(absl::GetFlag(FLAGS_hidden_width)),
-      absl::GetFlag(FLAGS_temperature), absl::GetFlag(FLAGS_threads));
+      absl::GetFlag(FLAGS_temperature), absl::GetFlag(FLAGS_threads),
+      absl::GetFlag(FLAGS_jc69_kernel).c_str());
   std::printf(
       "| taxa | sites (patterns) | encoding width | forward actions | "
       "parameters | local ms/iter | aggregation ms/iter | mean log L "
@@ -111,6 +114,8 @@ absl::StatusOr<SizeInstance> MakeSizeInstance(int64_t taxa) {
       absl::StrCat(absl::GetFlag(FLAGS_work_dir), "/taxa", taxa, ".fasta");
   RETURN_IF_ERROR(WriteFileAtomically(
       path, FormatAlignment(alignment, AlignmentFormat::kFasta)));
+  const std::string kernel =
+      absl::StrCat(",kernel=", absl::GetFlag(FLAGS_jc69_kernel));
   SizeInstance instance;
   instance.sites = alignment.num_sites();
   ASSIGN_OR_RETURN(instance.environment,
@@ -118,15 +123,17 @@ absl::StatusOr<SizeInstance> MakeSizeInstance(int64_t taxa) {
                        "phylo:taxa=", absl::StrJoin(alignment.taxa, ";")))));
   const auto& phylo =
       dynamic_cast<const PhyloEnvironment&>(*instance.environment);
-  ASSIGN_OR_RETURN(instance.parts,
-                   MakePhyloReward(phylo, *RewardConfig::Parse(absl::StrCat(
-                                              "jc69:alignment=", path))));
-  ASSIGN_OR_RETURN(instance.reward,
-                   MakeLogReward(*instance.environment,
-                                 *RewardConfig::Parse(absl::StrCat(
-                                     "jc69:alignment=", path, ",temperature=",
-                                     absl::GetFlag(FLAGS_temperature))),
-                                 RewardContext{4}));
+  ASSIGN_OR_RETURN(
+      instance.parts,
+      MakePhyloReward(phylo, *RewardConfig::Parse(absl::StrCat(
+                                 "jc69:alignment=", path, kernel))));
+  ASSIGN_OR_RETURN(
+      instance.reward,
+      MakeLogReward(*instance.environment,
+                    *RewardConfig::Parse(absl::StrCat(
+                        "jc69:alignment=", path, kernel,
+                        ",temperature=", absl::GetFlag(FLAGS_temperature))),
+                    RewardContext{4}));
   return instance;
 }
 

@@ -251,6 +251,37 @@ TEST(LikelihoodTest, ClientSitePartsSumToTheFullLikelihood) {
               1e-9);
 }
 
+TEST(LikelihoodTest, PlainLoopKernelGivesTheDefaultKernelsValues) {
+  auto environment = PrimatesEnvironment(5);
+  at::Tensor trees = *environment->EnumerateTerminalStates();
+  for (const std::string rest : {"", ",count=3,index=1,compress=0"}) {
+    at::Tensor tensor =
+        LogLikelihood(*environment, "jc69:branch_length=0.2" + rest, trees);
+    at::Tensor loops = LogLikelihood(
+        *environment, "jc69:branch_length=0.2,kernel=loops" + rest, trees);
+    EXPECT_TRUE(torch::allclose(loops, tensor, 1e-9, 0.0))
+        << rest << ": max difference "
+        << (loops - tensor).abs().max().item<double>();
+    // The trees' values differ, so agreement is not that of a constant.
+    EXPECT_GT((tensor - tensor.mean()).abs().max().item<double>(), 1.0);
+  }
+  // The option is taken, not ignored.
+  auto loops = MakePhyloReward(
+      *environment, *RewardConfig::Parse(std::string("jc69:alignment=") +
+                                         kPrimates + ",kernel=loops"));
+  ASSERT_TRUE(loops.ok()) << loops.status();
+  EXPECT_NE(loops->log_likelihood->Describe().find("plain-loop kernel"),
+            std::string::npos);
+  auto bad = MakePhyloReward(
+      *environment, *RewardConfig::Parse(std::string("jc69:alignment=") +
+                                         kPrimates + ",kernel=beagle"));
+  EXPECT_FALSE(bad.ok());
+  auto parsimony = MakePhyloReward(
+      *environment, *RewardConfig::Parse(std::string("parsimony:alignment=") +
+                                         kPrimates + ",kernel=loops"));
+  EXPECT_FALSE(parsimony.ok());
+}
+
 TEST(LikelihoodTest, RewardPrefersTheKnownPrimateClade) {
   // Homo, Pan, Gorilla and the more distant Tarsius: the tree joining Homo
   // with Pan first must beat the ones joining Homo with Gorilla or Tarsius.

@@ -1,9 +1,12 @@
 // The phylo rewards (MakePhyloReward, ClientSites) and the environment's
 // registration; the environment itself is in phylo.cc.
+#include <glog/logging.h>
 #include <torch/types.h>
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
+#include <optional>
 #include <random>
 #include <string>
 #include <utility>
@@ -15,6 +18,8 @@
 #include "common/env/environment_registry.h"
 #include "common/env/phylo/alignment.h"
 #include "common/env/phylo/client_alignment.h"
+#include "common/env/phylo/jc69_kernel.h"
+#include "common/env/phylo/jc69_kernel_patterns.h"
 #include "common/env/phylo/likelihood.h"
 #include "common/env/phylo/phylo.h"
 #include "common/util/status_macros.h"
@@ -67,13 +72,14 @@ class PhyloLikelihood : public LogReward {
   enum class Kind { kJc69, kParsimony };
   PhyloLikelihood(const PhyloEnvironment* environment, Kind kind,
                   SitePatterns patterns, double scale, double branch_length,
-                  std::string description)
+                  std::optional<Jc69Kernel> loops, std::string description)
       : environment_(environment),
         kind_(kind),
         patterns_(std::move(patterns)),
         tips_(TipPartials(patterns_.masks)),
         scale_(scale),
         branch_length_(branch_length),
+        loops_(std::move(loops)),
         description_(std::move(description)) {}
 
   // Log-likelihoods of real alignments (-8,000 to -37,000 for DS1-DS8) lose
@@ -84,6 +90,10 @@ class PhyloLikelihood : public LogReward {
     at::Tensor left;
     at::Tensor right;
     environment_->TreeChildren(terminal_states, &left, &right);
+    if (loops_.has_value()) {
+      return (LoopsLogLikelihoods(left, right) * scale_)
+          .to(terminal_states.device());
+    }
     const int64_t n = environment_->num_taxa();
     const int64_t patterns = patterns_.weights.size(0);
     const int64_t chunk = std::clamp<int64_t>(
@@ -107,12 +117,31 @@ class PhyloLikelihood : public LogReward {
   std::string Describe() const override { return description_; }
 
  private:
+  // kernel=loops: the same values from Jc69Kernel. The environment's trees
+  // are valid by construction; were one not, its value is NaN (logged).
+  at::Tensor LoopsLogLikelihoods(const at::Tensor& left,
+                                 const at::Tensor& right) const {
+    const at::Tensor l = left.to(torch::kCPU, torch::kInt64).contiguous();
+    const at::Tensor r = right.to(torch::kCPU, torch::kInt64).contiguous();
+    at::Tensor values = torch::empty({l.size(0)}, torch::kFloat64);
+    const absl::Status status = loops_->LogLikelihoods(
+        absl::MakeConstSpan(l.data_ptr<int64_t>(), l.numel()),
+        absl::MakeConstSpan(r.data_ptr<int64_t>(), r.numel()),
+        absl::MakeSpan(values.data_ptr<double>(), values.numel()));
+    if (!status.ok()) {
+      LOG(ERROR) << description_ << ": " << status;
+      values.fill_(std::numeric_limits<double>::quiet_NaN());
+    }
+    return values;
+  }
+
   const PhyloEnvironment* environment_;
   Kind kind_;
   SitePatterns patterns_;
   at::Tensor tips_;
   double scale_;
   double branch_length_;
+  std::optional<Jc69Kernel> loops_;  // set for kernel=loops
   std::string description_;
 };
 
@@ -137,6 +166,24 @@ class UniformTopologyPrior : public LogReward {
   double log_prior_;
 };
 
+// kernel=tensor (the default: Jc69LogLikelihoods, whose values seeded runs
+// were recorded with) or kernel=loops (Jc69Kernel: the same values to
+// ~1e-15 relative, 13-24x faster on one thread; BENCHMARKS.md).
+absl::StatusOr<std::optional<Jc69Kernel>> ReadKernel(
+    const ParamMap& params, const SitePatterns& patterns,
+    double branch_length) {
+  const std::string kernel = params.GetString("kernel", "tensor");
+  if (kernel == "tensor") return std::optional<Jc69Kernel>();
+  if (kernel != "loops") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "parameter 'kernel' must be tensor or loops, got '", kernel, "'"));
+  }
+  ASSIGN_OR_RETURN(
+      Jc69Kernel made,
+      Jc69Kernel::Create(KernelOptionsFromPatterns(patterns, branch_length)));
+  return std::optional<Jc69Kernel>(std::move(made));
+}
+
 }  // namespace
 
 absl::StatusOr<RewardParts> MakePhyloReward(const PhyloEnvironment& environment,
@@ -149,8 +196,10 @@ absl::StatusOr<RewardParts> MakePhyloReward(const PhyloEnvironment& environment,
                      "'; expected 'jc69' or 'parsimony'"));
   }
   RETURN_IF_ERROR(
-      params.CheckKeys({jc69 ? "branch_length" : "lambda", "alignment", "index",
-                        "count", "split", "seed", "compress"}));
+      jc69 ? params.CheckKeys({"branch_length", "kernel", "alignment", "index",
+                               "count", "split", "seed", "compress"})
+           : params.CheckKeys({"lambda", "alignment", "index", "count", "split",
+                               "seed", "compress"}));
   const std::string path = params.GetString("alignment", "");
   if (path.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -193,17 +242,22 @@ absl::StatusOr<RewardParts> MakePhyloReward(const PhyloEnvironment& environment,
   if (jc69) {
     ASSIGN_OR_RETURN(const double branch_length,
                      params.GetDouble("branch_length", 0.1, 1e-6, 100.0));
+    ASSIGN_OR_RETURN(std::optional<Jc69Kernel> loops,
+                     ReadKernel(params, patterns, branch_length));
     parts.log_likelihood = std::make_unique<PhyloLikelihood>(
         &environment, PhyloLikelihood::Kind::kJc69, std::move(patterns), 1.0,
-        branch_length,
+        branch_length, std::move(loops),
         absl::StrCat("phylo JC69 likelihood of ", client, ", branch length ",
-                     branch_length));
+                     branch_length,
+                     params.GetString("kernel", "tensor") == "loops"
+                         ? ", plain-loop kernel"
+                         : ""));
   } else {
     ASSIGN_OR_RETURN(const double lambda,
                      params.GetDouble("lambda", 1.0, 0.0, 1e6));
     parts.log_likelihood = std::make_unique<PhyloLikelihood>(
         &environment, PhyloLikelihood::Kind::kParsimony, std::move(patterns),
-        -lambda, 0.0,
+        -lambda, 0.0, std::nullopt,
         absl::StrCat("phylo parsimony of ", client, ", lambda ", lambda));
   }
   return parts;
@@ -216,7 +270,8 @@ EPGFN_REGISTER_ENVIRONMENT(
     TypedEnvironmentFactory<PhyloEnvironment>(
         "phylo:taxa=a;b;c|num_taxa=k (names only: no data). Rewards, each "
         "naming the client's own file: jc69:alignment=PATH[,branch_length,"
-        "compress=1|0,index,count,split=contiguous|random,seed], "
+        "compress=1|0,kernel=tensor|loops,index,count,split=contiguous|"
+        "random,seed], "
         "parsimony:alignment=PATH[,lambda,compress,index,count,split,seed]",
         &MakePhyloReward));
 
