@@ -169,7 +169,8 @@ absl::StatusOr<std::string> CheckLocalTraining(
 
 absl::StatusOr<LocalTrainingResult> TrainOrReuseLocalModel(
     const v1::FederationSpec& spec, const std::string& spec_digest,
-    const LocalTrainingOptions& options, const ProgressCallback& on_progress) {
+    const LocalTrainingOptions& options,
+    const LocalProgressCallback& on_progress) {
   ASSIGN_OR_RETURN(LocalSetup setup, PrepareLocalTraining(spec, options));
   std::unique_ptr<Environment>& environment = setup.environment;
   std::unique_ptr<LogReward>& reward = setup.reward;
@@ -202,7 +203,12 @@ absl::StatusOr<LocalTrainingResult> TrainOrReuseLocalModel(
   ASSIGN_OR_RETURN(
       std::unique_ptr<Trainer> trainer,
       Trainer::Create(environment.get(), policy, &target, training));
-  RETURN_IF_ERROR(trainer->Run(on_progress));
+  ProgressFcsOptions progress_fcs;
+  progress_fcs.num_samples = options.progress_fcs_samples;
+  progress_fcs.every = options.progress_fcs_every;
+  progress_fcs.seed = training.seed + 3;
+  RETURN_IF_ERROR(trainer->Run(WithProgressFcs(policy, *environment, *reward,
+                                               progress_fcs, on_progress)));
   const double training_seconds = absl::ToDoubleSeconds(absl::Now() - start);
 
   RandomSource random(training.seed + 1);
@@ -246,7 +252,8 @@ absl::StatusOr<LocalTrainingResult> TrainOrReuseLocalModel(
 
 absl::StatusOr<LocalTrainingResult> TrainOrReuseStreamingUpdate(
     const v1::FederationSpec& spec, const std::string& spec_digest,
-    const LocalTrainingOptions& options, const ProgressCallback& on_progress) {
+    const LocalTrainingOptions& options,
+    const LocalProgressCallback& on_progress) {
   if (options.update_reward.empty() || options.state_dir.empty()) {
     return absl::InvalidArgumentError(
         "a streaming update needs the new data's reward and a state dir");
@@ -294,10 +301,16 @@ absl::StatusOr<LocalTrainingResult> TrainOrReuseStreamingUpdate(
   StreamingUpdateOptions update_options;
   update_options.training = setup.training;
   update_options.diagnostics_trajectories = options.diagnostics_trajectories;
+  ProgressCallback on_training = nullptr;
+  if (on_progress) {
+    on_training = [&on_progress](const TrainingProgress& training) {
+      on_progress({training, std::nullopt});
+    };
+  }
   ASSIGN_OR_RETURN(
       StreamingUpdateResult update,
       TrainStreamingUpdate(*setup.environment, previous, *likelihood,
-                           update_options, options.device, on_progress));
+                           update_options, options.device, on_training));
 
   data.push_back(update_text);
   LocalTrainingResult result;
