@@ -5,7 +5,8 @@
 // training (CB on the client's JC69 reward of the whole alignment) and of
 // aggregation (4 local models, no reward), plus the mean log-likelihood of
 // on-policy trees before and after the timed local training (does the
-// policy learn at this size?).
+// policy learn at this size?) and the trained local model's FCS against the
+// reward it trains on (a fixed pool, untimed).
 //
 //   bazel run -c opt //tests/bench:phylo_scale -- --threads=1
 #include <ATen/Parallel.h>
@@ -35,6 +36,7 @@
 #include "common/util/status_macros.h"
 #include "tests/bench/bench_main.h"
 #include "tests/bench/machine_report.h"
+#include "tests/bench/model_fcs.h"
 #include "tests/bench/stopwatch.h"
 
 ABSL_FLAG(int32_t, threads, 1, "Intra-op threads (set explicitly).");
@@ -44,6 +46,9 @@ ABSL_FLAG(int64_t, aggregation_iterations, 10, "Timed aggregation iterations.");
 ABSL_FLAG(int64_t, batch_size, 64, "Trajectories per iteration.");
 ABSL_FLAG(int64_t, hidden_width, 128, "Policy hidden width (2 layers).");
 ABSL_FLAG(double, temperature, 20.0, "Reward temperature.");
+ABSL_FLAG(int64_t, fcs_samples, 256,
+          "On-policy samples of the FCS pool (16 backward samples per tree, "
+          "256 subsets of 8), the same at every size.");
 ABSL_FLAG(std::string, benchmark_dir,
           "/usr/share/doc/beast2-mcmc/examples/benchmark/1",
           "Folder of the testHKY*.xml.gz benchmark alignments.");
@@ -90,8 +95,17 @@ void PrintHeader() {
   std::printf(
       "| taxa | sites (patterns) | encoding width | forward actions | "
       "parameters | local ms/iter | aggregation ms/iter | mean log L "
-      "before -> after | peak RSS MiB |\n|---|---|---|---|---|---|---|---|---|"
-      "\n");
+      "before -> after | FCS after | peak RSS MiB |\n"
+      "|---|---|---|---|---|---|---|---|---|---|\n");
+}
+
+// The daemons' cheaper backward estimate: the default 64 backward samples
+// of a 64-taxon tree cost minutes.
+FcsOptions ScaleFcsOptions() {
+  FcsOptions options;
+  options.num_samples = absl::GetFlag(FLAGS_fcs_samples);
+  options.num_backward_samples = kDaemonFcsBackwardSamples;
+  return options;
 }
 
 // One size's instance: its first `taxa` taxa written to the work folder, the
@@ -131,11 +145,13 @@ absl::StatusOr<SizeInstance> MakeSizeInstance(int64_t taxa) {
 }
 
 // ms per timed local iteration (after 2 untimed) of CB on the client
-// reward, and the mean log-likelihood of on-policy trees before and after.
+// reward, the mean log-likelihood of on-policy trees before and after, and
+// the trained model's FCS against that reward.
 struct LocalTiming {
   double ms_per_iteration = 0;
   double before = 0;
   double after = 0;
+  std::string fcs;
 };
 
 absl::StatusOr<LocalTiming> TimeLocalTraining(const SizeInstance& instance,
@@ -160,6 +176,8 @@ absl::StatusOr<LocalTiming> TimeLocalTraining(const SizeInstance& instance,
       1000.0 * SecondsSince(start) / absl::GetFlag(FLAGS_iterations);
   timing.after = MeanLogLikelihood(policy, environment,
                                    *instance.parts.log_likelihood, random);
+  timing.fcs =
+      FcsCell(policy, environment, *instance.reward, 11, ScaleFcsOptions());
   return timing;
 }
 
@@ -205,12 +223,13 @@ absl::Status RunSize(int64_t taxa) {
                    TimeAggregation(environment, architecture, policy));
   std::printf(
       "| %lld | %lld | %lld | %lld | %lld | %.1f | %.1f | %.1f -> "
-      "%.1f | %.0f |\n",
+      "%.1f | %s | %.0f |\n",
       static_cast<long long>(taxa), static_cast<long long>(instance.sites),
       static_cast<long long>(environment.encoding_dim()),
       static_cast<long long>(environment.num_forward_actions()),
       static_cast<long long>(parameters), local.ms_per_iteration,
-      aggregation_ms, local.before, local.after, PeakRssMib());
+      aggregation_ms, local.before, local.after, local.fcs.c_str(),
+      PeakRssMib());
   std::fflush(stdout);
   return absl::OkStatus();
 }
@@ -227,6 +246,7 @@ absl::Status Run() {
     }
     RETURN_IF_ERROR(RunSize(taxa));
   }
+  std::printf("\n%s\n", FcsLegend(ScaleFcsOptions()).c_str());
   return absl::OkStatus();
 }
 
