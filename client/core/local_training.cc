@@ -98,6 +98,29 @@ v1::LocalDiagnostics UpdateDiagnostics(const StreamingUpdateResult& update) {
   return DiagnosticsToProto(diagnostics);
 }
 
+// The FCS of a freshly trained model, uploaded with its diagnostics.
+absl::StatusOr<double> FinalFcs(PolicyNet& policy,
+                                const Environment& environment,
+                                const LogReward& reward, int64_t num_samples,
+                                uint64_t training_seed) {
+  FcsOptions fcs;
+  fcs.num_samples = num_samples;
+  fcs.num_backward_samples = kDaemonFcsBackwardSamples;
+  RandomSource random(training_seed + 2);
+  return SampledFlowConsistency(policy, environment, reward, fcs, random);
+}
+
+// The FCS at progress reports draws from its own seed, so that training
+// and the final FCS are the same with it or without.
+ProgressFcsOptions ProgressFcsOf(const LocalTrainingOptions& options,
+                                 const TrainingOptions& training) {
+  ProgressFcsOptions progress;
+  progress.num_samples = options.progress_fcs_samples;
+  progress.every = options.progress_fcs_every;
+  progress.seed = training.seed + 3;
+  return progress;
+}
+
 // Without `build_reward` the reward's data files are not read (a streaming
 // update reads only its new data).
 absl::StatusOr<LocalSetup> PrepareSetup(const v1::FederationSpec& spec,
@@ -203,12 +226,9 @@ absl::StatusOr<LocalTrainingResult> TrainOrReuseLocalModel(
   ASSIGN_OR_RETURN(
       std::unique_ptr<Trainer> trainer,
       Trainer::Create(environment.get(), policy, &target, training));
-  ProgressFcsOptions progress_fcs;
-  progress_fcs.num_samples = options.progress_fcs_samples;
-  progress_fcs.every = options.progress_fcs_every;
-  progress_fcs.seed = training.seed + 3;
   RETURN_IF_ERROR(trainer->Run(WithProgressFcs(policy, *environment, *reward,
-                                               progress_fcs, on_progress)));
+                                               ProgressFcsOf(options, training),
+                                               on_progress)));
   const double training_seconds = absl::ToDoubleSeconds(absl::Now() - start);
 
   RandomSource random(training.seed + 1);
@@ -219,17 +239,13 @@ absl::StatusOr<LocalTrainingResult> TrainOrReuseLocalModel(
 
   LocalTrainingResult result;
   if (options.fcs_samples > 0) {
-    FcsOptions fcs;
-    fcs.num_samples = options.fcs_samples;
-    fcs.num_backward_samples = kDaemonFcsBackwardSamples;
-    RandomSource fcs_random(training.seed + 2);
-    // Not fatal: a posterior too peaked for a subset of distinct objects is
-    // a legitimate model.
-    absl::StatusOr<double> value =
-        SampledFlowConsistency(policy, *environment, *reward, fcs, fcs_random);
+    absl::StatusOr<double> value = FinalFcs(policy, *environment, *reward,
+                                            options.fcs_samples, training.seed);
     if (value.ok()) {
       diagnostics.fcs = *value;
     } else {
+      // Not fatal: a posterior too peaked for a subset of distinct objects
+      // is a legitimate model.
       result.fcs_not_computed = std::string(value.status().message());
     }
   }
@@ -301,16 +317,11 @@ absl::StatusOr<LocalTrainingResult> TrainOrReuseStreamingUpdate(
   StreamingUpdateOptions update_options;
   update_options.training = setup.training;
   update_options.diagnostics_trajectories = options.diagnostics_trajectories;
-  ProgressCallback on_training = nullptr;
-  if (on_progress) {
-    on_training = [&on_progress](const TrainingProgress& training) {
-      on_progress({training, std::nullopt});
-    };
-  }
   ASSIGN_OR_RETURN(
       StreamingUpdateResult update,
       TrainStreamingUpdate(*setup.environment, previous, *likelihood,
-                           update_options, options.device, on_training));
+                           update_options, options.device,
+                           WithoutFcs(on_progress)));
 
   data.push_back(update_text);
   LocalTrainingResult result;

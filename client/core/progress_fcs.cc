@@ -51,4 +51,12 @@ ProgressCallback WithProgressFcs(PolicyNet policy,
   };
 }
 
+ProgressCallback WithoutFcs(LocalProgressCallback on_progress) {
+  if (!on_progress) return nullptr;
+  return
+      [on_progress = std::move(on_progress)](const TrainingProgress& training) {
+        on_progress({training, std::nullopt});
+      };
+}
+
 }  // namespace epgfn

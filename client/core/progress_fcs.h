@@ -45,6 +45,11 @@ ProgressCallback WithProgressFcs(PolicyNet policy,
                                  const ProgressFcsOptions& options,
                                  LocalProgressCallback on_progress);
 
+// The trainer's progress callback for `on_progress` where nothing is
+// measured (a streaming update): every report without an fcs; null when
+// `on_progress` is null.
+ProgressCallback WithoutFcs(LocalProgressCallback on_progress);
+
 }  // namespace epgfn
 
 #endif  // EPGFN_CLIENT_CORE_PROGRESS_FCS_H_

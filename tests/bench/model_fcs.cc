@@ -8,16 +8,16 @@
 namespace epgfn {
 
 std::string FcsCell(PolicyNet policy, const Environment& environment,
-                    const LogReward& reward, uint64_t seed,
-                    const FcsOptions& options) {
+                    const LogReward& reward, uint64_t seed) {
   RandomSource random(seed);
   const absl::StatusOr<double> fcs =
-      SampledFlowConsistency(policy, environment, reward, options, random);
+      SampledFlowConsistency(policy, environment, reward, FcsOptions{}, random);
   if (!fcs.ok()) return absl::StrCat("n/a (", fcs.status().message(), ")");
   return absl::StrFormat("%.4f", *fcs);
 }
 
-std::string FcsLegend(const FcsOptions& options) {
+std::string FcsLegend() {
+  const FcsOptions options;
   return absl::StrFormat(
       "FCS (Flow Consistency in Subgraphs, common/eval/flow_consistency.h; 0 "
       "best, 1 worst): mean over %d random subsets of %d distinct objects, "

@@ -5,7 +5,6 @@
 #include <string>
 
 #include "common/env/environment.h"
-#include "common/eval/flow_consistency.h"
 #include "common/policy/policy_net.h"
 
 namespace epgfn {
@@ -16,11 +15,10 @@ namespace epgfn {
 // as a table cell: "0.0412", or "n/a (<why>)" when the model's pool holds
 // fewer distinct objects than a subset.
 std::string FcsCell(PolicyNet policy, const Environment& environment,
-                    const LogReward& reward, uint64_t seed,
-                    const FcsOptions& options = FcsOptions());
+                    const LogReward& reward, uint64_t seed);
 
 // What the FCS column means, for the line under a table.
-std::string FcsLegend(const FcsOptions& options = FcsOptions());
+std::string FcsLegend();
 
 }  // namespace epgfn
 
