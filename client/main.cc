@@ -77,6 +77,15 @@ ABSL_FLAG(int64_t, fcs_samples, 1024,
           "random subsets of 8 of this many on-policy samples, p_T estimated "
           "with 16 backward samples per object; 0 best, 1 worst) and upload it "
           "with the diagnostics; 0: not computed.");
+ABSL_FLAG(int64_t, progress_fcs_samples, 0,
+          "Also compute the local model's FCS against the private reward "
+          "during training, every 100 iterations and at the last, on a pool "
+          "of this many on-policy samples (as --fcs_samples), and print it "
+          "on the progress line (the latest value) and the "
+          "training_progress events. Each measurement costs about as much "
+          "as the one after training; training itself is unchanged (own "
+          "random source, no gradients). Not during an --update_reward "
+          "update. 0: off.");
 ABSL_FLAG(int64_t, wait_seconds, 1800,
           "How long to wait for a global model that includes this client's "
           "upload.");
@@ -134,6 +143,7 @@ ClientDaemonOptions OptionsFromFlags() {
   options.diagnostics_trajectories =
       absl::GetFlag(FLAGS_diagnostics_trajectories);
   options.fcs_samples = absl::GetFlag(FLAGS_fcs_samples);
+  options.progress_fcs_samples = absl::GetFlag(FLAGS_progress_fcs_samples);
   options.wait_timeout = absl::Seconds(absl::GetFlag(FLAGS_wait_seconds));
   options.progress_period =
       absl::Seconds(absl::GetFlag(FLAGS_progress_seconds));

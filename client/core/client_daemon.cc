@@ -19,6 +19,10 @@
 namespace epgfn {
 namespace {
 
+// The training_progress event's pace, in iterations; the FCS at progress is
+// measured at the same iterations.
+constexpr int64_t kProgressEventEvery = 100;
+
 double MegabytesPerSecond(int64_t bytes, double seconds) {
   return seconds > 0 ? bytes / 1e6 / seconds : 0.0;
 }
@@ -59,9 +63,10 @@ absl::Status ClientDaemonOptions::Validate() const {
         ") must be >= 0 (0: the spec's), diagnostics_trajectories (",
         diagnostics_trajectories, ") >= 1"));
   }
-  if (fcs_samples < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("fcs_samples must be >= 0 (0: none), got ", fcs_samples));
+  if (fcs_samples < 0 || progress_fcs_samples < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "fcs_samples (", fcs_samples, ") and progress_fcs_samples (",
+        progress_fcs_samples, ") must be >= 0 (0: none)"));
   }
   if (!(update_learning_rate_floor > 0 && update_learning_rate_floor <= 1)) {
     return absl::InvalidArgumentError(
@@ -152,6 +157,8 @@ LocalTrainingOptions ClientDaemon::TrainingOptions() const {
   training.device = device_;
   training.diagnostics_trajectories = options_.diagnostics_trajectories;
   training.fcs_samples = options_.fcs_samples;
+  training.progress_fcs_samples = options_.progress_fcs_samples;
+  training.progress_fcs_every = kProgressEventEvery;
   // Callbacks every 10 iterations; the reporter keeps one line per
   // progress period of them.
   training.progress_every = 10;
@@ -259,22 +266,26 @@ absl::StatusOr<LocalTrainingResult> ClientDaemon::TrainOrReuse(
   ASSIGN_OR_RETURN(
       LocalTrainingResult trained,
       train(spec.spec, spec.spec_digest, TrainingOptions(),
-            [&](const TrainingProgress& progress) {
+            [&](const LocalTrainingProgress& report) {
+              const TrainingProgress& progress = report.training;
+              // The line between measurements shows the latest FCS.
               last = {progress.iteration, progress.total_iterations,
-                      progress.loss, std::nullopt, std::nullopt};
+                      progress.loss, std::nullopt,
+                      report.fcs ? report.fcs : last.fcs};
               reporter.Update(last);
-              if (progress.iteration % 100 != 0 &&
+              if (progress.iteration % kProgressEventEvery != 0 &&
                   progress.iteration != progress.total_iterations) {
                 return;  // the event log keeps its every-100 pace
               }
-              LOG(INFO) << MakeEvent("training_progress")
-                               .With("iteration", progress.iteration)
-                               .With("total_iterations",
-                                     progress.total_iterations)
-                               .With("loss", progress.loss)
-                               .With("log_z", progress.log_z)
-                               .With("seconds", progress.elapsed_seconds)
-                               .With("trajectories", progress.trajectories);
+              Event event = MakeEvent("training_progress");
+              event.With("iteration", progress.iteration)
+                  .With("total_iterations", progress.total_iterations)
+                  .With("loss", progress.loss)
+                  .With("log_z", progress.log_z)
+                  .With("seconds", progress.elapsed_seconds)
+                  .With("trajectories", progress.trajectories);
+              if (report.fcs) event.With("fcs", *report.fcs);
+              LOG(INFO) << event;
             }));
   if (!trained.reused && trained.diagnostics.has_fcs()) {
     // Measured after the last iteration: one more final line carries it.

@@ -57,6 +57,10 @@ struct ClientDaemonOptions {
   // uploaded with the diagnostics (LocalTrainingOptions::fcs_samples); 0:
   // none.
   int64_t fcs_samples = 1024;
+  // The same FCS during training, every 100 iterations (the
+  // training_progress event's pace) and at the last, on pools of this many
+  // (LocalTrainingOptions::progress_fcs_samples); 0: none.
+  int64_t progress_fcs_samples = 0;
   // How long to wait for a global model that includes this client's upload.
   absl::Duration wait_timeout = absl::Seconds(1800);
   // One progress line of local training on stderr per period; 0: none.

@@ -98,6 +98,29 @@ v1::LocalDiagnostics UpdateDiagnostics(const StreamingUpdateResult& update) {
   return DiagnosticsToProto(diagnostics);
 }
 
+// The FCS of a freshly trained model, uploaded with its diagnostics.
+absl::StatusOr<double> FinalFcs(PolicyNet& policy,
+                                const Environment& environment,
+                                const LogReward& reward, int64_t num_samples,
+                                uint64_t training_seed) {
+  FcsOptions fcs;
+  fcs.num_samples = num_samples;
+  fcs.num_backward_samples = kDaemonFcsBackwardSamples;
+  RandomSource random(training_seed + 2);
+  return SampledFlowConsistency(policy, environment, reward, fcs, random);
+}
+
+// The FCS at progress reports draws from its own seed, so that training
+// and the final FCS are the same with it or without.
+ProgressFcsOptions ProgressFcsOf(const LocalTrainingOptions& options,
+                                 const TrainingOptions& training) {
+  ProgressFcsOptions progress;
+  progress.num_samples = options.progress_fcs_samples;
+  progress.every = options.progress_fcs_every;
+  progress.seed = training.seed + 3;
+  return progress;
+}
+
 // Without `build_reward` the reward's data files are not read (a streaming
 // update reads only its new data).
 absl::StatusOr<LocalSetup> PrepareSetup(const v1::FederationSpec& spec,
@@ -183,7 +206,8 @@ absl::StatusOr<std::string> CheckLocalTraining(
 
 absl::StatusOr<LocalTrainingResult> TrainOrReuseLocalModel(
     const v1::FederationSpec& spec, const std::string& spec_digest,
-    const LocalTrainingOptions& options, const ProgressCallback& on_progress) {
+    const LocalTrainingOptions& options,
+    const LocalProgressCallback& on_progress) {
   ASSIGN_OR_RETURN(LocalSetup setup, PrepareLocalTraining(spec, options));
   std::unique_ptr<Environment>& environment = setup.environment;
   std::unique_ptr<LogReward>& reward = setup.reward;
@@ -216,7 +240,9 @@ absl::StatusOr<LocalTrainingResult> TrainOrReuseLocalModel(
   ASSIGN_OR_RETURN(
       std::unique_ptr<Trainer> trainer,
       Trainer::Create(environment.get(), policy, &target, training));
-  RETURN_IF_ERROR(trainer->Run(on_progress));
+  RETURN_IF_ERROR(trainer->Run(WithProgressFcs(policy, *environment, *reward,
+                                               ProgressFcsOf(options, training),
+                                               on_progress)));
   const double training_seconds = absl::ToDoubleSeconds(absl::Now() - start);
 
   RandomSource random(training.seed + 1);
@@ -227,17 +253,13 @@ absl::StatusOr<LocalTrainingResult> TrainOrReuseLocalModel(
 
   LocalTrainingResult result;
   if (options.fcs_samples > 0) {
-    FcsOptions fcs;
-    fcs.num_samples = options.fcs_samples;
-    fcs.num_backward_samples = kDaemonFcsBackwardSamples;
-    RandomSource fcs_random(training.seed + 2);
-    // Not fatal: a posterior too peaked for a subset of distinct objects is
-    // a legitimate model.
-    absl::StatusOr<double> value =
-        SampledFlowConsistency(policy, *environment, *reward, fcs, fcs_random);
+    absl::StatusOr<double> value = FinalFcs(policy, *environment, *reward,
+                                            options.fcs_samples, training.seed);
     if (value.ok()) {
       diagnostics.fcs = *value;
     } else {
+      // Not fatal: a posterior too peaked for a subset of distinct objects
+      // is a legitimate model.
       result.fcs_not_computed = std::string(value.status().message());
     }
   }
@@ -260,7 +282,8 @@ absl::StatusOr<LocalTrainingResult> TrainOrReuseLocalModel(
 
 absl::StatusOr<LocalTrainingResult> TrainOrReuseStreamingUpdate(
     const v1::FederationSpec& spec, const std::string& spec_digest,
-    const LocalTrainingOptions& options, const ProgressCallback& on_progress) {
+    const LocalTrainingOptions& options,
+    const LocalProgressCallback& on_progress) {
   if (options.update_reward.empty() || options.state_dir.empty()) {
     return absl::InvalidArgumentError(
         "a streaming update needs the new data's reward and a state dir");
@@ -309,7 +332,7 @@ absl::StatusOr<LocalTrainingResult> TrainOrReuseStreamingUpdate(
       StreamingUpdateResult update,
       TrainStreamingUpdate(*setup.environment, previous, *likelihood,
                            UpdateOptions(options, setup.training),
-                           options.device, on_progress));
+                           options.device, WithoutFcs(on_progress)));
 
   data.push_back(update_text);
   LocalTrainingResult result;

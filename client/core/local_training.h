@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "client/core/local_model_store.h"
+#include "client/core/progress_fcs.h"
 #include "common/env/environment_registry.h"
 #include "common/policy/policy_net.h"
 #include "common/train/learning_rate_schedule.h"
@@ -37,6 +38,14 @@ struct LocalTrainingOptions {
   int64_t fcs_samples = 0;
   // Progress callback period in iterations; 0: the trainer's default.
   int64_t progress_every = 0;
+  // The FCS against the private reward at progress reports too, on pools of
+  // this many on-policy trajectories (LocalTrainingProgress::fcs); 0: none.
+  // Not in a streaming update (no reward of all its data). Training is the
+  // same with it or without.
+  int64_t progress_fcs_samples = 0;
+  // Iterations between those measurements (and at the last); 0: every
+  // progress report.
+  int64_t progress_fcs_every = 0;
   // The reward config of NEW data only (--update_reward): the current local
   // model is updated with it by a streaming update (its likelihood alone;
   // the current model serves as the prior) instead of training from scratch.
@@ -82,7 +91,7 @@ struct LocalTrainingResult {
 absl::StatusOr<LocalTrainingResult> TrainOrReuseLocalModel(
     const v1::FederationSpec& spec, const std::string& spec_digest,
     const LocalTrainingOptions& options,
-    const ProgressCallback& on_progress = nullptr);
+    const LocalProgressCallback& on_progress = nullptr);
 
 // What local training is built from, from the spec and the options: the
 // environment, the private reward (reading its data files), the policy
@@ -114,7 +123,7 @@ absl::StatusOr<std::string> CheckLocalTraining(
 absl::StatusOr<LocalTrainingResult> TrainOrReuseStreamingUpdate(
     const v1::FederationSpec& spec, const std::string& spec_digest,
     const LocalTrainingOptions& options,
-    const ProgressCallback& on_progress = nullptr);
+    const LocalProgressCallback& on_progress = nullptr);
 
 // --rollback_to_round: makes a copy of round `round`'s model (kept under
 // state_dir) the current local model, as a new round (one more than the

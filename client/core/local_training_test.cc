@@ -59,7 +59,7 @@ TEST(LocalTrainingTest, TrainsPersistsAndReusesOnRestart) {
   int progress_calls = 0;
   absl::StatusOr<LocalTrainingResult> first = TrainOrReuseLocalModel(
       spec, digest, Options(dir),
-      [&](const TrainingProgress&) { ++progress_calls; });
+      [&](const LocalTrainingProgress&) { ++progress_calls; });
   ASSERT_TRUE(first.ok()) << first.status();
   EXPECT_FALSE(first->reused);
   EXPECT_EQ(first->round, 1);
@@ -72,7 +72,7 @@ TEST(LocalTrainingTest, TrainsPersistsAndReusesOnRestart) {
   progress_calls = 0;
   absl::StatusOr<LocalTrainingResult> second = TrainOrReuseLocalModel(
       spec, digest, Options(dir),
-      [&](const TrainingProgress&) { ++progress_calls; });
+      [&](const LocalTrainingProgress&) { ++progress_calls; });
   ASSERT_TRUE(second.ok()) << second.status();
   EXPECT_TRUE(second->reused);
   EXPECT_EQ(progress_calls, 0);
@@ -157,7 +157,7 @@ TEST(LocalTrainingTest, StreamingUpdatesKeepEveryRoundResumeAndRollBack) {
   int progress_calls = 0;
   absl::StatusOr<LocalTrainingResult> update = TrainOrReuseStreamingUpdate(
       spec, digest, options,
-      [&](const TrainingProgress&) { ++progress_calls; });
+      [&](const LocalTrainingProgress&) { ++progress_calls; });
   ASSERT_TRUE(update.ok()) << update.status();
   EXPECT_FALSE(update->reused);
   EXPECT_GT(progress_calls, 0);
@@ -184,7 +184,7 @@ TEST(LocalTrainingTest, StreamingUpdatesKeepEveryRoundResumeAndRollBack) {
   progress_calls = 0;
   absl::StatusOr<LocalTrainingResult> resumed = TrainOrReuseStreamingUpdate(
       spec, digest, options,
-      [&](const TrainingProgress&) { ++progress_calls; });
+      [&](const LocalTrainingProgress&) { ++progress_calls; });
   ASSERT_TRUE(resumed.ok()) << resumed.status();
   EXPECT_TRUE(resumed->reused);
   EXPECT_EQ(progress_calls, 0);

@@ -28,6 +28,19 @@ std::optional<LocalDiagnostics> UsableDiagnostics(
   return diagnostics;
 }
 
+// The default aggregate's FCS has its own gauge; a named one's is labelled
+// with its name.
+void SetFcsMetric(const std::optional<NamedAggregateConfig>& aggregate,
+                  double fcs) {
+  if (!aggregate) {
+    GetServerMetrics().aggregation_fcs_to_local_product.Set(fcs);
+    return;
+  }
+  GetServerMetrics()
+      .aggregate_fcs_to_local_product.Add({{"aggregate", aggregate->name}})
+      .Set(fcs);
+}
+
 }  // namespace
 
 absl::Status Coordinator::AggregateAndPublish(
@@ -149,14 +162,13 @@ void Coordinator::ReportProgress(const AggregationProgress& progress,
     event.With("fcs_to_local_product", *progress.fcs_to_local_product);
   }
   LOG(INFO) << event;
+  if (progress.fcs_to_local_product) {
+    SetFcsMetric(options_.aggregate, *progress.fcs_to_local_product);
+  }
   if (!is_default()) return;
   GetServerMetrics().aggregation_iteration.Set(
       static_cast<double>(state_.iteration));
   GetServerMetrics().aggregation_loss.Set(state_.loss);
-  if (progress.fcs_to_local_product) {
-    GetServerMetrics().aggregation_fcs_to_local_product.Set(
-        *progress.fcs_to_local_product);
-  }
 }
 
 void Coordinator::MeasureFcsToLocalProduct(const Aggregator& aggregator) {
@@ -167,9 +179,7 @@ void Coordinator::MeasureFcsToLocalProduct(const Aggregator& aggregator) {
   }
   absl::MutexLock lock(&mutex_);
   state_.fcs_to_local_product = *fcs;
-  if (is_default()) {
-    GetServerMetrics().aggregation_fcs_to_local_product.Set(*fcs);
-  }
+  SetFcsMetric(options_.aggregate, *fcs);
 }
 
 void Coordinator::WriteCheckpoint(const AggregationInputs& inputs,

@@ -9,6 +9,19 @@
 #include "server/core/server_metrics.h"
 
 namespace epgfn {
+namespace {
+
+// -1 rather than nothing when the latest upload reported no FCS: an earlier
+// round's value would be stale.
+void SetClientFcsMetric(const AcceptedUpload& upload) {
+  const std::optional<double> fcs =
+      upload.diagnostics ? upload.diagnostics->fcs : std::nullopt;
+  GetServerMetrics()
+      .client_fcs.Add({{"client", upload.client_id}})
+      .Set(fcs.value_or(-1.0));
+}
+
+}  // namespace
 
 absl::StatusOr<ServerCore::Options> ServerCore::Options::Create(
     const std::string& state_dir, torch::Device device,
@@ -75,6 +88,10 @@ absl::StatusOr<std::unique_ptr<ServerCore>> ServerCore::Create(
   core->coordinator_ = std::make_unique<Coordinator>(
       config, core->uploads_.get(), core->models_.get(), coordinator_options,
       options.device);
+  // Uploads recovered from the state dir are reported as if just accepted.
+  for (const auto& [client_id, upload] : core->uploads_->Accepted()) {
+    SetClientFcsMetric(*upload);
+  }
   GlobalVersionPtr latest = core->models_->Latest();
   GetServerMetrics().published_version.Set(
       latest == nullptr ? 0.0 : static_cast<double>(latest->version));
@@ -193,6 +210,7 @@ absl::StatusOr<std::shared_ptr<const AcceptedUpload>> ServerCore::SubmitUpload(
   GetServerMetrics()
       .uploads_accepted.Add({{"client", request.client_id}})
       .Increment();
+  SetClientFcsMetric(**accepted);
   coordinator_->NotifyUploadAccepted();
   absl::ReaderMutexLock lock(&named_mutex_);
   for (const auto& named : named_) {

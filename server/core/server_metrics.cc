@@ -8,6 +8,11 @@ prometheus::Family<prometheus::Counter>& CounterFamily(
   return prometheus::BuildCounter().Name(name).Help(help).Register(registry);
 }
 
+prometheus::Family<prometheus::Gauge>& GaugeFamily(
+    prometheus::Registry& registry, const char* name, const char* help) {
+  return prometheus::BuildGauge().Name(name).Help(help).Register(registry);
+}
+
 // A gauge without labels: its one series exists (at 0) from the start, so a
 // scrape shows it before anything happened.
 prometheus::Gauge& PlainGauge(prometheus::Registry& registry, const char* name,
@@ -62,6 +67,14 @@ const ServerMetrics& GetServerMetrics() {
                     "the product of the local models' terminal "
                     "distributions, estimated on its own samples; -1 until "
                     "computed."),
+        GaugeFamily(registry, "epgfn_aggregate_fcs_to_local_product",
+                    "epgfn_aggregation_fcs_to_local_product of each named "
+                    "aggregate, by aggregate."),
+        GaugeFamily(registry, "epgfn_client_fcs",
+                    "FCS (0 best, 1 worst) of each client's local model "
+                    "against its own private reward, as its latest accepted "
+                    "upload reported it (not checked by the server); -1 when "
+                    "that upload reported none. By client."),
         PlainGauge(registry, "epgfn_published_version",
                    "Latest published global model version (0: none)."),
         CounterFamily(registry, "epgfn_samples_served_total",

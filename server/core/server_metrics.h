@@ -30,6 +30,13 @@ struct ServerMetrics {
   prometheus::Gauge& aggregation_loss;
   // -1 until the first FCS is computed.
   prometheus::Gauge& aggregation_fcs_to_local_product;
+  // {aggregate}: the same for each named aggregate (series created at its
+  // first FCS).
+  prometheus::Family<prometheus::Gauge>& aggregate_fcs_to_local_product;
+  // {client}: the FCS against its own private reward that each member's
+  // latest accepted upload reported (LocalDiagnostics::fcs); -1 when that
+  // upload reported none. Members only, like uploads_accepted.
+  prometheus::Family<prometheus::Gauge>& client_fcs;
   prometheus::Gauge& published_version;
   prometheus::Counter& samples_served;
   // {service, method, code}: every gRPC call, as the interceptor sees it.

@@ -52,9 +52,14 @@ TEST(ServerMetricsTest, CountersFollowUploadsRefusalsAggregationAndSamples) {
     request.spec_digest = config->spec_digest;
     request.round = 1;
     request.payload = test_support::LocalModelPayload(*config, i, 2, 0);
+    // client-0 reports an FCS, client-1 diagnostics without one.
+    request.diagnostics = LocalDiagnostics();
+    if (i == 0) request.diagnostics->fcs = 0.125;
     ASSERT_TRUE((*core)->SubmitUpload(request).ok());
   }
   EXPECT_EQ(accepted0.Value(), accepted_before + 1);
+  EXPECT_EQ(metrics.client_fcs.Add({{"client", "client-0"}}).Value(), 0.125);
+  EXPECT_EQ(metrics.client_fcs.Add({{"client", "client-1"}}).Value(), -1);
 
   GlobalVersionPtr v1 = (*core)->models().WaitForNewer(0, absl::Seconds(60));
   ASSERT_NE(v1, nullptr);
@@ -94,6 +99,58 @@ TEST(ServerMetricsTest, CountersFollowUploadsRefusalsAggregationAndSamples) {
       absl::StrCat("\nepgfn_uploads_refused_total{reason=\"unknown_client\"} ",
                    unknown.Value(), "\n")))
       << text;
+  EXPECT_TRUE(absl::StrContains(
+      text, "\nepgfn_client_fcs{client=\"client-0\"} 0.125\n"))
+      << text;
+
+  // A restarted server reports the FCS of the uploads it recovers.
+  core->reset();
+  metrics.client_fcs.Add({{"client", "client-0"}}).Set(0.5);
+  auto restarted = ServerCore::Create(config, options);
+  ASSERT_TRUE(restarted.ok()) << restarted.status();
+  EXPECT_EQ(metrics.client_fcs.Add({{"client", "client-0"}}).Value(), 0.125);
+}
+
+// A named aggregate's FCS to its local product, labelled with its name.
+TEST(ServerMetricsTest, NamedAggregateFcsIsLabelledWithItsName) {
+  v1::FederationSpec spec = test_support::SmallHypergridSpec(2, 40);
+  v1::NamedAggregate* named = spec.add_aggregate();
+  named->set_name("tempered");
+  (*named->mutable_weights())["client-0"] = 0.5;
+  (*named->mutable_weights())["client-1"] = 1.0;
+  auto config = *FederationConfigFromSpec(spec);
+  auto options = *ServerCore::Options::Create(
+      test_support::FreshDirectory("metrics_named"), torch::kCPU, 1000);
+  options.coordinator.progress_every = 20;
+  auto core = ServerCore::Create(config, options);
+  ASSERT_TRUE(core.ok()) << core.status();
+  const auto exposition = [] {
+    return prometheus::TextSerializer().Serialize(
+        ServerMetricsRegistry()->Collect());
+  };
+  constexpr char kSeries[] =
+      "\nepgfn_aggregate_fcs_to_local_product{aggregate=\"tempered\"} ";
+  EXPECT_FALSE(absl::StrContains(exposition(), kSeries));
+
+  for (int i = 0; i < 2; ++i) {
+    UploadRequest request;
+    request.client_id = absl::StrCat("client-", i);
+    request.spec_digest = config->spec_digest;
+    request.round = 1;
+    request.payload = test_support::LocalModelPayload(*config, i, 2, 0);
+    ASSERT_TRUE((*core)->SubmitUpload(request).ok());
+  }
+  absl::StatusOr<const ModelStore*> store = (*core)->FindModels("tempered");
+  ASSERT_TRUE(store.ok()) << store.status();
+  ASSERT_NE((*store)->WaitForNewer(0, absl::Seconds(60)), nullptr);
+  // Measured before publication, so set by now.
+  EXPECT_TRUE(absl::StrContains(exposition(), kSeries)) << exposition();
+  const double fcs =
+      GetServerMetrics()
+          .aggregate_fcs_to_local_product.Add({{"aggregate", "tempered"}})
+          .Value();
+  EXPECT_GT(fcs, 0.0);  // a 40-iteration model is not exact
+  EXPECT_LE(fcs, 1.0);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <functional>
 #include <string>
 
 #include "absl/strings/match.h"
@@ -85,10 +86,16 @@ TEST(MetricsScrapeTest, FamiliesAndValuesAfterUploadsAndAggregation) {
       test_support::Upload(*stub, "client-0", "not-the-digest", 1,
                            test_support::LocalModelPayload(*config, 0, 2, 0))
           .status.ok());
+  // client-0's header carries diagnostics with an FCS, client-1's none.
+  const std::function<void(std::vector<v1::UploadChunk>&)> with_fcs =
+      [](std::vector<v1::UploadChunk>& chunks) {
+        chunks[0].mutable_header()->mutable_diagnostics()->set_fcs(0.25);
+      };
   for (int i = 0; i < 2; ++i) {
     auto outcome = test_support::Upload(
         *stub, absl::StrCat("client-", i), config->spec_digest, 1,
-        test_support::LocalModelPayload(*config, i, 2, 0));
+        test_support::LocalModelPayload(*config, i, 2, 0),
+        i == 0 ? with_fcs : nullptr);
     ASSERT_TRUE(outcome.status.ok()) << outcome.status.error_message();
   }
   ASSERT_NE((*core)->models().WaitForNewer(0, absl::Seconds(60)), nullptr);
@@ -111,6 +118,7 @@ TEST(MetricsScrapeTest, FamiliesAndValuesAfterUploadsAndAggregation) {
            "epgfn_aggregation_iteration gauge",
            "epgfn_aggregation_total_iterations gauge",
            "epgfn_aggregation_loss gauge",
+           "epgfn_client_fcs gauge",
            "epgfn_published_version gauge",
            "epgfn_samples_served_total counter",
            "epgfn_rpc_requests_total counter",
@@ -128,6 +136,9 @@ TEST(MetricsScrapeTest, FamiliesAndValuesAfterUploadsAndAggregation) {
       << text;
   EXPECT_TRUE(
       HasLine(text, "epgfn_aggregation_runs_total{result=\"published\"} 1"));
+  EXPECT_TRUE(HasLine(text, "epgfn_client_fcs{client=\"client-0\"} 0.25"))
+      << text;
+  EXPECT_TRUE(HasLine(text, "epgfn_client_fcs{client=\"client-1\"} -1"));
   EXPECT_TRUE(HasLine(text, "epgfn_published_version 1"));
   EXPECT_TRUE(HasLine(text, "epgfn_aggregation_running 0"));
   EXPECT_TRUE(HasLine(text, "epgfn_aggregation_total_iterations 30"));

@@ -16,8 +16,7 @@ std::string FcsCell(PolicyNet policy, const Environment& environment,
   return absl::StrFormat("%.4f", *fcs);
 }
 
-std::string FcsLegend() {
-  const FcsOptions options;
+std::string FcsLegend(const FcsOptions& options) {
   return absl::StrFormat(
       "FCS (Flow Consistency in Subgraphs, common/eval/flow_consistency.h; 0 "
       "best, 1 worst): mean over %d random subsets of %d distinct objects, "

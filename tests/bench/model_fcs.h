@@ -5,6 +5,7 @@
 #include <string>
 
 #include "common/env/environment.h"
+#include "common/eval/flow_consistency.h"
 #include "common/policy/policy_net.h"
 
 namespace epgfn {
@@ -18,7 +19,7 @@ std::string FcsCell(PolicyNet policy, const Environment& environment,
                     const LogReward& reward, uint64_t seed);
 
 // What the FCS column means, for the line under a table.
-std::string FcsLegend();
+std::string FcsLegend(const FcsOptions& options = FcsOptions());
 
 }  // namespace epgfn
 

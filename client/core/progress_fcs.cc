@@ -1,0 +1,62 @@
+#include "client/core/progress_fcs.h"
+
+#include <utility>
+
+#include "absl/status/statusor.h"
+#include "common/eval/flow_consistency.h"
+#include "common/sampling/random.h"
+
+namespace epgfn {
+namespace {
+
+bool Due(const TrainingProgress& progress, int64_t every) {
+  return every <= 0 || progress.iteration % every == 0 ||
+         progress.iteration >= progress.total_iterations;
+}
+
+std::optional<double> MeasureFcs(PolicyNet& policy,
+                                 const Environment& environment,
+                                 const LogReward& reward,
+                                 const ProgressFcsOptions& options) {
+  FcsOptions fcs;
+  fcs.num_samples = options.num_samples;
+  fcs.num_backward_samples = kDaemonFcsBackwardSamples;
+  RandomSource random(options.seed);
+  torch::NoGradGuard no_grad;
+  const bool was_training = policy->is_training();
+  policy->eval();
+  absl::StatusOr<double> value =
+      SampledFlowConsistency(policy, environment, reward, fcs, random);
+  policy->train(was_training);
+  if (!value.ok()) return std::nullopt;
+  return *value;
+}
+
+}  // namespace
+
+ProgressCallback WithProgressFcs(PolicyNet policy,
+                                 const Environment& environment,
+                                 const LogReward& reward,
+                                 const ProgressFcsOptions& options,
+                                 LocalProgressCallback on_progress) {
+  if (!on_progress) return nullptr;
+  return [policy, &environment, &reward, options,
+          on_progress = std::move(on_progress)](
+             const TrainingProgress& training) mutable {
+    LocalTrainingProgress progress{training, std::nullopt};
+    if (options.num_samples > 0 && Due(training, options.every)) {
+      progress.fcs = MeasureFcs(policy, environment, reward, options);
+    }
+    on_progress(progress);
+  };
+}
+
+ProgressCallback WithoutFcs(LocalProgressCallback on_progress) {
+  if (!on_progress) return nullptr;
+  return
+      [on_progress = std::move(on_progress)](const TrainingProgress& training) {
+        on_progress({training, std::nullopt});
+      };
+}
+
+}  // namespace epgfn
