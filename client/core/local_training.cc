@@ -98,18 +98,6 @@ v1::LocalDiagnostics UpdateDiagnostics(const StreamingUpdateResult& update) {
   return DiagnosticsToProto(diagnostics);
 }
 
-// The FCS of a freshly trained model, uploaded with its diagnostics.
-absl::StatusOr<double> FinalFcs(PolicyNet& policy,
-                                const Environment& environment,
-                                const LogReward& reward, int64_t num_samples,
-                                uint64_t training_seed) {
-  FcsOptions fcs;
-  fcs.num_samples = num_samples;
-  fcs.num_backward_samples = kDaemonFcsBackwardSamples;
-  RandomSource random(training_seed + 2);
-  return SampledFlowConsistency(policy, environment, reward, fcs, random);
-}
-
 // The FCS at progress reports draws from its own seed, so that training
 // and the final FCS are the same with it or without.
 ProgressFcsOptions ProgressFcsOf(const LocalTrainingOptions& options,
@@ -253,8 +241,8 @@ absl::StatusOr<LocalTrainingResult> TrainOrReuseLocalModel(
 
   LocalTrainingResult result;
   if (options.fcs_samples > 0) {
-    absl::StatusOr<double> value = FinalFcs(policy, *environment, *reward,
-                                            options.fcs_samples, training.seed);
+    absl::StatusOr<double> value = FcsAfterTraining(
+        policy, *environment, *reward, options.fcs_samples, training.seed);
     if (value.ok()) {
       diagnostics.fcs = *value;
     } else {

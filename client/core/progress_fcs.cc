@@ -59,4 +59,16 @@ ProgressCallback WithoutFcs(LocalProgressCallback on_progress) {
       };
 }
 
+absl::StatusOr<double> FcsAfterTraining(PolicyNet& policy,
+                                        const Environment& environment,
+                                        const LogReward& reward,
+                                        int64_t num_samples,
+                                        uint64_t training_seed) {
+  FcsOptions fcs;
+  fcs.num_samples = num_samples;
+  fcs.num_backward_samples = kDaemonFcsBackwardSamples;
+  RandomSource random(training_seed + 2);
+  return SampledFlowConsistency(policy, environment, reward, fcs, random);
+}
+
 }  // namespace epgfn

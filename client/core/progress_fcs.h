@@ -5,6 +5,7 @@
 #include <functional>
 #include <optional>
 
+#include "absl/status/statusor.h"
 #include "common/env/environment.h"
 #include "common/policy/policy_net.h"
 #include "common/train/trainer.h"
@@ -44,6 +45,15 @@ ProgressCallback WithProgressFcs(PolicyNet policy,
                                  const LogReward& reward,
                                  const ProgressFcsOptions& options,
                                  LocalProgressCallback on_progress);
+
+// The FCS of a freshly trained model, uploaded with its diagnostics: on
+// `num_samples` on-policy draws, kDaemonFcsBackwardSamples backward samples
+// each, its random source seeded from the training's (seed + 2).
+absl::StatusOr<double> FcsAfterTraining(PolicyNet& policy,
+                                        const Environment& environment,
+                                        const LogReward& reward,
+                                        int64_t num_samples,
+                                        uint64_t training_seed);
 
 // The trainer's progress callback for `on_progress` where nothing is
 // measured (a streaming update): every report without an fcs; null when
