@@ -32,6 +32,7 @@
 #include "absl/strings/str_split.h"
 #include "common/env/phylo/alignment.h"
 #include "common/env/phylo/jc69_kernel_patterns.h"
+#include "common/env/phylo/random_merge_trees.h"
 #include "common/util/status_macros.h"
 #include "tests/bench/bench_main.h"
 #include "tests/bench/machine_report.h"
@@ -55,14 +56,6 @@ ABSL_FLAG(double, tolerance, 1e-6,
 namespace epgfn {
 namespace {
 
-// This thread's CPU seconds: on a shared machine the rates per CPU second
-// are the comparable figures (the wall-clock ones depend on the load).
-double ThreadCpuSeconds() {
-  timespec now{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
-  return now.tv_sec + 1e-9 * now.tv_nsec;
-}
-
 absl::StatusOr<std::vector<int64_t>> ParseBatches(const std::string& text) {
   std::vector<int64_t> values;
   for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipEmpty())) {
@@ -74,25 +67,6 @@ absl::StatusOr<std::vector<int64_t>> ParseBatches(const std::string& text) {
     values.push_back(value);
   }
   return values;
-}
-
-// Random rooted topologies in likelihood.h's node order, flattened
-// [batch, n - 1]: repeatedly join two random current roots.
-void RandomTrees(int64_t n, int64_t batch, std::mt19937_64& random,
-                 std::vector<int64_t>* left, std::vector<int64_t>* right) {
-  left->clear();
-  right->clear();
-  for (int64_t b = 0; b < batch; ++b) {
-    std::vector<int64_t> roots(n);
-    for (int64_t k = 0; k < n; ++k) roots[k] = k;
-    for (int64_t j = 0; j < n - 1; ++j) {
-      std::shuffle(roots.begin(), roots.end(), random);
-      left->push_back(roots[roots.size() - 1]);
-      right->push_back(roots[roots.size() - 2]);
-      roots.resize(roots.size() - 2);
-      roots.push_back(n + j);
-    }
-  }
 }
 
 struct BenchAlignment {
@@ -149,9 +123,9 @@ absl::Status CompareBatch(const BenchAlignment& alignment,
                           std::vector<std::string>* disagreements) {
   const int64_t n = alignment.data.num_taxa;
   const int64_t patterns = alignment.patterns.weights.size(0);
-  std::vector<int64_t> left;
-  std::vector<int64_t> right;
-  RandomTrees(n, batch, random, &left, &right);
+  const MergeTrees trees = RandomMergeTrees(n, batch, random);
+  const std::vector<int64_t>& left = trees.left;
+  const std::vector<int64_t>& right = trees.right;
   std::vector<std::vector<double>> values(kernels.size(),
                                           std::vector<double>(batch));
   for (size_t i = 0; i < kernels.size(); ++i) {

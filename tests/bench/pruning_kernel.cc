@@ -6,9 +6,9 @@
 // every pattern is a distinct column.
 //
 //   bazel run -c opt //tests/bench:pruning_kernel -- --threads=1
+#include <ATen/Parallel.h>
 #include <malloc.h>
 #include <time.h>
-#include <ATen/Parallel.h>
 #include <torch/types.h>
 #include <torch/utils.h>
 
@@ -24,6 +24,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "common/env/phylo/likelihood.h"
+#include "common/env/phylo/random_merge_trees.h"
+#include "tests/bench/stopwatch.h"
 
 ABSL_FLAG(std::string, taxa, "7,12", "Comma-separated numbers of taxa.");
 ABSL_FLAG(std::string, patterns, "200,2000,10000",
@@ -34,16 +36,6 @@ ABSL_FLAG(int32_t, threads, 1, "LibTorch intra-op threads.");
 
 namespace epgfn {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-// This thread's CPU seconds: on a shared machine the rates per CPU second
-// are the comparable figures (the wall-clock ones depend on the load).
-double ThreadCpuSeconds() {
-  timespec now{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
-  return now.tv_sec + 1e-9 * now.tv_nsec;
-}
 
 std::vector<int64_t> ParseList(const std::string& text) {
   std::vector<int64_t> values;
@@ -59,25 +51,12 @@ std::vector<int64_t> ParseList(const std::string& text) {
   return values;
 }
 
-// Random topologies in likelihood.h's node order: repeatedly merge two
-// random current roots into the next internal node.
+// RandomMergeTrees as [batch, n - 1] tensors.
 void RandomTrees(int64_t n, int64_t batch, std::mt19937_64& random,
                  at::Tensor* left, at::Tensor* right) {
-  *left = torch::empty({batch, n - 1}, torch::kInt64);
-  *right = torch::empty({batch, n - 1}, torch::kInt64);
-  auto l = left->accessor<int64_t, 2>();
-  auto r = right->accessor<int64_t, 2>();
-  for (int64_t b = 0; b < batch; ++b) {
-    std::vector<int64_t> roots(n);
-    for (int64_t k = 0; k < n; ++k) roots[k] = k;
-    for (int64_t j = 0; j < n - 1; ++j) {
-      std::shuffle(roots.begin(), roots.end(), random);
-      l[b][j] = roots[roots.size() - 1];
-      r[b][j] = roots[roots.size() - 2];
-      roots.resize(roots.size() - 2);
-      roots.push_back(n + j);
-    }
-  }
+  const MergeTrees trees = RandomMergeTrees(n, batch, random);
+  *left = torch::tensor(trees.left).view({batch, n - 1});
+  *right = torch::tensor(trees.right).view({batch, n - 1});
 }
 
 void Run() {

@@ -49,6 +49,7 @@
 #include "common/util/file_io.h"
 #include "common/util/status_macros.h"
 #include "tests/bench/bench_main.h"
+#include "tests/bench/stopwatch.h"
 #include "tests/demo/figure.h"
 
 ABSL_FLAG(std::string, alignment, "common/env/phylo/testdata/primates.nex",
@@ -78,12 +79,6 @@ ABSL_FLAG(std::string, png_dir, "",
 
 namespace epgfn {
 namespace {
-
-double ThreadCpuSeconds() {
-  timespec now{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
-  return now.tv_sec + 1e-9 * now.tv_nsec;
-}
 
 absl::StatusOr<std::vector<int64_t>> ParseList(const std::string& text) {
   std::vector<int64_t> values;

@@ -11,6 +11,7 @@
 #include "common/env/phylo/alignment.h"
 #include "common/env/phylo/jc69_kernel_patterns.h"
 #include "common/env/phylo/likelihood.h"
+#include "common/env/phylo/random_merge_trees.h"
 #include "gtest/gtest.h"
 
 namespace epgfn {
@@ -20,33 +21,14 @@ constexpr char kPrimates[] = "common/env/phylo/testdata/primates.nex";
 constexpr char kDs1[] =
     "/usr/share/doc/beast2-mcmc/examples/benchmark/1/testHKY336.xml.gz";
 
-// Random rooted topologies in likelihood.h's node order, flattened
-// [batch, n - 1]: repeatedly join two random current roots.
-void RandomTrees(int64_t n, int64_t batch, uint64_t seed,
-                 std::vector<int64_t>* left, std::vector<int64_t>* right) {
-  std::mt19937_64 random(seed);
-  left->clear();
-  right->clear();
-  for (int64_t b = 0; b < batch; ++b) {
-    std::vector<int64_t> roots(n);
-    for (int64_t k = 0; k < n; ++k) roots[k] = k;
-    for (int64_t j = 0; j < n - 1; ++j) {
-      std::shuffle(roots.begin(), roots.end(), random);
-      left->push_back(roots[roots.size() - 1]);
-      right->push_back(roots[roots.size() - 2]);
-      roots.resize(roots.size() - 2);
-      roots.push_back(n + j);
-    }
-  }
-}
-
 // Both kernels on the same patterns and trees; relative agreement to 1e-9.
 void ExpectKernelsAgree(const SitePatterns& patterns, int64_t batch,
                         uint64_t seed) {
   const int64_t n = patterns.masks.size(0);
-  std::vector<int64_t> left;
-  std::vector<int64_t> right;
-  RandomTrees(n, batch, seed, &left, &right);
+  std::mt19937_64 random(seed);
+  const MergeTrees trees = RandomMergeTrees(n, batch, random);
+  const std::vector<int64_t>& left = trees.left;
+  const std::vector<int64_t>& right = trees.right;
   const at::Tensor expected =
       Jc69LogLikelihoods(torch::tensor(left).view({batch, n - 1}),
                          torch::tensor(right).view({batch, n - 1}),
