@@ -14,9 +14,9 @@ int64_t BackwardTrajectoriesPerPass(const PolicyNet& policy,
   // raw state about three times (the forward-ordered grid, the visited rows,
   // the children read for p_B), the float32 encoding, two hidden layers'
   // outputs, and for each action space float32 logits, their masked
-  // log-softmax and its temporary plus the bool mask. Fitted against peak RSS
-  // of phylo_scale at 27, 41 and 64 taxa (BENCHMARKS.md), where the action
-  // terms dominate (n^2 / 2 of each per state).
+  // log-softmax and its temporary plus the bool mask. Against peak RSS of
+  // phylo_scale at 27 and 41 taxa (BENCHMARKS.md) it is 20-30% above the
+  // measured pass, the forward action terms (n^2 / 2 per state) dominating.
   const int64_t width = 24 * environment.raw_state_dim() +
                         4 * environment.encoding_dim() +
                         8 * policy->architecture().hidden_width +
