@@ -1,9 +1,9 @@
 #ifndef EPGFN_COMMON_EVAL_TERMINAL_PROBABILITY_H_
 #define EPGFN_COMMON_EVAL_TERMINAL_PROBABILITY_H_
 
-#include <cstdint>
-
 #include <torch/types.h>
+
+#include <cstdint>
 
 #include "common/env/environment.h"
 #include "common/policy/policy_net.h"
@@ -24,11 +24,32 @@ namespace epgfn {
 // biased low by Jensen's inequality, vanishingly so as M grows. When the
 // graph is a tree (p_B = 1), M = 1 is exact.
 //
+// The B * M paths are rolled out and scored in passes of
+// BackwardTrajectoriesPerPass(policy, environment) rows.
+//
 // Returns [B] float64 on the CPU. Requires num_backward_samples >= 1.
 torch::Tensor EstimateLogTerminalProbability(
     PolicyNet& policy, const Environment& environment,
     const torch::Tensor& terminal_states, int64_t num_backward_samples,
     RandomSource& random);
+
+// The same in passes of `trajectories_per_pass` (>= 1) rows. Passes consume
+// the random stream pass by pass, so a different pass size gives different
+// (equally valid) samples unless one pass covers all B * M paths.
+torch::Tensor EstimateLogTerminalProbability(
+    PolicyNet& policy, const Environment& environment,
+    const torch::Tensor& terminal_states, int64_t num_backward_samples,
+    RandomSource& random, int64_t trajectories_per_pass);
+
+// How many backward paths one pass holds: as many as fit
+// kBackwardPassBudgetBytes at an estimated width per visited state (raw
+// state copies, encoding, two hidden layers, forward and backward logits,
+// masks and log-softmaxes) over max_trajectory_length() + 1 states, clamped
+// to [1, kMaxTrajectoriesPerPass]. Small environments get the maximum.
+inline constexpr int64_t kBackwardPassBudgetBytes = int64_t{1} << 30;
+inline constexpr int64_t kMaxTrajectoriesPerPass = int64_t{1} << 15;
+int64_t BackwardTrajectoriesPerPass(const PolicyNet& policy,
+                                    const Environment& environment);
 
 }  // namespace epgfn
 

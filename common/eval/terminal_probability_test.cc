@@ -1,9 +1,9 @@
 #include "common/eval/terminal_probability.h"
 
+#include <torch/types.h>
+
 #include <memory>
 #include <string>
-
-#include <torch/types.h>
 
 #include "common/env/environment_registry.h"
 #include "common/eval/exact_distribution.h"
@@ -81,6 +81,56 @@ TEST(TerminalProbabilityTest, DeterministicForASeed) {
       EstimateLogTerminalProbability(policy, *environment, terminals, 8, first)
           .equal(EstimateLogTerminalProbability(policy, *environment, terminals,
                                                 8, second)));
+}
+
+TEST(TerminalProbabilityTest, PassSizeIsFullOnSmallEnvironmentsOnly) {
+  // Small environments keep one pass of up to 1 << 15 paths, so that seeded
+  // estimates stay what they were before the pass size was bounded.
+  for (const char* spec :
+       {"hypergrid:dim=2,side=4", "hypergrid:dim=4,side=8", "dag:nodes=4",
+        "phylo:num_taxa=8", "phylo:num_taxa=12"}) {
+    auto environment = MakeEnv(spec);
+    PolicyNet policy = MakeNet(*environment, true, 2);
+    EXPECT_EQ(BackwardTrajectoriesPerPass(policy, *environment),
+              kMaxTrajectoriesPerPass)
+        << spec;
+  }
+  // A 64-taxon tree holds ~40 KB per visited state, 65 states per path.
+  auto phylo = MakeEnv("phylo:num_taxa=64");
+  PolicyArchitecture architecture;
+  const int64_t rows = BackwardTrajectoriesPerPass(
+      *MakePolicy(*phylo, architecture, 2, torch::kCPU), *phylo);
+  EXPECT_GE(rows, 1);
+  EXPECT_LT(rows, 1024);
+}
+
+TEST(TerminalProbabilityTest, PassCoveringAllPathsGivesTheSameEstimate) {
+  auto environment = MakeEnv("hypergrid:dim=2,side=4");
+  PolicyNet policy = MakeNet(*environment, true, 2);
+  torch::Tensor terminals = *environment->EnumerateTerminalStates();
+  const int64_t total = terminals.size(0) * 8;
+  RandomSource first(4), second(4), third(4);
+  torch::Tensor full =
+      EstimateLogTerminalProbability(policy, *environment, terminals, 8, first);
+  EXPECT_TRUE(full.equal(EstimateLogTerminalProbability(
+      policy, *environment, terminals, 8, second, total)));
+  // One row short of all paths: a second pass, other samples.
+  EXPECT_FALSE(full.equal(EstimateLogTerminalProbability(
+      policy, *environment, terminals, 8, third, total - 1)));
+}
+
+TEST(TerminalProbabilityTest, SmallPassesAgreeWithinMonteCarloError) {
+  auto environment = MakeEnv("hypergrid:dim=2,side=4");
+  PolicyNet policy = MakeNet(*environment, true, 2);
+  torch::Tensor terminals = *environment->EnumerateTerminalStates();
+  auto exact = ExactLearnedProbabilities(policy, *environment, terminals);
+  ASSERT_TRUE(exact.ok()) << exact.status();
+  // 2000 samples per state as in MatchesExactMarginalOnHypergrid, in passes
+  // of 777 paths (not a multiple of 2000, so passes split a state's samples).
+  RandomSource random(9);
+  torch::Tensor estimate = EstimateLogTerminalProbability(
+      policy, *environment, terminals, 2000, random, 777);
+  EXPECT_LT((estimate - exact->log()).abs().max().item<double>(), 0.05);
 }
 
 }  // namespace

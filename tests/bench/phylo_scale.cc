@@ -14,7 +14,6 @@
 #include <torch/types.h>
 #include <torch/utils.h>
 
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -156,12 +155,9 @@ absl::StatusOr<SizeInstance> MakeSizeInstance(int64_t taxa) {
   return instance;
 }
 
-// SampledFlowConsistency (with the reward in float64), its backward
-// estimate in passes of kFcsObjectsPerPass objects: in one pass, 256 x 16
-// backward paths of a 64-taxon tree held 10 GiB (peak RSS 9937 MiB against
-// 592 without the FCS), which the peak RSS column would then report.
-constexpr int64_t kFcsObjectsPerPass = 16;
-
+// SampledFlowConsistency with the reward in float64. The backward estimate
+// bounds its own passes' memory (BackwardTrajectoriesPerPass), so the peak
+// RSS column holds at most one such pass on top of training.
 std::string FcsAfter(PolicyNet& policy, const SizeInstance& instance) {
   const Environment& environment = *instance.environment;
   const FcsOptions options = ScaleFcsOptions();
@@ -174,16 +170,11 @@ std::string FcsAfter(PolicyNet& policy, const SizeInstance& instance) {
   if (pool.size(0) < options.subset_size) {
     return absl::StrCat("n/a (", pool.size(0), " distinct trees)");
   }
-  std::vector<torch::Tensor> log_pt;
-  for (int64_t begin = 0; begin < pool.size(0); begin += kFcsObjectsPerPass) {
-    const int64_t rows = std::min(kFcsObjectsPerPass, pool.size(0) - begin);
-    log_pt.push_back(EstimateLogTerminalProbability(
-        policy, environment, pool.narrow(0, begin, rows),
-        options.num_backward_samples, random));
-  }
+  const torch::Tensor log_pt = EstimateLogTerminalProbability(
+      policy, environment, pool, options.num_backward_samples, random);
   const double fcs = FlowConsistencyInSubgraphs(
-      torch::cat(log_pt), instance.reward->LogRewardFloat64(pool),
-      options.subset_size, options.num_subsets, random);
+      log_pt, instance.reward->LogRewardFloat64(pool), options.subset_size,
+      options.num_subsets, random);
   return absl::StrFormat("%.4f", fcs);
 }
 
