@@ -141,6 +141,8 @@ absl::Status PrintUploadPieces(std::shared_ptr<const FederationConfig> config,
     request.spec_digest = config->spec_digest;
     request.round = ++round;
     request.payload = bytes;
+    // As the RPC service passes it on, checked by the transfer.
+    request.payload_sha256 = digest;
     return store->Submit(request).status();
   }));
 

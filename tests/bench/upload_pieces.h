@@ -17,8 +17,8 @@ namespace epgfn {
 // of the same chunks, which the server receives whole and refuses for an
 // announced digest that is wrong, so that no validation runs); the server's
 // validation (parse, ImportModel, the probe) and durable write in process;
-// and the whole UploadStore::Submit on a store under `state_dir`. Prints
-// one table.
+// and the whole UploadStore::Submit on a store under `state_dir`, given the
+// digest as the RPC service gives it. Prints one table.
 absl::Status PrintUploadPieces(std::shared_ptr<const FederationConfig> config,
                                const v1::ModelWeights& weights,
                                std::shared_ptr<grpc::Channel> channel,
