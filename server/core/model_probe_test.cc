@@ -82,9 +82,10 @@ TEST_F(ModelProbeTest, EvaluatesEachDistinctStateOnceWithTheSameLogProbs) {
   ExpectSame(evaluation.log_probs.log_pf, every.log_pf, "log_pf");
   ExpectSame(evaluation.log_probs.log_pb, every.log_pb, "log_pb");
   ExpectSame(evaluation.log_probs.log_flow, every.log_flow, "log_flow");
-  // The check reads nonzero entries at every step taken.
-  EXPECT_EQ((every.log_pf != 0).sum().item<int64_t>(),
-            probe_.step_mask.sum().item<int64_t>());
+  // Not a trivial comparison: most steps have a nonzero log p_F (a state
+  // with only exit allowed has 0).
+  EXPECT_GT((every.log_pf != 0).sum().item<int64_t>(),
+            probe_.step_mask.sum().item<int64_t>() / 2);
   EXPECT_TRUE(CheckOutputsFinite(policy_, environment(), kSeed, kWalks).ok());
 }
 
