@@ -4,6 +4,7 @@
 #include <torch/utils.h>
 
 #include <algorithm>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/numbers.h"
@@ -38,6 +39,67 @@ absl::Status CheckBounded(const torch::Tensor& tensor, const char* what,
         " on a probe trajectory, above the limit ", kMaxProbeLogMagnitude));
   }
   return absl::OkStatus();
+}
+
+// ComputeTrajectoryLogProbs of `probe` (LogProbsFromOutputs in
+// trajectories.cc, the same operations on the same rows), from the outputs
+// on the distinct states: state t of walk b is distinct row
+// inverse[t * B + b]. The masked log-softmaxes act row by row, so taking the
+// rows first or last gives the same values.
+TrajectoryLogProbs LogProbsOfDistinct(const Environment& environment,
+                                      const Trajectories& probe,
+                                      const ProbeEvaluation& evaluation,
+                                      const torch::Tensor& inverse) {
+  const int64_t batch = probe.batch_size();
+  const int64_t flat = probe.max_steps() * batch;
+  const auto float_options =
+      torch::dtype(torch::kFloat32).device(probe.states.device());
+  const PolicyNetImpl::Output& output = evaluation.outputs;
+  const torch::Tensor& distinct = evaluation.distinct_states;
+  torch::Tensor flat_actions = probe.actions.reshape({flat});
+  torch::Tensor visited = probe.step_mask.reshape({flat}).nonzero().squeeze(1);
+  torch::Tensor rows = inverse.index_select(0, visited);
+  torch::Tensor log_pf_rows =
+      MaskedLogSoftmax(output.forward_logits.index_select(0, rows),
+                       environment.ForwardMask(distinct.index_select(0, rows)))
+          .gather(1, flat_actions.index_select(0, visited).unsqueeze(1))
+          .squeeze(1);
+  TrajectoryLogProbs result;
+  result.log_pf = torch::zeros({flat}, float_options)
+                      .index_put({visited}, log_pf_rows)
+                      .reshape(probe.actions.sizes());
+  if (output.log_flow.defined()) {
+    result.log_flow =
+        torch::zeros({flat}, float_options)
+            .index_put({visited}, output.log_flow.index_select(0, rows))
+            .reshape(probe.actions.sizes());
+  }
+  // p_B(s_t | s_{t+1}) for every non-exit step, read at the child s_{t+1}
+  // (flat index + batch).
+  torch::Tensor moves =
+      (probe.step_mask & (probe.actions != environment.exit_action()))
+          .reshape({flat})
+          .nonzero()
+          .squeeze(1);
+  torch::Tensor child_rows = inverse.index_select(0, moves + batch);
+  torch::Tensor children = distinct.index_select(0, child_rows);
+  torch::Tensor backward_mask = environment.BackwardMask(children);
+  torch::Tensor log_pb_rows;
+  if (output.backward_logits.defined()) {
+    torch::Tensor backward_actions = environment.BackwardActionOf(
+        children, flat_actions.index_select(0, moves));
+    log_pb_rows =
+        MaskedLogSoftmax(output.backward_logits.index_select(0, child_rows),
+                         backward_mask)
+            .gather(1, backward_actions.unsqueeze(1))
+            .squeeze(1);
+  } else {
+    log_pb_rows = -backward_mask.sum(-1).clamp_min(1).to(torch::kFloat32).log();
+  }
+  result.log_pb = torch::zeros({flat}, float_options)
+                      .index_put({moves}, log_pb_rows)
+                      .reshape(probe.actions.sizes());
+  return result;
 }
 
 }  // namespace
@@ -82,8 +144,8 @@ Trajectories UniformProbeTrajectories(const Environment& environment,
     torch::Tensor probabilities =
         torch::where(active.unsqueeze(1), allowed.to(torch::kFloat32),
                      torch::ones_like(allowed, torch::kFloat32));
-    torch::Tensor actions = random.Categorical(probabilities)
-                                .masked_fill(active.logical_not(), 0);
+    torch::Tensor actions =
+        random.Categorical(probabilities).masked_fill(active.logical_not(), 0);
     all_actions.push_back(actions);
     all_masks.push_back(active.clone());
     torch::Tensor moving =
@@ -110,21 +172,46 @@ Trajectories UniformProbeTrajectories(const Environment& environment,
   return trajectories;
 }
 
+ProbeEvaluation EvaluateProbe(PolicyNet& policy, const Environment& environment,
+                              const Trajectories& probe) {
+  torch::NoGradGuard no_grad;
+  ProbeEvaluation evaluation;
+  torch::Tensor states =
+      probe.max_steps() == 0
+          ? environment.InitialStates(1, policy->device())
+          : probe.states.reshape({-1, environment.raw_state_dim()});
+  evaluation.num_states = states.size(0);
+  // Row i of `states` is row inverse[i] of the distinct states.
+  torch::Tensor inverse;
+  if (states.size(0) == 0) {
+    evaluation.distinct_states = states;
+  } else {
+    std::tie(evaluation.distinct_states, inverse, std::ignore) =
+        torch::unique_dim(states, 0, /*sorted=*/true, /*return_inverse=*/true);
+  }
+  evaluation.outputs =
+      policy->forward(environment.Encode(evaluation.distinct_states));
+  if (probe.max_steps() > 0 && probe.batch_size() > 0) {
+    evaluation.log_probs =
+        LogProbsOfDistinct(environment, probe, evaluation, inverse);
+  }
+  return evaluation;
+}
+
 absl::Status CheckOutputsFinite(PolicyNet& policy,
                                 const Environment& environment, uint64_t seed,
                                 int64_t num_walks) {
   torch::NoGradGuard no_grad;
   Trajectories probe =
       UniformProbeTrajectories(environment, num_walks, seed, policy->device());
-  const int64_t num_steps = probe.actions.size(0);
-  torch::Tensor states =
-      num_steps == 0 ? environment.InitialStates(1, policy->device())
-                     : probe.states.reshape({-1, environment.raw_state_dim()});
-  PolicyNetImpl::Output output = policy->forward(environment.Encode(states));
+  const ProbeEvaluation evaluation = EvaluateProbe(policy, environment, probe);
+  const PolicyNetImpl::Output& output = evaluation.outputs;
+  // A distinct state's outputs are those of each of its repeats, so the
+  // verdicts and counts are those of a pass over every probe state.
   if (!AllFinite(output.forward_logits)) {
     return absl::InvalidArgumentError(
         absl::StrCat("the model's forward logits are not finite on some of ",
-                     states.size(0), " probe states"));
+                     evaluation.num_states, " probe states"));
   }
   if (!AllFinite(output.backward_logits)) {
     return absl::InvalidArgumentError(
@@ -142,8 +229,7 @@ absl::Status CheckOutputsFinite(PolicyNet& policy,
   if (count == 0) return absl::OkStatus();
   // What the aggregating balance target reads: the masked log-softmax of
   // each head at the actions taken, per step and summed per trajectory.
-  TrajectoryLogProbs log_probs =
-      ComputeTrajectoryLogProbs(policy, environment, probe);
+  const TrajectoryLogProbs& log_probs = evaluation.log_probs;
   for (auto [tensor, what] : {
            std::pair{log_probs.log_pf, "log p_F of a step"},
            std::pair{log_probs.log_pb, "log p_B of a step"},

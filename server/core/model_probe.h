@@ -25,6 +25,23 @@ Trajectories UniformProbeTrajectories(const Environment& environment,
                                       int64_t num_walks, uint64_t seed,
                                       torch::Device device);
 
+// The policy evaluated on a probe: its outputs on each distinct probe state,
+// and what ComputeTrajectoryLogProbs computes on the probe, read off those
+// outputs. The uniform walks revisit a few states over and over (an 8x8
+// hypergrid has 64, a 64-walk probe ~900 steps), so one forward pass per
+// distinct state costs a fraction of the pass over every step.
+struct ProbeEvaluation {
+  int64_t num_states = 0;         // rows of probe.states, repeats included
+  torch::Tensor distinct_states;  // [num_distinct, raw_state_dim]
+  PolicyNetImpl::Output outputs;  // one row per distinct state
+  // Undefined when the probe holds no trajectory.
+  TrajectoryLogProbs log_probs;
+};
+
+// Without gradients. A probe of no steps is evaluated at s0 only.
+ProbeEvaluation EvaluateProbe(PolicyNet& policy, const Environment& environment,
+                              const Trajectories& probe);
+
 // ImportModel proves that every weight is finite, but finite weights can
 // still overflow (huge magnitudes): either in the raw outputs, or only in
 // the masked log-softmax that aggregation computes (a head bias of

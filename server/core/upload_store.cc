@@ -208,7 +208,9 @@ absl::Status UploadStore::CheckHeaderCounted(const UploadRequest& request,
 
 absl::StatusOr<std::shared_ptr<const AcceptedUpload>> UploadStore::Submit(
     const UploadRequest& request) {
-  const std::string sha256 = Sha256Hex(request.payload);
+  const std::string sha256 = request.payload_sha256.empty()
+                                 ? Sha256Hex(request.payload)
+                                 : request.payload_sha256;
   RETURN_IF_ERROR(CheckHeaderCounted(request, sha256));
   if (request.diagnostics && !DiagnosticsFinite(*request.diagnostics)) {
     return Refuse(kRefusedInvalidModel,

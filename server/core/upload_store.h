@@ -28,6 +28,11 @@ struct UploadRequest {
   int64_t base_round = 0;
   // A serialized v1::ModelWeights.
   std::string payload;
+  // SHA-256 (hex) of `payload` where the transfer layer has already checked
+  // the bytes against it (PayloadAssembler::Finish), so that the server
+  // hashes each upload once; empty: Submit computes it. Never the client's
+  // announcement before that check.
+  std::string payload_sha256;
   std::optional<LocalDiagnostics> diagnostics;
 };
 

@@ -363,9 +363,12 @@ TEST_F(FederationRpcTest, RefusesBadUploadsAndStoresNothing) {
   }
   EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::NOT_FOUND);
 
-  // The intact upload is accepted, and its replay is recognised.
+  // The intact upload is accepted under the digest of its bytes (the
+  // transfer's check is the server's only hash of them), and its replay is
+  // recognised.
   outcome = test_support::Upload(*federation_, "client-0", digest, 1, payload);
   EXPECT_TRUE(outcome.status.ok()) << outcome.status.error_message();
+  EXPECT_EQ(outcome.response.payload_sha256(), Sha256Hex(payload));
   outcome = test_support::Upload(*federation_, "client-0", digest, 1, payload);
   EXPECT_EQ(outcome.status.error_code(), grpc::StatusCode::ALREADY_EXISTS);
 }

@@ -211,6 +211,9 @@ absl::StatusOr<UploadRequest> FederationService::ReceiveUpload(
   UploadRequest request;
   ASSIGN_OR_RETURN(request.payload,
                    ReceivePayload(context, reader, stream, header));
+  // ReceivePayload checked the bytes against it: the store need not hash
+  // them again.
+  request.payload_sha256 = header.payload_sha256();
   request.client_id = header.client_id();
   request.spec_digest = header.spec_digest();
   request.round = header.round();

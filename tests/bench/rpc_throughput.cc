@@ -1,7 +1,8 @@
 // Loopback throughput of the federation's RPC paths, through the real server
 // (ServerCore + gRPC) and the real client library:
 //  - upload: a ~50 MB local model, end to end (chunking, SHA-256, the
-//    server's validation of every tensor, the atomic write with fsync);
+//    server's validation of every tensor, the atomic write with fsync),
+//    after a breakdown of its pieces (upload_pieces.h);
 //  - sampler: objects/s for K = 10,000 per request, and latency of K = 1.
 //
 //   bazel run -c opt //tests/bench:rpc_throughput
@@ -26,17 +27,21 @@
 #include "common/model/model_codec.h"
 #include "common/train/trainer.h"
 #include "common/util/file_io.h"
-#include "common/util/sha256.h"
 #include "common/util/status_macros.h"
 #include "server/core/federation_config.h"
 #include "server/core/server_core.h"
 #include "server/rpc/rpc_server.h"
 #include "tests/bench/bench_main.h"
 #include "tests/bench/stopwatch.h"
+#include "tests/bench/upload_pieces.h"
 
-ABSL_FLAG(int64_t, upload_width, 2048,
-          "Hidden width of the uploaded model (3 layers of 2048: ~50 MB).");
+ABSL_FLAG(int64_t, upload_width, 2500,
+          "Hidden width of the uploaded model (3 layers: 2500 gives ~50 MB, "
+          "2048 ~34 MB).");
 ABSL_FLAG(int, upload_repeats, 3, "Uploads timed (rounds 1..n).");
+ABSL_FLAG(int, piece_repeats, 5,
+          "Runs of each upload piece (the breakdown prints their median); "
+          "0 skips the breakdown.");
 ABSL_FLAG(int64_t, sample_k, 10000, "Objects per throughput request.");
 ABSL_FLAG(int, sample_repeats, 10, "Throughput requests timed.");
 ABSL_FLAG(int, latency_requests, 1000, "K = 1 requests timed.");
@@ -103,29 +108,6 @@ double Percentile(std::vector<double> values, double q) {
                          static_cast<size_t>(q * values.size()))];
 }
 
-// Where an upload's time goes, measured piece by piece in process.
-absl::Status PrintUploadPieces(const Environment& environment,
-                               const v1::ModelWeights& weights) {
-  const double megabytes = weights.ByteSizeLong() / 1e6;
-  std::string bytes = weights.SerializeAsString();
-  auto start = Clock::now();
-  const std::string digest = Sha256Hex(bytes);
-  const double hash_seconds = SecondsSince(start);
-  start = Clock::now();
-  v1::ModelWeights parsed;
-  parsed.ParseFromString(bytes);
-  const double parse_seconds = SecondsSince(start);
-  start = Clock::now();
-  auto imported = ImportModel(parsed, environment, torch::kCPU);
-  const double import_seconds = SecondsSince(start);
-  if (!imported.ok()) return imported.status();
-  std::printf(
-      "in-process pieces for %.1f MB: SHA-256 %.3f s, parse %.3f s, "
-      "ImportModel (build + check + copy) %.3f s\n\n",
-      megabytes, hash_seconds, parse_seconds, import_seconds);
-  return absl::OkStatus();
-}
-
 void Stop(Federation& federation) {
   federation.server->Shutdown(absl::Seconds(1));
   federation.core->BeginShutdown();
@@ -143,7 +125,13 @@ absl::Status BenchUpload(const std::string& state_dir) {
                   torch::kCPU);
   v1::ModelWeights weights = ExportModel(environment, policy);
   const double megabytes = weights.ByteSizeLong() / 1e6;
-  RETURN_IF_ERROR(PrintUploadPieces(environment, weights));
+  if (absl::GetFlag(FLAGS_piece_repeats) > 0) {
+    auto config = FederationConfigFromSpec(spec);
+    if (!config.ok()) return config.status();
+    RETURN_IF_ERROR(PrintUploadPieces(*config, weights, federation->channel,
+                                      state_dir + "/pieces",
+                                      absl::GetFlag(FLAGS_piece_repeats)));
+  }
   FederationClient client(federation->channel, {});
   auto fetched = client.GetSpec("client-0");
   if (!fetched.ok()) return fetched.status();
