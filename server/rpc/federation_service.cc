@@ -211,8 +211,7 @@ absl::StatusOr<UploadRequest> FederationService::ReceiveUpload(
   UploadRequest request;
   ASSIGN_OR_RETURN(request.payload,
                    ReceivePayload(context, reader, stream, header));
-  // ReceivePayload checked the bytes against it: the store need not hash
-  // them again.
+  // ReceivePayload checked the bytes against it: no second hash in the store.
   request.payload_sha256 = header.payload_sha256();
   request.client_id = header.client_id();
   request.spec_digest = header.spec_digest();
