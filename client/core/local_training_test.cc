@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "client/core/local_state.pb.h"
 #include "client/core/round_statistics.h"
+#include "client/core/test_spec.h"
 #include "common/env/dag/bge_statistics.h"
 #include "common/env/dag/dag.h"
 #include "common/env/environment_registry.h"
@@ -23,20 +24,7 @@ namespace epgfn {
 namespace {
 
 v1::FederationSpec SmallSpec() {
-  v1::FederationSpec spec;
-  spec.set_name("test");
-  spec.mutable_environment()->set_kind("hypergrid");
-  (*spec.mutable_environment()->mutable_params())["dim"] = "2";
-  (*spec.mutable_environment()->mutable_params())["side"] = "4";
-  spec.mutable_local_architecture()->set_hidden_width(16);
-  spec.mutable_local_architecture()->set_hidden_layers(1);
-  *spec.mutable_global_architecture() = spec.local_architecture();
-  spec.add_client_ids("client-0");
-  spec.add_client_ids("client-1");
-  spec.mutable_local_training()->set_iterations(5);
-  spec.mutable_local_training()->set_batch_size(16);
-  spec.mutable_local_training()->set_seed(3);
-  return spec;
+  return SmallHypergridSpec("test", /*iterations=*/5, /*seed=*/3);
 }
 
 std::string TempDir(const std::string& name) {

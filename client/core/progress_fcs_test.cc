@@ -8,26 +8,14 @@
 #include <vector>
 
 #include "client/core/local_training.h"
+#include "client/core/test_spec.h"
 #include "common/spec/spec_conversion.h"
 
 namespace epgfn {
 namespace {
 
 v1::FederationSpec SmallSpec() {
-  v1::FederationSpec spec;
-  spec.set_name("progress fcs");
-  spec.mutable_environment()->set_kind("hypergrid");
-  (*spec.mutable_environment()->mutable_params())["dim"] = "2";
-  (*spec.mutable_environment()->mutable_params())["side"] = "4";
-  spec.mutable_local_architecture()->set_hidden_width(16);
-  spec.mutable_local_architecture()->set_hidden_layers(1);
-  *spec.mutable_global_architecture() = spec.local_architecture();
-  spec.add_client_ids("client-0");
-  spec.add_client_ids("client-1");
-  spec.mutable_local_training()->set_iterations(20);
-  spec.mutable_local_training()->set_batch_size(16);
-  spec.mutable_local_training()->set_seed(5);
-  return spec;
+  return SmallHypergridSpec("progress fcs", /*iterations=*/20, /*seed=*/5);
 }
 
 LocalTrainingOptions Options(int64_t progress_fcs_samples) {

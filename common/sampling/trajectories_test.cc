@@ -11,24 +11,11 @@
 
 #include "common/env/environment_registry.h"
 #include "common/eval/exact_distribution.h"
+#include "common/sampling/small_test_policy.h"
 #include "gtest/gtest.h"
 
 namespace epgfn {
 namespace {
-
-std::unique_ptr<Environment> MakeEnv(const std::string& spec) {
-  auto environment = MakeEnvironment(*EnvironmentConfig::Parse(spec));
-  EXPECT_TRUE(environment.ok()) << environment.status();
-  return std::move(environment).value();
-}
-
-PolicyNet MakeNet(const Environment& environment, bool learned_backward,
-                  uint64_t seed) {
-  PolicyArchitecture architecture;
-  architecture.hidden_width = 32;
-  architecture.learned_backward = learned_backward;
-  return *MakePolicy(environment, architecture, seed, torch::kCPU);
-}
 
 // Zero weights give equal logits: p_F uniform over the allowed actions.
 PolicyNet MakeUniformNet(const Environment& environment) {
