@@ -95,9 +95,8 @@ Trajectories Rollout(PolicyNet& policy, const Environment& environment,
   return trajectories;
 }
 
-// The log-probabilities of `trajectories` from the policy's outputs on their
-// visited states: `output` and `forward_mask` hold one row per entry of
-// `steps.visited`.
+}  // namespace
+
 TrajectoryLogProbs LogProbsFromOutputs(const Environment& environment,
                                        const FlatSteps& steps,
                                        const PolicyNetImpl::Output& output,
@@ -129,8 +128,6 @@ TrajectoryLogProbs LogProbsFromOutputs(const Environment& environment,
   result.log_pb = steps.PerStep(steps.moves, log_pb_rows);
   return result;
 }
-
-}  // namespace
 
 Trajectories SampleTrajectories(PolicyNet& policy,
                                 const Environment& environment, int64_t batch,

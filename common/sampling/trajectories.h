@@ -5,6 +5,7 @@
 
 #include "common/env/environment.h"
 #include "common/policy/policy_net.h"
+#include "common/sampling/flat_steps.h"
 #include "common/sampling/random.h"
 #include "common/sampling/trajectory_batch.h"
 
@@ -47,6 +48,15 @@ struct TrajectoryLogProbs {
 TrajectoryLogProbs ComputeTrajectoryLogProbs(PolicyNet& policy,
                                              const Environment& environment,
                                              const Trajectories& trajectories);
+
+// What ComputeTrajectoryLogProbs computes after its forward pass, for a
+// caller that has the policy's outputs already (the upload probe evaluates
+// each distinct state once): `output` and `forward_mask` hold one row per
+// entry of `steps.visited`, the policy's outputs and ForwardMask there.
+TrajectoryLogProbs LogProbsFromOutputs(const Environment& environment,
+                                       const FlatSteps& steps,
+                                       const PolicyNetImpl::Output& output,
+                                       const torch::Tensor& forward_mask);
 
 // On-policy samples with their log-probabilities under the sampling policy.
 struct SampledTrajectories {

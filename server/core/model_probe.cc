@@ -41,65 +41,26 @@ absl::Status CheckBounded(const torch::Tensor& tensor, const char* what,
   return absl::OkStatus();
 }
 
-// ComputeTrajectoryLogProbs of `probe` (LogProbsFromOutputs in
-// trajectories.cc, the same operations on the same rows), from the outputs
-// on the distinct states: state t of walk b is distinct row
-// inverse[t * B + b]. The masked log-softmaxes act row by row, so taking the
-// rows first or last gives the same values.
+// ComputeTrajectoryLogProbs of `probe` from the outputs on the distinct
+// states: state t of walk b is distinct row inverse[t * B + b]. Each row's
+// outputs are those of its repeats, so this is the pass over every step.
 TrajectoryLogProbs LogProbsOfDistinct(const Environment& environment,
                                       const Trajectories& probe,
                                       const ProbeEvaluation& evaluation,
                                       const torch::Tensor& inverse) {
-  const int64_t batch = probe.batch_size();
-  const int64_t flat = probe.max_steps() * batch;
-  const auto float_options =
-      torch::dtype(torch::kFloat32).device(probe.states.device());
-  const PolicyNetImpl::Output& output = evaluation.outputs;
-  const torch::Tensor& distinct = evaluation.distinct_states;
-  torch::Tensor flat_actions = probe.actions.reshape({flat});
-  torch::Tensor visited = probe.step_mask.reshape({flat}).nonzero().squeeze(1);
-  torch::Tensor rows = inverse.index_select(0, visited);
-  torch::Tensor log_pf_rows =
-      MaskedLogSoftmax(output.forward_logits.index_select(0, rows),
-                       environment.ForwardMask(distinct.index_select(0, rows)))
-          .gather(1, flat_actions.index_select(0, visited).unsqueeze(1))
-          .squeeze(1);
-  TrajectoryLogProbs result;
-  result.log_pf = torch::zeros({flat}, float_options)
-                      .index_put({visited}, log_pf_rows)
-                      .reshape(probe.actions.sizes());
-  if (output.log_flow.defined()) {
-    result.log_flow =
-        torch::zeros({flat}, float_options)
-            .index_put({visited}, output.log_flow.index_select(0, rows))
-            .reshape(probe.actions.sizes());
+  const FlatSteps steps = FlattenSteps(environment, probe);
+  const torch::Tensor rows = inverse.index_select(0, steps.visited);
+  const PolicyNetImpl::Output& distinct = evaluation.outputs;
+  PolicyNetImpl::Output visited;
+  visited.forward_logits = distinct.forward_logits.index_select(0, rows);
+  if (distinct.backward_logits.defined()) {
+    visited.backward_logits = distinct.backward_logits.index_select(0, rows);
   }
-  // p_B(s_t | s_{t+1}) for every non-exit step, read at the child s_{t+1}
-  // (flat index + batch).
-  torch::Tensor moves =
-      (probe.step_mask & (probe.actions != environment.exit_action()))
-          .reshape({flat})
-          .nonzero()
-          .squeeze(1);
-  torch::Tensor child_rows = inverse.index_select(0, moves + batch);
-  torch::Tensor children = distinct.index_select(0, child_rows);
-  torch::Tensor backward_mask = environment.BackwardMask(children);
-  torch::Tensor log_pb_rows;
-  if (output.backward_logits.defined()) {
-    torch::Tensor backward_actions = environment.BackwardActionOf(
-        children, flat_actions.index_select(0, moves));
-    log_pb_rows =
-        MaskedLogSoftmax(output.backward_logits.index_select(0, child_rows),
-                         backward_mask)
-            .gather(1, backward_actions.unsqueeze(1))
-            .squeeze(1);
-  } else {
-    log_pb_rows = -backward_mask.sum(-1).clamp_min(1).to(torch::kFloat32).log();
+  if (distinct.log_flow.defined()) {
+    visited.log_flow = distinct.log_flow.index_select(0, rows);
   }
-  result.log_pb = torch::zeros({flat}, float_options)
-                      .index_put({moves}, log_pb_rows)
-                      .reshape(probe.actions.sizes());
-  return result;
+  return LogProbsFromOutputs(environment, steps, visited,
+                             environment.ForwardMask(steps.VisitedStates()));
 }
 
 }  // namespace
