@@ -2,6 +2,9 @@
 // flag's range, and the combinations the daemon refuses.
 #include "absl/strings/str_cat.h"
 #include "client/core/client_daemon.h"
+#include "common/train/learning_rate_schedule.h"
+#include "common/train/streaming_update.h"
+#include "common/util/status_macros.h"
 
 namespace epgfn {
 
@@ -21,16 +24,10 @@ absl::Status ClientDaemonOptions::Validate() const {
         "fcs_samples (", fcs_samples, ") and progress_fcs_samples (",
         progress_fcs_samples, ") must be >= 0 (0: none)"));
   }
-  if (!(update_learning_rate_floor > 0 && update_learning_rate_floor <= 1)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("update_lr_floor must lie in (0, 1], got ",
-                     update_learning_rate_floor));
-  }
-  if (!(update_replay_fraction >= 0 && update_replay_fraction < 1)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("update_replay_fraction must lie in [0, 1), got ",
-                     update_replay_fraction));
-  }
+  RETURN_IF_ERROR(
+      CheckLearningRateFloor(update_learning_rate_floor, "update_lr_floor"));
+  RETURN_IF_ERROR(
+      CheckReplayFraction(update_replay_fraction, "update_replay_fraction"));
   if (!update_reward.empty() && rollback_to_round != 0) {
     return absl::InvalidArgumentError(
         "--update_reward and --rollback_to_round exclude each other");

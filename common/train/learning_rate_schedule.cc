@@ -26,6 +26,12 @@ double LearningRateScale(LearningRateSchedule schedule, double floor,
   return 1.0;
 }
 
+absl::Status CheckLearningRateFloor(double floor, absl::string_view name) {
+  if (floor > 0 && floor <= 1) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat(name, " must lie in (0, 1], got ", floor));
+}
+
 absl::StatusOr<LearningRateSchedule> ParseLearningRateSchedule(
     absl::string_view name) {
   if (name == "constant") return LearningRateSchedule::kConstant;

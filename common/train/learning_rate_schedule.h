@@ -19,6 +19,9 @@ enum class LearningRateSchedule { kConstant, kLinear, kCosine };
 double LearningRateScale(LearningRateSchedule schedule, double floor,
                          int64_t iteration, int64_t total);
 
+// InvalidArgument naming `name` unless `floor` lies in (0, 1].
+absl::Status CheckLearningRateFloor(double floor, absl::string_view name);
+
 // "constant", "linear" or "cosine" (the names flags and tables use).
 absl::StatusOr<LearningRateSchedule> ParseLearningRateSchedule(
     absl::string_view name);

@@ -24,6 +24,12 @@ constexpr uint64_t kReplaySeedOffset = 0x5eed0003;
 
 }  // namespace
 
+absl::Status CheckReplayFraction(double fraction, absl::string_view name) {
+  if (fraction >= 0 && fraction < 1) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat(name, " must lie in [0, 1), got ", fraction));
+}
+
 int64_t StreamingUpdateOptions::ReplayCount() const {
   return std::llround(replay_fraction *
                       static_cast<double>(training.batch_size));
@@ -36,18 +42,14 @@ absl::Status StreamingUpdateOptions::Validate() const {
         absl::StrCat("diagnostics_trajectories must be >= 2, got ",
                      diagnostics_trajectories));
   }
-  if (!(replay_fraction >= 0 && replay_fraction < 1)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "replay_fraction must lie in [0, 1), got ", replay_fraction));
-  }
-  const int64_t replayed = ReplayCount();
-  if (replay_fraction > 0 &&
-      (replayed < 2 || training.batch_size - replayed < 2)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "replay_fraction ", replay_fraction, " of a batch of ",
-        training.batch_size,
-        " must leave >= 2 trajectories in both the replayed and the "
-        "on-policy part"));
+  RETURN_IF_ERROR(CheckReplayFraction(replay_fraction, "replay_fraction"));
+  if (replay_fraction > 0) {
+    if (absl::Status share =
+            CheckReplayShare(ReplayCount(), training.batch_size);
+        !share.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "replay_fraction ", replay_fraction, ": ", share.message()));
+    }
   }
   return absl::OkStatus();
 }

@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "common/env/environment.h"
 #include "common/policy/policy_net.h"
 #include "common/train/trainer.h"
@@ -65,6 +66,9 @@ struct StreamingUpdateResult {
 // (MakeStreamingLikelihood); the prior is already in the first model.
 // InvalidArgument for bad options or a policy that does not fit the
 // environment; Internal when training diverges.
+// InvalidArgument naming `name` unless `fraction` lies in [0, 1).
+absl::Status CheckReplayFraction(double fraction, absl::string_view name);
+
 absl::StatusOr<StreamingUpdateResult> TrainStreamingUpdate(
     const Environment& environment, PolicyNet previous,
     const LogReward& new_data_log_likelihood,

@@ -69,13 +69,7 @@ absl::Status ValidateReplay(const ReplaySource& replay,
                             const TrainingOptions& options,
                             const Environment& environment) {
   if (replay.trajectories == 0) return absl::OkStatus();
-  if (replay.trajectories < 2 || options.batch_size - replay.trajectories < 2) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "a replay of ", replay.trajectories, " trajectories in a batch of ",
-        options.batch_size,
-        " must leave >= 2 trajectories in both the replayed and the "
-        "on-policy part"));
-  }
+  RETURN_IF_ERROR(CheckReplayShare(replay.trajectories, options.batch_size));
   return CheckPolicyFits(replay.policy, environment, "replay");
 }
 
@@ -91,6 +85,14 @@ absl::Status CheckRandomState(const torch::Tensor& state,
 }
 
 }  // namespace
+
+absl::Status CheckReplayShare(int64_t replayed, int64_t batch_size) {
+  if (replayed >= 2 && batch_size - replayed >= 2) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      "a replay of ", replayed, " trajectories in a batch of ", batch_size,
+      " must leave >= 2 trajectories in both the replayed and the on-policy "
+      "part"));
+}
 
 absl::Status TrainingOptions::Validate() const {
   if (iterations < 0) {
@@ -117,11 +119,7 @@ absl::Status TrainingOptions::Validate() const {
         absl::StrCat("max_gradient_norm must be finite and >= 0 (0: off), got ",
                      max_gradient_norm));
   }
-  if (!(learning_rate_floor > 0 && learning_rate_floor <= 1)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "learning_rate_floor must lie in (0, 1], got ", learning_rate_floor));
-  }
-  return absl::OkStatus();
+  return CheckLearningRateFloor(learning_rate_floor, "learning_rate_floor");
 }
 
 absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(
