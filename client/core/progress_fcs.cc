@@ -9,6 +9,19 @@
 namespace epgfn {
 namespace {
 
+// The daemons' FCS (kDaemonFcsBackwardSamples backward samples per object)
+// on `num_samples` on-policy draws from a source seeded with `seed`.
+absl::StatusOr<double> DaemonFcs(PolicyNet& policy,
+                                 const Environment& environment,
+                                 const LogReward& reward, int64_t num_samples,
+                                 uint64_t seed) {
+  FcsOptions fcs;
+  fcs.num_samples = num_samples;
+  fcs.num_backward_samples = kDaemonFcsBackwardSamples;
+  RandomSource random(seed);
+  return SampledFlowConsistency(policy, environment, reward, fcs, random);
+}
+
 bool Due(const TrainingProgress& progress, int64_t every) {
   return every <= 0 || progress.iteration % every == 0 ||
          progress.iteration >= progress.total_iterations;
@@ -18,15 +31,11 @@ std::optional<double> MeasureFcs(PolicyNet& policy,
                                  const Environment& environment,
                                  const LogReward& reward,
                                  const ProgressFcsOptions& options) {
-  FcsOptions fcs;
-  fcs.num_samples = options.num_samples;
-  fcs.num_backward_samples = kDaemonFcsBackwardSamples;
-  RandomSource random(options.seed);
   torch::NoGradGuard no_grad;
   const bool was_training = policy->is_training();
   policy->eval();
   absl::StatusOr<double> value =
-      SampledFlowConsistency(policy, environment, reward, fcs, random);
+      DaemonFcs(policy, environment, reward, options.num_samples, options.seed);
   policy->train(was_training);
   if (!value.ok()) return std::nullopt;
   return *value;
@@ -64,11 +73,7 @@ absl::StatusOr<double> FcsAfterTraining(PolicyNet& policy,
                                         const LogReward& reward,
                                         int64_t num_samples,
                                         uint64_t training_seed) {
-  FcsOptions fcs;
-  fcs.num_samples = num_samples;
-  fcs.num_backward_samples = kDaemonFcsBackwardSamples;
-  RandomSource random(training_seed + 2);
-  return SampledFlowConsistency(policy, environment, reward, fcs, random);
+  return DaemonFcs(policy, environment, reward, num_samples, training_seed + 2);
 }
 
 }  // namespace epgfn
