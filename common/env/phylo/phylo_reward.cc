@@ -244,14 +244,12 @@ absl::StatusOr<RewardParts> MakePhyloReward(const PhyloEnvironment& environment,
                      params.GetDouble("branch_length", 0.1, 1e-6, 100.0));
     ASSIGN_OR_RETURN(std::optional<Jc69Kernel> loops,
                      ReadKernel(params, patterns, branch_length));
+    const bool plain_loops = loops.has_value();
     parts.log_likelihood = std::make_unique<PhyloLikelihood>(
         &environment, PhyloLikelihood::Kind::kJc69, std::move(patterns), 1.0,
         branch_length, std::move(loops),
         absl::StrCat("phylo JC69 likelihood of ", client, ", branch length ",
-                     branch_length,
-                     params.GetString("kernel", "tensor") == "loops"
-                         ? ", plain-loop kernel"
-                         : ""));
+                     branch_length, plain_loops ? ", plain-loop kernel" : ""));
   } else {
     ASSIGN_OR_RETURN(const double lambda,
                      params.GetDouble("lambda", 1.0, 0.0, 1e6));
