@@ -252,6 +252,11 @@ absl::StatusOr<LocalTrainingResult> ClientDaemon::TrainOrReuse(
     LOG(INFO) << MakeEvent("local_model_reused")
                      .With("round", trained.round)
                      .With("path", trained.model_path);
+    if (!trained.ignored_update_options.empty()) {
+      LOG(WARNING) << MakeEvent("update_options_ignored")
+                          .With("round", trained.round)
+                          .With("reason", trained.ignored_update_options);
+    }
   } else {
     LOG(INFO) << MakeEvent("local_model_trained")
                      .With("round", trained.round)

@@ -13,6 +13,7 @@
 #include "common/eval/flow_consistency.h"
 #include "common/model/model_codec.h"
 #include "common/spec/spec_conversion.h"
+#include "common/train/learning_rate_schedule.h"
 #include "common/train/local_diagnostics.h"
 #include "common/train/streaming_update.h"
 #include "common/util/status_macros.h"
@@ -151,6 +152,30 @@ StreamingUpdateOptions UpdateOptions(const LocalTrainingOptions& options,
   update.replay_fraction = options.update_replay_fraction;
   update.diagnostics_trajectories = options.diagnostics_trajectories;
   return update;
+}
+
+// What makes two trainings of the same update differ; stored in the record.
+std::string UpdateOptionsKey(const StreamingUpdateOptions& update) {
+  return absl::StrCat(
+      "schedule=",
+      LearningRateScheduleName(update.training.learning_rate_schedule),
+      " floor=", update.training.learning_rate_floor,
+      " replay=", update.replay_fraction,
+      " iterations=", update.training.iterations,
+      " batch=", update.training.batch_size);
+}
+
+// Why a reused update ignores this run's options, or empty when it does not.
+std::string IgnoredUpdateOptions(const client::v1::LocalModelRecord& record,
+                                 const std::string& options_key) {
+  if (record.update_options().empty() ||
+      record.update_options() == options_key) {
+    return "";
+  }
+  return absl::StrCat("round ", record.round(), " was trained with ",
+                      record.update_options(), ", not ", options_key,
+                      "; to retrain it, restart once with --rollback_to_round=",
+                      record.base_round(), ", then with this update again");
 }
 
 }  // namespace
@@ -298,11 +323,18 @@ absl::StatusOr<LocalTrainingResult> TrainOrReuseStreamingUpdate(
                      ") was trained on reward '", base.reward(), "', not '",
                      reward_text, "'"));
   }
+  const StreamingUpdateOptions update_options =
+      UpdateOptions(options, setup.training);
+  const std::string options_key = UpdateOptionsKey(update_options);
   std::vector<std::string> data = DataOf(base);
   if (base.base_round() > 0 && data.back() == update_text) {
     // Trained by an earlier run (whose upload may or may not have got
     // through): the daemon uploads it unless the server holds it.
-    return ReusedResult(options.state_dir, std::move(*current));
+    std::string ignored = IgnoredUpdateOptions(base, options_key);
+    LocalTrainingResult reused =
+        ReusedResult(options.state_dir, std::move(*current));
+    reused.ignored_update_options = std::move(ignored);
+    return reused;
   }
 
   ASSIGN_OR_RETURN(
@@ -319,8 +351,8 @@ absl::StatusOr<LocalTrainingResult> TrainOrReuseStreamingUpdate(
   ASSIGN_OR_RETURN(
       StreamingUpdateResult update,
       TrainStreamingUpdate(*setup.environment, previous, *likelihood,
-                           UpdateOptions(options, setup.training),
-                           options.device, WithoutFcs(on_progress)));
+                           update_options, options.device,
+                           WithoutFcs(on_progress)));
 
   data.push_back(update_text);
   LocalTrainingResult result;
@@ -340,6 +372,7 @@ absl::StatusOr<LocalTrainingResult> TrainOrReuseStreamingUpdate(
 
   client::v1::LocalModelRecord record =
       RecordOf(spec_digest, reward_text, setup.training, result);
+  record.set_update_options(options_key);
   ASSIGN_OR_RETURN(*record.mutable_statistics_sha256(),
                    KeepRoundStatistics(*setup.environment, conditioned,
                                        options.state_dir, result.round));

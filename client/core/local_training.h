@@ -80,6 +80,9 @@ struct LocalTrainingResult {
   // Why diagnostics.fcs is unset although fcs_samples asked for it (a
   // streaming update, too few distinct objects); empty otherwise.
   std::string fcs_not_computed;
+  // A reused streaming update trained with other update options than this
+  // run's: what differs and how to retrain it; empty otherwise.
+  std::string ignored_update_options;
 };
 
 // Trains the client's local model for `spec` on its private reward, or

@@ -179,6 +179,26 @@ TEST(LocalTrainingTest, StreamingUpdatesKeepEveryRoundResumeAndRollBack) {
   EXPECT_EQ(resumed->round, 2);
   EXPECT_EQ(resumed->base_round, 1);
   EXPECT_TRUE(MessageDifferencer::Equals(resumed->weights, update->weights));
+  EXPECT_EQ(resumed->ignored_update_options, "");
+  EXPECT_NE(record.find("update_options: \"schedule=cosine floor=0.1"),
+            std::string::npos)
+      << record;
+  // Restarted with the same data but another schedule: still reused (the
+  // server may hold it, and updating it would count the data twice), and
+  // the result says what was ignored and how to retrain.
+  LocalTrainingOptions constant = options;
+  constant.update_learning_rate_schedule = LearningRateSchedule::kConstant;
+  absl::StatusOr<LocalTrainingResult> other =
+      TrainOrReuseStreamingUpdate(spec, digest, constant);
+  ASSERT_TRUE(other.ok()) << other.status();
+  EXPECT_TRUE(other->reused);
+  EXPECT_TRUE(MessageDifferencer::Equals(other->weights, update->weights));
+  EXPECT_NE(other->ignored_update_options.find("not schedule=constant"),
+            std::string::npos)
+      << other->ignored_update_options;
+  EXPECT_NE(other->ignored_update_options.find("--rollback_to_round=1"),
+            std::string::npos)
+      << other->ignored_update_options;
   // Restarted without --update_reward: the latest round is current.
   LocalTrainingOptions plain = Options(dir);
   absl::StatusOr<LocalTrainingResult> restarted =

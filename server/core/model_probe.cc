@@ -121,7 +121,9 @@ Trajectories UniformProbeTrajectories(const Environment& environment,
     all_states.push_back(states);
   }
   // Walks that never reached an allowed exit within the probe's steps are
-  // dropped (their prefix is still probed through the raw outputs).
+  // dropped, states and all: their log-probabilities would be of unfinished
+  // trajectories, and the probe's finiteness verdicts cover only the states
+  // of the walks kept.
   torch::Tensor step_mask = torch::stack(all_masks);
   torch::Tensor keep = active.logical_not().nonzero().squeeze(1);
   Trajectories trajectories;
