@@ -16,7 +16,8 @@
 # DS1_COMPILATION_MODE (opt), DS1_MCMC_SECONDS (1200: the global model's clade
 # frequencies against an MCMC reference on the full-data target, run until
 # its ASDSF <= 0.01 or this budget, by tests/bench:phylo_mcmc_agreement; 0:
-# skip).
+# skip), DS1_KERNEL (the JC69 kernel of every reward: tensor, the default,
+# or loops, 2.5x cheaper per tree in training at 27 taxa; BENCHMARKS.md).
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -31,6 +32,7 @@ aggregation_iterations="${DS1_AGGREGATION_ITERATIONS:-400}"
 temperature="${DS1_TEMPERATURE:-100}"
 curve_iterations="${DS1_CURVE_ITERATIONS:-400}"
 mcmc_seconds="${DS1_MCMC_SECONDS:-1200}"
+kernel="${DS1_KERNEL:-tensor}"
 clients=(client-0 client-1 client-2 client-3)
 
 targets=(//server:epgfn_server //client:epgfn_client
@@ -103,7 +105,7 @@ for i in "${!clients[@]}"; do
     --server="${address}" --client_id="${id}" --tls_ca="${certs}/ca.pem" \
     --tls_cert="${certs}/${id}.pem" --tls_key="${certs}/${id}.key" \
     --state_dir="${out}/${id}" \
-    --reward="jc69:alignment=${files[$i]},temperature=${temperature}" \
+    --reward="jc69:alignment=${files[$i]},temperature=${temperature},kernel=${kernel}" \
     --threads=1 --diagnostics_trajectories=1024 --wait_seconds=7200 \
     >"${logs}/${id}.log" 2>&1 &
   client_pids+=($!)
@@ -123,7 +125,7 @@ field() {  # log, key
   awk -v key="$2" '/^SUMMARY /{ for (i = 2; i <= NF; i++) {
     split($i, kv, "="); if (kv[1] == key) print substr($i, length(key) + 2) } }' "$1"
 }
-echo "# DS1 federation: 4 clients x $(wc -l <"${files[0]}" | awk '{print $1}') lines; local ${local_iterations} / aggregation ${aggregation_iterations} CB iterations, batch 64, 2x128 MLPs, temperature ${temperature}"
+echo "# DS1 federation: 4 clients x $(wc -l <"${files[0]}" | awk '{print $1}') lines; local ${local_iterations} / aggregation ${aggregation_iterations} CB iterations, batch 64, 2x128 MLPs, temperature ${temperature}, ${kernel} kernel"
 echo "# split ${split_s} s; federation wall-clock ${federation_s} s; $(uptime)"
 echo "| process | train s | upload s | wait (aggregation) s | download s | peak RSS MiB |"
 echo "|---|---|---|---|---|---|"
@@ -143,12 +145,12 @@ for i in "${!clients[@]}"; do
   id="${clients[$i]}"
   "${bin}/tests/bench/phylo_model_quality" "${quality[@]}" \
     --model="${out}/${id}/local.model" --label="${id}-local" \
-    --reward="jc69:alignment=${files[$i]},temperature=${temperature}" \
+    --reward="jc69:alignment=${files[$i]},temperature=${temperature},kernel=${kernel}" \
     --num_clients=4 >"${logs}/quality-${id}.log" 2>&1
 done
 "${bin}/tests/bench/phylo_model_quality" "${quality[@]}" --model="${model}" \
   --label=global --num_clients=1 \
-  --reward="jc69:alignment=${out}/reference/full.fasta,temperature=${temperature}" \
+  --reward="jc69:alignment=${out}/reference/full.fasta,temperature=${temperature},kernel=${kernel}" \
   >"${logs}/quality-global.log" 2>&1
 for log in "${logs}"/quality-*.log; do
   awk '/^RESULT /{ for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
@@ -156,7 +158,7 @@ for log in "${logs}"/quality-*.log; do
       v["best_log_likelihood"], v["mean_log_likelihood"], v["distinct"] }' "${log}"
 done
 "${bin}/tests/bench/phylo_model_quality" "${quality[@]}" \
-  --reward="jc69:alignment=${out}/reference/full.fasta,temperature=${temperature}" \
+  --reward="jc69:alignment=${out}/reference/full.fasta,temperature=${temperature},kernel=${kernel}" \
   --curve_tsv="${out}/curve.tsv" --curve_iterations="${curve_iterations}" \
   --curve_every=$((curve_iterations / 8)) >"${logs}/curve.log" 2>&1
 echo "# curve (in-process, full-data reward, same settings): ${out}/curve.tsv"
@@ -166,6 +168,6 @@ if [[ "${mcmc_seconds}" != 0 ]]; then
   "${bin}/tests/bench/phylo_mcmc_agreement" \
     --config="${out}/server/spec.textproto" --model="${model}" \
     --alignment="${out}/reference/full.fasta" \
-    --reward="jc69:temperature=${temperature}" \
+    --reward="jc69:temperature=${temperature},kernel=${kernel}" \
     --mcmc_seconds="${mcmc_seconds}" | tee "${logs}/mcmc_agreement.log"
 fi
