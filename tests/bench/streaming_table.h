@@ -59,7 +59,9 @@ absl::Status PrintMeasurementNoise(Metric metric, const Distance& distance,
 
 // Prints update t's row of one variant against the retraining (or without
 // it) and returns whether the goal (2.5x in seconds to within the
-// tolerance, and the converse check) is met.
+// tolerance, and the converse check) is met. A retraining that never came
+// within the tolerance by its cap counts with the lower bound of its
+// speed-up (all its seconds over the update's), printed "> ...x".
 bool PrintRow(const TableSettings& settings, int t, const StreamingStep& step,
               const RetrainResult* retrain);
 
