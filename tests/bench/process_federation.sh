@@ -44,7 +44,8 @@ done
 [[ "${num_clients}" =~ ^[1-9][0-9]*$ ]] ||
   { echo "process_federation: --clients must be a positive integer" >&2; exit 2; }
 
-runfiles="${RUNFILES_DIR:-$0.runfiles}/epgfn"
+# Absolute: the server runs in a folder of its own.
+runfiles="$(cd "${RUNFILES_DIR:-$0.runfiles}/epgfn" && pwd)"
 server_bin="${runfiles}/server/epgfn_server"
 client_bin="${runfiles}/client/epgfn_client"
 sample_bin="${runfiles}/client/epgfn_sample"
@@ -188,9 +189,10 @@ global_model="$(fed_global_model "${logs}/client-0.log")"
   >"${logs}/evaluate.log" 2>&1 ||
   fail "the evaluation failed" "${logs}/evaluate.log"
 
-# Phases, from the glog timestamps (I<mmdd> <hh:mm:ss.us>) of the logs.
+# Phases, from the glog timestamps (I<yyyy>mmdd hh:mm:ss.us) of the logs.
 events() {  # event name, logs... -> "<dd:hh:mm:ss.us>" per matching line
-  grep -h " event=$1 " "${@:2}" | awk '{ print substr($1, 4, 2) ":" $2 }'
+  grep -h " event=$1 " "${@:2}" |
+    awk '{ print substr($1, length($1) - 1, 2) ":" $2 }'
 }
 seconds() {  # dd:hh:mm:ss.frac lines -> seconds
   awk -F: '{ printf "%.3f\n", (($1 * 24 + $2) * 60 + $3) * 60 + $4 }'
