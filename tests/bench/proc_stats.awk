@@ -8,7 +8,9 @@
 # [kB]" for the keys VmHWM, VmRSS, Threads (status), Pss, Pss_Anon
 # (smaps_rollup). Per process it keeps the largest value of each key (VmHWM
 # is the kernel's own peak); over the processes, the largest sums of VmRSS,
-# Pss, Pss_Anon and Threads seen in one second. Tested by proc_stats_test.sh.
+# Pss, Pss_Anon and Threads in one sample, and how far apart the samples
+# were (a starved monitor misses peaks of PSS, never of VmHWM). Tested by
+# proc_stats_test.sh.
 
 function flush(    key) {
   for (key in sum) if (!(key in most) || sum[key] > most[key]) most[key] = sum[key]
@@ -39,6 +41,9 @@ FNR == NR { name[$1] = $2; if ($2 == "server") server = $1; next }
 $1 == "T" {
   flush()
   if (least == "" || $3 < least) least = $3
+  if (samples++ && $2 - last > widest) widest = $2 - last
+  if (samples == 1) first = $2
+  last = $2
   next
 }
 {
@@ -55,7 +60,7 @@ END {
   flush()
   clients = 0
   for (pid in name) if (name[pid] != "server") clients++
-  printf "| per process (%d clients) | client min / median / max | server | all, largest sum in one second |\n", clients
+  printf "| per process (%d clients) | client min / median / max | server | all, largest sum in one sample |\n", clients
   print "|---|---|---|---|"
   if ("VmRSS" in most) most["VmHWM"] = most["VmRSS"]
   row("peak RSS MiB (VmHWM; sum: VmRSS)", "VmHWM", 1)
@@ -63,4 +68,8 @@ END {
   row("peak anonymous PSS MiB (heap, not libraries)", "Pss_Anon", 1)
   row("threads (most)", "Threads", 0)
   if (least != "") printf "least MemAvailable during the run: %s MiB\n", mib(least)
+  if (samples > 1) {
+    printf "samples: %d, %.1f s apart on average, at most %.1f s\n", samples,
+           (last - first) / (samples - 1), widest
+  }
 }

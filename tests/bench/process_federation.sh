@@ -17,7 +17,8 @@
 # clients, the server, and the largest sum over all of them at one
 # instant, with the least MemAvailable seen); the time of each phase from
 # the processes' own log timestamps; the uploads in the published version
-# and the TV. Exits 1 with the log's tail when a process fails, or when the
+# and the TV. The clients run 5 nice levels below the server and the
+# monitor. Exits 1 with the log's tail when a process fails, or when the
 # global model is not on every client within --timeout_seconds.
 set -euo pipefail
 
@@ -128,6 +129,7 @@ echo "${server_pid} server" >>"${out}/pids.txt"
 address="$(e2e_wait_for_listening "${logs}/server.log" "${server_pid}")" ||
   fail "the server did not start" "${logs}/server.log"
 
+client_nice=$(($(nice) + 5))
 launched="$(clock)"
 for id in "${clients[@]}"; do
   dir="${kit}/client-${id}"
@@ -139,6 +141,9 @@ for id in "${clients[@]}"; do
     --progress_seconds=60
   client_pids+=("${FED_CLIENT_PID}")
   echo "${FED_CLIENT_PID} ${id}" >>"${out}/pids.txt"
+  # N trainers on two cores would otherwise starve the monitor (one sample
+  # per 19 s, up to 86 s apart, at N = 100 on 2026-12-07) and the server.
+  renice -n "${client_nice}" -p "${FED_CLIENT_PID}" >/dev/null
 done
 echo "started the server (pid ${server_pid}, ${address}) and ${num_clients} clients; logs in ${logs}"
 
