@@ -216,6 +216,7 @@ last_upload=$(events upload_accepted "${logs}/server.log" | last_of)
 agg_start=$(events aggregation_started "${logs}/server.log" | first_of)
 agg_stop=$(events aggregation_stopped "${logs}/server.log" | first_of)
 published=$(events version_published "${logs}/server.log" | first_of)
+downloaded=$(events downloaded "${client_logs[@]}" | last_of)
 done_s=$(echo "${all_done}" | seconds)
 included=$(grep -h -m 1 " event=version_published " "${logs}/server.log" |
   tr ' ' '\n' | awk -F= '$1 == "clients" { print split($2, c, ",") }')
@@ -241,7 +242,8 @@ row "uploads: first -> last accepted" "${first_upload}" "${last_upload}"
 row "last upload -> aggregation started" "${last_upload}" "${agg_start}"
 row "aggregation (training)" "${agg_start}" "${agg_stop}"
 row "publish (FCS, version written)" "${agg_stop}" "${published}"
-row "delivery: published -> every client exited" "${published}" "${done_s}"
+row "delivery: published -> last client has the model" "${published}" "${downloaded}"
+row "exit: -> every client process gone (1 s polls)" "${downloaded}" "${done_s}"
 echo "| sampling (${num_samples} objects, epgfn_sample) | | | ${sample_s} |"
 echo
 echo "uploads in the published version: ${included:-0} of ${num_clients}"
