@@ -13,9 +13,10 @@
 #
 # Prints, per process, the peak RSS (VmHWM), the peak PSS (smaps_rollup,
 # shared library pages split between the processes that map them) and the
-# most threads, sampled every second from /proc (min/median/max over the
-# clients, the server, and the largest sum over all of them at one
-# instant, with the least MemAvailable seen); the time of each phase from
+# most threads, sampled from /proc about once a second (min/median/max
+# over the clients, the server, and the largest sum over all of them in one
+# sample, with the least MemAvailable seen and how far apart the samples
+# were: a loaded machine spaces them out); the time of each phase from
 # the processes' own log timestamps; the uploads in the published version
 # and the TV. The clients run 5 nice levels below the server and the
 # monitor. Exits 1 with the log's tail when a process fails, or when the
