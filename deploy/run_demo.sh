@@ -176,15 +176,12 @@ show_tail() {  # log file
 step "Starting the federation server (mTLS, sampler token, 127.0.0.1)"
 # The server runs in a folder of its own (no data there: the spec names the
 # taxa only). Port 0: it binds a free port and prints "listening on <addr>".
-mkdir -p "${out}/server"
-server_config="$(realpath "${config}")"
-(cd "${out}/server" && exec "${server_bin}" --listen=127.0.0.1:0 \
-  --state_dir=state --config="${server_config}" \
-  --tls_cert="${certs}/server.pem" --tls_key="${certs}/server.key" \
-  --tls_client_ca="${certs}/ca.pem" --sampler_auth=token \
-  --sampler_tokens_file="${certs}/sampler_tokens.txt" \
-  --threads="${threads}") >"${logs}/server.log" 2>&1 &
-server_pid=$!
+# shellcheck source=deploy/federation_lib.sh
+source "${repo}/deploy/federation_lib.sh"  # fed_start_*, fed_field
+fed_start_server "${server_bin}" "${out}/server" "${logs}/server.log" \
+  "$(realpath "${config}")" "${certs}/server.pem" "${certs}/server.key" \
+  "${certs}/ca.pem" "${certs}/sampler_tokens.txt" "${threads}"
+server_pid="${FED_SERVER_PID}"
 # shellcheck source=tests/e2e/e2e_lib.sh
 source "${repo}/tests/e2e/e2e_lib.sh"  # e2e_wait_for_listening
 address="$(e2e_wait_for_listening "${logs}/server.log" "${server_pid}")" ||
@@ -199,14 +196,11 @@ step "Starting ${#clients[@]} clients (each trains on its own private reward)"
 clients_start=$(now)
 for i in "${!clients[@]}"; do
   id="${clients[$i]}"
-  client_reward="${client_rewards[$i]:-${reward}${share_sep}index=${i},count=${#clients[@]}}"
-  "${client_bin}" --server="${address}" --client_id="${id}" \
-    --tls_ca="${certs}/ca.pem" --tls_cert="${certs}/${id}.pem" \
-    --tls_key="${certs}/${id}.key" --state_dir="${out}/${id}" \
-    --reward="${client_rewards[$i]}" \
-    --threads="${threads}" >"${logs}/${id}.log" 2>&1 &
-  client_pids+=($!)
-  echo "  ${id}: pid $!, reward ${client_rewards[$i]}, log ${logs}/${id}.log"
+  fed_start_client "${client_bin}" "${address}" "${id}" "${certs}/ca.pem" \
+    "${certs}/${id}.pem" "${certs}/${id}.key" "${out}/${id}" \
+    "${client_rewards[$i]}" "${threads}" "${logs}/${id}.log"
+  client_pids+=("${FED_CLIENT_PID}")
+  echo "  ${id}: pid ${FED_CLIENT_PID}, reward ${client_rewards[$i]}, log ${logs}/${id}.log"
 done
 failed=()
 for i in "${!clients[@]}"; do
@@ -223,7 +217,7 @@ if ((${#failed[@]} > 0)); then
 fi
 for id in "${clients[@]}"; do grep "event=\(uploaded\|downloaded\) " "${logs}/${id}.log"; done
 
-global_model=$(awk '/^SUMMARY client=client-0 /{ for (i = 1; i <= NF; i++) if ($i ~ /^model=/) print substr($i, 7) }' "${logs}/client-0.log")
+global_model="$(fed_global_model "${logs}/client-0.log")"
 [[ -f "${global_model}" ]] || fail "client-0 reported no global model file"
 
 step "Sampling ${num_samples} objects from the global model"
@@ -254,10 +248,7 @@ fi
 cat "${logs}/evaluate.log"
 
 # The summary, from the clients' SUMMARY lines and the evaluator's RESULT.
-field() {  # log, key
-  awk -v key="$2" '/^(SUMMARY|RESULT) /{ for (i = 2; i <= NF; i++) {
-    split($i, kv, "="); if (kv[1] == key) print substr($i, length(key) + 2) } }' "$1"
-}
+field() { fed_field "$@"; }
 max_of() { sort -g | tail -n 1; }
 min_of() { sort -g | head -n 1; }
 train_max=$(for id in "${clients[@]}"; do field "${logs}/${id}.log" train_s; done | max_of)
