@@ -140,6 +140,12 @@ absl::StatusOr<PolicyNet> MakeUninitialisedPolicy(
 }
 
 PolicyNet ClonePolicy(const PolicyNet& policy) {
+  // clone() rebuilds the layers through reset(), whose draws come from the
+  // global generator before the weights are copied over: under the lock, so
+  // that they never land between a seeded MakePolicy's seed and its draws
+  // (a snapshot on one thread would otherwise change a policy built on
+  // another).
+  std::lock_guard<std::mutex> lock(InitialisationMutex());
   return std::dynamic_pointer_cast<PolicyNetImpl>(policy->clone());
 }
 
