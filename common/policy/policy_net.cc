@@ -1,5 +1,7 @@
 #include "common/policy/policy_net.h"
 
+#include <torch/utils.h>
+
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
@@ -36,8 +38,10 @@ absl::Status PolicyArchitecture::Validate() const {
 
 PolicyNetImpl::PolicyNetImpl(int64_t encoding_dim, int64_t num_forward_actions,
                              int64_t num_backward_actions,
-                             PolicyArchitecture architecture)
+                             PolicyArchitecture architecture,
+                             Initialisation initialisation)
     : architecture_(architecture),
+      initialisation_(initialisation),
       encoding_dim_(encoding_dim),
       num_forward_actions_(num_forward_actions),
       num_backward_actions_(num_backward_actions) {
@@ -48,7 +52,7 @@ void PolicyNetImpl::reset() {
   torso_ = torch::nn::Sequential();
   int64_t width = encoding_dim_;
   for (int64_t layer = 0; layer < architecture_.hidden_layers; ++layer) {
-    torso_->push_back(torch::nn::Linear(width, architecture_.hidden_width));
+    torso_->push_back(MakeLinear(width, architecture_.hidden_width));
     // In place: the activation overwrites the Linear output it follows
     // (autograd's leaky_relu_ backward reads the result, negative slope
     // 0.01 > 0), saving one [B, width] allocation and pass per layer.
@@ -58,16 +62,34 @@ void PolicyNetImpl::reset() {
     width = architecture_.hidden_width;
   }
   torso_ = register_module("torso", torso_);
-  forward_head_ = register_module(
-      "forward_head", torch::nn::Linear(width, num_forward_actions_));
+  forward_head_ =
+      register_module("forward_head", MakeLinear(width, num_forward_actions_));
   if (architecture_.learned_backward) {
-    backward_head_ = register_module(
-        "backward_head", torch::nn::Linear(width, num_backward_actions_));
+    backward_head_ = register_module("backward_head",
+                                     MakeLinear(width, num_backward_actions_));
   }
   if (architecture_.state_flow) {
-    flow_head_ = register_module("flow_head", torch::nn::Linear(width, 1));
+    flow_head_ = register_module("flow_head", MakeLinear(width, 1));
   }
   log_z_ = register_parameter("log_z", torch::zeros({1}));
+}
+
+torch::nn::Linear PolicyNetImpl::MakeLinear(int64_t in_features,
+                                            int64_t out_features) const {
+  if (initialisation_ == Initialisation::kDrawn) {
+    return torch::nn::Linear(in_features, out_features);
+  }
+  // LibTorch 1.13's LinearImpl draws its weights in its constructor and has
+  // no way to skip that. Built with no outputs it draws nothing (its weight
+  // is [0, in_features], so the fan-in its bounds use stays in_features);
+  // the parameters then get their real sizes in place, keeping the tensors
+  // the module registered (as Cloneable::clone does with set_data).
+  torch::nn::Linear linear(torch::nn::LinearOptions(in_features, 0));
+  linear->options.out_features(out_features);
+  torch::NoGradGuard no_grad;
+  linear->weight.set_data(torch::empty({out_features, in_features}));
+  linear->bias.set_data(torch::empty({out_features}));
+  return linear;
 }
 
 PolicyNetImpl::Output PolicyNetImpl::forward(
@@ -103,7 +125,27 @@ absl::StatusOr<PolicyNet> MakePolicy(const Environment& environment,
   return policy;
 }
 
+absl::StatusOr<PolicyNet> MakeUninitialisedPolicy(
+    const Environment& environment, const PolicyArchitecture& architecture,
+    torch::Device device) {
+  if (absl::Status status = architecture.Validate(); !status.ok()) {
+    return status;
+  }
+  PolicyNet policy(environment.encoding_dim(),
+                   environment.num_forward_actions(),
+                   environment.num_backward_actions(), architecture,
+                   PolicyNetImpl::Initialisation::kUndrawn);
+  policy->to(device);
+  return policy;
+}
+
 PolicyNet ClonePolicy(const PolicyNet& policy) {
+  // clone() rebuilds the layers through reset(), whose draws come from the
+  // global generator before the weights are copied over: under the lock, so
+  // that they never land between a seeded MakePolicy's seed and its draws
+  // (a snapshot on one thread would otherwise change a policy built on
+  // another).
+  std::lock_guard<std::mutex> lock(InitialisationMutex());
   return std::dynamic_pointer_cast<PolicyNetImpl>(policy->clone());
 }
 

@@ -49,8 +49,20 @@ class PolicyNetImpl : public torch::nn::Cloneable<PolicyNetImpl> {
     torch::Tensor log_flow;         // [B] or undefined
   };
 
+  // How the constructor (and reset()) fills the weights.
+  enum class Initialisation {
+    // LibTorch's default draws from the global generator (what training
+    // starts from; MakePolicy seeds it).
+    kDrawn,
+    // Allocated but left as the memory was, for callers that overwrite every
+    // weight (model import): skips a pass of random draws over every weight,
+    // the largest part of an import. Leaves the global generator untouched.
+    kUndrawn,
+  };
+
   PolicyNetImpl(int64_t encoding_dim, int64_t num_forward_actions,
-                int64_t num_backward_actions, PolicyArchitecture architecture);
+                int64_t num_backward_actions, PolicyArchitecture architecture,
+                Initialisation initialisation = Initialisation::kDrawn);
 
   // Builds (or rebuilds, for clone()) every submodule and parameter.
   void reset() override;
@@ -77,7 +89,10 @@ class PolicyNetImpl : public torch::nn::Cloneable<PolicyNetImpl> {
   torch::Device device() const { return log_z_.device(); }
 
  private:
+  torch::nn::Linear MakeLinear(int64_t in_features, int64_t out_features) const;
+
   PolicyArchitecture architecture_;
+  Initialisation initialisation_;
   int64_t encoding_dim_;
   int64_t num_forward_actions_;
   int64_t num_backward_actions_;
@@ -95,6 +110,14 @@ TORCH_MODULE(PolicyNet);
 absl::StatusOr<PolicyNet> MakePolicy(const Environment& environment,
                                      const PolicyArchitecture& architecture,
                                      uint64_t seed, torch::Device device);
+
+// A policy of the same layout as MakePolicy's whose weights are allocated but
+// not initialised (any values, NaN included): only for callers that overwrite
+// every parameter before the policy is used or seen, as ImportModel does. Does
+// not touch the global generator.
+absl::StatusOr<PolicyNet> MakeUninitialisedPolicy(
+    const Environment& environment, const PolicyArchitecture& architecture,
+    torch::Device device);
 
 // A deep copy on the same device (for snapshots served while training goes on).
 PolicyNet ClonePolicy(const PolicyNet& policy);

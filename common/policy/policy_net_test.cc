@@ -1,0 +1,140 @@
+#include "common/policy/policy_net.h"
+
+#include <torch/types.h>
+#include <torch/utils.h>
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/env/hypergrid/hypergrid.h"
+#include "gtest/gtest.h"
+
+namespace epgfn {
+namespace {
+
+std::unique_ptr<HypergridEnvironment> MakeGrid() {
+  auto config = EnvironmentConfig::Parse("hypergrid:dim=2,side=4");
+  EXPECT_TRUE(config.ok()) << config.status();
+  auto grid = HypergridEnvironment::Create(*config);
+  EXPECT_TRUE(grid.ok()) << grid.status();
+  return std::move(grid).value();
+}
+
+PolicyArchitecture FullArchitecture() {
+  PolicyArchitecture architecture;
+  architecture.hidden_width = 32;
+  architecture.hidden_layers = 3;
+  architecture.learned_backward = true;
+  architecture.state_flow = true;
+  return architecture;
+}
+
+// What MakePolicy drew before it could skip the draws: LibTorch's own Linear
+// layers built one after another from the seeded global generator, in the
+// order the policy builds them, and log Z = 0.
+std::vector<std::pair<std::string, torch::Tensor>> ReferenceWeights(
+    const Environment& environment, const PolicyArchitecture& architecture,
+    uint64_t seed) {
+  torch::manual_seed(seed);
+  std::vector<std::pair<std::string, torch::Tensor>> weights;
+  auto add = [&weights](const std::string& name, int64_t in, int64_t out) {
+    torch::nn::Linear linear(in, out);
+    weights.emplace_back(name + ".weight", linear->weight);
+    weights.emplace_back(name + ".bias", linear->bias);
+  };
+  int64_t width = environment.encoding_dim();
+  for (int64_t layer = 0; layer < architecture.hidden_layers; ++layer) {
+    add("torso." + std::to_string(2 * layer), width, architecture.hidden_width);
+    width = architecture.hidden_width;
+  }
+  add("forward_head", width, environment.num_forward_actions());
+  add("backward_head", width, environment.num_backward_actions());
+  add("flow_head", width, 1);
+  weights.emplace_back("log_z", torch::zeros({1}));
+  return weights;
+}
+
+TEST(PolicyNetTest, SeededPolicyHasLibTorchsDefaultInitialisation) {
+  std::unique_ptr<HypergridEnvironment> grid = MakeGrid();
+  const auto reference = ReferenceWeights(*grid, FullArchitecture(), 5);
+  auto policy = MakePolicy(*grid, FullArchitecture(), /*seed=*/5, torch::kCPU);
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  const auto parameters = (*policy)->named_parameters(/*recurse=*/true);
+  ASSERT_EQ(parameters.size(), reference.size());
+  for (const auto& [name, expected] : reference) {
+    const torch::Tensor* parameter = parameters.find(name);
+    ASSERT_NE(parameter, nullptr) << name;
+    EXPECT_TRUE(torch::equal(*parameter, expected)) << name;
+  }
+}
+
+TEST(PolicyNetTest, UninitialisedPolicyHasTheSameLayoutAndDrawsNothing) {
+  std::unique_ptr<HypergridEnvironment> grid = MakeGrid();
+  auto drawn = MakePolicy(*grid, FullArchitecture(), /*seed=*/5, torch::kCPU);
+  ASSERT_TRUE(drawn.ok()) << drawn.status();
+  torch::manual_seed(9);
+  const torch::Tensor expected_next = torch::rand({4});
+  torch::manual_seed(9);
+  auto undrawn =
+      MakeUninitialisedPolicy(*grid, FullArchitecture(), torch::kCPU);
+  ASSERT_TRUE(undrawn.ok()) << undrawn.status();
+  // The global generator is where the seed left it.
+  EXPECT_TRUE(torch::equal(torch::rand({4}), expected_next));
+
+  const auto want = (*drawn)->named_parameters(/*recurse=*/true);
+  const auto got = (*undrawn)->named_parameters(/*recurse=*/true);
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(got[i].key(), want[i].key());
+    EXPECT_EQ(got[i].value().sizes(), want[i].value().sizes()) << want[i].key();
+    EXPECT_EQ(got[i].value().dtype(), want[i].value().dtype());
+    EXPECT_TRUE(got[i].value().requires_grad()) << want[i].key();
+    EXPECT_TRUE(got[i].value().is_contiguous()) << want[i].key();
+  }
+  for (int64_t i = 0; i < FullArchitecture().hidden_layers; ++i) {
+    EXPECT_EQ((*undrawn)->torso_layer(i)->options.out_features(), 32);
+  }
+  EXPECT_EQ((*undrawn)->forward_head()->options.out_features(),
+            grid->num_forward_actions());
+  EXPECT_EQ((*undrawn)->flow_head()->options.out_features(), 1);
+}
+
+TEST(PolicyNetTest, UninitialisedPolicyTakesWeightsAndComputesLikeTheSource) {
+  std::unique_ptr<HypergridEnvironment> grid = MakeGrid();
+  auto source = MakePolicy(*grid, FullArchitecture(), /*seed=*/5, torch::kCPU);
+  ASSERT_TRUE(source.ok()) << source.status();
+  auto target = MakeUninitialisedPolicy(*grid, FullArchitecture(), torch::kCPU);
+  ASSERT_TRUE(target.ok()) << target.status();
+  {
+    torch::NoGradGuard no_grad;
+    const auto from = (*source)->named_parameters(/*recurse=*/true);
+    const auto to = (*target)->named_parameters(/*recurse=*/true);
+    for (size_t i = 0; i < from.size(); ++i)
+      to[i].value().copy_(from[i].value());
+  }
+  const torch::Tensor states = torch::rand({5, grid->encoding_dim()});
+  const PolicyNetImpl::Output want = (*source)->forward(states);
+  const PolicyNetImpl::Output got = (*target)->forward(states);
+  EXPECT_TRUE(torch::equal(got.forward_logits, want.forward_logits));
+  EXPECT_TRUE(torch::equal(got.backward_logits, want.backward_logits));
+  EXPECT_TRUE(torch::equal(got.log_flow, want.log_flow));
+  // Gradients reach every parameter, as on a drawn policy.
+  got.forward_logits.sum().backward();
+  EXPECT_TRUE((*target)->torso_layer(0)->weight.grad().defined());
+  // A clone is a deep copy with the same weights.
+  PolicyNet clone = ClonePolicy(*target);
+  EXPECT_TRUE(
+      torch::equal(clone->forward(states).forward_logits, want.forward_logits));
+}
+
+TEST(PolicyNetTest, UninitialisedPolicyRefusesAnInvalidArchitecture) {
+  std::unique_ptr<HypergridEnvironment> grid = MakeGrid();
+  PolicyArchitecture architecture = FullArchitecture();
+  architecture.hidden_layers = 0;
+  EXPECT_FALSE(MakeUninitialisedPolicy(*grid, architecture, torch::kCPU).ok());
+}
+
+}  // namespace
+}  // namespace epgfn
