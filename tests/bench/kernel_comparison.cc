@@ -11,6 +11,7 @@
 // the run fails when one differs by more than --tolerance (relative).
 //
 //   bazel run -c opt //tests/bench:kernel_comparison
+#include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <malloc.h>
 #include <time.h>
@@ -50,6 +51,12 @@ ABSL_FLAG(double, seconds_per_row, 1.0,
 ABSL_FLAG(int32_t, rounds, 4,
           "Interleaved timing rounds; each row shows its kernel's best.");
 ABSL_FLAG(double, branch_length, 0.1, "Every edge's length.");
+ABSL_FLAG(std::string, synthetic, "",
+          "Comma-separated TAXAxPATTERNS shapes (e.g. 7x200,64x2000) of random "
+          "alignments, run after --alignments: one uniform random nucleotide "
+          "per taxon and pattern, each pattern of weight 1, so that a row has "
+          "exactly that many patterns (real alignments of few taxa have few "
+          "distinct patterns; the kernels' cost depends on the shape).");
 ABSL_FLAG(double, tolerance, 1e-6,
           "Largest relative difference from the tensor kernel allowed.");
 
@@ -173,6 +180,32 @@ absl::StatusOr<BenchAlignment> LoadAlignment(const std::string& path) {
   return loaded;
 }
 
+// `shape` is TAXAxPATTERNS; the draws are fixed by the shape alone.
+absl::StatusOr<BenchAlignment> SyntheticAlignment(absl::string_view shape) {
+  const std::vector<absl::string_view> parts = absl::StrSplit(shape, 'x');
+  int64_t taxa = 0;
+  int64_t patterns = 0;
+  if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &taxa) ||
+      !absl::SimpleAtoi(parts[1], &patterns) || taxa < 3 || patterns < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--synthetic: '", shape, "' is not TAXAxPATTERNS with TAXA >= 3"));
+  }
+  std::mt19937_64 random(static_cast<uint64_t>(taxa * 1000003 + patterns));
+  at::Tensor masks = at::empty({taxa, patterns}, at::kLong);
+  auto cells = masks.accessor<int64_t, 2>();
+  for (int64_t i = 0; i < taxa; ++i) {
+    for (int64_t p = 0; p < patterns; ++p) cells[i][p] = 1 << (random() % 4);
+  }
+  BenchAlignment made;
+  made.name = absl::StrCat("random ", taxa, "x", patterns);
+  made.sites = patterns;
+  made.patterns.masks = masks;
+  made.patterns.weights = at::ones({patterns}, at::kDouble);
+  made.data = KernelOptionsFromPatterns(made.patterns,
+                                        absl::GetFlag(FLAGS_branch_length));
+  return made;
+}
+
 absl::StatusOr<std::vector<std::unique_ptr<TreeKernel>>> MakeKernels(
     const BenchAlignment& alignment) {
   std::vector<std::unique_ptr<TreeKernel>> kernels;
@@ -199,9 +232,10 @@ absl::Status Run() {
                    ParseBatches(absl::GetFlag(FLAGS_batches)));
   std::printf(
       "# bazel run -c opt //tests/bench:kernel_comparison -- "
-      "--alignments=%s --batches=%s --seconds_per_row=%g --rounds=%d "
-      "--branch_length=%g\n# %s\n",
+      "--alignments=%s --synthetic=%s --batches=%s --seconds_per_row=%g "
+      "--rounds=%d --branch_length=%g\n# %s\n",
       absl::GetFlag(FLAGS_alignments).c_str(),
+      absl::GetFlag(FLAGS_synthetic).c_str(),
       absl::GetFlag(FLAGS_batches).c_str(),
       absl::GetFlag(FLAGS_seconds_per_row), absl::GetFlag(FLAGS_rounds),
       absl::GetFlag(FLAGS_branch_length), MachineReportLine().c_str());
@@ -212,12 +246,19 @@ absl::Status Run() {
       "s | max abs difference from tensor | relative | agrees |\n"
       "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
       "| --- |\n");
-  std::mt19937_64 random(1);
-  std::vector<std::string> disagreements;
+  std::vector<BenchAlignment> alignments;
   for (absl::string_view path : absl::StrSplit(absl::GetFlag(FLAGS_alignments),
                                                ',', absl::SkipEmpty())) {
-    ASSIGN_OR_RETURN(BenchAlignment alignment,
+    ASSIGN_OR_RETURN(alignments.emplace_back(),
                      LoadAlignment(std::string(path)));
+  }
+  for (absl::string_view shape :
+       absl::StrSplit(absl::GetFlag(FLAGS_synthetic), ',', absl::SkipEmpty())) {
+    ASSIGN_OR_RETURN(alignments.emplace_back(), SyntheticAlignment(shape));
+  }
+  std::mt19937_64 random(1);
+  std::vector<std::string> disagreements;
+  for (const BenchAlignment& alignment : alignments) {
     ASSIGN_OR_RETURN(auto kernels, MakeKernels(alignment));
     for (int64_t batch : batches) {
       RETURN_IF_ERROR(
