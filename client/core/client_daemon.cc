@@ -248,6 +248,12 @@ absl::StatusOr<LocalTrainingResult> ClientDaemon::TrainOrReuse(
     last.fcs = trained.diagnostics.fcs();
     reporter.Update(last);
   }
+  LogLocalModel(trained);
+  return trained;
+}
+
+// The events that say which local model this run has and what it holds.
+void ClientDaemon::LogLocalModel(const LocalTrainingResult& trained) const {
   if (trained.reused) {
     LOG(INFO) << MakeEvent("local_model_reused")
                      .With("round", trained.round)
@@ -279,7 +285,6 @@ absl::StatusOr<LocalTrainingResult> ClientDaemon::TrainOrReuse(
     diagnostics.With("fcs_not_computed", trained.fcs_not_computed);
   }
   LOG(INFO) << diagnostics;
-  return trained;
 }
 
 absl::Status ClientDaemon::UploadUnlessAccepted(

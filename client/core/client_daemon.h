@@ -148,6 +148,8 @@ class ClientDaemon {
   // An event line naming the federation (once the spec is known) and this
   // client.
   Event MakeEvent(absl::string_view name) const;
+  // The events that say which local model this run has and what it holds.
+  void LogLocalModel(const LocalTrainingResult& trained) const;
 
   const ClientDaemonOptions options_;
   const torch::Device device_;

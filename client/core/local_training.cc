@@ -9,11 +9,11 @@
 #include "client/core/local_model_store.h"
 #include "client/core/local_state.pb.h"
 #include "client/core/round_statistics.h"
+#include "client/core/update_identity.h"
 #include "common/env/environment_registry.h"
 #include "common/eval/flow_consistency.h"
 #include "common/model/model_codec.h"
 #include "common/spec/spec_conversion.h"
-#include "common/train/learning_rate_schedule.h"
 #include "common/train/local_diagnostics.h"
 #include "common/train/streaming_update.h"
 #include "common/util/status_macros.h"
@@ -54,38 +54,6 @@ client::v1::LocalModelRecord RecordOf(const std::string& spec_digest,
   *record.mutable_diagnostics() = result.diagnostics;
   record.set_training_seconds(result.training_seconds);
   return record;
-}
-
-// The update's reward at the base reward's temperature: inherited when the
-// update names none, refused when it names another. Both belong to one
-// posterior, so a forgotten temperature would silently train on a likelihood
-// T times too sharp for the model it updates. The result spells the
-// temperature as the base does ("4.0" and "4" make the same update, which a
-// restart must recognise as already trained).
-absl::StatusOr<RewardConfig> UpdateAtBaseTemperature(
-    const RewardConfig& base, const std::string& update_text) {
-  ASSIGN_OR_RETURN(RewardConfig update, RewardConfig::Parse(update_text));
-  constexpr char kTemperature[] = "temperature";
-  ASSIGN_OR_RETURN(const double base_temperature,
-                   base.params.GetDouble(kTemperature, 1.0, 1e-6, 1e6));
-  ASSIGN_OR_RETURN(
-      const double update_temperature,
-      update.params.GetDouble(kTemperature, base_temperature, 1e-6, 1e6));
-  if (update_temperature != base_temperature) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--update_reward '", update_text, "' has temperature ",
-        update_temperature, " but the base reward '", base.ToString(),
-        "' has temperature ", base_temperature,
-        "; a streaming update must use the base reward's temperature (leave "
-        "it out of --update_reward to inherit it)"));
-  }
-  std::map<std::string, std::string> values = update.params.values();
-  values.erase(kTemperature);
-  if (base.params.Has(kTemperature)) {
-    values[kTemperature] = base.params.GetString(kTemperature, "");
-  }
-  update.params = ParamMap(std::move(values));
-  return update;
 }
 
 // An update's diagnostics are against its streaming target (the previous
@@ -154,28 +122,14 @@ StreamingUpdateOptions UpdateOptions(const LocalTrainingOptions& options,
   return update;
 }
 
-// What makes two trainings of the same update differ; stored in the record.
-std::string UpdateOptionsKey(const StreamingUpdateOptions& update) {
-  return absl::StrCat(
-      "schedule=",
-      LearningRateScheduleName(update.training.learning_rate_schedule),
-      " floor=", update.training.learning_rate_floor,
-      " replay=", update.replay_fraction,
-      " iterations=", update.training.iterations,
-      " batch=", update.training.batch_size);
-}
-
-// Why a reused update ignores this run's options, or empty when it does not.
-std::string IgnoredUpdateOptions(const client::v1::LocalModelRecord& record,
+// A reused update, with what this run asked for differently.
+LocalTrainingResult ReusedUpdate(const std::string& state_dir,
+                                 Persisted current,
                                  const std::string& options_key) {
-  if (record.update_options().empty() ||
-      record.update_options() == options_key) {
-    return "";
-  }
-  return absl::StrCat("round ", record.round(), " was trained with ",
-                      record.update_options(), ", not ", options_key,
-                      "; to retrain it, restart once with --rollback_to_round=",
-                      record.base_round(), ", then with this update again");
+  std::string ignored = IgnoredUpdateOptions(current.record, options_key);
+  LocalTrainingResult reused = ReusedResult(state_dir, std::move(current));
+  reused.ignored_update_options = std::move(ignored);
+  return reused;
 }
 
 }  // namespace
@@ -330,11 +284,7 @@ absl::StatusOr<LocalTrainingResult> TrainOrReuseStreamingUpdate(
   if (base.base_round() > 0 && data.back() == update_text) {
     // Trained by an earlier run (whose upload may or may not have got
     // through): the daemon uploads it unless the server holds it.
-    std::string ignored = IgnoredUpdateOptions(base, options_key);
-    LocalTrainingResult reused =
-        ReusedResult(options.state_dir, std::move(*current));
-    reused.ignored_update_options = std::move(ignored);
-    return reused;
+    return ReusedUpdate(options.state_dir, std::move(*current), options_key);
   }
 
   ASSIGN_OR_RETURN(
