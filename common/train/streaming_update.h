@@ -59,6 +59,9 @@ struct StreamingUpdateResult {
   double training_seconds = 0.0;  // wall clock of the training loop alone
 };
 
+// InvalidArgument naming `name` unless `fraction` lies in [0, 1).
+absl::Status CheckReplayFraction(double fraction, absl::string_view name);
+
 // One streaming Bayes update: warm-starts a deep copy of `previous` (which is
 // left untouched: it is the frozen prior), trains it on `device` against
 // StreamingTarget(previous, new_data_log_likelihood) and returns it with its
@@ -66,9 +69,6 @@ struct StreamingUpdateResult {
 // (MakeStreamingLikelihood); the prior is already in the first model.
 // InvalidArgument for bad options or a policy that does not fit the
 // environment; Internal when training diverges.
-// InvalidArgument naming `name` unless `fraction` lies in [0, 1).
-absl::Status CheckReplayFraction(double fraction, absl::string_view name);
-
 absl::StatusOr<StreamingUpdateResult> TrainStreamingUpdate(
     const Environment& environment, PolicyNet previous,
     const LogReward& new_data_log_likelihood,

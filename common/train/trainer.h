@@ -56,16 +56,16 @@ struct TrainingOptions {
   absl::Status Validate() const;
 };
 
+// InvalidArgument unless `replayed` of a batch of `batch_size` leaves >= 2
+// trajectories in both parts (a balance loss needs two per part).
+absl::Status CheckReplayShare(int64_t replayed, int64_t batch_size);
+
 // A part of every batch drawn from a fixed policy instead of the one being
 // trained: its own trajectories, without exploration or gradients, balanced
 // like the rest (their log-probabilities under the trained policy). A
 // streaming update replays the frozen previous model this way, which has
 // full support where the new posterior has its mass. The batch stays
 // batch_size; each part's loss is weighted by its share of it.
-// InvalidArgument unless `replayed` of a batch of `batch_size` leaves >= 2
-// trajectories in both parts (a balance loss needs two per part).
-absl::Status CheckReplayShare(int64_t replayed, int64_t batch_size);
-
 struct ReplaySource {
   PolicyNet policy{nullptr};  // unused while trajectories is 0
   int64_t trajectories = 0;   // per batch; 0 (off) or >= 2 leaving >= 2
