@@ -3,6 +3,7 @@
 #include <torch/utils.h>
 
 #include <mutex>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 
@@ -110,33 +111,44 @@ torch::nn::Linear PolicyNetImpl::torso_layer(int64_t i) const {
   return torch::nn::Linear(torso_->ptr<torch::nn::LinearImpl>(2 * i));
 }
 
-absl::StatusOr<PolicyNet> MakePolicy(const Environment& environment,
-                                     const PolicyArchitecture& architecture,
-                                     uint64_t seed, torch::Device device) {
+namespace {
+
+// MakePolicy's and MakeUninitialisedPolicy's layout: the weights drawn from
+// `seed` (under the lock, after validation, as the global generator is
+// shared), or not drawn at all without one.
+absl::StatusOr<PolicyNet> BuildPolicy(const Environment& environment,
+                                      const PolicyArchitecture& architecture,
+                                      std::optional<uint64_t> seed,
+                                      torch::Device device) {
   if (absl::Status status = architecture.Validate(); !status.ok()) {
     return status;
   }
-  std::lock_guard<std::mutex> lock(InitialisationMutex());
-  torch::manual_seed(seed);
+  std::unique_lock<std::mutex> lock(InitialisationMutex(), std::defer_lock);
+  if (seed.has_value()) {
+    lock.lock();
+    torch::manual_seed(*seed);
+  }
   PolicyNet policy(environment.encoding_dim(),
                    environment.num_forward_actions(),
-                   environment.num_backward_actions(), architecture);
+                   environment.num_backward_actions(), architecture,
+                   seed.has_value() ? PolicyNetImpl::Initialisation::kDrawn
+                                    : PolicyNetImpl::Initialisation::kUndrawn);
   policy->to(device);
   return policy;
+}
+
+}  // namespace
+
+absl::StatusOr<PolicyNet> MakePolicy(const Environment& environment,
+                                     const PolicyArchitecture& architecture,
+                                     uint64_t seed, torch::Device device) {
+  return BuildPolicy(environment, architecture, seed, device);
 }
 
 absl::StatusOr<PolicyNet> MakeUninitialisedPolicy(
     const Environment& environment, const PolicyArchitecture& architecture,
     torch::Device device) {
-  if (absl::Status status = architecture.Validate(); !status.ok()) {
-    return status;
-  }
-  PolicyNet policy(environment.encoding_dim(),
-                   environment.num_forward_actions(),
-                   environment.num_backward_actions(), architecture,
-                   PolicyNetImpl::Initialisation::kUndrawn);
-  policy->to(device);
-  return policy;
+  return BuildPolicy(environment, architecture, std::nullopt, device);
 }
 
 PolicyNet ClonePolicy(const PolicyNet& policy) {
