@@ -119,11 +119,8 @@ int64_t FirstNonFinite(const char* bytes, int64_t count) {
   int64_t start = 0;
   for (; start + kBlock <= count; start += kBlock) {
     uint32_t found = 0;
-    const char* block = bytes + start * kBytesPerFloat;
     for (int64_t i = 0; i < kBlock; ++i) {
-      uint32_t bits;
-      std::memcpy(&bits, block + i * kBytesPerFloat, sizeof(bits));
-      found |= static_cast<uint32_t>((bits & kExponentBits) == kExponentBits);
+      found |= static_cast<uint32_t>(bits_at(start + i) == kExponentBits);
     }
     if (found != 0) break;
   }
@@ -170,7 +167,7 @@ absl::Status CheckTensor(const TensorData& data,
 
 // Copies the bytes of `data` (checked by CheckTensor against `target`) into
 // `target`: one copy, from the message straight into the parameter.
-void CopyInto(const TensorData& data, torch::Tensor& target) {
+void CopyInto(const TensorData& data, torch::Tensor target) {
   const std::string& bytes = data.data();
   if (bytes.empty()) return;
   if (target.device().is_cpu() && target.is_contiguous() &&
@@ -282,7 +279,7 @@ absl::StatusOr<PolicyNet> ImportModelOrThrow(const ModelWeights& weights,
   // this function's own until it returns: a refused model leaves nothing.
   ASSIGN_OR_RETURN(PolicyNet policy,
                    MakeUninitialisedPolicy(environment, architecture, device));
-  std::vector<std::pair<std::string, torch::Tensor>> expected =
+  const std::vector<std::pair<std::string, torch::Tensor>> expected =
       NamedTensors(*policy);
   ASSIGN_OR_RETURN(const std::vector<const TensorData*> checked,
                    CheckNamedTensors(weights, expected, architecture));
