@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <optional>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -29,12 +30,14 @@ struct Speedup {
   bool lower_bound = false;
 };
 
-Speedup SpeedupOf(int64_t iterations, double retrain_seconds,
-                  const RetrainResult& retrain, const StreamingStep& step,
-                  int64_t update_iterations) {
+// Nothing when the retraining has no measurement at all.
+std::optional<Speedup> SpeedupOf(int64_t iterations, double retrain_seconds,
+                                 const RetrainResult& retrain,
+                                 const StreamingStep& step,
+                                 int64_t update_iterations) {
   Speedup speedup;
   if (iterations < 0) {
-    if (retrain.curve.empty()) return speedup;
+    if (retrain.curve.empty()) return std::nullopt;
     iterations = retrain.curve.back().iterations;
     retrain_seconds = retrain.curve.back().seconds;
     speedup.lower_bound = true;
@@ -45,10 +48,11 @@ Speedup SpeedupOf(int64_t iterations, double retrain_seconds,
   return speedup;
 }
 
-std::string SpeedupText(const Speedup& speedup) {
-  const char* bound = speedup.lower_bound ? "> " : "";
-  return absl::StrFormat("%s%.2fx (%s%.2fx)", bound, speedup.seconds, bound,
-                         speedup.iterations);
+std::string SpeedupText(const std::optional<Speedup>& speedup) {
+  if (!speedup.has_value()) return "not reached";
+  const char* bound = speedup->lower_bound ? "> " : "";
+  return absl::StrFormat("%s%.2fx (%s%.2fx)", bound, speedup->seconds, bound,
+                         speedup->iterations);
 }
 
 }  // namespace
@@ -113,11 +117,12 @@ bool PrintRow(const TableSettings& settings, int t, const StreamingStep& step,
   gap.standard_error =
       std::hypot(step.distance.standard_error, at_budget.standard_error);
   gap.repeats = at_budget.repeats;
-  const Speedup within =
+  const std::optional<Speedup> within =
       SpeedupOf(reach.iterations_within, reach.seconds_within, *retrain, step,
                 settings.update_iterations);
-  const Speedup equal = SpeedupOf(reach.iterations_equal, reach.seconds_equal,
-                                  *retrain, step, settings.update_iterations);
+  const std::optional<Speedup> equal =
+      SpeedupOf(reach.iterations_equal, reach.seconds_equal, *retrain, step,
+                settings.update_iterations);
   std::printf(
       "| %d | 0..%d | %s | %.3f | %.3f | %.1f | %.1f | %s | %s | %s | %s "
       "| %s (%.4f) | %s | %s |\n",
@@ -135,7 +140,7 @@ bool PrintRow(const TableSettings& settings, int t, const StreamingStep& step,
       retrain->best_distance, WithError(gap).c_str(), converse ? "yes" : "no");
   std::fflush(stdout);
   // A lower bound of 2.5x or more meets the speed-up half too.
-  return within.seconds >= 2.5 && converse;
+  return within.has_value() && within->seconds >= 2.5 && converse;
 }
 
 std::string WithError(const Estimate& estimate) {
