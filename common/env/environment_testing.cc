@@ -97,6 +97,15 @@ RewardConfig ParseRewardConfig(const std::string& text) {
   return config.ok() ? *config : RewardConfig{};
 }
 
+std::unique_ptr<Environment> MakeTestEnvironment(const std::string& config) {
+  auto parsed = EnvironmentConfig::Parse(config);
+  EXPECT_TRUE(parsed.ok()) << parsed.status();
+  if (!parsed.ok()) return nullptr;
+  auto environment = MakeEnvironment(*parsed);
+  EXPECT_TRUE(environment.ok()) << environment.status();
+  return environment.ok() ? std::move(environment).value() : nullptr;
+}
+
 void ExpectRefusedNaming(const absl::Status& status, const std::string& text,
                          const std::string& name) {
   ASSERT_FALSE(status.ok()) << text;

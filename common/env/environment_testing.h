@@ -2,6 +2,7 @@
 #define EPGFN_COMMON_ENV_ENVIRONMENT_TESTING_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "absl/status/status.h"
@@ -27,6 +28,10 @@ StateGraphCounts CheckStateGraph(const Environment& environment);
 
 // The reward config `text`, expected to parse.
 RewardConfig ParseRewardConfig(const std::string& text);
+
+// The environment `config` names, built through the registry (its kind's
+// library must be linked), expected to build.
+std::unique_ptr<Environment> MakeTestEnvironment(const std::string& config);
 
 // Expects `status` (of parsing `text`) to be InvalidArgument and to name
 // `name`, the parameter at fault.

@@ -1,5 +1,7 @@
 #include "common/model/model_codec.h"
 
+#include <torch/types.h>
+#include <torch/utils.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -10,10 +12,7 @@
 #include <set>
 #include <string>
 
-#include <torch/types.h>
-#include <torch/utils.h>
-
-#include "common/env/hypergrid/hypergrid.h"
+#include "common/env/environment_testing.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -23,14 +22,6 @@ namespace {
 using ::epgfn::v1::ModelWeights;
 using ::epgfn::v1::TensorData;
 using ::testing::HasSubstr;
-
-std::unique_ptr<HypergridEnvironment> MakeGrid(const std::string& text) {
-  auto config = EnvironmentConfig::Parse(text);
-  EXPECT_TRUE(config.ok()) << config.status();
-  auto grid = HypergridEnvironment::Create(*config);
-  EXPECT_TRUE(grid.ok()) << grid.status();
-  return std::move(grid).value();
-}
 
 PolicyArchitecture FullArchitecture() {
   PolicyArchitecture architecture;
@@ -54,7 +45,7 @@ void WriteBytes(const std::string& path, const std::string& bytes) {
 class ModelCodecTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    grid_ = MakeGrid("hypergrid:dim=2,side=4");
+    grid_ = MakeTestEnvironment("hypergrid:dim=2,side=4");
     auto policy =
         MakePolicy(*grid_, FullArchitecture(), /*seed=*/7, torch::kCPU);
     ASSERT_TRUE(policy.ok()) << policy.status();
@@ -92,7 +83,7 @@ class ModelCodecTest : public ::testing::Test {
     EXPECT_THAT(std::string(imported.status().message()), HasSubstr(message));
   }
 
-  std::unique_ptr<HypergridEnvironment> grid_;
+  std::unique_ptr<Environment> grid_;
   PolicyNet policy_{nullptr};
   ModelWeights weights_;
 };
@@ -163,7 +154,7 @@ TEST_F(ModelCodecTest, RoundTripThroughBytesGivesIdenticalOutputs) {
 }
 
 TEST_F(ModelCodecTest, RefusesAnotherEnvironment) {
-  auto other = MakeGrid("hypergrid:dim=2,side=5");
+  auto other = MakeTestEnvironment("hypergrid:dim=2,side=5");
   absl::StatusOr<PolicyNet> imported =
       ImportModel(weights_, *other, torch::kCPU);
   ASSERT_FALSE(imported.ok());

@@ -10,7 +10,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "common/env/hypergrid/hypergrid.h"
+#include "common/env/environment_testing.h"
 #include "common/model/model_codec.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -25,11 +25,8 @@ using ::testing::HasSubstr;
 class ModelImportTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto config = EnvironmentConfig::Parse("hypergrid:dim=2,side=4");
-    ASSERT_TRUE(config.ok()) << config.status();
-    auto grid = HypergridEnvironment::Create(*config);
-    ASSERT_TRUE(grid.ok()) << grid.status();
-    grid_ = std::move(grid).value();
+    grid_ = MakeTestEnvironment("hypergrid:dim=2,side=4");
+    ASSERT_NE(grid_, nullptr);
     PolicyArchitecture architecture;
     architecture.hidden_width = 128;  // torso.2.weight: 16,384 floats
     auto policy = MakePolicy(*grid_, architecture, /*seed=*/3, torch::kCPU);
@@ -49,7 +46,7 @@ class ModelImportTest : public ::testing::Test {
     ADD_FAILURE() << "no tensor " << name;
   }
 
-  std::unique_ptr<HypergridEnvironment> grid_;
+  std::unique_ptr<Environment> grid_;
   PolicyNet policy_{nullptr};
   ModelWeights weights_;
 };

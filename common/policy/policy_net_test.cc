@@ -8,19 +8,11 @@
 #include <utility>
 #include <vector>
 
-#include "common/env/hypergrid/hypergrid.h"
+#include "common/env/environment_testing.h"
 #include "gtest/gtest.h"
 
 namespace epgfn {
 namespace {
-
-std::unique_ptr<HypergridEnvironment> MakeGrid() {
-  auto config = EnvironmentConfig::Parse("hypergrid:dim=2,side=4");
-  EXPECT_TRUE(config.ok()) << config.status();
-  auto grid = HypergridEnvironment::Create(*config);
-  EXPECT_TRUE(grid.ok()) << grid.status();
-  return std::move(grid).value();
-}
 
 PolicyArchitecture FullArchitecture() {
   PolicyArchitecture architecture;
@@ -57,7 +49,8 @@ std::vector<std::pair<std::string, torch::Tensor>> ReferenceWeights(
 }
 
 TEST(PolicyNetTest, SeededPolicyHasLibTorchsDefaultInitialisation) {
-  std::unique_ptr<HypergridEnvironment> grid = MakeGrid();
+  const std::unique_ptr<Environment> grid =
+      MakeTestEnvironment("hypergrid:dim=2,side=4");
   const auto reference = ReferenceWeights(*grid, FullArchitecture(), 5);
   auto policy = MakePolicy(*grid, FullArchitecture(), /*seed=*/5, torch::kCPU);
   ASSERT_TRUE(policy.ok()) << policy.status();
@@ -71,7 +64,8 @@ TEST(PolicyNetTest, SeededPolicyHasLibTorchsDefaultInitialisation) {
 }
 
 TEST(PolicyNetTest, UninitialisedPolicyHasTheSameLayoutAndDrawsNothing) {
-  std::unique_ptr<HypergridEnvironment> grid = MakeGrid();
+  const std::unique_ptr<Environment> grid =
+      MakeTestEnvironment("hypergrid:dim=2,side=4");
   auto drawn = MakePolicy(*grid, FullArchitecture(), /*seed=*/5, torch::kCPU);
   ASSERT_TRUE(drawn.ok()) << drawn.status();
   torch::manual_seed(9);
@@ -102,7 +96,8 @@ TEST(PolicyNetTest, UninitialisedPolicyHasTheSameLayoutAndDrawsNothing) {
 }
 
 TEST(PolicyNetTest, UninitialisedPolicyTakesWeightsAndComputesLikeTheSource) {
-  std::unique_ptr<HypergridEnvironment> grid = MakeGrid();
+  const std::unique_ptr<Environment> grid =
+      MakeTestEnvironment("hypergrid:dim=2,side=4");
   auto source = MakePolicy(*grid, FullArchitecture(), /*seed=*/5, torch::kCPU);
   ASSERT_TRUE(source.ok()) << source.status();
   auto target = MakeUninitialisedPolicy(*grid, FullArchitecture(), torch::kCPU);
@@ -130,7 +125,8 @@ TEST(PolicyNetTest, UninitialisedPolicyTakesWeightsAndComputesLikeTheSource) {
 }
 
 TEST(PolicyNetTest, UninitialisedPolicyRefusesAnInvalidArchitecture) {
-  std::unique_ptr<HypergridEnvironment> grid = MakeGrid();
+  const std::unique_ptr<Environment> grid =
+      MakeTestEnvironment("hypergrid:dim=2,side=4");
   PolicyArchitecture architecture = FullArchitecture();
   architecture.hidden_layers = 0;
   EXPECT_FALSE(MakeUninitialisedPolicy(*grid, architecture, torch::kCPU).ok());
