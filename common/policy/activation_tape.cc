@@ -3,6 +3,7 @@
 #include <ATen/ExpandUtils.h>
 #include <torch/autograd.h>
 
+#include <algorithm>
 #include <utility>
 
 namespace epgfn {
@@ -97,9 +98,38 @@ class Replayed : public torch::autograd::Function<Replayed> {
 
 }  // namespace
 
+// The first pass's rows times this is a buffer's first capacity: it holds
+// the mean trajectory of the hypergrid benchmarks (12-14 steps) without a
+// regrowth; longer rollouts double it, a copy of what is there each time.
+constexpr int64_t kInitialPassesPerBuffer = 16;
+
+torch::Tensor ActivationTape::RowBuffer::Append(
+    int64_t rows, int64_t width, const torch::TensorOptions& options) {
+  const int64_t capacity = storage_.defined() ? storage_.size(0) : 0;
+  if (used_ + rows > capacity) {
+    torch::Tensor grown = torch::empty(
+        {std::max({2 * capacity, used_ + rows, kInitialPassesPerBuffer * rows}),
+         width},
+        options);
+    if (used_ > 0)
+      grown.narrow(0, 0, used_).copy_(storage_.narrow(0, 0, used_));
+    storage_ = grown;
+  }
+  torch::Tensor block = storage_.narrow(0, used_, rows);
+  used_ += rows;
+  return block;
+}
+
+torch::Tensor ActivationTape::RowBuffer::Take() {
+  torch::Tensor taken = storage_.narrow(0, 0, used_);
+  storage_ = torch::Tensor();
+  used_ = 0;
+  return taken;
+}
+
 ActivationTape::ActivationTape(PolicyNet policy)
     : policy_(std::move(policy)),
-      layer_inputs_(policy_->architecture().hidden_layers + 1) {
+      hidden_(policy_->architecture().hidden_layers) {
   for (int64_t layer = 0; layer < policy_->architecture().hidden_layers;
        ++layer) {
     torso_.push_back(policy_->torso_layer(layer));
@@ -109,16 +139,20 @@ ActivationTape::ActivationTape(PolicyNet policy)
 PolicyNetImpl::Output ActivationTape::Forward(
     const torch::Tensor& encoded_states) {
   torch::NoGradGuard no_grad;
-  // policy->forward's torso, one layer at a time to keep each input.
+  const int64_t rows = encoded_states.size(0);
+  encoded_.push_back(encoded_states);
+  // policy->forward's torso, one layer at a time, each output written where
+  // the backward pass will read it.
   torch::Tensor hidden = encoded_states;
   for (size_t layer = 0; layer < torso_.size(); ++layer) {
-    layer_inputs_[layer].push_back(hidden);
-    hidden = torso_[layer]->forward(hidden);
-    torch::leaky_relu_(hidden, PolicyNetImpl::kNegativeSlope);
+    const torch::nn::Linear& linear = torso_[layer];
+    torch::Tensor output = hidden_[layer].Append(rows, linear->weight.size(0),
+                                                 linear->weight.options());
+    torch::addmm_out(output, linear->bias, hidden, linear->weight.t());
+    hidden = torch::leaky_relu_(output, PolicyNetImpl::kNegativeSlope);
   }
-  layer_inputs_.back().push_back(hidden);
   outputs_.push_back(policy_->Heads(hidden));
-  rows_ += encoded_states.size(0);
+  rows_ += rows;
   return outputs_.back();
 }
 
@@ -137,9 +171,11 @@ PolicyNetImpl::Output ActivationTape::Replay() {
   outputs_.clear();
   rows_ = 0;
   const bool grad = torch::GradMode::is_enabled();
-  for (std::vector<torch::Tensor>& inputs : layer_inputs_) {
-    if (grad) recording.layer_inputs.push_back(torch::cat(inputs));
-    inputs.clear();
+  if (grad) recording.layer_inputs.push_back(torch::cat(encoded_));
+  encoded_.clear();
+  for (RowBuffer& buffer : hidden_) {
+    torch::Tensor rows = buffer.Take();
+    if (grad) recording.layer_inputs.push_back(rows);
   }
 
   variable_list parameters;

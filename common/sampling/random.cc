@@ -5,6 +5,8 @@
 
 #include <stdexcept>
 
+#include "common/sampling/categorical_draw.h"
+
 namespace epgfn {
 
 RandomSource::RandomSource(uint64_t seed)
@@ -22,13 +24,19 @@ at::Tensor RandomSource::Categorical(const at::Tensor& probabilities) {
 at::Tensor RandomSource::CategoricalOfRows(const at::Tensor& probabilities,
                                            const at::Tensor& rows,
                                            int64_t batch) {
-  at::Tensor cumulative = probabilities.cumsum(-1);
-  at::Tensor total = cumulative.narrow(-1, cumulative.size(-1) - 1, 1);
   // NaN or infinite probabilities (a diverged policy's logits) reach every
   // row's total; drawing from them would return a zero-probability
   // category, and the environment would then fail far from the cause (seen
-  // on Sachs: "index out of range" in the DAG's Step).
-  if (!at::isfinite(total).all().item<bool>()) {
+  // on Sachs: "index out of range" in the DAG's Step). Checked before the
+  // uniforms are drawn.
+  const bool row_loop = CanDrawByRowLoop(probabilities);
+  at::Tensor cumulative, total;
+  if (!row_loop) {
+    cumulative = probabilities.cumsum(-1);
+    total = cumulative.narrow(-1, cumulative.size(-1) - 1, 1);
+  }
+  if (row_loop ? !RowTotalsFinite(probabilities)
+               : !at::isfinite(total).all().item<bool>()) {
     throw std::runtime_error(
         "categorical draw: the probabilities are not finite (NaN or infinite "
         "logits: has training diverged?)");
@@ -36,16 +44,15 @@ at::Tensor RandomSource::CategoricalOfRows(const at::Tensor& probabilities,
   at::Tensor uniform = Uniform({batch, 1}, probabilities.device());
   if (rows.defined()) uniform = uniform.index_select(0, rows);
   // The chosen index i has cumulative[i-1] < threshold <= cumulative[i], so
-  // its probability is positive as long as the threshold is; the clamp only
-  // guards rounding at the end. float32 rand draws multiples of 2^-24 and
-  // exactly 0 once in 2^24 draws, which picked category 0 whatever its
-  // probability: on the DAG environment the always-masked self-loop 0 -> 0,
-  // whose corrupted state later ran past the longest trajectory ("index out
-  // of range in self" in the log-probabilities, Sachs d = 11 with TB). So a
-  // 0 counts as the smallest positive draw; every other draw is unchanged.
-  constexpr double kSmallestPositiveUniform = 1.0 / (1 << 24);
-  at::Tensor threshold = uniform.clamp_min(kSmallestPositiveUniform) * total;
-  return (cumulative < threshold).sum(-1).clamp_max(probabilities.size(-1) - 1);
+  // its probability is positive as long as the threshold is; the clamp to
+  // K - 1 only guards rounding at the end. An exactly-0 uniform counts as
+  // the smallest positive draw (kSmallestPositiveUniform): it picked
+  // category 0 whatever its probability, on the DAG environment the
+  // always-masked self-loop 0 -> 0, whose corrupted state later ran past
+  // the longest trajectory ("index out of range in self" in the
+  // log-probabilities, Sachs d = 11 with TB).
+  return row_loop ? DrawCategoriesByRowLoop(probabilities, uniform)
+                  : DrawCategoriesByOps(cumulative, total, uniform);
 }
 
 at::Tensor RandomSource::Integers(int64_t high, at::IntArrayRef shape) {

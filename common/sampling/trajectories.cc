@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "common/policy/activation_tape.h"
+#include "common/sampling/exploration_mix.h"
 #include "common/sampling/flat_steps.h"
 
 namespace epgfn {
@@ -55,11 +56,7 @@ Trajectories Rollout(PolicyNet& policy, const Environment& environment,
     // values as the out-of-place forms, fewer allocations).
     torch::Tensor probabilities = MaskedLogSoftmax(logits, mask).exp_();
     if (exploration.epsilon > 0.0) {
-      // (1 - epsilon) p + epsilon * allowed / #allowed.
-      torch::Tensor allowed = mask.to(torch::kFloat32);
-      torch::Tensor count = allowed.sum(-1, true);
-      probabilities.mul_(1.0 - exploration.epsilon)
-          .add_(allowed.mul_(exploration.epsilon).div_(count));
+      MixUniformExploration(probabilities, mask, exploration.epsilon);
     }
     // One uniform per row of the whole batch (finished rows' are drawn and
     // dropped), so that a seed gives the same samples as when every row was

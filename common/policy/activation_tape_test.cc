@@ -1,0 +1,99 @@
+#include "common/policy/activation_tape.h"
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <vector>
+
+#include "common/env/environment_testing.h"
+#include "gtest/gtest.h"
+
+namespace epgfn {
+namespace {
+
+PolicyArchitecture FullArchitecture() {
+  PolicyArchitecture architecture;
+  architecture.hidden_width = 32;
+  architecture.hidden_layers = 3;
+  architecture.learned_backward = true;
+  architecture.state_flow = true;
+  return architecture;
+}
+
+// The sum of every output, a scalar whose gradient reaches every parameter.
+torch::Tensor Total(const PolicyNetImpl::Output& output) {
+  return output.forward_logits.sum() + output.backward_logits.sum() +
+         output.log_flow.sum();
+}
+
+// Passes of 1 row then 3 rows, 40 of them: far past the buffers' first
+// capacity (16 times the first pass's rows), so they regrow several times
+// and must keep every earlier row.
+TEST(ActivationTapeTest, ReplayEqualsOneForwardPassOverAllRecordedRows) {
+  const std::unique_ptr<Environment> grid =
+      MakeTestEnvironment("hypergrid:dim=2,side=4");
+  auto policy = MakePolicy(*grid, FullArchitecture(), /*seed=*/3, torch::kCPU);
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  torch::manual_seed(11);
+  std::vector<torch::Tensor> passes;
+  for (int pass = 0; pass < 40; ++pass) {
+    passes.push_back(torch::randn({pass == 0 ? 1 : 3, grid->encoding_dim()}));
+  }
+
+  ActivationTape tape(*policy);
+  for (const torch::Tensor& encoded : passes) {
+    const PolicyNetImpl::Output recorded = tape.Forward(encoded);
+    // What the rollout samples from: the policy's own outputs on the pass.
+    torch::NoGradGuard no_grad;
+    EXPECT_TRUE(torch::equal(recorded.forward_logits,
+                             (*policy)->forward(encoded).forward_logits));
+  }
+  EXPECT_EQ(tape.rows(), 1 + 39 * 3);
+  const PolicyNetImpl::Output replayed = tape.Replay();
+  EXPECT_EQ(tape.rows(), 0);
+
+  const PolicyNetImpl::Output fresh = (*policy)->forward(torch::cat(passes));
+  ASSERT_EQ(replayed.forward_logits.sizes(), fresh.forward_logits.sizes());
+  EXPECT_TRUE(torch::allclose(replayed.forward_logits, fresh.forward_logits,
+                              1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(replayed.backward_logits, fresh.backward_logits,
+                              1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(replayed.log_flow, fresh.log_flow, 1e-5, 1e-6));
+
+  const std::vector<torch::Tensor> parameters = (*policy)->parameters();
+  std::vector<torch::Tensor> with_tape;
+  std::vector<torch::Tensor> with_forward;
+  // log Z takes no part in the outputs.
+  std::vector<torch::Tensor> used;
+  for (const torch::Tensor& parameter : parameters) {
+    if (parameter.numel() > 1) used.push_back(parameter);
+  }
+  with_tape = torch::autograd::grad({Total(replayed)}, used);
+  with_forward = torch::autograd::grad({Total(fresh)}, used);
+  ASSERT_EQ(with_tape.size(), with_forward.size());
+  for (size_t i = 0; i < used.size(); ++i) {
+    EXPECT_TRUE(torch::allclose(with_tape[i], with_forward[i], 1e-5, 1e-6))
+        << "parameter " << i;
+  }
+}
+
+TEST(ActivationTapeTest, TheTapeIsEmptyAfterReplayAndRecordsAgain) {
+  const std::unique_ptr<Environment> grid =
+      MakeTestEnvironment("hypergrid:dim=2,side=4");
+  auto policy = MakePolicy(*grid, FullArchitecture(), /*seed=*/3, torch::kCPU);
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  torch::manual_seed(12);
+  ActivationTape tape(*policy);
+  tape.Forward(torch::randn({5, grid->encoding_dim()}));
+  tape.Replay();
+  const torch::Tensor second = torch::randn({2, grid->encoding_dim()});
+  tape.Forward(second);
+  const PolicyNetImpl::Output replayed = tape.Replay();
+  EXPECT_EQ(replayed.forward_logits.size(0), 2);
+  EXPECT_TRUE(torch::allclose(replayed.forward_logits,
+                              (*policy)->forward(second).forward_logits));
+  EXPECT_FALSE(tape.Replay().forward_logits.defined());
+}
+
+}  // namespace
+}  // namespace epgfn

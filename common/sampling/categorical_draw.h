@@ -1,0 +1,44 @@
+#ifndef EPGFN_COMMON_SAMPLING_CATEGORICAL_DRAW_H_
+#define EPGFN_COMMON_SAMPLING_CATEGORICAL_DRAW_H_
+
+#include <ATen/core/Tensor.h>
+
+// The inverse-CDF draw behind RandomSource::CategoricalOfRows, two ways
+// with the same float arithmetic: as tensor ops (any device) and as one
+// loop over the rows of a CPU tensor. The rollout draws once per step on a
+// few dozen to a few hundred rows, where the ten small ops of the first
+// way cost more than the arithmetic; the loop gives the very same
+// categories (categorical_draw_test compares the two).
+
+namespace epgfn {
+
+// A row's threshold is max(u, 2^-24) * total: float32 rand draws
+// multiples of 2^-24 and exactly 0 once in 2^24 draws, which would pick
+// category 0 whatever its probability (on the DAG environment the
+// always-masked self-loop; see random.cc).
+inline constexpr float kSmallestPositiveUniform = 1.0f / (1 << 24);
+
+// Whether DrawCategoriesByRowLoop can take `probabilities`: a [R, K]
+// float32 CPU tensor.
+bool CanDrawByRowLoop(const at::Tensor& probabilities);
+
+// Whether every row's sum (the last entry of its float32 cumulative sum, as
+// cumsum computes it) is finite. `probabilities` as for the row loop.
+bool RowTotalsFinite(const at::Tensor& probabilities);
+
+// For each row r, the number of categories whose cumulative probability
+// is below its threshold (clamped to K - 1), from `uniform` ([R, 1]
+// float32). `cumulative` = probabilities.cumsum(-1), `total` its last
+// column.
+at::Tensor DrawCategoriesByOps(const at::Tensor& cumulative,
+                               const at::Tensor& total,
+                               const at::Tensor& uniform);
+
+// The same categories, computed row by row (CanDrawByRowLoop must hold;
+// `uniform` a [R, 1] float32 CPU tensor).
+at::Tensor DrawCategoriesByRowLoop(const at::Tensor& probabilities,
+                                   const at::Tensor& uniform);
+
+}  // namespace epgfn
+
+#endif  // EPGFN_COMMON_SAMPLING_CATEGORICAL_DRAW_H_
