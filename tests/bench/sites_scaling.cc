@@ -22,6 +22,10 @@
 // load. TV is exact, against all (2n-3)!! rooted topologies.
 //
 //   bazel run -c opt //tests/bench:sites_scaling -- --sites=2000,4000
+//
+// With --target_tv > 0 each method instead trains until its exact TV to the
+// full-data target is at most the target (sites_accuracy.h), and the table
+// compares the times to that equal accuracy.
 #include <time.h>
 #include <torch/types.h>
 #include <torch/utils.h>
@@ -29,7 +33,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -39,7 +42,6 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/aggregate/aggregator.h"
 #include "common/env/environment_registry.h"
@@ -49,6 +51,10 @@
 #include "common/util/file_io.h"
 #include "common/util/status_macros.h"
 #include "tests/bench/bench_main.h"
+#include "tests/bench/machine_report.h"
+#include "tests/bench/sites_accuracy.h"
+#include "tests/bench/sites_accuracy_flags.h"
+#include "tests/bench/sites_problem.h"
 #include "tests/bench/stopwatch.h"
 #include "tests/demo/figure.h"
 
@@ -92,34 +98,6 @@ absl::StatusOr<std::vector<int64_t>> ParseList(const std::string& text) {
   }
   if (values.empty()) return absl::InvalidArgumentError("--sites is empty");
   return values;
-}
-
-// The IUPAC letter of a nucleotide mask (see alignment.h).
-char MaskLetter(int64_t mask) {
-  for (char c : std::string("ACGTRYSWKMBDHVN")) {
-    if (NucleotideMask(c) == mask) return c;
-  }
-  return 'N';
-}
-
-// FASTA text of `sites` columns of the first `taxa` taxa drawn with
-// replacement from `alignment`.
-std::string BootstrapFasta(const Alignment& alignment, int taxa, int64_t sites,
-                           uint64_t seed) {
-  std::mt19937_64 random(seed);
-  std::uniform_int_distribution<int64_t> column(0, alignment.num_sites() - 1);
-  std::vector<int64_t> columns(sites);
-  for (int64_t& c : columns) c = column(random);
-  auto states = alignment.states.accessor<int64_t, 2>();
-  std::string fasta;
-  for (int t = 0; t < taxa; ++t) {
-    absl::StrAppend(&fasta, ">", alignment.taxa[t], "\n");
-    std::string row(sites, 'N');
-    for (int64_t s = 0; s < sites; ++s)
-      row[s] = MaskLetter(states[t][columns[s]]);
-    absl::StrAppend(&fasta, row, "\n");
-  }
-  return fasta;
 }
 
 struct Timed {
@@ -244,42 +222,41 @@ absl::Status Aggregate(const Environment& environment,
   return absl::OkStatus();
 }
 
-// One row: a bootstrap alignment of `sites` columns, its exact posterior,
-// the federation and the centralized run on it.
+SitesProblemOptions ProblemOptions(int taxa, const std::string& work_dir,
+                                   uint64_t seed) {
+  SitesProblemOptions options;
+  options.taxa = taxa;
+  options.reference_temperature = absl::GetFlag(FLAGS_reference_temperature);
+  options.reference_sites = absl::GetFlag(FLAGS_reference_sites);
+  options.compress = absl::GetFlag(FLAGS_compress);
+  options.seed = seed;
+  options.work_dir = work_dir;
+  return options;
+}
+
+// One row: the federation and the centralized run on one alignment.
 absl::StatusOr<Row> RunSites(const Alignment& alignment, int taxa, int clients,
                              int64_t sites, const std::string& work_dir,
                              uint64_t seed) {
   Row row;
   row.sites = sites;
-  const std::string path = absl::StrCat(work_dir, "/sites_", sites, ".fasta");
-  RETURN_IF_ERROR(WriteFileAtomically(
-      path, BootstrapFasta(alignment, taxa, sites, seed * 7919 + sites)));
-  std::vector<std::string> names(alignment.taxa.begin(),
-                                 alignment.taxa.begin() + taxa);
-  ASSIGN_OR_RETURN(std::unique_ptr<Environment> environment,
-                   MakeEnvironment(*EnvironmentConfig::Parse(absl::StrCat(
-                       "phylo:taxa=", absl::StrJoin(names, ";")))));
-  const double temperature = absl::GetFlag(FLAGS_reference_temperature) *
-                             sites / absl::GetFlag(FLAGS_reference_sites);
-  const std::string params =
-      absl::StrFormat("alignment=%s,temperature=%.6g,compress=%d", path,
-                      temperature, absl::GetFlag(FLAGS_compress));
   ASSIGN_OR_RETURN(
-      std::unique_ptr<LogReward> full,
-      MakeSplitLogReward(*environment, *RewardConfig::Parse("jc69:" + params)));
-  ASSIGN_OR_RETURN(TerminalDistribution target,
-                   ExactTargetDistribution(*environment, *full));
-  row.top_probability = target.probabilities.max().item<double>();
-  ASSIGN_OR_RETURN(const std::vector<LocalModel> locals,
-                   TrainClients(*environment, params, clients, seed, row));
-  RETURN_IF_ERROR(Aggregate(*environment, locals, target, seed, row));
+      SitesProblem problem,
+      MakeSitesProblem(alignment, sites, ProblemOptions(taxa, work_dir, seed)));
+  const Environment& environment = *problem.environment;
+  row.top_probability = problem.target.probabilities.max().item<double>();
+  ASSIGN_OR_RETURN(
+      const std::vector<LocalModel> locals,
+      TrainClients(environment, problem.params, clients, seed, row));
+  RETURN_IF_ERROR(Aggregate(environment, locals, problem.target, seed, row));
   ASSIGN_OR_RETURN(
       Timed central,
-      Train(*environment, *full, absl::GetFlag(FLAGS_centralized_iterations),
-            seed * 1000 + 700));
+      Train(environment, *problem.full,
+            absl::GetFlag(FLAGS_centralized_iterations), seed * 1000 + 700));
   row.centralized = central.cpu_seconds;
-  ASSIGN_OR_RETURN(row.tv_centralized,
-                   ExactTotalVariation(central.policy, *environment, target));
+  ASSIGN_OR_RETURN(
+      row.tv_centralized,
+      ExactTotalVariation(central.policy, environment, problem.target));
   std::printf(
       "#   S=%lld done: slowest client %.1f s, aggregation %.1f s, "
       "centralized %.1f s, TV %.4f / %.4f\n",
@@ -351,6 +328,25 @@ absl::Status Run() {
   const std::string work_dir = WorkDirectory();
   RETURN_IF_ERROR(MakeDirectories(work_dir));
   PrintSettings(taxa, clients);
+  std::printf("# %s\n", MachineReportLine().c_str());
+  const std::string png_dir =
+      DefaultDir(absl::GetFlag(FLAGS_png_dir), "sites_scaling");
+  if (AccuracyModeRequested()) {
+    ASSIGN_OR_RETURN(
+        const AccuracyOptions options,
+        AccuracyOptionsFromFlags(absl::GetFlag(FLAGS_batch_size), seed));
+    std::vector<SitesAccuracyRow> rows;
+    for (int64_t sites : site_counts) {
+      ASSIGN_OR_RETURN(const SitesProblem problem,
+                       MakeSitesProblem(alignment, sites,
+                                        ProblemOptions(taxa, work_dir, seed)));
+      ASSIGN_OR_RETURN(rows.emplace_back(),
+                       RunSitesToAccuracy(problem, sites, clients, options));
+    }
+    PrintAccuracyTable(rows);
+    if (!png_dir.empty()) RETURN_IF_ERROR(WriteAccuracyFigure(rows, png_dir));
+    return absl::OkStatus();
+  }
   std::vector<Row> rows;
   for (int64_t sites : site_counts) {
     ASSIGN_OR_RETURN(Row row,
@@ -358,8 +354,6 @@ absl::Status Run() {
     rows.push_back(row);
   }
   PrintTable(rows, clients);
-  const std::string png_dir =
-      DefaultDir(absl::GetFlag(FLAGS_png_dir), "sites_scaling");
   if (!png_dir.empty()) RETURN_IF_ERROR(WriteTimeFigure(rows, png_dir));
   return absl::OkStatus();
 }
