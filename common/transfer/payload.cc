@@ -36,28 +36,30 @@ absl::StatusOr<PayloadAssembler> PayloadAssembler::Create(
 
 absl::Status PayloadAssembler::Append(absl::string_view chunk) {
   if (chunk.empty() || static_cast<int64_t>(chunk.size()) > kMaxChunkBytes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "chunk of ", chunk.size(), " bytes; chunks hold 1 to ", kMaxChunkBytes));
+    return absl::InvalidArgumentError(absl::StrCat("chunk of ", chunk.size(),
+                                                   " bytes; chunks hold 1 to ",
+                                                   kMaxChunkBytes));
   }
   if (received_bytes() + static_cast<int64_t>(chunk.size()) > total_bytes_) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "payload exceeds its announced ", total_bytes_, " bytes"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("payload exceeds its announced ", total_bytes_, " bytes"));
   }
   data_.append(chunk.data(), chunk.size());
+  hasher_->Update(chunk);
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> PayloadAssembler::Finish() && {
   if (received_bytes() != total_bytes_) {
-    return absl::DataLossError(absl::StrCat("payload truncated: ",
-                                            received_bytes(), " of ",
-                                            total_bytes_, " bytes arrived"));
+    return absl::DataLossError(
+        absl::StrCat("payload truncated: ", received_bytes(), " of ",
+                     total_bytes_, " bytes arrived"));
   }
-  const std::string digest = Sha256Hex(data_);
+  const std::string digest = hasher_->HexDigest();
   if (digest != sha256_hex_) {
-    return absl::DataLossError(absl::StrCat(
-        "payload digest mismatch: announced ", sha256_hex_, ", received ",
-        digest));
+    return absl::DataLossError(
+        absl::StrCat("payload digest mismatch: announced ", sha256_hex_,
+                     ", received ", digest));
   }
   return std::move(data_);
 }

@@ -2,6 +2,7 @@
 #define EPGFN_COMMON_TRANSFER_PAYLOAD_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -19,8 +20,8 @@ inline constexpr int64_t kMaxChunkBytes = 1 << 20;
 
 // Views of `payload` of at most `chunk_bytes` each, in order (none for an
 // empty payload).
-std::vector<absl::string_view> SplitIntoChunks(absl::string_view payload,
-                                               int64_t chunk_bytes = kMaxChunkBytes);
+std::vector<absl::string_view> SplitIntoChunks(
+    absl::string_view payload, int64_t chunk_bytes = kMaxChunkBytes);
 
 // Reassembles a payload announced as (`total_bytes`, `sha256_hex`) from
 // chunks, refusing as early as possible what cannot be right.
@@ -44,11 +45,18 @@ class PayloadAssembler {
 
  private:
   PayloadAssembler(int64_t total_bytes, std::string sha256_hex)
-      : total_bytes_(total_bytes), sha256_hex_(std::move(sha256_hex)) {}
+      : total_bytes_(total_bytes),
+        sha256_hex_(std::move(sha256_hex)),
+        hasher_(std::make_unique<Sha256>()) {}
 
   int64_t total_bytes_;
   std::string sha256_hex_;
   std::string data_;
+  // Each chunk is hashed as it is appended, while it is still in cache,
+  // instead of a second pass over the assembled payload in Finish (session
+  // 14: the second pass was 0.055 s of a 50 MB upload). Held by pointer so
+  // the assembler stays movable.
+  std::unique_ptr<Sha256> hasher_;
 };
 
 }  // namespace epgfn

@@ -32,6 +32,7 @@
 #include "server/core/server_core.h"
 #include "server/rpc/rpc_server.h"
 #include "tests/bench/bench_main.h"
+#include "tests/bench/machine_report.h"
 #include "tests/bench/stopwatch.h"
 #include "tests/bench/upload_pieces.h"
 
@@ -213,6 +214,8 @@ absl::Status BenchSampler(const std::string& state_dir) {
 }
 
 absl::Status Run() {
+  // Before the server's thread count is set: the figure is one-thread sgemm.
+  std::printf("%s\n\n", MachineReportLine().c_str());
   at::set_num_threads(absl::GetFlag(FLAGS_threads));
   const std::string root =
       absl::StrCat(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp",
