@@ -13,6 +13,7 @@
 #include <string>
 
 #include "common/env/environment_testing.h"
+#include "common/policy/policy_testing.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -22,15 +23,6 @@ namespace {
 using ::epgfn::v1::ModelWeights;
 using ::epgfn::v1::TensorData;
 using ::testing::HasSubstr;
-
-PolicyArchitecture FullArchitecture() {
-  PolicyArchitecture architecture;
-  architecture.hidden_width = 32;
-  architecture.hidden_layers = 2;
-  architecture.learned_backward = true;
-  architecture.state_flow = true;
-  return architecture;
-}
 
 std::string TestFile(const std::string& name) {
   return testing::TempDir() + "/" + name;
@@ -47,7 +39,8 @@ class ModelCodecTest : public ::testing::Test {
   void SetUp() override {
     grid_ = MakeTestEnvironment("hypergrid:dim=2,side=4");
     auto policy =
-        MakePolicy(*grid_, FullArchitecture(), /*seed=*/7, torch::kCPU);
+        MakePolicy(*grid_, AllHeadsTestArchitecture(/*hidden_layers=*/2),
+                   /*seed=*/7, torch::kCPU);
     ASSERT_TRUE(policy.ok()) << policy.status();
     policy_ = *policy;
     weights_ = ExportModel(*grid_, policy_);
@@ -129,7 +122,8 @@ TEST_F(ModelCodecTest, RoundTripThroughBytesGivesIdenticalOutputs) {
 
   absl::StatusOr<PolicyNet> imported = ImportModel(parsed, *grid_, torch::kCPU);
   ASSERT_TRUE(imported.ok()) << imported.status();
-  EXPECT_EQ((*imported)->architecture(), FullArchitecture());
+  EXPECT_EQ((*imported)->architecture(),
+            AllHeadsTestArchitecture(/*hidden_layers=*/2));
 
   torch::NoGradGuard no_grad;
   torch::manual_seed(11);
@@ -143,7 +137,8 @@ TEST_F(ModelCodecTest, RoundTripThroughBytesGivesIdenticalOutputs) {
 
   // The weights really came from the message, not from the fresh policy's
   // own initialisation.
-  auto fresh = MakePolicy(*grid_, FullArchitecture(), /*seed=*/0, torch::kCPU);
+  auto fresh = MakePolicy(*grid_, AllHeadsTestArchitecture(/*hidden_layers=*/2),
+                          /*seed=*/0, torch::kCPU);
   ASSERT_TRUE(fresh.ok());
   EXPECT_FALSE((*fresh)->forward(encodings).forward_logits.equal(
       expected.forward_logits));

@@ -6,19 +6,11 @@
 #include <vector>
 
 #include "common/env/environment_testing.h"
+#include "common/policy/policy_testing.h"
 #include "gtest/gtest.h"
 
 namespace epgfn {
 namespace {
-
-PolicyArchitecture FullArchitecture() {
-  PolicyArchitecture architecture;
-  architecture.hidden_width = 32;
-  architecture.hidden_layers = 3;
-  architecture.learned_backward = true;
-  architecture.state_flow = true;
-  return architecture;
-}
 
 // The sum of every output, a scalar whose gradient reaches every parameter.
 torch::Tensor Total(const PolicyNetImpl::Output& output) {
@@ -32,7 +24,8 @@ torch::Tensor Total(const PolicyNetImpl::Output& output) {
 TEST(ActivationTapeTest, ReplayEqualsOneForwardPassOverAllRecordedRows) {
   const std::unique_ptr<Environment> grid =
       MakeTestEnvironment("hypergrid:dim=2,side=4");
-  auto policy = MakePolicy(*grid, FullArchitecture(), /*seed=*/3, torch::kCPU);
+  auto policy =
+      MakePolicy(*grid, AllHeadsTestArchitecture(), /*seed=*/3, torch::kCPU);
   ASSERT_TRUE(policy.ok()) << policy.status();
   torch::manual_seed(11);
   std::vector<torch::Tensor> passes;
@@ -80,7 +73,8 @@ TEST(ActivationTapeTest, ReplayEqualsOneForwardPassOverAllRecordedRows) {
 TEST(ActivationTapeTest, TheTapeIsEmptyAfterReplayAndRecordsAgain) {
   const std::unique_ptr<Environment> grid =
       MakeTestEnvironment("hypergrid:dim=2,side=4");
-  auto policy = MakePolicy(*grid, FullArchitecture(), /*seed=*/3, torch::kCPU);
+  auto policy =
+      MakePolicy(*grid, AllHeadsTestArchitecture(), /*seed=*/3, torch::kCPU);
   ASSERT_TRUE(policy.ok()) << policy.status();
   torch::manual_seed(12);
   ActivationTape tape(*policy);

@@ -9,19 +9,11 @@
 #include <vector>
 
 #include "common/env/environment_testing.h"
+#include "common/policy/policy_testing.h"
 #include "gtest/gtest.h"
 
 namespace epgfn {
 namespace {
-
-PolicyArchitecture FullArchitecture() {
-  PolicyArchitecture architecture;
-  architecture.hidden_width = 32;
-  architecture.hidden_layers = 3;
-  architecture.learned_backward = true;
-  architecture.state_flow = true;
-  return architecture;
-}
 
 // What MakePolicy drew before it could skip the draws: LibTorch's own Linear
 // layers built one after another from the seeded global generator, in the
@@ -51,8 +43,9 @@ std::vector<std::pair<std::string, torch::Tensor>> ReferenceWeights(
 TEST(PolicyNetTest, SeededPolicyHasLibTorchsDefaultInitialisation) {
   const std::unique_ptr<Environment> grid =
       MakeTestEnvironment("hypergrid:dim=2,side=4");
-  const auto reference = ReferenceWeights(*grid, FullArchitecture(), 5);
-  auto policy = MakePolicy(*grid, FullArchitecture(), /*seed=*/5, torch::kCPU);
+  const auto reference = ReferenceWeights(*grid, AllHeadsTestArchitecture(), 5);
+  auto policy =
+      MakePolicy(*grid, AllHeadsTestArchitecture(), /*seed=*/5, torch::kCPU);
   ASSERT_TRUE(policy.ok()) << policy.status();
   const auto parameters = (*policy)->named_parameters(/*recurse=*/true);
   ASSERT_EQ(parameters.size(), reference.size());
@@ -66,13 +59,14 @@ TEST(PolicyNetTest, SeededPolicyHasLibTorchsDefaultInitialisation) {
 TEST(PolicyNetTest, UninitialisedPolicyHasTheSameLayoutAndDrawsNothing) {
   const std::unique_ptr<Environment> grid =
       MakeTestEnvironment("hypergrid:dim=2,side=4");
-  auto drawn = MakePolicy(*grid, FullArchitecture(), /*seed=*/5, torch::kCPU);
+  auto drawn =
+      MakePolicy(*grid, AllHeadsTestArchitecture(), /*seed=*/5, torch::kCPU);
   ASSERT_TRUE(drawn.ok()) << drawn.status();
   torch::manual_seed(9);
   const torch::Tensor expected_next = torch::rand({4});
   torch::manual_seed(9);
   auto undrawn =
-      MakeUninitialisedPolicy(*grid, FullArchitecture(), torch::kCPU);
+      MakeUninitialisedPolicy(*grid, AllHeadsTestArchitecture(), torch::kCPU);
   ASSERT_TRUE(undrawn.ok()) << undrawn.status();
   // The global generator is where the seed left it.
   EXPECT_TRUE(torch::equal(torch::rand({4}), expected_next));
@@ -87,7 +81,7 @@ TEST(PolicyNetTest, UninitialisedPolicyHasTheSameLayoutAndDrawsNothing) {
     EXPECT_TRUE(got[i].value().requires_grad()) << want[i].key();
     EXPECT_TRUE(got[i].value().is_contiguous()) << want[i].key();
   }
-  for (int64_t i = 0; i < FullArchitecture().hidden_layers; ++i) {
+  for (int64_t i = 0; i < AllHeadsTestArchitecture().hidden_layers; ++i) {
     EXPECT_EQ((*undrawn)->torso_layer(i)->options.out_features(), 32);
   }
   EXPECT_EQ((*undrawn)->forward_head()->options.out_features(),
@@ -98,9 +92,11 @@ TEST(PolicyNetTest, UninitialisedPolicyHasTheSameLayoutAndDrawsNothing) {
 TEST(PolicyNetTest, UninitialisedPolicyTakesWeightsAndComputesLikeTheSource) {
   const std::unique_ptr<Environment> grid =
       MakeTestEnvironment("hypergrid:dim=2,side=4");
-  auto source = MakePolicy(*grid, FullArchitecture(), /*seed=*/5, torch::kCPU);
+  auto source =
+      MakePolicy(*grid, AllHeadsTestArchitecture(), /*seed=*/5, torch::kCPU);
   ASSERT_TRUE(source.ok()) << source.status();
-  auto target = MakeUninitialisedPolicy(*grid, FullArchitecture(), torch::kCPU);
+  auto target =
+      MakeUninitialisedPolicy(*grid, AllHeadsTestArchitecture(), torch::kCPU);
   ASSERT_TRUE(target.ok()) << target.status();
   {
     torch::NoGradGuard no_grad;
@@ -127,7 +123,7 @@ TEST(PolicyNetTest, UninitialisedPolicyTakesWeightsAndComputesLikeTheSource) {
 TEST(PolicyNetTest, UninitialisedPolicyRefusesAnInvalidArchitecture) {
   const std::unique_ptr<Environment> grid =
       MakeTestEnvironment("hypergrid:dim=2,side=4");
-  PolicyArchitecture architecture = FullArchitecture();
+  PolicyArchitecture architecture = AllHeadsTestArchitecture();
   architecture.hidden_layers = 0;
   EXPECT_FALSE(MakeUninitialisedPolicy(*grid, architecture, torch::kCPU).ok());
 }
