@@ -3,12 +3,13 @@
 
 #include <ATen/core/Tensor.h>
 
-// The inverse-CDF draw behind RandomSource::CategoricalOfRows, two ways
-// with the same float arithmetic: as tensor ops (any device) and as one
-// loop over the rows of a CPU tensor. The rollout draws once per step on a
-// few dozen to a few hundred rows, where the ten small ops of the first
-// way cost more than the arithmetic; the loop gives the very same
-// categories (categorical_draw_test compares the two).
+// The inverse-CDF draw behind RandomSource::CategoricalOfRows, from the
+// rows' cumulative sums (probabilities.cumsum(-1)), two ways with the same
+// float arithmetic: as tensor ops (any device) and as one loop over the
+// rows of a CPU tensor. The rollout draws once per step on a few dozen to a
+// few hundred rows, where the small ops of the first way cost more than
+// the arithmetic; the loop gives the very same categories
+// (categorical_draw_test compares the two).
 
 namespace epgfn {
 
@@ -18,25 +19,23 @@ namespace epgfn {
 // always-masked self-loop; see random.cc).
 inline constexpr float kSmallestPositiveUniform = 1.0f / (1 << 24);
 
-// Whether DrawCategoriesByRowLoop can take `probabilities`: a [R, K]
-// float32 CPU tensor.
-bool CanDrawByRowLoop(const at::Tensor& probabilities);
+// Whether the row loops can take `cumulative`: a [R, K] float32 CPU tensor.
+bool CanDrawByRowLoop(const at::Tensor& cumulative);
 
-// Whether every row's sum (the last entry of its float32 cumulative sum, as
-// cumsum computes it) is finite. `probabilities` as for the row loop.
-bool RowTotalsFinite(const at::Tensor& probabilities);
+// Whether every row's total (the last column of `cumulative`) is finite:
+// as tensor ops, and as a row loop (CanDrawByRowLoop must hold).
+bool TotalsFiniteByOps(const at::Tensor& cumulative);
+bool TotalsFiniteByRowLoop(const at::Tensor& cumulative);
 
 // For each row r, the number of categories whose cumulative probability
 // is below its threshold (clamped to K - 1), from `uniform` ([R, 1]
-// float32). `cumulative` = probabilities.cumsum(-1), `total` its last
-// column.
+// float32).
 at::Tensor DrawCategoriesByOps(const at::Tensor& cumulative,
-                               const at::Tensor& total,
                                const at::Tensor& uniform);
 
 // The same categories, computed row by row (CanDrawByRowLoop must hold;
 // `uniform` a [R, 1] float32 CPU tensor).
-at::Tensor DrawCategoriesByRowLoop(const at::Tensor& probabilities,
+at::Tensor DrawCategoriesByRowLoop(const at::Tensor& cumulative,
                                    const at::Tensor& uniform);
 
 }  // namespace epgfn

@@ -29,14 +29,10 @@ at::Tensor RandomSource::CategoricalOfRows(const at::Tensor& probabilities,
   // category, and the environment would then fail far from the cause (seen
   // on Sachs: "index out of range" in the DAG's Step). Checked before the
   // uniforms are drawn.
-  const bool row_loop = CanDrawByRowLoop(probabilities);
-  at::Tensor cumulative, total;
-  if (!row_loop) {
-    cumulative = probabilities.cumsum(-1);
-    total = cumulative.narrow(-1, cumulative.size(-1) - 1, 1);
-  }
-  if (row_loop ? !RowTotalsFinite(probabilities)
-               : !at::isfinite(total).all().item<bool>()) {
+  const at::Tensor cumulative = probabilities.cumsum(-1);
+  const bool row_loop = CanDrawByRowLoop(cumulative);
+  if (!(row_loop ? TotalsFiniteByRowLoop(cumulative)
+                 : TotalsFiniteByOps(cumulative))) {
     throw std::runtime_error(
         "categorical draw: the probabilities are not finite (NaN or infinite "
         "logits: has training diverged?)");
@@ -51,8 +47,8 @@ at::Tensor RandomSource::CategoricalOfRows(const at::Tensor& probabilities,
   // always-masked self-loop 0 -> 0, whose corrupted state later ran past
   // the longest trajectory ("index out of range in self" in the
   // log-probabilities, Sachs d = 11 with TB).
-  return row_loop ? DrawCategoriesByRowLoop(probabilities, uniform)
-                  : DrawCategoriesByOps(cumulative, total, uniform);
+  return row_loop ? DrawCategoriesByRowLoop(cumulative, uniform)
+                  : DrawCategoriesByOps(cumulative, uniform);
 }
 
 at::Tensor RandomSource::Integers(int64_t high, at::IntArrayRef shape) {
