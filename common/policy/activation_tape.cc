@@ -84,9 +84,12 @@ class Replayed : public torch::autograd::Function<Replayed> {
     }
     for (int64_t layer = torso_layers - 1; layer >= 0 && grad_hidden.defined();
          --layer) {
-      torch::Tensor grad = at::leaky_relu_backward(
-          grad_hidden, inputs[layer + 1], PolicyNetImpl::kNegativeSlope,
-          /*self_is_result=*/true);
+      // In place: grad_hidden is this backward's own temporary (a fresh
+      // matmul result or sum), so writing the masked gradient over it
+      // spares a buffer of every row's activations and its first touch.
+      torch::Tensor grad = at::leaky_relu_backward_out(
+          grad_hidden, grad_hidden, inputs[layer + 1],
+          PolicyNetImpl::kNegativeSlope, /*self_is_result=*/true);
       linear_grads(grad, inputs[layer], 2 * layer);
       // The encoding (layer 0's input) needs no gradient.
       grad_hidden =

@@ -70,6 +70,37 @@ TEST(ActivationTapeTest, ReplayEqualsOneForwardPassOverAllRecordedRows) {
   }
 }
 
+// With one recorded pass the matmuls have the shapes of a fresh forward
+// pass's, so the replayed backward (the masked LeakyReLU gradient written
+// over its own buffer included) must give autograd's gradients bit for bit.
+TEST(ActivationTapeTest, OnePassGradientsAreAutogradsBitForBit) {
+  const std::unique_ptr<Environment> grid =
+      MakeTestEnvironment("hypergrid:dim=2,side=4");
+  auto policy =
+      MakePolicy(*grid, AllHeadsTestArchitecture(), /*seed=*/5, torch::kCPU);
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  torch::manual_seed(13);
+  const torch::Tensor encoded = torch::randn({37, grid->encoding_dim()});
+  ActivationTape tape(*policy);
+  tape.Forward(encoded);
+  const PolicyNetImpl::Output replayed = tape.Replay();
+  const PolicyNetImpl::Output fresh = (*policy)->forward(encoded);
+  std::vector<torch::Tensor> used;
+  for (const torch::Tensor& parameter : (*policy)->parameters()) {
+    if (parameter.numel() > 1) used.push_back(parameter);
+  }
+  const std::vector<torch::Tensor> with_tape =
+      torch::autograd::grad({Total(replayed)}, used);
+  const std::vector<torch::Tensor> with_forward =
+      torch::autograd::grad({Total(fresh)}, used);
+  ASSERT_EQ(with_tape.size(), with_forward.size());
+  for (size_t i = 0; i < used.size(); ++i) {
+    EXPECT_TRUE(torch::equal(with_tape[i], with_forward[i]))
+        << "parameter " << i << ": max |difference| "
+        << (with_tape[i] - with_forward[i]).abs().max().item<float>();
+  }
+}
+
 TEST(ActivationTapeTest, TheTapeIsEmptyAfterReplayAndRecordsAgain) {
   const std::unique_ptr<Environment> grid =
       MakeTestEnvironment("hypergrid:dim=2,side=4");
