@@ -152,13 +152,25 @@ absl::StatusOr<PolicyNet> MakeUninitialisedPolicy(
 }
 
 PolicyNet ClonePolicy(const PolicyNet& policy) {
-  // clone() rebuilds the layers through reset(), whose draws come from the
-  // global generator before the weights are copied over: under the lock, so
-  // that they never land between a seeded MakePolicy's seed and its draws
-  // (a snapshot on one thread would otherwise change a policy built on
-  // another).
-  std::lock_guard<std::mutex> lock(InitialisationMutex());
-  return std::dynamic_pointer_cast<PolicyNetImpl>(policy->clone());
+  // Built undrawn, then every parameter copied: clone() rebuilt the layers
+  // through reset(), drawing every weight from the global generator (under
+  // the lock) only to overwrite it, a pass of random draws per snapshot.
+  PolicyNet clone(policy->encoding_dim(), policy->num_forward_actions(),
+                  policy->num_backward_actions(), policy->architecture(),
+                  PolicyNetImpl::Initialisation::kUndrawn);
+  clone->to(policy->device());
+  {
+    torch::NoGradGuard no_grad;
+    const auto from = policy->named_parameters();
+    auto to = clone->named_parameters();
+    for (const auto& parameter : from) {
+      torch::Tensor& destination = to[parameter.key()];
+      destination.copy_(parameter.value());
+      destination.set_requires_grad(parameter.value().requires_grad());
+    }
+  }
+  clone->train(policy->is_training());
+  return clone;
 }
 
 torch::Tensor MaskedLogSoftmax(const torch::Tensor& logits,

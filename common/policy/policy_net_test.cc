@@ -120,6 +120,40 @@ TEST(PolicyNetTest, UninitialisedPolicyTakesWeightsAndComputesLikeTheSource) {
       torch::equal(clone->forward(states).forward_logits, want.forward_logits));
 }
 
+// A clone is a deep copy of a drawn policy that takes nothing from the
+// global generator (a draw there would shift what a later unseeded draw
+// gives) and shares no storage with its source.
+TEST(PolicyNetTest, CloneCopiesEveryWeightWithoutDrawing) {
+  const std::unique_ptr<Environment> grid =
+      MakeTestEnvironment("hypergrid:dim=2,side=4");
+  auto source =
+      MakePolicy(*grid, AllHeadsTestArchitecture(), /*seed=*/7, torch::kCPU);
+  ASSERT_TRUE(source.ok()) << source.status();
+  (*source)->eval();
+  torch::manual_seed(21);
+  const torch::Tensor expected_draw = torch::rand({4});
+  torch::manual_seed(21);
+  PolicyNet clone = ClonePolicy(*source);
+  EXPECT_TRUE(torch::equal(torch::rand({4}), expected_draw));
+
+  EXPECT_FALSE(clone->is_training());
+  const auto from = (*source)->named_parameters();
+  const auto to = clone->named_parameters();
+  ASSERT_EQ(from.size(), to.size());
+  for (const auto& parameter : from) {
+    const torch::Tensor& copied = to[parameter.key()];
+    EXPECT_TRUE(torch::equal(copied, parameter.value())) << parameter.key();
+    EXPECT_EQ(copied.requires_grad(), parameter.value().requires_grad());
+    EXPECT_NE(copied.data_ptr(), parameter.value().data_ptr());
+  }
+  const torch::Tensor before = (*source)->torso_layer(0)->weight.clone();
+  {
+    torch::NoGradGuard no_grad;
+    clone->torso_layer(0)->weight.add_(1.0);
+  }
+  EXPECT_TRUE(torch::equal((*source)->torso_layer(0)->weight, before));
+}
+
 TEST(PolicyNetTest, UninitialisedPolicyRefusesAnInvalidArchitecture) {
   const std::unique_ptr<Environment> grid =
       MakeTestEnvironment("hypergrid:dim=2,side=4");
