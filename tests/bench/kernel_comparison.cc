@@ -230,6 +230,18 @@ absl::Status Run() {
   at::set_num_threads(1);
   ASSIGN_OR_RETURN(std::vector<int64_t> batches,
                    ParseBatches(absl::GetFlag(FLAGS_batches)));
+  // Every input is read and checked before anything is printed, so that a
+  // bad path or shape gives its error alone, not after a table header.
+  std::vector<BenchAlignment> alignments;
+  for (absl::string_view path : absl::StrSplit(absl::GetFlag(FLAGS_alignments),
+                                               ',', absl::SkipEmpty())) {
+    ASSIGN_OR_RETURN(alignments.emplace_back(),
+                     LoadAlignment(std::string(path)));
+  }
+  for (absl::string_view shape :
+       absl::StrSplit(absl::GetFlag(FLAGS_synthetic), ',', absl::SkipEmpty())) {
+    ASSIGN_OR_RETURN(alignments.emplace_back(), SyntheticAlignment(shape));
+  }
   std::printf(
       "# bazel run -c opt //tests/bench:kernel_comparison -- "
       "--alignments=%s --synthetic=%s --batches=%s --seconds_per_row=%g "
@@ -246,16 +258,6 @@ absl::Status Run() {
       "s | max abs difference from tensor | relative | agrees |\n"
       "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
       "| --- |\n");
-  std::vector<BenchAlignment> alignments;
-  for (absl::string_view path : absl::StrSplit(absl::GetFlag(FLAGS_alignments),
-                                               ',', absl::SkipEmpty())) {
-    ASSIGN_OR_RETURN(alignments.emplace_back(),
-                     LoadAlignment(std::string(path)));
-  }
-  for (absl::string_view shape :
-       absl::StrSplit(absl::GetFlag(FLAGS_synthetic), ',', absl::SkipEmpty())) {
-    ASSIGN_OR_RETURN(alignments.emplace_back(), SyntheticAlignment(shape));
-  }
   std::mt19937_64 random(1);
   std::vector<std::string> disagreements;
   for (const BenchAlignment& alignment : alignments) {
