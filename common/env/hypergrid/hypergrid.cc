@@ -38,11 +38,39 @@ at::Tensor HypergridEnvironment::InitialStates(int64_t batch,
                       torch::dtype(torch::kInt64).device(device));
 }
 
+namespace {
+
+// The rollout calls Encode, ForwardMask and Step once per step on a few
+// hundred rows: as LibTorch ops they are 3-4 small ops each (allocation,
+// dispatch, a pass), so on the CPU they run as one loop over the rows
+// instead. The values are exact (0/1 floats, booleans, integers), the same
+// as the ops', which stay the path for other devices and layouts.
+bool RowLoopable(const at::Tensor& states, int64_t dim) {
+  return states.device().is_cpu() && states.scalar_type() == torch::kInt64 &&
+         states.dim() == 2 && states.size(1) == dim && states.is_contiguous();
+}
+
+}  // namespace
+
 at::Tensor HypergridEnvironment::Encode(const at::Tensor& states) const {
-  // One-hot per coordinate, concatenated: [B, D * H]. Written straight into
-  // float32 with scatter_ (which still rejects coordinates outside [0, H)):
-  // torch::one_hot builds an int64 tensor to convert and checks its range
-  // with two reductions and two host syncs, per call, in the rollout loop.
+  // One-hot per coordinate, concatenated: [B, D * H].
+  if (RowLoopable(states, dim_)) {
+    const int64_t rows = states.size(0);
+    at::Tensor encoded = torch::zeros({rows, dim_ * side_}, torch::kFloat32);
+    const int64_t* coordinates = states.data_ptr<int64_t>();
+    float* out = encoded.data_ptr<float>();
+    for (int64_t i = 0; i < rows * dim_; ++i) {
+      const int64_t value = coordinates[i];
+      // What scatter_ refuses, refused alike.
+      TORCH_CHECK(value >= 0 && value < side_, "index ", value,
+                  " is out of bounds for dimension 2 with size ", side_);
+      out[i * side_ + value] = 1.0f;
+    }
+    return encoded;
+  }
+  // Written straight into float32 with scatter_ (which still rejects
+  // coordinates outside [0, H)): torch::one_hot builds an int64 tensor to
+  // convert and checks its range with two reductions and two host syncs.
   return torch::zeros({states.size(0), dim_, side_},
                       states.options().dtype(torch::kFloat32))
       .scatter_(2, states.unsqueeze(2), 1.0)
@@ -50,6 +78,19 @@ at::Tensor HypergridEnvironment::Encode(const at::Tensor& states) const {
 }
 
 at::Tensor HypergridEnvironment::ForwardMask(const at::Tensor& states) const {
+  if (RowLoopable(states, dim_)) {
+    const int64_t rows = states.size(0);
+    at::Tensor mask = torch::empty({rows, dim_ + 1}, torch::kBool);
+    const int64_t* coordinates = states.data_ptr<int64_t>();
+    bool* out = mask.data_ptr<bool>();
+    for (int64_t row = 0; row < rows; ++row) {
+      for (int64_t d = 0; d < dim_; ++d) {
+        out[row * (dim_ + 1) + d] = coordinates[row * dim_ + d] < side_ - 1;
+      }
+      out[row * (dim_ + 1) + dim_] = true;  // exit
+    }
+    return mask;
+  }
   at::Tensor can_increment = states < (side_ - 1);
   at::Tensor can_exit =
       torch::ones({states.size(0), 1}, can_increment.options());
@@ -62,6 +103,20 @@ at::Tensor HypergridEnvironment::BackwardMask(const at::Tensor& states) const {
 
 at::Tensor HypergridEnvironment::Step(const at::Tensor& states,
                                       const at::Tensor& actions) const {
+  if (RowLoopable(states, dim_) && actions.device().is_cpu() &&
+      actions.scalar_type() == torch::kInt64 && actions.dim() == 1 &&
+      actions.size(0) == states.size(0) && actions.is_contiguous()) {
+    at::Tensor next = states.clone();
+    const int64_t* taken = actions.data_ptr<int64_t>();
+    int64_t* out = next.data_ptr<int64_t>();
+    for (int64_t row = 0; row < states.size(0); ++row) {
+      const int64_t action = taken[row];
+      TORCH_CHECK(action >= 0 && action < dim_, "index ", action,
+                  " is out of bounds for dimension 1 with size ", dim_);
+      ++out[row * dim_ + action];
+    }
+    return next;
+  }
   // states + one_hot(actions, D) without one_hot's range reductions and
   // syncs; scatter_add still rejects actions outside [0, D) (e.g. exit).
   return states.scatter_add(1, actions.unsqueeze(1),

@@ -41,6 +41,42 @@ TEST(HypergridTest, MaskForbidsLeavingTheGrid) {
       {{false, true, true}, {false, false, true}, {true, false, true}})));
 }
 
+// A transposed copy has the same values but is not contiguous, which sends
+// the call down the LibTorch-op path instead of the CPU row loop.
+torch::Tensor NonContiguous(const torch::Tensor& states) {
+  torch::Tensor strided = states.t().contiguous().t();
+  EXPECT_FALSE(strided.is_contiguous());
+  return strided;
+}
+
+TEST(HypergridTest, RowLoopsGiveTheTensorOpsValuesAndRefusals) {
+  auto grid = MakeGrid("dim=3,side=5");
+  torch::manual_seed(4);
+  const torch::Tensor states = torch::randint(0, 5, {57, 3}, torch::kInt64);
+  const torch::Tensor actions = torch::randint(0, 3, {57}, torch::kInt64);
+  const torch::Tensor strided = NonContiguous(states);
+
+  const torch::Tensor encoded = grid->Encode(states);
+  EXPECT_TRUE(encoded.equal(grid->Encode(strided)));
+  EXPECT_EQ(encoded.sizes(), (std::vector<int64_t>{57, 15}));
+  EXPECT_EQ(encoded.sum().item<float>(), 57 * 3);
+  EXPECT_TRUE(grid->ForwardMask(states).equal(grid->ForwardMask(strided)));
+  const torch::Tensor next = grid->Step(states, actions);
+  EXPECT_TRUE(next.equal(grid->Step(strided, actions)));
+  EXPECT_TRUE((next - states).sum(1).eq(1).all().item<bool>());
+  // The input is not written to.
+  EXPECT_TRUE(states.equal(strided));
+
+  // Outside the grid, and the exit action, are refused by both paths.
+  const torch::Tensor outside = torch::tensor({{0, 5, 1}}, torch::kInt64);
+  EXPECT_ANY_THROW(grid->Encode(outside));
+  EXPECT_ANY_THROW(grid->Encode(NonContiguous(outside.repeat({2, 1}))));
+  const torch::Tensor exit = torch::tensor({3}, torch::kInt64);
+  EXPECT_ANY_THROW(grid->Step(states.narrow(0, 0, 1), exit));
+  EXPECT_ANY_THROW(
+      grid->Step(NonContiguous(states.narrow(0, 0, 2)), exit.repeat({2})));
+}
+
 TEST(HypergridTest, StandardRewardHasItsThreeLevels) {
   auto grid = MakeGrid("dim=2,side=8");
   auto reward = MakeSplitLogReward(*grid, {"standard", {}});
