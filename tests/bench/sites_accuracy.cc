@@ -107,6 +107,8 @@ absl::StatusOr<PolicyNet> AggregationRound(
   ASSIGN_OR_RETURN(
       result.local_product_tv,
       LocalProductTv(environment, locals, target, result.evaluation_seconds));
+  // A fresh window each round: the local models, hence the global model's
+  // target, have changed, and the last round's TVs would lag.
   ChunkMonitor monitor(options.rule);
   while (!aggregator->finished()) {
     start = ThreadCpuSeconds();
@@ -117,18 +119,19 @@ absl::StatusOr<PolicyNet> AggregationRound(
     ASSIGN_OR_RETURN(const double tv,
                      TimedTv(aggregator->global_policy(), environment, target,
                              result.evaluation_seconds));
-    result.total_variation = tv;
     const ChunkVerdict verdict = monitor.Observe(tv);
+    result.total_variation = *monitor.smoothed();
+    result.last_tv = tv;
     if (verdict == ChunkVerdict::kReached) result.reached = true;
     if (verdict != ChunkVerdict::kContinue) break;
   }
   std::printf(
-      "#     round %d: local %lld, aggregation %lld, TV %.4f%s (local "
-      "product's TV %.4f)\n",
+      "#     round %d: local %lld, aggregation %lld, smoothed TV %.4f, last "
+      "%.4f%s (local product's TV %.4f)\n",
       result.rounds, static_cast<long long>(result.local_iterations),
       static_cast<long long>(result.aggregation_iterations),
-      result.total_variation, result.reached ? " (reached)" : "",
-      result.local_product_tv);
+      result.total_variation, result.last_tv,
+      result.reached ? " (reached)" : "", result.local_product_tv);
   std::fflush(stdout);
   return aggregator->global_policy();
 }
@@ -144,23 +147,24 @@ absl::StatusOr<CentralizedToAccuracy> TrainCentralizedToAccuracy(
                    MakeRun(environment, reward, options,
                            options.centralized_cap, options.seed * 1000 + 700));
   result.seconds += ThreadCpuSeconds() - start;
-  double best = 1;
+  // The same monitor as an aggregation round's; a plateau does not end the
+  // centralized run (only the cap does).
+  ChunkMonitor monitor(options.rule);
   while (result.iterations < options.centralized_cap) {
     start = ThreadCpuSeconds();
     RETURN_IF_ERROR(
         run.trainer->RunUntil(result.iterations + options.eval_every));
     result.seconds += ThreadCpuSeconds() - start;
     result.iterations = run.trainer->iterations_done();
-    ASSIGN_OR_RETURN(
-        result.total_variation,
-        TimedTv(run.policy, environment, target, result.evaluation_seconds));
-    best = std::min(best, result.total_variation);
-    if (result.total_variation <= options.rule.target_tv) {
+    ASSIGN_OR_RETURN(result.last_tv, TimedTv(run.policy, environment, target,
+                                             result.evaluation_seconds));
+    if (monitor.Observe(result.last_tv) == ChunkVerdict::kReached) {
+      result.total_variation = *monitor.smoothed();
       result.reached = true;
       return result;
     }
   }
-  result.total_variation = best;
+  result.total_variation = monitor.best().value_or(*monitor.smoothed());
   return result;
 }
 
@@ -238,9 +242,10 @@ absl::StatusOr<SitesAccuracyRow> RunSitesToAccuracy(
 void PrintAccuracyTable(const std::vector<SitesAccuracyRow>& rows) {
   std::printf(
       "\n| sites | target TV | centralized iterations | centralized (s) | "
-      "TV centralized | local iterations per client | rounds | aggregation "
-      "iterations | slowest client (s) | aggregation (s) | federated total "
-      "(s) | TV federated | TV local product | speed-up | eval s (c / f) |\n"
+      "TV centralized (smoothed / last) | local iterations per client | "
+      "rounds | aggregation iterations | slowest client (s) | aggregation (s) "
+      "| federated total (s) | TV federated (smoothed / last) | TV local "
+      "product | speed-up | eval s (c / f) |\n"
       "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
       "---:|\n");
   for (const SitesAccuracyRow& row : rows) {
@@ -250,14 +255,14 @@ void PrintAccuracyTable(const std::vector<SitesAccuracyRow>& rows) {
         c.reached && f.reached ? absl::StrFormat("%.2fx", c.seconds / f.total())
                                : std::string("not reached");
     std::printf(
-        "| %lld | %.3f | %lld%s | %.1f | %.4f | %lld | %d | %lld | %.1f | "
-        "%.1f | %.1f | %.4f%s | %.4f | %s | %.1f / %.1f |\n",
+        "| %lld | %.3f | %lld%s | %.1f | %.4f / %.4f | %lld | %d | %lld | "
+        "%.1f | %.1f | %.1f | %.4f / %.4f%s | %.4f | %s | %.1f / %.1f |\n",
         static_cast<long long>(row.sites), row.target_tv,
         static_cast<long long>(c.iterations), c.reached ? "" : " (cap)",
-        c.seconds, c.total_variation,
+        c.seconds, c.total_variation, c.last_tv,
         static_cast<long long>(f.local_iterations), f.rounds,
         static_cast<long long>(f.aggregation_iterations), f.slowest_client,
-        f.aggregation, f.total(), f.total_variation,
+        f.aggregation, f.total(), f.total_variation, f.last_tv,
         f.reached ? "" : " (not reached)", f.local_product_tv, speedup.c_str(),
         c.evaluation_seconds, f.evaluation_seconds);
   }

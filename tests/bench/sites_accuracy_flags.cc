@@ -5,20 +5,27 @@
 
 ABSL_FLAG(double, target_tv, 0.0,
           "> 0: time-to-accuracy mode. Each method trains in chunks of "
-          "--eval_every iterations until the exact TV of its model to the "
-          "full-data target is <= this (evaluations not counted as training "
-          "time). Centralized: up to --centralized_cap iterations. "
+          "--eval_every iterations, the exact TV of its model to the "
+          "full-data target is evaluated after each chunk (not counted as "
+          "training time), and the method stops at the first evaluation "
+          "where the mean of the last --tv_window TVs is <= this (the same "
+          "rule for both methods; that smoothed TV and the last one are "
+          "reported). Centralized: up to --centralized_cap iterations. "
           "Federated: clients train --local_start iterations, then the "
           "aggregation runs until the target, a plateau (--plateau_patience "
-          "chunks without a TV improvement of more than --min_improvement) "
-          "or --aggregation_cap iterations in the round; then the clients "
-          "resume to twice their iterations (at most --local_cap) and the "
-          "aggregation continues from the global model. Federated time = "
-          "sum over rounds of the slowest client + all aggregation time. "
-          "0: the fixed budgets of --*_iterations.");
-ABSL_FLAG(int64_t, eval_every, 50,
+          "evaluations without a smoothed-TV improvement of more than "
+          "--min_improvement) or --aggregation_cap iterations in the round "
+          "(the window restarts each round); then the clients resume to "
+          "twice their iterations (at most --local_cap) and the aggregation "
+          "continues from the global model. Federated time = sum over rounds "
+          "of the slowest client + all aggregation time. 0: the fixed "
+          "budgets of --*_iterations.");
+ABSL_FLAG(int64_t, eval_every, 25,
           "Time-to-accuracy mode: iterations per chunk between exact TV "
           "evaluations.");
+ABSL_FLAG(int64_t, tv_window, 4,
+          "Time-to-accuracy mode: evaluations averaged by the stop and "
+          "plateau decisions (1: the instantaneous TV of session 14).");
 ABSL_FLAG(int64_t, centralized_cap, 6000,
           "Time-to-accuracy mode: most centralized iterations.");
 ABSL_FLAG(int64_t, local_start, 300,
@@ -27,9 +34,10 @@ ABSL_FLAG(int64_t, local_cap, 4800,
           "Time-to-accuracy mode: most local iterations per client.");
 ABSL_FLAG(int64_t, aggregation_cap, 2000,
           "Time-to-accuracy mode: most aggregation iterations per round.");
-ABSL_FLAG(int64_t, plateau_patience, 3,
-          "Time-to-accuracy mode: chunks without improvement that end an "
-          "aggregation round.");
+ABSL_FLAG(int64_t, plateau_patience, 12,
+          "Time-to-accuracy mode: evaluations without a smoothed-TV "
+          "improvement that end an aggregation round (default: three "
+          "windows of 4, 300 iterations at --eval_every=25).");
 ABSL_FLAG(double, min_improvement, 0.005,
           "Time-to-accuracy mode: a TV improvement smaller than this does "
           "not count (see --plateau_patience).");
@@ -44,6 +52,7 @@ absl::StatusOr<AccuracyOptions> AccuracyOptionsFromFlags(int64_t batch_size,
   options.rule.target_tv = absl::GetFlag(FLAGS_target_tv);
   options.rule.min_improvement = absl::GetFlag(FLAGS_min_improvement);
   options.rule.patience = absl::GetFlag(FLAGS_plateau_patience);
+  options.rule.window = absl::GetFlag(FLAGS_tv_window);
   options.eval_every = absl::GetFlag(FLAGS_eval_every);
   options.centralized_cap = absl::GetFlag(FLAGS_centralized_cap);
   options.local_start = absl::GetFlag(FLAGS_local_start);
@@ -57,10 +66,11 @@ absl::StatusOr<AccuracyOptions> AccuracyOptionsFromFlags(int64_t batch_size,
   if (options.eval_every < 1 || options.centralized_cap < 1 ||
       options.local_start < 1 || options.local_cap < options.local_start ||
       options.aggregation_cap < 1 || options.rule.patience < 1 ||
-      options.rule.min_improvement < 0) {
+      options.rule.window < 1 || options.rule.min_improvement < 0) {
     return absl::InvalidArgumentError(
-        "--eval_every, --centralized_cap, --local_start, --aggregation_cap "
-        "and --plateau_patience must be >= 1, --local_cap >= --local_start, "
+        "--eval_every, --centralized_cap, --local_start, --aggregation_cap, "
+        "--plateau_patience and --tv_window must be >= 1, --local_cap >= "
+        "--local_start, "
         "--min_improvement >= 0");
   }
   return options;
