@@ -3,79 +3,23 @@
 #include <algorithm>
 #include <climits>
 #include <deque>
-#include <thread>
 #include <utility>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
-#include "common/util/sha256.h"
+#include "common/transfer/background_hasher.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream.h"
 
 namespace epgfn {
 namespace {
 
-// Hashes, on a thread of its own, the chunks handed to it in order.
-class ChunkHasher {
- public:
-  ChunkHasher() : thread_([this] { Run(); }) {}
-  ChunkHasher(const ChunkHasher&) = delete;
-  ChunkHasher& operator=(const ChunkHasher&) = delete;
-  ~ChunkHasher() {
-    if (thread_.joinable()) Digest();
-  }
-
-  // `chunk` must stay alive and unchanged until Digest returns.
-  void Add(absl::string_view chunk) {
-    absl::MutexLock lock(&mutex_);
-    pending_.push_back(chunk);
-  }
-
-  // The digest of every chunk added; call once.
-  std::string Digest() {
-    {
-      absl::MutexLock lock(&mutex_);
-      done_ = true;
-    }
-    thread_.join();
-    return hasher_.HexDigest();
-  }
-
- private:
-  void Run() {
-    while (true) {
-      std::deque<absl::string_view> batch;
-      bool done;
-      {
-        absl::MutexLock lock(&mutex_);
-        mutex_.Await(absl::Condition(this, &ChunkHasher::Ready));
-        batch.swap(pending_);
-        done = done_;
-      }
-      for (absl::string_view chunk : batch) hasher_.Update(chunk);
-      if (done) return;
-    }
-  }
-
-  bool Ready() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
-    return done_ || !pending_.empty();
-  }
-
-  Sha256 hasher_;  // used by thread_ only, until it is joined
-  absl::Mutex mutex_;
-  std::deque<absl::string_view> pending_ ABSL_GUARDED_BY(mutex_);
-  bool done_ ABSL_GUARDED_BY(mutex_) = false;
-  std::thread thread_;  // last: starts once the rest is constructed
-};
-
 // Hands the serializer one chunk-sized string after another and passes each
 // to the hasher once the serializer has moved past it (ZeroCopyOutputStream
 // guarantees a buffer is final once Next is called again).
 class ChunkSink : public google::protobuf::io::ZeroCopyOutputStream {
  public:
-  ChunkSink(int64_t chunk_bytes, int64_t total_bytes, ChunkHasher* hasher)
+  ChunkSink(int64_t chunk_bytes, int64_t total_bytes, BackgroundHasher* hasher)
       : chunk_bytes_(chunk_bytes), left_(total_bytes), hasher_(hasher) {}
 
   bool Next(void** data, int* size) override {
@@ -117,7 +61,7 @@ class ChunkSink : public google::protobuf::io::ZeroCopyOutputStream {
  private:
   const int64_t chunk_bytes_;
   int64_t left_;
-  ChunkHasher* hasher_;
+  BackgroundHasher* hasher_;
   // A deque, so that the strings the hasher reads never move.
   std::deque<std::string> chunks_;
   int64_t written_ = 0;
@@ -137,7 +81,7 @@ absl::StatusOr<ChunkedPayload> SerializeInChunks(
         "message of ", size, " bytes exceeds the 2 GiB protobuf limit"));
   }
   ChunkedPayload payload;
-  ChunkHasher hasher;
+  BackgroundHasher hasher;
   ChunkSink sink(chunk_bytes, static_cast<int64_t>(size), &hasher);
   {
     google::protobuf::io::CodedOutputStream coded(&sink);
