@@ -35,9 +35,10 @@ class StagedFile {
 
  private:
   const std::string path_;
-  std::thread writer_;
   absl::Status status_;  // written by writer_, read after joining it
   bool committed_ = false;
+  // Last, so that the thread starts once the members it writes exist.
+  std::thread writer_;
 };
 
 }  // namespace epgfn
