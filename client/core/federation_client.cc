@@ -11,10 +11,9 @@
 #include "absl/strings/str_cat.h"
 #include "client/core/channel.h"
 #include "client/core/grpc_status.h"
-#include "common/model/deterministic_bytes.h"
+#include "common/transfer/chunked_serializer.h"
 #include "common/transfer/payload.h"
 #include "common/util/event_log.h"
-#include "common/util/sha256.h"
 #include "common/util/status_macros.h"
 
 namespace epgfn {
@@ -83,21 +82,22 @@ absl::StatusOr<UploadResult> FederationClient::UploadModel(
     const std::string& spec_digest, int64_t round,
     const v1::LocalDiagnostics& diagnostics, int64_t base_round) {
   // Deterministic, so a restarted client re-sends the very bytes it sent
-  // before and the server recognises a replay.
-  ASSIGN_OR_RETURN(const std::string payload, DeterministicBytes(weights));
+  // before and the server recognises a replay. Serialized straight into
+  // the chunks and hashed while it is serialized.
+  ASSIGN_OR_RETURN(ChunkedPayload payload, SerializeInChunks(weights));
   v1::UploadChunk header_chunk;
   v1::UploadHeader* header = header_chunk.mutable_header();
   header->set_client_id(client_id);
   header->set_spec_digest(spec_digest);
   header->set_round(round);
   header->set_base_round(base_round);
-  header->set_total_bytes(static_cast<int64_t>(payload.size()));
-  header->set_payload_sha256(Sha256Hex(payload));
+  header->set_total_bytes(payload.total_bytes);
+  header->set_payload_sha256(payload.sha256_hex);
   *header->mutable_diagnostics() = diagnostics;
-  const std::vector<absl::string_view> chunks = SplitIntoChunks(payload);
+  std::vector<std::string>& chunks = payload.chunks;
 
   UploadResult result;
-  result.payload_bytes = static_cast<int64_t>(payload.size());
+  result.payload_bytes = payload.total_bytes;
   result.chunks = static_cast<int64_t>(chunks.size());
   int attempts = 0;
   RETURN_IF_ERROR(CallWithRetry([&]() -> absl::Status {
@@ -111,8 +111,11 @@ absl::StatusOr<UploadResult> FederationClient::UploadModel(
     bool open = writer->Write(header_chunk);
     v1::UploadChunk data_chunk;
     for (size_t i = 0; open && i < chunks.size(); ++i) {
-      data_chunk.set_data(chunks[i].data(), chunks[i].size());
+      // Lent to the message, not copied, and taken back for a retry: Write
+      // has serialized the message by the time it returns.
+      data_chunk.mutable_data()->swap(chunks[i]);
       open = writer->Write(data_chunk);
+      data_chunk.mutable_data()->swap(chunks[i]);
     }
     if (open) writer->WritesDone();
     absl::Status finished = FromGrpcStatus(writer->Finish());

@@ -1,6 +1,7 @@
 #include "common/model/deterministic_bytes.h"
 
 #include <climits>
+#include <cstdint>
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/io/coded_stream.h"
@@ -15,12 +16,22 @@ absl::StatusOr<std::string> DeterministicBytes(
     return absl::InvalidArgumentError(absl::StrCat(
         "message of ", size, " bytes exceeds the 2 GiB protobuf limit"));
   }
-  std::string bytes;
+  // Sized once: a growing string (StringOutputStream) re-copied a 50 MB
+  // model's bytes as it doubled (session 16).
+  std::string bytes(size, '\0');
+  int64_t written = 0;
   {
-    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::ArrayOutputStream stream(bytes.data(),
+                                                   static_cast<int>(size));
     google::protobuf::io::CodedOutputStream coded(&stream);
     coded.SetSerializationDeterministic(true);
     message.SerializeWithCachedSizes(&coded);
+    coded.Trim();
+    written = coded.HadError() ? -1 : stream.ByteCount();
+  }
+  if (written != static_cast<int64_t>(size)) {
+    return absl::InternalError(absl::StrCat(
+        "serialized ", written, " bytes of a message whose size was ", size));
   }
   return bytes;
 }

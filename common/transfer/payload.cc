@@ -30,7 +30,7 @@ absl::StatusOr<PayloadAssembler> PayloadAssembler::Create(
         "payload digest must be 64 lower-case hex characters (SHA-256)");
   }
   PayloadAssembler assembler(total_bytes, sha256_hex);
-  assembler.data_.reserve(static_cast<size_t>(total_bytes));
+  assembler.data_->reserve(static_cast<size_t>(total_bytes));
   return assembler;
 }
 
@@ -44,8 +44,11 @@ absl::Status PayloadAssembler::Append(absl::string_view chunk) {
     return absl::InvalidArgumentError(
         absl::StrCat("payload exceeds its announced ", total_bytes_, " bytes"));
   }
-  data_.append(chunk.data(), chunk.size());
-  hasher_->Update(chunk);
+  // Within the reserved capacity (checked above): no reallocation moves
+  // the bytes handed to the hasher.
+  const size_t offset = data_->size();
+  data_->append(chunk.data(), chunk.size());
+  hasher_->Add(absl::string_view(data_->data() + offset, chunk.size()));
   return absl::OkStatus();
 }
 
@@ -55,13 +58,13 @@ absl::StatusOr<std::string> PayloadAssembler::Finish() && {
         absl::StrCat("payload truncated: ", received_bytes(), " of ",
                      total_bytes_, " bytes arrived"));
   }
-  const std::string digest = hasher_->HexDigest();
+  const std::string digest = hasher_->Digest();
   if (digest != sha256_hex_) {
     return absl::DataLossError(
         absl::StrCat("payload digest mismatch: announced ", sha256_hex_,
                      ", received ", digest));
   }
-  return std::move(data_);
+  return std::move(*data_);
 }
 
 }  // namespace epgfn

@@ -28,7 +28,15 @@ absl::Status WriteAll(int fd, absl::string_view bytes, absl::string_view path) {
   return absl::OkStatus();
 }
 
-// Writes `bytes` to a new file `path` and flushes it to disk.
+std::string DirectoryOf(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+}  // namespace
+
 absl::Status WriteAndSync(const std::string& path, absl::string_view bytes) {
   const int fd =
       ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -43,14 +51,6 @@ absl::Status WriteAndSync(const std::string& path, absl::string_view bytes) {
   return status;
 }
 
-std::string DirectoryOf(const std::string& path) {
-  const size_t slash = path.find_last_of('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
-// Makes a rename in `directory` durable.
 absl::Status SyncDirectory(const std::string& directory) {
   const int fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return ErrnoError(errno, "cannot open directory", directory);
@@ -59,8 +59,6 @@ absl::Status SyncDirectory(const std::string& directory) {
   ::close(fd);
   return status;
 }
-
-}  // namespace
 
 absl::Status WriteFileAtomically(const std::string& path,
                                  absl::string_view bytes) {
@@ -75,6 +73,13 @@ absl::Status WriteFileAtomically(const std::string& path,
     return ErrnoError(error_number, "cannot rename temporary file onto", path);
   }
   return SyncDirectory(DirectoryOf(path));
+}
+
+absl::Status RenameDurably(const std::string& from, const std::string& to) {
+  if (::rename(from.c_str(), to.c_str()) != 0) {
+    return ErrnoError(errno, "cannot rename onto", to);
+  }
+  return SyncDirectory(DirectoryOf(to));
 }
 
 absl::StatusOr<std::string> ReadFileToString(const std::string& path,
@@ -115,7 +120,7 @@ absl::StatusOr<std::string> ReadFileToString(const std::string& path,
 
 absl::Status MakeDirectories(const std::string& path) {
   if (path.empty()) return absl::InvalidArgumentError("empty directory path");
-  for (size_t slash = path.find('/', 1); ; slash = path.find('/', slash + 1)) {
+  for (size_t slash = path.find('/', 1);; slash = path.find('/', slash + 1)) {
     const std::string prefix =
         slash == std::string::npos ? path : path.substr(0, slash);
     if (::mkdir(prefix.c_str(), 0700) != 0 && errno != EEXIST) {

@@ -17,6 +17,18 @@ namespace epgfn {
 absl::Status WriteFileAtomically(const std::string& path,
                                  absl::string_view bytes);
 
+// Writes `bytes` to `path` (created or truncated) and fsyncs it; no rename,
+// so a crash midway leaves a partial `path`: for staging files that only a
+// later RenameDurably makes visible under their final name.
+absl::Status WriteAndSync(const std::string& path, absl::string_view bytes);
+
+// Renames `from` onto `to` (same directory) and fsyncs the directory, so
+// that the rename survives a crash.
+absl::Status RenameDurably(const std::string& from, const std::string& to);
+
+// Makes a rename in `directory` durable.
+absl::Status SyncDirectory(const std::string& directory);
+
 // The whole file. NotFound when it does not exist; DataLoss when it is larger
 // than `max_bytes`.
 absl::StatusOr<std::string> ReadFileToString(const std::string& path,

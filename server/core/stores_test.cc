@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "common/model/model_codec.h"
@@ -46,6 +47,19 @@ class UploadStoreTest : public ::testing::Test {
     return request;
   }
 
+  // The names of the staging files in the upload directory.
+  std::vector<std::string> StagingFiles() const {
+    std::vector<std::string> names;
+    for (const auto& entry :
+         std::filesystem::directory_iterator(state_dir_ + "/uploads")) {
+      const std::string name = entry.path().filename().string();
+      if (name.size() > 8 && name.substr(name.size() - 8) == ".staging") {
+        names.push_back(name);
+      }
+    }
+    return names;
+  }
+
   // The refusal leaves memory and disk as they were.
   void ExpectRefused(const UploadRequest& request, absl::StatusCode code) {
     const std::string model = state_dir_ + "/uploads/client-0.r1.model";
@@ -58,6 +72,8 @@ class UploadStoreTest : public ::testing::Test {
     EXPECT_EQ(store_->Accepted(), before);
     EXPECT_EQ(FileSha(model), model_sha);
     EXPECT_EQ(FileSha(meta), meta_sha);
+    // The bytes staged while the upload was validated are gone.
+    EXPECT_THAT(StagingFiles(), ::testing::IsEmpty());
     EXPECT_FALSE(
         std::filesystem::exists(state_dir_ + "/uploads/client-1.r1.model"));
     EXPECT_FALSE(
@@ -286,6 +302,32 @@ TEST_F(UploadStoreTest, ACrashBeforeTheRecordKeepsThePreviousUpload) {
   EXPECT_FALSE(
       std::filesystem::exists(state_dir_ + "/uploads/client-0.r2.model"));
   EXPECT_TRUE(restarted->Submit(Request("client-0", 2, newer)).ok());
+}
+
+TEST_F(UploadStoreTest, StagingFilesLeftByACrashAreRemovedOnRestart) {
+  ASSERT_TRUE(store_->Submit(Request("client-0", 1, payload_)).ok());
+  EXPECT_THAT(StagingFiles(), ::testing::IsEmpty());
+  // A crash while round 2 was validated, its bytes complete (and valid) in
+  // their staging file, and one during another client's write.
+  const std::string newer = test_support::LocalModelPayload(*config_, 1, 3, 0);
+  const std::string uploads = state_dir_ + "/uploads/";
+  ASSERT_TRUE(
+      WriteFileAtomically(uploads + "client-0.r2.model.1.staging", newer).ok());
+  std::ofstream(uploads + "client-1.r1.model.2.staging") << "partial";
+  store_.reset();
+
+  auto restarted = *UploadStore::Create(config_, state_dir_);
+  const UploadMap accepted = restarted->Accepted();
+  ASSERT_EQ(accepted.size(), 1u);
+  EXPECT_EQ(accepted.at("client-0")->round, 1);
+  EXPECT_EQ(accepted.at("client-0")->payload_sha256, Sha256Hex(payload_));
+  EXPECT_THAT(StagingFiles(), ::testing::IsEmpty());
+  EXPECT_FALSE(std::filesystem::exists(uploads + "client-0.r2.model"));
+  // Round 2 is uploaded again and committed under its model name.
+  ASSERT_TRUE(restarted->Submit(Request("client-0", 2, newer)).ok());
+  EXPECT_EQ(FileSha(uploads + "client-0.r2.model"), Sha256Hex(newer));
+  EXPECT_FALSE(std::filesystem::exists(uploads + "client-0.r1.model"));
+  EXPECT_THAT(StagingFiles(), ::testing::IsEmpty());
 }
 
 TEST_F(UploadStoreTest, ProbeSeedComesFromAPersistedSecretAndThePayload) {

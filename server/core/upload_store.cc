@@ -217,6 +217,9 @@ absl::StatusOr<std::shared_ptr<const AcceptedUpload>> UploadStore::Submit(
                   absl::InvalidArgumentError(
                       "diagnostics must be finite with num_trajectories >= 0"));
   }
+  // The durable write runs beside validation, which decides whether it is
+  // ever renamed into place (a refusal removes it).
+  std::unique_ptr<StagedFile> staged = StageModel(request);
   std::string reason;
   absl::StatusOr<PolicyNet> policy =
       ValidateModel(request.payload, sha256, &reason);
@@ -235,8 +238,7 @@ absl::StatusOr<std::shared_ptr<const AcceptedUpload>> UploadStore::Submit(
   absl::MutexLock commit(&commit_mutex_);
   // Another upload of this client may have been accepted meanwhile.
   RETURN_IF_ERROR(CheckHeaderCounted(request, sha256));
-  if (absl::Status written = WriteUpload(*upload, request.payload);
-      !written.ok()) {
+  if (absl::Status written = WriteUpload(*upload, *staged); !written.ok()) {
     LOG(ERROR) << "cannot store upload of " << request.client_id << ": "
                << written;
     return Refuse(

@@ -1,6 +1,7 @@
 #ifndef EPGFN_SERVER_CORE_UPLOAD_STORE_H_
 #define EPGFN_SERVER_CORE_UPLOAD_STORE_H_
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -14,6 +15,7 @@
 #include "common/aggregate/local_model.h"
 #include "common/policy/policy_net.h"
 #include "server/core/federation_config.h"
+#include "server/core/staged_file.h"
 
 namespace epgfn {
 
@@ -83,7 +85,9 @@ struct UploadStoreOptions {
 // textproto UploadRecord naming that model file. The record is the commit
 // point: a new round's model is written beside the accepted one, which stays
 // until the new record has replaced the old. A refused upload leaves memory
-// and disk unchanged.
+// and disk unchanged. The model's bytes are written to a staging file
+// (<model file>.<n>.staging) while the upload is validated, and renamed to
+// the model file only once it is accepted; recovery removes staging files.
 class UploadStore {
  public:
   // Creates the directory and recovers uploads accepted under the same spec
@@ -138,11 +142,17 @@ class UploadStore {
   absl::Status CheckHeaderCounted(const UploadRequest& request,
                                   const std::string& sha256)
       ABSL_LOCKS_EXCLUDED(mutex_);
-  // Writes the model file and then the record that commits it; on failure
-  // the previously accepted upload stays as it was.
+  // Starts the durable write of `request`'s payload to a staging file of
+  // its own (committed by WriteUpload, removed otherwise).
+  std::unique_ptr<StagedFile> StageModel(const UploadRequest& request);
+  // Renames the staged model file into place and then writes the record
+  // that commits it; on failure the previously accepted upload stays as it
+  // was.
   absl::Status WriteUpload(const AcceptedUpload& upload,
-                           const std::string& payload) const
+                           StagedFile& staged) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mutex_);
+  // Removes the staging files a crash left behind (best effort).
+  void RemoveStagingFiles() const;
   // Header checks against `accepted_` without counting.
   absl::Status CheckHeaderLocked(const std::string& client_id,
                                  const std::string& spec_digest, int64_t round,
@@ -164,6 +174,8 @@ class UploadStore {
   const UploadStoreOptions options_;
   const torch::Device device_;
   const std::string probe_secret_;
+  // Numbers staging files, so that concurrent uploads never share one.
+  std::atomic<int64_t> staging_sequence_{0};
 
   // Serializes commits (file writes + map update) so that two uploads of
   // one client cannot interleave their files.

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/spec/spec_conversion.h"
 #include "common/util/file_io.h"
@@ -62,7 +63,35 @@ std::string UploadStore::RecordPath(const std::string& client_id) const {
   return absl::StrCat(directory_, "/", client_id, ".meta");
 }
 
+void UploadStore::RemoveStagingFiles() const {
+  constexpr absl::string_view kSuffix = ".staging";
+  std::vector<std::filesystem::path> staging;
+  std::error_code error;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(directory_, error)) {
+    const std::string name = entry.path().filename().string();
+    if (absl::EndsWith(name, kSuffix)) staging.push_back(entry.path());
+  }
+  for (const std::filesystem::path& path : staging) {
+    LOG(INFO) << "removing an unfinished upload's staging file " << path;
+    std::error_code ignored;
+    std::filesystem::remove(path, ignored);
+  }
+}
+
+std::unique_ptr<StagedFile> UploadStore::StageModel(
+    const UploadRequest& request) {
+  const std::string name =
+      absl::StrCat(ModelFileName(request.client_id, request.round), ".",
+                   ++staging_sequence_, ".staging");
+  return std::make_unique<StagedFile>(absl::StrCat(directory_, "/", name),
+                                      request.payload);
+}
+
 void UploadStore::Recover() {
+  // A crash during an upload's validation leaves its staging file, which no
+  // record names: it was never accepted.
+  RemoveStagingFiles();
   for (const std::string& client_id : config_->spec.client_ids()) {
     server::v1::UploadRecord record;
     absl::Status status = ReadTextProtoFile(RecordPath(client_id), &record);
@@ -123,7 +152,7 @@ void UploadStore::Recover() {
 }
 
 absl::Status UploadStore::WriteUpload(const AcceptedUpload& upload,
-                                      const std::string& payload) const {
+                                      StagedFile& staged) const {
   server::v1::UploadRecord record;
   record.set_client_id(upload.client_id);
   record.set_spec_digest(config_->spec_digest);
@@ -137,11 +166,12 @@ absl::Status UploadStore::WriteUpload(const AcceptedUpload& upload,
   record.set_accepted_unix_seconds(upload.accepted_unix_seconds);
   const std::string model_file = ModelFileName(upload.client_id, upload.round);
   record.set_model_file(model_file);
-  // The new round's model beside the accepted one, then the record that
-  // switches to it: a crash in between leaves the old record naming the old,
-  // untouched file, so the previously accepted upload survives.
+  // The new round's model (fsynced while the upload was validated) renamed
+  // beside the accepted one, then the record that switches to it: a crash in
+  // between leaves the old record naming the old, untouched file, so the
+  // previously accepted upload survives.
   const std::string model_path = absl::StrCat(directory_, "/", model_file);
-  RETURN_IF_ERROR(WriteFileAtomically(model_path, payload));
+  RETURN_IF_ERROR(staged.CommitAs(model_path));
   if (absl::Status written =
           WriteTextProtoFile(RecordPath(upload.client_id), record);
       !written.ok()) {

@@ -12,7 +12,7 @@
 #include "client/core/grpc_status.h"
 #include "common/model/deterministic_bytes.h"
 #include "common/model/model_codec.h"
-#include "common/transfer/payload.h"
+#include "common/transfer/chunked_serializer.h"
 #include "common/util/file_io.h"
 #include "common/util/sha256.h"
 #include "common/util/status_macros.h"
@@ -45,24 +45,27 @@ absl::StatusOr<double> MedianSeconds(
 // (DATA_LOSS) before any validation.
 absl::Status StreamRefusedForItsDigest(v1::Federation::Stub& stub,
                                        const FederationConfig& config,
-                                       const std::string& payload) {
+                                       ChunkedPayload& payload) {
   v1::UploadChunk chunk;
   v1::UploadHeader* header = chunk.mutable_header();
   // No upload of this client is ever accepted, so round 1 is always new.
   header->set_client_id(config.spec.client_ids(1));
   header->set_spec_digest(config.spec_digest);
   header->set_round(1);
-  header->set_total_bytes(static_cast<int64_t>(payload.size()));
+  header->set_total_bytes(payload.total_bytes);
   header->set_payload_sha256(std::string(64, '0'));
   grpc::ClientContext context;
   v1::UploadResponse response;
   std::unique_ptr<grpc::ClientWriter<v1::UploadChunk>> writer =
       stub.UploadModel(&context, &response);
   bool open = writer->Write(chunk);
-  for (absl::string_view piece : SplitIntoChunks(payload)) {
+  // As FederationClient::UploadModel sends them: each chunk lent to the
+  // message, not copied.
+  for (std::string& piece : payload.chunks) {
     if (!open) break;
-    chunk.set_data(piece.data(), piece.size());
+    chunk.mutable_data()->swap(piece);
     open = writer->Write(chunk);
+    chunk.mutable_data()->swap(piece);
   }
   if (open) writer->WritesDone();
   absl::Status finished = FromGrpcStatus(writer->Finish());
@@ -113,8 +116,9 @@ absl::Status PrintUploadPieces(std::shared_ptr<const FederationConfig> config,
                                       : absl::InternalError("SHA-256 varies");
   }));
   auto stub = v1::Federation::NewStub(channel);
+  ASSIGN_OR_RETURN(ChunkedPayload chunked, SerializeInChunks(weights));
   RETURN_IF_ERROR(time("transport + server SHA-256 (refused upload)", [&] {
-    return StreamRefusedForItsDigest(*stub, *config, bytes);
+    return StreamRefusedForItsDigest(*stub, *config, chunked);
   }));
   RETURN_IF_ERROR(time("server: parse", [&] {
     return parsed.ParseFromString(bytes)
@@ -144,6 +148,14 @@ absl::Status PrintUploadPieces(std::shared_ptr<const FederationConfig> config,
     // As the RPC service passes it on, checked by the transfer.
     request.payload_sha256 = digest;
     return store->Submit(request).status();
+  }));
+
+  // Last, so that the derived rows below keep their indices.
+  RETURN_IF_ERROR(time("client: serialize + SHA-256 overlapped (chunks)", [&] {
+    ASSIGN_OR_RETURN(const ChunkedPayload again, SerializeInChunks(weights));
+    return again.sha256_hex == digest
+               ? absl::OkStatus()
+               : absl::InternalError("the chunked serialization differs");
   }));
 
   std::printf("upload pieces for %.1f MB (median of %d; %s):\n", megabytes,
