@@ -18,6 +18,17 @@ torch::Tensor Total(const PolicyNetImpl::Output& output) {
          output.log_flow.sum();
 }
 
+// The gradients of Total(output) with respect to the policy's weights
+// (log Z takes no part in the outputs).
+std::vector<torch::Tensor> WeightGradients(const PolicyNetImpl::Output& output,
+                                           const PolicyNet& policy) {
+  std::vector<torch::Tensor> weights;
+  for (const torch::Tensor& parameter : policy->parameters()) {
+    if (parameter.numel() > 1) weights.push_back(parameter);
+  }
+  return torch::autograd::grad({Total(output)}, weights);
+}
+
 // Passes of 1 row then 3 rows, 40 of them: far past the buffers' first
 // capacity (16 times the first pass's rows), so they regrow several times
 // and must keep every earlier row.
@@ -53,18 +64,12 @@ TEST(ActivationTapeTest, ReplayEqualsOneForwardPassOverAllRecordedRows) {
                               1e-5, 1e-6));
   EXPECT_TRUE(torch::allclose(replayed.log_flow, fresh.log_flow, 1e-5, 1e-6));
 
-  const std::vector<torch::Tensor> parameters = (*policy)->parameters();
-  std::vector<torch::Tensor> with_tape;
-  std::vector<torch::Tensor> with_forward;
-  // log Z takes no part in the outputs.
-  std::vector<torch::Tensor> used;
-  for (const torch::Tensor& parameter : parameters) {
-    if (parameter.numel() > 1) used.push_back(parameter);
-  }
-  with_tape = torch::autograd::grad({Total(replayed)}, used);
-  with_forward = torch::autograd::grad({Total(fresh)}, used);
+  const std::vector<torch::Tensor> with_tape =
+      WeightGradients(replayed, *policy);
+  const std::vector<torch::Tensor> with_forward =
+      WeightGradients(fresh, *policy);
   ASSERT_EQ(with_tape.size(), with_forward.size());
-  for (size_t i = 0; i < used.size(); ++i) {
+  for (size_t i = 0; i < with_tape.size(); ++i) {
     EXPECT_TRUE(torch::allclose(with_tape[i], with_forward[i], 1e-5, 1e-6))
         << "parameter " << i;
   }
@@ -85,16 +90,12 @@ TEST(ActivationTapeTest, OnePassGradientsAreAutogradsBitForBit) {
   tape.Forward(encoded);
   const PolicyNetImpl::Output replayed = tape.Replay();
   const PolicyNetImpl::Output fresh = (*policy)->forward(encoded);
-  std::vector<torch::Tensor> used;
-  for (const torch::Tensor& parameter : (*policy)->parameters()) {
-    if (parameter.numel() > 1) used.push_back(parameter);
-  }
   const std::vector<torch::Tensor> with_tape =
-      torch::autograd::grad({Total(replayed)}, used);
+      WeightGradients(replayed, *policy);
   const std::vector<torch::Tensor> with_forward =
-      torch::autograd::grad({Total(fresh)}, used);
+      WeightGradients(fresh, *policy);
   ASSERT_EQ(with_tape.size(), with_forward.size());
-  for (size_t i = 0; i < used.size(); ++i) {
+  for (size_t i = 0; i < with_tape.size(); ++i) {
     EXPECT_TRUE(torch::equal(with_tape[i], with_forward[i]))
         << "parameter " << i << ": max |difference| "
         << (with_tape[i] - with_forward[i]).abs().max().item<float>();
