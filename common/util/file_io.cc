@@ -60,6 +60,13 @@ absl::Status SyncDirectory(const std::string& directory) {
   return status;
 }
 
+absl::Status RenameDurably(const std::string& from, const std::string& to) {
+  if (::rename(from.c_str(), to.c_str()) != 0) {
+    return ErrnoError(errno, "cannot rename onto", to);
+  }
+  return SyncDirectory(DirectoryOf(to));
+}
+
 absl::Status WriteFileAtomically(const std::string& path,
                                  absl::string_view bytes) {
   const std::string temporary = path + ".tmp";
@@ -67,19 +74,12 @@ absl::Status WriteFileAtomically(const std::string& path,
     ::unlink(temporary.c_str());
     return status;
   }
-  if (::rename(temporary.c_str(), path.c_str()) != 0) {
-    const int error_number = errno;
+  if (absl::Status status = RenameDurably(temporary, path); !status.ok()) {
+    // (Gone already when only the directory's fsync failed.)
     ::unlink(temporary.c_str());
-    return ErrnoError(error_number, "cannot rename temporary file onto", path);
+    return status;
   }
-  return SyncDirectory(DirectoryOf(path));
-}
-
-absl::Status RenameDurably(const std::string& from, const std::string& to) {
-  if (::rename(from.c_str(), to.c_str()) != 0) {
-    return ErrnoError(errno, "cannot rename onto", to);
-  }
-  return SyncDirectory(DirectoryOf(to));
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> ReadFileToString(const std::string& path,
