@@ -7,8 +7,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "common/model/deterministic_bytes.h"
 #include "common/transfer/background_hasher.h"
-#include "google/protobuf/io/coded_stream.h"
+#include "common/util/status_macros.h"
 #include "google/protobuf/io/zero_copy_stream.h"
 
 namespace epgfn {
@@ -75,28 +76,17 @@ absl::StatusOr<ChunkedPayload> SerializeInChunks(
     return absl::InvalidArgumentError(absl::StrCat(
         "chunk_bytes must lie in [1, ", INT_MAX, "], got ", chunk_bytes));
   }
-  const size_t size = message.ByteSizeLong();
-  if (size > static_cast<size_t>(INT_MAX)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "message of ", size, " bytes exceeds the 2 GiB protobuf limit"));
-  }
+  ASSIGN_OR_RETURN(const size_t size, CheckedByteSize(message));
   ChunkedPayload payload;
   BackgroundHasher hasher;
   ChunkSink sink(chunk_bytes, static_cast<int64_t>(size), &hasher);
-  {
-    google::protobuf::io::CodedOutputStream coded(&sink);
-    coded.SetSerializationDeterministic(true);
-    message.SerializeWithCachedSizes(&coded);
-  }
-  payload.total_bytes = sink.ByteCount();
+  const absl::Status written = SerializeDeterministically(message, size, &sink);
   sink.Flush();
+  // Joins the hasher, which reads the sink's chunks, before any return.
   payload.sha256_hex = hasher.Digest();
+  RETURN_IF_ERROR(written);
+  payload.total_bytes = static_cast<int64_t>(size);
   payload.chunks = std::move(sink).TakeChunks();
-  if (payload.total_bytes != static_cast<int64_t>(size)) {
-    return absl::InternalError(absl::StrCat("serialized ", payload.total_bytes,
-                                            " bytes of a message ",
-                                            "whose size was ", size));
-  }
   return payload;
 }
 
