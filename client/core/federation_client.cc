@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "client/core/channel.h"
 #include "client/core/grpc_status.h"
+#include "client/core/upload_stream.h"
 #include "common/transfer/chunked_serializer.h"
 #include "common/transfer/payload.h"
 #include "common/util/event_log.h"
@@ -107,18 +108,8 @@ absl::StatusOr<UploadResult> FederationClient::UploadModel(
     v1::UploadResponse response;
     std::unique_ptr<grpc::ClientWriter<v1::UploadChunk>> writer =
         stub_->UploadModel(&context, &response);
-    // A failed Write means the stream is broken; Finish() says why.
-    bool open = writer->Write(header_chunk);
-    v1::UploadChunk data_chunk;
-    for (size_t i = 0; open && i < chunks.size(); ++i) {
-      // Lent to the message, not copied, and taken back for a retry: Write
-      // has serialized the message by the time it returns.
-      data_chunk.mutable_data()->swap(chunks[i]);
-      open = writer->Write(data_chunk);
-      data_chunk.mutable_data()->swap(chunks[i]);
-    }
-    if (open) writer->WritesDone();
-    absl::Status finished = FromGrpcStatus(writer->Finish());
+    absl::Status finished =
+        FromGrpcStatus(StreamUpload(*writer, header_chunk, chunks));
     ++attempts;
     if (absl::IsAlreadyExists(finished) && attempts > 1) {
       // An earlier attempt reached the server, which stored it and then

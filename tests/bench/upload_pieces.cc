@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "client/core/grpc_status.h"
+#include "client/core/upload_stream.h"
 #include "common/model/deterministic_bytes.h"
 #include "common/model/model_codec.h"
 #include "common/transfer/chunked_serializer.h"
@@ -58,17 +59,9 @@ absl::Status StreamRefusedForItsDigest(v1::Federation::Stub& stub,
   v1::UploadResponse response;
   std::unique_ptr<grpc::ClientWriter<v1::UploadChunk>> writer =
       stub.UploadModel(&context, &response);
-  bool open = writer->Write(chunk);
-  // As FederationClient::UploadModel sends them: each chunk lent to the
-  // message, not copied.
-  for (std::string& piece : payload.chunks) {
-    if (!open) break;
-    chunk.mutable_data()->swap(piece);
-    open = writer->Write(chunk);
-    chunk.mutable_data()->swap(piece);
-  }
-  if (open) writer->WritesDone();
-  absl::Status finished = FromGrpcStatus(writer->Finish());
+  // As FederationClient::UploadModel sends them.
+  absl::Status finished =
+      FromGrpcStatus(StreamUpload(*writer, chunk, payload.chunks));
   if (!absl::IsDataLoss(finished)) {
     return absl::InternalError(absl::StrCat(
         "the transport probe expected DATA_LOSS, got ", finished.ToString()));
