@@ -24,6 +24,8 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "${repo}"
 # shellcheck source=tests/e2e/e2e_lib.sh
 source "${repo}/tests/e2e/e2e_lib.sh"  # e2e_wait_for_listening
+# shellcheck source=deploy/federation_lib.sh
+source "${repo}/deploy/federation_lib.sh"  # fed_start_*, fed_peak_mib, fed_field
 out="$(realpath -m "${1:-out/phylo_ds1}")"
 ds1=/usr/share/doc/beast2-mcmc/examples/benchmark/1/testHKY336.xml.gz
 [[ -f "${ds1}" ]] || { echo "no ${ds1}: run deploy/setup.sh" >&2; exit 2; }
@@ -49,7 +51,6 @@ mkdir -p "${out}/logs" "${out}/server"
 logs="${out}/logs"
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
-peak_mib() { awk '/Maximum resident set size/{ printf "%.0f", $NF / 1024 }' "$1"; }
 
 # 1. Private files: four contiguous site regions, one folder per client.
 t0=$(now)
@@ -83,60 +84,51 @@ SPEC
 
 bash deploy/gen_certs.sh "${out}/certs" "${clients[@]}" >/dev/null
 certs="${out}/certs"
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "${pid}" 2>/dev/null || true; done; }
+# The server's sampler wants bearer tokens; nothing samples over RPC here.
+(umask 077 && printf 'bench:%s\n' "$(openssl rand -hex 32)" \
+  >"${certs}/sampler_tokens.txt")
+# Every process under GNU time (peak RSS and seconds; n/a without it).
+export FED_TIME_DIR="${logs}"
+client_pids=()
+cleanup() {
+  for pid in "${client_pids[@]}"; do kill "${pid}" 2>/dev/null || true; done
+  fed_stop_server
+}
 trap cleanup EXIT
 
 t_start=$(now)
-(cd "${out}/server" && exec /usr/bin/time -v -o "${logs}/server.time" \
-  "${bin}/server/epgfn_server" --listen=127.0.0.1:0 --state_dir=state \
-  --config=spec.textproto --tls_cert="${certs}/server.pem" \
-  --tls_key="${certs}/server.key" --tls_client_ca="${certs}/ca.pem" \
-  --sampler_auth=mtls --threads=1) >"${logs}/server.log" 2>&1 &
-server_pid=$!
-pids+=("${server_pid}")
-address="$(e2e_wait_for_listening "${logs}/server.log" "${server_pid}")" ||
+fed_start_server "${bin}/server/epgfn_server" "${out}/server" \
+  "${logs}/server.log" spec.textproto "${certs}/server.pem" \
+  "${certs}/server.key" "${certs}/ca.pem" "${certs}/sampler_tokens.txt" 1
+address="$(e2e_wait_for_listening "${logs}/server.log" "${FED_SERVER_PID}")" ||
   { tail "${logs}/server.log"; exit 1; }
 
-client_pids=()
 for i in "${!clients[@]}"; do
   id="${clients[$i]}"
-  /usr/bin/time -v -o "${logs}/${id}.time" "${bin}/client/epgfn_client" \
-    --server="${address}" --client_id="${id}" --tls_ca="${certs}/ca.pem" \
-    --tls_cert="${certs}/${id}.pem" --tls_key="${certs}/${id}.key" \
-    --state_dir="${out}/${id}" \
-    --reward="jc69:alignment=${files[$i]},temperature=${temperature},kernel=${kernel}" \
-    --threads=1 --diagnostics_trajectories=1024 --wait_seconds=7200 \
-    >"${logs}/${id}.log" 2>&1 &
-  client_pids+=($!)
-  pids+=($!)
+  fed_start_client "${bin}/client/epgfn_client" "${address}" "${id}" \
+    "${certs}/ca.pem" "${certs}/${id}.pem" "${certs}/${id}.key" \
+    "${out}/${id}" \
+    "jc69:alignment=${files[$i]},temperature=${temperature},kernel=${kernel}" \
+    1 "${logs}/${id}.log" --diagnostics_trajectories=1024 --wait_seconds=7200
+  client_pids+=("${FED_CLIENT_PID}")
 done
 for pid in "${client_pids[@]}"; do wait "${pid}"; done
+client_pids=()
 federation_s=$(elapsed "${t_start}" "$(now)")
-# The server's own peak RSS, read before it stops: GNU time writes no report
-# when the signal reaches it rather than the server.
-server_child=$(pgrep -P "${server_pid}" | head -n 1 || true)
-server_peak_mib=$(awk '/^VmHWM:/{ printf "%.0f", $2 / 1024 }' \
-  "/proc/${server_child}/status" 2>/dev/null || true)
-kill -TERM "${server_child:-${server_pid}}" 2>/dev/null || true
-wait "${server_pid}" || true
+fed_stop_server
 
-field() {  # log, key
-  awk -v key="$2" '/^SUMMARY /{ for (i = 2; i <= NF; i++) {
-    split($i, kv, "="); if (kv[1] == key) print substr($i, length(key) + 2) } }' "$1"
-}
 echo "# DS1 federation: 4 clients x $(wc -l <"${files[0]}" | awk '{print $1}') lines; local ${local_iterations} / aggregation ${aggregation_iterations} CB iterations, batch 64, 2x128 MLPs, temperature ${temperature}, ${kernel} kernel"
 echo "# split ${split_s} s; federation wall-clock ${federation_s} s; $(uptime)"
 echo "| process | train s | upload s | wait (aggregation) s | download s | peak RSS MiB |"
 echo "|---|---|---|---|---|---|"
 for id in "${clients[@]}"; do
-  echo "| ${id} | $(field "${logs}/${id}.log" train_s) | $(field "${logs}/${id}.log" upload_s) | $(field "${logs}/${id}.log" wait_s) | $(field "${logs}/${id}.log" download_s) | $(peak_mib "${logs}/${id}.time") |"
+  echo "| ${id} | $(fed_field "${logs}/${id}.log" train_s) | $(fed_field "${logs}/${id}.log" upload_s) | $(fed_field "${logs}/${id}.log" wait_s) | $(fed_field "${logs}/${id}.log" download_s) | $(fed_peak_mib "${id}") |"
 done
 aggregation_line=$(grep "event=version_published" "${logs}/server.log" | tail -n 1 || true)
-echo "| server | | | | | ${server_peak_mib:-$(peak_mib "${logs}/server.time")} |"
+echo "| server | | | | | $(fed_peak_mib server) |"
 echo "# server: ${aggregation_line##*event=}"
 
-model=$(field "${logs}/client-0.log" model)
+model=$(fed_global_model "${logs}/client-0.log")
 quality=(--config="${out}/server/spec.textproto" --threads=1
          --likelihood="jc69:alignment=${out}/reference/full.fasta")
 echo "| model | FCS | best log L among 10,000 | mean log L | distinct trees |"

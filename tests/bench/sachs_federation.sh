@@ -58,28 +58,21 @@ if [[ ! -f "${data}" ]]; then
 fi
 
 # Binaries from the runfiles of `bazel run`.
-runfiles="${RUNFILES_DIR:-$0.runfiles}/epgfn"
+runfiles="$(realpath "${RUNFILES_DIR:-$0.runfiles}")/epgfn"
 server_bin="${runfiles}/server/epgfn_server"
 client_bin="${runfiles}/client/epgfn_client"
 sample_bin="${runfiles}/client/epgfn_sample"
 gen_certs="${runfiles}/deploy/gen_certs.sh"
 e2e_lib="${runfiles}/tests/e2e/e2e_lib.sh"
+federation_lib="${runfiles}/deploy/federation_lib.sh"
 for f in "${server_bin}" "${client_bin}" "${sample_bin}" "${gen_certs}" \
-  "${e2e_lib}"; do
+  "${e2e_lib}" "${federation_lib}"; do
   [[ -e "${f}" ]] || { echo "sachs_federation: missing ${f}" >&2; exit 1; }
 done
 # shellcheck source=tests/e2e/e2e_lib.sh
 source "${e2e_lib}"  # e2e_wait_for_listening
-# GNU time (deploy/setup.sh installs it) writes "<peak RSS KiB> <seconds>"
-# to the file given; without it the figures read n/a.
-timed() {  # output file, command...
-  local out="$1"
-  shift
-  if [[ -x /usr/bin/time ]]; then
-    exec /usr/bin/time -f "%M %e" -o "${out}" "$@"
-  fi
-  exec "$@"
-}
+# shellcheck source=deploy/federation_lib.sh
+source "${federation_lib}"  # fed_start_*, fed_exec, fed_peak_mib, fed_field
 
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
@@ -138,36 +131,31 @@ token="$(openssl rand -hex 32)"
  printf 'bench:%s\n' "${token}" >"${certs}/sampler_tokens.txt"
  printf '%s\n' "${token}" >"${certs}/sampler_token.txt")
 
-server_pid=""
+# Every process under GNU time (peak RSS and seconds; n/a without it).
+export FED_TIME_DIR="${logs}"
 client_pids=()
 cleanup() {
-  for pid in "${client_pids[@]}" ${server_pid}; do kill "${pid}" 2>/dev/null || true; done
+  for pid in "${client_pids[@]}"; do kill "${pid}" 2>/dev/null || true; done
+  fed_stop_server
   wait 2>/dev/null || true
 }
 trap cleanup EXIT
 
 start=$(now)
-(cd "${work}/server" &&
-  timed "${logs}/server.time" "${server_bin}" \
-    --listen=127.0.0.1:0 --state_dir=state --config=federation.textproto \
-    --tls_cert="${certs}/server.pem" --tls_key="${certs}/server.key" \
-    --tls_client_ca="${certs}/ca.pem" --sampler_auth=token \
-    --sampler_tokens_file="${certs}/sampler_tokens.txt" \
-    --threads="${threads}") >"${logs}/server.log" 2>&1 &
-server_pid=$!
-address="$(e2e_wait_for_listening "${logs}/server.log" "${server_pid}")" ||
+fed_start_server "${server_bin}" "${work}/server" "${logs}/server.log" \
+  federation.textproto "${certs}/server.pem" "${certs}/server.key" \
+  "${certs}/ca.pem" "${certs}/sampler_tokens.txt" "${threads}"
+address="$(e2e_wait_for_listening "${logs}/server.log" "${FED_SERVER_PID}")" ||
   { tail "${logs}/server.log"; exit 1; }
 
 clients_start=$(now)
 for i in "${!clients[@]}"; do
   id="${clients[$i]}"
-  (timed "${logs}/${id}.time" "${client_bin}" --server="${address}" \
-    --client_id="${id}" --tls_ca="${certs}/ca.pem" \
-    --tls_cert="${certs}/${id}.pem" --tls_key="${certs}/${id}.key" \
-    --state_dir="${work}/${id}" \
-    --reward="bge:standardize=1,temperature=${temperature},data=${work}/${id}-data/rows.tsv" \
-    --threads="${threads}" --wait_seconds=7200) >"${logs}/${id}.log" 2>&1 &
-  client_pids+=($!)
+  fed_start_client "${client_bin}" "${address}" "${id}" "${certs}/ca.pem" \
+    "${certs}/${id}.pem" "${certs}/${id}.key" "${work}/${id}" \
+    "bge:standardize=1,temperature=${temperature},data=${work}/${id}-data/rows.tsv" \
+    "${threads}" "${logs}/${id}.log" --wait_seconds=7200
+  client_pids+=("${FED_CLIENT_PID}")
 done
 for i in "${!clients[@]}"; do
   wait "${client_pids[$i]}" || { tail -n 20 "${logs}/${clients[$i]}.log"; exit 1; }
@@ -176,24 +164,14 @@ client_pids=()
 clients_s=$(elapsed "${clients_start}" "$(now)")
 
 sample_start=$(now)
-(timed "${logs}/sample.time" "${sample_bin}" --server="${address}" \
+(fed_exec sample "${sample_bin}" --server="${address}" \
   --tls_ca="${certs}/ca.pem" --tls_cert="${certs}/client-0.pem" \
   --tls_key="${certs}/client-0.key" \
   --sampler_token_file="${certs}/sampler_token.txt" \
   --num_samples="${num_samples}" --seed=1 --output="${work}/samples.tsv") \
   >"${logs}/sample.log" 2>&1 || { tail "${logs}/sample.log"; exit 1; }
 sample_s=$(elapsed "${sample_start}" "$(now)")
-# The server may run under GNU time: signal the server itself.
-server_child=$(pgrep -P "${server_pid}" || true)
-kill -TERM "${server_child:-${server_pid}}"
-wait "${server_pid}" || true
-server_pid=""
-
-field() {  # log, key
-  awk -v key="$2" '/^SUMMARY /{ for (i = 2; i <= NF; i++) {
-    split($i, kv, "="); if (kv[1] == key) print substr($i, length(key) + 2) } }' "$1"
-}
-peak() { [[ -s "$1" ]] && awk 'END { printf "%.0f", $1 / 1024 }' "$1" || echo "n/a"; }
+fed_stop_server
 
 echo "Sachs federation: ${#clients[@]} clients x ~$(($(wc -l <"${data}") / 4)) rows, variables ${variables}"
 echo "environment max_parents: ${max_parents:-none}; local ${local_iterations} and aggregation ${aggregation_iterations} iterations, batch 64, MLP 2x${hidden_width}, ${threads} thread(s) per process, reward temperature ${temperature}"
@@ -201,11 +179,11 @@ echo
 echo "| process | phase wall-clock s | peak RSS MiB |"
 echo "|---|---|---|"
 for id in "${clients[@]}"; do
-  echo "| ${id} | train $(field "${logs}/${id}.log" train_s), upload $(field "${logs}/${id}.log" upload_s), wait for global $(field "${logs}/${id}.log" wait_s) | $(peak "${logs}/${id}.time") |"
+  echo "| ${id} | train $(fed_field "${logs}/${id}.log" train_s), upload $(fed_field "${logs}/${id}.log" upload_s), wait for global $(fed_field "${logs}/${id}.log" wait_s) | $(fed_peak_mib "${id}") |"
 done
-aggregation=$(for id in "${clients[@]}"; do field "${logs}/${id}.log" wait_s; done | sort -g | head -n 1)
-echo "| server | aggregation (last upload -> published) ${aggregation} | $(peak "${logs}/server.time") |"
-echo "| sampler | ${num_samples} samples ${sample_s} | $(peak "${logs}/sample.time") |"
+aggregation=$(for id in "${clients[@]}"; do fed_field "${logs}/${id}.log" wait_s; done | sort -g | head -n 1)
+echo "| server | aggregation (last upload -> published) ${aggregation} | $(fed_peak_mib server) |"
+echo "| sampler | ${num_samples} samples ${sample_s} | $(fed_peak_mib sample) |"
 echo "| all | clients start -> global model on disk ${clients_s}; whole run $(elapsed "${start}" "$(now)") | |"
 echo
 
