@@ -3,6 +3,8 @@
 #include <glog/logging.h>
 
 #include <algorithm>
+#include <optional>
+#include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -300,10 +302,18 @@ absl::Status ClientDaemon::UploadUnlessAccepted(
                      .With("reason", "the server already holds this round");
     return absl::OkStatus();
   }
+  std::optional<v1::LocalDiagnostics> diagnostics = trained.diagnostics;
+  if (const std::string why = DiagnosticsUnsendable(trained.diagnostics);
+      !why.empty()) {
+    LOG(WARNING) << MakeEvent("diagnostics_withheld")
+                        .With("round", trained.round)
+                        .With("reason", why);
+    diagnostics.reset();
+  }
   ASSIGN_OR_RETURN(const UploadResult upload,
-                   client_->UploadModel(
-                       trained.weights, options_.client_id, spec.spec_digest,
-                       trained.round, trained.diagnostics, trained.base_round));
+                   client_->UploadModel(trained.weights, options_.client_id,
+                                        spec.spec_digest, trained.round,
+                                        diagnostics, trained.base_round));
   result.upload_bytes = upload.payload_bytes;
   result.upload_seconds = upload.seconds;
   LOG(INFO) << MakeEvent("uploaded")

@@ -81,7 +81,8 @@ absl::StatusOr<v1::GetStatusResponse> FederationClient::GetStatus() {
 absl::StatusOr<UploadResult> FederationClient::UploadModel(
     const v1::ModelWeights& weights, const std::string& client_id,
     const std::string& spec_digest, int64_t round,
-    const v1::LocalDiagnostics& diagnostics, int64_t base_round) {
+    const std::optional<v1::LocalDiagnostics>& diagnostics,
+    int64_t base_round) {
   // Deterministic, so a restarted client re-sends the very bytes it sent
   // before and the server recognises a replay. Serialized straight into
   // the chunks and hashed while it is serialized.
@@ -94,7 +95,7 @@ absl::StatusOr<UploadResult> FederationClient::UploadModel(
   header->set_base_round(base_round);
   header->set_total_bytes(payload.total_bytes);
   header->set_payload_sha256(payload.sha256_hex);
-  *header->mutable_diagnostics() = diagnostics;
+  if (diagnostics) *header->mutable_diagnostics() = *diagnostics;
   std::vector<std::string>& chunks = payload.chunks;
 
   UploadResult result;

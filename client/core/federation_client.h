@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -81,11 +82,13 @@ class FederationClient {
   // corrupted stream. A retry answered ALREADY_EXISTS (the server stored an
   // earlier attempt whose answer was lost) counts as success. `base_round`:
   // the accepted round a streaming update was trained from (0: a fresh
-  // model; UploadHeader.base_round).
+  // model; UploadHeader.base_round). Without `diagnostics` the header
+  // carries none.
   absl::StatusOr<UploadResult> UploadModel(
       const v1::ModelWeights& weights, const std::string& client_id,
       const std::string& spec_digest, int64_t round,
-      const v1::LocalDiagnostics& diagnostics, int64_t base_round = 0);
+      const std::optional<v1::LocalDiagnostics>& diagnostics,
+      int64_t base_round = 0);
 
   // Watches for a published version newer than `after_version` for which
   // `accept` (if given) holds, reconnecting (with backoff) until `deadline`;

@@ -272,6 +272,14 @@ TEST_F(FederationClientTest, UploadStreamsChunksWithDigest) {
   EXPECT_EQ(result->chunks, static_cast<int64_t>(service_.chunk_sizes_.size()));
 }
 
+TEST_F(FederationClientTest, UploadWithoutDiagnosticsSendsNone) {
+  absl::StatusOr<UploadResult> result = client_->UploadModel(
+      BigModel(), "client-1", std::string(64, 'a'), 3, std::nullopt);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(service_.header_.round(), 3);
+  EXPECT_FALSE(service_.header_.has_diagnostics());
+}
+
 TEST_F(FederationClientTest, UploadWhoseAnswerWasLostIsDoneOnReplay) {
   service_.lost_upload_answers_ = 1;
   const v1::ModelWeights weights = BigModel();

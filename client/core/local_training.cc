@@ -1,11 +1,14 @@
 #include "client/core/local_training.h"
 
+#include <cmath>
 #include <map>
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "client/core/local_model_store.h"
 #include "client/core/local_state.pb.h"
 #include "client/core/round_statistics.h"
@@ -133,6 +136,25 @@ LocalTrainingResult ReusedUpdate(const std::string& state_dir,
 }
 
 }  // namespace
+
+std::string DiagnosticsUnsendable(const v1::LocalDiagnostics& diagnostics) {
+  std::vector<std::string> problems;
+  auto check = [&](const char* name, double value) {
+    if (!std::isfinite(value))
+      problems.push_back(absl::StrCat(name, " is ", value));
+  };
+  check("alpha", diagnostics.alpha());
+  check("beta", diagnostics.beta());
+  check("log_z_hat", diagnostics.log_z_estimate());
+  if (diagnostics.num_trajectories() < 0) {
+    problems.push_back(
+        absl::StrCat("num_trajectories is ", diagnostics.num_trajectories()));
+  }
+  if (problems.empty()) return "";
+  return absl::StrCat(absl::StrJoin(problems, ", "),
+                      ": the model is too far from its reward for a bound "
+                      "(train longer or temper the reward)");
+}
 
 absl::StatusOr<LocalSetup> PrepareLocalTraining(
     const v1::FederationSpec& spec, const LocalTrainingOptions& options) {

@@ -85,6 +85,14 @@ struct LocalTrainingResult {
   std::string ignored_update_options;
 };
 
+// Why `diagnostics` cannot be sent with an upload (the server refuses
+// diagnostics that are not finite), or empty when they can. A barely trained
+// model's beta overflows to +inf (its p_F / (p_B R / Z_hat) ratios span more
+// than a double holds): such a bound says nothing, and the model is better
+// uploaded without it than not at all (a federation with an exclusion limit
+// leaves an upload without diagnostics out anyway).
+std::string DiagnosticsUnsendable(const v1::LocalDiagnostics& diagnostics);
+
 // Trains the client's local model for `spec` on its private reward, or
 // reuses the one an earlier run persisted under options.state_dir when that
 // one was trained for the same spec digest, reward and options (and the file

@@ -1,12 +1,15 @@
 #include "client/core/local_training.h"
 
+#include <gmock/gmock.h>
 #include <google/protobuf/text_format.h>
 #include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -23,6 +26,9 @@
 namespace epgfn {
 namespace {
 
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+
 v1::FederationSpec SmallSpec() {
   return SmallHypergridSpec("test", /*iterations=*/5, /*seed=*/3);
 }
@@ -38,6 +44,28 @@ LocalTrainingOptions Options(const std::string& state_dir) {
   options.state_dir = state_dir;
   options.diagnostics_trajectories = 64;
   return options;
+}
+
+TEST(LocalTrainingTest, OnlyFiniteDiagnosticsAreSendable) {
+  v1::LocalDiagnostics diagnostics;
+  diagnostics.set_alpha(0.2);
+  diagnostics.set_beta(0.5);
+  diagnostics.set_log_z_estimate(-3.0);
+  diagnostics.set_num_trajectories(64);
+  EXPECT_EQ(DiagnosticsUnsendable(diagnostics), "");
+
+  v1::LocalDiagnostics overflowed = diagnostics;
+  overflowed.set_beta(std::numeric_limits<double>::infinity());
+  EXPECT_THAT(DiagnosticsUnsendable(overflowed), HasSubstr("beta is inf"));
+  v1::LocalDiagnostics undefined = diagnostics;
+  undefined.set_alpha(std::nan(""));
+  undefined.set_log_z_estimate(-std::numeric_limits<double>::infinity());
+  EXPECT_THAT(DiagnosticsUnsendable(undefined),
+              AllOf(HasSubstr("alpha is nan"), HasSubstr("log_z_hat is -inf")));
+  v1::LocalDiagnostics negative = diagnostics;
+  negative.set_num_trajectories(-1);
+  EXPECT_THAT(DiagnosticsUnsendable(negative),
+              HasSubstr("num_trajectories is -1"));
 }
 
 TEST(LocalTrainingTest, TrainsPersistsAndReusesOnRestart) {
