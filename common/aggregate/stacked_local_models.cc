@@ -8,9 +8,6 @@
 namespace epgfn {
 namespace {
 
-// MaskedLogSoftmax's value for disallowed entries (large, finite).
-constexpr float kMaskedLogit = -1e9f;
-
 // log softmax over the allowed actions of `logits` [N, R, A] (mask [R, A]),
 // read at `actions` [R]: [N, R]. Computed in an [N, A, R] layout, where the
 // reduction over the few actions runs over an outer dimension, vectorized

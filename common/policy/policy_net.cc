@@ -10,8 +10,6 @@
 namespace epgfn {
 namespace {
 
-constexpr float kMaskedLogit = -1e9f;
-
 std::mutex& InitialisationMutex() {
   static std::mutex* mutex = new std::mutex;
   return *mutex;

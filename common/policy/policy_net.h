@@ -122,9 +122,13 @@ absl::StatusOr<PolicyNet> MakeUninitialisedPolicy(
 // A deep copy on the same device (for snapshots served while training goes on).
 PolicyNet ClonePolicy(const PolicyNet& policy);
 
-// Log-softmax over the allowed entries; disallowed entries get a large
-// negative finite value (never -inf, so rows with nothing allowed stay finite
+// What MaskedLogSoftmax puts in place of a disallowed logit: large,
+// negative and finite (never -inf, so rows with nothing allowed stay finite
 // and cannot poison gradients).
+inline constexpr float kMaskedLogit = -1e9f;
+
+// Log-softmax over the allowed entries; disallowed entries are replaced by
+// kMaskedLogit first.
 torch::Tensor MaskedLogSoftmax(const torch::Tensor& logits,
                                const torch::Tensor& mask);
 

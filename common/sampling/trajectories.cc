@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "common/policy/activation_tape.h"
+#include "common/policy/masked_softmax.h"
 #include "common/sampling/exploration_mix.h"
 #include "common/sampling/flat_steps.h"
 
@@ -54,7 +55,7 @@ Trajectories Rollout(PolicyNet& policy, const Environment& environment,
     if (record != nullptr) record->forward_masks.push_back(mask);
     // In place where the operands are this step's own temporaries (same
     // values as the out-of-place forms, fewer allocations).
-    torch::Tensor probabilities = MaskedLogSoftmax(logits, mask).exp_();
+    torch::Tensor probabilities = MaskedSoftmax(logits, mask);
     if (exploration.epsilon > 0.0) {
       MixUniformExploration(probabilities, mask, exploration.epsilon);
     }
@@ -99,9 +100,8 @@ TrajectoryLogProbs LogProbsFromOutputs(const Environment& environment,
                                        const PolicyNetImpl::Output& output,
                                        const torch::Tensor& forward_mask) {
   torch::Tensor log_pf_rows =
-      MaskedLogSoftmax(output.forward_logits, forward_mask)
-          .gather(1, steps.actions.index_select(0, steps.visited).unsqueeze(1))
-          .squeeze(1);
+      MaskedLogSoftmaxAt(output.forward_logits, forward_mask,
+                         steps.actions.index_select(0, steps.visited));
 
   TrajectoryLogProbs result;
   result.log_pf = steps.PerStep(steps.visited, log_pf_rows);
@@ -116,9 +116,8 @@ TrajectoryLogProbs LogProbsFromOutputs(const Environment& environment,
         output.backward_logits.index_select(0, steps.ChildRows());
     torch::Tensor backward_actions =
         environment.BackwardActionOf(steps.children, steps.MoveActions());
-    log_pb_rows = MaskedLogSoftmax(backward_logits, steps.backward_mask)
-                      .gather(1, backward_actions.unsqueeze(1))
-                      .squeeze(1);
+    log_pb_rows = MaskedLogSoftmaxAt(backward_logits, steps.backward_mask,
+                                     backward_actions);
   } else {
     log_pb_rows = steps.UniformLogPb();
   }
