@@ -44,6 +44,7 @@
 #include "common/train/trainer.h"
 #include "common/train/trajectory_target.h"
 #include "common/util/status_macros.h"
+#include "tests/bench/aggregation_warm_start.h"
 #include "tests/bench/bench_main.h"
 #include "tests/bench/federated_instance.h"
 #include "tests/bench/federated_phases.h"
@@ -102,6 +103,15 @@ ABSL_FLAG(double, stop_tv_tolerance, 0,
 ABSL_FLAG(int64_t, stop_every, 25,
           "With a stopping rule: aggregation iterations between its "
           "evaluations (the aggregation's progress reports).");
+ABSL_FLAG(bool, common_init, false,
+          "Every client starts from one initialisation drawn from --seed "
+          "instead of its own (what a parameter average of the local models "
+          "needs).");
+ABSL_FLAG(std::string, aggregation_warm_start, "none",
+          "Where the global model starts (issue 14, time to accuracy): none "
+          "(its own seeded initialisation), client (a copy of the first "
+          "client's local model) or average (the parameter average of the "
+          "local models weighted by their weights; needs --common_init).");
 ABSL_FLAG(int64_t, evaluation_samples, 4096,
           "Samples per method for FCS, top-k and modes.");
 
@@ -119,7 +129,7 @@ std::string PngDirectory() {
   return dir;
 }
 
-Settings SettingsFromFlags() {
+absl::StatusOr<Settings> SettingsFromFlags() {
   Settings settings;
   settings.seed = absl::GetFlag(FLAGS_seed);
   settings.local_iterations = absl::GetFlag(FLAGS_local_iterations);
@@ -144,6 +154,13 @@ Settings SettingsFromFlags() {
       absl::GetFlag(FLAGS_stop_tv_tolerance);
   settings.stopping_every =
       std::max<int64_t>(1, absl::GetFlag(FLAGS_stop_every));
+  settings.common_init = absl::GetFlag(FLAGS_common_init);
+  ASSIGN_OR_RETURN(
+      settings.warm_start,
+      ParseAggregationWarmStart(absl::GetFlag(FLAGS_aggregation_warm_start)));
+  // Refused before any training rather than after the clients' minutes.
+  RETURN_IF_ERROR(
+      ValidateAggregationWarmStart(settings.warm_start, settings.common_init));
   return settings;
 }
 
@@ -248,6 +265,24 @@ void PrintPhases(const Settings& settings, const LocalPhase& local,
           ? "not enumerable"
           : absl::StrFormat("%.4f", global.total_variation_to_local_product)
                 .c_str());
+  std::printf(
+      "aggregation warm start: %s (clients from %s); exact TV to the product "
+      "of the local models at the start: %s\n",
+      std::string(AggregationWarmStartName(settings.warm_start)).c_str(),
+      settings.common_init ? "one common initialisation"
+                           : "their own initialisations",
+      global.initial_total_variation_to_local_product < 0
+          ? "not enumerable"
+          : absl::StrFormat("%.4f",
+                            global.initial_total_variation_to_local_product)
+                .c_str());
+  const double slowest_client_cpu = local.SlowestClientCpu();
+  std::printf(
+      "phases in CPU seconds (each phase's thread, evaluations excluded): "
+      "slowest client %.2f s, aggregation %.2f s (%.1f%% of the slowest "
+      "client), centralized %.2f s\n",
+      slowest_client_cpu, global.cpu_seconds,
+      100.0 * global.cpu_seconds / slowest_client_cpu, central.cpu_seconds);
   std::printf("Jeffrey divergence bound from client diagnostics: %s\n",
               bound.ok() ? absl::StrFormat("%.4f", *bound).c_str()
                          : std::string(bound.status().message()).c_str());
@@ -257,7 +292,7 @@ absl::Status Run() {
   torch::set_num_threads(1);
   const int clients = absl::GetFlag(FLAGS_clients);
   if (clients < 1) return absl::InvalidArgumentError("--clients must be >= 1");
-  const Settings settings = SettingsFromFlags();
+  ASSIGN_OR_RETURN(const Settings settings, SettingsFromFlags());
   InstanceOptions options;
   options.env = absl::GetFlag(FLAGS_env);
   options.reward_params = absl::GetFlag(FLAGS_reward_params);

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <optional>
 #include <thread>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "common/aggregate/aggregator.h"
@@ -19,16 +20,33 @@
 namespace epgfn {
 namespace {
 
+// The seed of --common_init's initialisation: apart from every client's own
+// (seed * 1000 + i), so that no client's model is the common one.
+constexpr uint64_t kCommonInitSeedOffset = 600;
+
+// The time a phase spent in exact evaluations of its curve, to subtract.
+struct EvaluationTime {
+  double wall = 0;
+  double cpu = 0;
+};
+
 // Trains client i's local model on its own reward and estimates its
-// (alpha, beta) diagnostics; one client of phase 1.
+// (alpha, beta) diagnostics; one client of phase 1. Starts from a copy of
+// `common_init` when it is set, else from the client's own seeded draw.
 absl::Status TrainClient(const Instance& instance, const Settings& settings,
-                         int i, LocalPhase& phase) {
+                         int i, const std::optional<PolicyNet>& common_init,
+                         LocalPhase& phase) {
   const Environment& environment = *instance.environment;
   const uint64_t seed = settings.seed;
   const auto start = Clock::now();
-  ASSIGN_OR_RETURN(PolicyNet policy,
-                   MakePolicy(environment, settings.architecture,
-                              seed * 1000 + i, torch::kCPU));
+  const double cpu_start = ThreadCpuSeconds();
+  PolicyNet policy{nullptr};
+  if (common_init) {
+    policy = ClonePolicy(*common_init);
+  } else {
+    ASSIGN_OR_RETURN(policy, MakePolicy(environment, settings.architecture,
+                                        seed * 1000 + i, torch::kCPU));
+  }
   TrainingOptions local = settings.training;
   local.iterations = settings.local_iterations;
   local.seed = seed * 1000 + 100 + i;
@@ -48,6 +66,7 @@ absl::Status TrainClient(const Instance& instance, const Settings& settings,
                          progress.loss, std::nullopt, std::nullopt});
       }));
   phase.client_seconds[i] = SecondsSince(start);
+  phase.client_cpu_seconds[i] = ThreadCpuSeconds() - cpu_start;
   RandomSource random(seed * 1000 + 200 + i);
   auto diagnostics = EstimateLocalDiagnostics(
       policy, environment, *instance.rewards[i], 2048, random);
@@ -58,19 +77,39 @@ absl::Status TrainClient(const Instance& instance, const Settings& settings,
 }
 
 // Records a curve point with the exact TV of `policy` to the target; the
-// time it takes is added to `evaluation_seconds`.
+// time it takes is added to `evaluation`.
 void TrackExactTv(const Instance& instance, Curve& curve, PolicyNet policy,
                   const TrainingProgress& progress, ProgressReporter& reporter,
-                  double& evaluation_seconds) {
+                  EvaluationTime& evaluation) {
   const auto start = Clock::now();
+  const double cpu_start = ThreadCpuSeconds();
   curve.iteration.push_back(progress.iteration);
   curve.loss.push_back(progress.loss);
   auto tv = ExactTotalVariation(policy, *instance.environment, instance.target);
   curve.total_variation.push_back(tv.ok() ? *tv : NAN);
-  evaluation_seconds += SecondsSince(start);
+  evaluation.wall += SecondsSince(start);
+  evaluation.cpu += ThreadCpuSeconds() - cpu_start;
   reporter.Update({progress.iteration, progress.total_iterations, progress.loss,
                    tv.ok() ? std::optional<double>(*tv) : std::nullopt,
                    std::nullopt});
+}
+
+// The aggregation's options from the experiment's settings.
+AggregationOptions AggregationOptionsFor(const Settings& settings) {
+  AggregationOptions aggregation;
+  aggregation.architecture = settings.architecture;
+  aggregation.training = settings.training;
+  aggregation.training.iterations = settings.aggregation_iterations;
+  aggregation.training.seed = settings.seed * 1000 + 500;
+  aggregation.training.progress_every =
+      settings.stopping.enabled()
+          ? settings.stopping_every
+          : settings.Every(aggregation.training.iterations);
+  aggregation.stopping = settings.stopping;
+  // The TV rule needs the exact product of the local models; its
+  // evaluations count as aggregation time (the rule's own cost).
+  aggregation.evaluate_exact = settings.stopping.total_variation_tolerance > 0;
+  return aggregation;
 }
 
 }  // namespace
@@ -82,6 +121,14 @@ absl::StatusOr<LocalPhase> TrainClients(const Instance& instance,
   phase.locals.resize(clients);
   phase.curves.resize(clients);
   phase.client_seconds.resize(clients);
+  phase.client_cpu_seconds.resize(clients);
+  std::optional<PolicyNet> common_init;
+  if (settings.common_init) {
+    ASSIGN_OR_RETURN(
+        common_init,
+        MakePolicy(*instance.environment, settings.architecture,
+                   settings.seed * 1000 + kCommonInitSeedOffset, torch::kCPU));
+  }
   std::vector<absl::Status> client_status(clients);
   const auto start = Clock::now();
   {
@@ -91,7 +138,8 @@ absl::StatusOr<LocalPhase> TrainClients(const Instance& instance,
       workers.emplace_back([&] {
         torch::set_num_threads(1);
         for (int i = next++; i < clients; i = next++) {
-          client_status[i] = TrainClient(instance, settings, i, phase);
+          client_status[i] =
+              TrainClient(instance, settings, i, common_init, phase);
         }
       });
     }
@@ -107,42 +155,43 @@ absl::StatusOr<LocalPhase> TrainClients(const Instance& instance,
 absl::StatusOr<TrainedModel> Aggregate(const Instance& instance,
                                        const Settings& settings,
                                        const std::vector<LocalModel>& locals) {
-  AggregationOptions aggregation;
-  aggregation.architecture = settings.architecture;
-  aggregation.training = settings.training;
-  aggregation.training.iterations = settings.aggregation_iterations;
-  aggregation.training.seed = settings.seed * 1000 + 500;
-  aggregation.training.progress_every =
-      settings.stopping.enabled()
-          ? settings.stopping_every
-          : settings.Every(aggregation.training.iterations);
-  aggregation.stopping = settings.stopping;
-  // The TV rule needs the exact product of the local models; its
-  // evaluations count as aggregation time (the rule's own cost).
-  aggregation.evaluate_exact = settings.stopping.total_variation_tolerance > 0;
-  ASSIGN_OR_RETURN(
-      auto aggregator,
-      Aggregator::Create(instance.environment.get(), locals, aggregation));
+  const AggregationOptions aggregation = AggregationOptionsFor(settings);
+  // Outside the timed part, as the aggregator's own initialisation is: one
+  // pass over the local models' parameters at most.
+  ASSIGN_OR_RETURN(std::optional<PolicyNet> warm_start,
+                   AggregationWarmStartPolicy(settings.warm_start,
+                                              settings.common_init, locals));
+  ASSIGN_OR_RETURN(auto aggregator,
+                   Aggregator::Create(instance.environment.get(), locals,
+                                      aggregation, std::move(warm_start)));
   TrainedModel model;
   model.curve.name = "aggregation";
   model.iterations = aggregation.training.iterations;
-  ProgressReporter reporter = settings.Reporter("aggregation");
-  double evaluation_seconds = 0;
-  const auto start = Clock::now();
-  RETURN_IF_ERROR(aggregator->Run([&](const AggregationProgress& progress) {
-    TrackExactTv(instance, model.curve, aggregator->global_policy(),
-                 progress.training, reporter, evaluation_seconds);
-  }));
-  model.seconds = SecondsSince(start) - evaluation_seconds;
-  model.policy = aggregator->global_policy();
-  model.iterations = aggregator->iterations_done();
-  model.stop_reason = aggregator->stop_reason();
   std::vector<WeightedPolicy> local_policies;
   for (const LocalModel& local : locals) {
     local_policies.push_back(WeightedPolicy{local.policy, local.weight});
   }
   absl::StatusOr<TerminalDistribution> product =
       ExactProductOfLocalModels(*instance.environment, local_policies);
+  if (product.ok()) {
+    PolicyNet initial = aggregator->global_policy();
+    ASSIGN_OR_RETURN(
+        model.initial_total_variation_to_local_product,
+        ExactTotalVariation(initial, *instance.environment, *product));
+  }
+  ProgressReporter reporter = settings.Reporter("aggregation");
+  EvaluationTime evaluation;
+  const auto start = Clock::now();
+  const double cpu_start = ThreadCpuSeconds();
+  RETURN_IF_ERROR(aggregator->Run([&](const AggregationProgress& progress) {
+    TrackExactTv(instance, model.curve, aggregator->global_policy(),
+                 progress.training, reporter, evaluation);
+  }));
+  model.seconds = SecondsSince(start) - evaluation.wall;
+  model.cpu_seconds = ThreadCpuSeconds() - cpu_start - evaluation.cpu;
+  model.policy = aggregator->global_policy();
+  model.iterations = aggregator->iterations_done();
+  model.stop_reason = aggregator->stop_reason();
   if (product.ok()) {
     ASSIGN_OR_RETURN(
         model.total_variation_to_local_product,
@@ -155,6 +204,7 @@ absl::StatusOr<TrainedModel> TrainCentralized(const Instance& instance,
                                               const Settings& settings) {
   const Environment& environment = *instance.environment;
   const auto start = Clock::now();
+  const double cpu_start = ThreadCpuSeconds();
   TrainedModel model;
   model.policy = *MakePolicy(environment, settings.architecture,
                              settings.seed * 1000 + 700, torch::kCPU);
@@ -168,12 +218,13 @@ absl::StatusOr<TrainedModel> TrainCentralized(const Instance& instance,
                                                  &product_target, options));
   model.curve.name = "centralized";
   ProgressReporter reporter = settings.Reporter("centralized training");
-  double evaluation_seconds = 0;
+  EvaluationTime evaluation;
   RETURN_IF_ERROR(trainer->Run([&](const TrainingProgress& progress) {
     TrackExactTv(instance, model.curve, model.policy, progress, reporter,
-                 evaluation_seconds);
+                 evaluation);
   }));
-  model.seconds = SecondsSince(start) - evaluation_seconds;
+  model.seconds = SecondsSince(start) - evaluation.wall;
+  model.cpu_seconds = ThreadCpuSeconds() - cpu_start - evaluation.cpu;
   return model;
 }
 

@@ -21,6 +21,7 @@
 #include "common/policy/policy_net.h"
 #include "common/train/progress_reporter.h"
 #include "common/train/trainer.h"
+#include "tests/bench/aggregation_warm_start.h"
 #include "tests/bench/federated_instance.h"
 #include "tests/bench/training_curves.h"
 
@@ -42,6 +43,10 @@ struct Settings {
   // the aggregation's progress period (the rule's evaluations).
   AggregationStoppingOptions stopping;
   int64_t stopping_every = 25;
+  // Every client starts from one initialisation drawn from the seed (instead
+  // of one of its own), and where the global model starts.
+  bool common_init = false;
+  AggregationWarmStart warm_start = AggregationWarmStart::kNone;
 
   // The progress period that gives `curve_points` points.
   int64_t Every(int64_t iterations) const {
@@ -60,10 +65,15 @@ struct LocalPhase {
   std::vector<LocalModel> locals;
   std::vector<Curve> curves;
   std::vector<double> client_seconds;
+  std::vector<double> client_cpu_seconds;  // the client's thread's
   double wall_seconds = 0;
 
   double SlowestClient() const {
     return *std::max_element(client_seconds.begin(), client_seconds.end());
+  }
+  double SlowestClientCpu() const {
+    return *std::max_element(client_cpu_seconds.begin(),
+                             client_cpu_seconds.end());
   }
 };
 
@@ -73,11 +83,13 @@ struct TrainedModel {
   PolicyNet policy = nullptr;
   Curve curve;
   double seconds = 0;
+  double cpu_seconds = 0;  // of the training thread, evaluations excluded too
   int64_t iterations = 0;  // done (fewer than the budget when stopped early)
   // The aggregation's: why it stopped, and the exact TV of the global model
   // to the normalised product of the local models (enumerable instances).
   AggregationStopReason stop_reason = AggregationStopReason::kNotStopped;
   double total_variation_to_local_product = -1;
+  double initial_total_variation_to_local_product = -1;  // before training
 };
 
 // Phase 1: local training, clients in `parallel_clients` threads.
