@@ -189,7 +189,8 @@ absl::StatusOr<FederatedToAccuracy> TrainFederatedToAccuracy(
   }
   std::optional<PolicyNet> global;
   for (int64_t local = options.local_start; local > 0;
-       local = NextLocalIterations(local, options.local_cap)) {
+       local = NextLocalIterations(local, options.local_cap,
+                                   options.local_growth, options.eval_every)) {
     double slowest = 0;
     for (size_t i = 0; i < clients.size(); ++i) {
       const double start = ThreadCpuSeconds();

@@ -23,14 +23,16 @@ namespace epgfn {
 
 struct AccuracyOptions {
   AccuracyRule rule;
-  int64_t eval_every = 25;
+  int64_t eval_every = 10;
   int64_t centralized_cap = 4000;
   // Federated rounds: the clients train local_start iterations, then the
   // aggregation up to aggregation_cap (per round) or until a plateau; on a
-  // plateau the clients resume to twice their iterations (at most local_cap)
-  // and the aggregation continues from the current global model.
+  // plateau the clients resume to local_growth times their iterations
+  // (rounded up to a multiple of eval_every, at most local_cap) and the
+  // aggregation continues from the current global model.
   int64_t local_start = 300;
   int64_t local_cap = 4800;
+  double local_growth = 1.5;
   int64_t aggregation_cap = 2000;
   int64_t batch_size = 64;
   uint64_t seed = 0;
