@@ -32,8 +32,8 @@ bool RowLoopable(const torch::Tensor& logits, const torch::Tensor& mask) {
 
 // One row of MaskedLogSoftmax: its entries with the disallowed ones
 // replaced, their maximum, exp(x - max) of each and log of their sum. A NaN
-// anywhere makes the maximum NaN, and so every output of the row, as with
-// the ops.
+// entry makes the sum NaN (as the maximum, or through its own exp), and so
+// every output of the row, as with the ops.
 class MaskedRow {
  public:
   MaskedRow(const float* logits, const bool* allowed, int64_t actions)
@@ -43,7 +43,7 @@ class MaskedRow {
     }
     float max = shifted_[0];
     for (int64_t k = 1; k < actions_; ++k) {
-      if (std::isnan(shifted_[k]) || shifted_[k] > max) max = shifted_[k];
+      if (shifted_[k] > max) max = shifted_[k];
     }
     float sum = 0.0f;
     for (int64_t k = 0; k < actions_; ++k) {
