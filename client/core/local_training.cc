@@ -1,6 +1,5 @@
 #include "client/core/local_training.h"
 
-#include <cmath>
 #include <map>
 #include <optional>
 #include <string>
@@ -8,7 +7,6 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "client/core/local_model_store.h"
 #include "client/core/local_state.pb.h"
 #include "client/core/round_statistics.h"
@@ -138,20 +136,10 @@ LocalTrainingResult ReusedUpdate(const std::string& state_dir,
 }  // namespace
 
 std::string DiagnosticsUnsendable(const v1::LocalDiagnostics& diagnostics) {
-  std::vector<std::string> problems;
-  auto check = [&](const char* name, double value) {
-    if (!std::isfinite(value))
-      problems.push_back(absl::StrCat(name, " is ", value));
-  };
-  check("alpha", diagnostics.alpha());
-  check("beta", diagnostics.beta());
-  check("log_z_hat", diagnostics.log_z_estimate());
-  if (diagnostics.num_trajectories() < 0) {
-    problems.push_back(
-        absl::StrCat("num_trajectories is ", diagnostics.num_trajectories()));
-  }
+  const std::string problems =
+      DiagnosticsProblems(DiagnosticsFromProto(diagnostics));
   if (problems.empty()) return "";
-  return absl::StrCat(absl::StrJoin(problems, ", "),
+  return absl::StrCat(problems,
                       ": the model is too far from its reward for a bound "
                       "(train longer or temper the reward)");
 }

@@ -85,8 +85,8 @@ struct LocalTrainingResult {
   std::string ignored_update_options;
 };
 
-// Why `diagnostics` cannot be sent with an upload (the server refuses
-// diagnostics that are not finite), or empty when they can. A barely trained
+// Why `diagnostics` cannot be sent with an upload (DiagnosticsProblems, which
+// the server refuses, with advice), or empty when they can. A barely trained
 // model's beta overflows to +inf (its p_F / (p_B R / Z_hat) ratios span more
 // than a double holds): such a bound says nothing, and the model is better
 // uploaded without it than not at all (a federation with an exclusion limit

@@ -1,8 +1,11 @@
 #include "common/train/local_diagnostics.h"
 
 #include <cmath>
+#include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/loss/balance_loss.h"
 #include "common/sampling/trajectories.h"
 
@@ -46,6 +49,23 @@ absl::StatusOr<LocalDiagnostics> EstimateLocalDiagnostics(
   diagnostics.log_z_estimate = log_z;
   diagnostics.num_trajectories = num_trajectories;
   return diagnostics;
+}
+
+std::string DiagnosticsProblems(const LocalDiagnostics& diagnostics) {
+  std::vector<std::string> problems;
+  auto check = [&](const char* name, double value) {
+    if (!std::isfinite(value)) {
+      problems.push_back(absl::StrCat(name, " is ", value));
+    }
+  };
+  check("alpha", diagnostics.alpha);
+  check("beta", diagnostics.beta);
+  check("log_z_hat", diagnostics.log_z_estimate);
+  if (diagnostics.num_trajectories < 0) {
+    problems.push_back(
+        absl::StrCat("num_trajectories is ", diagnostics.num_trajectories));
+  }
+  return absl::StrJoin(problems, ", ");
 }
 
 absl::StatusOr<double> JeffreyDivergenceBound(

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -47,6 +48,14 @@ absl::StatusOr<LocalDiagnostics> EstimateLocalDiagnostics(
 absl::StatusOr<LocalDiagnostics> EstimateLocalDiagnostics(
     PolicyNet& policy, const Environment& environment, TrajectoryTarget& target,
     int64_t num_trajectories, RandomSource& random);
+
+// What makes `diagnostics` unusable as reported figures: alpha, beta or
+// log_z_estimate not finite, or a negative num_trajectories, each named with
+// its value ("beta is inf"), joined by ", "; empty when there is none. The
+// server refuses an upload whose diagnostics have a problem; a client
+// uploads its model without them instead (a barely trained model's beta
+// overflows to +inf).
+std::string DiagnosticsProblems(const LocalDiagnostics& diagnostics);
 
 // The paper's bound on the Jeffrey divergence between the aggregate's and the
 // true product distribution, sum_i log((1 + beta_i) / (1 - alpha_i)).

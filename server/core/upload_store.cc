@@ -2,7 +2,6 @@
 
 #include <glog/logging.h>
 
-#include <cmath>
 #include <filesystem>
 #include <functional>
 #include <vector>
@@ -11,6 +10,7 @@
 #include "absl/time/clock.h"
 #include "common/model/model_codec.h"
 #include "common/spec/spec_conversion.h"
+#include "common/train/local_diagnostics.h"
 #include "common/util/file_io.h"
 #include "common/util/sha256.h"
 #include "common/util/status_macros.h"
@@ -28,11 +28,6 @@ void CountRefusal(std::map<std::string, int64_t>& refusals,
                   const std::string& reason) {
   ++refusals[reason];
   GetServerMetrics().uploads_refused.Add({{"reason", reason}}).Increment();
-}
-
-bool DiagnosticsFinite(const LocalDiagnostics& d) {
-  return std::isfinite(d.alpha) && std::isfinite(d.beta) &&
-         std::isfinite(d.log_z_estimate) && d.num_trajectories >= 0;
 }
 
 }  // namespace
@@ -212,7 +207,8 @@ absl::StatusOr<std::shared_ptr<const AcceptedUpload>> UploadStore::Submit(
                                  ? Sha256Hex(request.payload)
                                  : request.payload_sha256;
   RETURN_IF_ERROR(CheckHeaderCounted(request, sha256));
-  if (request.diagnostics && !DiagnosticsFinite(*request.diagnostics)) {
+  if (request.diagnostics &&
+      !DiagnosticsProblems(*request.diagnostics).empty()) {
     return Refuse(kRefusedInvalidModel,
                   absl::InvalidArgumentError(
                       "diagnostics must be finite with num_trajectories >= 0"));
