@@ -5,6 +5,16 @@
 
 namespace epgfn {
 
+std::vector<WeightedPolicy> WeightedPoliciesOf(
+    const std::vector<LocalModel>& local_models) {
+  std::vector<WeightedPolicy> policies;
+  policies.reserve(local_models.size());
+  for (const LocalModel& local : local_models) {
+    policies.push_back(WeightedPolicy{local.policy, local.weight});
+  }
+  return policies;
+}
+
 AggregatingBalanceTarget::AggregatingBalanceTarget(
     const Environment* environment, std::vector<WeightedPolicy> local_policies,
     Evaluation evaluation)

@@ -4,6 +4,7 @@
 #include <optional>
 #include <vector>
 
+#include "common/aggregate/local_model.h"
 #include "common/aggregate/stacked_local_models.h"
 #include "common/env/environment.h"
 #include "common/policy/policy_net.h"
@@ -17,6 +18,10 @@ struct WeightedPolicy {
   PolicyNet policy{nullptr};
   double weight = 1.0;
 };
+
+// Each local model's policy with its weight, in order (weight 0 included).
+std::vector<WeightedPolicy> WeightedPoliciesOf(
+    const std::vector<LocalModel>& local_models);
 
 // The target of the aggregating balance loss (EP-GFlowNets, Eq. 9), with
 // exponents: A(t) = sum_i w_i [log p_F^i(t) - log p_B^i(t|x)]. Training the

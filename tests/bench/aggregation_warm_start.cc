@@ -54,11 +54,8 @@ absl::StatusOr<std::optional<PolicyNet>> AggregationWarmStartPolicy(
   if (warm_start == AggregationWarmStart::kClient) {
     return std::optional<PolicyNet>(locals.front().policy);
   }
-  std::vector<WeightedPolicy> policies;
-  for (const LocalModel& local : locals) {
-    policies.push_back(WeightedPolicy{local.policy, local.weight});
-  }
-  ASSIGN_OR_RETURN(PolicyNet average, AveragePolicies(policies));
+  ASSIGN_OR_RETURN(PolicyNet average,
+                   AveragePolicies(WeightedPoliciesOf(locals)));
   return std::optional<PolicyNet>(average);
 }
 

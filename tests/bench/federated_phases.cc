@@ -167,10 +167,7 @@ absl::StatusOr<TrainedModel> Aggregate(const Instance& instance,
   TrainedModel model;
   model.curve.name = "aggregation";
   model.iterations = aggregation.training.iterations;
-  std::vector<WeightedPolicy> local_policies;
-  for (const LocalModel& local : locals) {
-    local_policies.push_back(WeightedPolicy{local.policy, local.weight});
-  }
+  std::vector<WeightedPolicy> local_policies = WeightedPoliciesOf(locals);
   absl::StatusOr<TerminalDistribution> product =
       ExactProductOfLocalModels(*instance.environment, local_policies);
   if (product.ok()) {

@@ -73,10 +73,7 @@ absl::StatusOr<double> LocalProductTv(const Environment& environment,
                                       const TerminalDistribution& target,
                                       double& seconds) {
   const double start = ThreadCpuSeconds();
-  std::vector<WeightedPolicy> policies;
-  for (const LocalModel& local : locals) {
-    policies.push_back(WeightedPolicy{local.policy, local.weight});
-  }
+  std::vector<WeightedPolicy> policies = WeightedPoliciesOf(locals);
   ASSIGN_OR_RETURN(const TerminalDistribution product,
                    ExactProductOfLocalModels(environment, policies));
   if (!torch::equal(product.states, target.states)) {
