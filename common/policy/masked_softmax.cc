@@ -36,17 +36,16 @@ bool RowLoopable(const torch::Tensor& logits, const torch::Tensor& mask) {
 // every output of the row, as with the ops.
 class MaskedRow {
  public:
-  MaskedRow(const float* logits, const bool* allowed, int64_t actions)
-      : actions_(actions) {
-    for (int64_t k = 0; k < actions_; ++k) {
+  MaskedRow(const float* logits, const bool* allowed, int64_t actions) {
+    for (int64_t k = 0; k < actions; ++k) {
       shifted_[k] = allowed[k] ? logits[k] : kMaskedLogit;
     }
     float max = shifted_[0];
-    for (int64_t k = 1; k < actions_; ++k) {
+    for (int64_t k = 1; k < actions; ++k) {
       if (shifted_[k] > max) max = shifted_[k];
     }
     float sum = 0.0f;
-    for (int64_t k = 0; k < actions_; ++k) {
+    for (int64_t k = 0; k < actions; ++k) {
       shifted_[k] -= max;
       exp_[k] = std::exp(shifted_[k]);
       sum += exp_[k];
@@ -60,7 +59,6 @@ class MaskedRow {
   float Probability(int64_t k) const { return exp_[k] / sum_; }
 
  private:
-  int64_t actions_;
   float shifted_[kMaxLoopActions];
   float exp_[kMaxLoopActions];
   float sum_ = 0.0f;
