@@ -27,6 +27,9 @@
 #                        for the other tasks)
 #   DEMO_THREADS         LibTorch threads per process (default 1)
 #   DEMO_SAMPLES         objects to draw (default 10000)
+#   DEMO_SERVER_FLAGS    extra epgfn_server flags, split on spaces, e.g.
+#                        "--aggregation_stop_window=4
+#                        --first_aggregation_warm_start=client"
 set -euo pipefail
 
 task="hypergrid"
@@ -178,9 +181,12 @@ step "Starting the federation server (mTLS, sampler token, 127.0.0.1)"
 # taxa only). Port 0: it binds a free port and prints "listening on <addr>".
 # shellcheck source=deploy/federation_lib.sh
 source "${repo}/deploy/federation_lib.sh"  # fed_start_*, fed_field
+# DEMO_SERVER_FLAGS is split on spaces on purpose: one flag per word.
+# shellcheck disable=SC2086
 fed_start_server "${server_bin}" "${out}/server" "${logs}/server.log" \
   "$(realpath "${config}")" "${certs}/server.pem" "${certs}/server.key" \
-  "${certs}/ca.pem" "${certs}/sampler_tokens.txt" "${threads}"
+  "${certs}/ca.pem" "${certs}/sampler_tokens.txt" "${threads}" \
+  ${DEMO_SERVER_FLAGS:-}
 server_pid="${FED_SERVER_PID}"
 # shellcheck source=tests/e2e/e2e_lib.sh
 source "${repo}/tests/e2e/e2e_lib.sh"  # e2e_wait_for_listening

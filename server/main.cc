@@ -111,6 +111,13 @@ ABSL_FLAG(double, aggregation_stop_absolute_tolerance, 0.001,
           "Absolute improvement of the loss's moving average that the "
           "stopping rule (--aggregation_stop_window) also requires (the loss "
           "decays towards 0, so a relative test alone may never fire).");
+ABSL_FLAG(std::string, first_aggregation_warm_start, "none",
+          "Where the first aggregation's global model starts (later ones "
+          "start from the latest version): 'none', a fresh initialisation "
+          "from the aggregation seed; 'client', a copy of the included "
+          "client's upload with the largest weight (the first client id on "
+          "a tie), which needs equal local and global architectures and "
+          "stops sooner at an equal or better TV to the local product.");
 ABSL_FLAG(double, progress_seconds, 10,
           "Log a progress line of a running aggregation (iteration/total, "
           "loss, TV to the local product where exact, elapsed, ETA) at most "
@@ -192,13 +199,21 @@ absl::StatusOr<ServerCore::Options> CoreOptionsFromFlags(torch::Device device) {
       absl::GetFlag(FLAGS_aggregation_stop_tolerance);
   coordinator.stopping.absolute_tolerance =
       absl::GetFlag(FLAGS_aggregation_stop_absolute_tolerance);
+  ASSIGN_OR_RETURN(coordinator.first_aggregation_warm_start,
+                   ParseAggregationWarmStart(
+                       absl::GetFlag(FLAGS_first_aggregation_warm_start)));
   RETURN_IF_ERROR(options.Validate());
   return options;
 }
 
 // --check_config: what would run, or the first problem.
 int CheckConfig(const FederationConfig& config,
+                const ServerCore::Options& core_options,
                 const RpcServerOptions& rpc_options) {
+  if (absl::Status status = core_options.coordinator.ValidateFor(config);
+      !status.ok()) {
+    return Fail(status);
+  }
   absl::StatusOr<std::string> report = CheckServerSetup(
       config,
       {absl::GetFlag(FLAGS_listen), absl::GetFlag(FLAGS_insecure),
@@ -304,7 +319,7 @@ int Run() {
       LoadFederationConfig(absl::GetFlag(FLAGS_config));
   if (!config.ok()) return Fail(config.status());
   if (absl::GetFlag(FLAGS_check_config)) {
-    return CheckConfig(**config, *rpc_options);
+    return CheckConfig(**config, *core_options, *rpc_options);
   }
   LOG(INFO) << "federation '" << (*config)->spec.name()
             << "': " << (*config)->num_clients() << " clients, environment "

@@ -388,7 +388,7 @@ TEST(ServerBinaryTest, CheckConfigReportsWhatWouldRunOrTheFirstProblem) {
     EXPECT_EQ(report.find("listening on"), std::string::npos);
   }
   struct Case {
-    std::string flag;  // replaces the flag with the same name
+    std::string flag;  // replaces the flag with the same name, or is added
     std::string message;
   };
   const Case cases[] = {
@@ -399,13 +399,21 @@ TEST(ServerBinaryTest, CheckConfigReportsWhatWouldRunOrTheFirstProblem) {
       {"--tls_client_ca=" + config_path, "is not a PEM certificate"},
       {"--state_dir=" + root + "/a_file", "not a directory"},
       {"--metrics_listen=9464", "--metrics_listen='9464' is not host:port"},
+      {"--first_aggregation_warm_start=first",
+       "unknown aggregation warm start 'first'"},
+      {"--first_aggregation_warm_start=average",
+       "cannot start from the average of the uploaded models"},
   };
   for (const Case& c : cases) {
     std::vector<std::string> flags;
     const std::string name = c.flag.substr(0, c.flag.find('='));
+    bool replaced = false;
     for (const std::string& flag : good) {
-      flags.push_back(flag.substr(0, flag.find('=')) == name ? c.flag : flag);
+      const bool same = flag.substr(0, flag.find('=')) == name;
+      flags.push_back(same ? c.flag : flag);
+      replaced |= same;
     }
+    if (!replaced) flags.push_back(c.flag);
     auto [code, errors] = RunToExit(flags, root + "/stderr.txt");
     EXPECT_EQ(code, 1) << c.flag << ": " << errors;
     EXPECT_NE(errors.find(c.message), std::string::npos)

@@ -34,6 +34,7 @@ absl::StatusOr<AggregationInputs> InputsOf(
   }
   inputs.warm_start_version = r.warm_start_version();
   inputs.warm_start_sha256 = r.warm_start_sha256();
+  inputs.warm_start_client_id = r.warm_start_client_id();
   return inputs;
 }
 
@@ -47,7 +48,8 @@ bool AggregationInputs::Upload::operator==(const Upload& other) const {
 bool AggregationInputs::operator==(const AggregationInputs& other) const {
   return spec_digest == other.spec_digest && uploads == other.uploads &&
          warm_start_version == other.warm_start_version &&
-         warm_start_sha256 == other.warm_start_sha256;
+         warm_start_sha256 == other.warm_start_sha256 &&
+         warm_start_client_id == other.warm_start_client_id;
 }
 
 std::string AggregationInputs::Describe() const {
@@ -56,10 +58,14 @@ std::string AggregationInputs::Describe() const {
     described.push_back(absl::StrCat(upload.client_id, "@", upload.round, ":",
                                      upload.payload_sha256.substr(0, 12)));
   }
-  return absl::StrCat("[", absl::StrJoin(described, ", "), "]",
-                      warm_start_version > 0
-                          ? absl::StrCat(" warm start v", warm_start_version)
-                          : " cold start");
+  std::string start = " cold start";
+  if (warm_start_version > 0) {
+    start = absl::StrCat(" warm start v", warm_start_version);
+  } else if (!warm_start_client_id.empty()) {
+    start =
+        absl::StrCat(" warm start from ", warm_start_client_id, "'s upload");
+  }
+  return absl::StrCat("[", absl::StrJoin(described, ", "), "]", start);
 }
 
 std::vector<std::string> AggregationInputs::ClientIds() const {
@@ -87,6 +93,7 @@ absl::Status AggregationCheckpointStore::Write(
   }
   record.set_warm_start_version(inputs.warm_start_version);
   record.set_warm_start_sha256(inputs.warm_start_sha256);
+  record.set_warm_start_client_id(inputs.warm_start_client_id);
   record.set_written_unix_seconds(absl::ToUnixSeconds(absl::Now()));
   *record.mutable_aggregator() = checkpoint;
   std::string bytes;

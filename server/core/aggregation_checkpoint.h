@@ -25,12 +25,16 @@ struct AggregationInputs {
   std::string spec_digest;
   // In the order the aggregator takes them.
   std::vector<Upload> uploads;
-  // The warm-start version and its digest; 0 and "" for a cold start.
+  // The warm-start version and its digest; 0 and "" for a cold start. A
+  // first aggregation started from a client's upload has version 0, that
+  // client's id and the upload's digest.
   int64_t warm_start_version = 0;
   std::string warm_start_sha256;
+  std::string warm_start_client_id;
 
   bool operator==(const AggregationInputs& other) const;
-  // One line for logs, e.g. "client-0@1, client-1@1 warm start v2".
+  // One line for logs, e.g. "[client-0@1:ab12.., client-1@1:cd34..] warm
+  // start v2".
   std::string Describe() const;
   std::vector<std::string> ClientIds() const;
 };

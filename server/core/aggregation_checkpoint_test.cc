@@ -49,13 +49,14 @@ TEST(AggregationCheckpointStoreTest, LoadsOnlyForTheSameInputs) {
   EXPECT_EQ(loaded->iteration(), 40);
 
   // Each difference in the inputs makes it another aggregation's.
-  std::vector<AggregationInputs> others(6, TwoUploads());
+  std::vector<AggregationInputs> others(7, TwoUploads());
   others[0].spec_digest = "other";
   others[1].uploads[1].client_id = "client-2";
   others[2].uploads[1].round = 2;
   others[3].uploads[0].payload_sha256 = "dddd";
   others[4].warm_start_version = 3;
   others[5].uploads.pop_back();
+  others[6].warm_start_client_id = "client-0";
   for (const AggregationInputs& other : others) {
     auto refused = store->Load(other);
     EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition)
@@ -67,6 +68,30 @@ TEST(AggregationCheckpointStoreTest, LoadsOnlyForTheSameInputs) {
   ASSERT_TRUE(store->Remove().ok());
   EXPECT_FALSE(std::filesystem::exists(store->path()));
   EXPECT_TRUE(store->Remove().ok());  // nothing to remove
+}
+
+TEST(AggregationCheckpointStoreTest,
+     KeepsTheClientAFirstAggregationStartedFrom) {
+  const std::string dir = test_support::FreshDirectory("client-start");
+  auto store = AggregationCheckpointStore::Create(dir);
+  ASSERT_TRUE(store.ok()) << store.status();
+  AggregationInputs from_client = TwoUploads();
+  from_client.warm_start_version = 0;
+  from_client.warm_start_sha256 = "bbbb";
+  from_client.warm_start_client_id = "client-1";
+  EXPECT_THAT(from_client.Describe(),
+              HasSubstr("warm start from client-1's upload"));
+  ASSERT_TRUE(store->Write(from_client, AtIteration(10)).ok());
+  auto loaded = store->Load(from_client);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(loaded->iteration(), 10);
+  // The same uploads started cold are another aggregation.
+  AggregationInputs cold = from_client;
+  cold.warm_start_sha256.clear();
+  cold.warm_start_client_id.clear();
+  EXPECT_THAT(cold.Describe(), HasSubstr("cold start"));
+  EXPECT_EQ(store->Load(cold).status().code(),
+            absl::StatusCode::kFailedPrecondition);
 }
 
 TEST(AggregationCheckpointStoreTest, ACorruptFileIsDataLoss) {

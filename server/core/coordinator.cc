@@ -77,6 +77,13 @@ absl::Status CoordinatorOptions::Validate() const {
         absl::StrCat("checkpoint_interval must be >= 0, got ",
                      absl::FormatDuration(checkpoint_interval)));
   }
+  if (first_aggregation_warm_start == AggregationWarmStart::kAverage) {
+    return absl::InvalidArgumentError(
+        "the first aggregation cannot start from the average of the uploaded "
+        "models: the server cannot know that the clients started from one "
+        "initialisation, and the average of models that did not is no model; "
+        "use 'none' or 'client'");
+  }
   return absl::OkStatus();
 }
 
@@ -126,8 +133,23 @@ std::vector<ExcludedUpload> Coordinator::FindPoisonedUploads(
   return poisoned;
 }
 
+absl::Status CoordinatorOptions::ValidateFor(
+    const FederationConfig& config) const {
+  RETURN_IF_ERROR(Validate());
+  if (first_aggregation_warm_start == AggregationWarmStart::kClient &&
+      config.local_architecture != config.global_architecture) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the first aggregation cannot start from a client's model: the "
+        "federation's local architecture (",
+        config.local_architecture.ToString(),
+        ") differs from its global architecture (",
+        config.global_architecture.ToString(), ")"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Coordinator::Start() {
-  RETURN_IF_ERROR(options_.Validate());
+  RETURN_IF_ERROR(options_.ValidateFor(*config_));
   if (!options_.checkpoint_state_dir.empty()) {
     ASSIGN_OR_RETURN(checkpoints_, AggregationCheckpointStore::Create(
                                        options_.checkpoint_state_dir));

@@ -14,6 +14,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/aggregate/aggregator.h"
+#include "common/aggregate/warm_start.h"
 #include "common/eval/flow_consistency.h"
 #include "common/train/progress_reporter.h"
 #include "common/util/event_log.h"
@@ -49,6 +50,16 @@ struct CoordinatorOptions {
   // (AggregationOptions::stopping, evaluated every progress_every
   // iterations); off by default. GetStatus reports why each run stopped.
   AggregationStoppingOptions stopping;
+  // Where the global model starts when there is no published version to
+  // warm-start from (the first aggregation): kNone, a fresh seeded
+  // initialisation; kClient, a copy of the heaviest included client's
+  // uploaded model (WarmStartClient), which needs the config's local and
+  // global architectures to be equal and stops sooner at an equal or better
+  // TV (BENCHMARKS.md, "Time to accuracy: warm starts"). kAverage is
+  // refused: the server cannot know that the clients started from one
+  // initialisation, without which a parameter average is no model.
+  AggregationWarmStart first_aggregation_warm_start =
+      AggregationWarmStart::kNone;
   // A human progress line (iteration/total, loss, TV, ETA) is logged at
   // most this often, and at the end; zero: none.
   absl::Duration progress_interval = absl::Seconds(10);
@@ -92,6 +103,10 @@ struct CoordinatorOptions {
   // The first problem with these options; Coordinator::Start() refuses
   // them.
   absl::Status Validate() const;
+  // Validate(), then the first problem with these options for `config` (a
+  // client warm start across architectures); Coordinator::Start() and the
+  // server's --check_config refuse them.
+  absl::Status ValidateFor(const FederationConfig& config) const;
 };
 
 // Decides when to aggregate (DecideAggregation over the uploads that the

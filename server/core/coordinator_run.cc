@@ -55,7 +55,8 @@ absl::Status Coordinator::AggregateAndPublish(
                    .With("uploads", run.inputs.uploads.size())
                    .With("clients", absl::StrJoin(run.inputs.ClientIds(), ","))
                    .With("iterations", run.options.training.iterations)
-                   .With("warm_start_version", run.inputs.warm_start_version);
+                   .With("warm_start_version", run.inputs.warm_start_version)
+                   .With("warm_start_client", run.inputs.warm_start_client_id);
   if (is_default()) {
     GetServerMetrics().aggregation_iteration.Set(0);
     GetServerMetrics().aggregation_total_iterations.Set(
@@ -108,6 +109,17 @@ Coordinator::AggregationRun Coordinator::BuildRun(
     run.warm_start = pending.latest->policy;
     run.inputs.warm_start_version = pending.latest->version;
     run.inputs.warm_start_sha256 = pending.latest->payload_sha256;
+  } else if (options_.first_aggregation_warm_start ==
+             AggregationWarmStart::kClient) {
+    // run.locals is never empty here: the trigger aggregates no empty
+    // selection.
+    absl::StatusOr<const LocalModel*> client = WarmStartClient(run.locals);
+    if (client.ok()) {
+      run.warm_start = (*client)->policy;
+      run.inputs.warm_start_client_id = (*client)->client_id;
+      run.inputs.warm_start_sha256 =
+          pending.selection.included.at((*client)->client_id)->payload_sha256;
+    }
   }
   return run;
 }

@@ -1,6 +1,7 @@
 // The aggregation trigger, and the core running a federation in process:
 // quorum and deadline, stragglers, aggregation checkpoints across restarts,
 // and the diagnostics-based exclusion policy.
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstring>
@@ -14,6 +15,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "common/model/model_codec.h"
+#include "common/policy/policy_net.h"
 #include "common/util/file_io.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -298,6 +300,79 @@ TEST(ServerCoreTest, CoalescesNearSimultaneousUpdatesIntoOneVersion) {
             nullptr);
   // A version 1 sampler request still works; the default is the newest.
   EXPECT_EQ((*core)->models().List().size(), 2u);
+}
+
+// The largest absolute difference between two models' parameters of the
+// same name.
+double MaxParameterDifference(const PolicyNet& a, const PolicyNet& b) {
+  const auto b_parameters = b->named_parameters();
+  double largest = 0.0;
+  for (const auto& parameter : a->named_parameters()) {
+    largest =
+        std::max(largest, (parameter.value() - b_parameters[parameter.key()])
+                              .abs()
+                              .max()
+                              .item<double>());
+  }
+  return largest;
+}
+
+// With a single aggregation iteration, the first version is one Adam step
+// (each parameter moves by at most the learning rate) from where the global
+// model started: client-0's upload with the client warm start, a fresh
+// initialisation without.
+TEST(ServerCoreTest, FirstAggregationStartsFromAClientsUploadWhenAsked) {
+  auto config =
+      *FederationConfigFromSpec(test_support::SmallHypergridSpec(2, 1));
+  std::vector<PolicyNet> uploaded;
+  for (int i = 0; i < 2; ++i) {
+    uploaded.push_back(*MakePolicy(*config->environment,
+                                   config->local_architecture, 100 + i,
+                                   torch::kCPU));
+  }
+  const double one_step = 1.01 * config->aggregation.learning_rate;
+  for (AggregationWarmStart warm_start :
+       {AggregationWarmStart::kClient, AggregationWarmStart::kNone}) {
+    SCOPED_TRACE(std::string(AggregationWarmStartName(warm_start)));
+    auto options = *ServerCore::Options::Create(
+        test_support::FreshDirectory("client-start"), torch::kCPU, 1000);
+    options.coordinator.poll_interval = absl::Milliseconds(5);
+    options.coordinator.first_aggregation_warm_start = warm_start;
+    auto core = ServerCore::Create(config, options);
+    ASSERT_TRUE(core.ok()) << core.status();
+    for (int i = 0; i < 2; ++i) {
+      ASSERT_TRUE((*core)->SubmitUpload(MakeUpload(*config, i, 2)).ok());
+    }
+    GlobalVersionPtr v1 = WaitForVersion(**core, 0);
+    ASSERT_NE(v1, nullptr);
+    const double to_client_0 = MaxParameterDifference(v1->policy, uploaded[0]);
+    const double to_client_1 = MaxParameterDifference(v1->policy, uploaded[1]);
+    EXPECT_GT(to_client_1, 10 * one_step);
+    if (warm_start == AggregationWarmStart::kClient) {
+      EXPECT_LE(to_client_0, one_step);
+    } else {
+      EXPECT_GT(to_client_0, 10 * one_step);
+    }
+  }
+}
+
+TEST(ServerCoreTest, RefusesAClientWarmStartAcrossArchitectures) {
+  v1::FederationSpec spec = test_support::SmallHypergridSpec(2, 10);
+  spec.mutable_global_architecture()->set_hidden_width(32);
+  auto config = *FederationConfigFromSpec(spec);
+  auto options = *ServerCore::Options::Create(
+      test_support::FreshDirectory("client-start-width"), torch::kCPU, 1000);
+  options.coordinator.first_aggregation_warm_start =
+      AggregationWarmStart::kClient;
+  const absl::Status refused = ServerCore::Create(config, options).status();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(refused.message()),
+              HasSubstr("differs from its global architecture"));
+
+  options.coordinator.first_aggregation_warm_start =
+      AggregationWarmStart::kAverage;
+  EXPECT_EQ(options.coordinator.Validate().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(ServerCoreTest, StopsAnAggregationOnALossPlateauAndSaysSo) {

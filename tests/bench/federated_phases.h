@@ -18,10 +18,10 @@
 #include "absl/time/time.h"
 #include "common/aggregate/aggregation_stopping.h"
 #include "common/aggregate/local_model.h"
+#include "common/aggregate/warm_start.h"
 #include "common/policy/policy_net.h"
 #include "common/train/progress_reporter.h"
 #include "common/train/trainer.h"
-#include "tests/bench/aggregation_warm_start.h"
 #include "tests/bench/federated_instance.h"
 #include "tests/bench/training_curves.h"
 

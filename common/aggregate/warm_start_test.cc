@@ -1,4 +1,4 @@
-#include "tests/bench/aggregation_warm_start.h"
+#include "common/aggregate/warm_start.h"
 
 #include <torch/types.h>
 
@@ -53,13 +53,23 @@ TEST_F(AggregationWarmStartTest, NoneLeavesTheInitialisationToTheAggregator) {
   EXPECT_FALSE(warm->has_value());
 }
 
-TEST_F(AggregationWarmStartTest, ClientIsTheFirstClientsModel) {
+TEST_F(AggregationWarmStartTest, ClientIsTheFirstClientsModelAtEqualWeights) {
   const std::vector<LocalModel> locals = {Local("a", 1), Local("b", 2)};
   auto warm =
       AggregationWarmStartPolicy(AggregationWarmStart::kClient, false, locals);
   ASSERT_TRUE(warm.ok()) << warm.status();
   ASSERT_TRUE(warm->has_value());
   EXPECT_EQ(warm->value().get(), locals[0].policy.get());
+}
+
+TEST_F(AggregationWarmStartTest, ClientIsTheHeaviestClientsModel) {
+  const std::vector<LocalModel> locals = {
+      Local("a", 1, 0.5), Local("b", 2, 2.0), Local("c", 3, 2.0)};
+  auto client = WarmStartClient(locals);
+  ASSERT_TRUE(client.ok()) << client.status();
+  EXPECT_EQ((*client)->client_id, "b");
+  EXPECT_EQ(WarmStartClient({}).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(AggregationWarmStartTest, AverageIsWeightedByTheClientWeights) {

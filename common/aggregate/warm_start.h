@@ -1,8 +1,12 @@
-#ifndef EPGFN_TESTS_BENCH_AGGREGATION_WARM_START_H_
-#define EPGFN_TESTS_BENCH_AGGREGATION_WARM_START_H_
+#ifndef EPGFN_COMMON_AGGREGATE_WARM_START_H_
+#define EPGFN_COMMON_AGGREGATE_WARM_START_H_
 
-// Where federated_experiment's global model starts (issue 14: time to
-// accuracy with warm starts).
+// Where an aggregation's global model starts when there is no earlier
+// global version to start from: the server's first aggregation, and
+// federated_experiment (issue 14: time to accuracy with warm starts). A
+// warm start from a local model starts the global model at roughly half
+// the TV to the local product of a fresh initialisation (BENCHMARKS.md,
+// "Time to accuracy: warm starts").
 
 #include <optional>
 #include <string>
@@ -18,7 +22,7 @@ namespace epgfn {
 
 enum class AggregationWarmStart {
   kNone,     // a fresh seeded initialisation (the aggregator's own)
-  kClient,   // a copy of the first client's local model
+  kClient,   // a copy of the heaviest client's local model
   kAverage,  // the weighted parameter average of the local models
 };
 
@@ -33,8 +37,14 @@ absl::string_view AggregationWarmStartName(AggregationWarmStart warm_start);
 absl::Status ValidateAggregationWarmStart(AggregationWarmStart warm_start,
                                           bool common_init);
 
-// The aggregator's warm start for `locals`: nullopt for kNone, the first
-// client's policy for kClient (the aggregator copies it), the average
+// The local model a kClient warm start copies: the one with the largest
+// LocalModel::weight, the first of those in order on a tie (with equal
+// weights, the first client). InvalidArgument when `locals` is empty.
+absl::StatusOr<const LocalModel*> WarmStartClient(
+    const std::vector<LocalModel>& locals);
+
+// The aggregator's warm start for `locals`: nullopt for kNone, the policy of
+// WarmStartClient() for kClient (the aggregator copies it), the average
 // weighted by LocalModel::weight for kAverage (AveragePolicies' refusals
 // included).
 absl::StatusOr<std::optional<PolicyNet>> AggregationWarmStartPolicy(
@@ -43,4 +53,4 @@ absl::StatusOr<std::optional<PolicyNet>> AggregationWarmStartPolicy(
 
 }  // namespace epgfn
 
-#endif  // EPGFN_TESTS_BENCH_AGGREGATION_WARM_START_H_
+#endif  // EPGFN_COMMON_AGGREGATE_WARM_START_H_

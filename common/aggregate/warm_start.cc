@@ -1,4 +1,4 @@
-#include "tests/bench/aggregation_warm_start.h"
+#include "common/aggregate/warm_start.h"
 
 #include "absl/strings/str_cat.h"
 #include "common/aggregate/aggregating_balance_target.h"
@@ -43,16 +43,26 @@ absl::Status ValidateAggregationWarmStart(AggregationWarmStart warm_start,
   return absl::OkStatus();
 }
 
+absl::StatusOr<const LocalModel*> WarmStartClient(
+    const std::vector<LocalModel>& locals) {
+  if (locals.empty()) {
+    return absl::InvalidArgumentError("a warm start needs local models");
+  }
+  const LocalModel* heaviest = &locals.front();
+  for (const LocalModel& local : locals) {
+    if (local.weight > heaviest->weight) heaviest = &local;
+  }
+  return heaviest;
+}
+
 absl::StatusOr<std::optional<PolicyNet>> AggregationWarmStartPolicy(
     AggregationWarmStart warm_start, bool common_init,
     const std::vector<LocalModel>& locals) {
   RETURN_IF_ERROR(ValidateAggregationWarmStart(warm_start, common_init));
   if (warm_start == AggregationWarmStart::kNone) return std::nullopt;
-  if (locals.empty()) {
-    return absl::InvalidArgumentError("a warm start needs local models");
-  }
   if (warm_start == AggregationWarmStart::kClient) {
-    return std::optional<PolicyNet>(locals.front().policy);
+    ASSIGN_OR_RETURN(const LocalModel* client, WarmStartClient(locals));
+    return std::optional<PolicyNet>(client->policy);
   }
   ASSIGN_OR_RETURN(PolicyNet average,
                    AveragePolicies(WeightedPoliciesOf(locals)));
