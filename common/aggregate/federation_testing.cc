@@ -39,12 +39,14 @@ LocalModel TrainLocalModel(const Environment& environment,
 }
 
 LocalModel TrainLocal(const Environment& environment, const LogReward& reward,
-                      int index, int64_t iterations) {
+                      int index, int64_t iterations,
+                      LearningRateSchedule schedule) {
   TrainingOptions options;
   options.iterations = iterations;
   options.batch_size = 64;
   options.exploration.epsilon = 0.05;
   options.seed = 200 + index;
+  options.learning_rate_schedule = schedule;
   LocalModel local =
       TrainLocalModel(environment, reward, index, SmallArchitecture(), options);
   RandomSource random(300 + index);
@@ -79,13 +81,15 @@ SimulatedFederation MakeFederation(const std::string& environment_spec,
   return federation;
 }
 
-AggregationOptions TestAggregationOptions(int64_t iterations) {
+AggregationOptions TestAggregationOptions(int64_t iterations,
+                                          LearningRateSchedule schedule) {
   AggregationOptions options;
   options.architecture = SmallArchitecture();
   options.training.iterations = iterations;
   options.training.batch_size = 64;
   options.training.exploration.epsilon = 0.05;
   options.training.seed = 9;
+  options.training.learning_rate_schedule = schedule;
   options.training.progress_every = iterations / 4;
   return options;
 }
@@ -110,14 +114,23 @@ absl::StatusOr<PolicyNet> AggregateLocals(const Environment& environment,
 double AggregateAndMeasure(const Environment& environment,
                            const std::vector<LocalModel>& locals,
                            const TerminalDistribution& target,
-                           int64_t iterations, std::optional<double>* jeffrey) {
-  absl::StatusOr<PolicyNet> global = AggregateLocals(
-      environment, locals, TestAggregationOptions(iterations), jeffrey);
+                           const AggregationOptions& options,
+                           std::optional<double>* jeffrey) {
+  absl::StatusOr<PolicyNet> global =
+      AggregateLocals(environment, locals, options, jeffrey);
   EXPECT_TRUE(global.ok()) << global.status();
   if (!global.ok()) return 1.0;
   auto tv = ExactTotalVariation(*global, environment, target);
   EXPECT_TRUE(tv.ok()) << tv.status();
   return tv.ok() ? *tv : 1.0;
+}
+
+double AggregateAndMeasure(const Environment& environment,
+                           const std::vector<LocalModel>& locals,
+                           const TerminalDistribution& target,
+                           int64_t iterations, std::optional<double>* jeffrey) {
+  return AggregateAndMeasure(environment, locals, target,
+                             TestAggregationOptions(iterations), jeffrey);
 }
 
 double AggregateAndMeasure(SimulatedFederation& federation, int64_t iterations,

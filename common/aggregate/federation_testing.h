@@ -16,6 +16,7 @@
 #include "common/env/environment.h"
 #include "common/eval/exact_distribution.h"
 #include "common/policy/policy_net.h"
+#include "common/train/learning_rate_schedule.h"
 #include "common/train/trainer.h"
 
 namespace epgfn {
@@ -39,9 +40,12 @@ LocalModel TrainLocalModel(const Environment& environment,
                            const TrainingOptions& options);
 
 // Trains one client's model on its own reward (CB, seeded by `index`), with
-// its diagnostics.
-LocalModel TrainLocal(const Environment& environment, const LogReward& reward,
-                      int index, int64_t iterations);
+// its diagnostics. `schedule` decays the learning rate to a tenth by the
+// last iteration (kConstant: the rate every earlier seeded test had).
+LocalModel TrainLocal(
+    const Environment& environment, const LogReward& reward, int index,
+    int64_t iterations,
+    LearningRateSchedule schedule = LearningRateSchedule::kConstant);
 
 // `clients` clients on `environment_spec`, client i holding the reward
 // "client:index=i,count=clients" + reward_params, each trained for
@@ -50,8 +54,11 @@ SimulatedFederation MakeFederation(const std::string& environment_spec,
                                    const std::string& reward_params,
                                    int clients, int64_t local_iterations);
 
-// Seeded aggregation options for `iterations` (progress every quarter).
-AggregationOptions TestAggregationOptions(int64_t iterations);
+// Seeded aggregation options for `iterations` (progress every quarter), the
+// learning rate following `schedule` as in TrainLocal.
+AggregationOptions TestAggregationOptions(
+    int64_t iterations,
+    LearningRateSchedule schedule = LearningRateSchedule::kConstant);
 
 // Aggregates `locals` (their weights included) with `options`, printing
 // progress, and returns the global policy.
@@ -60,8 +67,14 @@ absl::StatusOr<PolicyNet> AggregateLocals(
     const AggregationOptions& options,
     std::optional<double>* jeffrey = nullptr);
 
-// Aggregates `locals` (their weights included), printing progress, and
-// returns the exact TV of the global model to `target`.
+// Aggregates `locals` (their weights included) with `options`, printing
+// progress, and returns the exact TV of the global model to `target`.
+double AggregateAndMeasure(const Environment& environment,
+                           const std::vector<LocalModel>& locals,
+                           const TerminalDistribution& target,
+                           const AggregationOptions& options,
+                           std::optional<double>* jeffrey = nullptr);
+// The same with TestAggregationOptions(iterations).
 double AggregateAndMeasure(const Environment& environment,
                            const std::vector<LocalModel>& locals,
                            const TerminalDistribution& target,

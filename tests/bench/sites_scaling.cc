@@ -31,8 +31,10 @@
 #include <torch/utils.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -77,8 +79,9 @@ ABSL_FLAG(int, compress, 0,
           "stops growing with S); 0: per-site likelihood.");
 ABSL_FLAG(uint64_t, seed, 0, "Seed of the bootstrap, models and sampling.");
 ABSL_FLAG(std::string, work_dir, "",
-          "Where the resampled FASTA files go (default: $TEST_TMPDIR or "
-          "/tmp/epgfn_sites_scaling).");
+          "Where the resampled FASTA files go (default: $TEST_TMPDIR, else "
+          "a fresh /tmp/epgfn_sites_scaling.XXXXXX of this run's own, so "
+          "that runs side by side never share their files).");
 ABSL_FLAG(std::string, png_dir, "",
           "Directory for time_vs_sites.png; default out/sites_scaling in the "
           "workspace under bazel run, none otherwise.");
@@ -146,14 +149,25 @@ std::string DefaultDir(const std::string& flag, const char* name) {
   return workspace == nullptr ? "" : absl::StrCat(workspace, "/out/", name);
 }
 
-// --work_dir, else the test's or a fixed temporary directory.
-std::string WorkDirectory() {
-  std::string work_dir = absl::GetFlag(FLAGS_work_dir);
-  if (work_dir.empty()) {
-    const char* tmp = std::getenv("TEST_TMPDIR");
-    work_dir = tmp != nullptr ? tmp : "/tmp/epgfn_sites_scaling";
+// --work_dir (created when missing), else the test's temporary directory,
+// else a fresh one: two runs that wrote their client files to one fixed
+// directory overwrote each other's.
+absl::StatusOr<std::string> WorkDirectory() {
+  const std::string work_dir = absl::GetFlag(FLAGS_work_dir);
+  if (!work_dir.empty()) {
+    RETURN_IF_ERROR(MakeDirectories(work_dir));
+    return work_dir;
   }
-  return work_dir;
+  if (const char* tmp = std::getenv("TEST_TMPDIR"); tmp != nullptr) {
+    return std::string(tmp);
+  }
+  std::string pattern = "/tmp/epgfn_sites_scaling.XXXXXX";
+  if (mkdtemp(pattern.data()) == nullptr) {
+    return absl::InternalError(
+        absl::StrCat("cannot create a work directory from ", pattern, ": ",
+                     std::strerror(errno), " (pass --work_dir)"));
+  }
+  return pattern;
 }
 
 void PrintSettings(int taxa, int clients) {
@@ -325,9 +339,9 @@ absl::Status Run() {
   if (alignment.num_taxa() < taxa) {
     return absl::InvalidArgumentError("the alignment has too few taxa");
   }
-  const std::string work_dir = WorkDirectory();
-  RETURN_IF_ERROR(MakeDirectories(work_dir));
+  ASSIGN_OR_RETURN(const std::string work_dir, WorkDirectory());
   PrintSettings(taxa, clients);
+  std::printf("# work directory %s\n", work_dir.c_str());
   std::printf("# %s\n", MachineReportLine().c_str());
   const std::string png_dir =
       DefaultDir(absl::GetFlag(FLAGS_png_dir), "sites_scaling");
