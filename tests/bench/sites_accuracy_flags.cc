@@ -36,11 +36,12 @@ ABSL_FLAG(int64_t, local_start, 300,
           "Time-to-accuracy mode: local iterations of the first round.");
 ABSL_FLAG(int64_t, local_cap, 4800,
           "Time-to-accuracy mode: most local iterations per client.");
-ABSL_FLAG(double, local_growth, 1.5,
+ABSL_FLAG(double, local_growth, 2.0,
           "Time-to-accuracy mode: on an aggregation plateau the clients "
           "resume to this times their cumulative iterations, rounded up to a "
-          "multiple of --eval_every and at most --local_cap; > 1 (2: the "
-          "doubling of sessions 14 and 16).");
+          "multiple of --eval_every and at most --local_cap; > 1 (default: "
+          "the doubling of sessions 14 and 16, 300..4800; session 17's rule: "
+          "1.5).");
 ABSL_FLAG(int64_t, aggregation_cap, 2000,
           "Time-to-accuracy mode: most aggregation iterations per round.");
 ABSL_FLAG(int64_t, plateau_patience, 30,
