@@ -258,6 +258,13 @@ UploadRequest MakeUpload(const FederationConfig& config, int index, int count,
   return request;
 }
 
+// Round 1 of both clients of a two-client federation, accepted.
+void UploadRoundOne(ServerCore& core, const FederationConfig& config) {
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(core.SubmitUpload(MakeUpload(config, i, 2)).ok());
+  }
+}
+
 // Two streaming updates accepted within the settle window make one new
 // version, which records each client's round.
 TEST(ServerCoreTest, CoalescesNearSimultaneousUpdatesIntoOneVersion) {
@@ -272,9 +279,7 @@ TEST(ServerCoreTest, CoalescesNearSimultaneousUpdatesIntoOneVersion) {
   options.coordinator.settle_window = absl::Seconds(3);
   auto core = ServerCore::Create(config, options);
   ASSERT_TRUE(core.ok()) << core.status();
-  for (int i = 0; i < 2; ++i) {
-    ASSERT_TRUE((*core)->SubmitUpload(MakeUpload(*config, i, 2)).ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(UploadRoundOne(**core, *config));
   // The first version does not wait for the window.
   GlobalVersionPtr v1 = WaitForVersion(**core, 0);
   ASSERT_NE(v1, nullptr);
@@ -340,9 +345,7 @@ TEST(ServerCoreTest, FirstAggregationStartsFromAClientsUploadWhenAsked) {
     options.coordinator.first_aggregation_warm_start = warm_start;
     auto core = ServerCore::Create(config, options);
     ASSERT_TRUE(core.ok()) << core.status();
-    for (int i = 0; i < 2; ++i) {
-      ASSERT_TRUE((*core)->SubmitUpload(MakeUpload(*config, i, 2)).ok());
-    }
+    ASSERT_NO_FATAL_FAILURE(UploadRoundOne(**core, *config));
     GlobalVersionPtr v1 = WaitForVersion(**core, 0);
     ASSERT_NE(v1, nullptr);
     const double to_client_0 = MaxParameterDifference(v1->policy, uploaded[0]);
@@ -389,9 +392,7 @@ TEST(ServerCoreTest, StopsAnAggregationOnALossPlateauAndSaysSo) {
   ASSERT_TRUE(core.ok()) << core.status();
   EXPECT_EQ((*core)->Status().aggregation.stop_reason,
             AggregationStopReason::kNotStopped);
-  for (int i = 0; i < 2; ++i) {
-    ASSERT_TRUE((*core)->SubmitUpload(MakeUpload(*config, i, 2)).ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(UploadRoundOne(**core, *config));
   GlobalVersionPtr v1 = WaitForVersion(**core, 0);
   ASSERT_NE(v1, nullptr);
   const FederationStatus status = (*core)->Status();
@@ -432,9 +433,7 @@ TEST(ServerCoreTest, ResumesAnInterruptedAggregationFromItsCheckpoint) {
   {
     auto core =
         *ServerCore::Create(config, CheckpointingOptions(interrupted_dir));
-    for (int i = 0; i < 2; ++i) {
-      ASSERT_TRUE(core->SubmitUpload(MakeUpload(*config, i, 2)).ok());
-    }
+    ASSERT_NO_FATAL_FAILURE(UploadRoundOne(*core, *config));
     ASSERT_TRUE(WaitForCheckpoint(*core, 40));
     // Shutdown (SIGTERM's path) stops the aggregation and checkpoints it.
     core->BeginShutdown();
@@ -467,9 +466,7 @@ TEST(ServerCoreTest, ResumesAnInterruptedAggregationFromItsCheckpoint) {
   // for bit: the checkpoint carries the whole training state.
   auto core = *ServerCore::Create(
       config, CheckpointingOptions(test_support::FreshDirectory("straight")));
-  for (int i = 0; i < 2; ++i) {
-    ASSERT_TRUE(core->SubmitUpload(MakeUpload(*config, i, 2)).ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(UploadRoundOne(*core, *config));
   GlobalVersionPtr straight = WaitForVersion(*core, 0);
   ASSERT_NE(straight, nullptr);
   EXPECT_EQ(core->Status().aggregation.resumed_from_iteration, 0);
@@ -600,9 +597,7 @@ TEST(ServerCoreTest, StatusAndUploadsDoNotWaitBehindASlowPublication) {
     return WriteFileAtomically(path, bytes);
   };
   auto core = *ServerCore::Create(config, options);
-  for (int i = 0; i < 2; ++i) {
-    ASSERT_TRUE(core->SubmitUpload(MakeUpload(*config, i, 2)).ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(UploadRoundOne(*core, *config));
   const absl::Time give_up = absl::Now() + absl::Seconds(60);
   while (!writing && absl::Now() < give_up) {
     absl::SleepFor(absl::Milliseconds(5));
@@ -644,9 +639,7 @@ TEST(ServerCoreTest, RetriesAFailedPublicationKeepingTheTrainedModel) {
     return WriteFileAtomically(path, bytes);
   };
   auto core = *ServerCore::Create(config, options);
-  for (int i = 0; i < 2; ++i) {
-    ASSERT_TRUE(core->SubmitUpload(MakeUpload(*config, i, 2)).ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(UploadRoundOne(*core, *config));
   FederationStatus status;
   const absl::Time give_up = absl::Now() + absl::Seconds(60);
   do {
@@ -673,9 +666,7 @@ TEST(ServerCoreTest, RetriesAFailedPublicationKeepingTheTrainedModel) {
   auto straight = *ServerCore::Create(
       config, *ServerCore::Options::Create(
                   test_support::FreshDirectory("roomy"), torch::kCPU, 100));
-  for (int i = 0; i < 2; ++i) {
-    ASSERT_TRUE(straight->SubmitUpload(MakeUpload(*config, i, 2)).ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(UploadRoundOne(*straight, *config));
   GlobalVersionPtr expected = WaitForVersion(*straight, 0);
   ASSERT_NE(expected, nullptr);
   EXPECT_EQ(version->payload_sha256, expected->payload_sha256);
@@ -746,9 +737,7 @@ TEST(ServerCoreTest, SamplerCapsWorkAndStopsInsideABatch) {
   limits.heavy_request_trajectories = 1000;
   limits.max_concurrent_heavy_requests = 1;
   auto core = *ServerCore::Create(config, options);
-  for (int i = 0; i < 2; ++i) {
-    ASSERT_TRUE(core->SubmitUpload(MakeUpload(*config, i, 2)).ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(UploadRoundOne(*core, *config));
   ASSERT_NE(WaitForVersion(*core, 0), nullptr);
   auto accept_all = [](int64_t, std::vector<SampledObject>) { return true; };
 
