@@ -5,6 +5,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
+#include <filesystem>
+#include <system_error>
 
 #include "absl/strings/str_cat.h"
 
@@ -116,6 +119,21 @@ absl::StatusOr<std::string> ReadFileToString(const std::string& path,
   ::close(fd);
   if (!status.ok()) return status;
   return bytes;
+}
+
+absl::StatusOr<std::string> MakeTemporaryDirectory(absl::string_view prefix) {
+  std::error_code error;
+  const std::filesystem::path parent =
+      std::filesystem::temp_directory_path(error);
+  if (error) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("no temporary directory ($TMPDIR): ", error.message()));
+  }
+  std::string pattern = (parent / absl::StrCat(prefix, "XXXXXX")).string();
+  if (::mkdtemp(pattern.data()) == nullptr) {
+    return ErrnoError(errno, "cannot create directory", pattern);
+  }
+  return pattern;
 }
 
 absl::Status MakeDirectories(const std::string& path) {

@@ -37,6 +37,11 @@ absl::StatusOr<std::string> ReadFileToString(const std::string& path,
 // Creates `path` and its missing parents (mode 0700 for new ones).
 absl::Status MakeDirectories(const std::string& path);
 
+// Creates a new directory of this process's own (mode 0700) in the system's
+// temporary directory ($TMPDIR, else /tmp), named `prefix` followed by six
+// random characters, and returns its path.
+absl::StatusOr<std::string> MakeTemporaryDirectory(absl::string_view prefix);
+
 }  // namespace epgfn
 
 #endif  // EPGFN_COMMON_UTIL_FILE_IO_H_

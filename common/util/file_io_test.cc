@@ -1,5 +1,7 @@
 #include "common/util/file_io.h"
 
+#include <sys/stat.h>
+
 #include <cstdlib>
 #include <fstream>
 
@@ -39,6 +41,24 @@ TEST(FileIoTest, MakeDirectoriesCreatesParentsAndRefusesFiles) {
   ASSERT_TRUE(WriteFileAtomically(nested + "/file", "x").ok());
   EXPECT_FALSE(MakeDirectories(nested + "/file").ok());
   EXPECT_FALSE(WriteFileAtomically(TempPath("missing/dir/file"), "x").ok());
+}
+
+TEST(FileIoTest, TemporaryDirectoriesAreFreshAndPrivate) {
+  // Under bazel test, TEST_TMPDIR; the function reads TMPDIR.
+  ASSERT_EQ(setenv("TMPDIR", TempPath("").c_str(), 1), 0);
+  auto first = MakeTemporaryDirectory("run.");
+  auto second = MakeTemporaryDirectory("run.");
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_NE(*first, *second);
+  EXPECT_EQ(first->rfind(TempPath("run."), 0), 0u) << *first;
+  struct stat info;
+  ASSERT_EQ(::stat(first->c_str(), &info), 0);
+  EXPECT_TRUE(S_ISDIR(info.st_mode));
+  EXPECT_EQ(info.st_mode & 0777, 0700u);
+
+  ASSERT_EQ(setenv("TMPDIR", TempPath("absent/dir").c_str(), 1), 0);
+  EXPECT_FALSE(MakeTemporaryDirectory("run.").ok());
 }
 
 }  // namespace

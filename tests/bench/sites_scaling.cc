@@ -31,10 +31,8 @@
 #include <torch/utils.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <string>
 #include <vector>
 
@@ -80,7 +78,8 @@ ABSL_FLAG(int, compress, 0,
 ABSL_FLAG(uint64_t, seed, 0, "Seed of the bootstrap, models and sampling.");
 ABSL_FLAG(std::string, work_dir, "",
           "Where the resampled FASTA files go (default: $TEST_TMPDIR, else "
-          "a fresh /tmp/epgfn_sites_scaling.XXXXXX of this run's own, so "
+          "a fresh $TMPDIR/epgfn_sites_scaling.XXXXXX (/tmp without "
+          "$TMPDIR) of this run's own, so "
           "that runs side by side never share their files).");
 ABSL_FLAG(std::string, png_dir, "",
           "Directory for time_vs_sites.png; default out/sites_scaling in the "
@@ -161,13 +160,7 @@ absl::StatusOr<std::string> WorkDirectory() {
   if (const char* tmp = std::getenv("TEST_TMPDIR"); tmp != nullptr) {
     return std::string(tmp);
   }
-  std::string pattern = "/tmp/epgfn_sites_scaling.XXXXXX";
-  if (mkdtemp(pattern.data()) == nullptr) {
-    return absl::InternalError(
-        absl::StrCat("cannot create a work directory from ", pattern, ": ",
-                     std::strerror(errno), " (pass --work_dir)"));
-  }
-  return pattern;
+  return MakeTemporaryDirectory("epgfn_sites_scaling.");
 }
 
 void PrintSettings(int taxa, int clients) {

@@ -80,12 +80,8 @@ absl::StatusOr<DnaparsResult> RunDnapars(const std::string& phylip_alignment,
         absl::StrCat("dnapars not found at ", options.binary,
                      "; install Debian's phylip package (deploy/setup.sh)"));
   }
-  std::string folder =
-      (std::filesystem::temp_directory_path() / "epgfn-dnapars-XXXXXX")
-          .string();
-  if (mkdtemp(folder.data()) == nullptr) {
-    return absl::InternalError(absl::StrCat("mkdtemp ", folder, " failed"));
-  }
+  ASSIGN_OR_RETURN(const std::string folder,
+                   MakeTemporaryDirectory("epgfn-dnapars-"));
   RETURN_IF_ERROR(WriteFileAtomically(folder + "/infile", phylip_alignment));
   // The menu: optional J (seed, times), then Y to accept the settings.
   std::string menu;
